@@ -1,0 +1,31 @@
+# persona — PGXS build. `make && make install`, then `CREATE EXTENSION persona;`
+EXTENSION    = persona
+EXTVERSION   = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big   = persona
+OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+TESTS        = $(sort $(wildcard test/sql/*.sql))
+REGRESS      = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test --load-extension=persona
+
+PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The versioned install script is built from the single SQL source.
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
+
+# pgTAP property and error tests (needs a running server and pg_prove).
+prove:
+	pg_prove --ext .sql -r test/pgtap
+
+bench:
+	bench/run
+
+.PHONY: prove bench
