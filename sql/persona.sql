@@ -87,3 +87,275 @@ RETURNS persona.btyd_summary AS 'MODULE_PATHNAME', 'btyd_summary'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.btyd(persona.order_stats, text) IS
   'BTYD summary (x, t_x, T, mean repeat spend) from order statistics, in days or weeks';
+
+------------------------------------------------------------------------
+-- 2. RFM: the rfm type
+------------------------------------------------------------------------
+
+CREATE TYPE persona.rfm;
+CREATE FUNCTION persona.rfm_in(cstring) RETURNS persona.rfm
+AS 'MODULE_PATHNAME', 'rfm_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_out(persona.rfm) RETURNS cstring
+AS 'MODULE_PATHNAME', 'rfm_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_recv(internal) RETURNS persona.rfm
+AS 'MODULE_PATHNAME', 'rfm_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_send(persona.rfm) RETURNS bytea
+AS 'MODULE_PATHNAME', 'rfm_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.rfm (
+    INPUT = persona.rfm_in,
+    OUTPUT = persona.rfm_out,
+    RECEIVE = persona.rfm_recv,
+    SEND = persona.rfm_send,
+    INTERNALLENGTH = 4,
+    PASSEDBYVALUE,
+    ALIGNMENT = int4,
+    STORAGE = plain
+);
+COMMENT ON TYPE persona.rfm IS
+  'RFM scores (recency, frequency, monetary; 1..bins, bins = best), text ''545'' or ''10-3-5/10''';
+COMMENT ON FUNCTION persona.rfm_in(cstring) IS 'input function of persona.rfm';
+COMMENT ON FUNCTION persona.rfm_out(persona.rfm) IS 'output function of persona.rfm';
+COMMENT ON FUNCTION persona.rfm_recv(internal) IS 'binary input function of persona.rfm';
+COMMENT ON FUNCTION persona.rfm_send(persona.rfm) IS 'binary output function of persona.rfm';
+
+CREATE FUNCTION persona.rfm(r integer, f integer, m integer, bins integer DEFAULT 5) RETURNS persona.rfm
+AS 'MODULE_PATHNAME', 'rfm_construct' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm(integer, integer, integer, integer) IS
+  'Build an rfm value from three scores on a scale of bins points';
+CREATE FUNCTION persona.r(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_r' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.r(persona.rfm) IS 'Recency score (bins = bought most recently)';
+CREATE FUNCTION persona.f(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_f' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.f(persona.rfm) IS 'Frequency score (bins = buys most often)';
+CREATE FUNCTION persona.m(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_m' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.m(persona.rfm) IS 'Monetary score (bins = spends most)';
+CREATE FUNCTION persona.bins(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_bins' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bins(persona.rfm) IS 'Number of score points (2..10) of an rfm value';
+CREATE FUNCTION persona.score(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_score_code' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.score(persona.rfm) IS 'Numeric RFM code 100 r + 10 f + m (''545'' -> 545)';
+
+CREATE FUNCTION persona.rfm_cmp(persona.rfm, persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_lt(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_le(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_eq(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_ne(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_ge(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_gt(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_hash(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION persona.rfm_cmp(persona.rfm, persona.rfm) IS 'btree support: order by r, f, m, then bins';
+COMMENT ON FUNCTION persona.rfm_lt(persona.rfm, persona.rfm) IS 'implementation of < for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_le(persona.rfm, persona.rfm) IS 'implementation of <= for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_eq(persona.rfm, persona.rfm) IS 'implementation of = for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_ne(persona.rfm, persona.rfm) IS 'implementation of <> for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_ge(persona.rfm, persona.rfm) IS 'implementation of >= for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_gt(persona.rfm, persona.rfm) IS 'implementation of > for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_hash(persona.rfm) IS 'hash support for persona.rfm';
+
+CREATE OPERATOR persona.< (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_lt,
+    COMMUTATOR = OPERATOR(persona.>), NEGATOR = OPERATOR(persona.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR persona.<= (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_le,
+    COMMUTATOR = OPERATOR(persona.>=), NEGATOR = OPERATOR(persona.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR persona.= (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_eq,
+    COMMUTATOR = OPERATOR(persona.=), NEGATOR = OPERATOR(persona.<>), RESTRICT = eqsel, JOIN = eqjoinsel,
+    HASHES, MERGES);
+CREATE OPERATOR persona.<> (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_ne,
+    COMMUTATOR = OPERATOR(persona.<>), NEGATOR = OPERATOR(persona.=), RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR persona.>= (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_ge,
+    COMMUTATOR = OPERATOR(persona.<=), NEGATOR = OPERATOR(persona.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
+CREATE OPERATOR persona.> (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_gt,
+    COMMUTATOR = OPERATOR(persona.<), NEGATOR = OPERATOR(persona.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR persona.< (persona.rfm, persona.rfm) IS 'less than (by r, f, m, bins)';
+COMMENT ON OPERATOR persona.<= (persona.rfm, persona.rfm) IS 'less than or equal (by r, f, m, bins)';
+COMMENT ON OPERATOR persona.= (persona.rfm, persona.rfm) IS 'equal';
+COMMENT ON OPERATOR persona.<> (persona.rfm, persona.rfm) IS 'not equal';
+COMMENT ON OPERATOR persona.>= (persona.rfm, persona.rfm) IS 'greater than or equal (by r, f, m, bins)';
+COMMENT ON OPERATOR persona.> (persona.rfm, persona.rfm) IS 'greater than (by r, f, m, bins)';
+
+CREATE OPERATOR CLASS persona.rfm_ops DEFAULT FOR TYPE persona.rfm USING btree AS
+    OPERATOR 1 persona.<,
+    OPERATOR 2 persona.<=,
+    OPERATOR 3 persona.=,
+    OPERATOR 4 persona.>=,
+    OPERATOR 5 persona.>,
+    FUNCTION 1 persona.rfm_cmp(persona.rfm, persona.rfm);
+CREATE OPERATOR CLASS persona.rfm_hash_ops DEFAULT FOR TYPE persona.rfm USING hash AS
+    OPERATOR 1 persona.=,
+    FUNCTION 1 persona.rfm_hash(persona.rfm);
+
+------------------------------------------------------------------------
+-- 2. RFM: cut points and scoring
+------------------------------------------------------------------------
+
+CREATE TYPE persona.rfm_breaks;
+CREATE FUNCTION persona.rfm_breaks_in(cstring) RETURNS persona.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_out(persona.rfm_breaks) RETURNS cstring
+AS 'MODULE_PATHNAME', 'rfm_breaks_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_recv(internal) RETURNS persona.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_send(persona.rfm_breaks) RETURNS bytea
+AS 'MODULE_PATHNAME', 'rfm_breaks_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.rfm_breaks (
+    INPUT = persona.rfm_breaks_in,
+    OUTPUT = persona.rfm_breaks_out,
+    RECEIVE = persona.rfm_breaks_recv,
+    SEND = persona.rfm_breaks_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = plain
+);
+COMMENT ON TYPE persona.rfm_breaks IS
+  'RFM cut points (per dimension, bins - 1 of them); text form is a JSON object';
+COMMENT ON FUNCTION persona.rfm_breaks_in(cstring) IS 'input function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_out(persona.rfm_breaks) IS 'output function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_recv(internal) IS 'binary input function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_send(persona.rfm_breaks) IS 'binary output function of persona.rfm_breaks';
+
+CREATE FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_combinefn(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_serialfn(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'rfm_breaks_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_deserialfn(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_finalfn(internal)
+RETURNS persona.rfm_breaks AS 'MODULE_PATHNAME', 'rfm_breaks_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer, text) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_combinefn(internal, internal) IS 'combine function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_serialfn(internal) IS 'serialisation function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_deserialfn(bytea, internal) IS 'deserialisation function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_finalfn(internal) IS 'final function of persona.rfm_breaks';
+
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = internal, FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, SERIALFUNC = persona.rfm_breaks_serialfn,
+    DESERIALFUNC = persona.rfm_breaks_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = internal, FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, SERIALFUNC = persona.rfm_breaks_serialfn,
+    DESERIALFUNC = persona.rfm_breaks_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer, method text) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = internal, FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, SERIALFUNC = persona.rfm_breaks_serialfn,
+    DESERIALFUNC = persona.rfm_breaks_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8) IS
+  'Tie-safe quintile cut points for RFM scoring over all customers (also usable OVER ())';
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer) IS
+  'Tie-safe quantile cut points for RFM scoring on bins (2..10) points';
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer, text) IS
+  'RFM cut points by method: quantile (tie-safe) or mean (2 bins, high/low against the average)';
+
+CREATE FUNCTION persona.rfm_thresholds(r_days float8[], f_counts float8[], m_amounts float8[])
+RETURNS persona.rfm_breaks AS 'MODULE_PATHNAME', 'rfm_thresholds' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_thresholds(float8[], float8[], float8[]) IS
+  'RFM cut points from business thresholds, e.g. {30} days, {3} orders a month, {5000} yuan';
+
+CREATE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8, breaks persona.rfm_breaks)
+RETURNS persona.rfm AS 'MODULE_PATHNAME', 'rfm_score_breaks' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, persona.rfm_breaks) IS
+  'RFM scores of one customer against cut points from rfm_breaks or rfm_thresholds';
+
+CREATE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8,
+                                  r_days float8[], f_counts float8[], m_amounts float8[])
+RETURNS persona.rfm LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN persona.rfm_score(recency, frequency, monetary, persona.rfm_thresholds(r_days, f_counts, m_amounts));
+COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, float8[], float8[], float8[]) IS
+  'RFM scores of one customer against explicit business thresholds';
+
+------------------------------------------------------------------------
+-- 2. RFM: segments
+------------------------------------------------------------------------
+
+CREATE TABLE persona.segment_rules (
+    scheme      text    NOT NULL CHECK (scheme <> '' AND scheme NOT IN ('standard', 'cn8')),
+    priority    integer NOT NULL,
+    segment     text    NOT NULL,
+    segment_zh  text,
+    r_min       integer NOT NULL DEFAULT 1  CHECK (r_min BETWEEN 1 AND 10),
+    r_max       integer NOT NULL DEFAULT 10 CHECK (r_max BETWEEN 1 AND 10),
+    f_min       integer NOT NULL DEFAULT 1  CHECK (f_min BETWEEN 1 AND 10),
+    f_max       integer NOT NULL DEFAULT 10 CHECK (f_max BETWEEN 1 AND 10),
+    m_min       integer NOT NULL DEFAULT 1  CHECK (m_min BETWEEN 1 AND 10),
+    m_max       integer NOT NULL DEFAULT 10 CHECK (m_max BETWEEN 1 AND 10),
+    PRIMARY KEY (scheme, priority),
+    CHECK (r_min <= r_max AND f_min <= f_max AND m_min <= m_max)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.segment_rules', '');
+COMMENT ON TABLE persona.segment_rules IS
+  'User-defined RFM segment schemes: for a scheme, the first rule (lowest priority) whose score ranges match wins';
+COMMENT ON COLUMN persona.segment_rules.scheme IS 'scheme name passed to rfm_segment (standard and cn8 are built in)';
+COMMENT ON COLUMN persona.segment_rules.priority IS 'rules are tried in ascending priority';
+COMMENT ON COLUMN persona.segment_rules.segment IS 'label (shown when persona.language = en, or when segment_zh is NULL)';
+COMMENT ON COLUMN persona.segment_rules.segment_zh IS 'Chinese label (shown when persona.language = zh)';
+GRANT SELECT ON persona.segment_rules TO PUBLIC;
+
+CREATE FUNCTION persona.rfm_segment(scores persona.rfm, scheme text DEFAULT 'standard')
+RETURNS text AS 'MODULE_PATHNAME', 'rfm_segment' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_segment(persona.rfm, text) IS
+  'Segment label of RFM scores: standard (11 segments), cn8 (重要价值 …) or a scheme in persona.segment_rules';
+
+------------------------------------------------------------------------
+-- 2. Pareto (80/20)
+------------------------------------------------------------------------
+
+CREATE TYPE persona.pareto_summary AS (
+    customers           bigint,
+    revenue             double precision,
+    top_share           double precision,
+    top_revenue_share   double precision,
+    revenue_share       double precision,
+    customer_share      double precision
+);
+COMMENT ON TYPE persona.pareto_summary IS
+  'Revenue concentration: top_revenue_share from the top top_share of customers; customer_share making revenue_share';
+
+CREATE FUNCTION persona.pareto_transfn(internal, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_transfn(internal, float8, float8, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_combinefn(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'pareto_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_serialfn(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'pareto_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_deserialfn(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'pareto_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_finalfn(internal)
+RETURNS persona.pareto_summary AS 'MODULE_PATHNAME', 'pareto_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_transfn(internal, float8) IS 'transition function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_transfn(internal, float8, float8, float8) IS 'transition function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_combinefn(internal, internal) IS 'combine function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_serialfn(internal) IS 'serialisation function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_deserialfn(bytea, internal) IS 'deserialisation function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_finalfn(internal) IS 'final function of persona.pareto';
+
+CREATE AGGREGATE persona.pareto(amount float8) (
+    SFUNC = persona.pareto_transfn, STYPE = internal, FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, SERIALFUNC = persona.pareto_serialfn,
+    DESERIALFUNC = persona.pareto_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto(amount float8, top_share float8, revenue_share float8) (
+    SFUNC = persona.pareto_transfn, STYPE = internal, FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, SERIALFUNC = persona.pareto_serialfn,
+    DESERIALFUNC = persona.pareto_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto(float8) IS
+  'Revenue concentration over per-customer amounts: share from the top 20%, share of customers making 80%';
+COMMENT ON AGGREGATE persona.pareto(float8, float8, float8) IS
+  'Revenue concentration with chosen shares, e.g. pareto(revenue, 0.1, 0.5)';

@@ -1,0 +1,817 @@
+/*
+ * rfm_breaks.c — cut points for RFM scores and the scoring function.
+ *
+ * Scores run 1..N with N best.  With the 'quantile' method a customer's
+ * score in a dimension is
+ *
+ *		1 + floor(N * share of customers strictly worse in that dimension)
+ *
+ * (capped at N), where worse means older last purchase, fewer orders, less
+ * money.  The score depends only on the value, so ties always share a
+ * score: a tie group gets the score of its lowest-ranked member, the worst
+ * value always scores 1, and when many customers tie (60% with exactly one
+ * order) the scores the tie group spans stay empty instead of being dealt
+ * out arbitrarily as ntile() does.  Stored as cut points so new customers
+ * can be scored against an old population:
+ *
+ *		F, M:	score = 1 + #{k : value >= cut[k]}		(cuts ascending)
+ *		R:		score = 1 + #{k : days  <= cut[k]}		(cuts descending)
+ *
+ * A cut of NULL in the text form (infinite internally) means no value
+ * reaches that score.  The 'mean' method (2 bins) cuts at the mean, the
+ * classic 高/低 split of the Chinese 8-class scheme; persona.rfm_thresholds
+ * builds breaks from business rules.
+ */
+#include "persona.h"
+#include "rfm.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+typedef enum BreaksMethod
+{
+	BREAKS_QUANTILE,
+	BREAKS_MEAN,
+	BREAKS_THRESHOLDS
+} BreaksMethod;
+
+static const char *const method_names[] = {"quantile", "mean", "thresholds"};
+
+/* The persona.rfm_breaks varlena. */
+typedef struct RfmBreaks
+{
+	int32		vl_len_;
+	int32		bins;
+	int32		method;
+	int32		padding;
+	int64		n;				/* customers the cuts were computed from */
+	double		cuts[FLEXIBLE_ARRAY_MEMBER];	/* r[bins-1], f[bins-1], m[bins-1] */
+} RfmBreaks;
+
+#define BREAKS_SIZE(bins)	(offsetof(RfmBreaks, cuts) + sizeof(double) * 3 * ((bins) - 1))
+#define R_CUTS(b)	((b)->cuts)
+#define F_CUTS(b)	((b)->cuts + ((b)->bins - 1))
+#define M_CUTS(b)	((b)->cuts + 2 * ((b)->bins - 1))
+
+/* Aggregate state: every customer's three values. */
+typedef struct BreaksState
+{
+	int32		bins;
+	int32		method;
+	int64		n;
+	int64		cap;
+	double	   *r;
+	double	   *f;
+	double	   *m;
+} BreaksState;
+
+PG_FUNCTION_INFO_V1(rfm_breaks_in);
+PG_FUNCTION_INFO_V1(rfm_breaks_out);
+PG_FUNCTION_INFO_V1(rfm_breaks_recv);
+PG_FUNCTION_INFO_V1(rfm_breaks_send);
+PG_FUNCTION_INFO_V1(rfm_breaks_transfn);
+PG_FUNCTION_INFO_V1(rfm_breaks_combinefn);
+PG_FUNCTION_INFO_V1(rfm_breaks_serialfn);
+PG_FUNCTION_INFO_V1(rfm_breaks_deserialfn);
+PG_FUNCTION_INFO_V1(rfm_breaks_finalfn);
+PG_FUNCTION_INFO_V1(rfm_thresholds);
+PG_FUNCTION_INFO_V1(rfm_score_breaks);
+
+/* ---------- validation shared by in, recv and the constructors ---------- */
+
+/* Parse a method name. */
+static BreaksMethod
+method_from_name(const char *name)
+{
+	for (int i = 0; i < lengthof(method_names); i++)
+		if (strcmp(name, method_names[i]) == 0)
+			return (BreaksMethod) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown rfm_breaks method \"%s\"", name),
+			 errhint("Use 'quantile' (the default) or 'mean'.")));
+	pg_unreachable();
+}
+
+/*
+ * Check a breaks value: bins 2..10, cuts not NaN and monotone (R
+ * non-increasing, F and M non-decreasing).  Returns an error detail or NULL.
+ */
+static const char *
+breaks_problem(const RfmBreaks *b)
+{
+	if (b->bins < RFM_MIN_BINS || b->bins > RFM_MAX_BINS)
+		return "The number of bins must be between 2 and 10.";
+	if (b->method < 0 || b->method >= lengthof(method_names))
+		return "Unknown method.";
+	if (b->n < 0)
+		return "The customer count must not be negative.";
+	for (int d = 0; d < 3; d++)
+	{
+		const double *c = b->cuts + d * (b->bins - 1);
+
+		for (int k = 0; k < b->bins - 1; k++)
+		{
+			if (isnan(c[k]))
+				return "Cut points must not be NaN.";
+			if (k > 0 && (d == 0 ? c[k] > c[k - 1] : c[k] < c[k - 1]))
+				return d == 0 ? "Recency cut points (days) must not increase."
+					: "Frequency and monetary cut points must not decrease.";
+		}
+	}
+	return NULL;
+}
+
+/* A new breaks value with all cuts zero. */
+static RfmBreaks *
+breaks_alloc(int bins, BreaksMethod method, int64 n)
+{
+	RfmBreaks  *b = palloc0(BREAKS_SIZE(bins));
+
+	SET_VARSIZE(b, BREAKS_SIZE(bins));
+	b->bins = bins;
+	b->method = method;
+	b->n = n;
+	return b;
+}
+
+/* ---------- text I/O: a JSON object ---------- */
+
+/* Append a JSON array of cuts; infinite cuts are written as null. */
+static void
+append_cuts(StringInfo out, const char *key, const double *c, int n)
+{
+	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	appendStringInfo(out, ", \"%s\": [", key);
+	for (int k = 0; k < n; k++)
+	{
+		if (k > 0)
+			appendStringInfoString(out, ", ");
+		if (isinf(c[k]))
+			appendStringInfoString(out, "null");
+		else
+		{
+			double_to_shortest_decimal_buf(c[k], num);
+			appendStringInfoString(out, num);
+		}
+	}
+	appendStringInfoChar(out, ']');
+}
+
+/* rfm_breaks_out: {"bins": 5, "method": "quantile", "n": 100, "r": [...], "f": [...], "m": [...]} */
+Datum
+rfm_breaks_out(PG_FUNCTION_ARGS)
+{
+	RfmBreaks  *b = (RfmBreaks *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData out;
+
+	initStringInfo(&out);
+	appendStringInfo(&out, "{\"bins\": %d, \"method\": \"%s\", \"n\": " INT64_FORMAT,
+					 b->bins, method_names[b->method], b->n);
+	append_cuts(&out, "r", R_CUTS(b), b->bins - 1);
+	append_cuts(&out, "f", F_CUTS(b), b->bins - 1);
+	append_cuts(&out, "m", M_CUTS(b), b->bins - 1);
+	appendStringInfoChar(&out, '}');
+	PG_RETURN_CSTRING(out.data);
+}
+
+/* A tiny cursor over the input text of rfm_breaks_in. */
+typedef struct Scanner
+{
+	const char *input;
+	const char *p;
+} Scanner;
+
+static void pg_attribute_noreturn()
+scan_error(Scanner *sc, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type rfm_breaks: \"%s\"", sc->input),
+			 errdetail("%s at character %d.", what, (int) (sc->p - sc->input) + 1),
+			 errhint("Use the form printed by rfm_breaks, e.g. {\"bins\": 2, \"method\": \"mean\", \"n\": 10, \"r\": [30], \"f\": [2], \"m\": [100]}.")));
+}
+
+static void
+skip_space(Scanner *sc)
+{
+	while (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r')
+		sc->p++;
+}
+
+/* Consume the character c (after spaces) or fail. */
+static void
+expect_char(Scanner *sc, char c)
+{
+	char		msg[64];
+
+	skip_space(sc);
+	if (*sc->p != c)
+	{
+		snprintf(msg, sizeof(msg), "Expected \"%c\"", c);
+		scan_error(sc, msg);
+	}
+	sc->p++;
+}
+
+/* A double-quoted string without escapes (keys and the method name). */
+static char *
+scan_string(Scanner *sc)
+{
+	const char *start;
+
+	expect_char(sc, '"');
+	start = sc->p;
+	while (*sc->p && *sc->p != '"' && *sc->p != '\\')
+		sc->p++;
+	if (*sc->p != '"')
+		scan_error(sc, "Unterminated or escaped string");
+	sc->p++;
+	return pnstrdup(start, sc->p - 1 - start);
+}
+
+/* A finite JSON number; null when null_ok (returned as NaN). */
+static double
+scan_number(Scanner *sc, bool null_ok)
+{
+	char	   *end;
+	double		v;
+
+	skip_space(sc);
+	if (null_ok && strncmp(sc->p, "null", 4) == 0)
+	{
+		sc->p += 4;
+		return NAN;
+	}
+	if (!(*sc->p == '-' || (*sc->p >= '0' && *sc->p <= '9')))
+		scan_error(sc, "Expected a number");
+	errno = 0;
+	v = strtod(sc->p, &end);
+	if (end == sc->p || errno != 0 || isinf(v) || isnan(v))
+		scan_error(sc, "Expected a finite number");
+	sc->p = end;
+	return v;
+}
+
+/* A JSON array of cuts into c[0..n-1]; null becomes the "unreachable" cut. */
+static void
+scan_cuts(Scanner *sc, double *c, int n, double unreachable)
+{
+	expect_char(sc, '[');
+	for (int k = 0; k < n; k++)
+	{
+		if (k > 0)
+			expect_char(sc, ',');
+		c[k] = scan_number(sc, true);
+		if (isnan(c[k]))
+			c[k] = unreachable;
+	}
+	skip_space(sc);
+	if (*sc->p != ']')
+		scan_error(sc, "Expected \"]\" (each array holds bins - 1 cut points)");
+	sc->p++;
+}
+
+/* rfm_breaks_in(cstring); keys in the order rfm_breaks_out writes them. */
+Datum
+rfm_breaks_in(PG_FUNCTION_ARGS)
+{
+	Scanner		sc = {PG_GETARG_CSTRING(0), PG_GETARG_CSTRING(0)};
+	static const char *const keys[] = {"bins", "method", "n", "r", "f", "m"};
+	RfmBreaks  *b = NULL;
+	int			bins = 0;
+	BreaksMethod method = BREAKS_QUANTILE;
+	const char *problem;
+
+	expect_char(&sc, '{');
+	for (int i = 0; i < lengthof(keys); i++)
+	{
+		char	   *key;
+
+		if (i > 0)
+			expect_char(&sc, ',');
+		key = scan_string(&sc);
+		if (strcmp(key, keys[i]) != 0)
+			scan_error(&sc, psprintf("Expected key \"%s\"", keys[i]));
+		expect_char(&sc, ':');
+		switch (i)
+		{
+			case 0:
+				{
+					double		v = scan_number(&sc, false);
+
+					if (v != rint(v) || v < RFM_MIN_BINS || v > RFM_MAX_BINS)
+						scan_error(&sc, "The number of bins must be an integer from 2 to 10");
+					bins = (int) v;
+					break;
+				}
+			case 1:
+				method = method_from_name(scan_string(&sc));
+				break;
+			case 2:
+				{
+					double		v = scan_number(&sc, false);
+
+					if (v != rint(v) || v < 0 || v > 9e15)
+						scan_error(&sc, "The customer count must be a non-negative integer");
+					b = breaks_alloc(bins, method, (int64) v);
+					break;
+				}
+			case 3:
+				scan_cuts(&sc, R_CUTS(b), bins - 1, -INFINITY);
+				break;
+			case 4:
+				scan_cuts(&sc, F_CUTS(b), bins - 1, INFINITY);
+				break;
+			case 5:
+				scan_cuts(&sc, M_CUTS(b), bins - 1, INFINITY);
+				break;
+		}
+	}
+	expect_char(&sc, '}');
+	skip_space(&sc);
+	if (*sc.p != '\0')
+		scan_error(&sc, "Unexpected characters after the object");
+	if ((problem = breaks_problem(b)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type rfm_breaks: \"%s\"", sc.input),
+				 errdetail("%s", problem)));
+	PG_RETURN_POINTER(b);
+}
+
+/* rfm_breaks_recv(internal) */
+Datum
+rfm_breaks_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			bins = pq_getmsgint(buf, 4);
+	int			method = pq_getmsgint(buf, 4);
+	int64		n = pq_getmsgint64(buf);
+	RfmBreaks  *b;
+	const char *problem;
+
+	if (bins < RFM_MIN_BINS || bins > RFM_MAX_BINS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid external rfm_breaks value"),
+				 errdetail("The number of bins must be between 2 and 10.")));
+	b = breaks_alloc(bins, BREAKS_QUANTILE, n);
+	b->method = method;
+	for (int i = 0; i < 3 * (bins - 1); i++)
+		b->cuts[i] = pq_getmsgfloat8(buf);
+	if ((problem = breaks_problem(b)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid external rfm_breaks value"),
+				 errdetail("%s", problem)));
+	PG_RETURN_POINTER(b);
+}
+
+/* rfm_breaks_send(rfm_breaks) */
+Datum
+rfm_breaks_send(PG_FUNCTION_ARGS)
+{
+	RfmBreaks  *b = (RfmBreaks *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, b->bins);
+	pq_sendint32(&buf, b->method);
+	pq_sendint64(&buf, b->n);
+	for (int i = 0; i < 3 * (b->bins - 1); i++)
+		pq_sendfloat8(&buf, b->cuts[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ---------- the aggregate ---------- */
+
+/* Grow the value arrays of the state to hold at least need entries. */
+static void
+state_reserve(BreaksState *st, int64 need, MemoryContext ctx)
+{
+	int64		cap = Max(st->cap * 2, 1024);
+
+	if (need <= st->cap)
+		return;
+	while (cap < need)
+		cap *= 2;
+	if (st->cap == 0)
+	{
+		st->r = MemoryContextAllocHuge(ctx, cap * sizeof(double));
+		st->f = MemoryContextAllocHuge(ctx, cap * sizeof(double));
+		st->m = MemoryContextAllocHuge(ctx, cap * sizeof(double));
+	}
+	else
+	{
+		st->r = repalloc_huge(st->r, cap * sizeof(double));
+		st->f = repalloc_huge(st->f, cap * sizeof(double));
+		st->m = repalloc_huge(st->m, cap * sizeof(double));
+	}
+	st->cap = cap;
+}
+
+/* A state for the given parameters (validated). */
+static BreaksState *
+state_new(MemoryContext ctx, int bins, int method)
+{
+	BreaksState *st = MemoryContextAllocZero(ctx, sizeof(BreaksState));
+
+	rfm_check_bins(bins);
+	if (method == BREAKS_MEAN && bins != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"mean\" needs exactly 2 bins"),
+				 errdetail("Got %d bins.", bins),
+				 errhint("The mean splits each dimension into low and high.")));
+	if (method == BREAKS_THRESHOLDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"thresholds\" is not computed from data"),
+				 errhint("Use persona.rfm_thresholds(r_days, f_counts, m_amounts).")));
+	st->bins = bins;
+	st->method = method;
+	return st;
+}
+
+/* Error if two parameter sets of one aggregate differ. */
+static void
+check_same_params(const BreaksState *st, int bins, int method)
+{
+	if (st->bins != bins || st->method != method)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bins and method must be the same for every row"),
+				 errhint("Pass constants.")));
+}
+
+/* rfm_breaks_transfn(state, recency, frequency, monetary [, bins [, method]]) */
+Datum
+rfm_breaks_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	BreaksState *st;
+	int			bins = RFM_DEFAULT_BINS;
+	int			method = BREAKS_QUANTILE;
+	double		r, f, m;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "rfm_breaks_transfn called in non-aggregate context");
+	if (PG_NARGS() > 4)
+	{
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("number of bins must not be NULL")));
+		bins = PG_GETARG_INT32(4);
+	}
+	if (PG_NARGS() > 5)
+	{
+		if (PG_ARGISNULL(5))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("method must not be NULL")));
+		method = method_from_name(text_to_cstring(PG_GETARG_TEXT_PP(5)));
+	}
+	if (PG_ARGISNULL(0))
+		st = state_new(aggctx, bins, method);
+	else
+	{
+		st = (BreaksState *) PG_GETARG_POINTER(0);
+		check_same_params(st, bins, method);
+	}
+
+	/* A customer with any NULL value is not ranked. */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_POINTER(st);
+	r = PG_GETARG_FLOAT8(1);
+	f = PG_GETARG_FLOAT8(2);
+	m = PG_GETARG_FLOAT8(3);
+	persona_check_finite(r, "recency");
+	persona_check_finite(f, "frequency");
+	persona_check_finite(m, "monetary");
+
+	state_reserve(st, st->n + 1, aggctx);
+	st->r[st->n] = r;
+	st->f[st->n] = f;
+	st->m[st->n] = m;
+	st->n++;
+	PG_RETURN_POINTER(st);
+}
+
+/* Append b's values to a. */
+Datum
+rfm_breaks_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	BreaksState *a;
+	BreaksState *b;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "rfm_breaks_combinefn called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
+	b = (BreaksState *) PG_GETARG_POINTER(1);
+	if (PG_ARGISNULL(0))
+		a = state_new(aggctx, b->bins, b->method);
+	else
+	{
+		a = (BreaksState *) PG_GETARG_POINTER(0);
+		check_same_params(a, b->bins, b->method);
+	}
+	state_reserve(a, a->n + b->n, aggctx);
+	memcpy(a->r + a->n, b->r, b->n * sizeof(double));
+	memcpy(a->f + a->n, b->f, b->n * sizeof(double));
+	memcpy(a->m + a->n, b->m, b->n * sizeof(double));
+	a->n += b->n;
+	PG_RETURN_POINTER(a);
+}
+
+/* State to bytea: bins, method, n, then the three arrays. */
+Datum
+rfm_breaks_serialfn(PG_FUNCTION_ARGS)
+{
+	BreaksState *st = (BreaksState *) PG_GETARG_POINTER(0);
+	Size		len = VARHDRSZ + 16 + 3 * st->n * sizeof(double);
+	bytea	   *out;
+	char	   *p;
+
+	if (len > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers for a parallel rfm_breaks"),
+				 errhint("SET max_parallel_workers_per_gather = 0 for this query.")));
+	out = palloc(len);
+	SET_VARSIZE(out, len);
+	p = VARDATA(out);
+	memcpy(p, &st->bins, 4);
+	memcpy(p + 4, &st->method, 4);
+	memcpy(p + 8, &st->n, 8);
+	p += 16;
+	memcpy(p, st->r, st->n * sizeof(double));
+	memcpy(p + st->n * sizeof(double), st->f, st->n * sizeof(double));
+	memcpy(p + 2 * st->n * sizeof(double), st->m, st->n * sizeof(double));
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* bytea to state, checking sizes and parameters. */
+Datum
+rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	MemoryContext aggctx;
+	const char *p = VARDATA_ANY(in);
+	Size		len = VARSIZE_ANY_EXHDR(in);
+	int32		bins, method;
+	int64		n;
+	BreaksState *st;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "rfm_breaks_deserialfn called in non-aggregate context");
+	if (len < 16)
+		elog(ERROR, "invalid serialised rfm_breaks state");
+	memcpy(&bins, p, 4);
+	memcpy(&method, p + 4, 4);
+	memcpy(&n, p + 8, 8);
+	if (n < 0 || len != 16 + 3 * (Size) n * sizeof(double))
+		elog(ERROR, "invalid serialised rfm_breaks state");
+	st = state_new(aggctx, bins, method);
+	state_reserve(st, n, aggctx);
+	p += 16;
+	memcpy(st->r, p, n * sizeof(double));
+	memcpy(st->f, p + n * sizeof(double), n * sizeof(double));
+	memcpy(st->m, p + 2 * n * sizeof(double), n * sizeof(double));
+	st->n = n;
+	PG_RETURN_POINTER(st);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Quantile cuts of v[0..n-1] (sorted here, ascending = worst first):
+ * cut[k-1] is the smallest value with at least k*n/bins values strictly
+ * below it, or +Infinity when no such value exists.
+ */
+static void
+quantile_cuts(double *v, int64 n, int bins, double *cut)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	for (int k = 1; k < bins; k++)
+	{
+		int64		j = (k * n + bins - 1) / bins;	/* ceil(k n / bins) */
+
+		while (j < n && j > 0 && v[j] == v[j - 1])
+			j++;
+		cut[k - 1] = j < n ? v[j] : INFINITY;
+	}
+}
+
+/* Mean of v[0..n-1]. */
+static double
+mean_of(const double *v, int64 n)
+{
+	double		s = 0;
+
+	for (int64 i = 0; i < n; i++)
+		s += v[i];
+	return s / n;
+}
+
+/* The persona.rfm_breaks value; NULL when no customer was ranked. */
+Datum
+rfm_breaks_finalfn(PG_FUNCTION_ARGS)
+{
+	BreaksState *st;
+	RfmBreaks  *b;
+	int			nc;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (BreaksState *) PG_GETARG_POINTER(0);
+	if (st->n == 0)
+		PG_RETURN_NULL();
+	b = breaks_alloc(st->bins, st->method, st->n);
+	nc = st->bins - 1;
+
+	if (st->method == BREAKS_MEAN)
+	{
+		R_CUTS(b)[0] = mean_of(st->r, st->n);
+		F_CUTS(b)[0] = mean_of(st->f, st->n);
+		M_CUTS(b)[0] = mean_of(st->m, st->n);
+	}
+	else
+	{
+		/* Recency: fewer days is better, so rank the negated days. */
+		double	   *neg = palloc(st->n * sizeof(double));
+
+		for (int64 i = 0; i < st->n; i++)
+			neg[i] = -st->r[i];
+		quantile_cuts(neg, st->n, st->bins, R_CUTS(b));
+		for (int k = 0; k < nc; k++)
+			R_CUTS(b)[k] = -R_CUTS(b)[k];
+		pfree(neg);
+		/* Sorting copies keeps the state intact for window use. */
+		{
+			double	   *tmp = palloc(st->n * sizeof(double));
+
+			memcpy(tmp, st->f, st->n * sizeof(double));
+			quantile_cuts(tmp, st->n, st->bins, F_CUTS(b));
+			memcpy(tmp, st->m, st->n * sizeof(double));
+			quantile_cuts(tmp, st->n, st->bins, M_CUTS(b));
+			pfree(tmp);
+		}
+	}
+	PG_RETURN_POINTER(b);
+}
+
+/* ---------- business thresholds ---------- */
+
+/* Read a float8[] of cut points: no NULLs, finite, strictly ascending. */
+static int
+read_thresholds(ArrayType *a, const char *name, double *out)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", name)));
+	deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	if (n < 1 || n > RFM_MAX_BINS - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must have between 1 and %d thresholds", name, RFM_MAX_BINS - 1),
+				 errdetail("Got %d; n thresholds make n + 1 scores.", n)));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", name)));
+		out[i] = DatumGetFloat8(elems[i]);
+		persona_check_finite(out[i], name);
+		if (i > 0 && out[i] <= out[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be strictly ascending", name),
+					 errdetail("Element %d (%g) is not greater than element %d (%g).",
+							   i + 1, out[i], i, out[i - 1])));
+	}
+	return n;
+}
+
+/*
+ * rfm_thresholds(r_days, f_counts, m_amounts): breaks from business rules.
+ * Recency: days <= r_days[k] earn a point each ({30} = "bought within 30
+ * days" scores 2).  Frequency and monetary: value >= threshold earns a point.
+ */
+Datum
+rfm_thresholds(PG_FUNCTION_ARGS)
+{
+	double		r[RFM_MAX_BINS], f[RFM_MAX_BINS], m[RFM_MAX_BINS];
+	int			nr = read_thresholds(PG_GETARG_ARRAYTYPE_P(0), "r_days", r);
+	int			nf = read_thresholds(PG_GETARG_ARRAYTYPE_P(1), "f_counts", f);
+	int			nm = read_thresholds(PG_GETARG_ARRAYTYPE_P(2), "m_amounts", m);
+	RfmBreaks  *b;
+
+	if (nr != nf || nf != nm)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("r_days, f_counts and m_amounts must have the same number of thresholds"),
+				 errdetail("Got %d, %d and %d.", nr, nf, nm),
+				 errhint("All three scores share one scale of n + 1 points.")));
+	b = breaks_alloc(nr + 1, BREAKS_THRESHOLDS, 0);
+	for (int k = 0; k < nr; k++)
+	{
+		R_CUTS(b)[k] = r[nr - 1 - k];	/* descending days */
+		F_CUTS(b)[k] = f[k];
+		M_CUTS(b)[k] = m[k];
+	}
+	PG_RETURN_POINTER(b);
+}
+
+/* ---------- scoring ---------- */
+
+/*
+ * Decoded breaks cached across calls of one rfm_score call site: the breaks
+ * argument is nearly always the same value for every row.
+ */
+typedef struct ScoreCache
+{
+	Size		len;
+	RfmBreaks  *b;				/* aligned copy, also the comparison key */
+} ScoreCache;
+
+/* The breaks argument as an aligned struct, reusing the cached copy. */
+static const RfmBreaks *
+cached_breaks(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *raw = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(argno));
+	Size		len = VARSIZE_ANY_EXHDR(raw);
+	ScoreCache *cache = (ScoreCache *) fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (cache->b == NULL || cache->len != len ||
+		memcmp(VARDATA(cache->b), VARDATA_ANY(raw), len) != 0)
+	{
+		if (cache->b)
+			pfree(cache->b);
+		cache->b = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len + VARHDRSZ);
+		SET_VARSIZE(cache->b, len + VARHDRSZ);
+		memcpy(VARDATA(cache->b), VARDATA_ANY(raw), len);
+		cache->len = len;
+	}
+	return cache->b;
+}
+
+/* 1 + number of cuts reached; R counts cuts at or above the value. */
+static inline int
+score_of(double v, const double *cut, int ncuts, bool lower_is_better)
+{
+	int			s = 1;
+
+	for (int k = 0; k < ncuts; k++)
+		s += lower_is_better ? (v <= cut[k]) : (v >= cut[k]);
+	return s;
+}
+
+/* rfm_score(recency, frequency, monetary, breaks) -> rfm */
+Datum
+rfm_score_breaks(PG_FUNCTION_ARGS)
+{
+	double		r = PG_GETARG_FLOAT8(0);
+	double		f = PG_GETARG_FLOAT8(1);
+	double		m = PG_GETARG_FLOAT8(2);
+	const RfmBreaks *b = cached_breaks(fcinfo, 3);
+	int			nc = b->bins - 1;
+
+	persona_check_finite(r, "recency");
+	persona_check_finite(f, "frequency");
+	persona_check_finite(m, "monetary");
+	PG_RETURN_RFM(rfm_make(score_of(r, R_CUTS(b), nc, true),
+						   score_of(f, F_CUTS(b), nc, false),
+						   score_of(m, M_CUTS(b), nc, false),
+						   b->bins));
+}

@@ -1,0 +1,214 @@
+/*
+ * segment.c — rfm_segment(rfm, scheme): named segments from RFM scores.
+ *
+ * Built-in schemes live here in C (fast, no table access):
+ *  - standard: the common 11-segment grid of R against FM = round((F+M)/2),
+ *    on a 5-point scale (other scales are rescaled: s5 = ceil(5 s / bins)).
+ *  - cn8: the Chinese 8-class scheme; each of R, F, M is high (高) when the
+ *    score lies above the middle of the scale (2 s > bins + 1).  With
+ *    rfm_breaks(..., 2, 'mean') this is exactly "above the mean" (均值法).
+ * User schemes are rows of persona.segment_rules, read once per query.
+ */
+#include "persona.h"
+#include "rfm.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(rfm_segment);
+
+typedef struct SegmentName
+{
+	const char *en;
+	const char *zh;
+} SegmentName;
+
+enum
+{
+	SEG_CHAMPIONS, SEG_LOYAL, SEG_POTENTIAL, SEG_NEW, SEG_PROMISING,
+	SEG_ATTENTION, SEG_ABOUT_TO_SLEEP, SEG_AT_RISK, SEG_CANT_LOSE,
+	SEG_HIBERNATING, SEG_LOST
+};
+
+static const SegmentName standard_names[] = {
+	[SEG_CHAMPIONS] = {"Champions", "冠军客户"},
+	[SEG_LOYAL] = {"Loyal Customers", "忠诚客户"},
+	[SEG_POTENTIAL] = {"Potential Loyalist", "潜力忠诚客户"},
+	[SEG_NEW] = {"New Customers", "新客户"},
+	[SEG_PROMISING] = {"Promising", "有潜力客户"},
+	[SEG_ATTENTION] = {"Need Attention", "需要关注客户"},
+	[SEG_ABOUT_TO_SLEEP] = {"About To Sleep", "即将沉睡客户"},
+	[SEG_AT_RISK] = {"At Risk", "流失风险客户"},
+	[SEG_CANT_LOSE] = {"Can't Lose Them", "不能失去的客户"},
+	[SEG_HIBERNATING] = {"Hibernating", "沉睡客户"},
+	[SEG_LOST] = {"Lost", "已流失客户"},
+};
+
+/* standard_grid[5 - R][FM - 1] */
+static const int standard_grid[5][5] = {
+	/* R=5 */ {SEG_NEW, SEG_POTENTIAL, SEG_POTENTIAL, SEG_CHAMPIONS, SEG_CHAMPIONS},
+	/* R=4 */ {SEG_PROMISING, SEG_POTENTIAL, SEG_POTENTIAL, SEG_LOYAL, SEG_LOYAL},
+	/* R=3 */ {SEG_ABOUT_TO_SLEEP, SEG_ABOUT_TO_SLEEP, SEG_ATTENTION, SEG_LOYAL, SEG_LOYAL},
+	/* R=2 */ {SEG_HIBERNATING, SEG_HIBERNATING, SEG_AT_RISK, SEG_AT_RISK, SEG_CANT_LOSE},
+	/* R=1 */ {SEG_LOST, SEG_LOST, SEG_AT_RISK, SEG_AT_RISK, SEG_CANT_LOSE},
+};
+
+/* cn8_names[R high][F high][M high] */
+static const SegmentName cn8_names[2][2][2] = {
+	{	/* R low */
+		{{"General Win-back", "一般挽留客户"}, {"Important Win-back", "重要挽留客户"}},
+		{{"General Retention", "一般保持客户"}, {"Important Retention", "重要保持客户"}},
+	},
+	{	/* R high */
+		{{"General Development", "一般发展客户"}, {"Important Development", "重要发展客户"}},
+		{{"General Value", "一般价值客户"}, {"Important Value", "重要价值客户"}},
+	},
+};
+
+/* One row of persona.segment_rules. */
+typedef struct UserRule
+{
+	int			lo[3];
+	int			hi[3];
+	char	   *en;
+	char	   *zh;				/* NULL: use en */
+} UserRule;
+
+typedef enum SchemeKind
+{
+	SCHEME_STANDARD, SCHEME_CN8, SCHEME_USER
+} SchemeKind;
+
+/* Per call site cache: the scheme last seen and, for user schemes, its rules. */
+typedef struct SchemeCache
+{
+	char	   *name;
+	SchemeKind	kind;
+	int			nrules;
+	UserRule   *rules;
+} SchemeCache;
+
+/* Rescale a score from bins points to 5 points. */
+static inline int
+to_five(int s, int bins)
+{
+	return (5 * s + bins - 1) / bins;
+}
+
+/* Load the rules of a user scheme with SPI into mcxt; error if none. */
+static void
+load_user_scheme(SchemeCache *c, MemoryContext mcxt)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	uint64		n;
+
+	args[0] = CStringGetTextDatum(c->name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT r_min, r_max, f_min, f_max, m_min, m_max, segment, segment_zh"
+							  " FROM persona.segment_rules WHERE scheme = $1 ORDER BY priority",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read persona.segment_rules");
+	n = SPI_processed;
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("segment scheme \"%s\" does not exist", c->name),
+				 errhint("Built-in schemes are 'standard' and 'cn8'; define your own as rows of persona.segment_rules.")));
+	c->rules = MemoryContextAllocZero(mcxt, n * sizeof(UserRule));
+	c->nrules = (int) n;
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *zh;
+
+		for (int d = 0; d < 3; d++)
+		{
+			c->rules[i].lo[d] = DatumGetInt32(SPI_getbinval(tup, desc, 2 * d + 1, &isnull));
+			c->rules[i].hi[d] = DatumGetInt32(SPI_getbinval(tup, desc, 2 * d + 2, &isnull));
+		}
+		c->rules[i].en = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 7));
+		zh = SPI_getvalue(tup, desc, 8);
+		c->rules[i].zh = zh ? MemoryContextStrdup(mcxt, zh) : NULL;
+	}
+	SPI_finish();
+}
+
+/* The cache for this call site, (re)loaded when the scheme name changes. */
+static SchemeCache *
+scheme_cache(FunctionCallInfo fcinfo, const char *name)
+{
+	SchemeCache *c = (SchemeCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+
+	if (c != NULL && strcmp(c->name, name) == 0)
+		return c;
+	if (c == NULL)
+		c = MemoryContextAllocZero(mcxt, sizeof(SchemeCache));
+	c->name = MemoryContextStrdup(mcxt, name);
+	c->nrules = 0;
+	c->rules = NULL;
+	if (strcmp(name, "standard") == 0)
+		c->kind = SCHEME_STANDARD;
+	else if (strcmp(name, "cn8") == 0)
+		c->kind = SCHEME_CN8;
+	else
+	{
+		c->kind = SCHEME_USER;
+		fcinfo->flinfo->fn_extra = NULL;	/* not valid until loaded */
+		load_user_scheme(c, mcxt);
+	}
+	fcinfo->flinfo->fn_extra = c;
+	return c;
+}
+
+/* rfm_segment(rfm, scheme = 'standard') -> label in persona.language */
+Datum
+rfm_segment(PG_FUNCTION_ARGS)
+{
+	Rfm			x = PG_GETARG_RFM(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	SchemeCache *c = scheme_cache(fcinfo, name);
+	int			bins = RFM_BINS(x);
+	int			s[3] = {RFM_R(x), RFM_F(x), RFM_M(x)};
+	const char *label = NULL;
+
+	switch (c->kind)
+	{
+		case SCHEME_STANDARD:
+			{
+				int			r = to_five(s[0], bins);
+				int			fm = (to_five(s[1], bins) + to_five(s[2], bins) + 1) / 2;
+				const SegmentName *n = &standard_names[standard_grid[5 - r][fm - 1]];
+
+				label = persona_label(n->en, n->zh);
+				break;
+			}
+		case SCHEME_CN8:
+			{
+				const SegmentName *n = &cn8_names[2 * s[0] > bins + 1]
+				[2 * s[1] > bins + 1][2 * s[2] > bins + 1];
+
+				label = persona_label(n->en, n->zh);
+				break;
+			}
+		case SCHEME_USER:
+			for (int i = 0; i < c->nrules && label == NULL; i++)
+			{
+				UserRule   *u = &c->rules[i];
+
+				if (s[0] >= u->lo[0] && s[0] <= u->hi[0] &&
+					s[1] >= u->lo[1] && s[1] <= u->hi[1] &&
+					s[2] >= u->lo[2] && s[2] <= u->hi[2])
+					label = (persona_language == PERSONA_LANG_ZH && u->zh) ? u->zh : u->en;
+			}
+			if (label == NULL)
+				PG_RETURN_NULL();	/* no rule matched: unclassified */
+			break;
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(label));
+}
