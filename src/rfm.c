@@ -131,12 +131,19 @@ rfm_in(PG_FUNCTION_ARGS)
 	if (*p != '\0')
 		rfm_syntax_error(str, "Unexpected characters after the scores.");
 	if (!rfm_valid(s[0], s[1], s[2], bins))
+	{
+		bool		too_big = Max(s[0], Max(s[1], s[2])) > bins;
+		bool		in_range = Min(s[0], Min(s[1], s[2])) >= 1 &&
+			Max(s[0], Max(s[1], s[2])) <= RFM_MAX_BINS;
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type rfm: \"%s\"", str),
 				 errdetail("Each score must be between 1 and the number of bins (%d).", bins),
-				 errhint("Append the scale for scores above 5, e.g. '%d%d%d/%d'.",
-						 Min(s[0], 9), Min(s[1], 9), Min(s[2], 9), RFM_MAX_BINS)));
+				 (too_big && in_range) ?
+				 errhint("Write the scale after a slash, e.g. '%d-%d-%d/%d'.",
+						 s[0], s[1], s[2], RFM_MAX_BINS) : 0));
+	}
 	PG_RETURN_RFM(rfm_make(s[0], s[1], s[2], bins));
 }
 
