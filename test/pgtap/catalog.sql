@@ -1,0 +1,50 @@
+-- SQL citizenship: comments, parallel safety, aggregate support functions, opclasses.
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION persona;
+SELECT plan(10);
+
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p
+  WHERE p.pronamespace = 'persona'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL$$,
+  'every function and aggregate has a comment');
+SELECT is_empty($$
+  SELECT t.typname FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+  WHERE t.typnamespace = 'persona'::regnamespace AND t.typcategory <> 'A'
+    AND coalesce(c.relkind, 'c') = 'c' AND obj_description(t.oid, 'pg_type') IS NULL$$,
+  'every type has a comment');
+SELECT is_empty($$
+  SELECT oid::regoperator::text FROM pg_operator
+  WHERE oprnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_operator') IS NULL$$,
+  'every operator has a comment');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p
+  WHERE p.pronamespace = 'persona'::regnamespace AND p.proparallel <> 's'$$,
+  'every function is PARALLEL SAFE');
+SELECT is_empty($$
+  SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+  WHERE p.pronamespace = 'persona'::regnamespace
+    AND (a.aggcombinefn = 0 OR (a.aggtranstype = 'internal'::regtype AND (a.aggserialfn = 0 OR a.aggdeserialfn = 0)))$$,
+  'every aggregate has combine (and serial/deserial for internal state)');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p
+  WHERE p.pronamespace = 'persona'::regnamespace AND p.prokind = 'f'
+    AND p.provolatile = 'v'$$,
+  'no function is VOLATILE');
+SELECT results_eq($$
+  SELECT p.proname::text COLLATE "default", p.provolatile::text COLLATE "default" FROM pg_proc p
+  WHERE p.pronamespace = 'persona'::regnamespace
+    AND p.proname IN ('order_stats_transfn', 'rfm_segment', 'rfm_score', 'rfm_in')
+  GROUP BY 1, 2 ORDER BY 1$$,
+  $$VALUES ('order_stats_transfn', 's'), ('rfm_in', 'i'), ('rfm_score', 'i'), ('rfm_segment', 's')$$,
+  'volatility: time zone and table dependent functions are STABLE, the rest IMMUTABLE');
+SELECT ok(bool_and(amvalidate(oid)), 'amvalidate passes for every persona operator class')
+FROM pg_opclass WHERE opcnamespace = 'persona'::regnamespace;
+SELECT is(count(*)::int, 2, 'rfm has btree and hash operator classes')
+FROM pg_opclass WHERE opcnamespace = 'persona'::regnamespace AND opcintype = 'persona.rfm'::regtype;
+SELECT is((SELECT extconfig FROM pg_extension WHERE extname = 'persona'),
+          ARRAY['persona.segment_rules'::regclass::oid], 'user segment rules are dumped by pg_dump');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,57 @@
+-- Every documented bad input gets its SQLSTATE and message.
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION persona;
+SELECT plan(27);
+
+CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
+INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
+
+-- order_stats
+SELECT throws_ok($$SELECT persona.order_stats(t, 'NaN', '2024-02-01') FROM o$$,
+                 '22023', 'amount must be a finite number', 'NaN amount');
+SELECT throws_ok($$SELECT persona.order_stats(t, '-Infinity', '2024-02-01') FROM o$$,
+                 '22023', 'amount must be a finite number', 'infinite amount');
+SELECT throws_ok($$SELECT persona.order_stats('-infinity', a, '2024-02-01') FROM o$$,
+                 '22008', 'ordered_at must be a finite timestamp', 'infinite timestamp');
+SELECT throws_ok($$SELECT persona.order_stats(t, a, 'infinity') FROM o$$,
+                 '22008', 'as_of must be a finite timestamp', 'infinite as_of');
+SELECT throws_ok($$SELECT persona.order_stats(t, a, NULL) FROM o$$,
+                 '22004', 'as_of must not be NULL', 'NULL as_of');
+SELECT throws_ok($$SELECT persona.order_stats(t, a, t) FROM o$$,
+                 '22023', 'as_of must be the same for every row of a group', 'varying as_of');
+SELECT throws_ok($$SELECT persona.btyd(persona.order_stats(t, a, '2024-02-01'), 'fortnights') FROM o$$,
+                 '22023', 'unknown time unit "fortnights"', 'unknown time unit');
+
+-- rfm literals and constructor
+SELECT throws_ok($$SELECT '54'::persona.rfm$$, '22P02', NULL, 'too few digits');
+SELECT throws_ok($$SELECT '5x5'::persona.rfm$$, '22P02', NULL, 'not a digit');
+SELECT throws_ok($$SELECT '645'::persona.rfm$$, '22P02', NULL, 'score above the scale');
+SELECT throws_ok($$SELECT '545/1'::persona.rfm$$, '22P02', NULL, 'scale below 2');
+SELECT throws_ok($$SELECT persona.rfm(0, 1, 1)$$, '22003', 'rfm scores must be between 1 and 5', 'score 0');
+SELECT throws_ok($$SELECT persona.rfm(1, 1, 1, 1)$$, '22023', 'number of bins must be between 2 and 10', 'one bin');
+
+-- rfm_breaks and scoring
+SELECT throws_ok($$SELECT persona.rfm_breaks(1, 1, 1, 11)$$, '22023', 'number of bins must be between 2 and 10', 'eleven bins');
+SELECT throws_ok($$SELECT persona.rfm_breaks(1, 1, 1, 5, 'median')$$, '22023', 'unknown rfm_breaks method "median"', 'unknown method');
+SELECT throws_ok($$SELECT persona.rfm_breaks(1, 1, 1, 3, 'mean')$$, '22023', 'method "mean" needs exactly 2 bins', 'mean with 3 bins');
+SELECT throws_ok($$SELECT persona.rfm_breaks(1, 1, 1, 2, 'thresholds')$$, '22023', 'method "thresholds" is not computed from data', 'thresholds as aggregate method');
+SELECT throws_ok($$SELECT persona.rfm_breaks(1, 'NaN', 1)$$, '22023', 'frequency must be a finite number', 'NaN frequency');
+SELECT throws_ok($$SELECT persona.rfm_score(1, 1, 'Infinity', '{1}', '{1}', '{1}')$$, '22023', 'monetary must be a finite number', 'infinite monetary');
+SELECT throws_ok($$SELECT persona.rfm_thresholds('{3,3}', '{1,2}', '{1,2}')$$, '22023', 'r_days must be strictly ascending', 'repeated threshold');
+SELECT throws_ok($$SELECT persona.rfm_thresholds('{1}', '{1,2}', '{1,2}')$$, '22023', NULL, 'threshold counts differ');
+SELECT throws_ok($$SELECT persona.rfm_thresholds('{{1},{2}}', '{1,2}', '{1,2}')$$, '2202E', 'r_days must be a one-dimensional array', '2-D thresholds');
+SELECT throws_ok($$SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [1], "f": ["x"], "m": [1]}'::persona.rfm_breaks$$,
+                 '22P02', NULL, 'malformed breaks');
+
+-- segments
+SELECT throws_ok($$SELECT persona.rfm_segment('555', 'unknown')$$, '42704', 'segment scheme "unknown" does not exist', 'unknown scheme');
+SELECT throws_ok($$INSERT INTO persona.segment_rules (scheme, priority, segment) VALUES ('cn8', 1, 'x')$$, '23514', NULL, 'built-in scheme name');
+
+-- pareto
+SELECT throws_ok($$SELECT persona.pareto(1, 1.5, 0.8)$$, '22023', 'top_share must be between 0 and 1 (exclusive)', 'share above 1');
+SELECT throws_ok($$SELECT persona.pareto(1, 0.2, NULL)$$, '22004', NULL, 'NULL share');
+
+SELECT * FROM finish();
+ROLLBACK;
