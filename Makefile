@@ -17,6 +17,9 @@ PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object depends on every header: they are few and small.
+$(OBJS): $(wildcard src/*.h)
+
 # The versioned install script is built from the single SQL source.
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@

@@ -1,5 +1,5 @@
 /*
- * decsum.c — exact running sum of numeric amounts (see decsum.h).
+ * decsum.c — exact sums of numeric amounts (see decsum.h).
  *
  * Reading the digits straight out of a numeric datum relies on numeric's
  * on-disk format, which PostgreSQL keeps stable across major versions
@@ -7,13 +7,13 @@
  */
 #include "decsum.h"
 
+#include "common/int.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
 #define NBASE				10000
-#define UNIT_DIGITS			4		/* the fast path counts 1/10000 units */
-#define FAST_MAX_WEIGHT		4		/* values below 10000^5 = 1e20 */
+#define FAST_MAX_WEIGHT		2		/* values below 10000^3 = 1e12 */
 
 #define NUMERIC_SIGN_MASK	0xC000
 #define NUMERIC_NEG			0x4000
@@ -26,29 +26,19 @@
 #define NUMERIC_SHORT_WEIGHT_SIGN_MASK	0x0040
 #define NUMERIC_SHORT_WEIGHT_MASK		0x003F
 
-/* Start an empty sum. */
+/* Decode a numeric datum once; NaN and Infinity are errors. */
 void
-decsum_init(DecSum *s)
+dec_decode(Datum amount, DecAmount *a)
 {
-	s->units = 0;
-	s->extra = NULL;
-	s->dscale = 0;
-}
-
-/*
- * Decode a (possibly short-header) numeric; returns false for values the
- * fast path cannot hold exactly.  Sets *dscale and *neg always.
- */
-static bool
-numeric_to_units(struct varlena *v, int128 *units, int16 *dscale, bool *neg)
-{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(amount);
 	const char *p = VARDATA_ANY(v);
 	int			len = VARSIZE_ANY_EXHDR(v);
 	uint16		header;
 	int			weight;
 	int			hdr;
 	int			ndigits;
-	int128		u = 0;
+	bool		neg;
+	int64		u = 0;
 
 	memcpy(&header, p, sizeof(uint16));
 	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SPECIAL)
@@ -60,8 +50,8 @@ numeric_to_units(struct varlena *v, int128 *units, int16 *dscale, bool *neg)
 
 	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SHORT)
 	{
-		*neg = (header & NUMERIC_SHORT_SIGN_MASK) != 0;
-		*dscale = (header & NUMERIC_SHORT_DSCALE_MASK) >> NUMERIC_SHORT_DSCALE_SHIFT;
+		neg = (header & NUMERIC_SHORT_SIGN_MASK) != 0;
+		a->dscale = (header & NUMERIC_SHORT_DSCALE_MASK) >> NUMERIC_SHORT_DSCALE_SHIFT;
 		weight = (header & NUMERIC_SHORT_WEIGHT_SIGN_MASK) ? ~NUMERIC_SHORT_WEIGHT_MASK : 0;
 		weight |= header & NUMERIC_SHORT_WEIGHT_MASK;
 		hdr = sizeof(uint16);
@@ -70,22 +60,26 @@ numeric_to_units(struct varlena *v, int128 *units, int16 *dscale, bool *neg)
 	{
 		int16		w;
 
-		*neg = (header & NUMERIC_SIGN_MASK) == NUMERIC_NEG;
-		*dscale = header & NUMERIC_DSCALE_MASK;
+		neg = (header & NUMERIC_SIGN_MASK) == NUMERIC_NEG;
+		a->dscale = header & NUMERIC_DSCALE_MASK;
 		memcpy(&w, p + sizeof(uint16), sizeof(int16));
 		weight = w;
 		hdr = 2 * sizeof(uint16);
 	}
 	ndigits = (len - hdr) / (int) sizeof(int16);
+	a->datum = amount;
 	if (ndigits == 0)
 	{
-		*units = 0;
-		*neg = false;
-		return true;
+		a->fast = true;
+		a->units = 0;
+		a->sign = 0;
+		return;
 	}
+	a->sign = neg ? -1 : 1;
 	/* Fast path: at most one base-10000 digit after the point, not huge. */
-	if (weight > FAST_MAX_WEIGHT || ndigits > weight + 2)
-		return false;
+	a->fast = weight <= FAST_MAX_WEIGHT && ndigits <= weight + 2;
+	if (!a->fast)
+		return;
 	for (int i = 0; i < ndigits; i++)
 	{
 		int16		d;
@@ -95,172 +89,105 @@ numeric_to_units(struct varlena *v, int128 *units, int16 *dscale, bool *neg)
 	}
 	for (int e = weight + 2 - ndigits; e > 0; e--)
 		u *= NBASE;
-	*units = *neg ? -u : u;
-	return true;
+	a->units = neg ? -u : u;
 }
 
-/* Decode a numeric datum once; errors for NaN and Infinity. */
-void
-decsum_decode(Datum amount, DecAmount *a)
+/* extra += x, allocating the result in ctx. */
+static void
+extra_add(Numeric *extra, Numeric x, MemoryContext ctx)
 {
-	struct varlena *v = PG_DETOAST_DATUM_PACKED(amount);
-	bool		neg;
+	MemoryContext old = MemoryContextSwitchTo(ctx);
 
-	a->datum = amount;
-	a->fast = numeric_to_units(v, &a->units, &a->dscale, &neg);
-	if (a->fast)
-		a->sign = a->units > 0 ? 1 : (a->units < 0 ? -1 : 0);
-	else
-		a->sign = neg ? -1 : 1;
+	*extra = *extra ? numeric_add_opt_error(*extra, x, NULL)
+		: DatumGetNumericCopy(NumericGetDatum(x));
+	MemoryContextSwitchTo(old);
 }
 
-/* Add a decoded amount; a side sum is allocated in ctx (the state's context). */
+/* Add a decoded amount to the sum (units, extra). */
 void
-decsum_add(DecSum *s, const DecAmount *a, MemoryContext ctx)
+dec_add(int64 *units, Numeric *extra, const DecAmount *a, MemoryContext ctx)
 {
+	int64		sum;
+
 	if (a->fast)
 	{
-		s->units += a->units;
-		if (a->dscale > s->dscale)
-			s->dscale = Min(a->dscale, UNIT_DIGITS);
+		if (likely(!pg_add_s64_overflow(*units, a->units, &sum)))
+			*units = sum;
+		else
+		{
+			/* Spill the integer part to the exact side sum. */
+			extra_add(extra, int64_div_fast_to_numeric(*units, DEC_UNIT_DIGITS), ctx);
+			*units = a->units;
+		}
 	}
 	else
-	{
-		MemoryContext old = MemoryContextSwitchTo(ctx);
-		Numeric		num = DatumGetNumericCopy(a->datum);
-
-		s->extra = s->extra ? numeric_add_opt_error(s->extra, num, NULL) : num;
-		MemoryContextSwitchTo(old);
-	}
+		extra_add(extra, DatumGetNumeric(a->datum), ctx);
 }
 
-/* Add another sum into s. */
+/* Add another sum (other_units, other_extra) to (units, extra). */
 void
-decsum_combine(DecSum *s, const DecSum *other, MemoryContext ctx)
+dec_add_sum(int64 *units, Numeric *extra, int64 other_units, Numeric other_extra, MemoryContext ctx)
 {
-	s->units += other->units;
-	s->dscale = Max(s->dscale, other->dscale);
-	if (other->extra)
-	{
-		MemoryContext old = MemoryContextSwitchTo(ctx);
+	DecAmount	a = {.fast = true, .units = other_units};
 
-		s->extra = s->extra ? numeric_add_opt_error(s->extra, other->extra, NULL)
-			: DatumGetNumericCopy(NumericGetDatum(other->extra));
-		MemoryContextSwitchTo(old);
-	}
+	dec_add(units, extra, &a, ctx);
+	if (other_extra)
+		extra_add(extra, other_extra, ctx);
 }
 
-/* Format an int128 as decimal text with four implied decimals. */
-static Numeric
-units_to_numeric(int128 units, int dscale)
+/* The exact sum as a numeric with at least dscale decimals shown. */
+Numeric
+dec_numeric(int64 units, Numeric extra, int dscale)
 {
-	char		buf[64];
-	char	   *p = buf + sizeof(buf) - 1;
-	bool		neg = units < 0;
-	unsigned __int128 u = neg ? -(unsigned __int128) units : (unsigned __int128) units;
-	int64		scaled;
-	int			drop = UNIT_DIGITS - dscale;
+	Numeric		r;
+	int			drop = DEC_UNIT_DIGITS - Min(dscale, DEC_UNIT_DIGITS);
+	int64		scaled = units;
 
-	/* Common case: fits in int64 after dropping the unused decimals. */
+	/* Exact: every fast-path input had at most dscale decimals. */
 	for (int i = 0; i < drop; i++)
-		u /= 10;				/* exact: every input had <= dscale decimals */
-	if (u <= (unsigned __int128) PG_INT64_MAX)
-	{
-		scaled = (int64) u;
-		return int64_div_fast_to_numeric(neg ? -scaled : scaled, dscale);
-	}
-
-	*p = '\0';
-	for (int i = 0; u > 0 || i <= dscale; i++)
-	{
-		if (i == dscale && dscale > 0)
-			*--p = '.';
-		*--p = '0' + (int) (u % 10);
-		u /= 10;
-	}
-	if (neg)
-		*--p = '-';
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(p),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
-}
-
-/* The exact sum as a numeric (allocated in the current context). */
-Numeric
-decsum_numeric(const DecSum *s)
-{
-	Numeric		r = units_to_numeric(s->units, s->dscale);
-
-	if (s->extra)
-		r = numeric_add_opt_error(r, s->extra, NULL);
+		scaled /= 10;
+	r = int64_div_fast_to_numeric(scaled, DEC_UNIT_DIGITS - drop);
+	if (extra)
+		r = numeric_add_opt_error(r, extra, NULL);
 	return r;
-}
-
-/* The exact difference a - b as a numeric. */
-Numeric
-decsum_numeric_diff(const DecSum *a, const DecSum *b)
-{
-	DecSum		d;
-
-	d.units = a->units - b->units;
-	d.dscale = Max(a->dscale, b->dscale);
-	d.extra = a->extra;
-	if (b->extra)
-		d.extra = a->extra ? numeric_sub_opt_error(a->extra, b->extra, NULL)
-			: numeric_sub_opt_error(int64_to_numeric(0), b->extra, NULL);
-	return decsum_numeric(&d);
 }
 
 /* The sum rounded to float8. */
 double
-decsum_float8(const DecSum *s)
+dec_float8(int64 units, Numeric extra)
 {
-	double		r = (double) s->units / 1e4;
+	double		r = (double) units / 1e4;
 
-	if (s->extra)
-		r += DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(s->extra)));
+	if (extra)
+		r += DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(extra)));
 	return r;
 }
 
-/* Append the sum to a serialisation buffer. */
+/* Append an optional side sum to a serialisation buffer. */
 void
-decsum_send(StringInfo buf, const DecSum *s)
+dec_send_numeric(StringInfo buf, Numeric extra)
 {
-	pq_sendint64(buf, (int64) (s->units >> 64));
-	pq_sendint64(buf, (int64) (uint64) s->units);
-	pq_sendint16(buf, s->dscale);
-	if (s->extra)
+	if (extra)
 	{
-		char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(s->extra)));
-
 		pq_sendbyte(buf, 1);
-		pq_sendstring(buf, txt);
+		pq_sendstring(buf, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(extra))));
 	}
 	else
 		pq_sendbyte(buf, 0);
 }
 
-/* Read a sum written by decsum_send, allocating the side sum in ctx. */
-void
-decsum_recv(StringInfo buf, DecSum *s, MemoryContext ctx)
+/* Read a side sum written by dec_send_numeric, allocating it in ctx. */
+Numeric
+dec_recv_numeric(StringInfo buf, MemoryContext ctx)
 {
-	uint64		hi = (uint64) pq_getmsgint64(buf);
-	uint64		lo = (uint64) pq_getmsgint64(buf);
+	MemoryContext old;
+	Numeric		n;
 
-	s->units = (int128) (((unsigned __int128) hi << 64) | lo);
-	s->dscale = pq_getmsgint(buf, 2);
-	if (s->dscale < 0 || s->dscale > UNIT_DIGITS)
-		elog(ERROR, "invalid dscale in serialised persona state");
-	if (pq_getmsgbyte(buf))
-	{
-		const char *txt = pq_getmsgstring(buf);
-		MemoryContext old = MemoryContextSwitchTo(ctx);
-
-		s->extra = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(txt),
-													   ObjectIdGetDatum(InvalidOid),
-													   Int32GetDatum(-1)));
-		MemoryContextSwitchTo(old);
-	}
-	else
-		s->extra = NULL;
+	if (!pq_getmsgbyte(buf))
+		return NULL;
+	old = MemoryContextSwitchTo(ctx);
+	n = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(pq_getmsgstring(buf)),
+											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	MemoryContextSwitchTo(old);
+	return n;
 }

@@ -1,5 +1,5 @@
 /*
- * decsum.h — exact running sum of numeric values, fast for money-like amounts.
+ * decsum.h — exact sums of numeric amounts, fast for money-like values.
  */
 #ifndef PERSONA_DECSUM_H
 #define PERSONA_DECSUM_H
@@ -9,36 +9,31 @@
 #include "utils/numeric.h"
 
 /*
- * Amounts with at most four decimals and below 1e20 in magnitude (every
- * real-world price) are added as integers counting 1/10000 units in an
- * int128; anything else goes to an exact numeric side sum.  The result is
- * exact either way; the integer path only avoids numeric arithmetic per row.
+ * A sum is kept as an int64 count of 1/10000 units plus an exact numeric
+ * side sum ("extra", NULL almost always).  Amounts with at most four
+ * decimals and below 1e12 (every real price) take the integer path; other
+ * amounts, and integer overflow, go to the side sum.  The total is exact
+ * either way; the integer path only avoids numeric arithmetic per row.
  */
-typedef struct DecSum
-{
-	int128		units;			/* sum of fast-path amounts, in 1e-4 units */
-	Numeric		extra;			/* exact sum of the other amounts, or NULL */
-	int16		dscale;			/* largest display scale seen (for output) */
-} DecSum;
+#define DEC_UNIT_DIGITS 4
 
 /* One decoded amount, ready to be added to one or more sums. */
 typedef struct DecAmount
 {
-	bool		fast;			/* units is exact; otherwise use datum */
-	int128		units;
-	int16		dscale;
+	bool		fast;			/* units holds the value exactly */
 	int			sign;			/* -1, 0 or 1 */
+	int16		dscale;			/* display scale of the input */
+	int64		units;			/* value in 1/10000 units when fast */
 	Datum		datum;			/* the original numeric */
 } DecAmount;
 
-extern void decsum_init(DecSum *s);
-extern void decsum_decode(Datum amount, DecAmount *a);
-extern void decsum_add(DecSum *s, const DecAmount *a, MemoryContext ctx);
-extern void decsum_combine(DecSum *s, const DecSum *other, MemoryContext ctx);
-extern Numeric decsum_numeric(const DecSum *s);
-extern Numeric decsum_numeric_diff(const DecSum *a, const DecSum *b);
-extern double decsum_float8(const DecSum *s);
-extern void decsum_send(StringInfo buf, const DecSum *s);
-extern void decsum_recv(StringInfo buf, DecSum *s, MemoryContext ctx);
+extern void dec_decode(Datum amount, DecAmount *a);
+extern void dec_add(int64 *units, Numeric *extra, const DecAmount *a, MemoryContext ctx);
+extern void dec_add_sum(int64 *units, Numeric *extra, int64 other_units, Numeric other_extra,
+						MemoryContext ctx);
+extern Numeric dec_numeric(int64 units, Numeric extra, int dscale);
+extern double dec_float8(int64 units, Numeric extra);
+extern void dec_send_numeric(StringInfo buf, Numeric extra);
+extern Numeric dec_recv_numeric(StringInfo buf, MemoryContext ctx);
 
 #endif							/* PERSONA_DECSUM_H */

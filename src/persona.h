@@ -6,6 +6,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "access/tupdesc.h"
 
 /* Label language chosen by the GUC persona.language. */
 typedef enum PersonaLanguage
@@ -22,6 +23,20 @@ persona_label(const char *en, const char *zh)
 {
 	return persona_language == PERSONA_LANG_ZH ? zh : en;
 }
+
+/* Columns of the persona.order_stats composite, in order. */
+enum
+{
+	OS_FIRST_AT, OS_LAST_AT, OS_ORDERS, OS_PURCHASE_DAYS, OS_REVENUE, OS_AVG_AMOUNT,
+	OS_RECENCY_DAYS, OS_TENURE_DAYS, OS_MEAN_GAP, OS_GAP_SD, OS_REPEAT_ORDERS,
+	OS_REPEAT_REVENUE, OS_REFUNDS, OS_NATTS
+};
+
+struct CustState;
+struct CustResult;
+extern void persona_stats_values(struct CustState *cs, const struct CustResult *r,
+								 Datum *values, bool *nulls);
+extern TupleDesc persona_result_desc(FunctionCallInfo fcinfo);
 
 /* Error out unless x is a finite float8; what names the argument in the message. */
 extern void persona_check_finite(double x, const char *what);

@@ -1,0 +1,437 @@
+/*
+ * custstate.c — one customer's running order statistics (see custstate.h).
+ */
+#include "custstate.h"
+
+#include <math.h>
+
+#include "common/int.h"
+#include "datatype/timestamp.h"
+#include "libpq/pqformat.h"
+#include "pgtime.h"
+#include "utils/datetime.h"
+
+StaticAssertDecl(sizeof(CustState) == 128, "CustState should span two cache lines");
+
+/*
+ * Calendar days in the session time zone.  timestamp2tm() per row is slow,
+ * so remember spans of UTC time with a constant UTC offset (between two
+ * time zone transitions) and compute the day arithmetically inside them.
+ */
+#define TZ_SPANS 32
+
+typedef struct TzSpan
+{
+	TimestampTz from;			/* first instant known to be in the span */
+	TimestampTz until;			/* next transition (exclusive) */
+	int64		offset;			/* UTC offset in microseconds */
+} TzSpan;
+
+static pg_tz *span_zone = NULL;
+static TzSpan spans[TZ_SPANS];
+static int	nspans = 0;
+static int	next_victim = 0;
+
+/* floor(a / b) for b > 0. */
+static inline int64
+floor_div(int64 a, int64 b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Day of t the slow, always-correct way. */
+static int32
+local_day_slow(TimestampTz t, const char *what)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (timestamp2tm(t, &tz, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be a finite timestamp", what),
+				 errhint("Filter out rows with infinite timestamps.")));
+	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+}
+
+/* The calendar day (days since 2000-01-01) of t in the session time zone. */
+int32
+persona_local_day(TimestampTz t, const char *what)
+{
+	pg_time_t	unix_secs;
+	long		before_off, after_off;
+	int			before_dst, after_dst;
+	pg_time_t	boundary;
+	int			found;
+	TimestampTz until;
+
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be a finite timestamp", what),
+				 errhint("Filter out rows with infinite timestamps.")));
+	if (span_zone != session_timezone)
+	{
+		span_zone = session_timezone;
+		nspans = 0;
+	}
+	for (int i = 0; i < nspans; i++)
+		if (t >= spans[i].from && t < spans[i].until)
+			return (int32) floor_div(t + spans[i].offset, USECS_PER_DAY);
+
+	unix_secs = (pg_time_t) floor_div(t, USECS_PER_SEC) +
+		(pg_time_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	found = pg_next_dst_boundary(&unix_secs, &before_off, &before_dst, &boundary,
+								 &after_off, &after_dst, session_timezone);
+	if (found < 0)
+		return local_day_slow(t, what);
+	until = found == 0 ? DT_NOEND :
+		((TimestampTz) boundary - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC;
+
+	/* Extend a known span ending at the same transition, or remember a new one. */
+	{
+		int			slot = -1;
+
+		for (int i = 0; i < nspans && slot < 0; i++)
+			if (spans[i].until == until)
+				slot = i;
+		if (slot < 0)
+		{
+			slot = nspans < TZ_SPANS ? nspans++ : (next_victim++ % TZ_SPANS);
+			spans[slot].from = t;
+			spans[slot].until = until;
+			spans[slot].offset = (int64) before_off * USECS_PER_SEC;
+		}
+		else if (t < spans[slot].from)
+			spans[slot].from = t;
+	}
+	return (int32) floor_div(t + (int64) before_off * USECS_PER_SEC, USECS_PER_DAY);
+}
+
+/* An empty customer. */
+void
+cust_init(CustState *cs)
+{
+	memset(cs, 0, sizeof(CustState));
+	cs->maxdays = CUST_INLINE_DAYS;
+	cs->days = cs->inline_days;
+}
+
+/* The cold part, created on first use. */
+static CustCold *
+cold_of(CustState *cs, MemoryContext ctx)
+{
+	if (cs->cold == NULL)
+		cs->cold = MemoryContextAllocZero(ctx, sizeof(CustCold));
+	return cs->cold;
+}
+
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort days[] and drop duplicates. */
+static void
+days_compact(CustState *cs)
+{
+	int			n = 0;
+
+	if (cs->ndays < 2)
+		return;
+	qsort(cs->days, cs->ndays, sizeof(int32), cmp_int32);
+	for (int i = 1; i < cs->ndays; i++)
+		if (cs->days[i] != cs->days[n])
+			cs->days[++n] = cs->days[i];
+	cs->ndays = n + 1;
+}
+
+/* Append a purchase day; compact before growing so heavy buyers stay small. */
+static void
+days_add(CustState *cs, int32 day, MemoryContext ctx)
+{
+	if (cs->ndays > 0 && cs->days[cs->ndays - 1] == day)
+		return;
+	if (cs->ndays == cs->maxdays)
+	{
+		days_compact(cs);
+		if (cs->ndays > cs->maxdays / 2)
+		{
+			int32	   *bigger = MemoryContextAlloc(ctx, sizeof(int32) * cs->maxdays * 2);
+
+			memcpy(bigger, cs->days, sizeof(int32) * cs->ndays);
+			if (cs->days != cs->inline_days)
+				pfree(cs->days);
+			cs->days = bigger;
+			cs->maxdays *= 2;
+		}
+	}
+	cs->days[cs->ndays++] = day;
+}
+
+/* Track the display scale of fast-path amounts. */
+static inline void
+note_dscale(CustState *cs, const DecAmount *a)
+{
+	if (a->fast && a->dscale > cs->dscale)
+		cs->dscale = Min(a->dscale, DEC_UNIT_DIGITS);
+}
+
+/* Side sum of the cold part at cold_off, or NULL. */
+static inline Numeric
+cold_sum(const CustState *cs, size_t cold_off)
+{
+	return cs->cold ? *(Numeric *) ((char *) cs->cold + cold_off) : NULL;
+}
+
+/*
+ * *units += a; amounts off the integer path, and overflow, go to the cold
+ * side sum at byte offset cold_off of CustCold.
+ */
+static inline void
+sum_add(CustState *cs, int64 *units, size_t cold_off, const DecAmount *a, MemoryContext ctx)
+{
+	int64		sum;
+
+	if (likely(a->fast && !pg_add_s64_overflow(*units, a->units, &sum)))
+		*units = sum;
+	else
+		dec_add(units, (Numeric *) ((char *) cold_of(cs, ctx) + cold_off), a, ctx);
+}
+
+/* *units += other_units plus an optional exact side sum (merging states). */
+static void
+sum_merge(CustState *cs, int64 *units, size_t cold_off, int64 other_units, Numeric other_extra,
+		  MemoryContext ctx)
+{
+	DecAmount	a = {.fast = true, .units = other_units};
+
+	sum_add(cs, units, cold_off, &a, ctx);
+	if (other_extra)
+		dec_add_sum(units, (Numeric *) ((char *) cold_of(cs, ctx) + cold_off), 0, other_extra, ctx);
+}
+
+/*
+ * Add one row that is not after as_of.  amount is ignored when amount_null.
+ * A negative amount is a refund: it lowers revenue and is not an order.
+ */
+void
+cust_add(CustState *cs, TimestampTz t, int32 day, bool amount_null,
+		 const DecAmount *amount, MemoryContext ctx)
+{
+	if (!amount_null && amount->sign < 0)
+	{
+		cs->refunds++;
+		note_dscale(cs, amount);
+		sum_add(cs, &cs->refunded, offsetof(CustCold, refunded), amount, ctx);
+		return;
+	}
+	if (cs->orders == 0 || t < cs->first_at)
+		cs->first_at = t;
+	if (cs->orders == 0 || t > cs->last_at)
+		cs->last_at = t;
+	if (cs->orders == 0 || day < cs->first_day)
+	{
+		cs->first_day = day;
+		cs->first_day_spent = 0;
+		if (cs->cold)
+			cs->cold->first_day_spent = NULL;
+	}
+	cs->orders++;
+	if (amount_null)
+		cs->null_amounts++;
+	else
+	{
+		note_dscale(cs, amount);
+		sum_add(cs, &cs->spent, offsetof(CustCold, spent), amount, ctx);
+		if (day == cs->first_day)
+			sum_add(cs, &cs->first_day_spent, offsetof(CustCold, first_day_spent), amount, ctx);
+	}
+	days_add(cs, day, ctx);
+}
+
+
+/* Merge customer b into a (parallel combine, or the same customer twice). */
+void
+cust_merge(CustState *a, const CustState *b, MemoryContext ctx)
+{
+	if (b->orders > 0)
+	{
+		if (a->orders == 0 || b->first_day < a->first_day)
+		{
+			a->first_day = b->first_day;
+			a->first_day_spent = 0;
+			if (a->cold)
+				a->cold->first_day_spent = NULL;
+		}
+		if (b->first_day == a->first_day)
+			sum_merge(a, &a->first_day_spent, offsetof(CustCold, first_day_spent),
+					  b->first_day_spent, cold_sum(b, offsetof(CustCold, first_day_spent)), ctx);
+		if (a->orders == 0 || b->first_at < a->first_at)
+			a->first_at = b->first_at;
+		if (a->orders == 0 || b->last_at > a->last_at)
+			a->last_at = b->last_at;
+		for (int i = 0; i < b->ndays; i++)
+			days_add(a, b->days[i], ctx);
+	}
+	a->orders += b->orders;
+	a->null_amounts += b->null_amounts;
+	a->refunds += b->refunds;
+	a->dscale = Max(a->dscale, b->dscale);
+	sum_merge(a, &a->spent, offsetof(CustCold, spent), b->spent,
+			  cold_sum(b, offsetof(CustCold, spent)), ctx);
+	sum_merge(a, &a->refunded, offsetof(CustCold, refunded), b->refunded,
+			  cold_sum(b, offsetof(CustCold, refunded)), ctx);
+}
+
+/* Net revenue: order amounts plus (negative) refunds, exact. */
+Numeric
+cust_revenue(const CustState *cs)
+{
+	int64		units;
+	Numeric		r;
+
+	if (!pg_add_s64_overflow(cs->spent, cs->refunded, &units))
+		r = dec_numeric(units, NULL, cs->dscale);
+	else
+		r = numeric_add_opt_error(dec_numeric(cs->spent, NULL, cs->dscale),
+								  dec_numeric(cs->refunded, NULL, cs->dscale), NULL);
+	if (cold_sum(cs, offsetof(CustCold, spent)))
+		r = numeric_add_opt_error(r, cs->cold->spent, NULL);
+	if (cold_sum(cs, offsetof(CustCold, refunded)))
+		r = numeric_add_opt_error(r, cs->cold->refunded, NULL);
+	return r;
+}
+
+/* Spend on days after the first purchase day (refunds not deducted), exact. */
+Numeric
+cust_repeat_revenue(const CustState *cs)
+{
+	int64		units;
+	Numeric		r;
+
+	if (!pg_sub_s64_overflow(cs->spent, cs->first_day_spent, &units))
+		r = dec_numeric(units, NULL, cs->dscale);
+	else
+		r = numeric_sub_opt_error(dec_numeric(cs->spent, NULL, cs->dscale),
+								  dec_numeric(cs->first_day_spent, NULL, cs->dscale), NULL);
+	if (cold_sum(cs, offsetof(CustCold, spent)))
+		r = numeric_add_opt_error(r, cs->cold->spent, NULL);
+	if (cold_sum(cs, offsetof(CustCold, first_day_spent)))
+		r = numeric_sub_opt_error(r, cs->cold->first_day_spent, NULL);
+	return r;
+}
+
+/* Final statistics as of a calendar day. */
+void
+cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
+{
+	int			k;
+
+	days_compact(cs);
+	k = cs->ndays;
+	memset(r, 0, sizeof(CustResult));
+	r->orders = cs->orders;
+	r->purchase_days = k;
+	r->refunds = cs->refunds;
+	r->revenue_float = dec_float8(cs->spent, cold_sum(cs, offsetof(CustCold, spent))) +
+		dec_float8(cs->refunded, cold_sum(cs, offsetof(CustCold, refunded)));
+	if (cs->orders == 0)
+		return;
+	r->has_orders = true;
+	r->first_at = cs->first_at;
+	r->last_at = cs->last_at;
+	r->recency_days = as_of_day - cs->days[k - 1];
+	r->tenure_days = as_of_day - cs->days[0];
+	if (cs->orders > cs->null_amounts)
+	{
+		double		spent = dec_float8(cs->spent, cold_sum(cs, offsetof(CustCold, spent)));
+
+		r->has_avg = true;
+		r->avg_amount = spent / (cs->orders - cs->null_amounts);
+	}
+	if (k >= 2)
+	{
+		double		mean = (double) (cs->days[k - 1] - cs->days[0]) / (k - 1);
+
+		r->has_gap = true;
+		r->mean_gap_days = mean;
+		if (k >= 3)
+		{
+			double		ss = 0;
+
+			for (int i = 1; i < k; i++)
+			{
+				double		d = (cs->days[i] - cs->days[i - 1]) - mean;
+
+				ss += d * d;
+			}
+			r->has_gap_sd = true;
+			r->gap_sd_days = sqrt(ss / (k - 2));
+		}
+	}
+}
+
+/* Serialise a customer (days compacted first). */
+void
+cust_send(StringInfo buf, CustState *cs)
+{
+	days_compact(cs);
+	pq_sendint64(buf, cs->orders);
+	pq_sendint64(buf, cs->first_at);
+	pq_sendint64(buf, cs->last_at);
+	pq_sendint64(buf, cs->spent);
+	pq_sendint64(buf, cs->first_day_spent);
+	pq_sendint32(buf, cs->first_day);
+	pq_sendint16(buf, cs->dscale);
+	pq_sendint64(buf, cs->null_amounts);
+	pq_sendint64(buf, cs->refunds);
+	pq_sendint64(buf, cs->refunded);
+	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, spent)));
+	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, first_day_spent)));
+	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, refunded)));
+	pq_sendint32(buf, cs->ndays);
+	for (int i = 0; i < cs->ndays; i++)
+		pq_sendint32(buf, cs->days[i]);
+}
+
+/* Read a customer written by cust_send into an initialised state. */
+void
+cust_recv(StringInfo buf, CustState *cs, MemoryContext ctx)
+{
+	Numeric		spent, first, refunded;
+	int32		ndays;
+
+	cs->orders = pq_getmsgint64(buf);
+	cs->first_at = pq_getmsgint64(buf);
+	cs->last_at = pq_getmsgint64(buf);
+	cs->spent = pq_getmsgint64(buf);
+	cs->first_day_spent = pq_getmsgint64(buf);
+	cs->first_day = pq_getmsgint(buf, 4);
+	cs->dscale = pq_getmsgint(buf, 2);
+	cs->null_amounts = pq_getmsgint64(buf);
+	cs->refunds = pq_getmsgint64(buf);
+	cs->refunded = pq_getmsgint64(buf);
+	spent = dec_recv_numeric(buf, ctx);
+	first = dec_recv_numeric(buf, ctx);
+	refunded = dec_recv_numeric(buf, ctx);
+	if (spent || first || refunded)
+	{
+		CustCold   *cold = cold_of(cs, ctx);
+
+		cold->spent = spent;
+		cold->first_day_spent = first;
+		cold->refunded = refunded;
+	}
+	ndays = pq_getmsgint(buf, 4);
+	if (ndays < 0 || ndays > (buf->len - buf->cursor) / 4 || cs->dscale < 0 ||
+		cs->dscale > DEC_UNIT_DIGITS || cs->orders < 0 || (cs->orders > 0) != (ndays > 0))
+		elog(ERROR, "invalid serialised persona customer state");
+	for (int i = 0; i < ndays; i++)
+		days_add(cs, pq_getmsgint(buf, 4), ctx);
+}
