@@ -115,7 +115,6 @@ cust_init(CustState *cs)
 {
 	memset(cs, 0, sizeof(CustState));
 	cs->maxdays = CUST_INLINE_DAYS;
-	cs->days = cs->inline_days;
 }
 
 /* The cold part, created on first use. */
@@ -140,14 +139,15 @@ cmp_int32(const void *a, const void *b)
 static void
 days_compact(CustState *cs)
 {
+	int32	   *days = CUST_DAYS(cs);
 	int			n = 0;
 
 	if (cs->ndays < 2)
 		return;
-	qsort(cs->days, cs->ndays, sizeof(int32), cmp_int32);
+	qsort(days, cs->ndays, sizeof(int32), cmp_int32);
 	for (int i = 1; i < cs->ndays; i++)
-		if (cs->days[i] != cs->days[n])
-			cs->days[++n] = cs->days[i];
+		if (days[i] != days[n])
+			days[++n] = days[i];
 	cs->ndays = n + 1;
 }
 
@@ -155,7 +155,7 @@ days_compact(CustState *cs)
 static void
 days_add(CustState *cs, int32 day, MemoryContext ctx)
 {
-	if (cs->ndays > 0 && cs->days[cs->ndays - 1] == day)
+	if (cs->ndays > 0 && CUST_DAYS(cs)[cs->ndays - 1] == day)
 		return;
 	if (cs->ndays == cs->maxdays)
 	{
@@ -164,14 +164,14 @@ days_add(CustState *cs, int32 day, MemoryContext ctx)
 		{
 			int32	   *bigger = MemoryContextAlloc(ctx, sizeof(int32) * cs->maxdays * 2);
 
-			memcpy(bigger, cs->days, sizeof(int32) * cs->ndays);
-			if (cs->days != cs->inline_days)
-				pfree(cs->days);
-			cs->days = bigger;
+			memcpy(bigger, CUST_DAYS(cs), sizeof(int32) * cs->ndays);
+			if (cs->heap_days)
+				pfree(cs->heap_days);
+			cs->heap_days = bigger;
 			cs->maxdays *= 2;
 		}
 	}
-	cs->days[cs->ndays++] = day;
+	CUST_DAYS(cs)[cs->ndays++] = day;
 }
 
 /* Track the display scale of fast-path amounts. */
@@ -277,7 +277,7 @@ cust_merge(CustState *a, const CustState *b, MemoryContext ctx)
 		if (a->orders == 0 || b->last_at > a->last_at)
 			a->last_at = b->last_at;
 		for (int i = 0; i < b->ndays; i++)
-			days_add(a, b->days[i], ctx);
+			days_add(a, CUST_DAYS(b)[i], ctx);
 	}
 	a->orders += b->orders;
 	a->null_amounts += b->null_amounts;
@@ -332,9 +332,11 @@ void
 cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 {
 	int			k;
+	int32	   *days;
 
 	days_compact(cs);
 	k = cs->ndays;
+	days = CUST_DAYS(cs);
 	memset(r, 0, sizeof(CustResult));
 	r->orders = cs->orders;
 	r->purchase_days = k;
@@ -346,8 +348,8 @@ cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 	r->has_orders = true;
 	r->first_at = cs->first_at;
 	r->last_at = cs->last_at;
-	r->recency_days = as_of_day - cs->days[k - 1];
-	r->tenure_days = as_of_day - cs->days[0];
+	r->recency_days = as_of_day - days[k - 1];
+	r->tenure_days = as_of_day - days[0];
 	if (cs->orders > cs->null_amounts)
 	{
 		double		spent = dec_float8(cs->spent, cold_sum(cs, offsetof(CustCold, spent)));
@@ -357,7 +359,7 @@ cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 	}
 	if (k >= 2)
 	{
-		double		mean = (double) (cs->days[k - 1] - cs->days[0]) / (k - 1);
+		double		mean = (double) (days[k - 1] - days[0]) / (k - 1);
 
 		r->has_gap = true;
 		r->mean_gap_days = mean;
@@ -367,7 +369,7 @@ cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 
 			for (int i = 1; i < k; i++)
 			{
-				double		d = (cs->days[i] - cs->days[i - 1]) - mean;
+				double		d = (days[i] - days[i - 1]) - mean;
 
 				ss += d * d;
 			}
@@ -397,7 +399,7 @@ cust_send(StringInfo buf, CustState *cs)
 	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, refunded)));
 	pq_sendint32(buf, cs->ndays);
 	for (int i = 0; i < cs->ndays; i++)
-		pq_sendint32(buf, cs->days[i]);
+		pq_sendint32(buf, CUST_DAYS(cs)[i]);
 }
 
 /* Read a customer written by cust_send into an initialised state. */

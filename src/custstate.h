@@ -26,7 +26,8 @@ typedef struct CustCold
 
 /*
  * 128 bytes; the first 64 hold everything a typical order touches, so a
- * row costs about one cache miss even with millions of customers.
+ * row costs about one cache miss even with millions of customers.  No
+ * pointer into itself: a state may be moved with memcpy (hash tables).
  */
 typedef struct CustState
 {
@@ -45,9 +46,12 @@ typedef struct CustState
 	int64		refunds;		/* rows with amount < 0 */
 	int64		refunded;		/* refund amounts (< 0), 1/10000 units */
 	CustCold   *cold;			/* NULL unless some amount was off the fast path */
-	int32	   *days;			/* purchase days, deduplicated lazily */
+	int32	   *heap_days;		/* purchase days when more than fit inline */
 	int32		inline_days[CUST_INLINE_DAYS];
 } CustState;
+
+/* The purchase days (deduplicated lazily); the state stays movable. */
+#define CUST_DAYS(cs) ((cs)->heap_days ? (cs)->heap_days : (cs)->inline_days)
 
 /* The finished statistics of one customer, ready for a tuple. */
 typedef struct CustResult

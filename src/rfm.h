@@ -29,4 +29,14 @@ typedef int32 Rfm;
 extern Rfm	rfm_make(int r, int f, int m, int bins);
 extern void rfm_check_bins(int bins);
 
+/* rfm_breaks.c: tie-safe cut points and scoring, shared with profile.c */
+extern void rfm_quantile_cuts(double *v, int64 n, int bins, bool lower_is_better, double *cut);
+extern Rfm	rfm_score_cuts(double r, double f, double m, const double *r_cuts,
+						   const double *f_cuts, const double *m_cuts, int bins);
+
+/* segment.c: segment schemes */
+typedef struct SegmentScheme SegmentScheme;
+extern SegmentScheme *segment_scheme_load(const char *name, MemoryContext mcxt);
+extern const char *segment_label(const SegmentScheme *scheme, Rfm x);
+
 #endif							/* PERSONA_RFM_H */

@@ -609,7 +609,7 @@ cmp_double(const void *a, const void *b)
  * below it, or +Infinity when no such value exists.
  */
 static void
-quantile_cuts(double *v, int64 n, int bins, double *cut)
+quantile_cuts_ascending(double *v, int64 n, int bins, double *cut)
 {
 	qsort(v, n, sizeof(double), cmp_double);
 	for (int k = 1; k < bins; k++)
@@ -620,6 +620,27 @@ quantile_cuts(double *v, int64 n, int bins, double *cut)
 			j++;
 		cut[k - 1] = j < n ? v[j] : INFINITY;
 	}
+}
+
+/*
+ * Tie-safe quantile cuts of v[0..n-1] (reordered or negated in place).
+ * lower_is_better (recency): the cuts are days, descending, and an
+ * unreachable cut is -Infinity.
+ */
+void
+rfm_quantile_cuts(double *v, int64 n, int bins, bool lower_is_better, double *cut)
+{
+	if (!lower_is_better)
+	{
+		quantile_cuts_ascending(v, n, bins, cut);
+		return;
+	}
+	/* Fewer days is better: rank the negated days. */
+	for (int64 i = 0; i < n; i++)
+		v[i] = -v[i];
+	quantile_cuts_ascending(v, n, bins, cut);
+	for (int k = 0; k < bins - 1; k++)
+		cut[k] = -cut[k];
 }
 
 /* Mean of v[0..n-1]. */
@@ -639,7 +660,6 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 {
 	BreaksState *st;
 	RfmBreaks  *b;
-	int			nc;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -647,7 +667,6 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 	if (st->n == 0)
 		PG_RETURN_NULL();
 	b = breaks_alloc(st->bins, st->method, st->n);
-	nc = st->bins - 1;
 
 	if (st->method == BREAKS_MEAN)
 	{
@@ -657,25 +676,16 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		/* Recency: fewer days is better, so rank the negated days. */
-		double	   *neg = palloc(st->n * sizeof(double));
-
-		for (int64 i = 0; i < st->n; i++)
-			neg[i] = -st->r[i];
-		quantile_cuts(neg, st->n, st->bins, R_CUTS(b));
-		for (int k = 0; k < nc; k++)
-			R_CUTS(b)[k] = -R_CUTS(b)[k];
-		pfree(neg);
 		/* Sorting copies keeps the state intact for window use. */
-		{
-			double	   *tmp = palloc(st->n * sizeof(double));
+		double	   *tmp = palloc(st->n * sizeof(double));
 
-			memcpy(tmp, st->f, st->n * sizeof(double));
-			quantile_cuts(tmp, st->n, st->bins, F_CUTS(b));
-			memcpy(tmp, st->m, st->n * sizeof(double));
-			quantile_cuts(tmp, st->n, st->bins, M_CUTS(b));
-			pfree(tmp);
-		}
+		memcpy(tmp, st->r, st->n * sizeof(double));
+		rfm_quantile_cuts(tmp, st->n, st->bins, true, R_CUTS(b));
+		memcpy(tmp, st->f, st->n * sizeof(double));
+		rfm_quantile_cuts(tmp, st->n, st->bins, false, F_CUTS(b));
+		memcpy(tmp, st->m, st->n * sizeof(double));
+		rfm_quantile_cuts(tmp, st->n, st->bins, false, M_CUTS(b));
+		pfree(tmp);
 	}
 	PG_RETURN_POINTER(b);
 }
@@ -797,6 +807,17 @@ score_of(double v, const double *cut, int ncuts, bool lower_is_better)
 	return s;
 }
 
+/* Scores against cut arrays of bins - 1 entries each. */
+Rfm
+rfm_score_cuts(double r, double f, double m, const double *r_cuts,
+			   const double *f_cuts, const double *m_cuts, int bins)
+{
+	return rfm_make(score_of(r, r_cuts, bins - 1, true),
+					score_of(f, f_cuts, bins - 1, false),
+					score_of(m, m_cuts, bins - 1, false),
+					bins);
+}
+
 /* rfm_score(recency, frequency, monetary, breaks) -> rfm */
 Datum
 rfm_score_breaks(PG_FUNCTION_ARGS)
@@ -805,13 +826,9 @@ rfm_score_breaks(PG_FUNCTION_ARGS)
 	double		f = PG_GETARG_FLOAT8(1);
 	double		m = PG_GETARG_FLOAT8(2);
 	const RfmBreaks *b = cached_breaks(fcinfo, 3);
-	int			nc = b->bins - 1;
 
 	persona_check_finite(r, "recency");
 	persona_check_finite(f, "frequency");
 	persona_check_finite(m, "monetary");
-	PG_RETURN_RFM(rfm_make(score_of(r, R_CUTS(b), nc, true),
-						   score_of(f, F_CUTS(b), nc, false),
-						   score_of(m, M_CUTS(b), nc, false),
-						   b->bins));
+	PG_RETURN_RFM(rfm_score_cuts(r, f, m, R_CUTS(b), F_CUTS(b), M_CUTS(b), b->bins));
 }

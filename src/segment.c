@@ -80,14 +80,14 @@ typedef enum SchemeKind
 	SCHEME_STANDARD, SCHEME_CN8, SCHEME_USER
 } SchemeKind;
 
-/* Per call site cache: the scheme last seen and, for user schemes, its rules. */
-typedef struct SchemeCache
+/* A loaded scheme: built in, or the rules of a user scheme. */
+struct SegmentScheme
 {
 	char	   *name;
 	SchemeKind	kind;
 	int			nrules;
 	UserRule   *rules;
-} SchemeCache;
+};
 
 /* Rescale a score from bins points to 5 points. */
 static inline int
@@ -98,7 +98,7 @@ to_five(int s, int bins)
 
 /* Load the rules of a user scheme with SPI into mcxt; error if none. */
 static void
-load_user_scheme(SchemeCache *c, MemoryContext mcxt)
+load_user_scheme(SegmentScheme *c, MemoryContext mcxt)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
@@ -138,20 +138,13 @@ load_user_scheme(SchemeCache *c, MemoryContext mcxt)
 	SPI_finish();
 }
 
-/* The cache for this call site, (re)loaded when the scheme name changes. */
-static SchemeCache *
-scheme_cache(FunctionCallInfo fcinfo, const char *name)
+/* Look up a scheme by name; user schemes are read from persona.segment_rules. */
+SegmentScheme *
+segment_scheme_load(const char *name, MemoryContext mcxt)
 {
-	SchemeCache *c = (SchemeCache *) fcinfo->flinfo->fn_extra;
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	SegmentScheme *c = MemoryContextAllocZero(mcxt, sizeof(SegmentScheme));
 
-	if (c != NULL && strcmp(c->name, name) == 0)
-		return c;
-	if (c == NULL)
-		c = MemoryContextAllocZero(mcxt, sizeof(SchemeCache));
 	c->name = MemoryContextStrdup(mcxt, name);
-	c->nrules = 0;
-	c->rules = NULL;
 	if (strcmp(name, "standard") == 0)
 		c->kind = SCHEME_STANDARD;
 	else if (strcmp(name, "cn8") == 0)
@@ -159,23 +152,17 @@ scheme_cache(FunctionCallInfo fcinfo, const char *name)
 	else
 	{
 		c->kind = SCHEME_USER;
-		fcinfo->flinfo->fn_extra = NULL;	/* not valid until loaded */
 		load_user_scheme(c, mcxt);
 	}
-	fcinfo->flinfo->fn_extra = c;
 	return c;
 }
 
-/* rfm_segment(rfm, scheme = 'standard') -> label in persona.language */
-Datum
-rfm_segment(PG_FUNCTION_ARGS)
+/* The label of x in the scheme and persona.language; NULL if no rule matches. */
+const char *
+segment_label(const SegmentScheme *c, Rfm x)
 {
-	Rfm			x = PG_GETARG_RFM(0);
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	SchemeCache *c = scheme_cache(fcinfo, name);
 	int			bins = RFM_BINS(x);
 	int			s[3] = {RFM_R(x), RFM_F(x), RFM_M(x)};
-	const char *label = NULL;
 
 	switch (c->kind)
 	{
@@ -185,30 +172,50 @@ rfm_segment(PG_FUNCTION_ARGS)
 				int			fm = (to_five(s[1], bins) + to_five(s[2], bins) + 1) / 2;
 				const SegmentName *n = &standard_names[standard_grid[5 - r][fm - 1]];
 
-				label = persona_label(n->en, n->zh);
-				break;
+				return persona_label(n->en, n->zh);
 			}
 		case SCHEME_CN8:
 			{
 				const SegmentName *n = &cn8_names[2 * s[0] > bins + 1]
 				[2 * s[1] > bins + 1][2 * s[2] > bins + 1];
 
-				label = persona_label(n->en, n->zh);
-				break;
+				return persona_label(n->en, n->zh);
 			}
 		case SCHEME_USER:
-			for (int i = 0; i < c->nrules && label == NULL; i++)
+			for (int i = 0; i < c->nrules; i++)
 			{
 				UserRule   *u = &c->rules[i];
 
 				if (s[0] >= u->lo[0] && s[0] <= u->hi[0] &&
 					s[1] >= u->lo[1] && s[1] <= u->hi[1] &&
 					s[2] >= u->lo[2] && s[2] <= u->hi[2])
-					label = (persona_language == PERSONA_LANG_ZH && u->zh) ? u->zh : u->en;
+					return (persona_language == PERSONA_LANG_ZH && u->zh) ? u->zh : u->en;
 			}
-			if (label == NULL)
-				PG_RETURN_NULL();	/* no rule matched: unclassified */
 			break;
 	}
+	return NULL;				/* no rule matched: unclassified */
+}
+
+/*
+ * rfm_segment(rfm, scheme = 'standard') -> label in persona.language.
+ * The scheme is loaded once per call site (re-read by the next query, so
+ * rule changes show up at once) and again only when the name changes.
+ */
+Datum
+rfm_segment(PG_FUNCTION_ARGS)
+{
+	Rfm			x = PG_GETARG_RFM(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	SegmentScheme *c = (SegmentScheme *) fcinfo->flinfo->fn_extra;
+	const char *label;
+
+	if (c == NULL || strcmp(c->name, name) != 0)
+	{
+		c = segment_scheme_load(name, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = c;
+	}
+	label = segment_label(c, x);
+	if (label == NULL)
+		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(label));
 }

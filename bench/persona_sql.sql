@@ -1,4 +1,4 @@
--- (c) persona: order statistics + tie-safe RFM score + segment for every customer
+-- (c2) persona composed in SQL: order_stats per customer + rfm_breaks OVER () + rfm_score + rfm_segment
 WITH stats AS (
     SELECT customer_id, persona.order_stats(ordered_at, amount, '2025-01-01') AS s
     FROM orders GROUP BY customer_id

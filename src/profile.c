@@ -1,0 +1,299 @@
+/*
+ * profile.c — customer_profile(orders, as_of, ...): statistics, RFM scores
+ * and segments of every customer in one call.
+ *
+ * Instead of GROUP BY (a generic hash table, one aggregate call per row and
+ * an OVER () window for the cut points) this scans the orders once through
+ * SPI into its own hash table of 128-byte customer states, then computes the
+ * cut points over all customers, scores and labels them, and returns the
+ * rows.  Same rules and results as order_stats + rfm_breaks + rfm_score +
+ * rfm_segment; the regression tests compare the two.
+ */
+#include "persona.h"
+
+#include "custstate.h"
+#include "rfm.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "tcop/dest.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+/* Hash table of customers keyed by their bigint id. */
+typedef struct CustEntry
+{
+	int64		key;
+	char		status;
+	CustState	cs;
+} CustEntry;
+
+/* splitmix64's finaliser: spreads sequential ids over the table. */
+static inline uint32
+hash_customer(int64 key)
+{
+	uint64		x = (uint64) key;
+
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return (uint32) x;
+}
+
+#define SH_PREFIX custhash
+#define SH_ELEMENT_TYPE CustEntry
+#define SH_KEY_TYPE int64
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_customer(k)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* The receiver that folds each scanned order into the hash table. */
+typedef struct ProfileReceiver
+{
+	DestReceiver pub;
+	custhash_hash *table;
+	MemoryContext ctx;			/* for day arrays and side sums */
+	int32		as_of_day;
+	int64		rows;
+	int64		skipped;		/* NULL customer or NULL time */
+} ProfileReceiver;
+
+/* Fold one row (customer bigint, ordered_at timestamptz, amount numeric). */
+static bool
+profile_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ProfileReceiver *pr = (ProfileReceiver *) self;
+	CustEntry  *e;
+	bool		found;
+	TimestampTz t;
+	int32		day;
+	DecAmount	amount;
+	bool		amount_null;
+
+	slot_getallattrs(slot);
+	pr->rows++;
+	if (slot->tts_isnull[0] || slot->tts_isnull[1])
+	{
+		pr->skipped++;
+		return true;
+	}
+	t = DatumGetTimestampTz(slot->tts_values[1]);
+	day = persona_local_day(t, "ordered_at");
+	e = custhash_insert(pr->table, DatumGetInt64(slot->tts_values[0]), &found);
+	if (!found)
+		cust_init(&e->cs);
+	if (day > pr->as_of_day)
+		return true;			/* after as_of: a customer with no orders yet */
+	amount_null = slot->tts_isnull[2];
+	if (!amount_null)
+		dec_decode(slot->tts_values[2], &amount);
+	cust_add(&e->cs, t, day, amount_null, &amount, pr->ctx);
+	return true;
+}
+
+static void
+profile_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+profile_shutdown(DestReceiver *self)
+{
+}
+
+static void
+profile_destroy(DestReceiver *self)
+{
+}
+
+/* Name of a column of rel that must exist; returns its type. */
+static Oid
+column_type(Oid relid, const char *col, const char *what)
+{
+	AttrNumber	att = get_attnum(relid, col);
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid)),
+				 errhint("Name the %s column with %s => '...'.", what,
+						 strcmp(what, "customer") == 0 ? "customer_col" :
+						 strcmp(what, "order time") == 0 ? "time_col" : "amount_col")));
+	return get_atttype(relid, att);
+}
+
+/* The SQL that reads (customer, time, amount) from the relation. */
+static char *
+scan_query(Oid relid, const char *cust_col, const char *time_col, const char *amount_col)
+{
+	Oid			cust_type = column_type(relid, cust_col, "customer");
+	StringInfoData q;
+
+	column_type(relid, time_col, "order time");
+	column_type(relid, amount_col, "amount");
+	if (cust_type != INT2OID && cust_type != INT4OID && cust_type != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("customer column \"%s\" must be smallint, integer or bigint", cust_col),
+				 errdetail("It is %s.", format_type_be(cust_type)),
+				 errhint("For other customer keys use persona.order_stats(...) with GROUP BY.")));
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT %s::pg_catalog.int8, %s::pg_catalog.timestamptz, %s::pg_catalog.numeric FROM %s",
+					 quote_identifier(cust_col), quote_identifier(time_col), quote_identifier(amount_col),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+	return q.data;
+}
+
+/* Columns of the result: customer_id, the 13 order_stats columns, rfm, segment. */
+#define PROFILE_NATTS (1 + OS_NATTS + 2)
+
+PG_FUNCTION_INFO_V1(customer_profile);
+
+/*
+ * customer_profile(orders regclass, as_of timestamptz, customer_col,
+ *                  time_col, amount_col, bins, scheme)
+ */
+Datum
+customer_profile(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	TimestampTz as_of;
+	char	   *cust_col, *time_col, *amount_col, *scheme_name;
+	int			bins;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext work;
+	MemoryContext old;
+	ProfileReceiver pr;
+	SPIExecuteOptions opts;
+	SegmentScheme *scheme;
+	custhash_iterator it;
+	CustEntry  *e;
+	double	   *r, *f, *m;
+	double	   *cuts;
+	int64		n = 0;
+	int			ret;
+
+	for (int i = 0; i < 7; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("arguments of customer_profile must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	as_of = PG_GETARG_TIMESTAMPTZ(1);
+	cust_col = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	time_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	amount_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	bins = PG_GETARG_INT32(5);
+	scheme_name = text_to_cstring(PG_GETARG_TEXT_PP(6));
+	rfm_check_bins(bins);
+
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_profile",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+
+	/* Scan: every order into the hash table. */
+	memset(&pr, 0, sizeof(pr));
+	pr.pub.receiveSlot = profile_receive;
+	pr.pub.rStartup = profile_startup;
+	pr.pub.rShutdown = profile_shutdown;
+	pr.pub.rDestroy = profile_destroy;
+	pr.pub.mydest = DestNone;
+	pr.table = custhash_create(work, 1024, NULL);
+	pr.ctx = work;
+	pr.as_of_day = persona_local_day(as_of, "as_of");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	scheme = segment_scheme_load(scheme_name, work);
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = &pr.pub;
+	ret = SPI_execute_extended(scan_query(relid, cust_col, time_col, amount_col), &opts);
+	/* SPI reports a SELECT into a custom receiver as SPI_OK_UTILITY. */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "customer_profile scan failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+
+	/* Finish every customer; collect R, F, M of those with orders. */
+	r = MemoryContextAllocHuge(work, sizeof(double) * Max(pr.table->members, 1));
+	f = MemoryContextAllocHuge(work, sizeof(double) * Max(pr.table->members, 1));
+	m = MemoryContextAllocHuge(work, sizeof(double) * Max(pr.table->members, 1));
+	{
+		CustResult *res = MemoryContextAllocHuge(work, sizeof(CustResult) * Max(pr.table->members, 1));
+		int64		i = 0;
+
+		custhash_start_iterate(pr.table, &it);
+		while ((e = custhash_iterate(pr.table, &it)) != NULL)
+		{
+			cust_finish(&e->cs, pr.as_of_day, &res[i]);
+			if (res[i].has_orders)
+			{
+				r[n] = res[i].recency_days;
+				f[n] = (double) res[i].orders;
+				m[n] = res[i].revenue_float;
+				n++;
+			}
+			i++;
+		}
+
+		/* Cut points over all customers with orders, as rfm_breaks computes them. */
+		cuts = palloc(sizeof(double) * 3 * (bins - 1));
+		if (n > 0)
+		{
+			rfm_quantile_cuts(r, n, bins, true, cuts);
+			rfm_quantile_cuts(f, n, bins, false, cuts + (bins - 1));
+			rfm_quantile_cuts(m, n, bins, false, cuts + 2 * (bins - 1));
+		}
+
+		/* Emit one row per customer, in hash table order. */
+		i = 0;
+		custhash_start_iterate(pr.table, &it);
+		while ((e = custhash_iterate(pr.table, &it)) != NULL)
+		{
+			Datum		values[PROFILE_NATTS];
+			bool		nulls[PROFILE_NATTS];
+			CustResult *cr = &res[i++];
+
+			CHECK_FOR_INTERRUPTS();
+			values[0] = Int64GetDatum(e->key);
+			nulls[0] = false;
+			persona_stats_values(&e->cs, cr, values + 1, nulls + 1);
+			nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
+			if (cr->has_orders)
+			{
+				Rfm			x = rfm_score_cuts(cr->recency_days, (double) cr->orders, cr->revenue_float,
+											   cuts, cuts + (bins - 1), cuts + 2 * (bins - 1), bins);
+				const char *label = segment_label(scheme, x);
+
+				values[OS_NATTS + 1] = RfmGetDatum(x);
+				nulls[OS_NATTS + 1] = false;
+				if (label)
+				{
+					values[OS_NATTS + 2] = CStringGetTextDatum(label);
+					nulls[OS_NATTS + 2] = false;
+				}
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
