@@ -3,6 +3,10 @@
 
 \echo Use "CREATE EXTENSION persona" to load this file. \quit
 
+-- Everyone may use persona's functions and types; what they read is still
+-- governed by their own rights on their tables.
+GRANT USAGE ON SCHEMA persona TO PUBLIC;
+
 ------------------------------------------------------------------------
 -- 1. Order statistics
 ------------------------------------------------------------------------

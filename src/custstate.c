@@ -12,6 +12,7 @@
 #include "utils/datetime.h"
 
 StaticAssertDecl(sizeof(CustState) == 128, "CustState should span two cache lines");
+StaticAssertDecl(offsetof(CustState, null_amounts) == 64, "hot fields should fill the first cache line");
 
 /*
  * Calendar days in the session time zone.  timestamp2tm() per row is slow,

@@ -14,7 +14,7 @@
 #include "lib/stringinfo.h"
 #include "utils/timestamp.h"
 
-#define CUST_INLINE_DAYS 8
+#define CUST_INLINE_DAYS 6
 
 /* Rarely used parts: exact side sums for amounts off the integer path. */
 typedef struct CustCold
@@ -25,9 +25,10 @@ typedef struct CustCold
 } CustCold;
 
 /*
- * 128 bytes; the first 64 hold everything a typical order touches, so a
- * row costs about one cache miss even with millions of customers.  No
- * pointer into itself: a state may be moved with memcpy (hash tables).
+ * 128 bytes; the first 64 hold everything a typical order touches (and the
+ * hash key and status profile.c's table needs), so a row costs about one
+ * cache miss even with millions of customers.  No pointer into itself: a
+ * state may be moved with memcpy (hash tables grow that way).
  */
 typedef struct CustState
 {
@@ -40,8 +41,10 @@ typedef struct CustState
 	int32		ndays;			/* entries used in days[] */
 	int32		maxdays;		/* capacity of days[] */
 	int16		dscale;			/* largest display scale seen (<= 4) */
-	int16		padding;
-	/* second cache line */
+	char		status;			/* profile.c: hash table slot status */
+	char		padding;
+	int64		key;			/* profile.c: customer id */
+	/* second cache line: rarely touched, but for the days */
 	int64		null_amounts;	/* orders with a NULL amount */
 	int64		refunds;		/* rows with amount < 0 */
 	int64		refunded;		/* refund amounts (< 0), 1/10000 units */

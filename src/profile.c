@@ -24,18 +24,19 @@
 #include "miscadmin.h"
 #include "tcop/dest.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-/* Hash table of customers keyed by their bigint id. */
-typedef struct CustEntry
-{
-	int64		key;
-	char		status;
-	CustState	cs;
-} CustEntry;
+/*
+ * Hash table of customers keyed by their bigint id.  The entries are the
+ * states themselves (key and status live in spare bytes of the first cache
+ * line) in a 64-byte aligned array, so a row touches one aligned pair of
+ * cache lines.
+ */
+typedef CustState CustEntry;
 
 /* splitmix64's finaliser: spreads sequential ids over the table. */
 static inline uint32
@@ -58,9 +59,46 @@ hash_customer(int64 key)
 #define SH_HASH_KEY(tb, k) hash_customer(k)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE static inline
+#define SH_USE_NONDEFAULT_ALLOCATOR
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
+
+/* Zeroed entry arrays aligned to 64 bytes; the real start is kept before them. */
+static inline void *
+custhash_allocate(custhash_hash *tb, Size size)
+{
+	char	   *raw = MemoryContextAllocExtended((MemoryContext) tb->private_data, size + 64 + sizeof(void *),
+												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	char	   *aligned = (char *) TYPEALIGN(64, raw + sizeof(void *));
+
+	((void **) aligned)[-1] = raw;
+	return aligned;
+}
+
+static inline void
+custhash_free(custhash_hash *tb, void *pointer)
+{
+	pfree(((void **) pointer)[-1]);
+}
+
+/*
+ * Rows are decoded as they arrive and applied in batches: the table slots
+ * of a whole batch are prefetched first, so their cache misses overlap
+ * instead of stalling one row at a time.
+ */
+#define PROFILE_BATCH 16
+
+typedef struct PendingRow
+{
+	int64		key;
+	uint32		hash;
+	int32		day;
+	bool		amount_null;
+	bool		no_order;		/* NULL time: the customer exists, no order */
+	TimestampTz t;
+	DecAmount	amount;
+} PendingRow;
 
 /* The receiver that folds each scanned order into the hash table. */
 typedef struct ProfileReceiver
@@ -69,40 +107,76 @@ typedef struct ProfileReceiver
 	custhash_hash *table;
 	MemoryContext ctx;			/* for day arrays and side sums */
 	int32		as_of_day;
-	int64		rows;
-	int64		skipped;		/* NULL customer or NULL time */
+	int64		skipped;		/* rows with a NULL customer */
+	int			npending;
+	PendingRow	pending[PROFILE_BATCH];
 } ProfileReceiver;
 
-/* Fold one row (customer bigint, ordered_at timestamptz, amount numeric). */
+/* Apply the pending rows to the table. */
+static void
+profile_flush(ProfileReceiver *pr)
+{
+	for (int i = 0; i < pr->npending; i++)
+	{
+		PendingRow *row = &pr->pending[i];
+		bool		found;
+		CustEntry  *e = custhash_insert_hash(pr->table, row->key, row->hash, &found);
+
+		if (!found)
+		{
+			char		status = e->status;
+
+			cust_init(e);
+			e->key = row->key;
+			e->status = status;
+		}
+		/* After as_of the customer exists but has no orders yet. */
+		if (!row->no_order && row->day <= pr->as_of_day)
+			cust_add(e, row->t, row->day, row->amount_null, &row->amount, pr->ctx);
+	}
+	pr->npending = 0;
+}
+
+/* Take one row (customer bigint, ordered_at timestamptz, amount numeric). */
 static bool
 profile_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	ProfileReceiver *pr = (ProfileReceiver *) self;
-	CustEntry  *e;
-	bool		found;
-	TimestampTz t;
-	int32		day;
-	DecAmount	amount;
-	bool		amount_null;
+	PendingRow *row = &pr->pending[pr->npending];
+	CustEntry  *slotp;
 
 	slot_getallattrs(slot);
-	pr->rows++;
-	if (slot->tts_isnull[0] || slot->tts_isnull[1])
+	if (slot->tts_isnull[0])
 	{
 		pr->skipped++;
 		return true;
 	}
-	t = DatumGetTimestampTz(slot->tts_values[1]);
-	day = persona_local_day(t, "ordered_at");
-	e = custhash_insert(pr->table, DatumGetInt64(slot->tts_values[0]), &found);
-	if (!found)
-		cust_init(&e->cs);
-	if (day > pr->as_of_day)
-		return true;			/* after as_of: a customer with no orders yet */
-	amount_null = slot->tts_isnull[2];
-	if (!amount_null)
-		dec_decode(slot->tts_values[2], &amount);
-	cust_add(&e->cs, t, day, amount_null, &amount, pr->ctx);
+	row->key = DatumGetInt64(slot->tts_values[0]);
+	row->hash = hash_customer(row->key);
+	row->no_order = slot->tts_isnull[1];
+	if (row->no_order)
+		goto queue;				/* like order_stats: ignored, customer kept */
+	row->t = DatumGetTimestampTz(slot->tts_values[1]);
+	row->day = persona_local_day(row->t, "ordered_at");
+	row->amount_null = slot->tts_isnull[2];
+	if (!row->amount_null)
+	{
+		dec_decode(slot->tts_values[2], &row->amount);
+		/* The slot's memory goes away with the next row: keep a copy. */
+		if (!row->amount.fast)
+		{
+			MemoryContext old = MemoryContextSwitchTo(pr->ctx);
+
+			row->amount.datum = datumCopy(row->amount.datum, false, -1);
+			MemoryContextSwitchTo(old);
+		}
+	}
+queue:
+	slotp = &pr->table->data[row->hash & pr->table->sizemask];
+	__builtin_prefetch(slotp, 1);
+	__builtin_prefetch((char *) slotp + 64, 1);
+	if (++pr->npending == PROFILE_BATCH)
+		profile_flush(pr);
 	return true;
 }
 
@@ -114,6 +188,7 @@ profile_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 static void
 profile_shutdown(DestReceiver *self)
 {
+	profile_flush((ProfileReceiver *) self);
 }
 
 static void
@@ -215,7 +290,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	pr.pub.rShutdown = profile_shutdown;
 	pr.pub.rDestroy = profile_destroy;
 	pr.pub.mydest = DestNone;
-	pr.table = custhash_create(work, 1024, NULL);
+	pr.table = custhash_create(work, 1024, work);
 	pr.ctx = work;
 	pr.as_of_day = persona_local_day(as_of, "as_of");
 
@@ -230,6 +305,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
 		elog(ERROR, "customer_profile scan failed: %s", SPI_result_code_string(ret));
 	SPI_finish();
+	profile_flush(&pr);
 
 	/* Finish every customer; collect R, F, M of those with orders. */
 	r = MemoryContextAllocHuge(work, sizeof(double) * Max(pr.table->members, 1));
@@ -242,7 +318,7 @@ customer_profile(PG_FUNCTION_ARGS)
 		custhash_start_iterate(pr.table, &it);
 		while ((e = custhash_iterate(pr.table, &it)) != NULL)
 		{
-			cust_finish(&e->cs, pr.as_of_day, &res[i]);
+			cust_finish(e, pr.as_of_day, &res[i]);
 			if (res[i].has_orders)
 			{
 				r[n] = res[i].recency_days;
@@ -274,7 +350,7 @@ customer_profile(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			values[0] = Int64GetDatum(e->key);
 			nulls[0] = false;
-			persona_stats_values(&e->cs, cr, values + 1, nulls + 1);
+			persona_stats_values(e, cr, values + 1, nulls + 1);
 			nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
 			if (cr->has_orders)
 			{
