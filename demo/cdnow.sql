@@ -7,20 +7,10 @@ CREATE EXTENSION persona;
 DROP TABLE IF EXISTS cdnow, cdnow_profile;
 \i demo/load_cdnow.sql
 
--- One row per customer: order statistics as of the end of the data, then RFM.
+-- One row per customer: order statistics as of the end of the data, RFM
+-- scores and segment, in one call.
 CREATE TABLE cdnow_profile AS
-WITH stats AS (
-    SELECT customer_id, persona.order_stats(ordered_on, amount, '1998-06-30') AS s
-    FROM cdnow GROUP BY customer_id
-), scored AS (
-    SELECT customer_id, s,
-           persona.rfm_score((s).recency_days, (s).orders, (s).revenue,
-                             persona.rfm_breaks((s).recency_days, (s).orders, (s).revenue) OVER ()) AS rfm
-    FROM stats
-)
-SELECT customer_id, (s).*, rfm,
-       persona.rfm_segment(rfm) AS segment
-FROM scored;
+SELECT * FROM persona.customer_profile('cdnow', as_of => '1998-06-30', time_col => 'ordered_on');
 
 \echo
 \echo '== Order statistics (CDNOW, as of 1998-06-30) =='
