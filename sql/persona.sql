@@ -197,6 +197,8 @@ CREATE OPERATOR CLASS persona.rfm_ops DEFAULT FOR TYPE persona.rfm USING btree A
 CREATE OPERATOR CLASS persona.rfm_hash_ops DEFAULT FOR TYPE persona.rfm USING hash AS
     OPERATOR 1 persona.=,
     FUNCTION 1 persona.rfm_hash(persona.rfm);
+COMMENT ON OPERATOR CLASS persona.rfm_ops USING btree IS 'btree operator class for persona.rfm (sorting, grouping, indexes)';
+COMMENT ON OPERATOR CLASS persona.rfm_hash_ops USING hash IS 'hash operator class for persona.rfm (hash grouping and joins)';
 
 ------------------------------------------------------------------------
 -- 2. RFM: cut points and scoring

@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(10);
+SELECT plan(11);
 
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -18,6 +18,10 @@ SELECT is_empty($$
   SELECT oid::regoperator::text FROM pg_operator
   WHERE oprnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_operator') IS NULL$$,
   'every operator has a comment');
+SELECT is_empty($$
+  SELECT opcname FROM pg_opclass
+  WHERE opcnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_opclass') IS NULL$$,
+  'every operator class has a comment');
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND p.proparallel <> 's'$$,
