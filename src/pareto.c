@@ -17,15 +17,14 @@
 
 #include "access/htup_details.h"
 #include "funcapi.h"
-#include "utils/memutils.h"
+#include "f8vec.h"
+#include "libpq/pqformat.h"
 
 typedef struct ParetoState
 {
 	double		top_share;
 	double		revenue_share;
-	int64		n;
-	int64		cap;
-	double	   *v;
+	F8Vec		amounts;
 } ParetoState;
 
 PG_FUNCTION_INFO_V1(pareto_transfn);
@@ -57,21 +56,6 @@ state_new(MemoryContext ctx, double top_share, double revenue_share)
 	st->top_share = top_share;
 	st->revenue_share = revenue_share;
 	return st;
-}
-
-/* Make room for need values. */
-static void
-state_reserve(ParetoState *st, int64 need, MemoryContext ctx)
-{
-	int64		cap = Max(st->cap * 2, 1024);
-
-	if (need <= st->cap)
-		return;
-	while (cap < need)
-		cap *= 2;
-	st->v = st->cap == 0 ? MemoryContextAllocHuge(ctx, cap * sizeof(double))
-		: repalloc_huge(st->v, cap * sizeof(double));
-	st->cap = cap;
 }
 
 /* pareto_transfn(state, amount [, top_share, revenue_share]) */
@@ -108,8 +92,7 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	v = PG_GETARG_FLOAT8(1);
 	persona_check_finite(v, "amount");
-	state_reserve(st, st->n + 1, aggctx);
-	st->v[st->n++] = v;
+	f8vec_push(&st->amounts, v, aggctx);
 	PG_RETURN_POINTER(st);
 }
 
@@ -130,9 +113,7 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 		: (ParetoState *) PG_GETARG_POINTER(0);
 	if (a->top_share != b->top_share || a->revenue_share != b->revenue_share)
 		elog(ERROR, "pareto partial states with different parameters");
-	state_reserve(a, a->n + b->n, aggctx);
-	memcpy(a->v + a->n, b->v, b->n * sizeof(double));
-	a->n += b->n;
+	f8vec_append(&a->amounts, &b->amounts, aggctx);
 	PG_RETURN_POINTER(a);
 }
 
@@ -141,23 +122,13 @@ Datum
 pareto_serialfn(PG_FUNCTION_ARGS)
 {
 	ParetoState *st = (ParetoState *) PG_GETARG_POINTER(0);
-	Size		len = VARHDRSZ + 24 + st->n * sizeof(double);
-	bytea	   *out;
-	char	   *p;
+	StringInfoData buf;
 
-	if (len > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many customers for a parallel pareto"),
-				 errhint("SET max_parallel_workers_per_gather = 0 for this query.")));
-	out = palloc(len);
-	SET_VARSIZE(out, len);
-	p = VARDATA(out);
-	memcpy(p, &st->top_share, 8);
-	memcpy(p + 8, &st->revenue_share, 8);
-	memcpy(p + 16, &st->n, 8);
-	memcpy(p + 24, st->v, st->n * sizeof(double));
-	PG_RETURN_BYTEA_P(out);
+	pq_begintypsend(&buf);
+	pq_sendfloat8(&buf, st->top_share);
+	pq_sendfloat8(&buf, st->revenue_share);
+	f8vec_send(&buf, &st->amounts);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
 /* bytea to state. */
@@ -166,25 +137,21 @@ pareto_deserialfn(PG_FUNCTION_ARGS)
 {
 	bytea	   *in = PG_GETARG_BYTEA_PP(0);
 	MemoryContext aggctx;
-	const char *p = VARDATA_ANY(in);
-	Size		len = VARSIZE_ANY_EXHDR(in);
-	double		top, rev;
-	int64		n;
+	StringInfoData buf;
 	ParetoState *st;
+	double		top, rev;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "pareto_deserialfn called in non-aggregate context");
-	if (len < 24)
-		elog(ERROR, "invalid serialised pareto state");
-	memcpy(&top, p, 8);
-	memcpy(&rev, p + 8, 8);
-	memcpy(&n, p + 16, 8);
-	if (n < 0 || len != 24 + (Size) n * sizeof(double))
-		elog(ERROR, "invalid serialised pareto state");
+	buf.data = VARDATA_ANY(in);
+	buf.len = VARSIZE_ANY_EXHDR(in);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	top = pq_getmsgfloat8(&buf);
+	rev = pq_getmsgfloat8(&buf);
 	st = state_new(aggctx, top, rev);
-	state_reserve(st, n, aggctx);
-	memcpy(st->v, p + 24, n * sizeof(double));
-	st->n = n;
+	f8vec_recv(&buf, &st->amounts, aggctx);
+	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
 
@@ -207,42 +174,43 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 	bool		nulls[6] = {false, false, false, false, false, false};
 	double	   *v;
 	double		total = 0;
+	int64		n;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (ParetoState *) PG_GETARG_POINTER(0);
-	if (st->n == 0)
+	n = st->amounts.n;
+	if (n == 0)
 		PG_RETURN_NULL();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
 
-	v = palloc(st->n * sizeof(double));
-	memcpy(v, st->v, st->n * sizeof(double));
-	qsort(v, st->n, sizeof(double), cmp_desc);
-	for (int64 i = 0; i < st->n; i++)
+	v = f8vec_copy(&st->amounts);
+	qsort(v, n, sizeof(double), cmp_desc);
+	for (int64 i = 0; i < n; i++)
 		total += v[i];
 
-	values[0] = Int64GetDatum(st->n);
+	values[0] = Int64GetDatum(n);
 	values[1] = Float8GetDatum(total);
 	values[2] = Float8GetDatum(st->top_share);
 	values[4] = Float8GetDatum(st->revenue_share);
 	if (total > 0)
 	{
-		double		k = st->top_share * st->n;
+		double		k = st->top_share * n;
 		int64		whole = (int64) floor(k);
 		double		top = 0;
 		double		target = st->revenue_share * total;
 		double		cum = 0;
-		double		cust = (double) st->n;
+		double		cust = (double) n;
 
 		for (int64 i = 0; i < whole; i++)
 			top += v[i];
-		if (whole < st->n)
+		if (whole < n)
 			top += (k - whole) * v[whole];
 		values[3] = Float8GetDatum(top / total);
 
-		for (int64 i = 0; i < st->n; i++)
+		for (int64 i = 0; i < n; i++)
 		{
 			if (cum + v[i] >= target && v[i] > 0)
 			{
@@ -251,7 +219,7 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 			}
 			cum += v[i];
 		}
-		values[5] = Float8GetDatum(cust / st->n);
+		values[5] = Float8GetDatum(cust / n);
 	}
 	else
 		nulls[3] = nulls[5] = true;

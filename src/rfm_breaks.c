@@ -29,12 +29,12 @@
 
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
+#include "f8vec.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 
 typedef enum BreaksMethod
 {
@@ -66,11 +66,9 @@ typedef struct BreaksState
 {
 	int32		bins;
 	int32		method;
-	int64		n;
-	int64		cap;
-	double	   *r;
-	double	   *f;
-	double	   *m;
+	F8Vec		r;
+	F8Vec		f;
+	F8Vec		m;
 } BreaksState;
 
 PG_FUNCTION_INFO_V1(rfm_breaks_in);
@@ -395,31 +393,6 @@ rfm_breaks_send(PG_FUNCTION_ARGS)
 
 /* ---------- the aggregate ---------- */
 
-/* Grow the value arrays of the state to hold at least need entries. */
-static void
-state_reserve(BreaksState *st, int64 need, MemoryContext ctx)
-{
-	int64		cap = Max(st->cap * 2, 1024);
-
-	if (need <= st->cap)
-		return;
-	while (cap < need)
-		cap *= 2;
-	if (st->cap == 0)
-	{
-		st->r = MemoryContextAllocHuge(ctx, cap * sizeof(double));
-		st->f = MemoryContextAllocHuge(ctx, cap * sizeof(double));
-		st->m = MemoryContextAllocHuge(ctx, cap * sizeof(double));
-	}
-	else
-	{
-		st->r = repalloc_huge(st->r, cap * sizeof(double));
-		st->f = repalloc_huge(st->f, cap * sizeof(double));
-		st->m = repalloc_huge(st->m, cap * sizeof(double));
-	}
-	st->cap = cap;
-}
-
 /* A state for the given parameters (validated). */
 static BreaksState *
 state_new(MemoryContext ctx, int bins, int method)
@@ -500,11 +473,9 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	persona_check_finite(f, "frequency");
 	persona_check_finite(m, "monetary");
 
-	state_reserve(st, st->n + 1, aggctx);
-	st->r[st->n] = r;
-	st->f[st->n] = f;
-	st->m[st->n] = m;
-	st->n++;
+	f8vec_push(&st->r, r, aggctx);
+	f8vec_push(&st->f, f, aggctx);
+	f8vec_push(&st->m, m, aggctx);
 	PG_RETURN_POINTER(st);
 }
 
@@ -528,39 +499,26 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 		a = (BreaksState *) PG_GETARG_POINTER(0);
 		check_same_params(a, b->bins, b->method);
 	}
-	state_reserve(a, a->n + b->n, aggctx);
-	memcpy(a->r + a->n, b->r, b->n * sizeof(double));
-	memcpy(a->f + a->n, b->f, b->n * sizeof(double));
-	memcpy(a->m + a->n, b->m, b->n * sizeof(double));
-	a->n += b->n;
+	f8vec_append(&a->r, &b->r, aggctx);
+	f8vec_append(&a->f, &b->f, aggctx);
+	f8vec_append(&a->m, &b->m, aggctx);
 	PG_RETURN_POINTER(a);
 }
 
-/* State to bytea: bins, method, n, then the three arrays. */
+/* State to bytea: bins, method, then the three arrays. */
 Datum
 rfm_breaks_serialfn(PG_FUNCTION_ARGS)
 {
 	BreaksState *st = (BreaksState *) PG_GETARG_POINTER(0);
-	Size		len = VARHDRSZ + 16 + 3 * st->n * sizeof(double);
-	bytea	   *out;
-	char	   *p;
+	StringInfoData buf;
 
-	if (len > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many customers for a parallel rfm_breaks"),
-				 errhint("SET max_parallel_workers_per_gather = 0 for this query.")));
-	out = palloc(len);
-	SET_VARSIZE(out, len);
-	p = VARDATA(out);
-	memcpy(p, &st->bins, 4);
-	memcpy(p + 4, &st->method, 4);
-	memcpy(p + 8, &st->n, 8);
-	p += 16;
-	memcpy(p, st->r, st->n * sizeof(double));
-	memcpy(p + st->n * sizeof(double), st->f, st->n * sizeof(double));
-	memcpy(p + 2 * st->n * sizeof(double), st->m, st->n * sizeof(double));
-	PG_RETURN_BYTEA_P(out);
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, st->bins);
+	pq_sendint32(&buf, st->method);
+	f8vec_send(&buf, &st->r);
+	f8vec_send(&buf, &st->f);
+	f8vec_send(&buf, &st->m);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
 /* bytea to state, checking sizes and parameters. */
@@ -569,28 +527,25 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 {
 	bytea	   *in = PG_GETARG_BYTEA_PP(0);
 	MemoryContext aggctx;
-	const char *p = VARDATA_ANY(in);
-	Size		len = VARSIZE_ANY_EXHDR(in);
-	int32		bins, method;
-	int64		n;
+	StringInfoData buf;
 	BreaksState *st;
+	int32		bins, method;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "rfm_breaks_deserialfn called in non-aggregate context");
-	if (len < 16)
-		elog(ERROR, "invalid serialised rfm_breaks state");
-	memcpy(&bins, p, 4);
-	memcpy(&method, p + 4, 4);
-	memcpy(&n, p + 8, 8);
-	if (n < 0 || len != 16 + 3 * (Size) n * sizeof(double))
-		elog(ERROR, "invalid serialised rfm_breaks state");
+	buf.data = VARDATA_ANY(in);
+	buf.len = VARSIZE_ANY_EXHDR(in);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	bins = pq_getmsgint(&buf, 4);
+	method = pq_getmsgint(&buf, 4);
 	st = state_new(aggctx, bins, method);
-	state_reserve(st, n, aggctx);
-	p += 16;
-	memcpy(st->r, p, n * sizeof(double));
-	memcpy(st->f, p + n * sizeof(double), n * sizeof(double));
-	memcpy(st->m, p + 2 * n * sizeof(double), n * sizeof(double));
-	st->n = n;
+	f8vec_recv(&buf, &st->r, aggctx);
+	f8vec_recv(&buf, &st->f, aggctx);
+	f8vec_recv(&buf, &st->m, aggctx);
+	if (st->f.n != st->r.n || st->m.n != st->r.n)
+		elog(ERROR, "invalid serialised rfm_breaks state");
+	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
 
@@ -664,28 +619,22 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BreaksState *) PG_GETARG_POINTER(0);
-	if (st->n == 0)
+	if (st->r.n == 0)
 		PG_RETURN_NULL();
-	b = breaks_alloc(st->bins, st->method, st->n);
+	b = breaks_alloc(st->bins, st->method, st->r.n);
 
 	if (st->method == BREAKS_MEAN)
 	{
-		R_CUTS(b)[0] = mean_of(st->r, st->n);
-		F_CUTS(b)[0] = mean_of(st->f, st->n);
-		M_CUTS(b)[0] = mean_of(st->m, st->n);
+		R_CUTS(b)[0] = mean_of(st->r.v, st->r.n);
+		F_CUTS(b)[0] = mean_of(st->f.v, st->f.n);
+		M_CUTS(b)[0] = mean_of(st->m.v, st->m.n);
 	}
 	else
 	{
 		/* Sorting copies keeps the state intact for window use. */
-		double	   *tmp = palloc(st->n * sizeof(double));
-
-		memcpy(tmp, st->r, st->n * sizeof(double));
-		rfm_quantile_cuts(tmp, st->n, st->bins, true, R_CUTS(b));
-		memcpy(tmp, st->f, st->n * sizeof(double));
-		rfm_quantile_cuts(tmp, st->n, st->bins, false, F_CUTS(b));
-		memcpy(tmp, st->m, st->n * sizeof(double));
-		rfm_quantile_cuts(tmp, st->n, st->bins, false, M_CUTS(b));
-		pfree(tmp);
+		rfm_quantile_cuts(f8vec_copy(&st->r), st->r.n, st->bins, true, R_CUTS(b));
+		rfm_quantile_cuts(f8vec_copy(&st->f), st->f.n, st->bins, false, F_CUTS(b));
+		rfm_quantile_cuts(f8vec_copy(&st->m), st->m.n, st->bins, false, M_CUTS(b));
 	}
 	PG_RETURN_POINTER(b);
 }
