@@ -143,10 +143,7 @@ pareto_deserialfn(PG_FUNCTION_ARGS)
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "pareto_deserialfn called in non-aggregate context");
-	buf.data = VARDATA_ANY(in);
-	buf.len = VARSIZE_ANY_EXHDR(in);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
+	persona_bytea_reader(&buf, in);
 	top = pq_getmsgfloat8(&buf);
 	rev = pq_getmsgfloat8(&buf);
 	st = state_new(aggctx, top, rev);

@@ -46,3 +46,13 @@ persona_check_finite(double x, const char *what)
 				 errdetail("Got %s.", isnan(x) ? "NaN" : (x > 0 ? "Infinity" : "-Infinity")),
 				 errhint("Filter out or fix the row before profiling it.")));
 }
+
+/* Point a read-only StringInfo at the contents of a bytea. */
+void
+persona_bytea_reader(StringInfo buf, bytea *b)
+{
+	buf->data = VARDATA_ANY(b);
+	buf->len = VARSIZE_ANY_EXHDR(b);
+	buf->maxlen = buf->len;
+	buf->cursor = 0;
+}

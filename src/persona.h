@@ -7,6 +7,7 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "access/tupdesc.h"
+#include "lib/stringinfo.h"
 
 /* Label language chosen by the GUC persona.language. */
 typedef enum PersonaLanguage
@@ -37,6 +38,9 @@ struct CustResult;
 extern void persona_stats_values(struct CustState *cs, const struct CustResult *r,
 								 Datum *values, bool *nulls);
 extern TupleDesc persona_result_desc(FunctionCallInfo fcinfo);
+
+/* Point a read-only StringInfo at the contents of a bytea (deserial functions). */
+extern void persona_bytea_reader(StringInfo buf, bytea *b);
 
 /* Error out unless x is a finite float8; what names the argument in the message. */
 extern void persona_check_finite(double x, const char *what);

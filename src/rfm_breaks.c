@@ -533,10 +533,7 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "rfm_breaks_deserialfn called in non-aggregate context");
-	buf.data = VARDATA_ANY(in);
-	buf.len = VARSIZE_ANY_EXHDR(in);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
+	persona_bytea_reader(&buf, in);
 	bins = pq_getmsgint(&buf, 4);
 	method = pq_getmsgint(&buf, 4);
 	st = state_new(aggctx, bins, method);

@@ -227,10 +227,7 @@ order_stats_deserialfn(PG_FUNCTION_ARGS)
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "order_stats_deserialfn called in non-aggregate context");
-	buf.data = VARDATA_ANY(b);
-	buf.len = VARSIZE_ANY_EXHDR(b);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
+	persona_bytea_reader(&buf, b);
 	st = state_new(fcinfo, aggctx, (TimestampTz) pq_getmsgint64(&buf));
 	cust_recv(&buf, &st->cust, aggctx);
 	pq_getmsgend(&buf);
