@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(27);
+SELECT plan(32);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -52,6 +52,21 @@ SELECT throws_ok($$INSERT INTO persona.segment_rules (scheme, priority, segment)
 -- pareto
 SELECT throws_ok($$SELECT persona.pareto(1, 1.5, 0.8)$$, '22023', 'top_share must be between 0 and 1 (exclusive)', 'share above 1');
 SELECT throws_ok($$SELECT persona.pareto(1, 0.2, NULL)$$, '22004', NULL, 'NULL share');
+
+-- customer_profile
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', customer_col => 'c', time_col => 'missing')$$,
+                 '42703', NULL, 'missing time column');
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', customer_col => 'a', time_col => 't', amount_col => 'a')$$,
+                 '42804', NULL, 'numeric customer column');
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', 'c', 't', 'a', 11)$$,
+                 '22023', 'number of bins must be between 2 and 10', 'eleven bins in customer_profile');
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', NULL, 'c', 't', 'a')$$,
+                 '22004', NULL, 'NULL as_of in customer_profile');
+CREATE ROLE persona_tap_nobody;
+SET LOCAL ROLE persona_tap_nobody;
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', 'c', 't', 'a')$$,
+                 '42501', 'permission denied for table o', 'customer_profile reads with the caller''s rights');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
