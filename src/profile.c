@@ -253,6 +253,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	int			bins;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work;
+	MemoryContext rowctx;
 	MemoryContext old;
 	ProfileReceiver pr;
 	SPIExecuteOptions opts;
@@ -307,67 +308,70 @@ customer_profile(PG_FUNCTION_ARGS)
 	SPI_finish();
 	profile_flush(&pr);
 
-	/* Finish every customer; collect R, F, M of those with orders. */
+	/* R, F, M of every customer with orders (finishing is idempotent). */
 	r = MemoryContextAllocHuge(work, sizeof(double) * Max(pr.table->members, 1));
 	f = MemoryContextAllocHuge(work, sizeof(double) * Max(pr.table->members, 1));
 	m = MemoryContextAllocHuge(work, sizeof(double) * Max(pr.table->members, 1));
+	custhash_start_iterate(pr.table, &it);
+	while ((e = custhash_iterate(pr.table, &it)) != NULL)
 	{
-		CustResult *res = MemoryContextAllocHuge(work, sizeof(CustResult) * Max(pr.table->members, 1));
-		int64		i = 0;
+		CustResult	cr;
 
-		custhash_start_iterate(pr.table, &it);
-		while ((e = custhash_iterate(pr.table, &it)) != NULL)
+		cust_finish(e, pr.as_of_day, &cr);
+		if (cr.has_orders)
 		{
-			cust_finish(e, pr.as_of_day, &res[i]);
-			if (res[i].has_orders)
+			r[n] = cr.recency_days;
+			f[n] = (double) cr.orders;
+			m[n] = cr.revenue_float;
+			n++;
+		}
+	}
+
+	/* Cut points over all customers with orders, as rfm_breaks computes them. */
+	cuts = palloc(sizeof(double) * 3 * (bins - 1));
+	if (n > 0)
+	{
+		rfm_quantile_cuts(r, n, bins, true, cuts);
+		rfm_quantile_cuts(f, n, bins, false, cuts + (bins - 1));
+		rfm_quantile_cuts(m, n, bins, false, cuts + 2 * (bins - 1));
+	}
+	pfree(r);
+	pfree(f);
+	pfree(m);
+
+	/* Emit one row per customer, in hash table order. */
+	rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
+	custhash_start_iterate(pr.table, &it);
+	while ((e = custhash_iterate(pr.table, &it)) != NULL)
+	{
+		Datum		values[PROFILE_NATTS];
+		bool		nulls[PROFILE_NATTS];
+		CustResult	cr;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(rowctx);
+		MemoryContextSwitchTo(rowctx);
+		cust_finish(e, pr.as_of_day, &cr);
+		values[0] = Int64GetDatum(e->key);
+		nulls[0] = false;
+		persona_stats_values(e, &cr, values + 1, nulls + 1);
+		nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
+		if (cr.has_orders)
+		{
+			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders, cr.revenue_float,
+										   cuts, cuts + (bins - 1), cuts + 2 * (bins - 1), bins);
+			const char *label = segment_label(scheme, x);
+
+			values[OS_NATTS + 1] = RfmGetDatum(x);
+			nulls[OS_NATTS + 1] = false;
+			if (label)
 			{
-				r[n] = res[i].recency_days;
-				f[n] = (double) res[i].orders;
-				m[n] = res[i].revenue_float;
-				n++;
+				values[OS_NATTS + 2] = CStringGetTextDatum(label);
+				nulls[OS_NATTS + 2] = false;
 			}
-			i++;
 		}
-
-		/* Cut points over all customers with orders, as rfm_breaks computes them. */
-		cuts = palloc(sizeof(double) * 3 * (bins - 1));
-		if (n > 0)
-		{
-			rfm_quantile_cuts(r, n, bins, true, cuts);
-			rfm_quantile_cuts(f, n, bins, false, cuts + (bins - 1));
-			rfm_quantile_cuts(m, n, bins, false, cuts + 2 * (bins - 1));
-		}
-
-		/* Emit one row per customer, in hash table order. */
-		i = 0;
-		custhash_start_iterate(pr.table, &it);
-		while ((e = custhash_iterate(pr.table, &it)) != NULL)
-		{
-			Datum		values[PROFILE_NATTS];
-			bool		nulls[PROFILE_NATTS];
-			CustResult *cr = &res[i++];
-
-			CHECK_FOR_INTERRUPTS();
-			values[0] = Int64GetDatum(e->key);
-			nulls[0] = false;
-			persona_stats_values(e, cr, values + 1, nulls + 1);
-			nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
-			if (cr->has_orders)
-			{
-				Rfm			x = rfm_score_cuts(cr->recency_days, (double) cr->orders, cr->revenue_float,
-											   cuts, cuts + (bins - 1), cuts + 2 * (bins - 1), bins);
-				const char *label = segment_label(scheme, x);
-
-				values[OS_NATTS + 1] = RfmGetDatum(x);
-				nulls[OS_NATTS + 1] = false;
-				if (label)
-				{
-					values[OS_NATTS + 2] = CStringGetTextDatum(label);
-					nulls[OS_NATTS + 2] = false;
-				}
-			}
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(work);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
