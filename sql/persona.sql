@@ -399,3 +399,225 @@ AS 'MODULE_PATHNAME', 'customer_profile'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text) IS
   'Order statistics, tie-safe RFM scores and segment of every customer of an orders table, in one scan';
+
+------------------------------------------------------------------------
+-- 3. Labels of persona's enums
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.label(anyenum) RETURNS text
+AS 'MODULE_PATHNAME', 'enum_label' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.label(anyenum) IS
+  'Display name of a persona enum value (lifecycle, funnel, daypart, value_tier) in persona.language';
+
+------------------------------------------------------------------------
+-- 3. Lifecycle
+------------------------------------------------------------------------
+
+CREATE TYPE persona.lifecycle AS ENUM ('prospect', 'new', 'growing', 'mature', 'declining', 'churned');
+COMMENT ON TYPE persona.lifecycle IS
+  'Lifecycle stage: prospect/new/growing/mature/declining/churned (潜在客户/新手期/成长期/成熟期/衰退期/流失期)';
+
+CREATE FUNCTION persona.lifecycle_stage(
+    stats persona.order_stats,
+    new_days integer DEFAULT NULL, mature_purchases integer DEFAULT NULL,
+    decline_factor float8 DEFAULT NULL, churn_factor float8 DEFAULT NULL,
+    min_days integer DEFAULT NULL, decline_days integer DEFAULT NULL, churn_days integer DEFAULT NULL)
+RETURNS persona.lifecycle AS 'MODULE_PATHNAME', 'lifecycle_stage_stats'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lifecycle_stage(persona.order_stats, integer, integer, float8, float8, integer, integer, integer) IS
+  'Lifecycle stage from order statistics; NULL parameters take the persona.lifecycle_* settings';
+
+CREATE FUNCTION persona.lifecycle_stage(
+    first_at timestamptz, last_at timestamptz, orders bigint, as_of timestamptz,
+    mean_gap_days float8 DEFAULT NULL,
+    new_days integer DEFAULT NULL, mature_purchases integer DEFAULT NULL,
+    decline_factor float8 DEFAULT NULL, churn_factor float8 DEFAULT NULL,
+    min_days integer DEFAULT NULL, decline_days integer DEFAULT NULL, churn_days integer DEFAULT NULL)
+RETURNS persona.lifecycle AS 'MODULE_PATHNAME', 'lifecycle_stage_raw'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lifecycle_stage(timestamptz, timestamptz, bigint, timestamptz, float8, integer, integer, float8, float8, integer, integer, integer) IS
+  'Lifecycle stage from first/last order, order count and (optionally) mean gap; NULL parameters take the settings';
+
+------------------------------------------------------------------------
+-- 3. AARRR funnel
+------------------------------------------------------------------------
+
+CREATE TYPE persona.funnel AS ENUM ('stranger', 'visitor', 'lead', 'customer', 'member', 'advocate');
+COMMENT ON TYPE persona.funnel IS
+  'AARRR funnel stage: stranger/visitor/lead/customer/member/advocate (陌生人/访客/潜客/客户/会员/倡导者)';
+
+CREATE FUNCTION persona.funnel_stage(visits bigint, signed_up boolean, orders bigint,
+                                     is_member boolean, referrals bigint)
+RETURNS persona.funnel AS 'MODULE_PATHNAME', 'funnel_stage'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.funnel_stage(bigint, boolean, bigint, boolean, bigint) IS
+  'Highest funnel stage reached; NULL counts and flags count as 0 / false';
+
+CREATE FUNCTION persona.funnel_counts_transfn(bigint[], persona.funnel) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'funnel_counts_transfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.funnel_counts_combinefn(bigint[], bigint[]) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'funnel_counts_combinefn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.funnel_counts_transfn(bigint[], persona.funnel) IS 'transition function of persona.funnel_counts';
+COMMENT ON FUNCTION persona.funnel_counts_combinefn(bigint[], bigint[]) IS 'combine function of persona.funnel_counts';
+CREATE AGGREGATE persona.funnel_counts(stage persona.funnel) (
+    SFUNC = persona.funnel_counts_transfn, STYPE = bigint[], INITCOND = '{0,0,0,0,0,0}',
+    COMBINEFUNC = persona.funnel_counts_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.funnel_counts(persona.funnel) IS
+  'Customers at each funnel stage, as bigint[6] in stage order (input of funnel_report)';
+
+CREATE FUNCTION persona.funnel_report(counts bigint[])
+RETURNS TABLE (stage persona.funnel, label text, customers bigint, reached bigint,
+               reached_share double precision, conversion double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT x.stage, persona.label(x.stage), x.customers, x.reached,
+           x.reached::float8 / nullif(x.total, 0),
+           x.reached::float8 / nullif(lag(x.reached) OVER (ORDER BY x.n), 0)
+    FROM (SELECT s.stage, s.n, counts[s.n] AS customers,
+                 (sum(counts[s.n]) OVER (ORDER BY s.n DESC))::bigint AS reached,
+                 sum(counts[s.n]) OVER () AS total
+          FROM unnest(enum_range(NULL::persona.funnel)) WITH ORDINALITY AS s(stage, n)) x
+    ORDER BY x.n;
+END;
+COMMENT ON FUNCTION persona.funnel_report(bigint[]) IS
+  'Funnel table: customers at each stage, reached (at or beyond), share of all, conversion from the stage before';
+
+------------------------------------------------------------------------
+-- 3. Habits
+------------------------------------------------------------------------
+
+CREATE TYPE persona.daypart AS ENUM ('morning', 'lunch', 'afternoon', 'evening', 'night');
+COMMENT ON TYPE persona.daypart IS
+  'Part of the day: morning 05-11h, lunch 11-14h, afternoon 14-17h, evening 17-21h, night 21-05h (早上/午餐/下午/晚上/深夜)';
+
+CREATE FUNCTION persona.daypart_of(t timestamptz) RETURNS persona.daypart
+AS 'MODULE_PATHNAME', 'daypart_of' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.daypart_of(timestamptz) IS 'Daypart of a time in the session time zone';
+
+CREATE TYPE persona.habits AS (
+    orders              bigint,
+    weekday_share       double precision,
+    weekend_share       double precision,
+    morning             double precision,
+    lunch               double precision,
+    afternoon           double precision,
+    evening             double precision,
+    night               double precision,
+    daypart             persona.daypart,
+    favourite_weekday   integer,
+    favourite_hour      integer
+);
+COMMENT ON TYPE persona.habits IS
+  'When a customer buys: weekday/weekend and daypart shares, favourite daypart, ISO weekday (1 = Monday) and hour';
+
+CREATE FUNCTION persona.habits_transfn(internal, timestamptz) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION persona.habits_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.habits_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'habits_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.habits_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.habits_finalfn(internal) RETURNS persona.habits
+AS 'MODULE_PATHNAME', 'habits_finalfn' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.habits_transfn(internal, timestamptz) IS 'transition function of persona.habits';
+COMMENT ON FUNCTION persona.habits_combinefn(internal, internal) IS 'combine function of persona.habits';
+COMMENT ON FUNCTION persona.habits_serialfn(internal) IS 'serialisation function of persona.habits';
+COMMENT ON FUNCTION persona.habits_deserialfn(bytea, internal) IS 'deserialisation function of persona.habits';
+COMMENT ON FUNCTION persona.habits_finalfn(internal) IS 'final function of persona.habits';
+CREATE AGGREGATE persona.habits(ordered_at timestamptz) (
+    SFUNC = persona.habits_transfn, STYPE = internal, FINALFUNC = persona.habits_finalfn,
+    COMBINEFUNC = persona.habits_combinefn, SERIALFUNC = persona.habits_serialfn,
+    DESERIALFUNC = persona.habits_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.habits(timestamptz) IS
+  'Buying habits of a customer (weekday/weekend, dayparts, favourite weekday and hour) in the session time zone';
+
+------------------------------------------------------------------------
+-- 3. Frequency trend (消费频率下降)
+------------------------------------------------------------------------
+
+CREATE TYPE persona.frequency_trend AS (
+    recent_orders   bigint,
+    previous_orders bigint,
+    change          double precision,
+    falling         boolean
+);
+COMMENT ON TYPE persona.frequency_trend IS
+  'Orders in the recent window and the one before, relative change, and whether frequency is falling';
+
+CREATE FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.trend_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.trend_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'trend_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.trend_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.trend_finalfn(internal) RETURNS persona.frequency_trend
+AS 'MODULE_PATHNAME', 'trend_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval) IS 'transition function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval, float8) IS 'transition function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_combinefn(internal, internal) IS 'combine function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_serialfn(internal) IS 'serialisation function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_deserialfn(bytea, internal) IS 'deserialisation function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_finalfn(internal) IS 'final function of persona.frequency_trend';
+CREATE AGGREGATE persona.frequency_trend(ordered_at timestamptz, as_of timestamptz, window_length interval) (
+    SFUNC = persona.trend_transfn, STYPE = internal, FINALFUNC = persona.trend_finalfn,
+    COMBINEFUNC = persona.trend_combinefn, SERIALFUNC = persona.trend_serialfn,
+    DESERIALFUNC = persona.trend_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.frequency_trend(ordered_at timestamptz, as_of timestamptz, window_length interval, ratio float8) (
+    SFUNC = persona.trend_transfn, STYPE = internal, FINALFUNC = persona.trend_finalfn,
+    COMBINEFUNC = persona.trend_combinefn, SERIALFUNC = persona.trend_serialfn,
+    DESERIALFUNC = persona.trend_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.frequency_trend(timestamptz, timestamptz, interval) IS
+  'Orders in (as_of - window, as_of] against the window before; falling when at most half as many (and >= 2 before)';
+COMMENT ON AGGREGATE persona.frequency_trend(timestamptz, timestamptz, interval, float8) IS
+  'Frequency trend with a chosen ratio: falling when recent <= ratio * previous (and previous >= 2)';
+
+------------------------------------------------------------------------
+-- 3. Quantisation (量化) and value tiers
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.bucket(value float8, breaks float8[], labels text[]) RETURNS text
+AS 'MODULE_PATHNAME', 'bucket_float8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bucket(float8, float8[], text[]) IS
+  'Label of the bucket holding value; breaks are inclusive upper bounds, strictly ascending, one fewer than labels';
+CREATE FUNCTION persona.bucket(value numeric, breaks numeric[], labels text[]) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN persona.bucket(value::float8, breaks::float8[], labels);
+COMMENT ON FUNCTION persona.bucket(numeric, numeric[], text[]) IS
+  'Label of the bucket holding value (numeric form); breaks are inclusive upper bounds';
+
+CREATE FUNCTION persona.purchase_count_bucket(orders bigint) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN orders >= 1 THEN persona.bucket(orders::float8, '{2,5}',
+    CASE current_setting('persona.language', true) WHEN 'zh' THEN '{1-2次,3-5次,5次以上}'::text[]
+         ELSE '{1-2 orders,3-5 orders,more than 5 orders}'::text[] END) END;
+COMMENT ON FUNCTION persona.purchase_count_bucket(bigint) IS
+  'Purchase frequency bucket 1-2 / 3-5 / more than 5 (购买频次); NULL for no orders';
+
+CREATE FUNCTION persona.price_sensitivity(promotion_uses bigint) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN persona.bucket(promotion_uses::float8, '{2,4}',
+    CASE current_setting('persona.language', true) WHEN 'zh' THEN '{低敏感,中敏感,高敏感}'::text[]
+         ELSE '{low,medium,high}'::text[] END);
+COMMENT ON FUNCTION persona.price_sensitivity(bigint) IS
+  'Price sensitivity (价格敏感度) from promotion uses in 6 months: <= 2 low, 3-4 medium, >= 5 high';
+
+CREATE FUNCTION persona.ltv_bucket(value numeric) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN persona.bucket(value::float8, '{500,2000}',
+    CASE current_setting('persona.language', true) WHEN 'zh' THEN '{低价值,中价值,高价值}'::text[]
+         ELSE '{low,medium,high}'::text[] END);
+COMMENT ON FUNCTION persona.ltv_bucket(numeric) IS
+  'Lifetime value bucket: 0-500 low, 500-2000 medium, over 2000 high (LTV 低/中/高价值)';
+
+CREATE TYPE persona.value_tier AS ENUM ('regular', 'gold', 'diamond');
+COMMENT ON TYPE persona.value_tier IS 'Value tier: regular/gold/diamond (普通/黄金/钻石)';
+
+CREATE FUNCTION persona.value_tier(value float8, gold_min float8, diamond_min float8) RETURNS persona.value_tier
+AS 'MODULE_PATHNAME', 'value_tier' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.value_tier(float8, float8, float8) IS
+  'Value tier: diamond from diamond_min, gold from gold_min, else regular (e.g. revenue against its 95th/80th percentiles)';

@@ -8,107 +8,10 @@
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "libpq/pqformat.h"
-#include "pgtime.h"
 #include "utils/datetime.h"
 
 StaticAssertDecl(sizeof(CustState) == 128, "CustState should span two cache lines");
 StaticAssertDecl(offsetof(CustState, null_amounts) == 64, "hot fields should fill the first cache line");
-
-/*
- * Calendar days in the session time zone.  timestamp2tm() per row is slow,
- * so remember spans of UTC time with a constant UTC offset (between two
- * time zone transitions) and compute the day arithmetically inside them.
- */
-#define TZ_SPANS 32
-
-typedef struct TzSpan
-{
-	TimestampTz from;			/* first instant known to be in the span */
-	TimestampTz until;			/* next transition (exclusive) */
-	int64		offset;			/* UTC offset in microseconds */
-} TzSpan;
-
-static pg_tz *span_zone = NULL;
-static TzSpan spans[TZ_SPANS];
-static int	nspans = 0;
-static int	next_victim = 0;
-
-/* floor(a / b) for b > 0. */
-static inline int64
-floor_div(int64 a, int64 b)
-{
-	return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
-/* Day of t the slow, always-correct way. */
-static int32
-local_day_slow(TimestampTz t, const char *what)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
-
-	if (timestamp2tm(t, &tz, &tm, &fsec, NULL, NULL) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be a finite timestamp", what),
-				 errhint("Filter out rows with infinite timestamps.")));
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
-}
-
-/* The calendar day (days since 2000-01-01) of t in the session time zone. */
-int32
-persona_local_day(TimestampTz t, const char *what)
-{
-	pg_time_t	unix_secs;
-	long		before_off, after_off;
-	int			before_dst, after_dst;
-	pg_time_t	boundary;
-	int			found;
-	TimestampTz until;
-
-	if (TIMESTAMP_NOT_FINITE(t))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be a finite timestamp", what),
-				 errhint("Filter out rows with infinite timestamps.")));
-	if (span_zone != session_timezone)
-	{
-		span_zone = session_timezone;
-		nspans = 0;
-	}
-	for (int i = 0; i < nspans; i++)
-		if (t >= spans[i].from && t < spans[i].until)
-			return (int32) floor_div(t + spans[i].offset, USECS_PER_DAY);
-
-	unix_secs = (pg_time_t) floor_div(t, USECS_PER_SEC) +
-		(pg_time_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-	found = pg_next_dst_boundary(&unix_secs, &before_off, &before_dst, &boundary,
-								 &after_off, &after_dst, session_timezone);
-	if (found < 0)
-		return local_day_slow(t, what);
-	until = found == 0 ? DT_NOEND :
-		((TimestampTz) boundary - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC;
-
-	/* Extend a known span ending at the same transition, or remember a new one. */
-	{
-		int			slot = -1;
-
-		for (int i = 0; i < nspans && slot < 0; i++)
-			if (spans[i].until == until)
-				slot = i;
-		if (slot < 0)
-		{
-			slot = nspans < TZ_SPANS ? nspans++ : (next_victim++ % TZ_SPANS);
-			spans[slot].from = t;
-			spans[slot].until = until;
-			spans[slot].offset = (int64) before_off * USECS_PER_SEC;
-		}
-		else if (t < spans[slot].from)
-			spans[slot].from = t;
-	}
-	return (int32) floor_div(t + (int64) before_off * USECS_PER_SEC, USECS_PER_DAY);
-}
 
 /* An empty customer. */
 void

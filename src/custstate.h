@@ -12,6 +12,7 @@
 
 #include "decsum.h"
 #include "lib/stringinfo.h"
+#include "tzspan.h"
 #include "utils/timestamp.h"
 
 #define CUST_INLINE_DAYS 6
@@ -76,7 +77,6 @@ typedef struct CustResult
 	double		revenue_float;	/* for ranking */
 } CustResult;
 
-extern int32 persona_local_day(TimestampTz t, const char *what);
 extern void cust_init(CustState *cs);
 extern void cust_add(CustState *cs, TimestampTz t, int32 day, bool amount_null,
 					 const DecAmount *amount, MemoryContext ctx);

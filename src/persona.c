@@ -32,6 +32,27 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("persona.lifecycle_new_days",
+							"Customers whose first purchase is at most this many days old are new (新手期).",
+							NULL, &lifecycle_new_days, 30, 0, 36500, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("persona.lifecycle_mature_purchases",
+							"Purchase days from which a repeat buyer is mature (成熟期).",
+							NULL, &lifecycle_mature_purchases, 4, 2, 1000000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("persona.lifecycle_decline_factor",
+							 "A repeat buyer silent for more than this many mean gaps is declining (衰退期).",
+							 NULL, &lifecycle_decline_factor, 2.0, 0.01, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("persona.lifecycle_churn_factor",
+							 "A repeat buyer silent for more than this many mean gaps has churned (流失期).",
+							 NULL, &lifecycle_churn_factor, 4.0, 0.01, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("persona.lifecycle_min_days",
+							"Repeat buyers are not declining before this many silent days, nor churned before twice it.",
+							NULL, &lifecycle_min_days, 30, 0, 36500, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("persona.lifecycle_decline_days",
+							"A one-time buyer silent for more than this many days is declining.",
+							NULL, &lifecycle_decline_days, 90, 1, 36500, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("persona.lifecycle_churn_days",
+							"A one-time buyer silent for more than this many days has churned.",
+							NULL, &lifecycle_churn_days, 180, 1, 36500, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("persona");
 }
 

@@ -18,6 +18,15 @@ typedef enum PersonaLanguage
 
 extern int	persona_language;
 
+/* lifecycle.c thresholds, set by the persona.lifecycle_* GUCs */
+extern int	lifecycle_new_days;
+extern int	lifecycle_mature_purchases;
+extern double lifecycle_decline_factor;
+extern double lifecycle_churn_factor;
+extern int	lifecycle_min_days;
+extern int	lifecycle_decline_days;
+extern int	lifecycle_churn_days;
+
 /* Pick the English or Chinese form of a label according to persona.language. */
 static inline const char *
 persona_label(const char *en, const char *zh)
@@ -38,6 +47,11 @@ struct CustResult;
 extern void persona_stats_values(struct CustState *cs, const struct CustResult *r,
 								 Datum *values, bool *nulls);
 extern TupleDesc persona_result_desc(FunctionCallInfo fcinfo);
+
+/* label.c: values of persona's enum types */
+extern Datum persona_enum_value(const char *typname, const char *label);
+extern const Datum *persona_enum_values(FunctionCallInfo fcinfo, const char *typname,
+										const char *const *names, int n);
 
 /* Point a read-only StringInfo at the contents of a bytea (deserial functions). */
 extern void persona_bytea_reader(StringInfo buf, bytea *b);

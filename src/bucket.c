@@ -1,0 +1,135 @@
+/*
+ * bucket.c — quantisation (量化): bucket(value, breaks, labels) and value
+ * tiers.  breaks are inclusive upper bounds, strictly ascending:
+ * value <= breaks[1] -> labels[1]; breaks[i-1] < value <= breaks[i] ->
+ * labels[i]; value > breaks[n] -> labels[n+1].  So '{2,4}' reads as the
+ * seed's "<= 2 / 3-4 / >= 5" for counts.
+ */
+#include "persona.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(bucket_float8);
+PG_FUNCTION_INFO_V1(value_tier);
+
+/* Breaks and labels decoded and validated once per call site. */
+typedef struct BucketCache
+{
+	ArrayType  *breaks_raw;		/* copies, to recognise the same arguments */
+	ArrayType  *labels_raw;
+	int			nbreaks;
+	double	   *breaks;
+	Datum	   *labels;			/* text datums, NULL allowed (NULL result) */
+	bool	   *label_null;
+} BucketCache;
+
+/* Whether two arrays are byte-for-byte the same value. */
+static bool
+same_array(ArrayType *a, ArrayType *b)
+{
+	return a && b && VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
+/* Decode and check breaks and labels. */
+static BucketCache *
+bucket_cache(FunctionCallInfo fcinfo, ArrayType *breaks, ArrayType *labels)
+{
+	BucketCache *c = (BucketCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	Datum	   *bd;
+	bool	   *bn;
+	int			nb, nl;
+
+	if (c && same_array(c->breaks_raw, breaks) && same_array(c->labels_raw, labels))
+		return c;
+	if (ARR_NDIM(breaks) > 1 || ARR_NDIM(labels) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("breaks and labels must be one-dimensional arrays")));
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	c = palloc0(sizeof(BucketCache));
+	c->breaks_raw = (ArrayType *) pg_detoast_datum_copy((struct varlena *) breaks);
+	c->labels_raw = (ArrayType *) pg_detoast_datum_copy((struct varlena *) labels);
+	deconstruct_array(c->breaks_raw, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &bd, &bn, &nb);
+	deconstruct_array(c->labels_raw, TEXTOID, -1, false, TYPALIGN_INT, &c->labels, &c->label_null, &nl);
+	MemoryContextSwitchTo(old);
+	if (nb < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("breaks must not be empty")));
+	if (nl != nb + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("need one more label than breaks"),
+				 errdetail("Got %d breaks and %d labels.", nb, nl),
+				 errhint("n breaks cut values into n + 1 buckets.")));
+	c->breaks = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, nb * sizeof(double));
+	for (int i = 0; i < nb; i++)
+	{
+		if (bn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("breaks must not contain NULL")));
+		c->breaks[i] = DatumGetFloat8(bd[i]);
+		if (isnan(c->breaks[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("breaks must not contain NaN")));
+		if (i > 0 && !(c->breaks[i] > c->breaks[i - 1]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("breaks must be strictly ascending"),
+					 errdetail("Element %d (%g) is not greater than element %d (%g).",
+							   i + 1, c->breaks[i], i, c->breaks[i - 1])));
+	}
+	c->nbreaks = nb;
+	fcinfo->flinfo->fn_extra = c;
+	return c;
+}
+
+/* bucket(value float8, breaks float8[], labels text[]) -> text */
+Datum
+bucket_float8(PG_FUNCTION_ARGS)
+{
+	double		v = PG_GETARG_FLOAT8(0);
+	BucketCache *c = bucket_cache(fcinfo, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2));
+	int			i = 0;
+
+	if (isnan(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("value must not be NaN")));
+	while (i < c->nbreaks && v > c->breaks[i])
+		i++;
+	if (c->label_null[i])
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(c->labels[i]);
+}
+
+static const char *const tier_names[] = {"regular", "gold", "diamond"};
+
+/* value_tier(value, gold_min, diamond_min) -> persona.value_tier (普通/黄金/钻石) */
+Datum
+value_tier(PG_FUNCTION_ARGS)
+{
+	double		v = PG_GETARG_FLOAT8(0);
+	double		gold = PG_GETARG_FLOAT8(1);
+	double		diamond = PG_GETARG_FLOAT8(2);
+	int			tier;
+
+	persona_check_finite(v, "value");
+	persona_check_finite(gold, "gold_min");
+	persona_check_finite(diamond, "diamond_min");
+	if (!(diamond > gold))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diamond_min must be greater than gold_min"),
+				 errdetail("Got gold_min %g and diamond_min %g.", gold, diamond)));
+	tier = v >= diamond ? 2 : (v >= gold ? 1 : 0);
+	return persona_enum_values(fcinfo, "value_tier", tier_names, lengthof(tier_names))[tier];
+}

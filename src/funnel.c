@@ -1,0 +1,116 @@
+/*
+ * funnel.c — the AARRR funnel: funnel_stage() and the funnel_counts
+ * aggregate behind funnel_report().
+ *
+ * Stages (seed 004), highest reached wins:
+ *   advocate  bought and referred someone          倡导者
+ *   member    bought and is a member               会员
+ *   customer  bought                               客户
+ *   lead      signed up, has not bought            潜客
+ *   visitor   visited, has not signed up           访客
+ *   stranger  nothing known                        陌生人
+ * NULL counts and flags count as 0 / false; negative counts are errors.
+ */
+#include "persona.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+
+#define FUNNEL_STAGES 6
+
+static const char *const funnel_names[FUNNEL_STAGES] =
+{"stranger", "visitor", "lead", "customer", "member", "advocate"};
+
+PG_FUNCTION_INFO_V1(funnel_stage);
+PG_FUNCTION_INFO_V1(funnel_counts_transfn);
+PG_FUNCTION_INFO_V1(funnel_counts_combinefn);
+
+/* A non-negative count argument (NULL is 0). */
+static int64
+count_arg(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	int64		v;
+
+	if (PG_ARGISNULL(n))
+		return 0;
+	v = get_fn_expr_argtype(fcinfo->flinfo, n) == INT8OID ? PG_GETARG_INT64(n) : PG_GETARG_INT32(n);
+	if (v < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", name),
+				 errdetail("Got " INT64_FORMAT ".", v)));
+	return v;
+}
+
+/* funnel_stage(visits int, signed_up bool, orders bigint, is_member bool, referrals int) */
+Datum
+funnel_stage(PG_FUNCTION_ARGS)
+{
+	int64		visits = count_arg(fcinfo, 0, "visits");
+	bool		signed_up = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	int64		orders = count_arg(fcinfo, 2, "orders");
+	bool		member = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	int64		referrals = count_arg(fcinfo, 4, "referrals");
+	int			stage;
+
+	if (orders > 0)
+		stage = referrals > 0 ? 5 : (member ? 4 : 3);
+	else if (signed_up)
+		stage = 2;
+	else
+		stage = visits > 0 ? 1 : 0;
+	return persona_enum_values(fcinfo, "funnel", funnel_names, FUNNEL_STAGES)[stage];
+}
+
+/* The bigint[6] state, checked. */
+static ArrayType *
+counts_array(Datum d)
+{
+	ArrayType  *a = DatumGetArrayTypeP(d);
+
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != FUNNEL_STAGES || ARR_HASNULL(a) ||
+		ARR_ELEMTYPE(a) != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("funnel counts must be a bigint array of %d elements without NULLs", FUNNEL_STAGES)));
+	return a;
+}
+
+/*
+ * funnel_counts_transfn(bigint[6], persona.funnel): count one customer at
+ * their stage.  The state is a real bigint[] (so partial states print and
+ * re-read exactly), updated in place inside an aggregate like float8_accum.
+ */
+Datum
+funnel_counts_transfn(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = counts_array(PG_GETARG_DATUM(0));
+	int64	   *c = (int64 *) ARR_DATA_PTR(a);
+	const Datum *stages;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "funnel_counts_transfn called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_ARRAYTYPE_P(a);
+	stages = persona_enum_values(fcinfo, "funnel", funnel_names, FUNNEL_STAGES);
+	for (int i = 0; i < FUNNEL_STAGES; i++)
+		if (stages[i] == PG_GETARG_DATUM(1))
+			c[i]++;
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/* Add two bigint[6] states. */
+Datum
+funnel_counts_combinefn(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = counts_array(PG_GETARG_DATUM(0));
+	ArrayType  *b = counts_array(PG_GETARG_DATUM(1));
+	int64	   *ca = (int64 *) ARR_DATA_PTR(a);
+	int64	   *cb = (int64 *) ARR_DATA_PTR(b);
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "funnel_counts_combinefn called in non-aggregate context");
+	for (int i = 0; i < FUNNEL_STAGES; i++)
+		ca[i] += cb[i];
+	PG_RETURN_ARRAYTYPE_P(a);
+}

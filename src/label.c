@@ -1,0 +1,117 @@
+/*
+ * label.c — persona's enum types: looking their values up from C, and
+ * label(anyenum), their display name in English or Chinese.
+ */
+#include "persona.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(enum_label);
+
+typedef struct EnumLabel
+{
+	const char *type;
+	const char *value;
+	const char *en;
+	const char *zh;
+} EnumLabel;
+
+static const EnumLabel labels[] = {
+	{"lifecycle", "prospect", "Prospect", "潜在客户"},
+	{"lifecycle", "new", "New", "新手期"},
+	{"lifecycle", "growing", "Growing", "成长期"},
+	{"lifecycle", "mature", "Mature", "成熟期"},
+	{"lifecycle", "declining", "Declining", "衰退期"},
+	{"lifecycle", "churned", "Churned", "流失期"},
+	{"funnel", "stranger", "Stranger", "陌生人"},
+	{"funnel", "visitor", "Visitor", "访客"},
+	{"funnel", "lead", "Lead", "潜客"},
+	{"funnel", "customer", "Customer", "客户"},
+	{"funnel", "member", "Member", "会员"},
+	{"funnel", "advocate", "Advocate", "倡导者"},
+	{"daypart", "morning", "Morning", "早上"},
+	{"daypart", "lunch", "Lunch", "午餐"},
+	{"daypart", "afternoon", "Afternoon", "下午"},
+	{"daypart", "evening", "Evening", "晚上"},
+	{"daypart", "night", "Night", "深夜"},
+	{"value_tier", "regular", "Regular", "普通"},
+	{"value_tier", "gold", "Gold", "黄金"},
+	{"value_tier", "diamond", "Diamond", "钻石"},
+};
+
+/* The value (pg_enum OID) of a label of enum type persona.typname. */
+Datum
+persona_enum_value(const char *typname, const char *label)
+{
+	Oid			nsp = get_namespace_oid("persona", false);
+	Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										CStringGetDatum(typname), ObjectIdGetDatum(nsp));
+	HeapTuple	tup;
+	Oid			result;
+
+	tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(typid), CStringGetDatum(label));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "enum persona.%s has no label \"%s\"", typname, label);
+	result = ((Form_pg_enum) GETSTRUCT(tup))->oid;
+	ReleaseSysCache(tup);
+	return ObjectIdGetDatum(result);
+}
+
+/*
+ * The values of persona.typname for labels[0..n-1], looked up once per call
+ * site (kept in fn_extra, which the caller must not use otherwise).
+ */
+const Datum *
+persona_enum_values(FunctionCallInfo fcinfo, const char *typname, const char *const *names, int n)
+{
+	Datum	   *v = (Datum *) fcinfo->flinfo->fn_extra;
+
+	if (v == NULL)
+	{
+		v = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, n * sizeof(Datum));
+		for (int i = 0; i < n; i++)
+			v[i] = persona_enum_value(typname, names[i]);
+		fcinfo->flinfo->fn_extra = v;
+	}
+	return v;
+}
+
+/* label(anyenum): display name in persona.language; other enums give their label. */
+Datum
+enum_label(PG_FUNCTION_ARGS)
+{
+	Oid			value = PG_GETARG_OID(0);
+	HeapTuple	etup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(value));
+	Form_pg_enum e;
+	char	   *label;
+	char	   *typname = NULL;
+	bool		ours = false;
+
+	if (!HeapTupleIsValid(etup))
+		elog(ERROR, "cache lookup failed for enum value %u", value);
+	e = (Form_pg_enum) GETSTRUCT(etup);
+	label = pstrdup(NameStr(e->enumlabel));
+	{
+		HeapTuple	ttup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(e->enumtypid));
+
+		if (HeapTupleIsValid(ttup))
+		{
+			Form_pg_type t = (Form_pg_type) GETSTRUCT(ttup);
+
+			ours = t->typnamespace == get_namespace_oid("persona", true);
+			typname = pstrdup(NameStr(t->typname));
+			ReleaseSysCache(ttup);
+		}
+	}
+	ReleaseSysCache(etup);
+	if (ours)
+		for (int i = 0; i < lengthof(labels); i++)
+			if (strcmp(labels[i].type, typname) == 0 && strcmp(labels[i].value, label) == 0)
+				PG_RETURN_TEXT_P(cstring_to_text(persona_label(labels[i].en, labels[i].zh)));
+	PG_RETURN_TEXT_P(cstring_to_text(label));
+}

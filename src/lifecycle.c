@@ -1,0 +1,206 @@
+/*
+ * lifecycle.c — lifecycle_stage(): where a customer is in their life with
+ * the shop: prospect, new, growing, mature, declining, churned
+ * (潜在客户/新手期/成长期/成熟期/衰退期/流失期).
+ *
+ * Rules, first match wins (silence = days since the last purchase):
+ *   prospect   no orders
+ *   churned    silence > churn_after
+ *   declining  silence > decline_after
+ *   new        one purchase day so far, or first purchase within new_days
+ *   mature     at least mature_purchases purchase days
+ *   growing    otherwise (a repeat buyer not yet mature)
+ * For repeat buyers the thresholds follow their own cadence (mean gap g
+ * between purchase days): decline_after = max(decline_factor * g, min_days),
+ * churn_after = max(churn_factor * g, 2 * min_days).  One-time buyers have
+ * no cadence, so absolute fallbacks apply: decline_days and churn_days.
+ * Every threshold is a GUC (persona.lifecycle_*) and a named argument.
+ */
+#include "persona.h"
+
+#include <math.h>
+
+#include "tzspan.h"
+#include "access/htup_details.h"
+#include "executor/executor.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(lifecycle_stage_stats);
+PG_FUNCTION_INFO_V1(lifecycle_stage_raw);
+
+int			lifecycle_new_days = 30;
+int			lifecycle_mature_purchases = 4;
+double		lifecycle_decline_factor = 2.0;
+double		lifecycle_churn_factor = 4.0;
+int			lifecycle_min_days = 30;
+int			lifecycle_decline_days = 90;
+int			lifecycle_churn_days = 180;
+
+typedef struct LifecycleParams
+{
+	int			new_days;
+	int			mature_purchases;
+	double		decline_factor;
+	double		churn_factor;
+	int			min_days;
+	int			decline_days;
+	int			churn_days;
+} LifecycleParams;
+
+static const char *const stage_names[] = {"prospect", "new", "growing", "mature", "declining", "churned"};
+
+enum
+{
+	LC_PROSPECT, LC_NEW, LC_GROWING, LC_MATURE, LC_DECLINING, LC_CHURNED
+};
+
+/* The persona.lifecycle value of a stage. */
+static Datum
+stage_value(FunctionCallInfo fcinfo, int stage)
+{
+	return persona_enum_values(fcinfo, "lifecycle", stage_names, lengthof(stage_names))[stage];
+}
+
+/* Error unless a threshold is sensible. */
+static void
+check_param(bool ok, const char *name)
+{
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lifecycle parameter %s is out of range", name),
+				 errhint("Day counts and purchase counts must be positive; factors must be finite and positive, with churn_factor >= decline_factor.")));
+}
+
+/* GUC values overridden by the non-NULL named arguments from argument first. */
+static LifecycleParams
+read_params(FunctionCallInfo fcinfo, int first)
+{
+	LifecycleParams p = {lifecycle_new_days, lifecycle_mature_purchases, lifecycle_decline_factor,
+		lifecycle_churn_factor, lifecycle_min_days, lifecycle_decline_days, lifecycle_churn_days};
+
+	if (!PG_ARGISNULL(first))
+		p.new_days = PG_GETARG_INT32(first);
+	if (!PG_ARGISNULL(first + 1))
+		p.mature_purchases = PG_GETARG_INT32(first + 1);
+	if (!PG_ARGISNULL(first + 2))
+		p.decline_factor = PG_GETARG_FLOAT8(first + 2);
+	if (!PG_ARGISNULL(first + 3))
+		p.churn_factor = PG_GETARG_FLOAT8(first + 3);
+	if (!PG_ARGISNULL(first + 4))
+		p.min_days = PG_GETARG_INT32(first + 4);
+	if (!PG_ARGISNULL(first + 5))
+		p.decline_days = PG_GETARG_INT32(first + 5);
+	if (!PG_ARGISNULL(first + 6))
+		p.churn_days = PG_GETARG_INT32(first + 6);
+	check_param(p.new_days >= 0, "new_days");
+	check_param(p.mature_purchases >= 2, "mature_purchases");
+	check_param(isfinite(p.decline_factor) && p.decline_factor > 0, "decline_factor");
+	check_param(isfinite(p.churn_factor) && p.churn_factor >= p.decline_factor, "churn_factor");
+	check_param(p.min_days >= 0, "min_days");
+	check_param(p.decline_days > 0, "decline_days");
+	check_param(p.churn_days >= p.decline_days, "churn_days");
+	return p;
+}
+
+/* The stage from the customer's numbers. */
+static int
+stage_of(int64 purchase_days, int32 silence, int32 tenure, double mean_gap, const LifecycleParams *p)
+{
+	double		decline_after, churn_after;
+
+	if (purchase_days <= 0)
+		return LC_PROSPECT;
+	if (purchase_days == 1 || isnan(mean_gap))
+	{
+		decline_after = p->decline_days;
+		churn_after = p->churn_days;
+	}
+	else
+	{
+		decline_after = Max(p->decline_factor * mean_gap, (double) p->min_days);
+		churn_after = Max(p->churn_factor * mean_gap, 2.0 * p->min_days);
+	}
+	if (silence > churn_after)
+		return LC_CHURNED;
+	if (silence > decline_after)
+		return LC_DECLINING;
+	if (purchase_days == 1 || tenure <= p->new_days)
+		return LC_NEW;
+	if (purchase_days >= p->mature_purchases)
+		return LC_MATURE;
+	return LC_GROWING;
+}
+
+/* lifecycle_stage(stats persona.order_stats, params...) */
+Datum
+lifecycle_stage_stats(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader s;
+	LifecycleParams p = read_params(fcinfo, 1);
+	bool		isnull;
+	int32		days, silence = 0, tenure = 0;
+	double		gap = NAN;
+	Datum		d;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	s = PG_GETARG_HEAPTUPLEHEADER(0);
+	d = GetAttributeByNum(s, OS_PURCHASE_DAYS + 1, &isnull);
+	days = isnull ? 0 : DatumGetInt32(d);
+	if (days > 0)
+	{
+		silence = DatumGetInt32(GetAttributeByNum(s, OS_RECENCY_DAYS + 1, &isnull));
+		tenure = DatumGetInt32(GetAttributeByNum(s, OS_TENURE_DAYS + 1, &isnull));
+		d = GetAttributeByNum(s, OS_MEAN_GAP + 1, &isnull);
+		if (!isnull)
+			gap = DatumGetFloat8(d);
+	}
+	return stage_value(fcinfo, stage_of(days, silence, tenure, gap, &p));
+}
+
+/*
+ * lifecycle_stage(first_at, last_at, orders, as_of, mean_gap_days, params...):
+ * for your own columns.  orders stands in for purchase days; without
+ * mean_gap_days the cadence is (last - first) / (orders - 1).
+ */
+Datum
+lifecycle_stage_raw(PG_FUNCTION_ARGS)
+{
+	LifecycleParams p = read_params(fcinfo, 5);
+	int64		orders;
+	int32		first, last, as_of;
+	double		gap = NAN;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of must not be NULL")));
+	orders = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	if (orders < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("orders must not be negative")));
+	if (orders == 0 || PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return stage_value(fcinfo, LC_PROSPECT);
+	first = persona_local_day(PG_GETARG_TIMESTAMPTZ(0), "first_at");
+	last = persona_local_day(PG_GETARG_TIMESTAMPTZ(1), "last_at");
+	as_of = persona_local_day(PG_GETARG_TIMESTAMPTZ(3), "as_of");
+	if (last < first)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("last_at must not be before first_at")));
+	if (as_of < last)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must not be before last_at"),
+				 errhint("Compute the statistics as of the same day, e.g. with persona.order_stats(..., as_of).")));
+	if (!PG_ARGISNULL(4))
+	{
+		gap = PG_GETARG_FLOAT8(4);
+		persona_check_finite(gap, "mean_gap_days");
+	}
+	else if (orders >= 2)
+		gap = (double) (last - first) / (orders - 1);
+	return stage_value(fcinfo, stage_of(orders, as_of - last, as_of - first, gap, &p));
+}
