@@ -417,14 +417,14 @@ CREATE TYPE persona.lifecycle AS ENUM ('prospect', 'new', 'growing', 'mature', '
 COMMENT ON TYPE persona.lifecycle IS
   'Lifecycle stage: prospect/new/growing/mature/declining/churned (潜在客户/新手期/成长期/成熟期/衰退期/流失期)';
 
-CREATE FUNCTION persona.lifecycle_stage(
+CREATE FUNCTION persona.lifecycle_of(
     stats persona.order_stats,
     new_days integer DEFAULT NULL, mature_purchases integer DEFAULT NULL,
     decline_factor float8 DEFAULT NULL, churn_factor float8 DEFAULT NULL,
     min_days integer DEFAULT NULL, decline_days integer DEFAULT NULL, churn_days integer DEFAULT NULL)
 RETURNS persona.lifecycle AS 'MODULE_PATHNAME', 'lifecycle_stage_stats'
 LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.lifecycle_stage(persona.order_stats, integer, integer, float8, float8, integer, integer, integer) IS
+COMMENT ON FUNCTION persona.lifecycle_of(persona.order_stats, integer, integer, float8, float8, integer, integer, integer) IS
   'Lifecycle stage from order statistics; NULL parameters take the persona.lifecycle_* settings';
 
 CREATE FUNCTION persona.lifecycle_stage(
@@ -465,18 +465,24 @@ CREATE AGGREGATE persona.funnel_counts(stage persona.funnel) (
 COMMENT ON AGGREGATE persona.funnel_counts(persona.funnel) IS
   'Customers at each funnel stage, as bigint[6] in stage order (input of funnel_report)';
 
+CREATE FUNCTION persona.funnel_counts_check(counts bigint[]) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'funnel_counts_check' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.funnel_counts_check(bigint[]) IS
+  'The counts if they are six non-negative numbers (one per funnel stage), else an error';
+
 CREATE FUNCTION persona.funnel_report(counts bigint[])
 RETURNS TABLE (stage persona.funnel, label text, customers bigint, reached bigint,
                reached_share double precision, conversion double precision)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
     SELECT x.stage, persona.label(x.stage), x.customers, x.reached,
            x.reached::float8 / nullif(x.total, 0),
            x.reached::float8 / nullif(lag(x.reached) OVER (ORDER BY x.n), 0)
-    FROM (SELECT s.stage, s.n, counts[s.n] AS customers,
-                 (sum(counts[s.n]) OVER (ORDER BY s.n DESC))::bigint AS reached,
-                 sum(counts[s.n]) OVER () AS total
-          FROM unnest(enum_range(NULL::persona.funnel)) WITH ORDINALITY AS s(stage, n)) x
+    FROM (SELECT s.stage, s.n, k.c[s.n] AS customers,
+                 (sum(k.c[s.n]) OVER (ORDER BY s.n DESC))::bigint AS reached,
+                 sum(k.c[s.n]) OVER () AS total
+          FROM (SELECT persona.funnel_counts_check(counts) AS c) k,
+               unnest(enum_range(NULL::persona.funnel)) WITH ORDINALITY AS s(stage, n)) x
     ORDER BY x.n;
 END;
 COMMENT ON FUNCTION persona.funnel_report(bigint[]) IS

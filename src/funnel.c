@@ -24,6 +24,7 @@ static const char *const funnel_names[FUNNEL_STAGES] =
 PG_FUNCTION_INFO_V1(funnel_stage);
 PG_FUNCTION_INFO_V1(funnel_counts_transfn);
 PG_FUNCTION_INFO_V1(funnel_counts_combinefn);
+PG_FUNCTION_INFO_V1(funnel_counts_check);
 
 /* A non-negative count argument (NULL is 0). */
 static int64
@@ -72,7 +73,8 @@ counts_array(Datum d)
 		ARR_ELEMTYPE(a) != INT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("funnel counts must be a bigint array of %d elements without NULLs", FUNNEL_STAGES)));
+				 errmsg("funnel counts must be a bigint array of %d elements without NULLs", FUNNEL_STAGES),
+				 errhint("Pass the result of persona.funnel_counts(stage).")));
 	return a;
 }
 
@@ -112,5 +114,20 @@ funnel_counts_combinefn(PG_FUNCTION_ARGS)
 		elog(ERROR, "funnel_counts_combinefn called in non-aggregate context");
 	for (int i = 0; i < FUNNEL_STAGES; i++)
 		ca[i] += cb[i];
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/* funnel_counts_check(bigint[]): the array if it is six non-negative counts, else an error. */
+Datum
+funnel_counts_check(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = counts_array(PG_GETARG_DATUM(0));
+	int64	   *c = (int64 *) ARR_DATA_PTR(a);
+
+	for (int i = 0; i < FUNNEL_STAGES; i++)
+		if (c[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("funnel counts must not be negative")));
 	PG_RETURN_ARRAYTYPE_P(a);
 }
