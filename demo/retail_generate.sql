@@ -12,7 +12,8 @@
 --   parent    15%  育儿 buyers; 65% of them also buy 绘本
 --   fitness   10%  morning 健身套餐 buyers
 --   falling   10%  bought often until mid 2024, then rarely (消费频率下降)
---   churned   10%  bought only in 2023 (流失)
+--   (orders elsewhere are spread evenly over the two years)
+--   churned   10%  bought only in January-April 2023 (流失)
 --
 -- Tables:
 --   retail_customers(customer_id, name, phone, gender, birth_year, city,
@@ -70,7 +71,7 @@ WITH n AS (
            CASE kind WHEN 'prospect' THEN 0
                      WHEN 'lunch' THEN 20 + floor(random() * 40)::int
                      WHEN 'family' THEN 8 + floor(random() * 12)::int
-                     WHEN 'coupon' THEN 5 + floor(random() * 10)::int
+                     WHEN 'coupon' THEN 12 + floor(random() * 18)::int
                      WHEN 'parent' THEN 4 + floor(random() * 8)::int
                      WHEN 'fitness' THEN 10 + floor(random() * 20)::int
                      WHEN 'falling' THEN 15 + floor(random() * 15)::int
@@ -88,10 +89,12 @@ WITH n AS (
            CASE kind
              WHEN 'lunch'   THEN date '2023-01-02' + floor(u1 * 104)::int * 7 + floor(u2 * 5)::int
              WHEN 'family'  THEN date '2023-01-02' + floor(u1 * 104)::int * 7 + 5 + floor(u2 * 2)::int
-             -- falling: 85% of orders before July 2024, the rest after
-             WHEN 'falling' THEN CASE WHEN u3 < 0.85 THEN date '2023-01-01' + floor(u1 * 547)::int
+             -- falling: half the orders in 2023, 42% in the first half of 2024, 8% after
+             WHEN 'falling' THEN CASE WHEN u3 < 0.50 THEN date '2023-01-01' + floor(u1 * 365)::int
+                                      WHEN u3 < 0.92 THEN date '2024-01-01' + floor(u1 * 182)::int
                                       ELSE date '2024-07-01' + floor(u1 * 184)::int END
-             WHEN 'churned' THEN date '2023-01-01' + floor(u1 * 365)::int
+             -- churned: active in the first four months of 2023 only
+             WHEN 'churned' THEN date '2023-01-01' + floor(u1 * 120)::int
              ELSE date '2023-01-01' + floor(u1 * 731)::int END AS day,
            CASE kind
              WHEN 'lunch'   THEN interval '11 hours 30 minutes' + u4 * interval '2 hours'
