@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(32);
+SELECT plan(45);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -67,6 +67,21 @@ SET LOCAL ROLE persona_tap_nobody;
 SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', 'c', 't', 'a')$$,
                  '42501', 'permission denied for table o', 'customer_profile reads with the caller''s rights');
 RESET ROLE;
+
+-- lifecycle, funnel, habits, trend, buckets
+SELECT throws_ok($$SELECT persona.lifecycle_stage('2024-01-01'::timestamptz, '2024-01-01', 1, NULL)$$, '22004', 'as_of must not be NULL', 'lifecycle without as_of');
+SELECT throws_ok($$SELECT persona.lifecycle_stage('2024-01-02'::timestamptz, '2024-01-01', 2, '2024-02-01')$$, '22023', 'last_at must not be before first_at', 'last before first');
+SELECT throws_ok($$SELECT persona.lifecycle_stage('2024-01-01'::timestamptz, '2024-01-01', 1, '2024-02-01', decline_factor => 0)$$, '22023', 'lifecycle parameter decline_factor is out of range', 'zero decline factor');
+SELECT throws_ok($$SELECT persona.lifecycle_stage('infinity'::timestamptz, 'infinity', 1, 'infinity')$$, '22008', NULL, 'infinite times in lifecycle');
+SELECT throws_ok($$SELECT persona.funnel_stage(0, false, -1, false, 0)$$, '22023', 'orders must not be negative', 'negative orders in funnel');
+SELECT throws_ok($$SELECT * FROM persona.funnel_report('{1,2}')$$, '22023', NULL, 'short funnel counts');
+SELECT throws_ok($$SELECT persona.habits('-infinity'::timestamptz)$$, '22008', 'ordered_at must be a finite timestamp', 'infinite time in habits');
+SELECT throws_ok($$SELECT persona.frequency_trend(now(), now(), '0 days')$$, '22023', 'window must be a positive interval', 'empty window');
+SELECT throws_ok($$SELECT persona.frequency_trend(now(), now(), '1 day', 0)$$, '22023', NULL, 'zero ratio');
+SELECT throws_ok($$SELECT persona.bucket(1, '{3,2}', '{a,b,c}')$$, '22023', 'breaks must be strictly ascending', 'descending breaks');
+SELECT throws_ok($$SELECT persona.bucket(1, '{1}', '{a}')$$, '22023', 'need one more label than breaks', 'too few labels');
+SELECT throws_ok($$SELECT persona.bucket(1, '{1,NULL}', '{a,b,c}')$$, '22004', 'breaks must not contain NULL', 'NULL break');
+SELECT throws_ok($$SELECT persona.value_tier(1, 10, 10)$$, '22023', 'diamond_min must be greater than gold_min', 'equal tier thresholds');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -4,7 +4,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
 SET TimeZone = 'Asia/Shanghai';
-SELECT plan(14);
+SELECT plan(17);
 SELECT setseed(0.42);
 
 -- 20,000 orders of 2,000 customers over two years; amounts with 0..6 decimals,
@@ -98,6 +98,31 @@ SELECT is_empty($$
                                     1 + (random() * (b - 1))::int, b) AS x
                  FROM generate_series(1, 1000), LATERAL (SELECT 2 + (random() * 8)::int AS b) bb) s
   WHERE persona.rfm_cmp(x::text::persona.rfm, x) <> 0$$, 'rfm text output re-parses to the same value');
+
+-- habits agree with extract() in the session time zone.
+SELECT is_empty($$
+  WITH h AS (SELECT c, persona.habits(t) AS h FROM o GROUP BY c),
+  q AS (SELECT c, count(*) AS n,
+               avg((extract(isodow FROM t) >= 6)::int) AS weekend,
+               avg((extract(hour FROM t) BETWEEN 11 AND 13)::int) AS lunch,
+               mode() WITHIN GROUP (ORDER BY extract(hour FROM t)) AS top_hour
+        FROM o GROUP BY c)
+  SELECT c FROM h JOIN q USING (c)
+  WHERE (h).orders <> n OR abs((h).weekend_share - weekend) > 1e-12 OR abs((h).lunch - lunch) > 1e-12
+     OR (h).favourite_hour <> top_hour$$,
+  'habits: weekend and lunch shares and favourite hour agree with extract() (Asia/Shanghai)');
+SET TimeZone = 'America/New_York';
+SELECT is_empty($$
+  SELECT c FROM (SELECT c, persona.habits(t) AS h, count(*) FILTER (WHERE extract(isodow FROM t) >= 6) AS we,
+                        count(*) AS n FROM o GROUP BY c) x
+  WHERE abs((h).weekend_share - we::float8 / n) > 1e-12$$,
+  'habits follow the session time zone, across daylight saving changes');
+SELECT is_empty($$
+  SELECT c FROM (SELECT c, persona.order_stats(t, a, '2024-12-31') s, count(DISTINCT t::date) FILTER (WHERE a IS NULL OR a >= 0) AS days
+                 FROM o GROUP BY c) x
+  WHERE (s).purchase_days <> days$$,
+  'purchase days follow the session time zone, across daylight saving changes');
+RESET TimeZone;
 
 SELECT * FROM finish();
 ROLLBACK;
