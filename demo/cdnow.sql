@@ -59,3 +59,80 @@ SELECT customer_id, orders, purchase_days, revenue, recency_days, tenure_days,
 FROM cdnow_profile
 ORDER BY revenue DESC, customer_id
 LIMIT 10;
+
+------------------------------------------------------------------------
+-- A Chinese retail shop (generated, seeded): lifecycle, funnel, habits.
+------------------------------------------------------------------------
+SET TimeZone = 'Asia/Shanghai';
+\set ECHO none
+\set customers 5000
+\i demo/retail_generate.sql
+DROP TABLE IF EXISTS retail_profile;
+CREATE TABLE retail_profile AS
+SELECT c.customer_id, c.name, c.phone, c.city, s, h, t,
+       persona.lifecycle_of(s) AS stage,
+       persona.funnel_stage(c.visits, c.signed_up_at IS NOT NULL, (s).orders, c.is_member, c.referrals) AS funnel
+FROM retail_customers c
+LEFT JOIN (SELECT customer_id,
+                  persona.order_stats(ordered_at, amount, '2025-01-01') AS s,
+                  persona.habits(ordered_at) AS h,
+                  persona.frequency_trend(ordered_at, '2025-01-01', '6 months') AS t
+           FROM retail_orders GROUP BY customer_id) o USING (customer_id);
+
+\echo
+\echo '== 零售 demo: 5,000 customers, orders 2023-2024, as of 2025-01-01 (Asia/Shanghai) =='
+\echo '== 客户生命周期 Lifecycle =='
+SET persona.language = zh;
+SELECT persona.label(coalesce(stage, 'prospect')) AS "阶段", count(*) AS "客户数",
+       round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS "占比 %",
+       coalesce(sum((s).revenue), 0) AS "收入",
+       round(100 * coalesce(sum((s).revenue), 0) / sum(sum((s).revenue)) OVER (), 1) AS "收入占比 %"
+FROM retail_profile GROUP BY coalesce(stage, 'prospect') ORDER BY coalesce(stage, 'prospect');
+
+\echo '== AARRR 漏斗 Funnel =='
+SELECT label AS "阶段", customers AS "人数", reached AS "到达", round(100 * conversion)::text || '%' AS "转化率"
+FROM persona.funnel_report((SELECT persona.funnel_counts(funnel) FROM retail_profile));
+
+\echo '== 消费习惯 Habits: favourite daypart and weekend share =='
+SELECT persona.label((h).daypart) AS "时段", count(*) AS "客户数",
+       round(avg((h).weekend_share)::numeric, 2) AS "周末占比",
+       round(avg((h).lunch)::numeric, 2) AS "午餐占比"
+FROM retail_profile WHERE (h).orders > 0 GROUP BY (h).daypart ORDER BY (h).daypart;
+
+\echo '== 偏好 Preferences: channel, payment and category (mode) of the five biggest spenders =='
+SELECT r.name, r.city, (r.s).revenue AS "收入",
+       mode() WITHIN GROUP (ORDER BY o.channel) AS "渠道",
+       mode() WITHIN GROUP (ORDER BY o.payment) AS "支付",
+       mode() WITHIN GROUP (ORDER BY o.category) AS "品类",
+       persona.price_sensitivity(count(*) FILTER (WHERE o.coupon_used AND o.ordered_at > '2024-07-01')) AS "价格敏感度",
+       persona.purchase_count_bucket((r.s).orders) AS "购买频次"
+FROM retail_profile r JOIN retail_orders o USING (customer_id)
+GROUP BY r.customer_id, r.name, r.city, r.s ORDER BY (r.s).revenue DESC LIMIT 5;
+
+\echo '== 价值分层 Value tiers (revenue: 钻石 top 5%, 黄金 next 15%) =='
+WITH cut AS (SELECT percentile_cont(0.80) WITHIN GROUP (ORDER BY (s).revenue) AS gold,
+                    percentile_cont(0.95) WITHIN GROUP (ORDER BY (s).revenue) AS diamond
+             FROM retail_profile WHERE (s).orders > 0)
+SELECT persona.label(persona.value_tier((s).revenue, gold, diamond)) AS "等级", count(*) AS "客户数",
+       round(100 * sum((s).revenue) / sum(sum((s).revenue)) OVER (), 1) AS "收入占比 %"
+FROM retail_profile, cut WHERE (s).orders > 0
+GROUP BY 1 ORDER BY min((s).revenue) DESC;
+
+\echo '== 流失预警 Churn warnings: 消费频率下降 and 优惠券未使用 (first 8) =='
+SELECT r.customer_id, r.name, overlay(r.phone placing '****' from 4) AS phone, (r.t).previous_orders AS "前6个月", (r.t).recent_orders AS "近6个月",
+       (r.t).falling AS "消费频率下降",
+       EXISTS (SELECT FROM retail_coupons k WHERE k.customer_id = r.customer_id AND NOT k.used) AS "优惠券未使用",
+       persona.label(r.stage) AS "阶段"
+FROM retail_profile r
+WHERE (r.t).falling
+ORDER BY (r.t).previous_orders - (r.t).recent_orders DESC, r.customer_id LIMIT 8;
+SELECT count(*) FILTER (WHERE (t).falling) AS "消费频率下降 客户数",
+       (SELECT count(DISTINCT customer_id) FROM retail_coupons WHERE NOT used) AS "优惠券未使用 客户数"
+FROM retail_profile;
+
+\echo '== 交叉销售 Cross-sell: 育儿 buyers who also buy 绘本 =='
+SELECT count(*) AS "育儿客户", count(*) FILTER (WHERE books) AS "也买绘本",
+       round(100 * avg(books::int))::text || '%' AS "比例"
+FROM (SELECT customer_id, bool_or(category = '绘本') AS books
+      FROM retail_orders GROUP BY customer_id HAVING bool_or(category = '育儿')) q;
+RESET persona.language;

@@ -6,14 +6,16 @@
 -- Asia/Shanghai times, 2023-01-01 .. 2024-12-31; profile it as of 2025-01-01.
 -- Planted patterns (retail_customers.kind is the ground truth tests check):
 --   prospect  15%  visited (and maybe signed up) but never bought
---   lunch     15%  weekday lunch (11:30-13:30), 轻食沙拉, mini program, WeChat Pay
---   family    15%  weekend evening (17:00-20:00), 家庭套餐, in store, card or cash
+--   lunch     13%  weekday lunch (11:30-13:30), 轻食沙拉, mini program, WeChat Pay
+--   family    13%  weekend evening (17:00-20:00), 家庭套餐, in store, card or cash
 --   coupon    10%  almost every order with a coupon and a discount
---   parent    15%  育儿 buyers; 65% of them also buy 绘本
+--   parent    14%  育儿 buyers; 65% of them also buy 绘本
 --   fitness   10%  morning 健身套餐 buyers
+--   newcomer   4%  first order in December 2024 (新手期)
+--   growing    3%  started in autumn 2024, 2-3 orders so far (成长期)
 --   falling   10%  bought often until mid 2024, then rarely (消费频率下降)
 --   (orders elsewhere are spread evenly over the two years)
---   churned   10%  bought only in January-April 2023 (流失)
+--   churned    8%  bought only in January-April 2023 (流失)
 --
 -- Tables:
 --   retail_customers(customer_id, name, phone, gender, birth_year, city,
@@ -30,6 +32,7 @@
   \set seed 0.42
 \endif
 SET max_parallel_workers_per_gather = 0;
+SET client_min_messages = warning;
 SELECT setseed(:seed) \gset
 
 DROP TABLE IF EXISTS retail_coupons, retail_orders, retail_customers;
@@ -55,9 +58,10 @@ SELECT id AS customer_id,
        CASE WHEN kind <> 'prospect' AND r4 < 0.15 THEN 1 + floor(r1 * 4)::int ELSE 0 END AS referrals,
        CASE WHEN kind = 'prospect' AND r2 < 0.3 THEN 0 ELSE 1 + floor(r3 * 60)::int END AS visits,
        0 AS sessions
-FROM (SELECT *, CASE WHEN k < 0.15 THEN 'prospect' WHEN k < 0.30 THEN 'lunch' WHEN k < 0.45 THEN 'family'
-                     WHEN k < 0.55 THEN 'coupon' WHEN k < 0.70 THEN 'parent' WHEN k < 0.80 THEN 'fitness'
-                     WHEN k < 0.90 THEN 'falling' ELSE 'churned' END AS kind
+FROM (SELECT *, CASE WHEN k < 0.15 THEN 'prospect' WHEN k < 0.28 THEN 'lunch' WHEN k < 0.41 THEN 'family'
+                     WHEN k < 0.51 THEN 'coupon' WHEN k < 0.65 THEN 'parent' WHEN k < 0.75 THEN 'fitness'
+                     WHEN k < 0.79 THEN 'newcomer' WHEN k < 0.82 THEN 'growing'
+                     WHEN k < 0.92 THEN 'falling' ELSE 'churned' END AS kind
       FROM c) c2;
 -- A prospect who never visited has not signed up either (a stranger).
 UPDATE retail_customers SET signed_up_at = NULL WHERE visits = 0;
@@ -75,6 +79,8 @@ WITH n AS (
                      WHEN 'parent' THEN 4 + floor(random() * 8)::int
                      WHEN 'fitness' THEN 10 + floor(random() * 20)::int
                      WHEN 'falling' THEN 15 + floor(random() * 15)::int
+                     WHEN 'newcomer' THEN 1 + floor(random() * 2)::int
+                     WHEN 'growing' THEN 2 + floor(random() * 2)::int
                      ELSE 2 + floor(random() * 6)::int END AS n,
            random() < 0.65 AS also_picture_books
     FROM retail_customers ORDER BY customer_id
@@ -93,6 +99,8 @@ WITH n AS (
              WHEN 'falling' THEN CASE WHEN u3 < 0.50 THEN date '2023-01-01' + floor(u1 * 365)::int
                                       WHEN u3 < 0.92 THEN date '2024-01-01' + floor(u1 * 182)::int
                                       ELSE date '2024-07-01' + floor(u1 * 184)::int END
+             WHEN 'newcomer' THEN date '2024-12-02' + floor(u1 * 29)::int
+             WHEN 'growing' THEN date '2024-09-01' + floor(u1 * 120)::int
              -- churned: active in the first four months of 2023 only
              WHEN 'churned' THEN date '2023-01-01' + floor(u1 * 120)::int
              ELSE date '2023-01-01' + floor(u1 * 731)::int END AS day,
@@ -138,6 +146,7 @@ WHERE kind <> 'prospect' AND random() < 0.6
 ORDER BY customer_id;
 
 RESET max_parallel_workers_per_gather;
+RESET client_min_messages;
 ANALYZE retail_customers;
 ANALYZE retail_orders;
 ANALYZE retail_coupons;
