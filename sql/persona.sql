@@ -367,40 +367,6 @@ COMMENT ON AGGREGATE persona.pareto(float8, float8, float8) IS
   'Revenue concentration with chosen shares, e.g. pareto(revenue, 0.1, 0.5)';
 
 ------------------------------------------------------------------------
--- 2. One call: statistics, RFM and segment of every customer
-------------------------------------------------------------------------
-
-CREATE FUNCTION persona.customer_profile(
-    orders       regclass,
-    as_of        timestamptz,
-    customer_col text    DEFAULT 'customer_id',
-    time_col     text    DEFAULT 'ordered_at',
-    amount_col   text    DEFAULT 'amount',
-    bins         integer DEFAULT 5,
-    scheme       text    DEFAULT 'standard')
-RETURNS TABLE (
-    customer_id     bigint,
-    first_at        timestamptz,
-    last_at         timestamptz,
-    orders          bigint,
-    purchase_days   integer,
-    revenue         numeric,
-    avg_amount      double precision,
-    recency_days    integer,
-    tenure_days     integer,
-    mean_gap_days   double precision,
-    gap_sd_days     double precision,
-    repeat_orders   bigint,
-    repeat_revenue  numeric,
-    refunds         bigint,
-    rfm             persona.rfm,
-    segment         text)
-AS 'MODULE_PATHNAME', 'customer_profile'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
-COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text) IS
-  'Order statistics, tie-safe RFM scores and segment of every customer of an orders table, in one scan';
-
-------------------------------------------------------------------------
 -- 3. Labels of persona's enums
 ------------------------------------------------------------------------
 
@@ -627,3 +593,38 @@ CREATE FUNCTION persona.value_tier(value float8, gold_min float8, diamond_min fl
 AS 'MODULE_PATHNAME', 'value_tier' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.value_tier(float8, float8, float8) IS
   'Value tier: diamond from diamond_min, gold from gold_min, else regular (e.g. revenue against its 95th/80th percentiles)';
+
+------------------------------------------------------------------------
+-- One call: statistics, RFM, segment and lifecycle of every customer
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.customer_profile(
+    orders       regclass,
+    as_of        timestamptz,
+    customer_col text    DEFAULT 'customer_id',
+    time_col     text    DEFAULT 'ordered_at',
+    amount_col   text    DEFAULT 'amount',
+    bins         integer DEFAULT 5,
+    scheme       text    DEFAULT 'standard')
+RETURNS TABLE (
+    customer_id     bigint,
+    first_at        timestamptz,
+    last_at         timestamptz,
+    orders          bigint,
+    purchase_days   integer,
+    revenue         numeric,
+    avg_amount      double precision,
+    recency_days    integer,
+    tenure_days     integer,
+    mean_gap_days   double precision,
+    gap_sd_days     double precision,
+    repeat_orders   bigint,
+    repeat_revenue  numeric,
+    refunds         bigint,
+    rfm             persona.rfm,
+    segment         text,
+    lifecycle       persona.lifecycle)
+AS 'MODULE_PATHNAME', 'customer_profile'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
+COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text) IS
+  'Order statistics, tie-safe RFM scores, segment and lifecycle stage of every customer of an orders table, in one scan';

@@ -20,6 +20,7 @@
 
 #include <math.h>
 
+#include "custstate.h"
 #include "tzspan.h"
 #include "access/htup_details.h"
 #include "executor/executor.h"
@@ -130,6 +131,29 @@ stage_of(int64 purchase_days, int32 silence, int32 tenure, double mean_gap, cons
 	if (purchase_days >= p->mature_purchases)
 		return LC_MATURE;
 	return LC_GROWING;
+}
+
+/*
+ * The stage of a finished customer with the persona.lifecycle_* settings,
+ * as a persona.lifecycle value (customer_profile).
+ */
+Datum
+persona_lifecycle_value(const CustResult *r, const Datum *stage_values)
+{
+	LifecycleParams p = {lifecycle_new_days, lifecycle_mature_purchases, lifecycle_decline_factor,
+		lifecycle_churn_factor, lifecycle_min_days, lifecycle_decline_days, lifecycle_churn_days};
+
+	if (!r->has_orders)
+		return stage_values[LC_PROSPECT];
+	return stage_values[stage_of(r->purchase_days, r->recency_days, r->tenure_days,
+								 r->has_gap ? r->mean_gap_days : NAN, &p)];
+}
+
+/* The persona.lifecycle values in stage order, looked up once per call site. */
+const Datum *
+persona_lifecycle_values(FunctionCallInfo fcinfo)
+{
+	return persona_enum_values(fcinfo, "lifecycle", stage_names, lengthof(stage_names));
 }
 
 /* lifecycle_stage(stats persona.order_stats, params...) */

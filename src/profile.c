@@ -235,8 +235,8 @@ scan_query(Oid relid, const char *cust_col, const char *time_col, const char *am
 	return q.data;
 }
 
-/* Columns of the result: customer_id, the 13 order_stats columns, rfm, segment. */
-#define PROFILE_NATTS (1 + OS_NATTS + 2)
+/* Columns of the result: customer_id, the 13 order_stats columns, rfm, segment, lifecycle. */
+#define PROFILE_NATTS (1 + OS_NATTS + 3)
 
 PG_FUNCTION_INFO_V1(customer_profile);
 
@@ -258,6 +258,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	ProfileReceiver pr;
 	SPIExecuteOptions opts;
 	SegmentScheme *scheme;
+	const Datum *stages;
 	custhash_iterator it;
 	CustEntry  *e;
 	double	   *r, *f, *m;
@@ -298,6 +299,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	scheme = segment_scheme_load(scheme_name, work);
+	stages = persona_lifecycle_values(fcinfo);
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
 	opts.dest = &pr.pub;
@@ -356,6 +358,8 @@ customer_profile(PG_FUNCTION_ARGS)
 		nulls[0] = false;
 		persona_stats_values(e, &cr, values + 1, nulls + 1);
 		nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
+		values[OS_NATTS + 3] = persona_lifecycle_value(&cr, stages);
+		nulls[OS_NATTS + 3] = false;
 		if (cr.has_orders)
 		{
 			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders, cr.revenue_float,

@@ -3,7 +3,7 @@
 \i demo/load_cdnow.sql
 \set ECHO all
 CREATE TABLE composed AS
-SELECT customer_id, (s).*, rfm, persona.rfm_segment(rfm) AS segment
+SELECT customer_id, (s).*, rfm, persona.rfm_segment(rfm) AS segment, persona.lifecycle_of(s) AS lifecycle
 FROM (SELECT customer_id, s,
              persona.rfm_score((s).recency_days, (s).orders, (s).revenue,
                                persona.rfm_breaks((s).recency_days, (s).orders, (s).revenue) OVER ()) AS rfm
@@ -31,7 +31,7 @@ INSERT INTO o VALUES
   (3, '2024-03-01', 99),                 -- only after as_of: orders = 0, no score
   (NULL, '2024-01-01', 1000), (4, NULL, 1000);
 SET TimeZone = 'UTC';
-SELECT customer_id, orders, revenue, recency_days, refunds, rfm, segment
+SELECT customer_id, orders, revenue, recency_days, refunds, rfm, segment, lifecycle
 FROM persona.customer_profile('o', '2024-02-01') ORDER BY customer_id;
 -- The same rows through order_stats.
 SELECT customer_id, (s).orders, (s).revenue, (s).recency_days, (s).refunds
