@@ -12,15 +12,15 @@ psql -X -q -d $src -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION persona;
 INSERT INTO persona.segment_rules (scheme, priority, segment, segment_zh, r_min, f_min, m_min)
 VALUES ('shop', 1, 'VIP', '贵宾', 4, 4, 4), ('shop', 2, 'Active', NULL, 4, 1, 1);
-CREATE TABLE scored (id int, score persona.rfm, breaks persona.rfm_breaks);
-INSERT INTO scored VALUES (1, '545', persona.rfm_thresholds('{30}', '{3}', '{90.5}')),
-                          (2, '10-3-5/10', '{"bins": 2, "method": "mean", "n": 3, "r": [null], "f": [2], "m": [1e3]}');
+CREATE TABLE scored (id int, score persona.rfm, breaks persona.rfm_breaks, stage persona.lifecycle, tier persona.value_tier);
+INSERT INTO scored VALUES (1, '545', persona.rfm_thresholds('{30}', '{3}', '{90.5}'), 'mature', 'gold'),
+                          (2, '10-3-5/10', '{"bins": 2, "method": "mean", "n": 3, "r": [null], "f": [2], "m": [1e3]}', 'new', 'diamond');
 CREATE INDEX ON scored (score);
 CREATE VIEW labelled AS SELECT id, persona.rfm_segment(score, 'shop') AS shop, persona.rfm_segment(score) AS std FROM scored;
 SQL
 pg_dump -Fc -d $src -f "$dump"
 pg_restore -d $dst --exit-on-error "$dump"
-q="SELECT id, score::text, breaks::text, shop, std FROM scored JOIN labelled USING (id) ORDER BY id"
+q="SELECT id, score::text, breaks::text, shop, std, stage, persona.label(stage), tier FROM scored JOIN labelled USING (id) ORDER BY id"
 a=$(psql -X -A -t -d $src -c "$q")
 b=$(psql -X -A -t -d $dst -c "$q")
 rules=$(psql -X -A -t -d $dst -c "SELECT count(*) FROM persona.segment_rules")
