@@ -13,17 +13,41 @@
 #include "tzspan.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+/* 128 bytes: two cache lines per group; the order count is the weekday sum. */
 typedef struct HabitsState
 {
-	int64		orders;
 	int32		by_weekday[7];	/* ISO weekday 1..7 at index 0..6 */
 	int32		by_hour[24];
+	int32		padding;
 } HabitsState;
+
+/* Orders counted so far. */
+static int64
+habits_orders(const HabitsState *st)
+{
+	int64		n = 0;
+
+	for (int i = 0; i < 7; i++)
+		n += st->by_weekday[i];
+	return n;
+}
+
+/* Error out before a counter overflows (2^31 orders in one group). */
+static inline void
+check_room(int32 count)
+{
+	if (unlikely(count == PG_INT32_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many orders in one group for habits"),
+				 errdetail("A group can count at most 2147483647 orders per weekday and per hour.")));
+}
 
 enum
 {
@@ -66,12 +90,13 @@ habits_transfn(PG_FUNCTION_ARGS)
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "habits_transfn called in non-aggregate context");
-	st = PG_ARGISNULL(0) ? MemoryContextAllocZero(aggctx, sizeof(HabitsState))
+	st = PG_ARGISNULL(0) ? persona_state_alloc(fcinfo, aggctx, sizeof(HabitsState))
 		: (HabitsState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(st);
 	persona_local_time(PG_GETARG_TIMESTAMPTZ(1), "ordered_at", &day, &dow, &hour);
-	st->orders++;
+	check_room(st->by_weekday[dow - 1]);
+	check_room(st->by_hour[hour]);
 	st->by_weekday[dow - 1]++;
 	st->by_hour[hour]++;
 	PG_RETURN_POINTER(st);
@@ -92,11 +117,16 @@ habits_combinefn(PG_FUNCTION_ARGS)
 	b = (HabitsState *) PG_GETARG_POINTER(1);
 	a = PG_ARGISNULL(0) ? MemoryContextAllocZero(aggctx, sizeof(HabitsState))
 		: (HabitsState *) PG_GETARG_POINTER(0);
-	a->orders += b->orders;
 	for (int i = 0; i < 7; i++)
-		a->by_weekday[i] += b->by_weekday[i];
+	{
+		if (pg_add_s32_overflow(a->by_weekday[i], b->by_weekday[i], &a->by_weekday[i]))
+			check_room(PG_INT32_MAX);
+	}
 	for (int i = 0; i < 24; i++)
-		a->by_hour[i] += b->by_hour[i];
+	{
+		if (pg_add_s32_overflow(a->by_hour[i], b->by_hour[i], &a->by_hour[i]))
+			check_room(PG_INT32_MAX);
+	}
 	PG_RETURN_POINTER(a);
 }
 
@@ -108,7 +138,6 @@ habits_serialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendint64(&buf, st->orders);
 	for (int i = 0; i < 7; i++)
 		pq_sendint32(&buf, st->by_weekday[i]);
 	for (int i = 0; i < 24; i++)
@@ -128,7 +157,6 @@ habits_deserialfn(PG_FUNCTION_ARGS)
 		elog(ERROR, "habits_deserialfn called in non-aggregate context");
 	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	st = MemoryContextAllocZero(aggctx, sizeof(HabitsState));
-	st->orders = pq_getmsgint64(&buf);
 	for (int i = 0; i < 7; i++)
 		st->by_weekday[i] = pq_getmsgint(&buf, 4);
 	for (int i = 0; i < 24; i++)
@@ -196,19 +224,21 @@ habits_finalfn(PG_FUNCTION_ARGS)
 	int64		dp[DP_COUNT] = {0};
 	int64		wd[7], hr[24];
 	int64		weekend;
+	int64		orders;
 	double		n;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (HabitsState *) PG_GETARG_POINTER(0);
 	c = daypart_cache(fcinfo, true);
-	memset(nulls, st->orders == 0, sizeof(nulls));
-	values[0] = Int64GetDatum(st->orders);
+	orders = habits_orders(st);
+	memset(nulls, orders == 0, sizeof(nulls));
+	values[0] = Int64GetDatum(orders);
 	nulls[0] = false;
-	if (st->orders == 0)
+	if (orders == 0)
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(c->desc, values, nulls)));
 
-	n = (double) st->orders;
+	n = (double) orders;
 	for (int i = 0; i < 7; i++)
 		wd[i] = st->by_weekday[i];
 	for (int h = 0; h < 24; h++)

@@ -55,6 +55,9 @@ extern Datum persona_enum_value(const char *typname, const char *label);
 extern const Datum *persona_enum_values(FunctionCallInfo fcinfo, const char *typname,
 										const char *const *names, int n);
 
+/* arena.c: a zeroed, 64-byte aligned per-group aggregate state */
+extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Size size);
+
 /* Point a read-only StringInfo at the contents of a bytea (deserial functions). */
 extern void persona_bytea_reader(StringInfo buf, bytea *b);
 

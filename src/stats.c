@@ -38,80 +38,11 @@ PG_FUNCTION_INFO_V1(order_stats_deserialfn);
 PG_FUNCTION_INFO_V1(order_stats_finalfn);
 PG_FUNCTION_INFO_V1(btyd_summary);
 
-/*
- * States are carved from 64-byte aligned blocks of the aggregate context,
- * one block per ~400 customers: a palloc per group would misalign the hot
- * cache line and add a chunk header to every customer.  A reset callback
- * forgets the block when the context is reset (hash aggregation spilling).
- */
-#define ARENA_BLOCK (64 * 1024)
-
-typedef struct StateArena
-{
-	MemoryContext ctx;			/* context the current block lives in */
-	char	   *next;
-	char	   *end;
-} StateArena;
-
-typedef struct ArenaReset
-{
-	MemoryContextCallback cb;
-	StateArena *arena;
-	MemoryContext ctx;
-} ArenaReset;
-
-/* Context reset: drop the arena's block if it was in that context. */
-static void
-arena_forget(void *arg)
-{
-	ArenaReset *r = (ArenaReset *) arg;
-
-	if (r->arena->ctx == r->ctx)
-		r->arena->ctx = NULL;
-}
-
-/* A zeroed, 64-byte aligned state in ctx. */
-static OrderStatsState *
-state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx)
-{
-	StateArena *a = (StateArena *) fcinfo->flinfo->fn_extra;
-	Size		size = TYPEALIGN(64, sizeof(OrderStatsState));
-	OrderStatsState *st;
-
-	if (a == NULL)
-	{
-		a = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StateArena));
-		fcinfo->flinfo->fn_extra = a;
-	}
-	if (a->ctx != ctx || a->next + size > a->end)
-	{
-		char	   *block = MemoryContextAlloc(ctx, ARENA_BLOCK + 64);
-
-		if (a->ctx != ctx)
-		{
-			ArenaReset *r = MemoryContextAlloc(ctx, sizeof(ArenaReset));
-
-			r->arena = a;
-			r->ctx = ctx;
-			r->cb.func = arena_forget;
-			r->cb.arg = r;
-			MemoryContextRegisterResetCallback(ctx, &r->cb);
-		}
-		a->ctx = ctx;
-		a->next = (char *) TYPEALIGN(64, block);
-		a->end = block + ARENA_BLOCK + 64;
-	}
-	st = (OrderStatsState *) a->next;
-	a->next += size;
-	memset(st, 0, sizeof(OrderStatsState));
-	return st;
-}
-
 /* A fresh state for reference time as_of. */
 static OrderStatsState *
 state_new(FunctionCallInfo fcinfo, MemoryContext ctx, TimestampTz as_of)
 {
-	OrderStatsState *st = state_alloc(fcinfo, ctx);
+	OrderStatsState *st = persona_state_alloc(fcinfo, ctx, sizeof(OrderStatsState));
 
 	cust_init(&st->cust);
 	st->as_of = as_of;
