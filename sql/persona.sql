@@ -623,8 +623,9 @@ RETURNS TABLE (
     refunds         bigint,
     rfm             persona.rfm,
     segment         text,
-    lifecycle       persona.lifecycle)
+    lifecycle       persona.lifecycle,
+    habits          persona.habits)
 AS 'MODULE_PATHNAME', 'customer_profile'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text) IS
-  'Order statistics, tie-safe RFM scores, segment and lifecycle stage of every customer of an orders table, in one scan';
+  'Order statistics, tie-safe RFM scores, segment, lifecycle stage and habits of every customer of an orders table, in one scan';

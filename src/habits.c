@@ -27,17 +27,6 @@ typedef struct HabitsState
 	int32		padding;
 } HabitsState;
 
-/* Orders counted so far. */
-static int64
-habits_orders(const HabitsState *st)
-{
-	int64		n = 0;
-
-	for (int i = 0; i < 7; i++)
-		n += st->by_weekday[i];
-	return n;
-}
-
 /* Error out before a counter overflows (2^31 orders in one group). */
 static inline void
 check_room(int32 count)
@@ -177,84 +166,99 @@ first_max(const int64 *v, int n)
 	return best;
 }
 
-/* Per call site: the result descriptor and the persona.daypart values. */
-typedef struct DaypartCache
+/* What building persona.habits rows needs: their descriptor and the daypart values. */
+struct HabitsMaker
 {
-	TupleDesc	desc;
+	TupleDesc	desc;			/* blessed persona.habits descriptor, or NULL */
 	Datum		daypart[DP_COUNT];
-} DaypartCache;
+};
 
-/* Look the daypart values up once per call site. */
-static DaypartCache *
-daypart_cache(FunctionCallInfo fcinfo, bool want_desc)
+/* Look the daypart values up (and copy desc, if given) into mcxt. */
+HabitsMaker *
+habits_maker(MemoryContext mcxt, TupleDesc desc)
 {
-	DaypartCache *c = (DaypartCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	HabitsMaker *m = palloc0(sizeof(HabitsMaker));
 
-	if (c == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		c = palloc0(sizeof(DaypartCache));
-		for (int d = 0; d < DP_COUNT; d++)
-			c->daypart[d] = persona_enum_value("daypart", daypart_names[d]);
-		if (want_desc)
-		{
-			if (get_call_result_type(fcinfo, NULL, &c->desc) != TYPEFUNC_COMPOSITE)
-				elog(ERROR, "return type must be a row type");
-			c->desc = BlessTupleDesc(CreateTupleDescCopy(c->desc));
-		}
-		fcinfo->flinfo->fn_extra = c;
-		MemoryContextSwitchTo(old);
-	}
-	return c;
+	for (int d = 0; d < DP_COUNT; d++)
+		m->daypart[d] = persona_enum_value("daypart", daypart_names[d]);
+	if (desc)
+		m->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+	MemoryContextSwitchTo(old);
+	return m;
 }
 
 /*
- * The persona.habits row: orders, weekday_share, weekend_share, the five
- * daypart shares, daypart (mode), favourite_weekday, favourite_hour.
- * NULL for no input; shares are NULL when every time was NULL.
+ * The persona.habits row of orders counted per ISO weekday (wd[0] = Monday)
+ * and local hour: orders, weekday_share, weekend_share, the five daypart
+ * shares, daypart (mode), favourite_weekday, favourite_hour.  With no
+ * orders the shares and favourites are NULL.
  */
 Datum
-habits_finalfn(PG_FUNCTION_ARGS)
+habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr)
 {
-	HabitsState *st;
-	DaypartCache *c;
 	Datum		values[11];
 	bool		nulls[11];
 	int64		dp[DP_COUNT] = {0};
-	int64		wd[7], hr[24];
+	int64		orders = 0;
 	int64		weekend;
-	int64		orders;
 	double		n;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	st = (HabitsState *) PG_GETARG_POINTER(0);
-	c = daypart_cache(fcinfo, true);
-	orders = habits_orders(st);
+	for (int i = 0; i < 7; i++)
+		orders += wd[i];
 	memset(nulls, orders == 0, sizeof(nulls));
 	values[0] = Int64GetDatum(orders);
 	nulls[0] = false;
 	if (orders == 0)
-		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(c->desc, values, nulls)));
+		return HeapTupleGetDatum(heap_form_tuple(m->desc, values, nulls));
 
 	n = (double) orders;
-	for (int i = 0; i < 7; i++)
-		wd[i] = st->by_weekday[i];
 	for (int h = 0; h < 24; h++)
-	{
-		hr[h] = st->by_hour[h];
 		dp[daypart_of_hour(h)] += hr[h];
-	}
 	weekend = wd[5] + wd[6];
 	values[1] = Float8GetDatum((n - weekend) / n);
 	values[2] = Float8GetDatum(weekend / n);
 	for (int d = 0; d < DP_COUNT; d++)
 		values[3 + d] = Float8GetDatum(dp[d] / n);
-	values[8] = c->daypart[first_max(dp, DP_COUNT)];
+	values[8] = m->daypart[first_max(dp, DP_COUNT)];
 	values[9] = Int32GetDatum(first_max(wd, 7) + 1);
 	values[10] = Int32GetDatum(first_max(hr, 24));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(c->desc, values, nulls)));
+	return HeapTupleGetDatum(heap_form_tuple(m->desc, values, nulls));
+}
+
+/* The maker of this call site (fn_extra), with the call's result descriptor if want_desc. */
+static HabitsMaker *
+call_maker(FunctionCallInfo fcinfo, bool want_desc)
+{
+	HabitsMaker *m = (HabitsMaker *) fcinfo->flinfo->fn_extra;
+
+	if (m == NULL)
+	{
+		TupleDesc	desc = NULL;
+
+		if (want_desc && get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		m = habits_maker(fcinfo->flinfo->fn_mcxt, desc);
+		fcinfo->flinfo->fn_extra = m;
+	}
+	return m;
+}
+
+/* The persona.habits row of the state; NULL for no input. */
+Datum
+habits_finalfn(PG_FUNCTION_ARGS)
+{
+	HabitsState *st;
+	int64		wd[7], hr[24];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (HabitsState *) PG_GETARG_POINTER(0);
+	for (int i = 0; i < 7; i++)
+		wd[i] = st->by_weekday[i];
+	for (int h = 0; h < 24; h++)
+		hr[h] = st->by_hour[h];
+	PG_RETURN_DATUM(habits_make(call_maker(fcinfo, true), wd, hr));
 }
 
 /* daypart(timestamptz) -> persona.daypart of one time, in the session time zone. */
@@ -265,5 +269,5 @@ daypart_of(PG_FUNCTION_ARGS)
 	int			dow, hour;
 
 	persona_local_time(PG_GETARG_TIMESTAMPTZ(0), "time", &day, &dow, &hour);
-	return daypart_cache(fcinfo, false)->daypart[daypart_of_hour(hour)];
+	return call_maker(fcinfo, false)->daypart[daypart_of_hour(hour)];
 }

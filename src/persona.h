@@ -55,6 +55,11 @@ extern Datum persona_enum_value(const char *typname, const char *label);
 extern const Datum *persona_enum_values(FunctionCallInfo fcinfo, const char *typname,
 										const char *const *names, int n);
 
+/* habits.c: building persona.habits rows (also for customer_profile) */
+typedef struct HabitsMaker HabitsMaker;
+extern HabitsMaker *habits_maker(MemoryContext mcxt, TupleDesc desc);
+extern Datum habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr);
+
 /* arena.c: a zeroed, 64-byte aligned per-group aggregate state */
 extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Size size);
 

@@ -29,14 +29,40 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/hsearch.h"
+#include "utils/typcache.h"
 
 /*
- * Hash table of customers keyed by their bigint id.  The entries are the
- * states themselves (key and status live in spare bytes of the first cache
- * line) in a 64-byte aligned array, so a row touches one aligned pair of
- * cache lines.
+ * Hash table of customers keyed by their bigint id.  An entry is the
+ * customer's state (key and status live in spare bytes of its first cache
+ * line) followed by one cache line of habit counters, in a 64-byte aligned
+ * array: a row touches three adjacent cache lines, prefetched together.
  */
-typedef CustState CustEntry;
+typedef struct CustEntry
+{
+	union
+	{
+		CustState	cs;
+		struct					/* simplehash wants entry->status: the state's */
+		{
+			char		before_status[offsetof(CustState, status)];
+			char		status;
+		};
+	};
+	uint16		by_weekday[7];	/* orders per ISO weekday (Monday first) */
+	uint16		by_hour[24];	/* orders per local hour */
+	uint16		overflowed;		/* some counter wrapped: see HabitOverflow */
+} CustEntry;
+
+StaticAssertDecl(sizeof(CustEntry) == 192, "a profile entry should be three cache lines");
+
+/* Counts beyond the 16-bit counters of very heavy buyers, by customer. */
+typedef struct HabitOverflow
+{
+	int64		key;
+	int64		by_weekday[7];
+	int64		by_hour[24];
+} HabitOverflow;
 
 /* splitmix64's finaliser: spreads sequential ids over the table. */
 static inline uint32
@@ -55,7 +81,7 @@ hash_customer(int64 key)
 #define SH_PREFIX custhash
 #define SH_ELEMENT_TYPE CustEntry
 #define SH_KEY_TYPE int64
-#define SH_KEY key
+#define SH_KEY cs.key
 #define SH_HASH_KEY(tb, k) hash_customer(k)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE static inline
@@ -94,6 +120,8 @@ typedef struct PendingRow
 	int64		key;
 	uint32		hash;
 	int32		day;
+	int8		isodow;			/* 1 = Monday */
+	int8		hour;
 	bool		amount_null;
 	bool		no_order;		/* NULL time: the customer exists, no order */
 	TimestampTz t;
@@ -108,9 +136,39 @@ typedef struct ProfileReceiver
 	MemoryContext ctx;			/* for day arrays and side sums */
 	int32		as_of_day;
 	int64		skipped;		/* rows with a NULL customer */
+	HTAB	   *overflow;		/* HabitOverflow by customer, created on demand */
 	int			npending;
 	PendingRow	pending[PROFILE_BATCH];
 } ProfileReceiver;
+
+/* Move a heavy buyer's 16-bit habit counters to the overflow table. */
+static void
+habits_spill(ProfileReceiver *pr, CustEntry *e)
+{
+	HabitOverflow *o;
+	bool		found;
+
+	if (pr->overflow == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(HabitOverflow);
+		ctl.hcxt = pr->ctx;
+		pr->overflow = hash_create("persona habit overflow", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	o = hash_search(pr->overflow, &e->cs.key, HASH_ENTER, &found);
+	if (!found)
+		memset(o->by_weekday, 0, sizeof(o->by_weekday) + sizeof(o->by_hour));
+	for (int i = 0; i < 7; i++)
+		o->by_weekday[i] += e->by_weekday[i];
+	for (int i = 0; i < 24; i++)
+		o->by_hour[i] += e->by_hour[i];
+	memset(e->by_weekday, 0, sizeof(e->by_weekday));
+	memset(e->by_hour, 0, sizeof(e->by_hour));
+	e->overflowed = 1;
+}
 
 /* Apply the pending rows to the table. */
 static void
@@ -126,13 +184,24 @@ profile_flush(ProfileReceiver *pr)
 		{
 			char		status = e->status;
 
-			cust_init(e);
-			e->key = row->key;
+			memset(e, 0, sizeof(CustEntry));
+			cust_init(&e->cs);
+			e->cs.key = row->key;
 			e->status = status;
 		}
 		/* After as_of the customer exists but has no orders yet. */
-		if (!row->no_order && row->day <= pr->as_of_day)
-			cust_add(e, row->t, row->day, row->amount_null, &row->amount, pr->ctx);
+		if (row->no_order || row->day > pr->as_of_day)
+			continue;
+		cust_add(&e->cs, row->t, row->day, row->amount_null, &row->amount, pr->ctx);
+		/* Habits count the orders order_stats counts (refunds are not orders). */
+		if (row->amount_null || row->amount.sign >= 0)
+		{
+			if (unlikely(e->by_weekday[row->isodow - 1] == PG_UINT16_MAX ||
+						 e->by_hour[row->hour] == PG_UINT16_MAX))
+				habits_spill(pr, e);
+			e->by_weekday[row->isodow - 1]++;
+			e->by_hour[row->hour]++;
+		}
 	}
 	pr->npending = 0;
 }
@@ -157,7 +226,13 @@ profile_receive(TupleTableSlot *slot, DestReceiver *self)
 	if (row->no_order)
 		goto queue;				/* like order_stats: ignored, customer kept */
 	row->t = DatumGetTimestampTz(slot->tts_values[1]);
-	row->day = persona_local_day(row->t, "ordered_at");
+	{
+		int			dow, hour;
+
+		persona_local_time(row->t, "ordered_at", &row->day, &dow, &hour);
+		row->isodow = dow;
+		row->hour = hour;
+	}
 	row->amount_null = slot->tts_isnull[2];
 	if (!row->amount_null)
 	{
@@ -175,6 +250,7 @@ queue:
 	slotp = &pr->table->data[row->hash & pr->table->sizemask];
 	__builtin_prefetch(slotp, 1);
 	__builtin_prefetch((char *) slotp + 64, 1);
+	__builtin_prefetch((char *) slotp + 128, 1);
 	if (++pr->npending == PROFILE_BATCH)
 		profile_flush(pr);
 	return true;
@@ -194,6 +270,22 @@ profile_shutdown(DestReceiver *self)
 static void
 profile_destroy(DestReceiver *self)
 {
+}
+
+/* The persona.habits value of a customer. */
+static Datum
+profile_habits(ProfileReceiver *pr, CustEntry *e, const HabitsMaker *m)
+{
+	int64		wd[7], hr[24];
+	HabitOverflow *o = NULL;
+
+	if (e->overflowed)
+		o = hash_search(pr->overflow, &e->cs.key, HASH_FIND, NULL);
+	for (int i = 0; i < 7; i++)
+		wd[i] = e->by_weekday[i] + (o ? o->by_weekday[i] : 0);
+	for (int i = 0; i < 24; i++)
+		hr[i] = e->by_hour[i] + (o ? o->by_hour[i] : 0);
+	return habits_make(m, wd, hr);
 }
 
 /* Name of a column of rel that must exist; returns its type. */
@@ -235,8 +327,8 @@ scan_query(Oid relid, const char *cust_col, const char *time_col, const char *am
 	return q.data;
 }
 
-/* Columns of the result: customer_id, the 13 order_stats columns, rfm, segment, lifecycle. */
-#define PROFILE_NATTS (1 + OS_NATTS + 3)
+/* Columns of the result: customer_id, the 13 order_stats columns, rfm, segment, lifecycle, habits. */
+#define PROFILE_NATTS (1 + OS_NATTS + 4)
 
 PG_FUNCTION_INFO_V1(customer_profile);
 
@@ -259,6 +351,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	SPIExecuteOptions opts;
 	SegmentScheme *scheme;
 	const Datum *stages;
+	HabitsMaker *habits;
 	custhash_iterator it;
 	CustEntry  *e;
 	double	   *r, *f, *m;
@@ -300,6 +393,8 @@ customer_profile(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	scheme = segment_scheme_load(scheme_name, work);
 	stages = persona_lifecycle_values(fcinfo);
+	habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
+		TupleDescAttr(rsinfo->setDesc, OS_NATTS + 4)->atttypid, -1));
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
 	opts.dest = &pr.pub;
@@ -319,7 +414,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	{
 		CustResult	cr;
 
-		cust_finish(e, pr.as_of_day, &cr);
+		cust_finish(&e->cs, pr.as_of_day, &cr);
 		if (cr.has_orders)
 		{
 			r[n] = cr.recency_days;
@@ -353,13 +448,15 @@ customer_profile(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(rowctx);
 		MemoryContextSwitchTo(rowctx);
-		cust_finish(e, pr.as_of_day, &cr);
-		values[0] = Int64GetDatum(e->key);
+		cust_finish(&e->cs, pr.as_of_day, &cr);
+		values[0] = Int64GetDatum(e->cs.key);
 		nulls[0] = false;
-		persona_stats_values(e, &cr, values + 1, nulls + 1);
+		persona_stats_values(&e->cs, &cr, values + 1, nulls + 1);
 		nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
 		values[OS_NATTS + 3] = persona_lifecycle_value(&cr, stages);
 		nulls[OS_NATTS + 3] = false;
+		values[OS_NATTS + 4] = profile_habits(&pr, e, habits);
+		nulls[OS_NATTS + 4] = false;
 		if (cr.has_orders)
 		{
 			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders, cr.revenue_float,

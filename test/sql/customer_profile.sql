@@ -3,16 +3,31 @@
 \i demo/load_cdnow.sql
 \set ECHO all
 CREATE TABLE composed AS
-SELECT customer_id, (s).*, rfm, persona.rfm_segment(rfm) AS segment, persona.lifecycle_of(s) AS lifecycle
-FROM (SELECT customer_id, s,
+SELECT customer_id, (s).*, rfm, persona.rfm_segment(rfm) AS segment, persona.lifecycle_of(s) AS lifecycle, h AS habits
+FROM (SELECT customer_id, s, h,
              persona.rfm_score((s).recency_days, (s).orders, (s).revenue,
                                persona.rfm_breaks((s).recency_days, (s).orders, (s).revenue) OVER ()) AS rfm
-      FROM (SELECT sample_id AS customer_id, persona.order_stats(ordered_on, amount, '1998-06-30') AS s
+      FROM (SELECT sample_id AS customer_id, persona.order_stats(ordered_on, amount, '1998-06-30') AS s,
+                   persona.habits(ordered_on) AS h
             FROM cdnow GROUP BY sample_id) x) y;
 SELECT count(*) AS customers,
        count(*) FILTER (WHERE row(p.*)::text = row(c.*)::text) AS identical
 FROM persona.customer_profile('cdnow', '1998-06-30', customer_col => 'sample_id', time_col => 'ordered_on') p
 JOIN composed c USING (customer_id);
+-- Habits with times of day: the generated retail shop, against the habits
+-- aggregate over the same orders (not refunds, not after as_of).
+SET TimeZone = 'Asia/Shanghai';
+\set ECHO none
+\set customers 500
+\i demo/retail_generate.sql
+\set ECHO all
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE p.habits::text = q.h::text OR ((p.habits).orders = 0 AND q.h IS NULL)) AS same_habits,
+       count(*) FILTER (WHERE (p.habits).daypart = 'lunch') AS lunch_lovers
+FROM persona.customer_profile('retail_orders', '2024-10-01') p
+JOIN (SELECT customer_id, persona.habits(ordered_at) FILTER (WHERE ordered_at < '2024-10-02') AS h
+      FROM retail_orders GROUP BY customer_id) q USING (customer_id);
+RESET TimeZone;
 -- Calibration end, other scales and schemes.
 SELECT rfm, segment, count(*)
 FROM persona.customer_profile('cdnow', '1997-09-30', 'sample_id', 'ordered_on', 'amount', bins => 2, scheme => 'cn8')
@@ -57,4 +72,4 @@ SET ROLE persona_nobody;
 SELECT * FROM persona.customer_profile('o', '2024-02-01');
 RESET ROLE;
 DROP ROLE persona_nobody;
-DROP TABLE o, cdnow, composed;
+DROP TABLE o, cdnow, composed, retail_coupons, retail_orders, retail_customers;
