@@ -605,7 +605,8 @@ CREATE FUNCTION persona.customer_profile(
     time_col     text    DEFAULT 'ordered_at',
     amount_col   text    DEFAULT 'amount',
     bins         integer DEFAULT 5,
-    scheme       text    DEFAULT 'standard')
+    scheme       text    DEFAULT 'standard',
+    habits       boolean DEFAULT true)
 RETURNS TABLE (
     customer_id     bigint,
     first_at        timestamptz,
@@ -627,5 +628,5 @@ RETURNS TABLE (
     habits          persona.habits)
 AS 'MODULE_PATHNAME', 'customer_profile'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
-COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text) IS
-  'Order statistics, tie-safe RFM scores, segment, lifecycle stage and habits of every customer of an orders table, in one scan';
+COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text, boolean) IS
+  'Order statistics, tie-safe RFM scores, segment, lifecycle stage and (unless habits => false) habits of every customer of an orders table, in one scan';

@@ -137,6 +137,7 @@ typedef struct ProfileReceiver
 	int32		as_of_day;
 	int64		skipped;		/* rows with a NULL customer */
 	HTAB	   *overflow;		/* HabitOverflow by customer, created on demand */
+	bool		habits;			/* count habits at all */
 	int			npending;
 	PendingRow	pending[PROFILE_BATCH];
 } ProfileReceiver;
@@ -194,7 +195,7 @@ profile_flush(ProfileReceiver *pr)
 			continue;
 		cust_add(&e->cs, row->t, row->day, row->amount_null, &row->amount, pr->ctx);
 		/* Habits count the orders order_stats counts (refunds are not orders). */
-		if (row->amount_null || row->amount.sign >= 0)
+		if (pr->habits && (row->amount_null || row->amount.sign >= 0))
 		{
 			if (unlikely(e->by_weekday[row->isodow - 1] == PG_UINT16_MAX ||
 						 e->by_hour[row->hour] == PG_UINT16_MAX))
@@ -250,7 +251,8 @@ queue:
 	slotp = &pr->table->data[row->hash & pr->table->sizemask];
 	__builtin_prefetch(slotp, 1);
 	__builtin_prefetch((char *) slotp + 64, 1);
-	__builtin_prefetch((char *) slotp + 128, 1);
+	if (pr->habits)
+		__builtin_prefetch((char *) slotp + 128, 1);
 	if (++pr->npending == PROFILE_BATCH)
 		profile_flush(pr);
 	return true;
@@ -334,7 +336,7 @@ PG_FUNCTION_INFO_V1(customer_profile);
 
 /*
  * customer_profile(orders regclass, as_of timestamptz, customer_col,
- *                  time_col, amount_col, bins, scheme)
+ *                  time_col, amount_col, bins, scheme, habits)
  */
 Datum
 customer_profile(PG_FUNCTION_ARGS)
@@ -358,8 +360,9 @@ customer_profile(PG_FUNCTION_ARGS)
 	double	   *cuts;
 	int64		n = 0;
 	int			ret;
+	bool		want_habits;
 
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -371,6 +374,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	amount_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	bins = PG_GETARG_INT32(5);
 	scheme_name = text_to_cstring(PG_GETARG_TEXT_PP(6));
+	want_habits = PG_GETARG_BOOL(7);
 	rfm_check_bins(bins);
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -388,6 +392,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	pr.table = custhash_create(work, 1024, work);
 	pr.ctx = work;
 	pr.as_of_day = persona_local_day(as_of, "as_of");
+	pr.habits = want_habits;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -455,8 +460,9 @@ customer_profile(PG_FUNCTION_ARGS)
 		nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
 		values[OS_NATTS + 3] = persona_lifecycle_value(&cr, stages);
 		nulls[OS_NATTS + 3] = false;
-		values[OS_NATTS + 4] = profile_habits(&pr, e, habits);
-		nulls[OS_NATTS + 4] = false;
+		if (want_habits)
+			values[OS_NATTS + 4] = profile_habits(&pr, e, habits);
+		nulls[OS_NATTS + 4] = !want_habits;
 		if (cr.has_orders)
 		{
 			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders, cr.revenue_float,

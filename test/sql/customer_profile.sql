@@ -27,6 +27,17 @@ SELECT count(*) AS customers,
 FROM persona.customer_profile('retail_orders', '2024-10-01') p
 JOIN (SELECT customer_id, persona.habits(ordered_at) FILTER (WHERE ordered_at < '2024-10-02') AS h
       FROM retail_orders GROUP BY customer_id) q USING (customer_id);
+-- A very heavy buyer: more orders per weekday and hour than 16-bit counters hold.
+CREATE TABLE heavy AS
+SELECT 7 AS customer_id, '2024-01-01 12:00'::timestamptz + (g % 2) * interval '1 day' + (g / 2) * interval '1 second' AS ordered_at,
+       1.5 AS amount
+FROM generate_series(0, 139999) g;
+SELECT p.orders, (p.habits).orders AS habit_orders, p.habits::text = q.h::text AS same_habits,
+       (p.habits).favourite_weekday, (p.habits).favourite_hour
+FROM persona.customer_profile('heavy', '2024-12-31') p,
+     (SELECT persona.habits(ordered_at) AS h FROM heavy) q;
+SELECT count(*) AS rows, count(habits) AS with_habits FROM persona.customer_profile('heavy', '2024-12-31', habits => false);
+DROP TABLE heavy;
 RESET TimeZone;
 -- Calibration end, other scales and schemes.
 SELECT rfm, segment, count(*)
