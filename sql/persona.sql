@@ -518,9 +518,9 @@ COMMENT ON TYPE persona.frequency_trend IS
   'Orders in the recent window and the one before, relative change, and whether frequency is falling';
 
 CREATE FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval) RETURNS internal
-AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval, float8) RETURNS internal
-AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION persona.trend_combinefn(internal, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'trend_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION persona.trend_serialfn(internal) RETURNS bytea

@@ -34,7 +34,7 @@ count_arg(FunctionCallInfo fcinfo, int n, const char *name)
 
 	if (PG_ARGISNULL(n))
 		return 0;
-	v = get_fn_expr_argtype(fcinfo->flinfo, n) == INT8OID ? PG_GETARG_INT64(n) : PG_GETARG_INT32(n);
+	v = PG_GETARG_INT64(n);
 	if (v < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

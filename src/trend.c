@@ -5,7 +5,8 @@
  * before it (as_of - 2 window, as_of - window].  falling (消费频率下降) is
  * true when the previous window had at least 2 orders and the recent one at
  * most ratio (default 0.5) times as many.  Orders after as_of and NULL
- * times are ignored.
+ * times are ignored.  Window arithmetic with months or days follows the
+ * session time zone, like timestamptz - interval.
  */
 #include "persona.h"
 
