@@ -229,40 +229,33 @@ COMMENT ON FUNCTION persona.rfm_breaks_out(persona.rfm_breaks) IS 'output functi
 COMMENT ON FUNCTION persona.rfm_breaks_recv(internal) IS 'binary input function of persona.rfm_breaks';
 COMMENT ON FUNCTION persona.rfm_breaks_send(persona.rfm_breaks) IS 'binary output function of persona.rfm_breaks';
 
-CREATE FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8)
-RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer)
-RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer, text)
-RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.rfm_breaks_combinefn(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.rfm_breaks_serialfn(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'rfm_breaks_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.rfm_breaks_deserialfn(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'rfm_breaks_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.rfm_breaks_finalfn(internal)
+-- The state is a float8[] (parameters, then every customer's values), not
+-- internal: partial states print and re-read exactly, so Citus can combine them.
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_combinefn(float8[], float8[])
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_finalfn(float8[])
 RETURNS persona.rfm_breaks AS 'MODULE_PATHNAME', 'rfm_breaks_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8) IS 'transition function of persona.rfm_breaks';
-COMMENT ON FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer) IS 'transition function of persona.rfm_breaks';
-COMMENT ON FUNCTION persona.rfm_breaks_transfn(internal, float8, float8, float8, integer, text) IS 'transition function of persona.rfm_breaks';
-COMMENT ON FUNCTION persona.rfm_breaks_combinefn(internal, internal) IS 'combine function of persona.rfm_breaks';
-COMMENT ON FUNCTION persona.rfm_breaks_serialfn(internal) IS 'serialisation function of persona.rfm_breaks';
-COMMENT ON FUNCTION persona.rfm_breaks_deserialfn(bytea, internal) IS 'deserialisation function of persona.rfm_breaks';
-COMMENT ON FUNCTION persona.rfm_breaks_finalfn(internal) IS 'final function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_combinefn(float8[], float8[]) IS 'combine function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_finalfn(float8[]) IS 'final function of persona.rfm_breaks';
 
 CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8) (
-    SFUNC = persona.rfm_breaks_transfn, STYPE = internal, FINALFUNC = persona.rfm_breaks_finalfn,
-    COMBINEFUNC = persona.rfm_breaks_combinefn, SERIALFUNC = persona.rfm_breaks_serialfn,
-    DESERIALFUNC = persona.rfm_breaks_deserialfn, PARALLEL = SAFE);
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
 CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer) (
-    SFUNC = persona.rfm_breaks_transfn, STYPE = internal, FINALFUNC = persona.rfm_breaks_finalfn,
-    COMBINEFUNC = persona.rfm_breaks_combinefn, SERIALFUNC = persona.rfm_breaks_serialfn,
-    DESERIALFUNC = persona.rfm_breaks_deserialfn, PARALLEL = SAFE);
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
 CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer, method text) (
-    SFUNC = persona.rfm_breaks_transfn, STYPE = internal, FINALFUNC = persona.rfm_breaks_finalfn,
-    COMBINEFUNC = persona.rfm_breaks_combinefn, SERIALFUNC = persona.rfm_breaks_serialfn,
-    DESERIALFUNC = persona.rfm_breaks_deserialfn, PARALLEL = SAFE);
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8) IS
   'Tie-safe quintile cut points for RFM scoring over all customers (also usable OVER ())';
 COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer) IS
@@ -334,33 +327,26 @@ CREATE TYPE persona.pareto_summary AS (
 COMMENT ON TYPE persona.pareto_summary IS
   'Revenue concentration: top_revenue_share from the top top_share of customers; customer_share making revenue_share';
 
-CREATE FUNCTION persona.pareto_transfn(internal, float8)
-RETURNS internal AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.pareto_transfn(internal, float8, float8, float8)
-RETURNS internal AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.pareto_combinefn(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'pareto_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.pareto_serialfn(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'pareto_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.pareto_deserialfn(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'pareto_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.pareto_finalfn(internal)
+-- float8[] state (parameters, then the amounts): see rfm_breaks.
+CREATE FUNCTION persona.pareto_transfn(float8[], float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_transfn(float8[], float8, float8, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_combinefn(float8[], float8[])
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_finalfn(float8[])
 RETURNS persona.pareto_summary AS 'MODULE_PATHNAME', 'pareto_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.pareto_transfn(internal, float8) IS 'transition function of persona.pareto';
-COMMENT ON FUNCTION persona.pareto_transfn(internal, float8, float8, float8) IS 'transition function of persona.pareto';
-COMMENT ON FUNCTION persona.pareto_combinefn(internal, internal) IS 'combine function of persona.pareto';
-COMMENT ON FUNCTION persona.pareto_serialfn(internal) IS 'serialisation function of persona.pareto';
-COMMENT ON FUNCTION persona.pareto_deserialfn(bytea, internal) IS 'deserialisation function of persona.pareto';
-COMMENT ON FUNCTION persona.pareto_finalfn(internal) IS 'final function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_transfn(float8[], float8) IS 'transition function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_transfn(float8[], float8, float8, float8) IS 'transition function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_combinefn(float8[], float8[]) IS 'combine function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_finalfn(float8[]) IS 'final function of persona.pareto';
 
 CREATE AGGREGATE persona.pareto(amount float8) (
-    SFUNC = persona.pareto_transfn, STYPE = internal, FINALFUNC = persona.pareto_finalfn,
-    COMBINEFUNC = persona.pareto_combinefn, SERIALFUNC = persona.pareto_serialfn,
-    DESERIALFUNC = persona.pareto_deserialfn, PARALLEL = SAFE);
+    SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto(amount float8, top_share float8, revenue_share float8) (
-    SFUNC = persona.pareto_transfn, STYPE = internal, FINALFUNC = persona.pareto_finalfn,
-    COMBINEFUNC = persona.pareto_combinefn, SERIALFUNC = persona.pareto_serialfn,
-    DESERIALFUNC = persona.pareto_deserialfn, PARALLEL = SAFE);
+    SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.pareto(float8) IS
   'Revenue concentration over per-customer amounts: share from the top 20%, share of customers making 80%';
 COMMENT ON AGGREGATE persona.pareto(float8, float8, float8) IS

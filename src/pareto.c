@@ -17,20 +17,13 @@
 
 #include "access/htup_details.h"
 #include "funcapi.h"
-#include "f8vec.h"
-#include "libpq/pqformat.h"
+#include "f8state.h"
 
-typedef struct ParetoState
-{
-	double		top_share;
-	double		revenue_share;
-	F8Vec		amounts;
-} ParetoState;
+/* Aggregate state: float8[] of [top_share, revenue_share, amount1, amount2, ...]. */
+#define PARETO_HEADER 2
 
 PG_FUNCTION_INFO_V1(pareto_transfn);
 PG_FUNCTION_INFO_V1(pareto_combinefn);
-PG_FUNCTION_INFO_V1(pareto_serialfn);
-PG_FUNCTION_INFO_V1(pareto_deserialfn);
 PG_FUNCTION_INFO_V1(pareto_finalfn);
 
 /* Error unless 0 < share < 1. */
@@ -45,26 +38,12 @@ check_share(double x, const char *name)
 				 errhint("Write 20%% as 0.2.")));
 }
 
-/* A new state. */
-static ParetoState *
-state_new(MemoryContext ctx, double top_share, double revenue_share)
-{
-	ParetoState *st = MemoryContextAllocZero(ctx, sizeof(ParetoState));
-
-	check_share(top_share, "top_share");
-	check_share(revenue_share, "revenue_share");
-	st->top_share = top_share;
-	st->revenue_share = revenue_share;
-	return st;
-}
-
-/* pareto_transfn(state, amount [, top_share, revenue_share]) */
+/* pareto_transfn(state float8[], amount [, top_share, revenue_share]) */
 Datum
 pareto_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
-	ParetoState *st;
-	double		top = 0.2, rev = 0.8;
+	double		header[PARETO_HEADER] = {0.2, 0.8};
 	double		v;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
@@ -75,25 +54,29 @@ pareto_transfn(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("top_share and revenue_share must not be NULL")));
-		top = PG_GETARG_FLOAT8(2);
-		rev = PG_GETARG_FLOAT8(3);
+		header[0] = PG_GETARG_FLOAT8(2);
+		header[1] = PG_GETARG_FLOAT8(3);
 	}
 	if (PG_ARGISNULL(0))
-		st = state_new(aggctx, top, rev);
-	else
 	{
-		st = (ParetoState *) PG_GETARG_POINTER(0);
-		if (st->top_share != top || st->revenue_share != rev)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("top_share and revenue_share must be the same for every row")));
+		check_share(header[0], "top_share");
+		check_share(header[1], "revenue_share");
 	}
+	else if (f8state_header(PG_GETARG_DATUM(0), 0) != header[0] ||
+			 f8state_header(PG_GETARG_DATUM(0), 1) != header[1])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("top_share and revenue_share must be the same for every row")));
 	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(st);
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_DATUM(f8state_append((Datum) 0, true, aggctx, header, PARETO_HEADER, &v, 0));
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
 	v = PG_GETARG_FLOAT8(1);
 	persona_check_finite(v, "amount");
-	f8vec_push(&st->amounts, v, aggctx);
-	PG_RETURN_POINTER(st);
+	PG_RETURN_DATUM(f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx,
+								   header, PARETO_HEADER, &v, 1));
 }
 
 /* Append b's amounts to a. */
@@ -101,55 +84,17 @@ Datum
 pareto_combinefn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
-	ParetoState *a;
-	ParetoState *b;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "pareto_combinefn called in non-aggregate context");
 	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
-	b = (ParetoState *) PG_GETARG_POINTER(1);
-	a = PG_ARGISNULL(0) ? state_new(aggctx, b->top_share, b->revenue_share)
-		: (ParetoState *) PG_GETARG_POINTER(0);
-	if (a->top_share != b->top_share || a->revenue_share != b->revenue_share)
-		elog(ERROR, "pareto partial states with different parameters");
-	f8vec_append(&a->amounts, &b->amounts, aggctx);
-	PG_RETURN_POINTER(a);
-}
-
-/* State to bytea. */
-Datum
-pareto_serialfn(PG_FUNCTION_ARGS)
-{
-	ParetoState *st = (ParetoState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendfloat8(&buf, st->top_share);
-	pq_sendfloat8(&buf, st->revenue_share);
-	f8vec_send(&buf, &st->amounts);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/* bytea to state. */
-Datum
-pareto_deserialfn(PG_FUNCTION_ARGS)
-{
-	bytea	   *in = PG_GETARG_BYTEA_PP(0);
-	MemoryContext aggctx;
-	StringInfoData buf;
-	ParetoState *st;
-	double		top, rev;
-
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "pareto_deserialfn called in non-aggregate context");
-	persona_bytea_reader(&buf, in);
-	top = pq_getmsgfloat8(&buf);
-	rev = pq_getmsgfloat8(&buf);
-	st = state_new(aggctx, top, rev);
-	f8vec_recv(&buf, &st->amounts, aggctx);
-	pq_getmsgend(&buf);
-	PG_RETURN_POINTER(st);
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	PG_RETURN_DATUM(f8state_combine(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1),
+									aggctx, PARETO_HEADER, "pareto"));
 }
 
 static int
@@ -165,7 +110,8 @@ cmp_desc(const void *a, const void *b)
 Datum
 pareto_finalfn(PG_FUNCTION_ARGS)
 {
-	ParetoState *st;
+	const double *all;
+	double		top_share, revenue_share;
 	TupleDesc	desc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
@@ -175,29 +121,33 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	st = (ParetoState *) PG_GETARG_POINTER(0);
-	n = st->amounts.n;
+	all = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, &n, "pareto");
+	top_share = all[0];
+	revenue_share = all[1];
+	check_share(top_share, "top_share");
+	check_share(revenue_share, "revenue_share");
 	if (n == 0)
 		PG_RETURN_NULL();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
 
-	v = f8vec_copy(&st->amounts);
+	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
+	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
 	qsort(v, n, sizeof(double), cmp_desc);
 	for (int64 i = 0; i < n; i++)
 		total += v[i];
 
 	values[0] = Int64GetDatum(n);
 	values[1] = Float8GetDatum(total);
-	values[2] = Float8GetDatum(st->top_share);
-	values[4] = Float8GetDatum(st->revenue_share);
+	values[2] = Float8GetDatum(top_share);
+	values[4] = Float8GetDatum(revenue_share);
 	if (total > 0)
 	{
-		double		k = st->top_share * n;
+		double		k = top_share * n;
 		int64		whole = (int64) floor(k);
 		double		top = 0;
-		double		target = st->revenue_share * total;
+		double		target = revenue_share * total;
 		double		cum = 0;
 		double		cust = (double) n;
 

@@ -29,7 +29,7 @@
 
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
-#include "f8vec.h"
+#include "f8state.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
@@ -61,15 +61,11 @@ typedef struct RfmBreaks
 #define F_CUTS(b)	((b)->cuts + ((b)->bins - 1))
 #define M_CUTS(b)	((b)->cuts + 2 * ((b)->bins - 1))
 
-/* Aggregate state: every customer's three values. */
-typedef struct BreaksState
-{
-	int32		bins;
-	int32		method;
-	F8Vec		r;
-	F8Vec		f;
-	F8Vec		m;
-} BreaksState;
+/*
+ * Aggregate state: float8[] of [bins, method, r1, f1, m1, r2, f2, m2, ...]
+ * (see f8state.h), so that partial states print and re-read exactly.
+ */
+#define BREAKS_HEADER 2
 
 PG_FUNCTION_INFO_V1(rfm_breaks_in);
 PG_FUNCTION_INFO_V1(rfm_breaks_out);
@@ -77,8 +73,6 @@ PG_FUNCTION_INFO_V1(rfm_breaks_recv);
 PG_FUNCTION_INFO_V1(rfm_breaks_send);
 PG_FUNCTION_INFO_V1(rfm_breaks_transfn);
 PG_FUNCTION_INFO_V1(rfm_breaks_combinefn);
-PG_FUNCTION_INFO_V1(rfm_breaks_serialfn);
-PG_FUNCTION_INFO_V1(rfm_breaks_deserialfn);
 PG_FUNCTION_INFO_V1(rfm_breaks_finalfn);
 PG_FUNCTION_INFO_V1(rfm_thresholds);
 PG_FUNCTION_INFO_V1(rfm_score_breaks);
@@ -393,12 +387,10 @@ rfm_breaks_send(PG_FUNCTION_ARGS)
 
 /* ---------- the aggregate ---------- */
 
-/* A state for the given parameters (validated). */
-static BreaksState *
-state_new(MemoryContext ctx, int bins, int method)
+/* Check the aggregate's parameters. */
+static void
+check_params(int bins, int method)
 {
-	BreaksState *st = MemoryContextAllocZero(ctx, sizeof(BreaksState));
-
 	rfm_check_bins(bins);
 	if (method == BREAKS_MEAN && bins != 2)
 		ereport(ERROR,
@@ -411,31 +403,17 @@ state_new(MemoryContext ctx, int bins, int method)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"thresholds\" is not computed from data"),
 				 errhint("Use persona.rfm_thresholds(r_days, f_counts, m_amounts).")));
-	st->bins = bins;
-	st->method = method;
-	return st;
 }
 
-/* Error if two parameter sets of one aggregate differ. */
-static void
-check_same_params(const BreaksState *st, int bins, int method)
-{
-	if (st->bins != bins || st->method != method)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bins and method must be the same for every row"),
-				 errhint("Pass constants.")));
-}
-
-/* rfm_breaks_transfn(state, recency, frequency, monetary [, bins [, method]]) */
+/* rfm_breaks_transfn(state float8[], recency, frequency, monetary [, bins [, method]]) */
 Datum
 rfm_breaks_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
-	BreaksState *st;
 	int			bins = RFM_DEFAULT_BINS;
 	int			method = BREAKS_QUANTILE;
-	double		r, f, m;
+	double		header[BREAKS_HEADER];
+	double		v[3];
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "rfm_breaks_transfn called in non-aggregate context");
@@ -456,27 +434,31 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 		method = method_from_name(text_to_cstring(PG_GETARG_TEXT_PP(5)));
 	}
 	if (PG_ARGISNULL(0))
-		st = state_new(aggctx, bins, method);
-	else
-	{
-		st = (BreaksState *) PG_GETARG_POINTER(0);
-		check_same_params(st, bins, method);
-	}
+		check_params(bins, method);
+	else if (f8state_header(PG_GETARG_DATUM(0), 0) != bins ||
+			 f8state_header(PG_GETARG_DATUM(0), 1) != method)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bins and method must be the same for every row"),
+				 errhint("Pass constants.")));
+	header[0] = bins;
+	header[1] = method;
 
 	/* A customer with any NULL value is not ranked. */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		PG_RETURN_POINTER(st);
-	r = PG_GETARG_FLOAT8(1);
-	f = PG_GETARG_FLOAT8(2);
-	m = PG_GETARG_FLOAT8(3);
-	persona_check_finite(r, "recency");
-	persona_check_finite(f, "frequency");
-	persona_check_finite(m, "monetary");
-
-	f8vec_push(&st->r, r, aggctx);
-	f8vec_push(&st->f, f, aggctx);
-	f8vec_push(&st->m, m, aggctx);
-	PG_RETURN_POINTER(st);
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_DATUM(f8state_append((Datum) 0, true, aggctx, header, BREAKS_HEADER, v, 0));
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	v[0] = PG_GETARG_FLOAT8(1);
+	v[1] = PG_GETARG_FLOAT8(2);
+	v[2] = PG_GETARG_FLOAT8(3);
+	persona_check_finite(v[0], "recency");
+	persona_check_finite(v[1], "frequency");
+	persona_check_finite(v[2], "monetary");
+	PG_RETURN_DATUM(f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx,
+								   header, BREAKS_HEADER, v, 3));
 }
 
 /* Append b's values to a. */
@@ -484,66 +466,17 @@ Datum
 rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
-	BreaksState *a;
-	BreaksState *b;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "rfm_breaks_combinefn called in non-aggregate context");
 	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
-	b = (BreaksState *) PG_GETARG_POINTER(1);
-	if (PG_ARGISNULL(0))
-		a = state_new(aggctx, b->bins, b->method);
-	else
 	{
-		a = (BreaksState *) PG_GETARG_POINTER(0);
-		check_same_params(a, b->bins, b->method);
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	f8vec_append(&a->r, &b->r, aggctx);
-	f8vec_append(&a->f, &b->f, aggctx);
-	f8vec_append(&a->m, &b->m, aggctx);
-	PG_RETURN_POINTER(a);
-}
-
-/* State to bytea: bins, method, then the three arrays. */
-Datum
-rfm_breaks_serialfn(PG_FUNCTION_ARGS)
-{
-	BreaksState *st = (BreaksState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendint32(&buf, st->bins);
-	pq_sendint32(&buf, st->method);
-	f8vec_send(&buf, &st->r);
-	f8vec_send(&buf, &st->f);
-	f8vec_send(&buf, &st->m);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/* bytea to state, checking sizes and parameters. */
-Datum
-rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
-{
-	bytea	   *in = PG_GETARG_BYTEA_PP(0);
-	MemoryContext aggctx;
-	StringInfoData buf;
-	BreaksState *st;
-	int32		bins, method;
-
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "rfm_breaks_deserialfn called in non-aggregate context");
-	persona_bytea_reader(&buf, in);
-	bins = pq_getmsgint(&buf, 4);
-	method = pq_getmsgint(&buf, 4);
-	st = state_new(aggctx, bins, method);
-	f8vec_recv(&buf, &st->r, aggctx);
-	f8vec_recv(&buf, &st->f, aggctx);
-	f8vec_recv(&buf, &st->m, aggctx);
-	if (st->f.n != st->r.n || st->m.n != st->r.n)
-		elog(ERROR, "invalid serialised rfm_breaks state");
-	pq_getmsgend(&buf);
-	PG_RETURN_POINTER(st);
+	PG_RETURN_DATUM(f8state_combine(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1),
+									aggctx, BREAKS_HEADER, "rfm_breaks"));
 }
 
 static int
@@ -606,32 +539,48 @@ mean_of(const double *v, int64 n)
 	return s / n;
 }
 
+/* One dimension (0 = r, 1 = f, 2 = m) of the interleaved data, copied. */
+static double *
+column(const double *data, int64 n, int d)
+{
+	double	   *c = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < n; i++)
+		c[i] = data[3 * i + d];
+	return c;
+}
+
 /* The persona.rfm_breaks value; NULL when no customer was ranked. */
 Datum
 rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 {
-	BreaksState *st;
+	const double *all;
+	int64		len, n;
+	int			bins, method;
 	RfmBreaks  *b;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	st = (BreaksState *) PG_GETARG_POINTER(0);
-	if (st->r.n == 0)
+	all = f8state_read(PG_GETARG_DATUM(0), BREAKS_HEADER, &len, "rfm_breaks");
+	bins = (int) all[0];
+	method = (int) all[1];
+	if (bins != all[0] || method != all[1] || len % 3 != 0)
+		elog(ERROR, "invalid rfm_breaks state");
+	check_params(bins, method);
+	n = len / 3;
+	if (n == 0)
 		PG_RETURN_NULL();
-	b = breaks_alloc(st->bins, st->method, st->r.n);
+	b = breaks_alloc(bins, method, n);
+	for (int d = 0; d < 3; d++)
+	{
+		double	   *v = column(all + BREAKS_HEADER, n, d);
+		double	   *cut = b->cuts + d * (bins - 1);
 
-	if (st->method == BREAKS_MEAN)
-	{
-		R_CUTS(b)[0] = mean_of(st->r.v, st->r.n);
-		F_CUTS(b)[0] = mean_of(st->f.v, st->f.n);
-		M_CUTS(b)[0] = mean_of(st->m.v, st->m.n);
-	}
-	else
-	{
-		/* Sorting copies keeps the state intact for window use. */
-		rfm_quantile_cuts(f8vec_copy(&st->r), st->r.n, st->bins, true, R_CUTS(b));
-		rfm_quantile_cuts(f8vec_copy(&st->f), st->f.n, st->bins, false, F_CUTS(b));
-		rfm_quantile_cuts(f8vec_copy(&st->m), st->m.n, st->bins, false, M_CUTS(b));
+		if (method == BREAKS_MEAN)
+			cut[0] = mean_of(v, n);
+		else
+			rfm_quantile_cuts(v, n, bins, d == 0, cut);
+		pfree(v);
 	}
 	PG_RETURN_POINTER(b);
 }

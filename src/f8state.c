@@ -1,0 +1,116 @@
+/*
+ * f8state.c — float8[] aggregate states (see f8state.h).
+ */
+#include "f8state.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/expandeddatum.h"
+
+/* A writable expanded copy of the state in aggctx (or the state itself if it is one). */
+static Datum
+writable(Datum state, MemoryContext aggctx)
+{
+	if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(state)))
+		return state;
+	return expand_array(state, aggctx, NULL);
+}
+
+/* Number of elements of a writable state. */
+static int
+length_of(Datum state)
+{
+	ExpandedArrayHeader *eah = (ExpandedArrayHeader *) DatumGetEOHP(state);
+
+	return eah->ndims == 0 ? 0 : eah->dims[0];
+}
+
+/* Append values to a writable state. */
+static Datum
+append(Datum state, const double *values, int n)
+{
+	int			idx = length_of(state);
+
+	for (int i = 0; i < n; i++)
+	{
+		idx++;
+		state = array_set_element(state, 1, &idx, Float8GetDatum(values[i]), false,
+								  -1, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	}
+	return state;
+}
+
+/*
+ * Append n values; a NULL state starts as the header values.  Returns the
+ * (expanded, read-write) state to hand back to the executor.
+ */
+Datum
+f8state_append(Datum state, bool state_null, MemoryContext aggctx,
+			   const double *header, int nheader, const double *values, int n)
+{
+	if (state_null)
+	{
+		MemoryContext old = MemoryContextSwitchTo(aggctx);
+
+		state = expand_array(PointerGetDatum(construct_empty_array(FLOAT8OID)), aggctx, NULL);
+		MemoryContextSwitchTo(old);
+		state = append(state, header, nheader);
+	}
+	else
+		state = writable(state, aggctx);
+	return append(state, values, n);
+}
+
+/*
+ * Validated contents of a state (flattened if needed): a one-dimensional
+ * float8[] without NULLs holding at least the header.  *n counts the data.
+ */
+const double *
+f8state_read(Datum state, int nheader, int64 *n, const char *what)
+{
+	ArrayType  *a = DatumGetArrayTypeP(state);
+	int			len;
+
+	if (ARR_ELEMTYPE(a) != FLOAT8OID || ARR_NDIM(a) > 1 || ARR_HASNULL(a) ||
+		(len = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a))) < nheader)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s state", what),
+				 errdetail("Expected a float8[] of at least %d elements without NULLs.", nheader)));
+	*n = len - nheader;
+	return (const double *) ARR_DATA_PTR(a);
+}
+
+/* Header value i of a state (expanded or flat; the caller checked its length). */
+double
+f8state_header(Datum state, int i)
+{
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(state)))
+	{
+		ExpandedArrayHeader *eah = (ExpandedArrayHeader *) DatumGetEOHP(state);
+
+		deconstruct_expanded_array(eah);
+		return DatumGetFloat8(eah->dvalues[i]);
+	}
+	return ((const double *) ARR_DATA_PTR(DatumGetArrayTypeP(state)))[i];
+}
+
+/* Append b's data to a; both must have the same header. */
+Datum
+f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx, int nheader, const char *what)
+{
+	int64		nb;
+	const double *vb = f8state_read(b, nheader, &nb, what);
+
+	if (a_null)
+		return f8state_append((Datum) 0, true, aggctx, vb, nheader, vb + nheader, (int) nb);
+	a = writable(a, aggctx);
+	if (length_of(a) < nheader)
+		elog(ERROR, "invalid %s state", what);
+	for (int i = 0; i < nheader; i++)
+		if (f8state_header(a, i) != vb[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("partial %s states with different parameters", what)));
+	return append(a, vb + nheader, (int) nb);
+}
