@@ -581,6 +581,76 @@ COMMENT ON FUNCTION persona.value_tier(float8, float8, float8) IS
   'Value tier: diamond from diamond_min, gold from gold_min, else regular (e.g. revenue against its 95th/80th percentiles)';
 
 ------------------------------------------------------------------------
+-- 4. Tags: the tagquery type, @@ and a GIN operator class
+------------------------------------------------------------------------
+
+CREATE TYPE persona.tagquery;
+CREATE FUNCTION persona.tagquery_in(cstring) RETURNS persona.tagquery
+AS 'MODULE_PATHNAME', 'tagquery_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.tagquery_out(persona.tagquery) RETURNS cstring
+AS 'MODULE_PATHNAME', 'tagquery_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.tagquery_recv(internal) RETURNS persona.tagquery
+AS 'MODULE_PATHNAME', 'tagquery_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.tagquery_send(persona.tagquery) RETURNS bytea
+AS 'MODULE_PATHNAME', 'tagquery_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.tagquery (
+    INPUT = persona.tagquery_in,
+    OUTPUT = persona.tagquery_out,
+    RECEIVE = persona.tagquery_recv,
+    SEND = persona.tagquery_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = int4,
+    STORAGE = extended
+);
+COMMENT ON TYPE persona.tagquery IS
+  'Boolean query over tags: & (and), | (or), ! (not), parentheses, quoted tags; e.g. ''育儿 & (vip | !churn_risk)''';
+COMMENT ON FUNCTION persona.tagquery_in(cstring) IS 'input function of persona.tagquery';
+COMMENT ON FUNCTION persona.tagquery_out(persona.tagquery) IS 'output function of persona.tagquery';
+COMMENT ON FUNCTION persona.tagquery_recv(internal) IS 'binary input function of persona.tagquery';
+COMMENT ON FUNCTION persona.tagquery_send(persona.tagquery) IS 'binary output function of persona.tagquery';
+
+CREATE FUNCTION persona.tag_match(tags text[], query persona.tagquery) RETURNS boolean
+AS 'MODULE_PATHNAME', 'tag_match' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.tag_match(text[], persona.tagquery) IS
+  'Whether a set of tags satisfies a tagquery (NULL elements are not tags)';
+CREATE FUNCTION persona.tag_match_commutator(query persona.tagquery, tags text[]) RETURNS boolean
+AS 'MODULE_PATHNAME', 'tag_match_commutator' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.tag_match_commutator(persona.tagquery, text[]) IS
+  'Whether a set of tags satisfies a tagquery (query first)';
+
+CREATE OPERATOR persona.@@ (
+    LEFTARG = text[], RIGHTARG = persona.tagquery, PROCEDURE = persona.tag_match,
+    COMMUTATOR = OPERATOR(persona.~~), RESTRICT = contsel, JOIN = contjoinsel);
+CREATE OPERATOR persona.~~ (
+    LEFTARG = persona.tagquery, RIGHTARG = text[], PROCEDURE = persona.tag_match_commutator,
+    COMMUTATOR = OPERATOR(persona.@@), RESTRICT = contsel, JOIN = contjoinsel);
+COMMENT ON OPERATOR persona.@@ (text[], persona.tagquery) IS 'tags match the tagquery';
+COMMENT ON OPERATOR persona.~~ (persona.tagquery, text[]) IS 'tagquery matches the tags';
+
+CREATE FUNCTION persona.gin_tag_extract_query(text[], internal, int2, internal, internal, internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'gin_tag_extract_query' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal)
+RETURNS boolean AS 'MODULE_PATHNAME', 'gin_tag_consistent' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gin_tag_extract_query(text[], internal, int2, internal, internal, internal, internal) IS
+  'GIN support: keys of a query on text[] (array operators or a tagquery)';
+COMMENT ON FUNCTION persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal) IS
+  'GIN support: whether an item with these keys satisfies the query';
+
+CREATE OPERATOR CLASS persona.gin_tag_ops FOR TYPE text[] USING gin AS
+    OPERATOR 1 pg_catalog.&& (anyarray, anyarray),
+    OPERATOR 2 pg_catalog.@> (anyarray, anyarray),
+    OPERATOR 3 pg_catalog.<@ (anyarray, anyarray),
+    OPERATOR 4 pg_catalog.= (anyarray, anyarray),
+    OPERATOR 20 persona.@@ (text[], persona.tagquery),
+    FUNCTION 1 pg_catalog.bttextcmp(text, text),
+    FUNCTION 2 pg_catalog.ginarrayextract(anyarray, internal, internal),
+    FUNCTION 3 persona.gin_tag_extract_query(text[], internal, int2, internal, internal, internal, internal),
+    FUNCTION 4 persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal),
+    STORAGE text;
+COMMENT ON OPERATOR CLASS persona.gin_tag_ops USING gin IS
+  'GIN index on text[] tags answering @@ tagquery as well as &&, @>, <@ and =';
+
+------------------------------------------------------------------------
 -- One call: statistics, RFM, segment and lifecycle of every customer
 ------------------------------------------------------------------------
 

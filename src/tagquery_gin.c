@@ -1,0 +1,101 @@
+/*
+ * tagquery_gin.c — GIN support for persona.gin_tag_ops on text[]: the
+ * array operators &&, @>, <@, = (delegated to PostgreSQL's array support)
+ * and text[] @@ tagquery.
+ *
+ * For @@ the index keys are the query's operands; consistent evaluates the
+ * boolean expression on which keys an item has, exactly (no recheck).  A
+ * query that an empty tag set satisfies ('!churn') needs every row, so it
+ * asks for GIN_SEARCH_MODE_ALL, as contrib/intarray does.
+ */
+#include "persona.h"
+#include "tagquery.h"
+
+#include "access/gin.h"
+#include "access/stratnum.h"
+#include "utils/builtins.h"
+
+#define TAGQUERY_STRATEGY 20
+
+PG_FUNCTION_INFO_V1(gin_tag_extract_query);
+PG_FUNCTION_INFO_V1(gin_tag_consistent);
+
+/* Which GIN key each operand item is (the rest -1), passed in extra_data[0]. */
+typedef struct KeyMap
+{
+	TagQuery   *query;
+	int		   *key_of_item;
+} KeyMap;
+
+/* gin_tag_extract_query(query, nkeys, strategy, partial, extra_data, null_flags, search_mode) */
+Datum
+gin_tag_extract_query(PG_FUNCTION_ARGS)
+{
+	StrategyNumber strategy = PG_GETARG_UINT16(2);
+	int32	   *nkeys = (int32 *) PG_GETARG_POINTER(1);
+	Pointer   **extra_data = (Pointer **) PG_GETARG_POINTER(4);
+	int32	   *search_mode = (int32 *) PG_GETARG_POINTER(6);
+	TagQuery   *q;
+	Datum	   *keys;
+	KeyMap	   *map;
+	int			n = 0;
+
+	if (strategy != TAGQUERY_STRATEGY)
+		return DirectFunctionCall7(ginqueryarrayextract, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1),
+								   PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4),
+								   PG_GETARG_DATUM(5), PG_GETARG_DATUM(6));
+
+	q = PG_GETARG_TAGQUERY_P(0);
+	keys = palloc(q->nitems * sizeof(Datum));
+	map = palloc(sizeof(KeyMap));
+	map->query = q;
+	map->key_of_item = palloc(q->nitems * sizeof(int));
+	for (int i = 0; i < q->nitems; i++)
+	{
+		const TagQueryItem *it = &q->items[i];
+
+		map->key_of_item[i] = -1;
+		if (it->type != TQ_VAL)
+			continue;
+		map->key_of_item[i] = n;
+		keys[n++] = PointerGetDatum(cstring_to_text_with_len(TQ_OPERANDS(q) + it->offset, it->length));
+	}
+	*nkeys = n;
+	*extra_data = palloc0(n * sizeof(Pointer));
+	(*extra_data)[0] = (Pointer) map;
+	*search_mode = tagquery_requires_operand(q) ? GIN_SEARCH_MODE_DEFAULT : GIN_SEARCH_MODE_ALL;
+	PG_RETURN_POINTER(keys);
+}
+
+/* Is operand item i's key present in the indexed item? */
+static bool
+check_key(const TagQuery *q, int i, void *arg)
+{
+	void	  **ctx = (void **) arg;
+	const KeyMap *map = (const KeyMap *) ctx[0];
+	const bool *check = (const bool *) ctx[1];
+
+	return check[map->key_of_item[i]];
+}
+
+/* gin_tag_consistent(check, strategy, query, nkeys, extra_data, recheck, query_keys, null_flags) */
+Datum
+gin_tag_consistent(PG_FUNCTION_ARGS)
+{
+	bool	   *check = (bool *) PG_GETARG_POINTER(0);
+	StrategyNumber strategy = PG_GETARG_UINT16(1);
+	Pointer    *extra_data = (Pointer *) PG_GETARG_POINTER(4);
+	bool	   *recheck = (bool *) PG_GETARG_POINTER(5);
+	void	   *ctx[2];
+	KeyMap	   *map;
+
+	if (strategy != TAGQUERY_STRATEGY)
+		return DirectFunctionCall8(ginarrayconsistent, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1),
+								   PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4),
+								   PG_GETARG_DATUM(5), PG_GETARG_DATUM(6), PG_GETARG_DATUM(7));
+	map = (KeyMap *) extra_data[0];
+	ctx[0] = map;
+	ctx[1] = check;
+	*recheck = false;
+	PG_RETURN_BOOL(tagquery_eval(map->query, check_key, ctx));
+}
