@@ -651,6 +651,164 @@ COMMENT ON OPERATOR CLASS persona.gin_tag_ops USING gin IS
   'GIN index on text[] tags answering @@ tagquery as well as &&, @>, <@ and =';
 
 ------------------------------------------------------------------------
+-- 4. Tag rules as data
+------------------------------------------------------------------------
+
+CREATE TYPE persona.tag_layer AS ENUM ('basic', 'behavior', 'preference', 'value', 'predictive');
+COMMENT ON TYPE persona.tag_layer IS 'Tag layer: basic/behavior/preference/value/predictive (基础/行为/偏好/价值/预测)';
+
+CREATE FUNCTION persona.check_tag_rule(source regclass, rule_sql text) RETURNS void
+AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.check_tag_rule(regclass, text) IS
+  'Error unless rule_sql is one boolean expression over the columns of source (checked as the caller)';
+
+CREATE TABLE persona.tag_rules (
+    source      regclass          NOT NULL,
+    tag         text              NOT NULL CHECK (tag <> ''),
+    layer       persona.tag_layer NOT NULL,
+    rule_sql    text              NOT NULL,
+    description text,
+    enabled     boolean           NOT NULL DEFAULT true,
+    PRIMARY KEY (source, tag)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.tag_rules', '');
+GRANT SELECT ON persona.tag_rules TO PUBLIC;
+COMMENT ON TABLE persona.tag_rules IS
+  'Tag rules: a tag is given to every row of source (a profile relation, one row per customer) where rule_sql is true';
+COMMENT ON COLUMN persona.tag_rules.source IS 'the profile table or view the rule reads';
+COMMENT ON COLUMN persona.tag_rules.rule_sql IS 'one boolean SQL expression over the columns of source';
+COMMENT ON COLUMN persona.tag_rules.layer IS 'basic/behavior/preference/value/predictive (基础/行为/偏好/价值/预测)';
+
+CREATE FUNCTION persona.tag_rules_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM persona.check_tag_rule(NEW.source, NEW.rule_sql);
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION persona.tag_rules_check() IS 'Trigger: reject tag rules that do not parse or reference missing columns';
+CREATE TRIGGER tag_rules_check BEFORE INSERT OR UPDATE ON persona.tag_rules
+    FOR EACH ROW EXECUTE FUNCTION persona.tag_rules_check();
+
+CREATE FUNCTION persona.build_tag_view(view_name text, source regclass, key_col text DEFAULT 'customer_id')
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    arms text := '';
+    name_parts text[] := parse_ident(view_name);
+    qualified text;
+BEGIN
+    IF array_length(name_parts, 1) > 2 THEN
+        RAISE EXCEPTION 'view name "%" has too many dots', view_name USING ERRCODE = 'invalid_name';
+    END IF;
+    qualified := (SELECT string_agg(format('%I', p), '.') FROM unnest(name_parts) p);
+    FOR r IN SELECT tag, rule_sql FROM persona.tag_rules
+             WHERE tag_rules.source = build_tag_view.source AND enabled ORDER BY layer, tag
+    LOOP
+        -- checked again: the profile's columns may have changed since the rule was stored
+        PERFORM persona.check_tag_rule(build_tag_view.source, r.rule_sql);
+        arms := arms || format(E',\n        CASE WHEN (%s\n) THEN %L END', r.rule_sql, r.tag);
+    END LOOP;
+    EXECUTE format(E'CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS\nSELECT %I, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM %s',
+                   qualified, key_col, arms, build_tag_view.source);
+    RETURN qualified;
+END $$;
+COMMENT ON FUNCTION persona.build_tag_view(text, regclass, text) IS
+  'Create or replace a security_invoker view (key, tags text[]) applying the enabled tag rules of source in one pass';
+
+CREATE FUNCTION persona.starter_tag_rules(source regclass) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    FOR r IN SELECT * FROM (VALUES
+        ('高价值', 'value'::persona.tag_layer, 'persona.m(rfm) >= 4 AND persona.f(rfm) >= 4', 'high value: top spenders who buy often (RFM M and F >= 4)'),
+        ('重要价值', 'value', 'persona.rfm_segment(rfm, ''cn8'') = ''Important Value''', 'cn8 重要价值客户'),
+        ('新客', 'behavior', 'lifecycle = ''new''', 'new customer (新手期)'),
+        ('沉睡', 'behavior', 'recency_days > 90', 'no purchase for 90 days'),
+        ('流失风险', 'predictive', 'lifecycle IN (''declining'', ''churned'')', 'declining or churned against their own cadence'),
+        ('工作日午餐', 'preference', '(habits).daypart = ''lunch'' AND (habits).weekday_share >= 0.8', 'buys weekday lunches'),
+        ('周末家庭', 'preference', '(habits).weekend_share >= 0.6 AND (habits).daypart = ''evening''', 'buys on weekend evenings'),
+        ('月消费3次以上', 'basic', 'orders::float8 / greatest(tenure_days, 30) * 30 >= 3', 'at least 3 orders a month'),
+        ('价格敏感', 'preference', 'promotion_uses_6m >= 5', 'used 5 or more promotions in 6 months'),
+        ('移动支付', 'preference', 'payment IN (''wechat_pay'', ''alipay'')', 'pays mostly by WeChat Pay or Alipay'),
+        ('育儿', 'preference', '''育儿'' = ANY (categories)', 'bought parenting products'),
+        ('绘本', 'preference', '''绘本'' = ANY (categories)', 'bought picture books'),
+        ('消费频率下降', 'predictive', '(trend).falling', 'purchase frequency falling (frequency_trend)')
+    ) v(tag, layer, rule_sql, description)
+    LOOP
+        BEGIN
+            INSERT INTO persona.tag_rules (source, tag, layer, rule_sql, description)
+            VALUES (starter_tag_rules.source, r.tag, r.layer, r.rule_sql, r.description)
+            ON CONFLICT ON CONSTRAINT tag_rules_pkey DO NOTHING;
+            n := n + 1;
+        EXCEPTION WHEN undefined_column OR undefined_function OR datatype_mismatch THEN
+            -- the profile lacks what this rule reads: skip it
+        END;
+    END LOOP;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION persona.starter_tag_rules(regclass) IS
+  'Insert the seed articles'' example tags for source, skipping those whose columns source lacks; returns how many';
+
+------------------------------------------------------------------------
+-- 4. Tag combinations and affinity
+------------------------------------------------------------------------
+
+CREATE TYPE persona.tag_pair AS (
+    antecedent  text,
+    consequent  text,
+    customers   bigint,
+    support     double precision,
+    confidence  double precision,
+    lift        double precision
+);
+COMMENT ON TYPE persona.tag_pair IS
+  'Affinity of two tags: customers with both, support (share with both), confidence (share of antecedent holders with the consequent), lift';
+
+CREATE FUNCTION persona.affinity_transfn(internal, text[]) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_transfn(internal, text[], float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'affinity_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_finalfn(internal, text[]) RETURNS persona.tag_pair[]
+AS 'MODULE_PATHNAME', 'affinity_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_finalfn(internal, text[], float8) RETURNS persona.tag_pair[]
+AS 'MODULE_PATHNAME', 'affinity_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.affinity_transfn(internal, text[]) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_transfn(internal, text[], float8) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_combinefn(internal, internal) IS 'combine function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_serialfn(internal) IS 'serialisation function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_deserialfn(bytea, internal) IS 'deserialisation function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_finalfn(internal, text[]) IS 'final function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_finalfn(internal, text[], float8) IS 'final function of persona.tag_affinity';
+
+CREATE AGGREGATE persona.tag_affinity(tags text[]) (
+    SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
+    FINALFUNC_EXTRA, COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
+    DESERIALFUNC = persona.affinity_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.tag_affinity(tags text[], min_support float8) (
+    SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
+    FINALFUNC_EXTRA, COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
+    DESERIALFUNC = persona.affinity_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.tag_affinity(text[]) IS
+  'Support, confidence and lift of every pair of tags with support >= 1% (one tag set per customer)';
+COMMENT ON AGGREGATE persona.tag_affinity(text[], float8) IS
+  'Support, confidence and lift of every pair of tags with support >= min_support';
+
+CREATE FUNCTION persona.tag_set(tags text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN ARRAY(SELECT DISTINCT t FROM unnest(tags) t WHERE t IS NOT NULL ORDER BY t);
+COMMENT ON FUNCTION persona.tag_set(text[]) IS
+  'Sorted distinct tags without NULLs: group by it to count tag combinations';
+
+------------------------------------------------------------------------
 -- One call: statistics, RFM, segment and lifecycle of every customer
 ------------------------------------------------------------------------
 

@@ -42,6 +42,11 @@ static const EnumLabel labels[] = {
 	{"value_tier", "regular", "Regular", "普通"},
 	{"value_tier", "gold", "Gold", "黄金"},
 	{"value_tier", "diamond", "Diamond", "钻石"},
+	{"tag_layer", "basic", "Basic", "基础"},
+	{"tag_layer", "behavior", "Behavior", "行为"},
+	{"tag_layer", "preference", "Preference", "偏好"},
+	{"tag_layer", "value", "Value", "价值"},
+	{"tag_layer", "predictive", "Predictive", "预测"},
 };
 
 /* The value (pg_enum OID) of a label of enum type persona.typname. */

@@ -1,0 +1,370 @@
+/*
+ * affinity.c — tag_affinity(tags text[] [, min_support]): how often tags go
+ * together ("65% of 育儿 buyers also buy 绘本").
+ *
+ * One row per customer with their tags (or categories).  Tags get small
+ * integer ids; pair counts live in a dense triangular matrix, so a customer
+ * with k distinct tags costs k(k-1)/2 array increments.  The result is an
+ * array of persona.tag_pair, both directions of every pair whose support
+ * (share of customers with both) is at least min_support (default 0.01):
+ *   confidence(a -> b) = customers with a and b / customers with a
+ *   lift(a -> b)       = confidence / share of customers with b
+ */
+#include "persona.h"
+#include "tagquery.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#define AFFINITY_MAX_TAGS 4096
+
+typedef struct AffinityState
+{
+	MemoryContext ctx;
+	int64		customers;
+	int			ntags;
+	int			cap;			/* capacity of tags/single and side of the matrix */
+	char	  **tags;			/* NUL-terminated texts by id */
+	int32	   *lens;
+	int64	   *single;			/* customers with each tag */
+	int64	   *pairs;			/* cap x cap, used where i < j */
+	int			slots;			/* open-addressing table of ids by text */
+	int32	   *slot_id;		/* -1 empty */
+	uint32	   *slot_hash;
+} AffinityState;
+
+PG_FUNCTION_INFO_V1(affinity_transfn);
+PG_FUNCTION_INFO_V1(affinity_combinefn);
+PG_FUNCTION_INFO_V1(affinity_serialfn);
+PG_FUNCTION_INFO_V1(affinity_deserialfn);
+PG_FUNCTION_INFO_V1(affinity_finalfn);
+
+/* An empty state in ctx. */
+static AffinityState *
+state_new(MemoryContext ctx)
+{
+	AffinityState *st = MemoryContextAllocZero(ctx, sizeof(AffinityState));
+
+	st->ctx = ctx;
+	st->cap = 16;
+	st->tags = MemoryContextAlloc(ctx, st->cap * sizeof(char *));
+	st->lens = MemoryContextAlloc(ctx, st->cap * sizeof(int32));
+	st->single = MemoryContextAllocZero(ctx, st->cap * sizeof(int64));
+	st->pairs = MemoryContextAllocZero(ctx, (Size) st->cap * st->cap * sizeof(int64));
+	st->slots = 64;
+	st->slot_id = MemoryContextAlloc(ctx, st->slots * sizeof(int32));
+	st->slot_hash = MemoryContextAlloc(ctx, st->slots * sizeof(uint32));
+	memset(st->slot_id, -1, st->slots * sizeof(int32));
+	return st;
+}
+
+/* Put id into the open-addressing table. */
+static void
+slot_put(AffinityState *st, uint32 hash, int id)
+{
+	int			i = hash & (st->slots - 1);
+
+	while (st->slot_id[i] >= 0)
+		i = (i + 1) & (st->slots - 1);
+	st->slot_id[i] = id;
+	st->slot_hash[i] = hash;
+}
+
+/* Make room for one more tag: grow the arrays, the matrix and the table. */
+static void
+grow(AffinityState *st)
+{
+	int			cap = st->cap * 2;
+	int64	   *pairs;
+
+	if (st->ntags >= AFFINITY_MAX_TAGS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("tag_affinity supports at most %d distinct tags", AFFINITY_MAX_TAGS),
+				 errhint("Keep the tags or categories you want to compare, e.g. with array intersections.")));
+	st->tags = repalloc(st->tags, cap * sizeof(char *));
+	st->lens = repalloc(st->lens, cap * sizeof(int32));
+	st->single = repalloc(st->single, cap * sizeof(int64));
+	memset(st->single + st->cap, 0, (cap - st->cap) * sizeof(int64));
+	pairs = MemoryContextAllocZero(st->ctx, (Size) cap * cap * sizeof(int64));
+	for (int i = 0; i < st->ntags; i++)
+		memcpy(pairs + (Size) i * cap, st->pairs + (Size) i * st->cap, st->ntags * sizeof(int64));
+	pfree(st->pairs);
+	st->pairs = pairs;
+	st->cap = cap;
+
+	st->slots = cap * 4;
+	st->slot_id = repalloc(st->slot_id, st->slots * sizeof(int32));
+	st->slot_hash = repalloc(st->slot_hash, st->slots * sizeof(uint32));
+	memset(st->slot_id, -1, st->slots * sizeof(int32));
+	for (int id = 0; id < st->ntags; id++)
+		slot_put(st, tagquery_hash_text(st->tags[id], st->lens[id]), id);
+}
+
+/* The id of a tag, added if new. */
+static int
+tag_id(AffinityState *st, const char *s, int len)
+{
+	uint32		hash = tagquery_hash_text(s, len);
+	int			i = hash & (st->slots - 1);
+	int			id;
+
+	for (; st->slot_id[i] >= 0; i = (i + 1) & (st->slots - 1))
+	{
+		id = st->slot_id[i];
+		if (st->slot_hash[i] == hash && st->lens[id] == len && memcmp(st->tags[id], s, len) == 0)
+			return id;
+	}
+	if (st->ntags == st->cap)
+	{
+		grow(st);
+		return tag_id(st, s, len);
+	}
+	id = st->ntags++;
+	st->tags[id] = MemoryContextAlloc(st->ctx, len + 1);
+	memcpy(st->tags[id], s, len);
+	st->tags[id][len] = '\0';
+	st->lens[id] = len;
+	slot_put(st, hash, id);
+	return id;
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Count one customer with the given distinct-ified tag ids. */
+static void
+count_customer(AffinityState *st, int *ids, int n)
+{
+	int			k = 0;
+
+	qsort(ids, n, sizeof(int), cmp_int);
+	for (int i = 0; i < n; i++)
+		if (k == 0 || ids[i] != ids[k - 1])
+			ids[k++] = ids[i];
+	st->customers++;
+	for (int i = 0; i < k; i++)
+	{
+		int64	   *row = st->pairs + (Size) ids[i] * st->cap;
+
+		st->single[ids[i]]++;
+		for (int j = i + 1; j < k; j++)
+			row[ids[j]]++;
+	}
+}
+
+/* affinity_transfn(state, tags text[] [, min_support]) */
+Datum
+affinity_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	AffinityState *st;
+	ArrayType  *a;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int		   *ids;
+	int			k = 0;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "affinity_transfn called in non-aggregate context");
+	st = PG_ARGISNULL(0) ? state_new(aggctx) : (AffinityState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(st);	/* a customer without a tag set is not counted */
+	a = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("tags must be a one-dimensional array")));
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	ids = palloc(Max(n, 1) * sizeof(int));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+		{
+			text	   *t = DatumGetTextPP(elems[i]);
+
+			ids[k++] = tag_id(st, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		}
+	count_customer(st, ids, k);
+	pfree(ids);
+	PG_RETURN_POINTER(st);
+}
+
+/* Add b's counts to a, mapping b's tag ids to a's. */
+Datum
+affinity_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	AffinityState *a;
+	AffinityState *b;
+	int		   *map;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "affinity_combinefn called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
+	b = (AffinityState *) PG_GETARG_POINTER(1);
+	a = PG_ARGISNULL(0) ? state_new(aggctx) : (AffinityState *) PG_GETARG_POINTER(0);
+	map = palloc(Max(b->ntags, 1) * sizeof(int));
+	for (int i = 0; i < b->ntags; i++)
+		map[i] = tag_id(a, b->tags[i], b->lens[i]);
+	a->customers += b->customers;
+	for (int i = 0; i < b->ntags; i++)
+	{
+		a->single[map[i]] += b->single[i];
+		for (int j = i + 1; j < b->ntags; j++)
+		{
+			int64		c = b->pairs[(Size) i * b->cap + j];
+			int			x = Min(map[i], map[j]);
+			int			y = Max(map[i], map[j]);
+
+			if (c != 0)
+				a->pairs[(Size) x * a->cap + y] += c;
+		}
+	}
+	pfree(map);
+	PG_RETURN_POINTER(a);
+}
+
+/* State to bytea: customers, tags with counts, then the non-zero pairs. */
+Datum
+affinity_serialfn(PG_FUNCTION_ARGS)
+{
+	AffinityState *st = (AffinityState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	int64		npairs = 0;
+
+	pq_begintypsend(&buf);
+	pq_sendint64(&buf, st->customers);
+	pq_sendint32(&buf, st->ntags);
+	for (int i = 0; i < st->ntags; i++)
+	{
+		pq_sendint32(&buf, st->lens[i]);
+		pq_sendbytes(&buf, st->tags[i], st->lens[i]);
+		pq_sendint64(&buf, st->single[i]);
+	}
+	for (int i = 0; i < st->ntags; i++)
+		for (int j = i + 1; j < st->ntags; j++)
+			npairs += st->pairs[(Size) i * st->cap + j] != 0;
+	pq_sendint64(&buf, npairs);
+	for (int i = 0; i < st->ntags; i++)
+		for (int j = i + 1; j < st->ntags; j++)
+			if (st->pairs[(Size) i * st->cap + j] != 0)
+			{
+				pq_sendint32(&buf, i);
+				pq_sendint32(&buf, j);
+				pq_sendint64(&buf, st->pairs[(Size) i * st->cap + j]);
+			}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* bytea to state. */
+Datum
+affinity_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	StringInfoData buf;
+	AffinityState *st;
+	int			ntags;
+	int64		npairs;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "affinity_deserialfn called in non-aggregate context");
+	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
+	st = state_new(aggctx);
+	st->customers = pq_getmsgint64(&buf);
+	ntags = pq_getmsgint(&buf, 4);
+	for (int i = 0; i < ntags; i++)
+	{
+		int			len = pq_getmsgint(&buf, 4);
+		const char *s = pq_getmsgbytes(&buf, len);
+		int			id = tag_id(st, s, len);
+
+		if (id != i)
+			elog(ERROR, "invalid serialised tag_affinity state");
+		st->single[id] = pq_getmsgint64(&buf);
+	}
+	npairs = pq_getmsgint64(&buf);
+	for (int64 k = 0; k < npairs; k++)
+	{
+		int			i = pq_getmsgint(&buf, 4);
+		int			j = pq_getmsgint(&buf, 4);
+
+		if (i < 0 || j <= i || j >= st->ntags)
+			elog(ERROR, "invalid serialised tag_affinity state");
+		st->pairs[(Size) i * st->cap + j] = pq_getmsgint64(&buf);
+	}
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(st);
+}
+
+/* persona.tag_pair[] of every direction of every pair with enough support. */
+Datum
+affinity_finalfn(PG_FUNCTION_ARGS)
+{
+	AffinityState *st;
+	double		min_support = 0.01;
+	Oid			array_type = get_fn_expr_rettype(fcinfo->flinfo);
+	Oid			pair_type = get_element_type(array_type);
+	TupleDesc	desc;
+	Datum	   *rows;
+	int			nrows = 0;
+	int			maxrows = 64;
+	double		n;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (AffinityState *) PG_GETARG_POINTER(0);
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		min_support = PG_GETARG_FLOAT8(2);
+	if (!(min_support >= 0 && min_support <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_support must be between 0 and 1"),
+				 errdetail("Got %g.", min_support)));
+	desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(pair_type, -1));
+	rows = palloc(maxrows * sizeof(Datum));
+	n = (double) st->customers;
+	for (int i = 0; i < st->ntags && n > 0; i++)
+		for (int j = i + 1; j < st->ntags; j++)
+		{
+			int64		both = st->pairs[(Size) i * st->cap + j];
+
+			if (both == 0 || both / n < min_support)
+				continue;
+			for (int dir = 0; dir < 2; dir++)
+			{
+				int			x = dir == 0 ? i : j;
+				int			y = dir == 0 ? j : i;
+				Datum		values[6];
+				bool		nulls[6] = {false, false, false, false, false, false};
+				double		confidence = (double) both / st->single[x];
+
+				values[0] = PointerGetDatum(cstring_to_text_with_len(st->tags[x], st->lens[x]));
+				values[1] = PointerGetDatum(cstring_to_text_with_len(st->tags[y], st->lens[y]));
+				values[2] = Int64GetDatum(both);
+				values[3] = Float8GetDatum(both / n);
+				values[4] = Float8GetDatum(confidence);
+				values[5] = Float8GetDatum(confidence / (st->single[y] / n));
+				if (nrows == maxrows)
+				{
+					maxrows *= 2;
+					rows = repalloc_huge(rows, maxrows * sizeof(Datum));
+				}
+				rows[nrows++] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+			}
+		}
+	PG_RETURN_ARRAYTYPE_P(construct_array(rows, nrows, pair_type, -1, false, TYPALIGN_DOUBLE));
+}
