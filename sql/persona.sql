@@ -777,25 +777,22 @@ CREATE FUNCTION persona.affinity_serialfn(internal) RETURNS bytea
 AS 'MODULE_PATHNAME', 'affinity_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION persona.affinity_deserialfn(bytea, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'affinity_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.affinity_finalfn(internal, text[]) RETURNS persona.tag_pair[]
-AS 'MODULE_PATHNAME', 'affinity_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.affinity_finalfn(internal, text[], float8) RETURNS persona.tag_pair[]
+CREATE FUNCTION persona.affinity_finalfn(internal) RETURNS persona.tag_pair[]
 AS 'MODULE_PATHNAME', 'affinity_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.affinity_transfn(internal, text[]) IS 'transition function of persona.tag_affinity';
 COMMENT ON FUNCTION persona.affinity_transfn(internal, text[], float8) IS 'transition function of persona.tag_affinity';
 COMMENT ON FUNCTION persona.affinity_combinefn(internal, internal) IS 'combine function of persona.tag_affinity';
 COMMENT ON FUNCTION persona.affinity_serialfn(internal) IS 'serialisation function of persona.tag_affinity';
 COMMENT ON FUNCTION persona.affinity_deserialfn(bytea, internal) IS 'deserialisation function of persona.tag_affinity';
-COMMENT ON FUNCTION persona.affinity_finalfn(internal, text[]) IS 'final function of persona.tag_affinity';
-COMMENT ON FUNCTION persona.affinity_finalfn(internal, text[], float8) IS 'final function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_finalfn(internal) IS 'final function of persona.tag_affinity';
 
 CREATE AGGREGATE persona.tag_affinity(tags text[]) (
     SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
-    FINALFUNC_EXTRA, COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
+    COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
     DESERIALFUNC = persona.affinity_deserialfn, PARALLEL = SAFE);
 CREATE AGGREGATE persona.tag_affinity(tags text[], min_support float8) (
     SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
-    FINALFUNC_EXTRA, COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
+    COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
     DESERIALFUNC = persona.affinity_deserialfn, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.tag_affinity(text[]) IS
   'Support, confidence and lift of every pair of tags with support >= 1% (one tag set per customer)';

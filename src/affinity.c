@@ -27,6 +27,7 @@
 typedef struct AffinityState
 {
 	MemoryContext ctx;
+	double		min_support;	/* pairs rarer than this are not reported */
 	int64		customers;
 	int			ntags;
 	int			cap;			/* capacity of tags/single and side of the matrix */
@@ -47,10 +48,16 @@ PG_FUNCTION_INFO_V1(affinity_finalfn);
 
 /* An empty state in ctx. */
 static AffinityState *
-state_new(MemoryContext ctx)
+state_new(MemoryContext ctx, double min_support)
 {
 	AffinityState *st = MemoryContextAllocZero(ctx, sizeof(AffinityState));
 
+	if (!(min_support >= 0 && min_support <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_support must be between 0 and 1"),
+				 errdetail("Got %g.", min_support)));
+	st->min_support = min_support;
 	st->ctx = ctx;
 	st->cap = 16;
 	st->tags = MemoryContextAlloc(ctx, st->cap * sizeof(char *));
@@ -178,9 +185,23 @@ affinity_transfn(PG_FUNCTION_ARGS)
 	int		   *ids;
 	int			k = 0;
 
+	double		min_support = 0.01;
+
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "affinity_transfn called in non-aggregate context");
-	st = PG_ARGISNULL(0) ? state_new(aggctx) : (AffinityState *) PG_GETARG_POINTER(0);
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("min_support must not be NULL")));
+		min_support = PG_GETARG_FLOAT8(2);
+	}
+	st = PG_ARGISNULL(0) ? state_new(aggctx, min_support) : (AffinityState *) PG_GETARG_POINTER(0);
+	if (st->min_support != min_support)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_support must be the same for every row")));
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(st);	/* a customer without a tag set is not counted */
 	a = PG_GETARG_ARRAYTYPE_P(1);
@@ -216,7 +237,9 @@ affinity_combinefn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (AffinityState *) PG_GETARG_POINTER(1);
-	a = PG_ARGISNULL(0) ? state_new(aggctx) : (AffinityState *) PG_GETARG_POINTER(0);
+	a = PG_ARGISNULL(0) ? state_new(aggctx, b->min_support) : (AffinityState *) PG_GETARG_POINTER(0);
+	if (a->min_support != b->min_support)
+		elog(ERROR, "tag_affinity partial states with different min_support");
 	map = palloc(Max(b->ntags, 1) * sizeof(int));
 	for (int i = 0; i < b->ntags; i++)
 		map[i] = tag_id(a, b->tags[i], b->lens[i]);
@@ -247,6 +270,7 @@ affinity_serialfn(PG_FUNCTION_ARGS)
 	int64		npairs = 0;
 
 	pq_begintypsend(&buf);
+	pq_sendfloat8(&buf, st->min_support);
 	pq_sendint64(&buf, st->customers);
 	pq_sendint32(&buf, st->ntags);
 	for (int i = 0; i < st->ntags; i++)
@@ -283,7 +307,7 @@ affinity_deserialfn(PG_FUNCTION_ARGS)
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "affinity_deserialfn called in non-aggregate context");
 	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
-	st = state_new(aggctx);
+	st = state_new(aggctx, pq_getmsgfloat8(&buf));
 	st->customers = pq_getmsgint64(&buf);
 	ntags = pq_getmsgint(&buf, 4);
 	for (int i = 0; i < ntags; i++)
@@ -315,7 +339,7 @@ Datum
 affinity_finalfn(PG_FUNCTION_ARGS)
 {
 	AffinityState *st;
-	double		min_support = 0.01;
+	double		min_support;
 	Oid			array_type = get_fn_expr_rettype(fcinfo->flinfo);
 	Oid			pair_type = get_element_type(array_type);
 	TupleDesc	desc;
@@ -327,13 +351,7 @@ affinity_finalfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (AffinityState *) PG_GETARG_POINTER(0);
-	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
-		min_support = PG_GETARG_FLOAT8(2);
-	if (!(min_support >= 0 && min_support <= 1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("min_support must be between 0 and 1"),
-				 errdetail("Got %g.", min_support)));
+	min_support = st->min_support;
 	desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(pair_type, -1));
 	rows = palloc(maxrows * sizeof(Datum));
 	n = (double) st->customers;

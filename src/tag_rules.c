@@ -19,11 +19,29 @@
 
 PG_FUNCTION_INFO_V1(check_tag_rule);
 
-/* Error context: which rule was being checked. */
+typedef struct RuleContext
+{
+	const char *rule;
+	const char *parsing;		/* the text being parsed, while parsing */
+} RuleContext;
+
+/*
+ * Error context: which rule was being checked; a syntax error's position
+ * refers to the text we parsed, not to the statement that called us.
+ */
 static void
 rule_context(void *arg)
 {
-	errcontext("tag rule: %s", (const char *) arg);
+	RuleContext *c = (RuleContext *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0 && c->parsing)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(c->parsing);
+	}
+	errcontext("tag rule: %s", c->rule);
 }
 
 /* Error unless the parse tree is SELECT of one expression and nothing else. */
@@ -59,15 +77,18 @@ check_tag_rule(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	char	   *rule = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ErrorContextCallback cb;
+	RuleContext ctx = {rule, NULL};
 	char	   *rel;
 	int			ret;
 
 	cb.callback = rule_context;
-	cb.arg = rule;
+	cb.arg = &ctx;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;
 
-	check_single_expression(raw_parser(psprintf("SELECT (%s\n)", rule), RAW_PARSE_DEFAULT), rule);
+	ctx.parsing = psprintf("SELECT (%s\n)", rule);
+	check_single_expression(raw_parser(ctx.parsing, RAW_PARSE_DEFAULT), rule);
+	ctx.parsing = NULL;
 
 	rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 	if (SPI_connect() != SPI_OK_CONNECT)
