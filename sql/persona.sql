@@ -658,7 +658,7 @@ CREATE TYPE persona.tag_layer AS ENUM ('basic', 'behavior', 'preference', 'value
 COMMENT ON TYPE persona.tag_layer IS 'Tag layer: basic/behavior/preference/value/predictive (基础/行为/偏好/价值/预测)';
 
 CREATE FUNCTION persona.check_tag_rule(source regclass, rule_sql text) RETURNS void
-AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.check_tag_rule(regclass, text) IS
   'Error unless rule_sql is one boolean expression over the columns of source (checked as the caller)';
 
