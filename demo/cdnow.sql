@@ -126,3 +126,45 @@ SELECT count(*) AS "育儿客户", count(*) FILTER (WHERE books) AS "也买绘�
 FROM (SELECT customer_id, bool_or(category = '绘本') AS books
       FROM retail_orders GROUP BY customer_id HAVING bool_or(category = '育儿')) q;
 RESET persona.language;
+
+------------------------------------------------------------------------
+-- Tags: rules as data, a tag view, @@ queries and affinity.
+------------------------------------------------------------------------
+SET TimeZone = 'Asia/Shanghai';
+SET client_min_messages = warning;
+DROP VIEW IF EXISTS retail_tags;
+DROP VIEW IF EXISTS retail_card;
+DELETE FROM persona.tag_rules WHERE source::text IN ('retail_card');
+RESET client_min_messages;
+-- The portrait card: profile plus what the tag rules read.
+CREATE VIEW retail_card AS
+SELECT p.*, o.categories, o.payment, o.promotion_uses_6m, o.trend
+FROM persona.customer_profile('retail_orders', '2025-01-01') p
+LEFT JOIN (SELECT customer_id, array_agg(DISTINCT category) AS categories,
+                  mode() WITHIN GROUP (ORDER BY payment) AS payment,
+                  count(*) FILTER (WHERE coupon_used AND ordered_at > '2024-07-01') AS promotion_uses_6m,
+                  persona.frequency_trend(ordered_at, '2025-01-01', '6 months') AS trend
+           FROM retail_orders GROUP BY customer_id) o USING (customer_id);
+SELECT persona.starter_tag_rules('retail_card') AS starter_rules \gset
+SELECT persona.build_tag_view('retail_tags', 'retail_card') AS tag_view \gset
+\echo '== 标签 Tags: starter rules from the articles, compiled into view' :tag_view '=='
+SET persona.language = zh;
+SELECT persona.label(r.layer) AS "层级", r.tag AS "标签", count(t.customer_id) AS "客户数", r.rule_sql AS "规则"
+FROM persona.tag_rules r LEFT JOIN retail_tags t ON r.tag = ANY (t.tags)
+WHERE r.source = 'retail_card'::regclass
+GROUP BY r.layer, r.tag, r.rule_sql ORDER BY r.layer, count(t.customer_id) DESC;
+
+\echo '== 圈人 Campaign audience: 工作日午餐 & 移动支付 & !流失风险 =='
+SELECT count(*) AS "客户数" FROM retail_tags WHERE tags OPERATOR(persona.@@) '工作日午餐 & 移动支付 & !流失风险';
+
+\echo '== 标签组合 Common tag combinations =='
+SELECT array_to_string(persona.tag_set(tags), ' + ') AS "组合", count(*) AS "客户数",
+       round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS "占比 %"
+FROM retail_tags WHERE cardinality(tags) >= 2 GROUP BY persona.tag_set(tags) ORDER BY 2 DESC LIMIT 6;
+
+\echo '== 关联 Affinity between categories (support >= 5%, top lift) =='
+SELECT (p).antecedent AS "品类", (p).consequent AS "也买", round(100 * (p).confidence)::text || '%' AS "置信度",
+       round((p).lift::numeric, 2) AS "提升度"
+FROM (SELECT unnest(persona.tag_affinity(categories, 0.05)) AS p FROM retail_card WHERE categories IS NOT NULL) x
+ORDER BY (p).lift DESC LIMIT 5;
+RESET persona.language;

@@ -724,7 +724,7 @@ DECLARE
 BEGIN
     FOR r IN SELECT * FROM (VALUES
         ('高价值', 'value'::persona.tag_layer, 'persona.m(rfm) >= 4 AND persona.f(rfm) >= 4', 'high value: top spenders who buy often (RFM M and F >= 4)'),
-        ('重要价值', 'value', 'persona.rfm_segment(rfm, ''cn8'') = ''Important Value''', 'cn8 重要价值客户'),
+        ('重要价值', 'value', '2 * persona.r(rfm) > persona.bins(rfm) + 1 AND 2 * persona.f(rfm) > persona.bins(rfm) + 1 AND 2 * persona.m(rfm) > persona.bins(rfm) + 1', 'cn8 重要价值客户: R, F and M all high'),
         ('新客', 'behavior', 'lifecycle = ''new''', 'new customer (新手期)'),
         ('沉睡', 'behavior', 'recency_days > 90', 'no purchase for 90 days'),
         ('流失风险', 'predictive', 'lifecycle IN (''declining'', ''churned'')', 'declining or churned against their own cadence'),
