@@ -50,4 +50,13 @@ typedef bool (*TagQueryCheck) (const TagQuery *q, int item, void *arg);
 extern bool tagquery_eval(const TagQuery *q, TagQueryCheck check, void *arg);
 extern bool tagquery_requires_operand(const TagQuery *q);
 
+/* Three-valued evaluation (Kleene logic) for index searches with unknown operands. */
+typedef enum TqTri
+{
+	TQ_FALSE, TQ_TRUE, TQ_MAYBE
+} TqTri;
+typedef TqTri (*TagQueryCheck3) (const TagQuery *q, int item, void *arg);
+extern TqTri tagquery_eval3(const TagQuery *q, TagQueryCheck3 check, void *arg);
+extern void tagquery_polarity(const TagQuery *q, bool *negated);
+
 #endif							/* PERSONA_TAGQUERY_H */

@@ -3,10 +3,15 @@
  * array operators &&, @>, <@, = (delegated to PostgreSQL's array support)
  * and text[] @@ tagquery.
  *
- * For @@ the index keys are the query's operands; consistent evaluates the
- * boolean expression on which keys an item has, exactly (no recheck).  A
- * query that an empty tag set satisfies ('!churn') needs every row, so it
- * asks for GIN_SEARCH_MODE_ALL, as contrib/intarray does.
+ * For @@ the index keys are the query's operands that are not negated:
+ * the query is monotone in them, so when it needs some operand at all, an
+ * item without any of them cannot match, and a negated tag (often a common
+ * one, '!churn') costs no posting-list read.  consistent evaluates the
+ * query in three-valued logic with the negated operands unknown and asks
+ * for a recheck when the answer depends on them.  A query that an empty tag
+ * set satisfies ('!churn') needs every row: it asks for
+ * GIN_SEARCH_MODE_ALL, as contrib/intarray does, with every operand a key
+ * so the answer is exact.
  */
 #include "persona.h"
 #include "tagquery.h"
@@ -38,6 +43,8 @@ gin_tag_extract_query(PG_FUNCTION_ARGS)
 	TagQuery   *q;
 	Datum	   *keys;
 	KeyMap	   *map;
+	bool	   *negated;
+	bool		all;
 	int			n = 0;
 
 	if (strategy != TAGQUERY_STRATEGY)
@@ -50,32 +57,41 @@ gin_tag_extract_query(PG_FUNCTION_ARGS)
 	map = palloc(sizeof(KeyMap));
 	map->query = q;
 	map->key_of_item = palloc(q->nitems * sizeof(int));
+	negated = palloc(q->nitems * sizeof(bool));
+	all = !tagquery_requires_operand(q);
+	if (all)
+		memset(negated, 0, q->nitems * sizeof(bool));
+	else
+		tagquery_polarity(q, negated);
 	for (int i = 0; i < q->nitems; i++)
 	{
 		const TagQueryItem *it = &q->items[i];
 
 		map->key_of_item[i] = -1;
-		if (it->type != TQ_VAL)
+		if (it->type != TQ_VAL || negated[i])
 			continue;
 		map->key_of_item[i] = n;
 		keys[n++] = PointerGetDatum(cstring_to_text_with_len(TQ_OPERANDS(q) + it->offset, it->length));
 	}
 	*nkeys = n;
-	*extra_data = palloc0(n * sizeof(Pointer));
+	*extra_data = palloc0(Max(n, 1) * sizeof(Pointer));
 	(*extra_data)[0] = (Pointer) map;
-	*search_mode = tagquery_requires_operand(q) ? GIN_SEARCH_MODE_DEFAULT : GIN_SEARCH_MODE_ALL;
+	*search_mode = all ? GIN_SEARCH_MODE_ALL : GIN_SEARCH_MODE_DEFAULT;
 	PG_RETURN_POINTER(keys);
 }
 
-/* Is operand item i's key present in the indexed item? */
-static bool
+/* Is operand item i's key present in the indexed item (unknown if it is no key)? */
+static TqTri
 check_key(const TagQuery *q, int i, void *arg)
 {
 	void	  **ctx = (void **) arg;
 	const KeyMap *map = (const KeyMap *) ctx[0];
 	const bool *check = (const bool *) ctx[1];
+	int			k = map->key_of_item[i];
 
-	return check[map->key_of_item[i]];
+	if (k < 0)
+		return TQ_MAYBE;
+	return check[k] ? TQ_TRUE : TQ_FALSE;
 }
 
 /* gin_tag_consistent(check, strategy, query, nkeys, extra_data, recheck, query_keys, null_flags) */
@@ -88,6 +104,7 @@ gin_tag_consistent(PG_FUNCTION_ARGS)
 	bool	   *recheck = (bool *) PG_GETARG_POINTER(5);
 	void	   *ctx[2];
 	KeyMap	   *map;
+	TqTri		result;
 
 	if (strategy != TAGQUERY_STRATEGY)
 		return DirectFunctionCall8(ginarrayconsistent, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1),
@@ -96,6 +113,7 @@ gin_tag_consistent(PG_FUNCTION_ARGS)
 	map = (KeyMap *) extra_data[0];
 	ctx[0] = map;
 	ctx[1] = check;
-	*recheck = false;
-	PG_RETURN_BOOL(tagquery_eval(map->query, check_key, ctx));
+	result = tagquery_eval3(map->query, check_key, ctx);
+	*recheck = result == TQ_MAYBE;
+	PG_RETURN_BOOL(result != TQ_FALSE);
 }
