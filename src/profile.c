@@ -329,6 +329,37 @@ scan_query(Oid relid, const char *cust_col, const char *time_col, const char *am
 	return q.data;
 }
 
+/*
+ * Expected number of customers from the planner statistics of the customer
+ * column (n_distinct), so the hash table is sized once instead of doubling
+ * its way up; 1024 when there are no statistics.
+ */
+static uint32
+expected_customers(Oid relid, const char *cust_col)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	double		n = 0;
+
+	args[0] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(relid)));
+	args[1] = CStringGetTextDatum(get_rel_name(relid));
+	args[2] = CStringGetTextDatum(cust_col);
+	if (SPI_execute_with_args("SELECT (CASE WHEN s.n_distinct >= 0 THEN s.n_distinct"
+							  " ELSE -s.n_distinct * greatest(c.reltuples, 0) END)::pg_catalog.float8"
+							  " FROM pg_catalog.pg_stats s JOIN pg_catalog.pg_class c ON c.relname = s.tablename"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname"
+							  " WHERE s.schemaname = $1 AND s.tablename = $2 AND s.attname = $3",
+							  3, argtypes, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			n = DatumGetFloat8(d);
+	}
+	return (uint32) Min(Max(n, 1024.0), 64.0 * 1024 * 1024);
+}
+
 /* Columns of the result: customer_id, the 13 order_stats columns, rfm, segment, lifecycle, habits. */
 #define PROFILE_NATTS (1 + OS_NATTS + 4)
 
@@ -389,13 +420,13 @@ customer_profile(PG_FUNCTION_ARGS)
 	pr.pub.rShutdown = profile_shutdown;
 	pr.pub.rDestroy = profile_destroy;
 	pr.pub.mydest = DestNone;
-	pr.table = custhash_create(work, 1024, work);
 	pr.ctx = work;
 	pr.as_of_day = persona_local_day(as_of, "as_of");
 	pr.habits = want_habits;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	pr.table = custhash_create(work, expected_customers(relid, cust_col), work);
 	scheme = segment_scheme_load(scheme_name, work);
 	stages = persona_lifecycle_values(fcinfo);
 	habits = habits_maker(work, lookup_rowtype_tupdesc_copy(

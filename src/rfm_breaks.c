@@ -479,14 +479,14 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 									aggctx, BREAKS_HEADER, "rfm_breaks"));
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
+/* sort_float8(data, n): an inlined-comparison sort (values are never NaN here). */
+#define ST_SORT sort_float8
+#define ST_ELEMENT_TYPE double
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /*
  * Quantile cuts of v[0..n-1] (sorted here, ascending = worst first):
@@ -496,7 +496,7 @@ cmp_double(const void *a, const void *b)
 static void
 quantile_cuts_ascending(double *v, int64 n, int bins, double *cut)
 {
-	qsort(v, n, sizeof(double), cmp_double);
+	sort_float8(v, n);
 	for (int k = 1; k < bins; k++)
 	{
 		int64		j = (k * n + bins - 1) / bins;	/* ceil(k n / bins) */
