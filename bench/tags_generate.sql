@@ -1,5 +1,6 @@
 -- Deterministic tag sets for the tag benchmark: one row per customer with
--- about 20 tags out of 200 (popular tags much more common than rare ones).
+-- about 20 tags out of 1,000: a few tags most customers have, a long tail of rare ones
+-- (the rarest on well under 1% of customers), as real tag systems look.
 \if :{?customers}
 \else
   \set customers 1000000
@@ -9,7 +10,7 @@ SET max_parallel_workers_per_gather = 0;
 DROP TABLE IF EXISTS customer_tags;
 CREATE UNLOGGED TABLE customer_tags AS
 SELECT id AS customer_id,
-       ARRAY(SELECT DISTINCT 't' || floor(200 * random() ^ 2)::int FROM generate_series(1, 16 + id % 10)) AS tags
+       ARRAY(SELECT DISTINCT 't' || floor(1000 * random() ^ 3)::int FROM generate_series(1, 16 + id % 10)) AS tags
 FROM generate_series(1, :customers) id;
 RESET max_parallel_workers_per_gather;
 CREATE INDEX customer_tags_gin ON customer_tags USING gin (tags persona.gin_tag_ops);

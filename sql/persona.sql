@@ -635,6 +635,10 @@ COMMENT ON FUNCTION persona.gin_tag_extract_query(text[], internal, int2, intern
   'GIN support: keys of a query on text[] (array operators or a tagquery)';
 COMMENT ON FUNCTION persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal) IS
   'GIN support: whether an item with these keys satisfies the query';
+CREATE FUNCTION persona.gin_tag_triconsistent(internal, int2, text[], int4, internal, internal, internal)
+RETURNS "char" AS 'MODULE_PATHNAME', 'gin_tag_triconsistent' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gin_tag_triconsistent(internal, int2, text[], int4, internal, internal, internal) IS
+  'GIN support: three-valued consistent, so GIN can skip items lacking a required key';
 
 CREATE OPERATOR CLASS persona.gin_tag_ops FOR TYPE text[] USING gin AS
     OPERATOR 1 pg_catalog.&& (anyarray, anyarray),
@@ -646,6 +650,7 @@ CREATE OPERATOR CLASS persona.gin_tag_ops FOR TYPE text[] USING gin AS
     FUNCTION 2 pg_catalog.ginarrayextract(anyarray, internal, internal),
     FUNCTION 3 persona.gin_tag_extract_query(text[], internal, int2, internal, internal, internal, internal),
     FUNCTION 4 persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal),
+    FUNCTION 6 persona.gin_tag_triconsistent(internal, int2, text[], int4, internal, internal, internal),
     STORAGE text;
 COMMENT ON OPERATOR CLASS persona.gin_tag_ops USING gin IS
   'GIN index on text[] tags answering @@ tagquery as well as &&, @>, <@ and =';

@@ -18,41 +18,6 @@
 PG_FUNCTION_INFO_V1(tag_match);
 PG_FUNCTION_INFO_V1(tag_match_commutator);
 
-/*
- * Evaluate the postfix items with a stack of booleans; check(q, i, arg) says
- * whether operand item i is present.
- */
-bool
-tagquery_eval(const TagQuery *q, TagQueryCheck check, void *arg)
-{
-	bool		small[64] = {false};
-	bool	   *stack = q->nitems <= lengthof(small) ? small : palloc(q->nitems * sizeof(bool));
-	int			top = 0;
-	bool		result;
-
-	for (int i = 0; i < q->nitems; i++)
-	{
-		const TagQueryItem *it = &q->items[i];
-
-		if (it->type == TQ_VAL)
-			stack[top++] = check(q, i, arg);
-		else if (it->oper == '!')
-			stack[top - 1] = !stack[top - 1];
-		else
-		{
-			bool		r = stack[--top];
-			bool		l = stack[top - 1];
-
-			stack[top - 1] = it->oper == '&' ? (l && r) : (l || r);
-		}
-	}
-	Assert(top == 1);
-	result = stack[0];
-	if (stack != small)
-		pfree(stack);
-	return result;
-}
-
 /* Kleene AND / OR / NOT on three values. */
 static inline TqTri
 tri_and(TqTri a, TqTri b)
@@ -70,7 +35,10 @@ tri_or(TqTri a, TqTri b)
 	return (a == TQ_FALSE && b == TQ_FALSE) ? TQ_FALSE : TQ_MAYBE;
 }
 
-/* Evaluate with operands that may be unknown (TQ_MAYBE). */
+/*
+ * Evaluate the postfix items with a stack; operands may be unknown
+ * (TQ_MAYBE), as in an index search that does not look at every tag.
+ */
 TqTri
 tagquery_eval3(const TagQuery *q, TagQueryCheck3 check, void *arg)
 {
@@ -100,6 +68,30 @@ tagquery_eval3(const TagQuery *q, TagQueryCheck3 check, void *arg)
 	if (stack != small)
 		pfree(stack);
 	return result;
+}
+
+/* A two-valued check seen as a three-valued one. */
+typedef struct BoolCheck
+{
+	TagQueryCheck check;
+	void	   *arg;
+} BoolCheck;
+
+static TqTri
+bool_check(const TagQuery *q, int item, void *arg)
+{
+	const BoolCheck *b = (const BoolCheck *) arg;
+
+	return b->check(q, item, b->arg) ? TQ_TRUE : TQ_FALSE;
+}
+
+/* Evaluate with every operand known: check(q, i, arg) says whether operand item i is present. */
+bool
+tagquery_eval(const TagQuery *q, TagQueryCheck check, void *arg)
+{
+	BoolCheck	b = {check, arg};
+
+	return tagquery_eval3(q, bool_check, &b) == TQ_TRUE;
 }
 
 /* negated[i] for operand items: under an odd number of !. */

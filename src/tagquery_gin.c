@@ -24,6 +24,7 @@
 
 PG_FUNCTION_INFO_V1(gin_tag_extract_query);
 PG_FUNCTION_INFO_V1(gin_tag_consistent);
+PG_FUNCTION_INFO_V1(gin_tag_triconsistent);
 
 /* Which GIN key each operand item is (the rest -1), passed in extra_data[0]. */
 typedef struct KeyMap
@@ -116,4 +117,42 @@ gin_tag_consistent(PG_FUNCTION_ARGS)
 	result = tagquery_eval3(map->query, check_key, ctx);
 	*recheck = result == TQ_MAYBE;
 	PG_RETURN_BOOL(result != TQ_FALSE);
+}
+
+/* Operand item i's key in the ternary check array (unknown if it is no key). */
+static TqTri
+check_key3(const TagQuery *q, int i, void *arg)
+{
+	void	  **ctx = (void **) arg;
+	const KeyMap *map = (const KeyMap *) ctx[0];
+	const GinTernaryValue *check = (const GinTernaryValue *) ctx[1];
+	int			k = map->key_of_item[i];
+
+	if (k < 0 || check[k] == GIN_MAYBE)
+		return TQ_MAYBE;
+	return check[k] == GIN_TRUE ? TQ_TRUE : TQ_FALSE;
+}
+
+/*
+ * gin_tag_triconsistent(check, strategy, query, nkeys, extra_data, query_keys, null_flags):
+ * the same three-valued evaluation, which lets GIN skip items that lack a
+ * required key instead of trying them one by one.
+ */
+Datum
+gin_tag_triconsistent(PG_FUNCTION_ARGS)
+{
+	GinTernaryValue *check = (GinTernaryValue *) PG_GETARG_POINTER(0);
+	StrategyNumber strategy = PG_GETARG_UINT16(1);
+	Pointer    *extra_data = (Pointer *) PG_GETARG_POINTER(4);
+	void	   *ctx[2];
+	TqTri		result;
+
+	if (strategy != TAGQUERY_STRATEGY)
+		return DirectFunctionCall7(ginarraytriconsistent, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1),
+								   PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4),
+								   PG_GETARG_DATUM(5), PG_GETARG_DATUM(6));
+	ctx[0] = extra_data[0];
+	ctx[1] = check;
+	result = tagquery_eval3(((KeyMap *) extra_data[0])->query, check_key3, ctx);
+	PG_RETURN_GIN_TERNARY_VALUE(result == TQ_TRUE ? GIN_TRUE : (result == TQ_FALSE ? GIN_FALSE : GIN_MAYBE));
 }
