@@ -811,6 +811,67 @@ COMMENT ON FUNCTION persona.tag_set(text[]) IS
   'Sorted distinct tags without NULLs: group by it to count tag combinations';
 
 ------------------------------------------------------------------------
+-- 6. Predictive value: BG/NBD (first part)
+------------------------------------------------------------------------
+
+CREATE TYPE persona.bgnbd AS (
+    r           double precision,
+    alpha       double precision,
+    a           double precision,
+    b           double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean
+);
+COMMENT ON TYPE persona.bgnbd IS
+  'A fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate gamma(r, alpha), dropout beta(a, b), log-likelihood';
+
+CREATE FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'bgnbd_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'bgnbd_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgnbd_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'bgnbd_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgnbd_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'bgnbd_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.bgnbd_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'bgnbd_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.bgnbd_finalfn(internal) RETURNS persona.bgnbd
+AS 'MODULE_PATHNAME', 'bgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8) IS 'transition function of persona.bgnbd_fit';
+COMMENT ON FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit';
+COMMENT ON FUNCTION persona.bgnbd_combinefn(internal, internal) IS 'combine function of persona.bgnbd_fit';
+COMMENT ON FUNCTION persona.bgnbd_serialfn(internal) IS 'serialisation function of persona.bgnbd_fit';
+COMMENT ON FUNCTION persona.bgnbd_deserialfn(bytea, internal) IS 'deserialisation function of persona.bgnbd_fit';
+COMMENT ON FUNCTION persona.bgnbd_finalfn(internal) IS 'final function of persona.bgnbd_fit';
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.bgnbd_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.bgnbd_combinefn, SERIALFUNC = persona.bgnbd_serialfn,
+    DESERIALFUNC = persona.bgnbd_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.bgnbd_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.bgnbd_combinefn, SERIALFUNC = persona.bgnbd_serialfn,
+    DESERIALFUNC = persona.bgnbd_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8) IS
+  'Maximum-likelihood BG/NBD fit over the customers'' (x, t_x, T)';
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
+  'Maximum-likelihood BG/NBD fit over (x, t_x, T) rows with a count or weight each';
+
+CREATE FUNCTION persona.p_alive(model persona.bgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.bgnbd, float8, float8, float8) IS
+  'Probability that a customer with this history is still active under a BG/NBD model';
+CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8, float8, float8, float8) IS
+  'Expected purchases in the next t periods given the customer''s history (BG/NBD)';
+CREATE FUNCTION persona.bgnbd_loglik(model persona.bgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bgnbd_loglik(persona.bgnbd, float8, float8, float8) IS
+  'One customer''s BG/NBD log-likelihood under the model''s parameters (sum it to compare models)';
+
+------------------------------------------------------------------------
 -- One call: statistics, RFM, segment and lifecycle of every customer
 ------------------------------------------------------------------------
 

@@ -1,0 +1,32 @@
+-- BG/NBD on the CDNOW summary (weeks, calibration to 1997-09-30): the fit
+-- matches the published maximum-likelihood estimates (Fader, Hardie & Lee
+-- 2005; lifetimes: r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.43).
+CREATE TABLE s (id int, x float8, t_x float8, t_cal float8, zbar float8);
+\copy s FROM 'data/cdnow_customers_summary_with_transactions.csv' WITH (FORMAT csv, HEADER)
+CREATE TABLE m AS SELECT persona.bgnbd_fit(x, t_x, t_cal) AS m FROM s;
+SELECT round((m).r::numeric, 3) AS r, round((m).alpha::numeric, 3) AS alpha,
+       round((m).a::numeric, 3) AS a, round((m).b::numeric, 3) AS b,
+       round((m).loglik::numeric, 2) AS loglik, (m).customers, (m).converged
+FROM m;
+-- The same fit from distinct rows with counts.
+SELECT round((persona.bgnbd_fit(x, t_x, t_cal, n)).loglik::numeric, 2) AS weighted_loglik
+FROM (SELECT x, t_x, t_cal, count(*)::float8 AS n FROM s GROUP BY 1, 2, 3) q;
+-- P(alive) and expected purchases in the next 39 weeks for a few customers.
+SELECT id, x, t_x, t_cal, round(persona.p_alive(m, x, t_x, t_cal)::numeric, 4) AS p_alive,
+       round(persona.expected_purchases(m, 39, x, t_x, t_cal)::numeric, 4) AS next_39_weeks
+FROM s, m WHERE id IN (1, 2, 3, 1516, 157) ORDER BY id;
+-- Expected purchases grow with the horizon and start at 0.
+SELECT persona.expected_purchases(m, 0, 2, 30.43, 38.86) AS at_zero,
+       persona.expected_purchases(m, 10, 2, 30.43, 38.86) < persona.expected_purchases(m, 20, 2, 30.43, 38.86) AS grows
+FROM m;
+-- Bad input.
+SELECT persona.bgnbd_fit(x, t_x, t_cal) FROM s WHERE x = 0;
+SELECT persona.bgnbd_fit(1.5, 1, 2);
+SELECT persona.bgnbd_fit(2, 3, 2);
+SELECT persona.bgnbd_fit(2, 0, 2);
+SELECT persona.bgnbd_fit('NaN', 0, 2);
+SELECT persona.p_alive(m, -1, 0, 1) FROM m;
+SELECT persona.expected_purchases(m, -1, 0, 0, 1) FROM m;
+SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true)::persona.bgnbd, 1, 1, 2);
+SELECT persona.bgnbd_fit(x, t_x, t_cal) IS NULL AS no_rows FROM s WHERE false;
+DROP TABLE s, m;
