@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(45);
+SELECT plan(51);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -82,6 +82,16 @@ SELECT throws_ok($$SELECT persona.bucket(1, '{3,2}', '{a,b,c}')$$, '22023', 'bre
 SELECT throws_ok($$SELECT persona.bucket(1, '{1}', '{a}')$$, '22023', 'need one more label than breaks', 'too few labels');
 SELECT throws_ok($$SELECT persona.bucket(1, '{1,NULL}', '{a,b,c}')$$, '22004', 'breaks must not contain NULL', 'NULL break');
 SELECT throws_ok($$SELECT persona.value_tier(1, 10, 10)$$, '22023', 'diamond_min must be greater than gold_min', 'equal tier thresholds');
+
+-- tags and BG/NBD
+SELECT throws_ok($$SELECT 'a &'::persona.tagquery$$, '22P02', 'invalid input syntax for type tagquery: "a &"', 'malformed tagquery');
+SELECT throws_ok($$SELECT repeat('x', 2000)::persona.tagquery$$, '54000', 'tag in tagquery is too long', 'tag too long');
+SELECT throws_ok($$SELECT persona.tag_affinity(ARRAY(SELECT 't' || i FROM generate_series(1, 4097) i))$$,
+                 '54000', 'tag_affinity supports at most 4096 distinct tags', 'too many distinct tags');
+SELECT throws_ok($$SELECT persona.check_tag_rule('o', 'true); SELECT (1')$$, '42601', 'a tag rule must be a single boolean expression', 'rule with a second statement');
+SELECT throws_ok($$SELECT persona.bgnbd_fit(0, 0, 1)$$, '22023', 'cannot fit BG/NBD: no customer made a repeat purchase', 'no repeat buyers');
+SELECT throws_ok($$SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true)::persona.bgnbd, 10, 1, 1, 2)$$,
+                 '22023', 'expected purchases are undefined for a = 1 exactly', 'a = 1');
 
 SELECT * FROM finish();
 ROLLBACK;

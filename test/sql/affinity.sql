@@ -36,4 +36,5 @@ RESET max_parallel_workers_per_gather;
 SELECT persona.tag_affinity(tags, 1.5) FROM baskets;
 SELECT persona.tag_affinity(ARRAY[ARRAY['a','b']]);
 SELECT persona.tag_affinity(tags, NULL) FROM baskets;
+SELECT persona.tag_affinity(ARRAY(SELECT 'tag' || i FROM generate_series(1, 4097) i));
 DROP TABLE baskets, many, serial_pairs;

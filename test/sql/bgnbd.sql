@@ -28,5 +28,6 @@ SELECT persona.bgnbd_fit('NaN', 0, 2);
 SELECT persona.p_alive(m, -1, 0, 1) FROM m;
 SELECT persona.expected_purchases(m, -1, 0, 0, 1) FROM m;
 SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true)::persona.bgnbd, 1, 1, 2);
+SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true)::persona.bgnbd, 10, 1, 1, 2);
 SELECT persona.bgnbd_fit(x, t_x, t_cal) IS NULL AS no_rows FROM s WHERE false;
 DROP TABLE s, m;
