@@ -811,7 +811,7 @@ COMMENT ON FUNCTION persona.tag_set(text[]) IS
   'Sorted distinct tags without NULLs: group by it to count tag combinations';
 
 ------------------------------------------------------------------------
--- 6. Predictive value: BG/NBD (first part)
+-- 6. Predictive value: BG/NBD, Pareto/NBD, Gamma-Gamma, CLV, holdout
 ------------------------------------------------------------------------
 
 CREATE TYPE persona.bgnbd AS (
@@ -827,36 +827,46 @@ CREATE TYPE persona.bgnbd AS (
 COMMENT ON TYPE persona.bgnbd IS
   'A fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate gamma(r, alpha), dropout beta(a, b), log-likelihood';
 
-CREATE FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8) RETURNS internal
-AS 'MODULE_PATHNAME', 'bgnbd_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8, float8) RETURNS internal
-AS 'MODULE_PATHNAME', 'bgnbd_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.bgnbd_combinefn(internal, internal) RETURNS internal
-AS 'MODULE_PATHNAME', 'bgnbd_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.bgnbd_serialfn(internal) RETURNS bytea
-AS 'MODULE_PATHNAME', 'bgnbd_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.bgnbd_deserialfn(bytea, internal) RETURNS internal
-AS 'MODULE_PATHNAME', 'bgnbd_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- The fit aggregates share one state: distinct input rows with summed weights.
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.fit_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'fit_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.fit_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'fit_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'fit_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION persona.bgnbd_finalfn(internal) RETURNS persona.bgnbd
 AS 'MODULE_PATHNAME', 'bgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8) IS 'transition function of persona.bgnbd_fit';
-COMMENT ON FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit';
-COMMENT ON FUNCTION persona.bgnbd_combinefn(internal, internal) IS 'combine function of persona.bgnbd_fit';
-COMMENT ON FUNCTION persona.bgnbd_serialfn(internal) IS 'serialisation function of persona.bgnbd_fit';
-COMMENT ON FUNCTION persona.bgnbd_deserialfn(bytea, internal) IS 'deserialisation function of persona.bgnbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.fit_combinefn(internal, internal) IS 'combine function of the model fit aggregates';
+COMMENT ON FUNCTION persona.fit_serialfn(internal) IS 'serialisation function of the model fit aggregates';
+COMMENT ON FUNCTION persona.fit_deserialfn(bytea, internal) IS 'deserialisation function of the model fit aggregates';
 COMMENT ON FUNCTION persona.bgnbd_finalfn(internal) IS 'final function of persona.bgnbd_fit';
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
-    SFUNC = persona.bgnbd_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.bgnbd_combinefn, SERIALFUNC = persona.bgnbd_serialfn,
-    DESERIALFUNC = persona.bgnbd_deserialfn, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
-    SFUNC = persona.bgnbd_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.bgnbd_combinefn, SERIALFUNC = persona.bgnbd_serialfn,
-    DESERIALFUNC = persona.bgnbd_deserialfn, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8) IS
   'Maximum-likelihood BG/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
   'Maximum-likelihood BG/NBD fit over (x, t_x, T) rows with a count or weight each';
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8) IS
+  'BG/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
 
 CREATE FUNCTION persona.p_alive(model persona.bgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'bgnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -866,10 +876,65 @@ CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8, x floa
 AS 'MODULE_PATHNAME', 'bgnbd_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8, float8, float8, float8) IS
   'Expected purchases in the next t periods given the customer''s history (BG/NBD)';
+CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_expected_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8) IS
+  'Expected purchases in the first t periods of a newly acquired customer, E[X(t)] (BG/NBD)';
 CREATE FUNCTION persona.bgnbd_loglik(model persona.bgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'bgnbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.bgnbd_loglik(persona.bgnbd, float8, float8, float8) IS
   'One customer''s BG/NBD log-likelihood under the model''s parameters (sum it to compare models)';
+
+CREATE TYPE persona.pareto_nbd AS (
+    r           double precision,
+    alpha       double precision,
+    s           double precision,
+    beta        double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean
+);
+COMMENT ON TYPE persona.pareto_nbd IS
+  'A fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate gamma(r, alpha), dropout rate gamma(s, beta), log-likelihood';
+CREATE FUNCTION persona.pareto_nbd_finalfn(internal) RETURNS persona.pareto_nbd
+AS 'MODULE_PATHNAME', 'pareto_nbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_nbd_finalfn(internal) IS 'final function of persona.pareto_nbd_fit';
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8) IS
+  'Maximum-likelihood Pareto/NBD fit over the customers'' (x, t_x, T)';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8) IS
+  'Maximum-likelihood Pareto/NBD fit over (x, t_x, T) rows with a count or weight each';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8) IS
+  'Pareto/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+
+CREATE FUNCTION persona.p_alive(model persona.pareto_nbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.pareto_nbd, float8, float8, float8) IS
+  'Probability that a customer with this history is still active under a Pareto/NBD model';
+CREATE FUNCTION persona.expected_purchases(model persona.pareto_nbd, t float8, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.pareto_nbd, float8, float8, float8, float8) IS
+  'Expected purchases in the next t periods given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION persona.expected_purchases(model persona.pareto_nbd, t float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_expected_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.pareto_nbd, float8) IS
+  'Expected purchases in the first t periods of a newly acquired customer, E[X(t)] (Pareto/NBD)';
+CREATE FUNCTION persona.pareto_nbd_loglik(model persona.pareto_nbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_nbd_loglik(persona.pareto_nbd, float8, float8, float8) IS
+  'One customer''s Pareto/NBD log-likelihood under the model''s parameters';
 
 ------------------------------------------------------------------------
 -- One call: statistics, RFM, segment and lifecycle of every customer

@@ -1,0 +1,132 @@
+/*
+ * btyd.c — what the BTYD ("buy till you die") models share: checking a
+ * customer summary (x, t_x, T), the transition function of the fit
+ * aggregates, and reading/building model rows.
+ */
+#include "persona.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "btyd.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+
+PG_FUNCTION_INFO_V1(btyd_fit_transfn);
+
+/*
+ * Check one customer's summary: a whole x >= 0, 0 <= t_x <= T, t_x > 0
+ * when x > 0.  T = 0 (a customer first seen at the end of the period) is
+ * valid: its likelihood is 1 and it changes nothing.
+ */
+void
+btyd_check_summary(double x, double tx, double T)
+{
+	persona_check_finite(x, "x");
+	persona_check_finite(tx, "t_x");
+	persona_check_finite(T, "T");
+	if (x < 0 || x != rint(x) || tx < 0 || T < 0 || tx > T || (x > 0 && tx <= 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid customer summary (x = %g, t_x = %g, T = %g)", x, tx, T),
+				 errdetail("Need a whole x >= 0, 0 <= t_x <= T, and t_x > 0 when x > 0."),
+				 errhint("Compute them with persona.btyd(persona.order_stats(...)).")));
+}
+
+/*
+ * Transition function of bgnbd_fit and pareto_nbd_fit:
+ * (state, x, t_x, T [, weight [, penalty]]).
+ */
+Datum
+btyd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	FitState   *st = fitstate_get(fcinfo);
+	double		x, tx, T, w = 1;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_POINTER(st);
+	x = PG_GETARG_FLOAT8(1);
+	tx = PG_GETARG_FLOAT8(2);
+	T = PG_GETARG_FLOAT8(3);
+	btyd_check_summary(x, tx, T);
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+	{
+		w = PG_GETARG_FLOAT8(4);
+		persona_check_finite(w, "weight");
+		if (w < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("weight must be >= 0, not %g", w)));
+	}
+	fitstate_penalty_arg(st, fcinfo, 5);
+	fitstate_count_row(st);
+	fitstate_add(st, x, tx, T, w);
+	PG_RETURN_POINTER(st);
+}
+
+/* Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
+Datum
+btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res)
+{
+	Datum		values[OPTIM_MAX_PARAMS + 4];
+	bool		nulls[OPTIM_MAX_PARAMS + 4] = {false};
+
+	for (int i = 0; i < k; i++)
+		values[i] = Float8GetDatum(exp(p[i]));
+	values[k] = Float8GetDatum(res.loglik);
+	values[k + 1] = Int64GetDatum((int64) rint(d->weight));
+	values[k + 2] = Int32GetDatum(res.iterations);
+	values[k + 3] = BoolGetDatum(res.converged);
+	return HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls));
+}
+
+/* The data of a BTYD fit, or NULL when there is nothing to fit; errors when no one repeated. */
+FitData *
+btyd_fit_data(FunctionCallInfo fcinfo, const char *model)
+{
+	FitData    *d;
+	bool		repeaters = false;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	d = fitstate_data((FitState *) PG_GETARG_POINTER(0));
+	if (d->n == 0)
+		return NULL;
+	for (int64 i = 0; i < d->n && !repeaters; i++)
+		repeaters = d->rows[i].k1 > 0;
+	if (!repeaters)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot fit %s: no customer made a repeat purchase", model),
+				 errhint("The model needs some customers with x > 0.")));
+	return d;
+}
+
+/*
+ * Read the k parameters from a model row; they must be positive and finite
+ * (a hand-written model row can hold anything).
+ */
+void
+btyd_model_params(HeapTupleHeader m, int k, double *out, const char *model)
+{
+	for (int i = 0; i < k; i++)
+	{
+		bool		isnull;
+
+		out[i] = DatumGetFloat8(GetAttributeByNum(m, i + 1, &isnull));
+		if (isnull || !(out[i] > 0) || isinf(out[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s parameters must be positive and finite", model)));
+	}
+}
+
+/* A prediction horizon must be finite and >= 0. */
+void
+btyd_check_horizon(double t)
+{
+	if (!(t >= 0) || isinf(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the horizon t must be a finite number >= 0, not %g", t)));
+}

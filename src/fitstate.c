@@ -1,0 +1,249 @@
+/*
+ * fitstate.c — the shared state of the model-fitting aggregates
+ * (bgnbd_fit, pareto_nbd_fit, gamma_gamma_fit): a hash table of distinct
+ * rows with summed weights, and the combine/serial/deserial functions all
+ * three use.
+ */
+#include "fitstate.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "libpq/pqformat.h"
+#include "persona.h"
+#include "utils/memutils.h"
+
+typedef struct FitKey
+{
+	double		k1, k2, k3;
+} FitKey;
+
+typedef struct FitEntry
+{
+	FitKey		key;
+	double		w;
+	char		status;
+} FitEntry;
+
+static inline uint32
+fitkey_hash(FitKey k)
+{
+	return hash_bytes((const unsigned char *) &k, sizeof(k));
+}
+
+#define SH_PREFIX fittab
+#define SH_ELEMENT_TYPE FitEntry
+#define SH_KEY_TYPE FitKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, key) fitkey_hash(key)
+#define SH_EQUAL(tb, a, b) ((a).k1 == (b).k1 && (a).k2 == (b).k2 && (a).k3 == (b).k3)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct FitState
+{
+	fittab_hash *tab;
+	int64		input_rows;
+	double		penalty;
+	bool		has_penalty;
+	MemoryContext ctx;
+};
+
+PG_FUNCTION_INFO_V1(fit_combinefn);
+PG_FUNCTION_INFO_V1(fit_serialfn);
+PG_FUNCTION_INFO_V1(fit_deserialfn);
+
+static FitState *
+fitstate_new(MemoryContext ctx)
+{
+	FitState   *st = MemoryContextAllocZero(ctx, sizeof(FitState));
+
+	st->ctx = ctx;
+	st->tab = fittab_create(ctx, 1024, NULL);
+	return st;
+}
+
+FitState *
+fitstate_get(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggctx;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "fit aggregate transition function called in non-aggregate context");
+	if (!PG_ARGISNULL(0))
+		return (FitState *) PG_GETARG_POINTER(0);
+	return fitstate_new(aggctx);
+}
+
+void
+fitstate_add(FitState *st, double k1, double k2, double k3, double w)
+{
+	FitKey		key;
+	bool		found;
+	FitEntry   *e;
+
+	/* +0.0 turns -0 into 0 so that the two hash alike */
+	key.k1 = k1 + 0.0;
+	key.k2 = k2 + 0.0;
+	key.k3 = k3 + 0.0;
+	e = fittab_insert(st->tab, key, &found);
+	e->w = found ? e->w + w : w;
+}
+
+static void
+set_penalty(FitState *st, double penalty)
+{
+	if (st->has_penalty && st->penalty != penalty)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the penalty must be the same on every row"),
+				 errdetail("Saw %g and %g.", st->penalty, penalty)));
+	st->penalty = penalty;
+	st->has_penalty = true;
+}
+
+void
+fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno)
+{
+	double		penalty;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return;
+	penalty = PG_GETARG_FLOAT8(argno);
+	persona_check_finite(penalty, "penalty");
+	if (penalty < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("penalty must be >= 0, not %g", penalty)));
+	set_penalty(st, penalty);
+}
+
+static int
+fitrow_cmp(const void *a, const void *b)
+{
+	const FitRow *x = a;
+	const FitRow *y = b;
+
+	if (x->k1 != y->k1)
+		return x->k1 < y->k1 ? -1 : 1;
+	if (x->k2 != y->k2)
+		return x->k2 < y->k2 ? -1 : 1;
+	if (x->k3 != y->k3)
+		return x->k3 < y->k3 ? -1 : 1;
+	return 0;
+}
+
+FitData *
+fitstate_data(FitState *st)
+{
+	FitData    *d = palloc0(sizeof(FitData));
+	fittab_iterator it;
+	FitEntry   *e;
+
+	d->rows = palloc_extended(Max(st->tab->members, 1) * sizeof(FitRow), MCXT_ALLOC_HUGE);
+	d->input_rows = st->input_rows;
+	d->penalty = st->has_penalty ? st->penalty : 0;
+	fittab_start_iterate(st->tab, &it);
+	while ((e = fittab_iterate(st->tab, &it)) != NULL)
+	{
+		if (e->w == 0)
+			continue;
+		d->rows[d->n].k1 = e->key.k1;
+		d->rows[d->n].k2 = e->key.k2;
+		d->rows[d->n].k3 = e->key.k3;
+		d->rows[d->n].w = e->w;
+		d->weight += e->w;
+		d->n++;
+	}
+	/* a fixed order makes the summed likelihood, and so the fit, reproducible */
+	qsort(d->rows, d->n, sizeof(FitRow), fitrow_cmp);
+	return d;
+}
+
+/* Count one aggregated row (the transition functions call this). */
+void
+fitstate_count_row(FitState *st)
+{
+	st->input_rows++;
+}
+
+Datum
+fit_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	FitState   *a;
+	FitState   *b;
+	fittab_iterator it;
+	FitEntry   *e;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "fit_combinefn called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
+	b = (FitState *) PG_GETARG_POINTER(1);
+	a = PG_ARGISNULL(0) ? fitstate_new(aggctx) : (FitState *) PG_GETARG_POINTER(0);
+	fittab_start_iterate(b->tab, &it);
+	while ((e = fittab_iterate(b->tab, &it)) != NULL)
+		fitstate_add(a, e->key.k1, e->key.k2, e->key.k3, e->w);
+	a->input_rows += b->input_rows;
+	if (b->has_penalty)
+		set_penalty(a, b->penalty);
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+fit_serialfn(PG_FUNCTION_ARGS)
+{
+	FitState   *st = (FitState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	fittab_iterator it;
+	FitEntry   *e;
+
+	pq_begintypsend(&buf);
+	pq_sendint64(&buf, st->input_rows);
+	pq_sendbyte(&buf, st->has_penalty);
+	pq_sendfloat8(&buf, st->penalty);
+	pq_sendint64(&buf, st->tab->members);
+	fittab_start_iterate(st->tab, &it);
+	while ((e = fittab_iterate(st->tab, &it)) != NULL)
+	{
+		pq_sendfloat8(&buf, e->key.k1);
+		pq_sendfloat8(&buf, e->key.k2);
+		pq_sendfloat8(&buf, e->key.k3);
+		pq_sendfloat8(&buf, e->w);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+Datum
+fit_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	StringInfoData buf;
+	FitState   *st;
+	int64		n;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		elog(ERROR, "fit_deserialfn called in non-aggregate context");
+	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
+	st = fitstate_new(aggctx);
+	st->input_rows = pq_getmsgint64(&buf);
+	st->has_penalty = pq_getmsgbyte(&buf) != 0;
+	st->penalty = pq_getmsgfloat8(&buf);
+	n = pq_getmsgint64(&buf);
+	if (n < 0 || n > (buf.len - buf.cursor) / 32)
+		elog(ERROR, "invalid serialised fit state");
+	for (int64 i = 0; i < n; i++)
+	{
+		double		k1 = pq_getmsgfloat8(&buf);
+		double		k2 = pq_getmsgfloat8(&buf);
+		double		k3 = pq_getmsgfloat8(&buf);
+		double		w = pq_getmsgfloat8(&buf);
+
+		fitstate_add(st, k1, k2, k3, w);
+	}
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(st);
+}

@@ -1,0 +1,45 @@
+/*
+ * fitstate.h — the state of persona's model-fitting aggregates.
+ */
+#ifndef PERSONA_FITSTATE_H
+#define PERSONA_FITSTATE_H
+
+#include "postgres.h"
+#include "fmgr.h"
+
+/*
+ * The fit aggregates' state: distinct (k1, k2, k3) rows with summed weights
+ * — (x, t_x, T) for BG/NBD and Pareto/NBD, (x, mean spend, 0) for
+ * Gamma-Gamma.  Customers with the same history are one row however many
+ * there are, which is what makes fits on millions of customers cheap, and
+ * partial states combine by adding weights.
+ */
+typedef struct FitRow
+{
+	double		k1, k2, k3;
+	double		w;
+} FitRow;
+
+typedef struct FitData
+{
+	FitRow	   *rows;			/* sorted by k1, k2, k3 */
+	int64		n;
+	double		weight;			/* total weight */
+	int64		input_rows;		/* rows aggregated, zero-weight ones included */
+	double		penalty;
+} FitData;
+
+typedef struct FitState FitState;
+/* Count one aggregated row. */
+extern void fitstate_count_row(FitState *st);
+/* Add weight w to the row (k1, k2, k3). */
+extern void fitstate_add(FitState *st, double k1, double k2, double k3, double w);
+/* The distinct rows, sorted, for the final function (NULL state: NULL). */
+extern FitData *fitstate_data(FitState *st);
+
+/* Start or continue the state of a fit aggregate's transition function. */
+extern FitState *fitstate_get(FunctionCallInfo fcinfo);
+/* Take the optional penalty argument (the same on every row). */
+extern void fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno);
+
+#endif							/* PERSONA_FITSTATE_H */

@@ -1,0 +1,238 @@
+/*
+ * optim.c — maximum likelihood for persona's models.
+ *
+ * BFGS on log-parameters (so every parameter stays positive) with a
+ * backtracking Armijo line search.  Models supply the log-likelihood and,
+ * when they can, its gradient; otherwise central differences are used.
+ * The log-parameters are kept within ±OPTIM_LOG_BOUND: outside, lgamma
+ * differences lose all precision and the optimum is degenerate anyway.
+ *
+ * An optional L2 penalty, the one lifetimes calls penalizer_coef, is
+ * subtracted from the mean log-likelihood: LL/W − λ Σ θ² on the natural
+ * parameters θ = e^p.  It pulls estimates of ill-determined models towards
+ * zero; the reported log-likelihood is the unpenalised one.
+ */
+#include "optim.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#define MAXIT 500
+
+
+/* The penalised objective and (optionally) its gradient. */
+static double
+objective(const Objective *obj, const double *p, double *g)
+{
+	double		f;
+	double		pen = obj->penalty * obj->weight;
+
+	for (int k = 0; k < obj->k; k++)
+		if (!(fabs(p[k]) <= OPTIM_LOG_BOUND))
+			return -INFINITY;
+	if (g == NULL)
+		f = obj->value(obj->data, p);
+	else if (obj->value_grad)
+		f = obj->value_grad(obj->data, p, g);
+	else
+	{
+		f = obj->value(obj->data, p);
+		for (int k = 0; k < obj->k; k++)
+		{
+			double		q[OPTIM_MAX_PARAMS];
+			double		h = 1e-5;
+			double		up, down;
+
+			memcpy(q, p, sizeof(double) * obj->k);
+			q[k] = p[k] + h;
+			up = obj->value(obj->data, q);
+			q[k] = p[k] - h;
+			down = obj->value(obj->data, q);
+			g[k] = (up - down) / (2 * h);
+		}
+	}
+	if (pen > 0)
+		for (int k = 0; k < obj->k; k++)
+		{
+			double		theta2 = exp(2 * p[k]);
+
+			f -= pen * theta2;
+			if (g)
+				g[k] -= 2 * pen * theta2;
+		}
+	if (isnan(f))
+		return -INFINITY;
+	return f;
+}
+
+static bool
+finite_vector(const double *g, int k)
+{
+	for (int i = 0; i < k; i++)
+		if (!isfinite(g[i]))
+			return false;
+	return true;
+}
+
+/* Scale the identity so the first step moves about 0.1 on the log scale. */
+static void
+initial_inverse_hessian(double H[][OPTIM_MAX_PARAMS], const double *g, int k, double size)
+{
+	double		gmax = 0;
+
+	for (int i = 0; i < k; i++)
+		gmax = Max(gmax, fabs(g[i]));
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < k; j++)
+			H[i][j] = i == j ? size / Max(gmax, 1e-12) : 0;
+}
+
+/*
+ * Maximise from p (log-parameters, updated in place).  Converged means the
+ * gradient vanished (relative to the total weight) or the objective stopped
+ * changing at full steps.
+ */
+OptimResult
+optim_maximise(const Objective *obj, double *p)
+{
+	int			k = obj->k;
+	double		H[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
+	double		g[OPTIM_MAX_PARAMS], gn[OPTIM_MAX_PARAMS], d[OPTIM_MAX_PARAMS];
+	double		s[OPTIM_MAX_PARAMS], y[OPTIM_MAX_PARAMS], pn[OPTIM_MAX_PARAMS];
+	double		f;
+	bool		restarted = false;
+	OptimResult res = {0};
+
+	Assert(k <= OPTIM_MAX_PARAMS);
+	f = objective(obj, p, g);
+	if (!isfinite(f) || !finite_vector(g, k))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the log-likelihood is not finite at the starting point"),
+				 errhint("Check the input for extreme values.")));
+	initial_inverse_hessian(H, g, k, 0.1);
+	for (res.iterations = 1; res.iterations <= MAXIT; res.iterations++)
+	{
+		double		step = 1, fn = -INFINITY, slope = 0, sy = 0, gnorm = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < k; i++)
+			gnorm = Max(gnorm, fabs(g[i]));
+		if (gnorm < 1e-6 * Max(1.0, obj->weight))
+		{
+			res.converged = true;
+			break;
+		}
+		/* ascent direction d = H g */
+		for (int i = 0; i < k; i++)
+		{
+			d[i] = 0;
+			for (int j = 0; j < k; j++)
+				d[i] += H[i][j] * g[j];
+			slope += g[i] * d[i];
+		}
+		for (; step >= 1e-12; step /= 2)
+		{
+			for (int i = 0; i < k; i++)
+				pn[i] = p[i] + step * d[i];
+			/* with an analytic gradient, take it along: the step is mostly accepted */
+			fn = objective(obj, pn, obj->value_grad ? gn : NULL);
+			if (isfinite(fn) && fn >= f + 1e-4 * step * slope)
+				break;
+		}
+		if (step < 1e-12 || slope <= 0)
+		{
+			/* no progress along H g: restart from the gradient, once */
+			if (restarted)
+				break;
+			restarted = true;
+			initial_inverse_hessian(H, g, k, 0.01);
+			continue;
+		}
+		if (!obj->value_grad)
+			(void) objective(obj, pn, gn);
+		if (!finite_vector(gn, k))
+			break;
+		restarted = false;
+		for (int i = 0; i < k; i++)
+		{
+			s[i] = pn[i] - p[i];
+			y[i] = g[i] - gn[i];	/* change of the gradient of -f */
+			sy += s[i] * y[i];
+		}
+		if (sy > 1e-12)
+		{
+			/* BFGS update of the inverse Hessian of -f */
+			double		Hy[OPTIM_MAX_PARAMS], yHy = 0;
+
+			for (int i = 0; i < k; i++)
+			{
+				Hy[i] = 0;
+				for (int j = 0; j < k; j++)
+					Hy[i] += H[i][j] * y[j];
+				yHy += y[i] * Hy[i];
+			}
+			for (int i = 0; i < k; i++)
+				for (int j = 0; j < k; j++)
+					H[i][j] += ((sy + yHy) * s[i] * s[j]) / (sy * sy) - (Hy[i] * s[j] + s[i] * Hy[j]) / sy;
+		}
+		memcpy(p, pn, sizeof(double) * k);
+		memcpy(g, gn, sizeof(double) * k);
+		if (fabs(fn - f) < 1e-12 * Max(1.0, fabs(f)) && step == 1)
+		{
+			f = fn;
+			res.converged = true;
+			break;
+		}
+		f = fn;
+	}
+	res.iterations = Min(res.iterations, MAXIT);
+	res.loglik = obj->value(obj->data, p);
+	return res;
+}
+
+/*
+ * Digamma ψ(x) for x > 0: the recurrence ψ(x) = ψ(x+1) − 1/x up to x >= 6,
+ * then the asymptotic series (absolute error below 1e-13).
+ */
+double
+persona_digamma(double x)
+{
+	double		acc = 0;
+	double		x2;
+
+	while (x < 6)
+	{
+		acc -= 1 / x;
+		x += 1;
+	}
+	x2 = 1 / (x * x);
+	return acc + log(x) - 0.5 / x
+		- x2 * (1.0 / 12 - x2 * (1.0 / 120 - x2 * (1.0 / 252 - x2 * (1.0 / 240 - x2 / 132))));
+}
+
+/*
+ * Gauss hypergeometric 2F1(a, b; c; z) for 0 <= z < 1 by its power series
+ * (all terms positive for positive a, b, c, so no cancellation).  z near 1
+ * needs many terms: past 10^5 it is an error rather than a slow answer.
+ */
+double
+persona_hyp2f1(double a, double b, double c, double z)
+{
+	double		term = 1, sum = 1;
+
+	for (int n = 0; n < 100000; n++)
+	{
+		term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z;
+		sum += term;
+		if (fabs(term) < 1e-15 * fabs(sum))
+			return sum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("hypergeometric series did not converge"),
+			 errdetail("2F1(%g, %g; %g; %g)", a, b, c, z),
+			 errhint("The horizon is very long for the model's time scale.")));
+	pg_unreachable();
+}

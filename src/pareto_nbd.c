@@ -1,0 +1,278 @@
+/*
+ * pareto_nbd.c — the Pareto/NBD model (Schmittlein, Morrison & Colombo
+ * 1987): purchases Poisson(λ) while alive, lifetime exponential(μ),
+ * λ ~ gamma(r, α), μ ~ gamma(s, β) across customers.
+ *
+ * Per customer (Fader & Hardie 2005, "A note on deriving the Pareto/NBD
+ * model and related expressions"):
+ *   L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^−(r+x) (β+T)^−s + s·I ]
+ *   I = ∫ from t_x to T of (α+τ)^−(r+x) (β+τ)^−(s+1) dτ
+ * I is the note's A0 · 1/(r+s+x), a difference of two Gauss hypergeometric
+ * functions 2F1(r+s+x, ·; r+s+x+1; z).  We evaluate them after Euler's
+ * transformation, 2F1(a, b; a+1; z) = (1−z)^(1−b) 2F1(1, a+1−b; a+1; z),
+ * whose series has positive, decreasing terms (no overflow, no
+ * cancellation) for every parameter region; when z is so close to 1 that
+ * the series would need more than SERIES_MAX terms, I is integrated
+ * numerically instead (adaptive Simpson on u = ln(min(α,β)+τ)).  Every
+ * quantity is kept in logs.
+ */
+#include "persona.h"
+
+#include <math.h>
+
+#include "btyd.h"
+
+#define SERIES_MAX 5000
+
+PG_FUNCTION_INFO_V1(pareto_nbd_finalfn);
+PG_FUNCTION_INFO_V1(pareto_nbd_p_alive);
+PG_FUNCTION_INFO_V1(pareto_nbd_expected);
+PG_FUNCTION_INFO_V1(pareto_nbd_expected_new);
+PG_FUNCTION_INFO_V1(pareto_nbd_loglik);
+
+/*
+ * ln Σ_n (b)_n/(c)_n z^n for c > b > 0, 0 <= z < 1; false when it needs
+ * more than SERIES_MAX terms.
+ */
+static bool
+log_series(double b, double c, double z, double *out)
+{
+	double		term = 1, sum = 1;
+
+	for (int n = 0; n < SERIES_MAX; n++)
+	{
+		term *= (b + n) / (c + n) * z;
+		sum += term;
+		if (term < 1e-16 * sum)
+		{
+			*out = log(sum);
+			return true;
+		}
+	}
+	return false;
+}
+
+typedef struct Integrand
+{
+	double		p, q, alpha, beta, c, K;
+} Integrand;
+
+/* The integrand of I in u = ln(c+τ), scaled by e^-K. */
+static double
+integrand(const Integrand *f, double u)
+{
+	double		tau = exp(u) - f->c;
+
+	return exp(-f->p * log(f->alpha + tau) - f->q * log(f->beta + tau) + u - f->K);
+}
+
+static double
+simpson(const Integrand *f, double a, double b, double fa, double fm, double fb,
+		double whole, double tol, int depth)
+{
+	double		m = (a + b) / 2;
+	double		lm = (a + m) / 2, rm = (m + b) / 2;
+	double		flm = integrand(f, lm), frm = integrand(f, rm);
+	double		left = (m - a) / 6 * (fa + 4 * flm + fm);
+	double		right = (b - m) / 6 * (fm + 4 * frm + fb);
+
+	if (depth <= 0 || fabs(left + right - whole) <= 15 * tol)
+		return left + right + (left + right - whole) / 15;
+	return simpson(f, a, m, fa, flm, fm, left, tol / 2, depth - 1) +
+		simpson(f, m, b, fm, frm, fb, right, tol / 2, depth - 1);
+}
+
+/* ln I by adaptive Simpson; the integrand is smooth and positive. */
+static double
+log_integral(double p, double q, double alpha, double beta, double tx, double T)
+{
+	Integrand	f;
+	double		a, b, fa, fb, total = 0;
+	int			panels = 32;
+
+	f.p = p;
+	f.q = q;
+	f.alpha = alpha;
+	f.beta = beta;
+	f.c = Min(alpha, beta);
+	f.K = 0;
+	a = log(f.c + tx);
+	b = log(f.c + T);
+	f.K = -p * log(alpha + tx) - q * log(beta + tx) + a;
+	/* panels first, so that a narrow peak at t_x is not missed */
+	for (int i = 0; i < panels; i++)
+	{
+		double		u0 = a + (b - a) * i / panels, u1 = a + (b - a) * (i + 1) / panels;
+		double		f0 = integrand(&f, u0), f1 = integrand(&f, u1), fm = integrand(&f, (u0 + u1) / 2);
+		double		whole = (u1 - u0) / 6 * (f0 + 4 * fm + f1);
+
+		fa = f0;
+		fb = f1;
+		total += simpson(&f, u0, u1, fa, fm, fb, whole, 1e-13 * (b - a) / panels, 40);
+	}
+	return log(total) + f.K;
+}
+
+/* ln(s·I) for one customer; -inf when t_x = T. */
+static double
+log_sI(double r, double alpha, double s, double beta, double x, double tx, double T)
+{
+	double		m = r + s + x;
+	double		L1, L2, G1, G2;
+
+	if (tx >= T)
+		return -INFINITY;
+	if (alpha >= beta)
+	{
+		double		z1 = (alpha - beta) / (alpha + tx), z2 = (alpha - beta) / (alpha + T);
+
+		if (!log_series(r + x, m + 1, z1, &G1) || !log_series(r + x, m + 1, z2, &G2))
+			return log(s) + log_integral(r + x, s + 1, alpha, beta, tx, T);
+		L1 = -s * log(beta + tx) - (r + x) * log(alpha + tx) + G1;
+		L2 = -s * log(beta + T) - (r + x) * log(alpha + T) + G2;
+	}
+	else
+	{
+		double		z1 = (beta - alpha) / (beta + tx), z2 = (beta - alpha) / (beta + T);
+
+		if (!log_series(s + 1, m + 1, z1, &G1) || !log_series(s + 1, m + 1, z2, &G2))
+			return log(s) + log_integral(r + x, s + 1, alpha, beta, tx, T);
+		L1 = (1 - r - x) * log(alpha + tx) - (s + 1) * log(beta + tx) + G1;
+		L2 = (1 - r - x) * log(alpha + T) - (s + 1) * log(beta + T) + G2;
+	}
+	if (L2 >= L1)
+		return -INFINITY;		/* t_x and T so close that I rounds to 0 */
+	return log(s) - log(m) + L1 + log(-expm1(L2 - L1));
+}
+
+/* ln of the first term, (α+T)^−(r+x) (β+T)^−s */
+static inline double
+log_term1(double r, double alpha, double s, double beta, double x, double T)
+{
+	return -(r + x) * log(alpha + T) - s * log(beta + T);
+}
+
+/* Log-likelihood of all rows at log-parameters p = (ln r, ln α, ln s, ln β). */
+static double
+pnbd_value(void *data, const double *p)
+{
+	const FitData *d = data;
+	double		r = exp(p[0]), alpha = exp(p[1]), s = exp(p[2]), beta = exp(p[3]);
+	double		base = -lgamma(r) + r * log(alpha) + s * log(beta);
+	double		ll = 0, lastx = -1, lg = 0;
+
+	for (int64 i = 0; i < d->n; i++)
+	{
+		const FitRow *o = &d->rows[i];
+		double		x = o->k1;
+
+		if (x != lastx)
+		{
+			lastx = x;
+			lg = lgamma(r + x) + base;
+		}
+		ll += o->w * (lg + logsumexp(log_term1(r, alpha, s, beta, x, o->k3),
+									 log_sI(r, alpha, s, beta, x, o->k2, o->k3)));
+	}
+	return ll;
+}
+
+/* The persona.pareto_nbd model: (r, alpha, s, beta, loglik, customers, iterations, converged). */
+Datum
+pareto_nbd_finalfn(PG_FUNCTION_ARGS)
+{
+	FitData    *d = btyd_fit_data(fcinfo, "Pareto/NBD");
+	double		p[4] = {0, 0, 0, 0};
+	Objective	obj = {0};
+
+	if (d == NULL)
+		PG_RETURN_NULL();
+	obj.k = 4;
+	obj.data = d;
+	obj.value = pnbd_value;
+	obj.weight = d->weight;
+	obj.penalty = d->penalty;
+	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 4, p, d, optim_maximise(&obj, p)));
+}
+
+static double
+pnbd_p_alive(const double *m, double x, double tx, double T)
+{
+	double		r = m[0], alpha = m[1], s = m[2], beta = m[3];
+
+	return 1.0 / (1.0 + exp(log_sI(r, alpha, s, beta, x, tx, T) - log_term1(r, alpha, s, beta, x, T)));
+}
+
+Datum
+pareto_nbd_p_alive(PG_FUNCTION_ARGS)
+{
+	double		m[4];
+	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
+	btyd_check_summary(x, tx, T);
+	PG_RETURN_FLOAT8(pnbd_p_alive(m, x, tx, T));
+}
+
+/*
+ * Expected purchases in the next t periods given (x, t_x, T):
+ *   (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive)
+ * written with expm1 so that s near 1 (where the bracket over s−1 tends to
+ * ln((β+T+t)/(β+T))) is exact.  x = t_x = T = 0 gives E[X(t)].
+ */
+double
+pareto_nbd_expected_value(const double *m, double t, double x, double tx, double T)
+{
+	double		r = m[0], alpha = m[1], s = m[2], beta = m[3];
+	double		lq = log(beta + T + t) - log(beta + T);	/* >= 0 */
+	double		growth = fabs(s - 1) < 1e-12 ? lq : expm1((1 - s) * lq) / (1 - s);
+
+	if (t == 0)
+		return 0.0;
+	return (r + x) * (beta + T) / (alpha + T) * growth * pnbd_p_alive(m, x, tx, T);
+}
+
+Datum
+pareto_nbd_expected(PG_FUNCTION_ARGS)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+	double		x = PG_GETARG_FLOAT8(2), tx = PG_GETARG_FLOAT8(3), T = PG_GETARG_FLOAT8(4);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
+	btyd_check_summary(x, tx, T);
+	btyd_check_horizon(t);
+	PG_RETURN_FLOAT8(pareto_nbd_expected_value(m, t, x, tx, T));
+}
+
+Datum
+pareto_nbd_expected_new(PG_FUNCTION_ARGS)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
+	btyd_check_horizon(t);
+	PG_RETURN_FLOAT8(pareto_nbd_expected_value(m, t, 0, 0, 0));
+}
+
+/* pareto_nbd_loglik(model, x, t_x, T): one customer's log-likelihood. */
+Datum
+pareto_nbd_loglik(PG_FUNCTION_ARGS)
+{
+	double		m[4], p[4];
+	FitRow		row;
+	FitData		one = {0};
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
+	row.k1 = PG_GETARG_FLOAT8(1);
+	row.k2 = PG_GETARG_FLOAT8(2);
+	row.k3 = PG_GETARG_FLOAT8(3);
+	row.w = 1;
+	btyd_check_summary(row.k1, row.k2, row.k3);
+	for (int k = 0; k < 4; k++)
+		p[k] = log(m[k]);
+	one.n = 1;
+	one.rows = &row;
+	PG_RETURN_FLOAT8(pnbd_value(&one, p));
+}
