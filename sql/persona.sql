@@ -936,6 +936,79 @@ AS 'MODULE_PATHNAME', 'pareto_nbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL S
 COMMENT ON FUNCTION persona.pareto_nbd_loglik(persona.pareto_nbd, float8, float8, float8) IS
   'One customer''s Pareto/NBD log-likelihood under the model''s parameters';
 
+CREATE TYPE persona.gamma_gamma AS (
+    p           double precision,
+    q           double precision,
+    v           double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean
+);
+COMMENT ON TYPE persona.gamma_gamma IS
+  'A fitted Gamma-Gamma spend model (Fader, Hardie & Lee 2005): transaction value gamma(p, nu), nu ~ gamma(q, v) across customers';
+CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_finalfn(internal) RETURNS persona.gamma_gamma
+AS 'MODULE_PATHNAME', 'gamma_gamma_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_finalfn(internal) IS 'final function of persona.gamma_gamma_fit';
+CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8) IS
+  'Maximum-likelihood Gamma-Gamma spend fit over repeat buyers (x > 0; one-time buyers are skipped)';
+COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8) IS
+  'Gamma-Gamma spend fit with an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE FUNCTION persona.expected_spend(model persona.gamma_gamma, x float8, mean_spend float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_spend(persona.gamma_gamma, float8, float8) IS
+  'Expected mean transaction value of a customer with x repeat purchases of mean mean_spend (x = 0: the population mean; mean_spend may be NULL then)';
+CREATE FUNCTION persona.gamma_gamma_loglik(model persona.gamma_gamma, x float8, mean_spend float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'gamma_gamma_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gamma_gamma_loglik(persona.gamma_gamma, float8, float8) IS
+  'One repeat buyer''s Gamma-Gamma log-likelihood under the model''s parameters';
+
+CREATE FUNCTION persona.clv(model persona.bgnbd, spend persona.gamma_gamma,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'bgnbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.bgnbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
+  'Customer lifetime value over the next months: BG/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days or weeks)';
+CREATE FUNCTION persona.clv(model persona.pareto_nbd, spend persona.gamma_gamma,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'pareto_nbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.pareto_nbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
+  'Customer lifetime value over the next months: Pareto/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days or weeks)';
+
+CREATE FUNCTION persona.simulate_bgnbd(r float8, alpha float8, a float8, b float8,
+                                       customers integer, period float8, seed bigint DEFAULT 0,
+                                       holdout float8 DEFAULT 0)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8, holdout_purchases integer)
+AS 'MODULE_PATHNAME', 'simulate_bgnbd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION persona.simulate_bgnbd(float8, float8, float8, float8, integer, float8, bigint, float8) IS
+  'Customers simulated from BG/NBD parameters (seeded): repeat purchases over period, and over the holdout after it';
+CREATE FUNCTION persona.simulate_pareto_nbd(r float8, alpha float8, s float8, beta float8,
+                                            customers integer, period float8, seed bigint DEFAULT 0,
+                                            holdout float8 DEFAULT 0)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8, holdout_purchases integer)
+AS 'MODULE_PATHNAME', 'simulate_pareto_nbd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION persona.simulate_pareto_nbd(float8, float8, float8, float8, integer, float8, bigint, float8) IS
+  'Customers simulated from Pareto/NBD parameters (seeded): repeat purchases over period, and over the holdout after it';
+CREATE FUNCTION persona.simulate_mean_spend(p float8, q float8, v float8, x integer, seed bigint)
+RETURNS float8 AS 'MODULE_PATHNAME', 'simulate_mean_spend' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.simulate_mean_spend(float8, float8, float8, integer, bigint) IS
+  'Mean of x transaction values simulated from Gamma-Gamma parameters (seeded; NULL for x = 0)';
+
 ------------------------------------------------------------------------
 -- One call: statistics, RFM, segment and lifecycle of every customer
 ------------------------------------------------------------------------

@@ -130,3 +130,17 @@ btyd_check_horizon(double t)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the horizon t must be a finite number >= 0, not %g", t)));
 }
+
+double
+btyd_unit_days(const char *unit)
+{
+	if (strcmp(unit, "days") == 0 || strcmp(unit, "day") == 0)
+		return 1.0;
+	if (strcmp(unit, "weeks") == 0 || strcmp(unit, "week") == 0)
+		return 7.0;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown time unit \"%s\"", unit),
+			 errhint("Use 'days' or 'weeks'.")));
+	pg_unreachable();
+}

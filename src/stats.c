@@ -14,6 +14,7 @@
  * - Without as_of the transaction start time is used.
  */
 #include "persona.h"
+#include "btyd.h"
 
 #include "custstate.h"
 #include "access/htup_details.h"
@@ -258,15 +259,7 @@ btyd_summary(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
-	if (strcmp(unit, "days") == 0 || strcmp(unit, "day") == 0)
-		scale = 1.0;
-	else if (strcmp(unit, "weeks") == 0 || strcmp(unit, "week") == 0)
-		scale = 7.0;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown time unit \"%s\"", unit),
-				 errhint("Use 'days' or 'weeks'.")));
+	scale = btyd_unit_days(unit);
 
 	orders = DatumGetInt64(GetAttributeByNum(s, OS_ORDERS + 1, &isnull));
 	if (isnull || orders == 0)

@@ -1,0 +1,210 @@
+/*
+ * gamma_gamma.c — the Gamma-Gamma spend model (Fader, Hardie & Lee 2005,
+ * "RFM and CLV"; Colombo & Jiang 1999).  A customer's transaction values
+ * are gamma(p, ν) around a customer-specific ν ~ gamma(q, v); given x
+ * repeat transactions with mean m:
+ *   LL = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m + px ln x
+ *        − (px+q) ln(v + m x)
+ * Fitted on repeat buyers only: one-time buyers (x = 0) carry no spend
+ * variation and are skipped, as in the original paper.
+ */
+#include "persona.h"
+
+#include <math.h>
+
+#include "btyd.h"
+
+PG_FUNCTION_INFO_V1(gamma_gamma_transfn);
+PG_FUNCTION_INFO_V1(gamma_gamma_finalfn);
+PG_FUNCTION_INFO_V1(gamma_gamma_expected_spend);
+PG_FUNCTION_INFO_V1(gamma_gamma_loglik);
+
+/* Check (x, mean spend) of a repeat buyer. */
+static void
+check_spend(double x, double m)
+{
+	persona_check_finite(x, "x");
+	persona_check_finite(m, "mean_spend");
+	if (x < 0 || x != rint(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("x must be a whole number >= 0, not %g", x)));
+	if (x > 0 && m <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the Gamma-Gamma model needs a positive mean spend, not %g", m),
+				 errdetail("Spend is modelled as gamma distributed; refunds that net a customer's spend to zero or below do not fit it."),
+				 errhint("Leave such customers out, e.g. WHERE mean_repeat_spend > 0.")));
+}
+
+/* gamma_gamma_transfn(state, x, mean_spend [, penalty]) */
+Datum
+gamma_gamma_transfn(PG_FUNCTION_ARGS)
+{
+	FitState   *st = fitstate_get(fcinfo);
+	double		x, m;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);
+	x = PG_GETARG_FLOAT8(1);
+	m = PG_GETARG_FLOAT8(2);
+	check_spend(x, m);
+	fitstate_penalty_arg(st, fcinfo, 3);
+	fitstate_count_row(st);
+	if (x > 0)
+		fitstate_add(st, x, m, 0, 1);
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * Log-likelihood at p = (ln p, ln q, ln v) and its gradient; rows are
+ * sorted by x, so lnΓ and ψ terms are computed once per distinct x.
+ */
+static double
+gg_value_grad(void *data, const double *par, double *g)
+{
+	const FitData *d = data;
+	double		p = exp(par[0]), q = exp(par[1]), v = exp(par[2]);
+	double		lv = log(v);
+	double		base = -lgamma(q) + q * lv;
+	double		psi_q = g ? persona_digamma(q) : 0;
+	double		ll = 0, gp = 0, gq = 0, gv = 0;
+	double		lastx = -1, lg = 0, lx = 0, psi_pxq = 0, psi_px = 0;
+
+	for (int64 i = 0; i < d->n; i++)
+	{
+		const FitRow *o = &d->rows[i];
+		double		x = o->k1, m = o->k2, w = o->w;
+		double		lm = log(m), lvm = log(v + m * x);
+
+		if (x != lastx)
+		{
+			lastx = x;
+			lx = log(x);
+			lg = lgamma(p * x + q) - lgamma(p * x) + base;
+			if (g)
+			{
+				psi_pxq = persona_digamma(p * x + q);
+				psi_px = persona_digamma(p * x);
+			}
+		}
+		ll += w * (lg + (p * x - 1) * lm + p * x * lx - (p * x + q) * lvm);
+		if (g)
+		{
+			gp += w * x * (psi_pxq - psi_px + lm + lx - lvm);
+			gq += w * (psi_pxq - psi_q + lv - lvm);
+			gv += w * (q / v - (p * x + q) / (v + m * x));
+		}
+	}
+	if (g)
+	{
+		g[0] = gp * p;
+		g[1] = gq * q;
+		g[2] = gv * v;
+	}
+	return ll;
+}
+
+static double
+gg_value(void *data, const double *p)
+{
+	return gg_value_grad(data, p, NULL);
+}
+
+/* The persona.gamma_gamma model: (p, q, v, loglik, customers, iterations, converged). */
+Datum
+gamma_gamma_finalfn(PG_FUNCTION_ARGS)
+{
+	FitData    *d;
+	double		p[3] = {0, 0, 0};
+	Objective	obj = {0};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	d = fitstate_data((FitState *) PG_GETARG_POINTER(0));
+	if (d->n == 0)
+	{
+		if (d->input_rows == 0)
+			PG_RETURN_NULL();
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot fit Gamma-Gamma: no repeat buyer (x > 0) among %lld rows",
+						(long long) d->input_rows),
+				 errhint("The spend model is fitted on customers with repeat purchases.")));
+	}
+	if (d->n == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot fit Gamma-Gamma: every repeat buyer has the same x and mean spend"),
+				 errdetail("Without spend variation across customers the likelihood has no maximum.")));
+	obj.k = 3;
+	obj.data = d;
+	obj.value = gg_value;
+	obj.value_grad = gg_value_grad;
+	obj.weight = d->weight;
+	obj.penalty = d->penalty;
+	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 3, p, d, optim_maximise(&obj, p)));
+}
+
+/*
+ * Expected mean transaction value given x repeat purchases with mean m:
+ * p (v + x m) / (p x + q − 1), a weighted average of the population mean
+ * p v / (q − 1) and m.  x = 0 (m may be NULL) gives the population mean.
+ */
+double
+gamma_gamma_spend_value(const double *gg, double x, double m)
+{
+	double		p = gg[0], q = gg[1], v = gg[2];
+
+	if (q <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expected spend is infinite for q <= 1 (q = %g)", q),
+				 errhint("The spend distribution has a heavy tail; look for outliers in mean spend.")));
+	if (x == 0)
+		return p * v / (q - 1);
+	return p * (v + x * m) / (p * x + q - 1);
+}
+
+/* expected_spend(gg, x, mean_spend): NULL-tolerant for one-time buyers. */
+Datum
+gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
+{
+	double		gg[3];
+	double		x, m = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 3, gg, "Gamma-Gamma");
+	x = PG_GETARG_FLOAT8(1);
+	if (x > 0 && PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	if (x > 0)
+		m = PG_GETARG_FLOAT8(2);
+	check_spend(x, m);
+	PG_RETURN_FLOAT8(gamma_gamma_spend_value(gg, x, m));
+}
+
+/* gamma_gamma_loglik(gg, x, mean_spend): one repeat buyer's log-likelihood. */
+Datum
+gamma_gamma_loglik(PG_FUNCTION_ARGS)
+{
+	double		gg[3], p[3];
+	FitRow		row = {0};
+	FitData		one = {0};
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 3, gg, "Gamma-Gamma");
+	row.k1 = PG_GETARG_FLOAT8(1);
+	row.k2 = PG_GETARG_FLOAT8(2);
+	row.w = 1;
+	check_spend(row.k1, row.k2);
+	if (row.k1 == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the Gamma-Gamma likelihood is defined for repeat buyers (x > 0) only")));
+	for (int k = 0; k < 3; k++)
+		p[k] = log(gg[k]);
+	one.n = 1;
+	one.rows = &row;
+	PG_RETURN_FLOAT8(gg_value_grad(&one, p, NULL));
+}

@@ -1,0 +1,232 @@
+/*
+ * simulate.c — seeded simulation of customers from known BG/NBD,
+ * Pareto/NBD and Gamma-Gamma parameters.  The tests fit the simulated
+ * data and check that the fit recovers the parameters; analysts can use
+ * the same functions to see how much data a stable fit needs.
+ *
+ * Each customer has one purchase at time 0 (the first, not counted in x),
+ * then repeat purchases over (0, period] (x, t_x) and over
+ * (period, period + holdout] (holdout_purchases).
+ */
+#include "persona.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(simulate_bgnbd);
+PG_FUNCTION_INFO_V1(simulate_pareto_nbd);
+PG_FUNCTION_INFO_V1(simulate_mean_spend);
+
+/* uniform on (0, 1) */
+static double
+uniform(pg_prng_state *rng)
+{
+	double		u;
+
+	do
+		u = pg_prng_double(rng);
+	while (u == 0);
+	return u;
+}
+
+static double
+normal(pg_prng_state *rng)
+{
+	return sqrt(-2 * log(uniform(rng))) * cos(2 * M_PI * uniform(rng));
+}
+
+/* Gamma(shape k, scale 1): Marsaglia & Tsang (2000); k < 1 by boosting. */
+static double
+gamma_variate(pg_prng_state *rng, double k)
+{
+	double		d, c;
+
+	if (k < 1)
+		return gamma_variate(rng, k + 1) * pow(uniform(rng), 1 / k);
+	d = k - 1.0 / 3;
+	c = 1 / sqrt(9 * d);
+	for (;;)
+	{
+		double		z = normal(rng), v = 1 + c * z, u;
+
+		if (v <= 0)
+			continue;
+		v = v * v * v;
+		u = uniform(rng);
+		if (log(u) < 0.5 * z * z + d - d * v + d * log(v))
+			return d * v;
+	}
+}
+
+static double
+exponential(pg_prng_state *rng, double rate)
+{
+	return -log(uniform(rng)) / rate;
+}
+
+static void
+check_positive(double v, const char *what)
+{
+	if (!(v > 0) || isinf(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a positive finite number, not %g", what, v)));
+}
+
+typedef struct SimArgs
+{
+	double		par[4];
+	int32		customers;
+	double		period, holdout;
+	pg_prng_state rng;
+} SimArgs;
+
+static void
+sim_args(FunctionCallInfo fcinfo, SimArgs *a, const char *const *names)
+{
+	for (int i = 0; i < 4; i++)
+	{
+		a->par[i] = PG_GETARG_FLOAT8(i);
+		check_positive(a->par[i], names[i]);
+	}
+	a->customers = PG_GETARG_INT32(4);
+	a->period = PG_GETARG_FLOAT8(5);
+	a->holdout = PG_GETARG_FLOAT8(7);
+	check_positive(a->period, "period");
+	if (a->customers < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("customers must be >= 0, not %d", a->customers)));
+	if (!(a->holdout >= 0) || isinf(a->holdout))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("holdout must be a finite number >= 0, not %g", a->holdout)));
+	pg_prng_seed(&a->rng, (uint64) PG_GETARG_INT64(6));
+	InitMaterializedSRF(fcinfo, 0);
+}
+
+/* Count one purchase at time t. */
+static inline void
+purchase(const SimArgs *a, double t, int32 *x, double *tx, int32 *hx)
+{
+	if (*x + *hx >= 100000000)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a simulated customer made over 100,000,000 purchases"),
+				 errhint("Purchase rates r/alpha this high are not customer data; check the parameters.")));
+	if (t <= a->period)
+	{
+		(*x)++;
+		*tx = t;
+	}
+	else
+		(*hx)++;
+}
+
+static void
+emit(FunctionCallInfo fcinfo, int64 id, int32 x, double tx, double T, int32 hx)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	values[0] = Int64GetDatum(id);
+	values[1] = Int32GetDatum(x);
+	values[2] = Float8GetDatum(tx);
+	values[3] = Float8GetDatum(T);
+	values[4] = Int32GetDatum(hx);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* simulate_bgnbd(r, alpha, a, b, customers, period, seed, holdout) */
+Datum
+simulate_bgnbd(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {"r", "alpha", "a", "b"};
+	SimArgs		a;
+
+	sim_args(fcinfo, &a, names);
+	for (int32 c = 1; c <= a.customers; c++)
+	{
+		double		lambda = gamma_variate(&a.rng, a.par[0]) / a.par[1];
+		double		ga = gamma_variate(&a.rng, a.par[2]);
+		double		p = ga / (ga + gamma_variate(&a.rng, a.par[3]));
+		double		t = 0, tx = 0;
+		int32		x = 0, hx = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (;;)
+		{
+			t += exponential(&a.rng, lambda);
+			if (t > a.period + a.holdout)
+				break;
+			purchase(&a, t, &x, &tx, &hx);
+			if (uniform(&a.rng) < p)
+				break;			/* dropped out after this purchase */
+		}
+		emit(fcinfo, c, x, tx, a.period, hx);
+	}
+	return (Datum) 0;
+}
+
+/* simulate_pareto_nbd(r, alpha, s, beta, customers, period, seed, holdout) */
+Datum
+simulate_pareto_nbd(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {"r", "alpha", "s", "beta"};
+	SimArgs		a;
+
+	sim_args(fcinfo, &a, names);
+	for (int32 c = 1; c <= a.customers; c++)
+	{
+		double		lambda = gamma_variate(&a.rng, a.par[0]) / a.par[1];
+		double		mu = gamma_variate(&a.rng, a.par[2]) / a.par[3];
+		double		lifetime = exponential(&a.rng, mu);	/* not inside Min(): a macro */
+		double		end = Min(lifetime, a.period + a.holdout);
+		double		t = 0, tx = 0;
+		int32		x = 0, hx = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (;;)
+		{
+			t += exponential(&a.rng, lambda);
+			if (t > end)
+				break;
+			purchase(&a, t, &x, &tx, &hx);
+		}
+		emit(fcinfo, c, x, tx, a.period, hx);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * simulate_mean_spend(p, q, v, x, seed): the mean of x transaction values
+ * of one customer drawn from the Gamma-Gamma model (NULL for x = 0).
+ */
+Datum
+simulate_mean_spend(PG_FUNCTION_ARGS)
+{
+	double		p = PG_GETARG_FLOAT8(0), q = PG_GETARG_FLOAT8(1), v = PG_GETARG_FLOAT8(2);
+	int32		x = PG_GETARG_INT32(3);
+	pg_prng_state rng;
+	double		nu, sum = 0;
+
+	check_positive(p, "p");
+	check_positive(q, "q");
+	check_positive(v, "v");
+	if (x < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("x must be >= 0, not %d", x)));
+	if (x == 0)
+		PG_RETURN_NULL();
+	pg_prng_seed(&rng, (uint64) PG_GETARG_INT64(4));
+	nu = gamma_variate(&rng, q) / v;
+	for (int32 i = 0; i < x; i++)
+		sum += gamma_variate(&rng, p) / nu;
+	PG_RETURN_FLOAT8(sum / x);
+}
