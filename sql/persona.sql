@@ -1009,6 +1009,104 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'simulate_mean_spend' LANGUAGE C IMMUTABLE 
 COMMENT ON FUNCTION persona.simulate_mean_spend(float8, float8, float8, integer, bigint) IS
   'Mean of x transaction values simulated from Gamma-Gamma parameters (seeded; NULL for x = 0)';
 
+-- Calibration/holdout check of a purchase model on an orders table.
+CREATE FUNCTION persona.holdout(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           text DEFAULT 'bgnbd',
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount')
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8,
+               predicted float8, actual integer)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+DECLARE
+    fit text;
+BEGIN
+    IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown model %L', model),
+            HINT = 'Use ''bgnbd'' or ''pareto_nbd''.';
+    END IF;
+    IF calibration_end IS NULL OR holdout_end IS NULL OR holdout_end::date <= calibration_end::date THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'the holdout must end on a later day than the calibration period',
+            DETAIL = format('calibration_end %s, holdout_end %s', calibration_end, holdout_end);
+    END IF;
+    IF unit IS NULL OR unit NOT IN ('day', 'days', 'week', 'weeks') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown time unit %L', unit), HINT = 'Use ''days'' or ''weeks''.';
+    END IF;
+    FOR i IN 1..3 LOOP
+        IF NOT EXISTS (SELECT FROM pg_attribute a
+                       WHERE a.attrelid = orders AND a.attnum > 0 AND NOT a.attisdropped
+                         AND a.attname = (ARRAY[customer_col, time_col, amount_col])[i]) THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+                MESSAGE = format('column %I does not exist in %s', (ARRAY[customer_col, time_col, amount_col])[i], orders),
+                HINT = 'Name the columns with customer_col, time_col and amount_col.';
+        END IF;
+    END LOOP;
+    fit := format('persona.%s_fit', model);
+    -- Days are calendar days in the session time zone, as in order_stats:
+    -- the calibration period ends with the day of calibration_end, the
+    -- holdout runs from the next day through the day of holdout_end, and
+    -- each holdout day with a purchase is one repeat purchase.
+    RETURN QUERY EXECUTE format($q$
+        WITH cal AS (
+            SELECT id, (b).x, (b).t_x, (b).t_cal
+            FROM (SELECT %1$I::bigint AS id,
+                         persona.btyd(persona.order_stats(%2$I, %3$I::numeric, $1), $3) AS b
+                  FROM %4$s
+                  WHERE %2$I < date_trunc('day', $1) + interval '1 day'
+                  GROUP BY 1) q
+            WHERE (b).x IS NOT NULL),
+        hold AS (
+            SELECT %1$I::bigint AS id, count(DISTINCT date_trunc('day', %2$I))::integer AS n
+            FROM %4$s
+            WHERE %2$I >= date_trunc('day', $1) + interval '1 day'
+              AND %2$I < date_trunc('day', $2) + interval '1 day'
+            GROUP BY 1),
+        m AS (SELECT %5$s(cal.x, cal.t_x, cal.t_cal) AS m FROM cal)
+        SELECT cal.id, cal.x, cal.t_x, cal.t_cal,
+               persona.expected_purchases(m.m, ($2::date - $1::date) / CASE WHEN $3 LIKE 'week%%' THEN 7.0 ELSE 1.0 END,
+                                          cal.x, cal.t_x, cal.t_cal),
+               coalesce(hold.n, 0)
+        FROM cal CROSS JOIN m LEFT JOIN hold ON hold.id = cal.id
+        ORDER BY cal.id$q$,
+        customer_col, time_col, amount_col, orders, fit)
+    USING calibration_end, holdout_end, unit;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
+  'Fit a BTYD model (bgnbd or pareto_nbd) on orders up to calibration_end and compare each customer''s predicted with actual repeat purchases up to holdout_end';
+
+CREATE FUNCTION persona.holdout_by_frequency(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           text DEFAULT 'bgnbd',
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount')
+RETURNS TABLE (frequency text, customers bigint, predicted float8, actual float8,
+               mae float8, rmse float8)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(CASE WHEN least(h.x, 7) = 7 THEN '7+' ELSE least(h.x, 7)::text END, 'all'),
+           count(*), avg(h.predicted), avg(h.actual),
+           avg(abs(h.predicted - h.actual)), sqrt(avg((h.predicted - h.actual) ^ 2))
+    FROM persona.holdout(orders, calibration_end, holdout_end, model, unit,
+                         customer_col, time_col, amount_col) h
+    GROUP BY GROUPING SETS ((least(h.x, 7)), ())
+    ORDER BY least(h.x, 7) NULLS LAST;
+END;
+COMMENT ON FUNCTION persona.holdout_by_frequency(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
+  'The calibration/holdout table: mean predicted and actual holdout repeat purchases by calibration frequency (0..7+, all), with MAE and RMSE';
+
 ------------------------------------------------------------------------
 -- One call: statistics, RFM, segment and lifecycle of every customer
 ------------------------------------------------------------------------

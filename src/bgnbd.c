@@ -112,7 +112,7 @@ bgnbd_finalfn(PG_FUNCTION_ARGS)
 	obj.value_grad = bg_value_grad;
 	obj.weight = d->weight;
 	obj.penalty = d->penalty;
-	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 4, p, d, optim_maximise(&obj, p)));
+	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 4, p, d, optim_maximise(&obj, p), "BG/NBD"));
 }
 
 /* P(alive) = 1 / (1 + [x>0] a/(b+x−1) ((α+T)/(α+t_x))^(r+x)) */

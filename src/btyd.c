@@ -66,7 +66,8 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 
 /* Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
 Datum
-btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res)
+btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res,
+				 const char *model)
 {
 	Datum		values[OPTIM_MAX_PARAMS + 4];
 	bool		nulls[OPTIM_MAX_PARAMS + 4] = {false};
@@ -77,6 +78,12 @@ btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData 
 	values[k + 1] = Int64GetDatum((int64) rint(d->weight));
 	values[k + 2] = Int32GetDatum(res.iterations);
 	values[k + 3] = BoolGetDatum(res.converged);
+	if (!res.converged)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s fit did not converge after %d iterations", model, res.iterations),
+				 errdetail("The data may not identify the model, e.g. when customers are all alike; parameters drift towards 0 or infinity."),
+				 errhint("The fit's converged column is false. A small penalty (the last argument, e.g. 0.001) keeps the parameters finite.")));
 	return HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls));
 }
 

@@ -12,7 +12,7 @@
 extern void btyd_check_summary(double x, double tx, double T);
 extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
 extern Datum btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p,
-							  const FitData *d, OptimResult res);
+							  const FitData *d, OptimResult res, const char *model);
 extern void btyd_check_horizon(double t);
 /* Days in the time unit 'days' or 'weeks' (btyd() and clv() take it). */
 extern double btyd_unit_days(const char *unit);

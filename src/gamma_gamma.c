@@ -143,7 +143,7 @@ gamma_gamma_finalfn(PG_FUNCTION_ARGS)
 	obj.value_grad = gg_value_grad;
 	obj.weight = d->weight;
 	obj.penalty = d->penalty;
-	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 3, p, d, optim_maximise(&obj, p)));
+	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 3, p, d, optim_maximise(&obj, p), "Gamma-Gamma"));
 }
 
 /*

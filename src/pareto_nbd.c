@@ -55,61 +55,75 @@ log_series(double b, double c, double z, double *out)
 typedef struct Integrand
 {
 	double		p, q, alpha, beta, c, K;
+	int			budget;			/* evaluations left */
 } Integrand;
 
 /* The integrand of I in u = ln(c+τ), scaled by e^-K. */
 static double
-integrand(const Integrand *f, double u)
+integrand(Integrand *f, double u)
 {
 	double		tau = exp(u) - f->c;
 
+	f->budget--;
 	return exp(-f->p * log(f->alpha + tau) - f->q * log(f->beta + tau) + u - f->K);
 }
 
+/*
+ * Adaptive Simpson with an absolute tolerance; it stops refining when the
+ * tolerance falls below rounding of the panel's value or the evaluation
+ * budget is spent, so it always ends.
+ */
 static double
-simpson(const Integrand *f, double a, double b, double fa, double fm, double fb,
-		double whole, double tol, int depth)
+simpson(Integrand *f, double a, double b, double fa, double fm, double fb,
+		double whole, double tol)
 {
 	double		m = (a + b) / 2;
 	double		lm = (a + m) / 2, rm = (m + b) / 2;
 	double		flm = integrand(f, lm), frm = integrand(f, rm);
 	double		left = (m - a) / 6 * (fa + 4 * flm + fm);
 	double		right = (b - m) / 6 * (fm + 4 * frm + fb);
+	double		diff = left + right - whole;
 
-	if (depth <= 0 || fabs(left + right - whole) <= 15 * tol)
-		return left + right + (left + right - whole) / 15;
-	return simpson(f, a, m, fa, flm, fm, left, tol / 2, depth - 1) +
-		simpson(f, m, b, fm, frm, fb, right, tol / 2, depth - 1);
+	if (fabs(diff) <= 15 * tol || tol < 1e-15 * fabs(whole) || f->budget <= 0)
+		return left + right + diff / 15;
+	return simpson(f, a, m, fa, flm, fm, left, tol / 2) +
+		simpson(f, m, b, fm, frm, fb, right, tol / 2);
 }
 
-/* ln I by adaptive Simpson; the integrand is smooth and positive. */
+/* ln I by adaptive Simpson over 32 panels; the integrand is smooth and positive. */
 static double
 log_integral(double p, double q, double alpha, double beta, double tx, double T)
 {
 	Integrand	f;
-	double		a, b, fa, fb, total = 0;
-	int			panels = 32;
+	double		a, b, total = 0, coarse = 0;
+	const int	panels = 32;
+	double		u[33], fu[33], fmid[32], whole[32];
 
 	f.p = p;
 	f.q = q;
 	f.alpha = alpha;
 	f.beta = beta;
 	f.c = Min(alpha, beta);
-	f.K = 0;
+	f.budget = 100000;
 	a = log(f.c + tx);
 	b = log(f.c + T);
-	f.K = -p * log(alpha + tx) - q * log(beta + tx) + a;
-	/* panels first, so that a narrow peak at t_x is not missed */
+	f.K = 0;
+	f.K = log(integrand(&f, a));	/* the integrand is 1 at t_x */
+	for (int i = 0; i <= panels; i++)
+	{
+		u[i] = a + (b - a) * i / panels;
+		fu[i] = integrand(&f, u[i]);
+	}
 	for (int i = 0; i < panels; i++)
 	{
-		double		u0 = a + (b - a) * i / panels, u1 = a + (b - a) * (i + 1) / panels;
-		double		f0 = integrand(&f, u0), f1 = integrand(&f, u1), fm = integrand(&f, (u0 + u1) / 2);
-		double		whole = (u1 - u0) / 6 * (f0 + 4 * fm + f1);
-
-		fa = f0;
-		fb = f1;
-		total += simpson(&f, u0, u1, fa, fm, fb, whole, 1e-13 * (b - a) / panels, 40);
+		fmid[i] = integrand(&f, (u[i] + u[i + 1]) / 2);
+		whole[i] = (u[i + 1] - u[i]) / 6 * (fu[i] + 4 * fmid[i] + fu[i + 1]);
+		coarse += whole[i];
 	}
+	/* relative accuracy 1e-12 of the whole integral */
+	for (int i = 0; i < panels; i++)
+		total += simpson(&f, u[i], u[i + 1], fu[i], fmid[i], fu[i + 1], whole[i],
+						 1e-12 * coarse / panels);
 	return log(total) + f.K;
 }
 
@@ -192,7 +206,7 @@ pareto_nbd_finalfn(PG_FUNCTION_ARGS)
 	obj.value = pnbd_value;
 	obj.weight = d->weight;
 	obj.penalty = d->penalty;
-	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 4, p, d, optim_maximise(&obj, p)));
+	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 4, p, d, optim_maximise(&obj, p), "Pareto/NBD"));
 }
 
 static double

@@ -30,4 +30,33 @@ SELECT persona.expected_purchases(m, -1, 0, 0, 1) FROM m;
 SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true)::persona.bgnbd, 1, 1, 2);
 SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true)::persona.bgnbd, 10, 1, 1, 2);
 SELECT persona.bgnbd_fit(x, t_x, t_cal) IS NULL AS no_rows FROM s WHERE false;
+SELECT persona.bgnbd_fit(x, t_x, t_cal, -1) FROM s;
+SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, penalty) FROM s, (VALUES (0.1), (0.2)) v(penalty);
+SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, -0.1) FROM s;
+SELECT persona.expected_purchases(m, 'Infinity') FROM m;
+-- Customers first seen at the end of the period (T = 0) change nothing.
+SELECT (persona.bgnbd_fit(x, t_x, t_cal)).loglik = (SELECT (m).loglik FROM m) AS t0_ignored
+FROM (SELECT x, t_x, t_cal FROM s UNION ALL SELECT 0, 0, 0 FROM generate_series(1, 50)) q;
+-- Customers all alike do not identify the model: a warning and converged = false.
+SELECT (f).converged FROM (SELECT persona.bgnbd_fit(2, 10, 20) AS f FROM generate_series(1, 100)) q;
+-- ... and a penalty keeps the parameters finite (lifetimes' penalizer_coef).
+SELECT (f).converged, round((f).r::numeric, 3) AS r, round((f).a::numeric, 3) AS a
+FROM (SELECT persona.bgnbd_fit(2, 10, 20, 1, 0.01) AS f FROM generate_series(1, 100)) q;
+-- The penalty shrinks the CDNOW fit; loglik stays the unpenalised one and drops.
+SELECT round((f).r::numeric, 3) AS r, round((f).alpha::numeric, 3) AS alpha,
+       round((f).a::numeric, 3) AS a, round((f).b::numeric, 3) AS b,
+       (f).loglik < (SELECT (m).loglik FROM m) AS lower_loglik
+FROM (SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, 0.01) AS f FROM s) q;
+
+-- Unconditional expectation E[X(t)] of a new customer (FHL 2005 eq. 9):
+-- the conditional one at x = t_x = T = 0, increasing in t.
+SELECT round(persona.expected_purchases(m, 39)::numeric, 4) AS e39,
+       round(persona.expected_purchases(m, 78)::numeric, 4) AS e78,
+       persona.expected_purchases(m, 39) = persona.expected_purchases(m, 39, 0, 0, 0) AS same_as_conditional,
+       persona.expected_purchases(m, 0) AS e0
+FROM m;
+-- In-sample: the repeat purchases the model expects of each customer over
+-- their own T, summed, against the actual total (FHL 2005 Fig. 2 at week 39).
+SELECT round(sum(persona.expected_purchases(m, t_cal))) AS expected, sum(x) AS actual
+FROM s, m;
 DROP TABLE s, m;
