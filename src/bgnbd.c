@@ -96,25 +96,6 @@ bg_value(void *data, const double *p)
 	return bg_value_grad(data, p, NULL);
 }
 
-/* The persona.bgnbd model: (r, alpha, a, b, loglik, customers, iterations, converged). */
-Datum
-bgnbd_finalfn(PG_FUNCTION_ARGS)
-{
-	FitData    *d = btyd_fit_data(fcinfo, "BG/NBD");
-	double		p[4] = {0, 0, 0, 0};
-	Objective	obj = {0};
-
-	if (d == NULL)
-		PG_RETURN_NULL();
-	obj.k = 4;
-	obj.data = d;
-	obj.value = bg_value;
-	obj.value_grad = bg_value_grad;
-	obj.weight = d->weight;
-	obj.penalty = d->penalty;
-	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 4, p, d, optim_maximise(&obj, p), "BG/NBD"));
-}
-
 /* P(alive) = 1 / (1 + [x>0] a/(b+x−1) ((α+T)/(α+t_x))^(r+x)) */
 static double
 bg_p_alive(const double *m, double x, double tx, double T)
@@ -126,25 +107,13 @@ bg_p_alive(const double *m, double x, double tx, double T)
 	return 1.0 / (1.0 + exp(log(a) - log(b + x - 1) + (r + x) * (log(alpha + T) - log(alpha + tx))));
 }
 
-/* bgnbd_p_alive(model, x, t_x, T) */
-Datum
-bgnbd_p_alive(PG_FUNCTION_ARGS)
-{
-	double		m[4];
-	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "BG/NBD");
-	btyd_check_summary(x, tx, T);
-	PG_RETURN_FLOAT8(bg_p_alive(m, x, tx, T));
-}
-
 /*
  * Expected purchases in the next t periods given (x, t_x, T), FHL 2005
  * eq. 10.  With x = t_x = T = 0 it is the unconditional E[X(t)] of a new
  * customer (eq. 9).
  */
-double
-bgnbd_expected_value(const double *m, double t, double x, double tx, double T)
+static double
+bg_expected(const double *m, double t, double x, double tx, double T)
 {
 	double		r = m[0], alpha = m[1], a = m[2], b = m[3];
 	double		num;
@@ -161,49 +130,35 @@ bgnbd_expected_value(const double *m, double t, double x, double tx, double T)
 	return num * bg_p_alive(m, x, tx, T);
 }
 
-/* bgnbd_expected(model, t, x, t_x, T): conditional expected purchases. */
+const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected};
+
+/* SQL: the fit's final function and the scoring functions */
+Datum
+bgnbd_finalfn(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_final(fcinfo, &bgnbd_model);
+}
+
+Datum
+bgnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	return btyd_p_alive_call(fcinfo, &bgnbd_model);
+}
+
 Datum
 bgnbd_expected(PG_FUNCTION_ARGS)
 {
-	double		m[4];
-	double		t = PG_GETARG_FLOAT8(1);
-	double		x = PG_GETARG_FLOAT8(2), tx = PG_GETARG_FLOAT8(3), T = PG_GETARG_FLOAT8(4);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "BG/NBD");
-	btyd_check_summary(x, tx, T);
-	btyd_check_horizon(t);
-	PG_RETURN_FLOAT8(bgnbd_expected_value(m, t, x, tx, T));
+	return btyd_expected_call(fcinfo, &bgnbd_model);
 }
 
-/* bgnbd_expected_new(model, t): E[X(t)] for a customer just acquired. */
 Datum
 bgnbd_expected_new(PG_FUNCTION_ARGS)
 {
-	double		m[4];
-	double		t = PG_GETARG_FLOAT8(1);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "BG/NBD");
-	btyd_check_horizon(t);
-	PG_RETURN_FLOAT8(bgnbd_expected_value(m, t, 0, 0, 0));
+	return btyd_expected_new_call(fcinfo, &bgnbd_model);
 }
 
-/* bgnbd_loglik(model, x, t_x, T): one customer's log-likelihood contribution. */
 Datum
 bgnbd_loglik(PG_FUNCTION_ARGS)
 {
-	double		m[4], p[4];
-	FitRow		row;
-	FitData		one = {0};
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "BG/NBD");
-	row.k1 = PG_GETARG_FLOAT8(1);
-	row.k2 = PG_GETARG_FLOAT8(2);
-	row.k3 = PG_GETARG_FLOAT8(3);
-	row.w = 1;
-	btyd_check_summary(row.k1, row.k2, row.k3);
-	for (int k = 0; k < 4; k++)
-		p[k] = log(m[k]);
-	one.n = 1;
-	one.rows = &row;
-	PG_RETURN_FLOAT8(bg_value_grad(&one, p, NULL));
+	return btyd_loglik_call(fcinfo, &bgnbd_model);
 }

@@ -65,7 +65,7 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 }
 
 /* Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
-Datum
+static Datum
 btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res,
 				 const char *model)
 {
@@ -150,4 +150,91 @@ btyd_unit_days(const char *unit)
 			 errmsg("unknown time unit \"%s\"", unit),
 			 errhint("Use 'days' or 'weeks'.")));
 	pg_unreachable();
+}
+
+Datum
+fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
+				double (*value) (void *, const double *),
+				double (*value_grad) (void *, const double *, double *),
+				const char *name)
+{
+	double		p[OPTIM_MAX_PARAMS] = {0};	/* start at all parameters 1 */
+	Objective	obj = {0};
+
+	obj.k = k;
+	obj.data = d;
+	obj.value = value;
+	obj.value_grad = value_grad;
+	obj.weight = d->weight;
+	obj.penalty = d->penalty;
+	return btyd_model_datum(fcinfo, k, p, d, optim_maximise(&obj, p), name);
+}
+
+Datum
+btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	FitData    *d = btyd_fit_data(fcinfo, model->name);
+
+	if (d == NULL)
+		PG_RETURN_NULL();
+	return fit_model_datum(fcinfo, d, 4, model->value, model->value_grad, model->name);
+}
+
+/* (model, x, t_x, T) */
+Datum
+btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	double		m[4];
+	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_check_summary(x, tx, T);
+	PG_RETURN_FLOAT8(model->p_alive(m, x, tx, T));
+}
+
+/* (model, t, x, t_x, T) */
+Datum
+btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+	double		x = PG_GETARG_FLOAT8(2), tx = PG_GETARG_FLOAT8(3), T = PG_GETARG_FLOAT8(4);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_check_summary(x, tx, T);
+	btyd_check_horizon(t);
+	PG_RETURN_FLOAT8(model->expected(m, t, x, tx, T));
+}
+
+/* (model, t): a customer just acquired is x = t_x = T = 0 */
+Datum
+btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_check_horizon(t);
+	PG_RETURN_FLOAT8(model->expected(m, t, 0, 0, 0));
+}
+
+/* (model, x, t_x, T): one customer's log-likelihood term */
+Datum
+btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	double		m[4], p[4];
+	FitRow		row;
+	FitData		one = {0};
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	row.k1 = PG_GETARG_FLOAT8(1);
+	row.k2 = PG_GETARG_FLOAT8(2);
+	row.k3 = PG_GETARG_FLOAT8(3);
+	row.w = 1;
+	btyd_check_summary(row.k1, row.k2, row.k3);
+	for (int k = 0; k < 4; k++)
+		p[k] = log(m[k]);
+	one.n = 1;
+	one.rows = &row;
+	PG_RETURN_FLOAT8(model->value(&one, p));
 }

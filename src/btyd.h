@@ -9,18 +9,43 @@
 #include "fitstate.h"
 #include "optim.h"
 
+/*
+ * A purchase model (BG/NBD, Pareto/NBD): its likelihood over a FitData and
+ * its scoring formulas over the parameters m[4].  The SQL-callable
+ * functions of both models are these applied to one descriptor.
+ */
+typedef struct BtydModel
+{
+	const char *name;
+	double		(*value) (void *data, const double *p);
+	double		(*value_grad) (void *data, const double *p, double *g);	/* or NULL */
+	double		(*p_alive) (const double *m, double x, double tx, double T);
+	double		(*expected) (const double *m, double t, double x, double tx, double T);
+} BtydModel;
+
+extern const BtydModel bgnbd_model;
+extern const BtydModel pareto_nbd_model;
+
+/* fit aggregate final function; P(alive); conditional, unconditional expectation; loglik */
+extern Datum btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model);
+extern Datum btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model);
+extern Datum btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model);
+extern Datum btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model);
+extern Datum btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model);
+
+/* Maximise a k-parameter likelihood over d from all-ones and return the model row. */
+extern Datum fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
+							 double (*value) (void *, const double *),
+							 double (*value_grad) (void *, const double *, double *),
+							 const char *name);
+
 extern void btyd_check_summary(double x, double tx, double T);
 extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
-extern Datum btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p,
-							  const FitData *d, OptimResult res, const char *model);
 extern void btyd_check_horizon(double t);
 /* Days in the time unit 'days' or 'weeks' (btyd() and clv() take it). */
 extern double btyd_unit_days(const char *unit);
 extern void btyd_model_params(HeapTupleHeader m, int k, double *out, const char *model);
 
-/* Conditional expected purchases in the next t periods (clv.c sums them). */
-extern double bgnbd_expected_value(const double *m, double t, double x, double tx, double T);
-extern double pareto_nbd_expected_value(const double *m, double t, double x, double tx, double T);
 
 /* gamma_gamma.c: expected mean spend (x = 0: the population mean) */
 extern double gamma_gamma_spend_value(const double *gg, double x, double m);

@@ -18,13 +18,11 @@
 PG_FUNCTION_INFO_V1(bgnbd_clv);
 PG_FUNCTION_INFO_V1(pareto_nbd_clv);
 
-typedef double (*ExpectedFn) (const double *m, double t, double x, double tx, double T);
-
 #define DAYS_PER_MONTH (365.25 / 12)
 
 /* clv(model, gg, x, t_x, T, mean_spend, unit, months, monthly_discount) */
 static Datum
-clv(FunctionCallInfo fcinfo, ExpectedFn expected, const char *model)
+clv(FunctionCallInfo fcinfo, const BtydModel *model)
 {
 	double		m[4], gg[3];
 	double		x, tx, T, spend, month, d, total = 0, prev = 0;
@@ -33,7 +31,7 @@ clv(FunctionCallInfo fcinfo, ExpectedFn expected, const char *model)
 	for (int i = 0; i < 9; i++)
 		if (PG_ARGISNULL(i) && i != 5)
 			PG_RETURN_NULL();
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(1), 3, gg, "Gamma-Gamma");
 	x = PG_GETARG_FLOAT8(2);
 	tx = PG_GETARG_FLOAT8(3);
@@ -60,7 +58,7 @@ clv(FunctionCallInfo fcinfo, ExpectedFn expected, const char *model)
 				 errmsg("monthly_discount must be a finite number > -1, not %g", d)));
 	for (int i = 1; i <= months; i++)
 	{
-		double		e = expected(m, i * month, x, tx, T);
+		double		e = model->expected(m, i * month, x, tx, T);
 
 		total += (e - prev) / pow(1 + d, i);
 		prev = e;
@@ -71,11 +69,11 @@ clv(FunctionCallInfo fcinfo, ExpectedFn expected, const char *model)
 Datum
 bgnbd_clv(PG_FUNCTION_ARGS)
 {
-	return clv(fcinfo, bgnbd_expected_value, "BG/NBD");
+	return clv(fcinfo, &bgnbd_model);
 }
 
 Datum
 pareto_nbd_clv(PG_FUNCTION_ARGS)
 {
-	return clv(fcinfo, pareto_nbd_expected_value, "Pareto/NBD");
+	return clv(fcinfo, &pareto_nbd_model);
 }

@@ -116,9 +116,6 @@ Datum
 gamma_gamma_finalfn(PG_FUNCTION_ARGS)
 {
 	FitData    *d;
-	double		p[3] = {0, 0, 0};
-	Objective	obj = {0};
-
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	d = fitstate_data((FitState *) PG_GETARG_POINTER(0));
@@ -137,13 +134,7 @@ gamma_gamma_finalfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot fit Gamma-Gamma: every repeat buyer has the same x and mean spend"),
 				 errdetail("Without spend variation across customers the likelihood has no maximum.")));
-	obj.k = 3;
-	obj.data = d;
-	obj.value = gg_value;
-	obj.value_grad = gg_value_grad;
-	obj.weight = d->weight;
-	obj.penalty = d->penalty;
-	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 3, p, d, optim_maximise(&obj, p), "Gamma-Gamma"));
+	return fit_model_datum(fcinfo, d, 3, gg_value, gg_value_grad, "Gamma-Gamma");
 }
 
 /*

@@ -191,24 +191,6 @@ pnbd_value(void *data, const double *p)
 	return ll;
 }
 
-/* The persona.pareto_nbd model: (r, alpha, s, beta, loglik, customers, iterations, converged). */
-Datum
-pareto_nbd_finalfn(PG_FUNCTION_ARGS)
-{
-	FitData    *d = btyd_fit_data(fcinfo, "Pareto/NBD");
-	double		p[4] = {0, 0, 0, 0};
-	Objective	obj = {0};
-
-	if (d == NULL)
-		PG_RETURN_NULL();
-	obj.k = 4;
-	obj.data = d;
-	obj.value = pnbd_value;
-	obj.weight = d->weight;
-	obj.penalty = d->penalty;
-	PG_RETURN_DATUM(btyd_model_datum(fcinfo, 4, p, d, optim_maximise(&obj, p), "Pareto/NBD"));
-}
-
 static double
 pnbd_p_alive(const double *m, double x, double tx, double T)
 {
@@ -217,25 +199,14 @@ pnbd_p_alive(const double *m, double x, double tx, double T)
 	return 1.0 / (1.0 + exp(log_sI(r, alpha, s, beta, x, tx, T) - log_term1(r, alpha, s, beta, x, T)));
 }
 
-Datum
-pareto_nbd_p_alive(PG_FUNCTION_ARGS)
-{
-	double		m[4];
-	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
-	btyd_check_summary(x, tx, T);
-	PG_RETURN_FLOAT8(pnbd_p_alive(m, x, tx, T));
-}
-
 /*
  * Expected purchases in the next t periods given (x, t_x, T):
  *   (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive)
  * written with expm1 so that s near 1 (where the bracket over s−1 tends to
  * ln((β+T+t)/(β+T))) is exact.  x = t_x = T = 0 gives E[X(t)].
  */
-double
-pareto_nbd_expected_value(const double *m, double t, double x, double tx, double T)
+static double
+pnbd_expected(const double *m, double t, double x, double tx, double T)
 {
 	double		r = m[0], alpha = m[1], s = m[2], beta = m[3];
 	double		lq = log(beta + T + t) - log(beta + T);	/* >= 0 */
@@ -246,47 +217,35 @@ pareto_nbd_expected_value(const double *m, double t, double x, double tx, double
 	return (r + x) * (beta + T) / (alpha + T) * growth * pnbd_p_alive(m, x, tx, T);
 }
 
+const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, NULL, pnbd_p_alive, pnbd_expected};
+
+/* SQL: the fit's final function and the scoring functions */
+Datum
+pareto_nbd_finalfn(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_final(fcinfo, &pareto_nbd_model);
+}
+
+Datum
+pareto_nbd_p_alive(PG_FUNCTION_ARGS)
+{
+	return btyd_p_alive_call(fcinfo, &pareto_nbd_model);
+}
+
 Datum
 pareto_nbd_expected(PG_FUNCTION_ARGS)
 {
-	double		m[4];
-	double		t = PG_GETARG_FLOAT8(1);
-	double		x = PG_GETARG_FLOAT8(2), tx = PG_GETARG_FLOAT8(3), T = PG_GETARG_FLOAT8(4);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
-	btyd_check_summary(x, tx, T);
-	btyd_check_horizon(t);
-	PG_RETURN_FLOAT8(pareto_nbd_expected_value(m, t, x, tx, T));
+	return btyd_expected_call(fcinfo, &pareto_nbd_model);
 }
 
 Datum
 pareto_nbd_expected_new(PG_FUNCTION_ARGS)
 {
-	double		m[4];
-	double		t = PG_GETARG_FLOAT8(1);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
-	btyd_check_horizon(t);
-	PG_RETURN_FLOAT8(pareto_nbd_expected_value(m, t, 0, 0, 0));
+	return btyd_expected_new_call(fcinfo, &pareto_nbd_model);
 }
 
-/* pareto_nbd_loglik(model, x, t_x, T): one customer's log-likelihood. */
 Datum
 pareto_nbd_loglik(PG_FUNCTION_ARGS)
 {
-	double		m[4], p[4];
-	FitRow		row;
-	FitData		one = {0};
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, "Pareto/NBD");
-	row.k1 = PG_GETARG_FLOAT8(1);
-	row.k2 = PG_GETARG_FLOAT8(2);
-	row.k3 = PG_GETARG_FLOAT8(3);
-	row.w = 1;
-	btyd_check_summary(row.k1, row.k2, row.k3);
-	for (int k = 0; k < 4; k++)
-		p[k] = log(m[k]);
-	one.n = 1;
-	one.rows = &row;
-	PG_RETURN_FLOAT8(pnbd_value(&one, p));
+	return btyd_loglik_call(fcinfo, &pareto_nbd_model);
 }
