@@ -124,9 +124,10 @@ bg_expected(const double *m, double t, double x, double tx, double T)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("BG/NBD expected purchases are undefined for a = 1 exactly")));
+	/* ((α+T)/(α+T+t))^(r+x) · 2F1(...) in logs: both factors can be huge */
 	num = (a + b + x - 1) / (a - 1) *
-		(1 - exp((r + x) * (log(alpha + T) - log(alpha + T + t))) *
-		 persona_hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)));
+		-expm1((r + x) * (log(alpha + T) - log(alpha + T + t)) +
+			   persona_log_hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)));
 	return num * bg_p_alive(m, x, tx, T);
 }
 

@@ -213,21 +213,31 @@ persona_digamma(double x)
 }
 
 /*
- * Gauss hypergeometric 2F1(a, b; c; z) for 0 <= z < 1 by its power series
- * (all terms positive for positive a, b, c, so no cancellation).  z near 1
- * needs many terms: past 10^5 it is an error rather than a slow answer.
+ * ln 2F1(a, b; c; z) for a, b, c > 0 and 0 <= z < 1, by the power series.
+ * All terms are positive, so there is no cancellation; the running sum is
+ * rescaled as it grows, so heavy buyers (large a, b: the series peaks near
+ * term z·a/(1−z) at about (1−z)^-a) do not overflow.  z near 1 needs many
+ * terms: past 10^6 it is an error rather than a slow answer.
  */
 double
-persona_hyp2f1(double a, double b, double c, double z)
+persona_log_hyp2f1(double a, double b, double c, double z)
 {
-	double		term = 1, sum = 1;
+	double		term = 1, sum = 1, logscale = 0;
 
-	for (int n = 0; n < 100000; n++)
+	for (int n = 0; n < 1000000; n++)
 	{
 		term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z;
 		sum += term;
-		if (fabs(term) < 1e-15 * fabs(sum))
-			return sum;
+		if (term < 1e-16 * sum)
+			return log(sum) + logscale;
+		if (sum > 1e200)
+		{
+			sum *= 1e-200;
+			term *= 1e-200;
+			logscale += 200 * M_LN10;
+		}
+		if ((n & 0xffff) == 0xffff)
+			CHECK_FOR_INTERRUPTS();
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

@@ -40,8 +40,8 @@ extern OptimResult optim_maximise(const Objective *obj, double *p);
 
 /* ψ(x), x > 0 */
 extern double persona_digamma(double x);
-/* Gauss hypergeometric 2F1(a, b; c; z) for 0 <= z < 1 by its series. */
-extern double persona_hyp2f1(double a, double b, double c, double z);
+/* ln of the Gauss hypergeometric 2F1(a, b; c; z), a, b, c > 0, 0 <= z < 1 */
+extern double persona_log_hyp2f1(double a, double b, double c, double z);
 
 /* ln(e^u + e^v) without overflow */
 static inline double

@@ -55,6 +55,11 @@ SELECT round(persona.expected_purchases(m, 39)::numeric, 4) AS e39,
        persona.expected_purchases(m, 39) = persona.expected_purchases(m, 39, 0, 0, 0) AS same_as_conditional,
        persona.expected_purchases(m, 0) AS e0
 FROM m;
+-- A daily buyer over ten years: the 2F1 series peaks near 10^550 on the
+-- way, kept in logs; the answer is finite and grows with the horizon.
+SELECT round(persona.expected_purchases(b, 365, 730, 730, 730)::numeric, 1) AS next_year,
+       round(persona.expected_purchases(b, 3650, 730, 730, 730)::numeric, 1) AS next_ten_years
+FROM (SELECT (0.55, 40, 0.8, 2.4, 0, 0, 0, true)::persona.bgnbd AS b) q;
 -- In-sample: the repeat purchases the model expects of each customer over
 -- their own T, summed, against the actual total (FHL 2005 Fig. 2 at week 39).
 SELECT round(sum(persona.expected_purchases(m, t_cal))) AS expected, sum(x) AS actual
