@@ -30,6 +30,11 @@ SELECT round(persona.expected_purchases((0.55, 10.58, 1, 11.67, 0, 0, 0, true)::
        round(persona.expected_purchases((0.55, 10.58, 1 + 1e-9, 11.67, 0, 0, 0, true)::persona.pareto_nbd, 39, 2, 30, 39)::numeric, 6) AS near_1;
 -- P(alive) when t_x = T is the largest possible for that x.
 SELECT persona.p_alive(m, 3, 38, 38) > persona.p_alive(m, 3, 37, 38) AS recent_more_alive FROM m;
+-- An L2 penalty pulls the parameters in; loglik (unpenalised) drops.
+SELECT round((f).r::numeric, 3) AS r, round((f).alpha::numeric, 3) AS alpha,
+       round((f).s::numeric, 3) AS s, round((f).beta::numeric, 3) AS beta,
+       (f).loglik < (SELECT (m).loglik FROM m) AS lower_loglik, (f).converged
+FROM (SELECT persona.pareto_nbd_fit(x, t_x, t_cal, 1, 0.001) AS f FROM s) q;
 -- Bad input.
 SELECT persona.pareto_nbd_fit(x, t_x, t_cal) FROM s WHERE x = 0;
 SELECT persona.pareto_nbd_fit(2, 3, 2);

@@ -43,6 +43,10 @@ WITH v AS (SELECT id, persona.clv(bg, gg, x, t_x, t_cal, zbar, 'weeks') AS clv F
 SELECT persona.value_tier(clv, gold, diamond) AS tier, count(*) AS customers,
        round(sum(clv)::numeric / (SELECT sum(clv) FROM v)::numeric, 3) AS share_of_clv
 FROM v, cut GROUP BY 1 ORDER BY 1;
+-- With an L2 penalty (on the sum of squares, so mostly on v, the largest): v is pulled in, p and q adjust, loglik (unpenalised) drops.
+SELECT round((f).p::numeric, 3) AS p, round((f).q::numeric, 3) AS q, round((f).v::numeric, 3) AS v,
+       (f).loglik < (SELECT (gg).loglik FROM m) AS lower_loglik
+FROM (SELECT persona.gamma_gamma_fit(x, zbar, 0.001) AS f FROM s) q;
 -- Bad input.
 SELECT persona.gamma_gamma_fit(x, zbar) FROM s WHERE x = 0;
 SELECT persona.gamma_gamma_fit(2, 10) FROM generate_series(1, 10);
