@@ -43,13 +43,15 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 	FitState   *st = fitstate_get(fcinfo);
 	double		x, tx, T, w = 1;
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	/* like other aggregates, skip rows with a NULL input (weight included) */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
+		(PG_NARGS() > 4 && PG_ARGISNULL(4)))
 		PG_RETURN_POINTER(st);
 	x = PG_GETARG_FLOAT8(1);
 	tx = PG_GETARG_FLOAT8(2);
 	T = PG_GETARG_FLOAT8(3);
 	btyd_check_summary(x, tx, T);
-	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+	if (PG_NARGS() > 4)
 	{
 		w = PG_GETARG_FLOAT8(4);
 		persona_check_finite(w, "weight");

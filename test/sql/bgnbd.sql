@@ -34,6 +34,10 @@ SELECT persona.bgnbd_fit(x, t_x, t_cal, -1) FROM s;
 SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, penalty) FROM s, (VALUES (0.1), (0.2)) v(penalty);
 SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, -0.1) FROM s;
 SELECT persona.expected_purchases(m, 'Infinity') FROM m;
+-- Rows with a NULL input, weight included, are skipped.
+SELECT (persona.bgnbd_fit(x, t_x, t_cal, w)).loglik = (SELECT (m).loglik FROM m) AS nulls_skipped
+FROM (SELECT x, t_x, t_cal, 1::float8 AS w FROM s
+      UNION ALL SELECT 5, 1, 2, NULL UNION ALL SELECT NULL, 1, 2, 1) q;
 -- Customers first seen at the end of the period (T = 0) change nothing.
 SELECT (persona.bgnbd_fit(x, t_x, t_cal)).loglik = (SELECT (m).loglik FROM m) AS t0_ignored
 FROM (SELECT x, t_x, t_cal FROM s UNION ALL SELECT 0, 0, 0 FROM generate_series(1, 50)) q;
