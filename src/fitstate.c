@@ -54,6 +54,11 @@ struct FitState
 PG_FUNCTION_INFO_V1(fit_combinefn);
 PG_FUNCTION_INFO_V1(fit_serialfn);
 PG_FUNCTION_INFO_V1(fit_deserialfn);
+/* the 0.1.0 names of the same functions, until ALTER EXTENSION persona UPDATE */
+PG_FUNCTION_INFO_V1(bgnbd_transfn);
+PG_FUNCTION_INFO_V1(bgnbd_combinefn);
+PG_FUNCTION_INFO_V1(bgnbd_serialfn);
+PG_FUNCTION_INFO_V1(bgnbd_deserialfn);
 
 static FitState *
 fitstate_new(MemoryContext ctx)
@@ -246,4 +251,33 @@ fit_deserialfn(PG_FUNCTION_ARGS)
 	}
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
+}
+
+/*
+ * persona 0.1.0's bgnbd_fit named its support functions bgnbd_*.  A 0.1.0
+ * database that loads this library before ALTER EXTENSION persona UPDATE
+ * keeps working: the old names run the new state.
+ */
+Datum
+bgnbd_transfn(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_transfn(fcinfo);
+}
+
+Datum
+bgnbd_combinefn(PG_FUNCTION_ARGS)
+{
+	return fit_combinefn(fcinfo);
+}
+
+Datum
+bgnbd_serialfn(PG_FUNCTION_ARGS)
+{
+	return fit_serialfn(fcinfo);
+}
+
+Datum
+bgnbd_deserialfn(PG_FUNCTION_ARGS)
+{
+	return fit_deserialfn(fcinfo);
 }
