@@ -65,7 +65,7 @@ SELECT round(persona.expected_purchases(b, 365, 730, 730, 730)::numeric, 1) AS n
        round(persona.expected_purchases(b, 3650, 730, 730, 730)::numeric, 1) AS next_ten_years
 FROM (SELECT (0.55, 40, 0.8, 2.4, 0, 0, 0, true)::persona.bgnbd AS b) q;
 -- In-sample: the repeat purchases the model expects of each customer over
--- their own T, summed, against the actual total (FHL 2005 Fig. 2 at week 39).
+-- their own T, summed, against the actual total.
 SELECT round(sum(persona.expected_purchases(m, t_cal))) AS expected, sum(x) AS actual
 FROM s, m;
 DROP TABLE s, m;

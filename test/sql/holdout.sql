@@ -1,5 +1,5 @@
 -- Calibration/holdout on the CDNOW orders: fit up to 1997-09-30, predict the
--- next 39 weeks, compare by calibration frequency (FHL 2005 Fig. 4).
+-- next 39 weeks, compare by calibration frequency (as in FHL 2005).
 \set ECHO none
 \i demo/load_cdnow.sql
 \set ECHO all
