@@ -19,6 +19,14 @@
 #include "miscadmin.h"
 
 #define MAXIT 500
+/*
+ * No step changes a parameter by more than e^2: on flat likelihoods (data
+ * that barely identify a parameter) BFGS proposes huge steps, and cutting
+ * them down by halving alone costs dozens of evaluations per iteration.
+ */
+#define MAXSTEP 2.0
+/* Give up when the likelihood gained less than 1e-10 (relative) in this many iterations. */
+#define STALL_ITERATIONS 20
 
 
 /* The penalised objective and (optionally) its gradient. */
@@ -101,6 +109,7 @@ optim_maximise(const Objective *obj, double *p)
 	double		g[OPTIM_MAX_PARAMS], gn[OPTIM_MAX_PARAMS], d[OPTIM_MAX_PARAMS];
 	double		s[OPTIM_MAX_PARAMS], y[OPTIM_MAX_PARAMS], pn[OPTIM_MAX_PARAMS];
 	double		f;
+	double		history[STALL_ITERATIONS];	/* f of the last iterations */
 	bool		restarted = false;
 	OptimResult res = {0};
 
@@ -115,6 +124,8 @@ optim_maximise(const Objective *obj, double *p)
 	for (res.iterations = 1; res.iterations <= MAXIT; res.iterations++)
 	{
 		double		step = 1, fn = -INFINITY, slope = 0, sy = 0, gnorm = 0;
+		bool		have_grad = false;
+		double		dmax;
 
 		CHECK_FOR_INTERRUPTS();
 		for (int i = 0; i < k; i++)
@@ -124,20 +135,31 @@ optim_maximise(const Objective *obj, double *p)
 			res.converged = true;
 			break;
 		}
-		/* ascent direction d = H g */
+		/* ascent direction d = H g, at most MAXSTEP on the log scale */
+		dmax = 0;
 		for (int i = 0; i < k; i++)
 		{
 			d[i] = 0;
 			for (int j = 0; j < k; j++)
 				d[i] += H[i][j] * g[j];
+			dmax = Max(dmax, fabs(d[i]));
+		}
+		for (int i = 0; i < k; i++)
+		{
+			if (dmax > MAXSTEP)
+				d[i] *= MAXSTEP / dmax;
 			slope += g[i] * d[i];
 		}
 		for (; step >= 1e-12; step /= 2)
 		{
 			for (int i = 0; i < k; i++)
 				pn[i] = p[i] + step * d[i];
-			/* with an analytic gradient, take it along: the step is mostly accepted */
-			fn = objective(obj, pn, obj->value_grad ? gn : NULL);
+			/*
+			 * With an analytic gradient, take it along on the full step,
+			 * which is mostly accepted; shorter trials are values only.
+			 */
+			have_grad = obj->value_grad && step == 1;
+			fn = objective(obj, pn, have_grad ? gn : NULL);
 			if (isfinite(fn) && fn >= f + 1e-4 * step * slope)
 				break;
 		}
@@ -150,7 +172,7 @@ optim_maximise(const Objective *obj, double *p)
 			initial_inverse_hessian(H, g, k, 0.01);
 			continue;
 		}
-		if (!obj->value_grad)
+		if (!have_grad)
 			(void) objective(obj, pn, gn);
 		if (!finite_vector(gn, k))
 			break;
@@ -186,6 +208,15 @@ optim_maximise(const Objective *obj, double *p)
 			break;
 		}
 		f = fn;
+		/*
+		 * Drifting along a ridge (a parameter the data do not pin down runs
+		 * off towards 0 or infinity while the likelihood barely moves): stop,
+		 * not converged, instead of spending the remaining iterations.
+		 */
+		if (res.iterations > STALL_ITERATIONS &&
+			f - history[res.iterations % STALL_ITERATIONS] < 1e-10 * Max(1.0, fabs(f)))
+			break;
+		history[res.iterations % STALL_ITERATIONS] = f;
 	}
 	res.iterations = Min(res.iterations, MAXIT);
 	res.loglik = obj->value(obj->data, p);

@@ -14,7 +14,9 @@
  * cancellation) for every parameter region; when z is so close to 1 that
  * the series would need more than SERIES_MAX terms, I is integrated
  * numerically instead (adaptive Gauss-Kronrod on u = ln(min(α,β)+τ)).  Every
- * quantity is kept in logs.
+ * quantity is kept in logs.  The gradient is analytic: the series are
+ * differentiated term by term, and the quadrature integrates I's
+ * derivatives along with I.
  */
 #include "persona.h"
 
@@ -52,20 +54,72 @@ log_series(double b, double c, double z, double *out)
 	return false;
 }
 
+/*
+ * The same series and the derivatives of its log with respect to b, c and
+ * z (for the analytic gradient): with t_n the n-th term,
+ *   ∂t_n/∂b = t_n Σ_{k<n} 1/(b+k),  ∂t_n/∂c = −t_n Σ_{k<n} 1/(c+k),
+ *   ∂t_n/∂z = n t_n / z (accumulated without dividing by z).
+ */
+static bool
+log_series_grad(double b, double c, double z, double *lg, double *db, double *dc, double *dz)
+{
+	double		term = 1, sum = 1, sb = 0, sc = 0;
+	double		gb = 0, gc = 0, gz = 0;
+
+	for (int n = 0; n < SERIES_MAX; n++)
+	{
+		double		ratio = (b + n) / (c + n);
+
+		sb += 1 / (b + n);
+		sc += 1 / (c + n);
+		gz += (n + 1) * term * ratio;	/* ∂t_{n+1}/∂z = (n+1) t_n ratio */
+		term *= ratio * z;
+		sum += term;
+		gb += term * sb;
+		gc -= term * sc;
+		if (term * (n + 2) < 1e-16 * sum)
+		{
+			*lg = log(sum);
+			*db = gb / sum;
+			*dc = gc / sum;
+			*dz = gz / sum;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Numerical integration of I, for when the series is too slow.  Each
+ * evaluation also gives the integrands of I's derivatives in (r, α, s, β)
+ * — f times −ln(α+τ), −p/(α+τ), −ln(β+τ), −q/(β+τ) — so the gradient
+ * comes at almost no extra cost.  Values are vectors of NV: I, then those.
+ */
+#define NV 5
+
 typedef struct Integrand
 {
 	double		p, q, alpha, beta, c, K;
+	bool		grad;			/* also the derivative integrands */
 	int			budget;			/* evaluations left */
 } Integrand;
 
-/* The integrand of I in u = ln(c+τ), scaled by e^-K. */
-static double
-integrand(Integrand *f, double u)
+/* The integrand(s) in u = ln(c+τ), scaled by e^-K. */
+static void
+integrand(Integrand *f, double u, double *v)
 {
 	double		tau = exp(u) - f->c;
+	double		la = log(f->alpha + tau), lb = log(f->beta + tau);
 
 	f->budget--;
-	return exp(-f->p * log(f->alpha + tau) - f->q * log(f->beta + tau) + u - f->K);
+	v[0] = exp(-f->p * la - f->q * lb + u - f->K);
+	if (f->grad)
+	{
+		v[1] = -la * v[0];
+		v[2] = -f->p / (f->alpha + tau) * v[0];
+		v[3] = -lb * v[0];
+		v[4] = -f->q / (f->beta + tau) * v[0];
+	}
 }
 
 /* Gauss-Kronrod 7-15 nodes and weights (QUADPACK's qk15) */
@@ -87,89 +141,111 @@ static const double wg[4] = {
 };
 
 /*
- * The 15-point Kronrod estimate over [a, b] and QUADPACK's estimate of its
- * error from the 7-point Gauss rule: resasc·min(1, (200|K−G|/resasc)^1.5),
- * resasc ≈ ∫|f − mean f|.
+ * The 15-point Kronrod estimate over [a, b] into res[NV], and QUADPACK's
+ * estimate of the error of res[0] from the 7-point Gauss rule:
+ * resasc·min(1, (200|K−G|/resasc)^1.5), resasc ≈ ∫|f − mean f|.
  */
 static double
-kronrod15(Integrand *f, double a, double b, double *err)
+kronrod15(Integrand *f, double a, double b, double *res)
 {
 	double		c = (a + b) / 2, h = (b - a) / 2;
-	double		fv[15];
-	double		resk, resg, mean, resasc = 0;
+	double		fv[15][NV];
+	double		resg, mean, resasc, err;
+	int			nv = f->grad ? NV : 1;
 
-	fv[7] = integrand(f, c);
+	integrand(f, c, fv[7]);
 	for (int j = 0; j < 7; j++)
 	{
-		fv[j] = integrand(f, c - h * xgk[j]);
-		fv[14 - j] = integrand(f, c + h * xgk[j]);
+		integrand(f, c - h * xgk[j], fv[j]);
+		integrand(f, c + h * xgk[j], fv[14 - j]);
 	}
-	resk = fv[7] * wgk[7];
-	resg = fv[7] * wg[3];
-	for (int j = 0; j < 7; j++)
+	for (int k = 0; k < nv; k++)
 	{
-		resk += wgk[j] * (fv[j] + fv[14 - j]);
-		if (j % 2 == 1)
-			resg += wg[j / 2] * (fv[j] + fv[14 - j]);
+		res[k] = fv[7][k] * wgk[7];
+		for (int j = 0; j < 7; j++)
+			res[k] += wgk[j] * (fv[j][k] + fv[14 - j][k]);
 	}
-	mean = resk / 2;
-	resasc = wgk[7] * fabs(fv[7] - mean);
+	resg = fv[7][0] * wg[3];
+	for (int j = 1; j < 7; j += 2)
+		resg += wg[j / 2] * (fv[j][0] + fv[14 - j][0]);
+	mean = res[0] / 2;
+	resasc = wgk[7] * fabs(fv[7][0] - mean);
 	for (int j = 0; j < 7; j++)
-		resasc += wgk[j] * (fabs(fv[j] - mean) + fabs(fv[14 - j] - mean));
+		resasc += wgk[j] * (fabs(fv[j][0] - mean) + fabs(fv[14 - j][0] - mean));
 	resasc *= h;
-	*err = fabs(resk - resg) * h;
-	if (resasc != 0 && *err != 0)
-		*err = resasc * Min(1.0, pow(200 * *err / resasc, 1.5));
-	return resk * h;
+	err = fabs(res[0] - resg) * h;
+	if (resasc != 0 && err != 0)
+		err = resasc * Min(1.0, pow(200 * err / resasc, 1.5));
+	for (int k = 0; k < nv; k++)
+		res[k] *= h;
+	return err;
 }
 
 /*
  * Adaptive Gauss-Kronrod: bisect until the 7- and 15-point rules agree to
- * tol; it stops at the rounding of the panel's value or when the
- * evaluation budget is spent, so it always ends.
+ * tol or to 1e-10 of the panel's value (the exponents of the integrand run
+ * into the thousands, so rounding alone is about that), or the evaluation
+ * budget is spent, so it always ends.  Adds the panel to total.
  */
-static double
-adaptive(Integrand *f, double a, double b, double whole, double err, double tol, int depth)
+static void
+adaptive(Integrand *f, double a, double b, const double *whole, double err, double tol,
+		 int depth, double *total)
 {
-	double		m = (a + b) / 2, el, er, left, right;
+	double		m = (a + b) / 2, el, er, left[NV], right[NV];
 
-	if (err <= tol || err <= 1e-15 * fabs(whole) || depth <= 0 || f->budget <= 0)
-		return whole;
-	left = kronrod15(f, a, m, &el);
-	right = kronrod15(f, m, b, &er);
-	return adaptive(f, a, m, left, el, tol / 2, depth - 1) +
-		adaptive(f, m, b, right, er, tol / 2, depth - 1);
+	if (err <= tol || err <= 1e-10 * fabs(whole[0]) || !isfinite(err) || depth <= 0 || f->budget <= 0)
+	{
+		for (int k = 0; k < (f->grad ? NV : 1); k++)
+			total[k] += whole[k];
+		return;
+	}
+	el = kronrod15(f, a, m, left);
+	er = kronrod15(f, m, b, right);
+	adaptive(f, a, m, left, el, tol / 2, depth - 1, total);
+	adaptive(f, m, b, right, er, tol / 2, depth - 1, total);
 }
 
-/* ln I by adaptive Gauss-Kronrod over 8 panels; the integrand is smooth and positive. */
+/*
+ * ln(s·I) by adaptive Gauss-Kronrod over 8 panels (the integrand is smooth
+ * and positive) and, when g is not NULL, its derivatives in (r, α, s, β).
+ */
 static double
-log_integral(double p, double q, double alpha, double beta, double tx, double T)
+log_sI_quadrature(double r, double alpha, double s, double beta, double x, double tx, double T,
+				  double *g)
 {
 	Integrand	f;
-	double		a, b, total = 0, coarse = 0;
+	double		a, b, coarse = 0;
+	double		total[NV] = {0, 0, 0, 0, 0};
 	const int	panels = 8;
-	double		est[8], err[8];
+	double		est[8][NV], err[8];
 
-	f.p = p;
-	f.q = q;
+	f.p = r + x;
+	f.q = s + 1;
 	f.alpha = alpha;
 	f.beta = beta;
 	f.c = Min(alpha, beta);
+	f.grad = g != NULL;
 	f.budget = 20000;
 	a = log(f.c + tx);
 	b = log(f.c + T);
-	f.K = 0;
-	f.K = log(integrand(&f, a));	/* the integrand is 1 at t_x */
+	/* scale so that the integrand is 1 at t_x (computed in logs: e^K may underflow) */
+	f.K = -f.p * log(alpha + tx) - f.q * log(beta + tx) + a;
 	for (int i = 0; i < panels; i++)
 	{
-		est[i] = kronrod15(&f, a + (b - a) * i / panels, a + (b - a) * (i + 1) / panels, &err[i]);
-		coarse += est[i];
+		err[i] = kronrod15(&f, a + (b - a) * i / panels, a + (b - a) * (i + 1) / panels, est[i]);
+		coarse += est[i][0];
 	}
-	/* relative accuracy 1e-13 of the whole integral */
+	/* relative accuracy 1e-11 of the whole integral */
 	for (int i = 0; i < panels; i++)
-		total += adaptive(&f, a + (b - a) * i / panels, a + (b - a) * (i + 1) / panels,
-						  est[i], err[i], 1e-13 * coarse / panels, 50);
-	return log(total) + f.K;
+		adaptive(&f, a + (b - a) * i / panels, a + (b - a) * (i + 1) / panels,
+				 est[i], err[i], 1e-11 * coarse / panels, 30, total);
+	if (g)
+	{
+		for (int k = 0; k < 4; k++)
+			g[k] = total[k + 1] / total[0];
+		g[2] += 1 / s;
+	}
+	return log(s) + log(total[0]) + f.K;
 }
 
 /*
@@ -178,43 +254,85 @@ log_integral(double p, double q, double alpha, double beta, double tx, double T)
  * Then integrate at once instead of summing in vain.
  */
 static inline bool
-series_too_slow(double z)
+series_too_slow(double z, bool grad)
 {
-	return z > 0 && -36.8 / log(z) > SERIES_MAX;
+	/* with derivatives, the terms times n must fall below 1e-16: ln(2000) more */
+	return z > 0 && -(grad ? 44.4 : 36.8) / log(z) > SERIES_MAX;
 }
 
-/* ln(s·I) for one customer; -inf when t_x = T. */
-static double
-log_sI(double r, double alpha, double s, double beta, double x, double tx, double T)
+/*
+ * One end (t = t_x or T) of I's closed form: L = ln of the note's A0 term
+ * at t, and (when dL is not NULL) its derivatives in (r, α, s, β).
+ * False when the series would be too slow.
+ */
+static bool
+log_end(double r, double alpha, double s, double beta, double x, double t, double *L, double *dL)
 {
 	double		m = r + s + x;
-	double		L1, L2, G1, G2;
+	double		G, Gb, Gc, Gz;
 
-	if (tx >= T)
-		return -INFINITY;
-	/* z is largest at t_x: (|α−β|)/(max(α,β)+t_x) */
-	if (series_too_slow(fabs(alpha - beta) / (Max(alpha, beta) + tx)))
-		return log(s) + log_integral(r + x, s + 1, alpha, beta, tx, T);
 	if (alpha >= beta)
 	{
-		double		z1 = (alpha - beta) / (alpha + tx), z2 = (alpha - beta) / (alpha + T);
+		/* (β+t)^−s (α+t)^−(r+x) 2F1'(r+x, m+1; z), z = (α−β)/(α+t) */
+		double		z = (alpha - beta) / (alpha + t);
 
-		if (!log_series(r + x, m + 1, z1, &G1) || !log_series(r + x, m + 1, z2, &G2))
-			return log(s) + log_integral(r + x, s + 1, alpha, beta, tx, T);
-		L1 = -s * log(beta + tx) - (r + x) * log(alpha + tx) + G1;
-		L2 = -s * log(beta + T) - (r + x) * log(alpha + T) + G2;
+		if (!(dL ? log_series_grad(r + x, m + 1, z, &G, &Gb, &Gc, &Gz) : log_series(r + x, m + 1, z, &G)))
+			return false;
+		*L = -s * log(beta + t) - (r + x) * log(alpha + t) + G;
+		if (dL)
+		{
+			dL[0] = -log(alpha + t) + Gb + Gc;
+			dL[1] = -(r + x) / (alpha + t) + Gz * (beta + t) / ((alpha + t) * (alpha + t));
+			dL[2] = -log(beta + t) + Gc;
+			dL[3] = -s / (beta + t) - Gz / (alpha + t);
+		}
 	}
 	else
 	{
-		double		z1 = (beta - alpha) / (beta + tx), z2 = (beta - alpha) / (beta + T);
+		/* (α+t)^(1−r−x) (β+t)^−(s+1) 2F1'(s+1, m+1; z), z = (β−α)/(β+t) */
+		double		z = (beta - alpha) / (beta + t);
 
-		if (!log_series(s + 1, m + 1, z1, &G1) || !log_series(s + 1, m + 1, z2, &G2))
-			return log(s) + log_integral(r + x, s + 1, alpha, beta, tx, T);
-		L1 = (1 - r - x) * log(alpha + tx) - (s + 1) * log(beta + tx) + G1;
-		L2 = (1 - r - x) * log(alpha + T) - (s + 1) * log(beta + T) + G2;
+		if (!(dL ? log_series_grad(s + 1, m + 1, z, &G, &Gb, &Gc, &Gz) : log_series(s + 1, m + 1, z, &G)))
+			return false;
+		*L = (1 - r - x) * log(alpha + t) - (s + 1) * log(beta + t) + G;
+		if (dL)
+		{
+			dL[0] = -log(alpha + t) + Gc;
+			dL[1] = (1 - r - x) / (alpha + t) - Gz / (beta + t);
+			dL[2] = -log(beta + t) + Gb + Gc;
+			dL[3] = -(s + 1) / (beta + t) + Gz * (alpha + t) / ((beta + t) * (beta + t));
+		}
 	}
+	return true;
+}
+
+/*
+ * ln(s·I) for one customer (-inf when t_x = T) and, when g is not NULL,
+ * its derivatives in (r, α, s, β): from the series, or integrated along
+ * with I on the (rare) quadrature path.
+ */
+static double
+log_sI(double r, double alpha, double s, double beta, double x, double tx, double T, double *g)
+{
+	double		m = r + s + x;
+	double		L1, L2, d1[4], d2[4], e;
+
+	if (g)
+		memset(g, 0, 4 * sizeof(double));
+	if (tx >= T)
+		return -INFINITY;
+	/* z is largest at t_x: (|α−β|)/(max(α,β)+t_x) */
+	if (series_too_slow(fabs(alpha - beta) / (Max(alpha, beta) + tx), g != NULL) ||
+		!log_end(r, alpha, s, beta, x, tx, &L1, g ? d1 : NULL) ||
+		!log_end(r, alpha, s, beta, x, T, &L2, g ? d2 : NULL))
+		return log_sI_quadrature(r, alpha, s, beta, x, tx, T, g);
 	if (L2 >= L1)
 		return -INFINITY;		/* t_x and T so close that I rounds to 0 */
+	/* ln s − ln m + ln(e^L1 − e^L2) */
+	e = exp(L2 - L1);
+	if (g)
+		for (int k = 0; k < 4; k++)
+			g[k] = (d1[k] - e * d2[k]) / (1 - e) - 1 / m * (k == 0 || k == 2) + (k == 2 ? 1 / s : 0);
 	return log(s) - log(m) + L1 + log(-expm1(L2 - L1));
 }
 
@@ -225,29 +343,62 @@ log_term1(double r, double alpha, double s, double beta, double x, double T)
 	return -(r + x) * log(alpha + T) - s * log(beta + T);
 }
 
-/* Log-likelihood of all rows at log-parameters p = (ln r, ln α, ln s, ln β). */
+/*
+ * Log-likelihood of all rows at log-parameters p = (ln r, ln α, ln s, ln β)
+ * and, when g is not NULL, its gradient in p.
+ */
 static double
-pnbd_value(void *data, const double *p)
+pnbd_value_grad(void *data, const double *p, double *g)
 {
 	const FitData *d = data;
 	double		r = exp(p[0]), alpha = exp(p[1]), s = exp(p[2]), beta = exp(p[3]);
-	double		base = -lgamma(r) + r * log(alpha) + s * log(beta);
-	double		ll = 0, lastx = -1, lg = 0;
+	double		lalpha = log(alpha), lbeta = log(beta);
+	double		base = -lgamma(r) + r * lalpha + s * lbeta;
+	double		psi_r = g ? persona_digamma(r) : 0;
+	double		ll = 0, lastx = -1, lg = 0, dr = 0;
+	double		acc[4] = {0, 0, 0, 0};
 
 	for (int64 i = 0; i < d->n; i++)
 	{
 		const FitRow *o = &d->rows[i];
-		double		x = o->k1;
+		double		x = o->k1, tx = o->k2, T = o->k3, w = o->w;
+		double		t1 = log_term1(r, alpha, s, beta, x, T);
+		double		dsi[4];
+		double		lsi = log_sI(r, alpha, s, beta, x, tx, T, g ? dsi : NULL);
+		double		lse = logsumexp(t1, lsi);
 
 		if (x != lastx)
 		{
 			lastx = x;
 			lg = lgamma(r + x) + base;
+			if (g)
+				dr = persona_digamma(r + x) - psi_r;
 		}
-		ll += o->w * (lg + logsumexp(log_term1(r, alpha, s, beta, x, o->k3),
-									 log_sI(r, alpha, s, beta, x, o->k2, o->k3)));
+		ll += w * (lg + lse);
+		if (g)
+		{
+			double		w1 = exp(t1 - lse), w2 = lsi == -INFINITY ? 0 : exp(lsi - lse);
+
+			acc[0] += w * (dr + lalpha + w1 * -log(alpha + T) + w2 * dsi[0]);
+			acc[1] += w * (r / alpha + w1 * -(r + x) / (alpha + T) + w2 * dsi[1]);
+			acc[2] += w * (lbeta + w1 * -log(beta + T) + w2 * dsi[2]);
+			acc[3] += w * (s / beta + w1 * -s / (beta + T) + w2 * dsi[3]);
+		}
+	}
+	if (g)
+	{
+		g[0] = acc[0] * r;
+		g[1] = acc[1] * alpha;
+		g[2] = acc[2] * s;
+		g[3] = acc[3] * beta;
 	}
 	return ll;
+}
+
+static double
+pnbd_value(void *data, const double *p)
+{
+	return pnbd_value_grad(data, p, NULL);
 }
 
 static double
@@ -255,7 +406,7 @@ pnbd_p_alive(const double *m, double x, double tx, double T)
 {
 	double		r = m[0], alpha = m[1], s = m[2], beta = m[3];
 
-	return 1.0 / (1.0 + exp(log_sI(r, alpha, s, beta, x, tx, T) - log_term1(r, alpha, s, beta, x, T)));
+	return 1.0 / (1.0 + exp(log_sI(r, alpha, s, beta, x, tx, T, NULL) - log_term1(r, alpha, s, beta, x, T)));
 }
 
 /*
@@ -276,7 +427,7 @@ pnbd_expected(const double *m, double t, double x, double tx, double T)
 	return (r + x) * (beta + T) / (alpha + T) * growth * pnbd_p_alive(m, x, tx, T);
 }
 
-const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, NULL, pnbd_p_alive, pnbd_expected};
+const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, pnbd_value_grad, pnbd_p_alive, pnbd_expected};
 
 /* SQL: the fit's final function and the scoring functions */
 Datum
@@ -308,3 +459,4 @@ pareto_nbd_loglik(PG_FUNCTION_ARGS)
 {
 	return btyd_loglik_call(fcinfo, &pareto_nbd_model);
 }
+
