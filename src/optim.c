@@ -28,7 +28,6 @@
 /* Give up when the likelihood gained less than 1e-10 (relative) in this many iterations. */
 #define STALL_ITERATIONS 20
 
-
 /* The penalised objective and (optionally) its gradient. */
 static double
 objective(const Objective *obj, const double *p, double *g)
