@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(66);
+SELECT plan(72);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -109,6 +109,15 @@ SELECT throws_ok($$SELECT persona.p_alive((0.2, 'NaN', 0.8, 2.4, 0, 0, 0, true):
 SELECT throws_ok($$SELECT * FROM persona.simulate_bgnbd(0.2, 0, 0.8, 2.4, 10, 39)$$, '22023', 'alpha must be a positive finite number, not 0', 'simulation with alpha = 0');
 SELECT throws_ok($$SELECT * FROM persona.simulate_bgnbd(1e6, 1e-6, 0.8, 1e9, 10, 39)$$, '54000', 'a simulated customer made over 100,000,000 purchases', 'runaway simulation');
 SELECT throws_ok($$SELECT * FROM persona.holdout('pg_class', now(), now() - interval '1 day')$$, '22023', 'the holdout must end on a later day than the calibration period', 'holdout before calibration');
+SELECT throws_ok($$SELECT persona.gamma_gamma_loglik((6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, 0, 10)$$,
+                 '22023', 'the Gamma-Gamma likelihood is defined for repeat buyers (x > 0) only', 'Gamma-Gamma likelihood of a one-time buyer');
+SELECT throws_ok($$SELECT persona.bgnbd_fit(x, 1, 2, 1e308) FROM (VALUES (1), (2)) v(x)$$,
+                 '22003', 'the log-likelihood is not finite at the starting point', 'weights so large the likelihood overflows');
+SELECT throws_ok($$SELECT persona.expected_purchases((0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::persona.bgnbd, 1e12)$$,
+                 '22003', 'hypergeometric series did not converge', 'a horizon far beyond the model''s time scale');
+SELECT throws_ok($$SELECT * FROM persona.simulate_bgnbd(0.2, 4, 0.8, 2.4, -1, 39)$$, '22023', 'customers must be >= 0, not -1', 'negative customer count');
+SELECT throws_ok($$SELECT * FROM persona.simulate_pareto_nbd(0.5, 10, 0.6, 11, 10, 39, 0, -1)$$, '22023', 'holdout must be a finite number >= 0, not -1', 'negative holdout');
+SELECT throws_ok($$SELECT persona.simulate_mean_spend(6, 4, 15, -1, 0)$$, '22023', 'x must be >= 0, not -1', 'negative x in the spend simulation');
 
 SELECT * FROM finish();
 ROLLBACK;
