@@ -220,23 +220,33 @@ btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	PG_RETURN_FLOAT8(model->expected(m, t, 0, 0, 0));
 }
 
+/*
+ * One row's log-likelihood under model parameters m[k]: the fit's own
+ * likelihood over a one-row FitData (the *_loglik SQL functions).
+ */
+double
+fit_row_loglik(double (*value) (void *, const double *), int k, const double *m,
+			   double k1, double k2, double k3)
+{
+	double		p[OPTIM_MAX_PARAMS];
+	FitRow		row = {k1, k2, k3, 1};
+	FitData		one = {0};
+
+	for (int i = 0; i < k; i++)
+		p[i] = log(m[i]);
+	one.n = 1;
+	one.rows = &row;
+	return value(&one, p);
+}
+
 /* (model, x, t_x, T): one customer's log-likelihood term */
 Datum
 btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4], p[4];
-	FitRow		row;
-	FitData		one = {0};
+	double		m[4];
+	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	row.k1 = PG_GETARG_FLOAT8(1);
-	row.k2 = PG_GETARG_FLOAT8(2);
-	row.k3 = PG_GETARG_FLOAT8(3);
-	row.w = 1;
-	btyd_check_summary(row.k1, row.k2, row.k3);
-	for (int k = 0; k < 4; k++)
-		p[k] = log(m[k]);
-	one.n = 1;
-	one.rows = &row;
-	PG_RETURN_FLOAT8(model->value(&one, p));
+	btyd_check_summary(x, tx, T);
+	PG_RETURN_FLOAT8(fit_row_loglik(model->value, 4, m, x, tx, T));
 }

@@ -39,6 +39,10 @@ extern Datum fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 							 double (*value_grad) (void *, const double *, double *),
 							 const char *name);
 
+/* One row's log-likelihood under model parameters m[k] (the *_loglik functions). */
+extern double fit_row_loglik(double (*value) (void *, const double *), int k, const double *m,
+							 double k1, double k2, double k3);
+
 extern void btyd_check_summary(double x, double tx, double T);
 extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
 extern void btyd_check_horizon(double t);

@@ -48,7 +48,6 @@ struct FitState
 	int64		input_rows;
 	double		penalty;
 	bool		has_penalty;
-	MemoryContext ctx;
 };
 
 PG_FUNCTION_INFO_V1(fit_combinefn);
@@ -65,7 +64,6 @@ fitstate_new(MemoryContext ctx)
 {
 	FitState   *st = MemoryContextAllocZero(ctx, sizeof(FitState));
 
-	st->ctx = ctx;
 	st->tab = fittab_create(ctx, 1024, NULL);
 	return st;
 }

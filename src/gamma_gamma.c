@@ -180,22 +180,14 @@ gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 Datum
 gamma_gamma_loglik(PG_FUNCTION_ARGS)
 {
-	double		gg[3], p[3];
-	FitRow		row = {0};
-	FitData		one = {0};
+	double		gg[3];
+	double		x = PG_GETARG_FLOAT8(1), m = PG_GETARG_FLOAT8(2);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 3, gg, "Gamma-Gamma");
-	row.k1 = PG_GETARG_FLOAT8(1);
-	row.k2 = PG_GETARG_FLOAT8(2);
-	row.w = 1;
-	check_spend(row.k1, row.k2);
-	if (row.k1 == 0)
+	check_spend(x, m);
+	if (x == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the Gamma-Gamma likelihood is defined for repeat buyers (x > 0) only")));
-	for (int k = 0; k < 3; k++)
-		p[k] = log(gg[k]);
-	one.n = 1;
-	one.rows = &row;
-	PG_RETURN_FLOAT8(gg_value_grad(&one, p, NULL));
+	PG_RETURN_FLOAT8(fit_row_loglik(gg_value, 3, gg, x, m, 0));
 }
