@@ -5,7 +5,7 @@ set -eu
 export PGOPTIONS="-c client_min_messages=warning"
 src=persona_dump_src
 dst=persona_dump_dst
-dump=$(mktemp)
+mkdir -p results; dump=results/dump_restore.dump
 trap 'rm -f "$dump"' EXIT
 psql -X -q -c "DROP DATABASE IF EXISTS $src" -c "DROP DATABASE IF EXISTS $dst" -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst"
 psql -X -q -d $src -v ON_ERROR_STOP=1 <<'SQL'

@@ -8,7 +8,7 @@ set -eu
 export PGOPTIONS="-c client_min_messages=warning"
 fresh=persona_upgrade_fresh
 old=persona_upgrade_old
-a=$(mktemp); b=$(mktemp)
+mkdir -p results; a=results/upgrade_fresh.dump; b=results/upgrade_old.dump
 trap 'rm -f "$a" "$b"' EXIT
 psql -X -q -c "DROP DATABASE IF EXISTS $fresh" -c "DROP DATABASE IF EXISTS $old" \
      -c "CREATE DATABASE $fresh" -c "CREATE DATABASE $old"

@@ -23,9 +23,9 @@ SELECT '545'::persona.rfm < '551', '545'::persona.rfm = '545', '545'::persona.rf
 -- Binary send/recv round trip.
 CREATE TEMP TABLE rt (x persona.rfm);
 INSERT INTO rt VALUES ('545'), ('10-1-7/10'), ('212/3');
-\copy rt TO '/tmp/persona_rfm.bin' WITH (FORMAT binary)
+\copy rt TO 'results/persona_rfm.bin' WITH (FORMAT binary)
 CREATE TEMP TABLE rt2 (x persona.rfm);
-\copy rt2 FROM '/tmp/persona_rfm.bin' WITH (FORMAT binary)
+\copy rt2 FROM 'results/persona_rfm.bin' WITH (FORMAT binary)
 SELECT x FROM rt2 ORDER BY x;
 -- Malformed literals.
 SELECT ''::persona.rfm;

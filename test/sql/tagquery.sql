@@ -19,9 +19,9 @@ SELECT persona.tag_match(NULL, 'a') IS NULL AS null_tags;
 -- Binary send/recv round trip.
 CREATE TEMP TABLE tq (q persona.tagquery);
 INSERT INTO tq VALUES ('育儿 & (vip | !churn_risk)'), ('"a b" | c');
-\copy tq TO '/tmp/persona_tq.bin' WITH (FORMAT binary)
+\copy tq TO 'results/persona_tq.bin' WITH (FORMAT binary)
 CREATE TEMP TABLE tq2 (q persona.tagquery);
-\copy tq2 FROM '/tmp/persona_tq.bin' WITH (FORMAT binary)
+\copy tq2 FROM 'results/persona_tq.bin' WITH (FORMAT binary)
 SELECT q FROM tq2;
 
 -- Malformed queries say where.

@@ -1,0 +1,6 @@
+-- persona 0.2.0 -> 0.3.0: production hardening.
+-- Complain if sourced in psql rather than run by ALTER EXTENSION.
+\echo Use "ALTER EXTENSION persona UPDATE TO '0.3.0'" to load this file. \quit
+
+-- Functions whose signature stays are replaced in place (CREATE OR REPLACE),
+-- so views, indexes and materialized views over them survive the update.
