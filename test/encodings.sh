@@ -129,9 +129,17 @@ END $$;
 SELECT CASE WHEN ok THEN 'ok' ELSE 'FAIL' END || ' ' || what FROM enc_result ORDER BY ok, what;
 SQL
 
+# The scripts PostgreSQL runs for 0.3.0 are ASCII, valid in every encoding as they are.
+status=0
+if LC_ALL=C grep -n '[^ -~	]' sql/persona.sql sql/persona--*--*.sql > "$checks.grep"; then
+  echo "not ok - non-ASCII text in the install or upgrade scripts (put Chinese text in C, see label.c):"
+  head -5 "$checks.grep"; status=1
+fi
+rm -f "$checks.grep"
+
 # Every encoding the server knows; client-only ones (SJIS, BIG5, GBK, ...) are refused by CREATE DATABASE.
 encodings=$(psql -X -A -t -q -c "SELECT pg_encoding_to_char(i) FROM generate_series(0, 63) i WHERE pg_encoding_to_char(i) <> '' ORDER BY i")
-status=0; servers=0; updated=""; zhs=""; nozh=0; total=0
+servers=0; updated=""; zhs=""; nozh=0; total=0
 for e in $encodings; do
   psql -X -q -c "DROP DATABASE IF EXISTS $db"
   if ! psql -X -q -c "CREATE DATABASE $db ENCODING '$e' LOCALE 'C' TEMPLATE template0" 2>/dev/null; then

@@ -164,6 +164,6 @@ for path in "0.1.0 0.2.0 $latest" "0.1.0 $latest" "0.2.0 $latest"; do
   done
 done
 [ $status = 0 ] &&
-  echo "ok - upgrades with user objects (5 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest; after each of $checked updates the objects answer as before, the indexes are used ($(wc -l < "$dir/before.answers") rows) and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
+  echo "ok - upgrades with user objects (5 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
 for d in $dbs; do psql -X -q -c "DROP DATABASE IF EXISTS $d"; done
 exit $status
