@@ -94,9 +94,10 @@ persona_from_utf8(const char *utf8)
 	if (done < len || !pg_verify_mbstr(enc, buf, strlen(buf), true))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-				 errmsg("Chinese label cannot be represented in server encoding \"%s\"",
+				 errmsg("label cannot be represented in server encoding \"%s\"",
 						GetDatabaseEncodingName()),
-				 errdetail("persona.language is zh, and the label has characters with no equivalent in this encoding."),
+				 errdetail("The Chinese label (persona.language = zh) has characters with no equivalent in encoding \"%s\".",
+						   GetDatabaseEncodingName()),
 				 errhint("Set persona.language = 'en', or use a database with encoding UTF8.")));
 	if (nconverted == MAX_CONVERTED)
 		return buf;
