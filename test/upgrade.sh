@@ -46,6 +46,8 @@ CREATE VIEW scores_v AS
 SELECT m.customer_id, persona.rfm_score((m.st).recency_days, (m.st).orders, (m.st).revenue, b.b) AS score,
        persona.daypart_of(timestamptz '2024-01-01 12:30+00') AS lunch
 FROM stats_mv m, breaks_v b;
+CREATE VIEW profile_v AS
+SELECT * FROM persona.customer_profile('orders', timestamptz '2024-01-01 00:00+00', scheme => 'cn8');
 CREATE TABLE scored (
     id     int PRIMARY KEY,
     score  persona.rfm NOT NULL,
@@ -80,6 +82,7 @@ SELECT 'stats', customer_id, st, h FROM stats_mv ORDER BY customer_id;
 SELECT 'breaks', b, p FROM breaks_v;
 SELECT 'scores', customer_id, score, lunch FROM scores_v ORDER BY customer_id;
 SELECT 'labels', * FROM labels_v ORDER BY id;
+SELECT 'profile', * FROM profile_v ORDER BY customer_id;
 SET persona.language = zh;
 SELECT 'zh', id, standard, cn8, stage, tier, purchase_count_bucket FROM labels_v WHERE id % 37 = 0 ORDER BY id;
 RESET persona.language;
@@ -164,6 +167,6 @@ for path in "0.1.0 0.2.0 $latest" "0.1.0 $latest" "0.2.0 $latest"; do
   done
 done
 [ $status = 0 ] &&
-  echo "ok - upgrades with user objects (5 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
+  echo "ok - upgrades with user objects (6 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
 for d in $dbs; do psql -X -q -c "DROP DATABASE IF EXISTS $d"; done
 exit $status
