@@ -98,28 +98,9 @@ bucket_cache(FunctionCallInfo fcinfo, ArrayType *breaks, ArrayType *labels)
 	return c;
 }
 
-/* bucket(value float8, breaks float8[], labels text[]) -> text */
-Datum
-bucket_float8(PG_FUNCTION_ARGS)
-{
-	double		v = PG_GETARG_FLOAT8(0);
-	BucketCache *c = bucket_cache(fcinfo, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2));
-	int			i = 0;
-
-	if (isnan(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("value must not be NaN")));
-	while (i < c->nbreaks && v > c->breaks[i])
-		i++;
-	if (c->label_null[i])
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(c->labels[i]);
-}
-
 /* Index of the bucket of v among ascending inclusive upper bounds b[0..n-1]. */
 static int
-fixed_bucket(double v, const double *b, int n)
+value_bucket(double v, const double *b, int n)
 {
 	int			i = 0;
 
@@ -130,6 +111,19 @@ fixed_bucket(double v, const double *b, int n)
 	while (i < n && v > b[i])
 		i++;
 	return i;
+}
+
+/* bucket(value float8, breaks float8[], labels text[]) -> text */
+Datum
+bucket_float8(PG_FUNCTION_ARGS)
+{
+	double		v = PG_GETARG_FLOAT8(0);
+	BucketCache *c = bucket_cache(fcinfo, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2));
+	int			i = value_bucket(v, c->breaks, c->nbreaks);
+
+	if (c->label_null[i])
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(c->labels[i]);
 }
 
 /* purchase_count_bucket(orders bigint): 1-2 / 3-5 / more than 5 orders; NULL below 1. */
@@ -144,7 +138,7 @@ purchase_count_bucket(PG_FUNCTION_ARGS)
 
 	if (orders < 1)
 		PG_RETURN_NULL();
-	i = fixed_bucket((double) orders, breaks, lengthof(breaks));
+	i = value_bucket((double) orders, breaks, lengthof(breaks));
 	PG_RETURN_TEXT_P(cstring_to_text(persona_label(en[i], zh[i])));
 }
 
@@ -155,7 +149,7 @@ price_sensitivity(PG_FUNCTION_ARGS)
 	static const double breaks[] = {2, 4};
 	static const char *const en[] = {"low", "medium", "high"};
 	static const char *const zh[] = {"低敏感", "中敏感", "高敏感"};
-	int			i = fixed_bucket((double) PG_GETARG_INT64(0), breaks, lengthof(breaks));
+	int			i = value_bucket((double) PG_GETARG_INT64(0), breaks, lengthof(breaks));
 
 	PG_RETURN_TEXT_P(cstring_to_text(persona_label(en[i], zh[i])));
 }
@@ -168,7 +162,7 @@ ltv_bucket(PG_FUNCTION_ARGS)
 	static const char *const en[] = {"low", "medium", "high"};
 	static const char *const zh[] = {"低价值", "中价值", "高价值"};
 	double		v = DatumGetFloat8(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
-	int			i = fixed_bucket(v, breaks, lengthof(breaks));
+	int			i = value_bucket(v, breaks, lengthof(breaks));
 
 	PG_RETURN_TEXT_P(cstring_to_text(persona_label(en[i], zh[i])));
 }
