@@ -6,7 +6,8 @@ MODULE_big   = persona
 OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
 DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
 # earlier versions' install scripts (frozen) and the upgrade scripts between them
-DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
+DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)) \
+               $(wildcard $(EXTENSION)--*.control)
 
 TESTS        = $(sort $(wildcard test/sql/*.sql))
 REGRESS      = $(patsubst test/sql/%.sql,%,$(TESTS))

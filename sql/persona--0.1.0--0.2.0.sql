@@ -4,13 +4,12 @@
 
 -- bgnbd_fit now keeps distinct (x, t_x, T) rows with counts, in a state it
 -- shares with pareto_nbd_fit and gamma_gamma_fit: new support functions.
-DROP AGGREGATE persona.bgnbd_fit(float8, float8, float8);
-DROP AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8);
-DROP FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8);
-DROP FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8, float8);
-DROP FUNCTION persona.bgnbd_combinefn(internal, internal);
-DROP FUNCTION persona.bgnbd_serialfn(internal);
-DROP FUNCTION persona.bgnbd_deserialfn(bytea, internal);
+-- The aggregates themselves are kept and pointed at them with CREATE OR
+-- REPLACE AGGREGATE (same arguments, result and state type), so user views,
+-- materialized views and functions over bgnbd_fit survive the update; only
+-- then are 0.1.0's support functions, no longer referenced, dropped.  (The
+-- 0.2.0 release dropped and re-created the aggregates, which failed on a
+-- database with a view over bgnbd_fit.)
 
 -- The fit aggregates share one state: distinct input rows with summed weights.
 CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8) RETURNS internal
@@ -31,14 +30,19 @@ COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, f
 COMMENT ON FUNCTION persona.fit_combinefn(internal, internal) IS 'combine function of the model fit aggregates';
 COMMENT ON FUNCTION persona.fit_serialfn(internal) IS 'serialisation function of the model fit aggregates';
 COMMENT ON FUNCTION persona.fit_deserialfn(bytea, internal) IS 'deserialisation function of the model fit aggregates';
-CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
     DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
-CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
     DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+DROP FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8);
+DROP FUNCTION persona.bgnbd_transfn(internal, float8, float8, float8, float8);
+DROP FUNCTION persona.bgnbd_combinefn(internal, internal);
+DROP FUNCTION persona.bgnbd_serialfn(internal);
+DROP FUNCTION persona.bgnbd_deserialfn(bytea, internal);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,

@@ -310,7 +310,7 @@ GRANT SELECT ON persona.segment_rules TO PUBLIC;
 CREATE FUNCTION persona.rfm_segment(scores persona.rfm, scheme text DEFAULT 'standard')
 RETURNS text AS 'MODULE_PATHNAME', 'rfm_segment' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.rfm_segment(persona.rfm, text) IS
-  'Segment label of RFM scores: standard (11 segments), cn8 (重要价值 …) or a scheme in persona.segment_rules';
+  'Segment label of RFM scores: standard (11 segments), cn8 (the Chinese 8-class scheme) or a scheme in persona.segment_rules';
 
 ------------------------------------------------------------------------
 -- 2. Pareto (80/20)
@@ -367,7 +367,7 @@ COMMENT ON FUNCTION persona.label(anyenum) IS
 
 CREATE TYPE persona.lifecycle AS ENUM ('prospect', 'new', 'growing', 'mature', 'declining', 'churned');
 COMMENT ON TYPE persona.lifecycle IS
-  'Lifecycle stage: prospect/new/growing/mature/declining/churned (潜在客户/新手期/成长期/成熟期/衰退期/流失期)';
+  'Lifecycle stage: prospect/new/growing/mature/declining/churned; label() gives the display name in persona.language';
 
 CREATE FUNCTION persona.lifecycle_of(
     stats persona.order_stats,
@@ -396,7 +396,7 @@ COMMENT ON FUNCTION persona.lifecycle_stage(timestamptz, timestamptz, bigint, ti
 
 CREATE TYPE persona.funnel AS ENUM ('stranger', 'visitor', 'lead', 'customer', 'member', 'advocate');
 COMMENT ON TYPE persona.funnel IS
-  'AARRR funnel stage: stranger/visitor/lead/customer/member/advocate (陌生人/访客/潜客/客户/会员/倡导者)';
+  'AARRR funnel stage: stranger/visitor/lead/customer/member/advocate; label() gives the display name in persona.language';
 
 CREATE FUNCTION persona.funnel_stage(visits bigint, signed_up boolean, orders bigint,
                                      is_member boolean, referrals bigint)
@@ -446,7 +446,7 @@ COMMENT ON FUNCTION persona.funnel_report(bigint[]) IS
 
 CREATE TYPE persona.daypart AS ENUM ('morning', 'lunch', 'afternoon', 'evening', 'night');
 COMMENT ON TYPE persona.daypart IS
-  'Part of the day: morning 05-11h, lunch 11-14h, afternoon 14-17h, evening 17-21h, night 21-05h (早上/午餐/下午/晚上/深夜)';
+  'Part of the day: morning 05-11h, lunch 11-14h, afternoon 14-17h, evening 17-21h, night 21-05h; label() gives the display name in persona.language';
 
 CREATE FUNCTION persona.daypart_of(t timestamptz) RETURNS persona.daypart
 AS 'MODULE_PATHNAME', 'daypart_of' LANGUAGE C STABLE STRICT PARALLEL SAFE;
@@ -491,7 +491,7 @@ COMMENT ON AGGREGATE persona.habits(timestamptz) IS
   'Buying habits of a customer (weekday/weekend, dayparts, favourite weekday and hour) in the session time zone';
 
 ------------------------------------------------------------------------
--- 3. Frequency trend (消费频率下降)
+-- 3. Frequency trend
 ------------------------------------------------------------------------
 
 CREATE TYPE persona.frequency_trend AS (
@@ -535,7 +535,7 @@ COMMENT ON AGGREGATE persona.frequency_trend(timestamptz, timestamptz, interval,
   'Frequency trend with a chosen ratio: falling when recent <= ratio * previous (and previous >= 2)';
 
 ------------------------------------------------------------------------
--- 3. Quantisation (量化) and value tiers
+-- 3. Quantisation and value tiers
 ------------------------------------------------------------------------
 
 CREATE FUNCTION persona.bucket(value float8, breaks float8[], labels text[]) RETURNS text
@@ -549,31 +549,22 @@ COMMENT ON FUNCTION persona.bucket(numeric, numeric[], text[]) IS
   'Label of the bucket holding value (numeric form); breaks are inclusive upper bounds';
 
 CREATE FUNCTION persona.purchase_count_bucket(orders bigint) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN orders >= 1 THEN persona.bucket(orders::float8, '{2,5}',
-    CASE current_setting('persona.language', true) WHEN 'zh' THEN '{1-2次,3-5次,5次以上}'::text[]
-         ELSE '{1-2 orders,3-5 orders,more than 5 orders}'::text[] END) END;
+AS 'MODULE_PATHNAME', 'purchase_count_bucket' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.purchase_count_bucket(bigint) IS
-  'Purchase frequency bucket 1-2 / 3-5 / more than 5 (购买频次); NULL for no orders';
+  'Purchase frequency bucket 1-2 / 3-5 / more than 5, in persona.language; NULL for no orders';
 
 CREATE FUNCTION persona.price_sensitivity(promotion_uses bigint) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-RETURN persona.bucket(promotion_uses::float8, '{2,4}',
-    CASE current_setting('persona.language', true) WHEN 'zh' THEN '{低敏感,中敏感,高敏感}'::text[]
-         ELSE '{low,medium,high}'::text[] END);
+AS 'MODULE_PATHNAME', 'price_sensitivity' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.price_sensitivity(bigint) IS
-  'Price sensitivity (价格敏感度) from promotion uses in 6 months: <= 2 low, 3-4 medium, >= 5 high';
+  'Price sensitivity from promotion uses in 6 months: <= 2 low, 3-4 medium, >= 5 high, in persona.language';
 
 CREATE FUNCTION persona.ltv_bucket(value numeric) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-RETURN persona.bucket(value::float8, '{500,2000}',
-    CASE current_setting('persona.language', true) WHEN 'zh' THEN '{低价值,中价值,高价值}'::text[]
-         ELSE '{low,medium,high}'::text[] END);
+AS 'MODULE_PATHNAME', 'ltv_bucket' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.ltv_bucket(numeric) IS
-  'Lifetime value bucket: 0-500 low, 500-2000 medium, over 2000 high (LTV 低/中/高价值)';
+  'Lifetime value bucket: 0-500 low, 500-2000 medium, over 2000 high, in persona.language';
 
 CREATE TYPE persona.value_tier AS ENUM ('regular', 'gold', 'diamond');
-COMMENT ON TYPE persona.value_tier IS 'Value tier: regular/gold/diamond (普通/黄金/钻石)';
+COMMENT ON TYPE persona.value_tier IS 'Value tier: regular/gold/diamond; label() gives the display name in persona.language';
 
 CREATE FUNCTION persona.value_tier(value float8, gold_min float8, diamond_min float8) RETURNS persona.value_tier
 AS 'MODULE_PATHNAME', 'value_tier' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -603,7 +594,7 @@ CREATE TYPE persona.tagquery (
     STORAGE = extended
 );
 COMMENT ON TYPE persona.tagquery IS
-  'Boolean query over tags: & (and), | (or), ! (not), parentheses, quoted tags; e.g. ''育儿 & (vip | !churn_risk)''';
+  'Boolean query over tags: & (and), | (or), ! (not), parentheses, quoted tags; e.g. ''parenting & (vip | !churn_risk)''';
 COMMENT ON FUNCTION persona.tagquery_in(cstring) IS 'input function of persona.tagquery';
 COMMENT ON FUNCTION persona.tagquery_out(persona.tagquery) IS 'output function of persona.tagquery';
 COMMENT ON FUNCTION persona.tagquery_recv(internal) IS 'binary input function of persona.tagquery';
@@ -660,7 +651,7 @@ COMMENT ON OPERATOR CLASS persona.gin_tag_ops USING gin IS
 ------------------------------------------------------------------------
 
 CREATE TYPE persona.tag_layer AS ENUM ('basic', 'behavior', 'preference', 'value', 'predictive');
-COMMENT ON TYPE persona.tag_layer IS 'Tag layer: basic/behavior/preference/value/predictive (基础/行为/偏好/价值/预测)';
+COMMENT ON TYPE persona.tag_layer IS 'Tag layer: basic/behavior/preference/value/predictive; label() gives the display name in persona.language';
 
 CREATE FUNCTION persona.check_tag_rule(source regclass, rule_sql text) RETURNS void
 AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C STABLE STRICT PARALLEL SAFE;
@@ -682,7 +673,7 @@ COMMENT ON TABLE persona.tag_rules IS
   'Tag rules: a tag is given to every row of source (a profile relation, one row per customer) where rule_sql is true';
 COMMENT ON COLUMN persona.tag_rules.source IS 'the profile table or view the rule reads';
 COMMENT ON COLUMN persona.tag_rules.rule_sql IS 'one boolean SQL expression over the columns of source';
-COMMENT ON COLUMN persona.tag_rules.layer IS 'basic/behavior/preference/value/predictive (基础/行为/偏好/价值/预测)';
+COMMENT ON COLUMN persona.tag_rules.layer IS 'basic/behavior/preference/value/predictive';
 
 CREATE FUNCTION persona.tag_rules_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -725,27 +716,39 @@ CREATE FUNCTION persona.starter_tag_rules(source regclass) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     r record;
+    tag_text text;
     n integer := 0;
 BEGIN
+    -- The seed articles' tags are Chinese.  This script is ASCII so that it
+    -- installs in every server encoding: the tags are their UTF-8 bytes in
+    -- hex, converted to the server encoding here (%L in a rule is the tag).
     FOR r IN SELECT * FROM (VALUES
-        ('高价值', 'value'::persona.tag_layer, 'persona.m(rfm) >= 4 AND persona.f(rfm) >= 4', 'high value: top spenders who buy often (RFM M and F >= 4)'),
-        ('重要价值', 'value', '2 * persona.r(rfm) > persona.bins(rfm) + 1 AND 2 * persona.f(rfm) > persona.bins(rfm) + 1 AND 2 * persona.m(rfm) > persona.bins(rfm) + 1', 'cn8 重要价值客户: R, F and M all high'),
-        ('新客', 'behavior', 'lifecycle = ''new''', 'new customer (新手期)'),
-        ('沉睡', 'behavior', 'recency_days > 90', 'no purchase for 90 days'),
-        ('流失风险', 'predictive', 'lifecycle IN (''declining'', ''churned'')', 'declining or churned against their own cadence'),
-        ('工作日午餐', 'preference', '(habits).daypart = ''lunch'' AND (habits).weekday_share >= 0.8', 'buys weekday lunches'),
-        ('周末家庭', 'preference', '(habits).weekend_share >= 0.6 AND (habits).daypart = ''evening''', 'buys on weekend evenings'),
-        ('月消费3次以上', 'basic', 'orders::float8 / greatest(tenure_days, 30) * 30 >= 3', 'at least 3 orders a month'),
-        ('价格敏感', 'preference', 'promotion_uses_6m >= 5', 'used 5 or more promotions in 6 months'),
-        ('移动支付', 'preference', 'payment IN (''wechat_pay'', ''alipay'')', 'pays mostly by WeChat Pay or Alipay'),
-        ('育儿', 'preference', '''育儿'' = ANY (categories)', 'bought parenting products'),
-        ('绘本', 'preference', '''绘本'' = ANY (categories)', 'bought picture books'),
-        ('消费频率下降', 'predictive', '(trend).falling', 'purchase frequency falling (frequency_trend)')
-    ) v(tag, layer, rule_sql, description)
+        ('e9ab98e4bbb7e580bc', 'value'::persona.tag_layer, 'persona.m(rfm) >= 4 AND persona.f(rfm) >= 4', 'high value: top spenders who buy often (RFM M and F >= 4)'),
+        ('e9878de8a681e4bbb7e580bc', 'value', '2 * persona.r(rfm) > persona.bins(rfm) + 1 AND 2 * persona.f(rfm) > persona.bins(rfm) + 1 AND 2 * persona.m(rfm) > persona.bins(rfm) + 1', 'important value (cn8): R, F and M all high'),
+        ('e696b0e5aea2', 'behavior', 'lifecycle = ''new''', 'new customer (lifecycle new)'),
+        ('e6b289e79da1', 'behavior', 'recency_days > 90', 'no purchase for 90 days'),
+        ('e6b581e5a4b1e9a38ee999a9', 'predictive', 'lifecycle IN (''declining'', ''churned'')', 'declining or churned against their own cadence'),
+        ('e5b7a5e4bd9ce697a5e58d88e9a490', 'preference', '(habits).daypart = ''lunch'' AND (habits).weekday_share >= 0.8', 'buys weekday lunches'),
+        ('e591a8e69cabe5aeb6e5baad', 'preference', '(habits).weekend_share >= 0.6 AND (habits).daypart = ''evening''', 'buys on weekend evenings'),
+        ('e69c88e6b688e8b4b933e6aca1e4bba5e4b88a', 'basic', 'orders::float8 / greatest(tenure_days, 30) * 30 >= 3', 'at least 3 orders a month'),
+        ('e4bbb7e6a0bce6958fe6849f', 'preference', 'promotion_uses_6m >= 5', 'used 5 or more promotions in 6 months'),
+        ('e7a7bbe58aa8e694afe4bb98', 'preference', 'payment IN (''wechat_pay'', ''alipay'')', 'pays mostly by WeChat Pay or Alipay'),
+        ('e882b2e584bf', 'preference', '%L = ANY (categories)', 'bought parenting products'),
+        ('e7bb98e69cac', 'preference', '%L = ANY (categories)', 'bought picture books'),
+        ('e6b688e8b4b9e9a291e78e87e4b88be9998d', 'predictive', '(trend).falling', 'purchase frequency falling (frequency_trend)')
+    ) v(tag_hex, layer, rule_sql, description)
     LOOP
         BEGIN
+            tag_text := convert_from(decode(r.tag_hex, 'hex'), 'UTF8');
+        EXCEPTION WHEN untranslatable_character OR undefined_function THEN
+            RAISE EXCEPTION 'starter tags cannot be represented in server encoding "%"', getdatabaseencoding()
+                USING ERRCODE = 'untranslatable_character',
+                      DETAIL = 'The starter tags are Chinese words.',
+                      HINT = 'Use a database with encoding UTF8, or insert your own rules into persona.tag_rules.';
+        END;
+        BEGIN
             INSERT INTO persona.tag_rules (source, tag, layer, rule_sql, description)
-            VALUES (starter_tag_rules.source, r.tag, r.layer, r.rule_sql, r.description)
+            VALUES (starter_tag_rules.source, tag_text, r.layer, format(r.rule_sql, tag_text), r.description)
             ON CONFLICT ON CONSTRAINT tag_rules_pkey DO NOTHING;
             n := n + 1;
         EXCEPTION WHEN undefined_column OR undefined_function OR datatype_mismatch THEN

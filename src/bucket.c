@@ -3,7 +3,9 @@
  * tiers.  breaks are inclusive upper bounds, strictly ascending:
  * value <= breaks[1] -> labels[1]; breaks[i-1] < value <= breaks[i] ->
  * labels[i]; value > breaks[n] -> labels[n+1].  So '{2,4}' reads as the
- * seed's "<= 2 / 3-4 / >= 5" for counts.
+ * seed's "<= 2 / 3-4 / >= 5" for counts.  The ready-made buckets
+ * (purchase_count_bucket, price_sensitivity, ltv_bucket) label in
+ * persona.language through persona_label().
  */
 #include "persona.h"
 
@@ -12,9 +14,13 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(bucket_float8);
+PG_FUNCTION_INFO_V1(purchase_count_bucket);
+PG_FUNCTION_INFO_V1(price_sensitivity);
+PG_FUNCTION_INFO_V1(ltv_bucket);
 PG_FUNCTION_INFO_V1(value_tier);
 
 /* Breaks and labels decoded and validated once per call site. */
@@ -92,23 +98,73 @@ bucket_cache(FunctionCallInfo fcinfo, ArrayType *breaks, ArrayType *labels)
 	return c;
 }
 
-/* bucket(value float8, breaks float8[], labels text[]) -> text */
-Datum
-bucket_float8(PG_FUNCTION_ARGS)
+/* Index of the bucket of v among ascending inclusive upper bounds b[0..n-1]. */
+static int
+value_bucket(double v, const double *b, int n)
 {
-	double		v = PG_GETARG_FLOAT8(0);
-	BucketCache *c = bucket_cache(fcinfo, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2));
 	int			i = 0;
 
 	if (isnan(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("value must not be NaN")));
-	while (i < c->nbreaks && v > c->breaks[i])
+	while (i < n && v > b[i])
 		i++;
+	return i;
+}
+
+/* bucket(value float8, breaks float8[], labels text[]) -> text */
+Datum
+bucket_float8(PG_FUNCTION_ARGS)
+{
+	double		v = PG_GETARG_FLOAT8(0);
+	BucketCache *c = bucket_cache(fcinfo, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2));
+	int			i = value_bucket(v, c->breaks, c->nbreaks);
+
 	if (c->label_null[i])
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(c->labels[i]);
+}
+
+/* purchase_count_bucket(orders bigint): 1-2 / 3-5 / more than 5 orders; NULL below 1. */
+Datum
+purchase_count_bucket(PG_FUNCTION_ARGS)
+{
+	static const double breaks[] = {2, 5};
+	static const char *const en[] = {"1-2 orders", "3-5 orders", "more than 5 orders"};
+	static const char *const zh[] = {"1-2次", "3-5次", "5次以上"};
+	int64		orders = PG_GETARG_INT64(0);
+	int			i;
+
+	if (orders < 1)
+		PG_RETURN_NULL();
+	i = value_bucket((double) orders, breaks, lengthof(breaks));
+	PG_RETURN_TEXT_P(cstring_to_text(persona_label(en[i], zh[i])));
+}
+
+/* price_sensitivity(promotion_uses bigint): <= 2 low, 3-4 medium, >= 5 high. */
+Datum
+price_sensitivity(PG_FUNCTION_ARGS)
+{
+	static const double breaks[] = {2, 4};
+	static const char *const en[] = {"low", "medium", "high"};
+	static const char *const zh[] = {"低敏感", "中敏感", "高敏感"};
+	int			i = value_bucket((double) PG_GETARG_INT64(0), breaks, lengthof(breaks));
+
+	PG_RETURN_TEXT_P(cstring_to_text(persona_label(en[i], zh[i])));
+}
+
+/* ltv_bucket(value numeric): 0-500 low, 500-2000 medium, over 2000 high. */
+Datum
+ltv_bucket(PG_FUNCTION_ARGS)
+{
+	static const double breaks[] = {500, 2000};
+	static const char *const en[] = {"low", "medium", "high"};
+	static const char *const zh[] = {"低价值", "中价值", "高价值"};
+	double		v = DatumGetFloat8(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+	int			i = value_bucket(v, breaks, lengthof(breaks));
+
+	PG_RETURN_TEXT_P(cstring_to_text(persona_label(en[i], zh[i])));
 }
 
 static const char *const tier_names[] = {"regular", "gold", "diamond"};

@@ -1,6 +1,10 @@
 /*
  * label.c — persona's enum types: looking their values up from C, and
- * label(anyenum), their display name in English or Chinese.
+ * label(anyenum), their display name in English or Chinese.  Every label
+ * persona writes in C goes through persona_label(): the Chinese forms are
+ * UTF-8 string literals, converted here to the server encoding (as is in
+ * UTF8 and SQL_ASCII databases; an error where the encoding lacks them,
+ * never mojibake).
  */
 #include "persona.h"
 
@@ -8,7 +12,9 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(enum_label);
@@ -48,6 +54,65 @@ static const EnumLabel labels[] = {
 	{"tag_layer", "value", "Value", "价值"},
 	{"tag_layer", "predictive", "Predictive", "预测"},
 };
+
+/* Converted labels, kept for the backend (the labels are a fixed set of literals). */
+typedef struct ConvertedLabel
+{
+	const char *utf8;
+	const char *server;
+} ConvertedLabel;
+
+#define MAX_CONVERTED 128
+static ConvertedLabel converted[MAX_CONVERTED];
+static int	nconverted = 0;
+
+/*
+ * A string literal written in UTF-8, in the server encoding.  Error
+ * 22P05 if the server encoding has no equivalent for its characters.
+ */
+const char *
+persona_from_utf8(const char *utf8)
+{
+	int			enc = GetDatabaseEncoding();
+	int			len = strlen(utf8);
+	Oid			proc;
+	char	   *buf;
+	int			done;
+
+	if (enc == PG_UTF8 || enc == PG_SQL_ASCII)
+		return utf8;
+	for (int i = 0; i < nconverted; i++)
+		if (converted[i].utf8 == utf8)
+			return converted[i].server;
+	proc = FindDefaultConversionProc(PG_UTF8, enc);
+	buf = palloc((Size) len * MAX_CONVERSION_GROWTH + 1);
+	done = OidIsValid(proc)
+		? pg_do_encoding_conversion_buf(proc, PG_UTF8, enc, (unsigned char *) utf8, len,
+										(unsigned char *) buf, len * MAX_CONVERSION_GROWTH + 1, true)
+		: 0;
+	/* some mapping tables (EUC_TW) yield bytes the encoding's own check rejects */
+	if (done < len || !pg_verify_mbstr(enc, buf, strlen(buf), true))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				 errmsg("label cannot be represented in server encoding \"%s\"",
+						GetDatabaseEncodingName()),
+				 errdetail("The Chinese label (persona.language = zh) has characters with no equivalent in encoding \"%s\".",
+						   GetDatabaseEncodingName()),
+				 errhint("Set persona.language = 'en', or use a database with encoding UTF8.")));
+	if (nconverted == MAX_CONVERTED)
+		return buf;
+	converted[nconverted].utf8 = utf8;
+	converted[nconverted].server = MemoryContextStrdup(TopMemoryContext, buf);
+	pfree(buf);
+	return converted[nconverted++].server;
+}
+
+/* The English or Chinese form of a label, in the server encoding. */
+const char *
+persona_label(const char *en, const char *zh)
+{
+	return persona_language == PERSONA_LANG_ZH ? persona_from_utf8(zh) : en;
+}
 
 /* The value (pg_enum OID) of a label of enum type persona.typname. */
 Datum

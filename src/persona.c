@@ -25,7 +25,7 @@ _PG_init(void)
 {
 	DefineCustomEnumVariable("persona.language",
 							 "Language of persona's segment and stage labels.",
-							 "en = English, zh = Chinese (简体中文).",
+							 "en = English, zh = Chinese (Simplified).",
 							 &persona_language,
 							 PERSONA_LANG_EN,
 							 language_options,
@@ -33,16 +33,16 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("persona.lifecycle_new_days",
-							"Customers whose first purchase is at most this many days old are new (新手期).",
+							"Customers whose first purchase is at most this many days old are new.",
 							NULL, &lifecycle_new_days, 30, 0, 36500, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("persona.lifecycle_mature_purchases",
-							"Purchase days from which a repeat buyer is mature (成熟期).",
+							"Purchase days from which a repeat buyer is mature.",
 							NULL, &lifecycle_mature_purchases, 4, 2, 1000000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("persona.lifecycle_decline_factor",
-							 "A repeat buyer silent for more than this many mean gaps is declining (衰退期).",
+							 "A repeat buyer silent for more than this many mean gaps is declining.",
 							 NULL, &lifecycle_decline_factor, 2.0, 0.01, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("persona.lifecycle_churn_factor",
-							 "A repeat buyer silent for more than this many mean gaps has churned (流失期).",
+							 "A repeat buyer silent for more than this many mean gaps has churned.",
 							 NULL, &lifecycle_churn_factor, 4.0, 0.01, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("persona.lifecycle_min_days",
 							"Repeat buyers are not declining before this many silent days, nor churned before twice it.",

@@ -27,12 +27,13 @@ extern int	lifecycle_min_days;
 extern int	lifecycle_decline_days;
 extern int	lifecycle_churn_days;
 
-/* Pick the English or Chinese form of a label according to persona.language. */
-static inline const char *
-persona_label(const char *en, const char *zh)
-{
-	return persona_language == PERSONA_LANG_ZH ? zh : en;
-}
+/*
+ * label.c: the English or Chinese form of a label according to
+ * persona.language; Chinese forms are written in UTF-8 in the source and
+ * returned in the server encoding (22P05 where it lacks the characters).
+ */
+extern const char *persona_label(const char *en, const char *zh);
+extern const char *persona_from_utf8(const char *utf8);
 
 /* Columns of the persona.order_stats composite, in order. */
 enum

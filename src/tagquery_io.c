@@ -6,8 +6,10 @@
  *   term   := factor ('&' factor)*
  *   factor := '!' factor | '(' query ')' | operand
  * An operand is a run of characters other than white space and & | ! ( ) " \,
- * or a double-quoted string in which \" and \\ stand for " and \.  Any UTF-8
- * text can be a tag.  Output is canonical: minimal parentheses (a right
+ * or a double-quoted string in which \" and \\ stand for " and \.  Any text
+ * in the database encoding can be a tag: operands are copied a whole
+ * character (pg_mblen) at a time, so no byte inside a multibyte character is
+ * read as an operator or quote.  Output is canonical: minimal parentheses (a right
  * operand of the same operator keeps its parentheses, so the tree
  * re-parses identically) and quotes only where needed.
  */
@@ -74,6 +76,16 @@ is_special(char c)
 		c == '&' || c == '|' || c == '!' || c == '(' || c == ')' || c == '"' || c == '\\';
 }
 
+/* Append the character at the current position to text and step over it. */
+static inline void
+tq_copy_char(TqParser *ps, StringInfo text)
+{
+	int			len = strnlen(ps->p, pg_mblen(ps->p));	/* never past the end */
+
+	appendBinaryStringInfo(text, ps->p, len);
+	ps->p += len;
+}
+
 /* Append one item, checking the size limit. */
 static TagQueryItem *
 tq_push(TqParser *ps)
@@ -115,8 +127,7 @@ tq_operand(TqParser *ps)
 				if (*ps->p == '\0')
 					tq_error(ps, "Unterminated quoted tag");
 			}
-			appendStringInfoChar(&text, *ps->p);
-			ps->p++;
+			tq_copy_char(ps, &text);
 		}
 		ps->p++;
 	}
@@ -125,7 +136,7 @@ tq_operand(TqParser *ps)
 		if (is_special(*ps->p))
 			tq_error(ps, *ps->p == '\0' ? "Expected a tag, found the end" : "Expected a tag");
 		while (!is_special(*ps->p))
-			appendStringInfoChar(&text, *ps->p++);
+			tq_copy_char(ps, &text);
 		if (*ps->p == '\\')
 			tq_error(ps, "A backslash is only allowed inside a quoted tag");
 		if (*ps->p == '"')
