@@ -23,16 +23,13 @@ AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C STABLE STRICT PARALLEL RESTRIC
 COMMENT ON FUNCTION persona.check_tag_rule(regclass, text) IS
   'Error unless rule_sql is one boolean expression over the columns of source (checked as the caller)';
 
+-- Changing only the layer, description or enabled flag is not checked, so a
+-- rule whose relation was dropped can still be disabled (or deleted).
 CREATE OR REPLACE FUNCTION persona.tag_rules_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- Changing only the layer, description or enabled flag needs no check, so
-    -- a rule whose relation was dropped can still be disabled (or deleted).
-    IF TG_OP = 'UPDATE' AND NEW.source IS NOT DISTINCT FROM OLD.source
-       AND NEW.rule_sql IS NOT DISTINCT FROM OLD.rule_sql THEN
-        RETURN NEW;
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.rule_sql) IS DISTINCT FROM (OLD.source, OLD.rule_sql) THEN PERFORM persona.check_tag_rule(NEW.source, NEW.rule_sql);
     END IF;
-    PERFORM persona.check_tag_rule(NEW.source, NEW.rule_sql);
     RETURN NEW;
 END $$;
 COMMENT ON FUNCTION persona.tag_rules_check() IS 'Trigger: reject tag rules that do not parse, are not boolean, reference missing columns or a missing relation';
@@ -43,15 +40,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     r record;
     arms text := '';
-    name_parts text[];
+    name_parts text[] := parse_ident(view_name);
     qualified text;
-    src text;
+    src text := persona.resolve_relation(source);
 BEGIN
-    IF view_name IS NULL OR source IS NULL OR key_col IS NULL THEN
-        RAISE EXCEPTION 'arguments of build_tag_view must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    src := persona.resolve_relation(source);
-    name_parts := parse_ident(view_name);
+    IF view_name IS NULL OR src IS NULL OR key_col IS NULL THEN RAISE EXCEPTION 'arguments of build_tag_view must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
     IF array_length(name_parts, 1) > 2 THEN
         RAISE EXCEPTION 'view name "%" has too many dots', view_name USING ERRCODE = 'invalid_name';
     END IF;
@@ -122,12 +115,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 AS $fn$
 DECLARE
     fit text;
-    src text;
+    src text := persona.resolve_relation(orders);
 BEGIN
-    IF orders IS NULL THEN
-        RAISE EXCEPTION 'orders must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    src := persona.resolve_relation(orders);
     IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('unknown model %L', model),
@@ -142,12 +131,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('unknown time unit %L', unit), HINT = 'Use ''days'' or ''weeks''.';
     END IF;
+    IF src IS NULL THEN RAISE EXCEPTION 'orders must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
     FOR i IN 1..3 LOOP
         IF NOT EXISTS (SELECT FROM pg_attribute a
                        WHERE a.attrelid = orders AND a.attnum > 0 AND NOT a.attisdropped
                          AND a.attname = (ARRAY[customer_col, time_col, amount_col])[i]) THEN
             RAISE EXCEPTION USING ERRCODE = 'undefined_column',
-                MESSAGE = format('column %I does not exist in %s', (ARRAY[customer_col, time_col, amount_col])[i], src),
+                MESSAGE = format('column %I does not exist in %s', (ARRAY[customer_col, time_col, amount_col])[i], orders),
                 HINT = 'Name the columns with customer_col, time_col and amount_col.';
         END IF;
     END LOOP;
