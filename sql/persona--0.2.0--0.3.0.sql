@@ -241,21 +241,21 @@ SELECT pg_catalog.pg_extension_config_dump('persona.tag_rules',
 -- runs as superuser), which keeps views over the aggregates.
 UPDATE pg_catalog.pg_aggregate a SET aggtransspace = v.sspace
 FROM (VALUES
-    ('persona.order_stats(timestamptz, numeric, timestamptz)'::regprocedure, 192),
-    ('persona.order_stats(timestamptz, numeric)'::regprocedure, 192),
+    ('persona.order_stats(timestamptz, numeric, timestamptz)'::regprocedure, 280),
+    ('persona.order_stats(timestamptz, numeric)'::regprocedure, 280),
     ('persona.habits(timestamptz)'::regprocedure, 128),
     ('persona.frequency_trend(timestamptz, timestamptz, interval)'::regprocedure, 88),
     ('persona.frequency_trend(timestamptz, timestamptz, interval, float8)'::regprocedure, 88),
-    ('persona.tag_affinity(text[])'::regprocedure, 2432),
-    ('persona.tag_affinity(text[], float8)'::regprocedure, 2432),
-    ('persona.bgnbd_fit(float8, float8, float8)'::regprocedure, 80832),
-    ('persona.bgnbd_fit(float8, float8, float8, float8)'::regprocedure, 80832),
-    ('persona.bgnbd_fit(float8, float8, float8, float8, float8)'::regprocedure, 80832),
-    ('persona.pareto_nbd_fit(float8, float8, float8)'::regprocedure, 80832),
-    ('persona.pareto_nbd_fit(float8, float8, float8, float8)'::regprocedure, 80832),
-    ('persona.pareto_nbd_fit(float8, float8, float8, float8, float8)'::regprocedure, 80832),
-    ('persona.gamma_gamma_fit(float8, float8)'::regprocedure, 80832),
-    ('persona.gamma_gamma_fit(float8, float8, float8)'::regprocedure, 80832)
+    ('persona.tag_affinity(text[])'::regprocedure, 3200),
+    ('persona.tag_affinity(text[], float8)'::regprocedure, 3200),
+    ('persona.bgnbd_fit(float8, float8, float8)'::regprocedure, 82088),
+    ('persona.bgnbd_fit(float8, float8, float8, float8)'::regprocedure, 82088),
+    ('persona.bgnbd_fit(float8, float8, float8, float8, float8)'::regprocedure, 82088),
+    ('persona.pareto_nbd_fit(float8, float8, float8)'::regprocedure, 82088),
+    ('persona.pareto_nbd_fit(float8, float8, float8, float8)'::regprocedure, 82088),
+    ('persona.pareto_nbd_fit(float8, float8, float8, float8, float8)'::regprocedure, 82088),
+    ('persona.gamma_gamma_fit(float8, float8)'::regprocedure, 82088),
+    ('persona.gamma_gamma_fit(float8, float8, float8)'::regprocedure, 82088)
 ) v(agg, sspace)
 WHERE a.aggfnoid = v.agg;
 

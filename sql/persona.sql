@@ -65,8 +65,9 @@ COMMENT ON FUNCTION persona.order_stats_deserialfn(bytea, internal) IS 'deserial
 COMMENT ON FUNCTION persona.order_stats_finalfn(internal) IS 'final function of persona.order_stats';
 
 -- SSPACE of every internal-state aggregate is the measured size of one group's
--- state (EXPLAIN ANALYZE memory over many groups, less a count(*)'s): without
--- it HashAggregate assumes 8 kB a group and spills nearly every group.
+-- state (EXPLAIN ANALYZE memory over many groups, less a count(*)'s; for
+-- order_stats on make bench's orders, whose heavy buyers grow a day array):
+-- without it HashAggregate assumes 8 kB a group and spills nearly every group.
 CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric, as_of timestamptz) (
     SFUNC = persona.order_stats_transfn,
     STYPE = internal,
@@ -74,7 +75,7 @@ CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric, as_
     COMBINEFUNC = persona.order_stats_combinefn,
     SERIALFUNC = persona.order_stats_serialfn,
     DESERIALFUNC = persona.order_stats_deserialfn,
-    SSPACE = 192,
+    SSPACE = 280,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric) (
@@ -84,7 +85,7 @@ CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric) (
     COMBINEFUNC = persona.order_stats_combinefn,
     SERIALFUNC = persona.order_stats_serialfn,
     DESERIALFUNC = persona.order_stats_deserialfn,
-    SSPACE = 192,
+    SSPACE = 280,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE persona.order_stats(timestamptz, numeric, timestamptz) IS
@@ -818,11 +819,11 @@ COMMENT ON FUNCTION persona.affinity_finalfn(internal) IS 'final function of per
 CREATE AGGREGATE persona.tag_affinity(tags text[]) (
     SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
     COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
-    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 2432, PARALLEL = SAFE);
+    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
 CREATE AGGREGATE persona.tag_affinity(tags text[], min_support float8) (
     SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
     COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
-    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 2432, PARALLEL = SAFE);
+    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.tag_affinity(text[]) IS
   'Support, confidence and lift of every pair of tags with support >= 1% (one tag set per customer)';
 COMMENT ON AGGREGATE persona.tag_affinity(text[], float8) IS
@@ -876,15 +877,15 @@ COMMENT ON FUNCTION persona.bgnbd_finalfn(internal) IS 'final function of person
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8) IS
   'Maximum-likelihood BG/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
@@ -927,15 +928,15 @@ COMMENT ON FUNCTION persona.pareto_nbd_finalfn(internal) IS 'final function of p
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8) IS
   'Maximum-likelihood Pareto/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8) IS
@@ -983,11 +984,11 @@ COMMENT ON FUNCTION persona.gamma_gamma_finalfn(internal) IS 'final function of 
 CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8) (
     SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8) (
     SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 80832, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8) IS
   'Maximum-likelihood Gamma-Gamma spend fit over repeat buyers (x > 0; one-time buyers are skipped)';
 COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8) IS
