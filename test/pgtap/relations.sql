@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(31);
+SELECT plan(32);
 
 CREATE TABLE o (customer_id int, ordered_at timestamptz, amount numeric, note text);
 INSERT INTO o VALUES (1, '2024-01-01', 10, 'x'), (1, '2024-01-05', 20, 'y'), (2, '2024-01-03', 5, NULL);
@@ -59,8 +59,11 @@ SELECT is(pg_temp.sqlstates('999999::oid::regclass'), '42P01', 'unprivileged, a 
 RESET ROLE;
 
 -- The resolver locks what it resolved, as the query that reads it would.
-SELECT is(persona.resolve_relation('o'), 'public.o', 'resolve_relation gives the qualified name');
-SELECT ok(EXISTS (SELECT FROM pg_locks WHERE locktype = 'relation' AND relation = 'o'::regclass
+CREATE TABLE lockme (x int);
+SELECT ok(NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'relation' AND relation = 'lockme'::regclass
+                      AND mode = 'AccessShareLock' AND pid = pg_backend_pid()), 'no AccessShareLock before');
+SELECT is(persona.resolve_relation('lockme'), 'public.lockme', 'resolve_relation gives the qualified name');
+SELECT ok(EXISTS (SELECT FROM pg_locks WHERE locktype = 'relation' AND relation = 'lockme'::regclass
                   AND mode = 'AccessShareLock' AND pid = pg_backend_pid() AND granted),
           'resolve_relation holds AccessShareLock on the relation');
 
