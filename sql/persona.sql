@@ -8,6 +8,16 @@
 GRANT USAGE ON SCHEMA persona TO PUBLIC;
 
 ------------------------------------------------------------------------
+-- Relation arguments
+------------------------------------------------------------------------
+
+-- Every function that reads a relation it is given resolves it here first.
+CREATE FUNCTION persona.resolve_relation(rel regclass) RETURNS text
+AS 'MODULE_PATHNAME', 'resolve_relation' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.resolve_relation(regclass) IS
+  'Quoted schema-qualified name of a table, view, materialized view, foreign or partitioned table the caller may read (locked until the end of the transaction); 42P01, 42809 or 42501 otherwise';
+
+------------------------------------------------------------------------
 -- 1. Order statistics
 ------------------------------------------------------------------------
 
@@ -54,6 +64,10 @@ COMMENT ON FUNCTION persona.order_stats_serialfn(internal) IS 'serialisation fun
 COMMENT ON FUNCTION persona.order_stats_deserialfn(bytea, internal) IS 'deserialisation function of persona.order_stats';
 COMMENT ON FUNCTION persona.order_stats_finalfn(internal) IS 'final function of persona.order_stats';
 
+-- SSPACE of every internal-state aggregate is the measured size of one group's
+-- state (EXPLAIN ANALYZE memory over many groups, less a count(*)'s; for
+-- order_stats on make bench's orders, whose heavy buyers grow a day array):
+-- without it HashAggregate assumes 8 kB a group and spills nearly every group.
 CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric, as_of timestamptz) (
     SFUNC = persona.order_stats_transfn,
     STYPE = internal,
@@ -61,6 +75,7 @@ CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric, as_
     COMBINEFUNC = persona.order_stats_combinefn,
     SERIALFUNC = persona.order_stats_serialfn,
     DESERIALFUNC = persona.order_stats_deserialfn,
+    SSPACE = 280,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric) (
@@ -70,6 +85,7 @@ CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric) (
     COMBINEFUNC = persona.order_stats_combinefn,
     SERIALFUNC = persona.order_stats_serialfn,
     DESERIALFUNC = persona.order_stats_deserialfn,
+    SSPACE = 280,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE persona.order_stats(timestamptz, numeric, timestamptz) IS
@@ -486,7 +502,7 @@ COMMENT ON FUNCTION persona.habits_finalfn(internal) IS 'final function of perso
 CREATE AGGREGATE persona.habits(ordered_at timestamptz) (
     SFUNC = persona.habits_transfn, STYPE = internal, FINALFUNC = persona.habits_finalfn,
     COMBINEFUNC = persona.habits_combinefn, SERIALFUNC = persona.habits_serialfn,
-    DESERIALFUNC = persona.habits_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.habits_deserialfn, SSPACE = 128, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.habits(timestamptz) IS
   'Buying habits of a customer (weekday/weekend, dayparts, favourite weekday and hour) in the session time zone';
 
@@ -524,11 +540,11 @@ COMMENT ON FUNCTION persona.trend_finalfn(internal) IS 'final function of person
 CREATE AGGREGATE persona.frequency_trend(ordered_at timestamptz, as_of timestamptz, window_length interval) (
     SFUNC = persona.trend_transfn, STYPE = internal, FINALFUNC = persona.trend_finalfn,
     COMBINEFUNC = persona.trend_combinefn, SERIALFUNC = persona.trend_serialfn,
-    DESERIALFUNC = persona.trend_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.trend_deserialfn, SSPACE = 88, PARALLEL = SAFE);
 CREATE AGGREGATE persona.frequency_trend(ordered_at timestamptz, as_of timestamptz, window_length interval, ratio float8) (
     SFUNC = persona.trend_transfn, STYPE = internal, FINALFUNC = persona.trend_finalfn,
     COMBINEFUNC = persona.trend_combinefn, SERIALFUNC = persona.trend_serialfn,
-    DESERIALFUNC = persona.trend_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.trend_deserialfn, SSPACE = 88, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.frequency_trend(timestamptz, timestamptz, interval) IS
   'Orders in (as_of - window, as_of] against the window before; falling when at most half as many (and >= 2 before)';
 COMMENT ON AGGREGATE persona.frequency_trend(timestamptz, timestamptz, interval, float8) IS
@@ -654,7 +670,7 @@ CREATE TYPE persona.tag_layer AS ENUM ('basic', 'behavior', 'preference', 'value
 COMMENT ON TYPE persona.tag_layer IS 'Tag layer: basic/behavior/preference/value/predictive; label() gives the display name in persona.language';
 
 CREATE FUNCTION persona.check_tag_rule(source regclass, rule_sql text) RETURNS void
-AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION persona.check_tag_rule(regclass, text) IS
   'Error unless rule_sql is one boolean expression over the columns of source (checked as the caller)';
 
@@ -667,7 +683,10 @@ CREATE TABLE persona.tag_rules (
     enabled     boolean           NOT NULL DEFAULT true,
     PRIMARY KEY (source, tag)
 );
-SELECT pg_catalog.pg_extension_config_dump('persona.tag_rules', '');
+-- Rules whose relation is gone (or was temporary) are left out of dumps: their
+-- source would restore as a bare OID naming nothing, or something else.
+SELECT pg_catalog.pg_extension_config_dump('persona.tag_rules',
+  'WHERE source OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relpersistence OPERATOR(pg_catalog.<>) ''t''))');
 GRANT SELECT ON persona.tag_rules TO PUBLIC;
 COMMENT ON TABLE persona.tag_rules IS
   'Tag rules: a tag is given to every row of source (a profile relation, one row per customer) where rule_sql is true';
@@ -678,10 +697,13 @@ COMMENT ON COLUMN persona.tag_rules.layer IS 'basic/behavior/preference/value/pr
 CREATE FUNCTION persona.tag_rules_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM persona.check_tag_rule(NEW.source, NEW.rule_sql);
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.rule_sql) IS DISTINCT FROM (OLD.source, OLD.rule_sql) THEN PERFORM persona.check_tag_rule(NEW.source, NEW.rule_sql);
+    END IF;
     RETURN NEW;
 END $$;
-COMMENT ON FUNCTION persona.tag_rules_check() IS 'Trigger: reject tag rules that do not parse or reference missing columns';
+COMMENT ON FUNCTION persona.tag_rules_check() IS 'Trigger: reject tag rules that do not parse, are not boolean, reference missing columns or a missing relation';
+-- Changing only the layer, description or enabled flag is not checked, so a
+-- rule whose relation was dropped can still be disabled (or deleted).
 CREATE TRIGGER tag_rules_check BEFORE INSERT OR UPDATE ON persona.tag_rules
     FOR EACH ROW EXECUTE FUNCTION persona.tag_rules_check();
 
@@ -693,7 +715,9 @@ DECLARE
     arms text := '';
     name_parts text[] := parse_ident(view_name);
     qualified text;
+    src text := persona.resolve_relation(source);
 BEGIN
+    IF view_name IS NULL OR src IS NULL OR key_col IS NULL THEN RAISE EXCEPTION 'arguments of build_tag_view must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
     IF array_length(name_parts, 1) > 2 THEN
         RAISE EXCEPTION 'view name "%" has too many dots', view_name USING ERRCODE = 'invalid_name';
     END IF;
@@ -706,7 +730,7 @@ BEGIN
         arms := arms || format(E',\n        CASE WHEN (%s\n) THEN %L END', r.rule_sql, r.tag);
     END LOOP;
     EXECUTE format(E'CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS\nSELECT %I, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM %s',
-                   qualified, key_col, arms, build_tag_view.source);
+                   qualified, key_col, arms, src);
     RETURN qualified;
 END $$;
 COMMENT ON FUNCTION persona.build_tag_view(text, regclass, text) IS
@@ -722,6 +746,7 @@ BEGIN
     -- The seed articles' tags are Chinese.  This script is ASCII so that it
     -- installs in every server encoding: the tags are their UTF-8 bytes in
     -- hex, converted to the server encoding here (%L in a rule is the tag).
+    PERFORM persona.resolve_relation(source);
     FOR r IN SELECT * FROM (VALUES
         ('e9ab98e4bbb7e580bc', 'value'::persona.tag_layer, 'persona.m(rfm) >= 4 AND persona.f(rfm) >= 4', 'high value: top spenders who buy often (RFM M and F >= 4)'),
         ('e9878de8a681e4bbb7e580bc', 'value', '2 * persona.r(rfm) > persona.bins(rfm) + 1 AND 2 * persona.f(rfm) > persona.bins(rfm) + 1 AND 2 * persona.m(rfm) > persona.bins(rfm) + 1', 'important value (cn8): R, F and M all high'),
@@ -797,11 +822,11 @@ COMMENT ON FUNCTION persona.affinity_finalfn(internal) IS 'final function of per
 CREATE AGGREGATE persona.tag_affinity(tags text[]) (
     SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
     COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
-    DESERIALFUNC = persona.affinity_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
 CREATE AGGREGATE persona.tag_affinity(tags text[], min_support float8) (
     SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
     COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
-    DESERIALFUNC = persona.affinity_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.tag_affinity(text[]) IS
   'Support, confidence and lift of every pair of tags with support >= 1% (one tag set per customer)';
 COMMENT ON AGGREGATE persona.tag_affinity(text[], float8) IS
@@ -855,15 +880,15 @@ COMMENT ON FUNCTION persona.bgnbd_finalfn(internal) IS 'final function of person
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8) IS
   'Maximum-likelihood BG/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
@@ -906,15 +931,15 @@ COMMENT ON FUNCTION persona.pareto_nbd_finalfn(internal) IS 'final function of p
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
     SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8) IS
   'Maximum-likelihood Pareto/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8) IS
@@ -962,11 +987,11 @@ COMMENT ON FUNCTION persona.gamma_gamma_finalfn(internal) IS 'final function of 
 CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8) (
     SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8) (
     SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
     COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, PARALLEL = SAFE);
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8) IS
   'Maximum-likelihood Gamma-Gamma spend fit over repeat buyers (x > 0; one-time buyers are skipped)';
 COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8) IS
@@ -1024,10 +1049,11 @@ CREATE FUNCTION persona.holdout(
     amount_col      text DEFAULT 'amount')
 RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8,
                predicted float8, actual integer)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 AS $fn$
 DECLARE
     fit text;
+    src text := persona.resolve_relation(orders);
 BEGIN
     IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -1043,6 +1069,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('unknown time unit %L', unit), HINT = 'Use ''days'' or ''weeks''.';
     END IF;
+    IF src IS NULL THEN RAISE EXCEPTION 'orders must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
     FOR i IN 1..3 LOOP
         IF NOT EXISTS (SELECT FROM pg_attribute a
                        WHERE a.attrelid = orders AND a.attnum > 0 AND NOT a.attisdropped
@@ -1079,7 +1106,7 @@ BEGIN
                coalesce(hold.n, 0)
         FROM cal CROSS JOIN m LEFT JOIN hold ON hold.id = cal.id
         ORDER BY cal.id$q$,
-        customer_col, time_col, amount_col, orders, fit)
+        customer_col, time_col, amount_col, src, fit)
     USING calibration_end, holdout_end, unit;
 END;
 $fn$;
@@ -1097,7 +1124,7 @@ CREATE FUNCTION persona.holdout_by_frequency(
     amount_col      text DEFAULT 'amount')
 RETURNS TABLE (frequency text, customers bigint, predicted float8, actual float8,
                mae float8, rmse float8)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL RESTRICTED
 BEGIN ATOMIC
     SELECT coalesce(CASE WHEN least(h.x, 7) = 7 THEN '7+' ELSE least(h.x, 7)::text END, 'all'),
            count(*), avg(h.predicted), avg(h.actual),
@@ -1143,6 +1170,6 @@ RETURNS TABLE (
     lifecycle       persona.lifecycle,
     habits          persona.habits)
 AS 'MODULE_PATHNAME', 'customer_profile'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
 COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text, boolean) IS
   'Order statistics, tie-safe RFM scores, segment, lifecycle stage and (unless habits => false) habits of every customer of an orders table, in one scan';

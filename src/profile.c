@@ -12,6 +12,7 @@
 #include "persona.h"
 
 #include "custstate.h"
+#include "relation.h"
 #include "rfm.h"
 
 #include "access/htup_details.h"
@@ -292,29 +293,29 @@ profile_habits(ProfileReceiver *pr, CustEntry *e, const HabitsMaker *m)
 
 /* Name of a column of rel that must exist; returns its type. */
 static Oid
-column_type(Oid relid, const char *col, const char *what)
+column_type(const PersonaRelation *rel, const char *col, const char *what)
 {
-	AttrNumber	att = get_attnum(relid, col);
+	AttrNumber	att = get_attnum(rel->relid, col);
 
 	if (att == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid)),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, rel->relname),
 				 errhint("Name the %s column with %s => '...'.", what,
 						 strcmp(what, "customer") == 0 ? "customer_col" :
 						 strcmp(what, "order time") == 0 ? "time_col" : "amount_col")));
-	return get_atttype(relid, att);
+	return get_atttype(rel->relid, att);
 }
 
 /* The SQL that reads (customer, time, amount) from the relation. */
 static char *
-scan_query(Oid relid, const char *cust_col, const char *time_col, const char *amount_col)
+scan_query(const PersonaRelation *rel, const char *cust_col, const char *time_col, const char *amount_col)
 {
-	Oid			cust_type = column_type(relid, cust_col, "customer");
+	Oid			cust_type = column_type(rel, cust_col, "customer");
 	StringInfoData q;
 
-	column_type(relid, time_col, "order time");
-	column_type(relid, amount_col, "amount");
+	column_type(rel, time_col, "order time");
+	column_type(rel, amount_col, "amount");
 	if (cust_type != INT2OID && cust_type != INT4OID && cust_type != INT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -324,8 +325,7 @@ scan_query(Oid relid, const char *cust_col, const char *time_col, const char *am
 	initStringInfo(&q);
 	appendStringInfo(&q, "SELECT %s::pg_catalog.int8, %s::pg_catalog.timestamptz, %s::pg_catalog.numeric FROM %s",
 					 quote_identifier(cust_col), quote_identifier(time_col), quote_identifier(amount_col),
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												get_rel_name(relid)));
+					 rel->qualified);
 	return q.data;
 }
 
@@ -335,14 +335,14 @@ scan_query(Oid relid, const char *cust_col, const char *time_col, const char *am
  * its way up; 1024 when there are no statistics.
  */
 static uint32
-expected_customers(Oid relid, const char *cust_col)
+expected_customers(const PersonaRelation *rel, const char *cust_col)
 {
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[3];
 	double		n = 0;
 
-	args[0] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(relid)));
-	args[1] = CStringGetTextDatum(get_rel_name(relid));
+	args[0] = CStringGetTextDatum(rel->nspname);
+	args[1] = CStringGetTextDatum(rel->relname);
 	args[2] = CStringGetTextDatum(cust_col);
 	if (SPI_execute_with_args("SELECT (CASE WHEN s.n_distinct >= 0 THEN s.n_distinct"
 							  " ELSE -s.n_distinct * greatest(c.reltuples, 0) END)::pg_catalog.float8"
@@ -372,7 +372,7 @@ PG_FUNCTION_INFO_V1(customer_profile);
 Datum
 customer_profile(PG_FUNCTION_ARGS)
 {
-	Oid			relid;
+	PersonaRelation rel;
 	TimestampTz as_of;
 	char	   *cust_col, *time_col, *amount_col, *scheme_name;
 	int			bins;
@@ -398,7 +398,8 @@ customer_profile(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("arguments of customer_profile must not be NULL")));
-	relid = PG_GETARG_OID(0);
+	/* First: a bad relation must not get as far as the catalogs or SPI. */
+	persona_resolve_relation(PG_GETARG_OID(0), &rel);
 	as_of = PG_GETARG_TIMESTAMPTZ(1);
 	cust_col = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	time_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
@@ -426,7 +427,7 @@ customer_profile(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	pr.table = custhash_create(work, expected_customers(relid, cust_col), work);
+	pr.table = custhash_create(work, expected_customers(&rel, cust_col), work);
 	scheme = segment_scheme_load(scheme_name, work);
 	stages = persona_lifecycle_values(fcinfo);
 	habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
@@ -434,7 +435,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
 	opts.dest = &pr.pub;
-	ret = SPI_execute_extended(scan_query(relid, cust_col, time_col, amount_col), &opts);
+	ret = SPI_execute_extended(scan_query(&rel, cust_col, time_col, amount_col), &opts);
 	/* SPI reports a SELECT into a custom receiver as SPI_OK_UTILITY. */
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
 		elog(ERROR, "customer_profile scan failed: %s", SPI_result_code_string(ret));

@@ -7,10 +7,13 @@
  * what lets build_tag_view() paste rules into a view definition without a
  * rule escaping its parentheses.  The expression is then planned against the
  * profile relation (as the calling user: no rights are borrowed), which
- * reports missing columns and non-boolean results in PostgreSQL's words.
+ * reports missing columns in PostgreSQL's words, and its type must be
+ * boolean (not merely castable to it: build_tag_view writes CASE WHEN).
  */
 #include "persona.h"
+#include "relation.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
@@ -74,12 +77,15 @@ check_single_expression(List *stmts, const char *rule)
 Datum
 check_tag_rule(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
+	PersonaRelation rel;
 	char	   *rule = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ErrorContextCallback cb;
 	RuleContext ctx = {rule, NULL};
-	char	   *rel;
+	Oid			type;
 	int			ret;
+
+	/* First: a missing or unreadable source stops here. */
+	persona_resolve_relation(PG_GETARG_OID(0), &rel);
 
 	cb.callback = rule_context;
 	cb.arg = &ctx;
@@ -90,12 +96,18 @@ check_tag_rule(PG_FUNCTION_ARGS)
 	check_single_expression(raw_parser(ctx.parsing, RAW_PARSE_DEFAULT), rule);
 	ctx.parsing = NULL;
 
-	rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute(psprintf("SELECT (%s\n)::pg_catalog.bool FROM %s WHERE false", rule, rel), true, 0);
+	ret = SPI_execute(psprintf("SELECT (%s\n) FROM %s WHERE false", rule, rel.qualified), true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not check tag rule: %s", SPI_result_code_string(ret));
+	type = TupleDescAttr(SPI_tuptable->tupdesc, 0)->atttypid;
+	if (getBaseType(type) != BOOLOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("a tag rule must be of type boolean, not %s", format_type_be(type)),
+				 errdetail("Rule: %s", rule),
+				 errhint("Compare the value, e.g. orders >= 3 rather than orders.")));
 	SPI_finish();
 
 	error_context_stack = cb.previous;

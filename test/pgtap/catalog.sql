@@ -22,12 +22,17 @@ SELECT is_empty($$
   SELECT opcname FROM pg_opclass
   WHERE opcnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_opclass') IS NULL$$,
   'every operator class has a comment');
--- The functions that write (create views, insert rules) are the only VOLATILE, PARALLEL UNSAFE ones.
-SELECT is_empty($$
-  SELECT p.oid::regprocedure::text FROM pg_proc p
+-- Parallel labels: the functions that write (create views, insert rules) are
+-- PARALLEL UNSAFE; those that read a relation they are given are PARALLEL
+-- RESTRICTED (a worker cannot read the leader's temporary tables); every
+-- other function is PARALLEL SAFE.
+SELECT results_eq($$
+  SELECT p.proname::text COLLATE "default", p.proparallel::text COLLATE "default" FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND p.proparallel <> 's'
-    AND p.proname NOT IN ('build_tag_view', 'starter_tag_rules', 'tag_rules_check')$$,
-  'every function that does not write is PARALLEL SAFE');
+  GROUP BY 1, 2 ORDER BY 1$$,
+  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('customer_profile', 'r'), ('holdout', 'r'),
+           ('holdout_by_frequency', 'r'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u')$$,
+  'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
 SELECT is_empty($$
   SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
   WHERE p.pronamespace = 'persona'::regnamespace
