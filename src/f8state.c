@@ -3,6 +3,8 @@
  */
 #include "f8state.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/expandeddatum.h"
@@ -63,12 +65,14 @@ f8state_append(Datum state, bool state_null, MemoryContext aggctx,
 
 /*
  * Validated contents of a state (flattened if needed): a one-dimensional
- * float8[] without NULLs holding at least the header.  *n counts the data.
+ * float8[] without NULLs holding at least the header, every data value
+ * finite (the transition functions accept nothing else).  *n counts the data.
  */
 const double *
 f8state_read(Datum state, int nheader, int64 *n, const char *what)
 {
 	ArrayType  *a = DatumGetArrayTypeP(state);
+	const double *v;
 	int			len;
 
 	if (ARR_ELEMTYPE(a) != FLOAT8OID || ARR_NDIM(a) > 1 || ARR_HASNULL(a) ||
@@ -76,9 +80,18 @@ f8state_read(Datum state, int nheader, int64 *n, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid %s state", what),
-				 errdetail("Expected a float8[] of at least %d elements without NULLs.", nheader)));
+				 errdetail("Expected a float8[] of at least %d elements without NULLs.", nheader),
+				 errhint("Pass the state of the %s aggregate.", what)));
+	v = (const double *) ARR_DATA_PTR(a);
+	for (int i = nheader; i < len; i++)
+		if (!isfinite(v[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s state", what),
+					 errdetail("Element %d is not a finite number.", i + 1),
+					 errhint("Pass the state of the %s aggregate.", what)));
 	*n = len - nheader;
-	return (const double *) ARR_DATA_PTR(a);
+	return v;
 }
 
 /* Header value i of a state (expanded or flat; the caller checked its length). */
@@ -106,7 +119,11 @@ f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx, int nheader
 		return f8state_append((Datum) 0, true, aggctx, vb, nheader, vb + nheader, (int) nb);
 	a = writable(a, aggctx);
 	if (length_of(a) < nheader)
-		elog(ERROR, "invalid %s state", what);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s state", what),
+				 errdetail("Expected a float8[] of at least %d elements without NULLs.", nheader),
+				 errhint("Pass the state of the %s aggregate.", what)));
 	for (int i = 0; i < nheader; i++)
 		if (f8state_header(a, i) != vb[i])
 			ereport(ERROR,

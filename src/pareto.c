@@ -46,8 +46,7 @@ pareto_transfn(PG_FUNCTION_ARGS)
 	double		header[PARETO_HEADER] = {0.2, 0.8};
 	double		v;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "pareto_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_NARGS() > 2)
 	{
 		if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -85,8 +84,7 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "pareto_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -137,6 +135,11 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 	qsort(v, n, sizeof(double), cmp_desc);
 	for (int64 i = 0; i < n; i++)
 		total += v[i];
+	if (!isfinite(total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total amount is out of range for type double precision"),
+				 errhint("Scale the amounts down, e.g. to thousands.")));
 
 	values[0] = Int64GetDatum(n);
 	values[1] = Float8GetDatum(total);

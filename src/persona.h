@@ -66,6 +66,12 @@ extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Siz
 /* Point a read-only StringInfo at the contents of a bytea (deserial functions). */
 extern void persona_bytea_reader(StringInfo buf, bytea *b);
 
+/*
+ * The aggregate memory context of a transition, combine or deserial
+ * function; a user error (0A000) when it is called outside an aggregate.
+ */
+extern MemoryContext persona_agg_context(FunctionCallInfo fcinfo);
+
 /* Error out unless x is a finite float8; what names the argument in the message. */
 extern void persona_check_finite(double x, const char *what);
 

@@ -76,8 +76,7 @@ order_stats_transfn(PG_FUNCTION_ARGS)
 	DecAmount	amount;
 	bool		amount_null = PG_ARGISNULL(2);
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "order_stats_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 
 	if (PG_NARGS() > 3)
 	{
@@ -119,8 +118,7 @@ order_stats_combinefn(PG_FUNCTION_ARGS)
 	OrderStatsState *a;
 	OrderStatsState *b;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "order_stats_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (OrderStatsState *) PG_GETARG_POINTER(1);
@@ -157,8 +155,7 @@ order_stats_deserialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	OrderStatsState *st;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "order_stats_deserialfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	persona_bytea_reader(&buf, b);
 	st = state_new(fcinfo, aggctx, (TimestampTz) pq_getmsgint64(&buf));
 	cust_recv(&buf, &st->cust, aggctx);
