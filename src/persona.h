@@ -6,6 +6,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "access/htup.h"
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 
@@ -41,6 +42,21 @@ enum
 	OS_RECENCY_DAYS, OS_TENURE_DAYS, OS_MEAN_GAP, OS_GAP_SD, OS_REPEAT_ORDERS,
 	OS_REPEAT_REVENUE, OS_REFUNDS, OS_NATTS
 };
+
+/* The fields of a persona.order_stats row that functions taking one use, validated. */
+typedef struct OrderStatsRow
+{
+	int64		orders;
+	int32		purchase_days;
+	/* the rest only when orders > 0 */
+	int32		recency_days;
+	int32		tenure_days;
+	int64		span_days;		/* tenure_days - recency_days: first to last purchase day */
+	double		mean_gap_days;	/* span_days / (purchase_days - 1); NaN for one purchase day */
+	Datum		repeat_revenue; /* numeric */
+} OrderStatsRow;
+
+extern void persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out);
 
 struct CustState;
 struct CustResult;

@@ -105,8 +105,8 @@ method_from_name(const char *name)
  *    non-increasing, F and M non-decreasing.  A cut no value reaches is
  *    -Infinity for R and +Infinity for F and M, printed as null, so by the
  *    ordering it can only trail its dimension; the other infinity is never
- *    valid.  Mean and thresholds cuts are finite, thresholds strictly
- *    monotone (as rfm_thresholds takes them).
+ *    valid.  Thresholds cuts are finite and strictly monotone (as
+ *    rfm_thresholds takes them).
  */
 #define BREAKS_MAX_N	INT64CONST(9000000000000000)
 
@@ -131,9 +131,9 @@ breaks_problem(const RfmBreaks *b)
 		{
 			if (isnan(c[k]))
 				return "Cut points must not be NaN.";
-			if (isinf(c[k]) && (c[k] != unreachable || b->method != BREAKS_QUANTILE))
-				return d == 0 ? "A recency cut point may only be infinite (null) when it is -Infinity, with method \"quantile\"."
-					: "A frequency or monetary cut point may only be infinite (null) when it is +Infinity, with method \"quantile\".";
+			if (isinf(c[k]) && (c[k] != unreachable || b->method == BREAKS_THRESHOLDS))
+				return d == 0 ? "A recency cut point may only be infinite (null) when it is -Infinity, and not with method \"thresholds\"."
+					: "A frequency or monetary cut point may only be infinite (null) when it is +Infinity, and not with method \"thresholds\".";
 			if (k > 0 && (d == 0 ? c[k] > c[k - 1] : c[k] < c[k - 1]))
 				return d == 0 ? "Recency cut points (days) must not increase."
 					: "Frequency and monetary cut points must not decrease.";
