@@ -343,8 +343,18 @@ rfm_breaks_in(PG_FUNCTION_ARGS)
 					break;
 				}
 			case 1:
-				method = method_from_name(scan_string(&sc));
-				break;
+				{
+					char	   *name = scan_string(&sc);
+					int			m;
+
+					for (m = 0; m < lengthof(method_names); m++)
+						if (strcmp(name, method_names[m]) == 0)
+							break;
+					if (m == lengthof(method_names))
+						scan_error(&sc, "Unknown method (use \"quantile\", \"mean\" or \"thresholds\")");
+					method = (BreaksMethod) m;
+					break;
+				}
 			case 2:
 				{
 					double		v = scan_number(&sc, false);
