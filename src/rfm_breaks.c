@@ -96,17 +96,16 @@ method_from_name(const char *name)
 /*
  * The valid rfm_breaks values (the README's "Reference" lists the same
  * rules); in, recv, the aggregate, rfm_thresholds and rfm_score all check
- * with breaks_problem:
- *  - bins 2..10; method quantile, mean (exactly 2 bins) or thresholds;
- *  - n, the customers the cuts came from: 1..9e15 for quantile and mean
- *    (every such integer is exact in a float8 and in the text form), 0 for
- *    thresholds;
- *  - cuts are float8 values, subnormals included, never NaN.  R (days) is
- *    non-increasing, F and M non-decreasing.  A cut no value reaches is
- *    -Infinity for R and +Infinity for F and M, printed as null, so by the
- *    ordering it can only trail its dimension; the other infinity is never
- *    valid.  Thresholds cuts are finite and strictly monotone (as
- *    rfm_thresholds takes them).
+ * with breaks_problem.  They are what the 0.2.0 text input accepted, plus
+ * subnormal cuts, so every value a 0.2.0 dump holds still restores:
+ *  - bins 2..10; method quantile, mean or thresholds;
+ *  - n, the customers the cuts came from: an integer 0..9e15 (every such
+ *    integer is exact in a float8 and in the text form);
+ *  - cuts are float8 values, subnormals and -0 included, never NaN.  R
+ *    (days) is non-increasing, F and M non-decreasing.  A cut no value
+ *    reaches is -Infinity for R and +Infinity for F and M, printed as null,
+ *    so by the ordering it can only trail its dimension; the other infinity
+ *    has no text form and is never valid.
  */
 #define BREAKS_MAX_N	INT64CONST(9000000000000000)
 
@@ -118,27 +117,22 @@ breaks_problem(const RfmBreaks *b)
 		return "The number of bins must be between 2 and 10.";
 	if (b->method < 0 || b->method >= lengthof(method_names))
 		return "Unknown method.";
-	if (b->method == BREAKS_MEAN && b->bins != 2)
-		return "Method \"mean\" has exactly 2 bins.";
-	if (b->method == BREAKS_THRESHOLDS ? b->n != 0 : (b->n < 1 || b->n > BREAKS_MAX_N))
-		return "The customer count must be 0 for method \"thresholds\" and from 1 to 9000000000000000 otherwise.";
+	if (b->n < 0 || b->n > BREAKS_MAX_N)
+		return "The customer count must be an integer from 0 to 9000000000000000.";
 	for (int d = 0; d < 3; d++)
 	{
 		const double *c = b->cuts + d * (b->bins - 1);
-		double		unreachable = d == 0 ? -INFINITY : INFINITY;
 
 		for (int k = 0; k < b->bins - 1; k++)
 		{
 			if (isnan(c[k]))
 				return "Cut points must not be NaN.";
-			if (isinf(c[k]) && (c[k] != unreachable || b->method == BREAKS_THRESHOLDS))
-				return d == 0 ? "A recency cut point may only be infinite (null) when it is -Infinity, and not with method \"thresholds\"."
-					: "A frequency or monetary cut point may only be infinite (null) when it is +Infinity, and not with method \"thresholds\".";
+			if (d == 0 ? c[k] == INFINITY : c[k] == -INFINITY)
+				return d == 0 ? "A recency cut point may be -Infinity (null: no value reaches it), never +Infinity."
+					: "A frequency or monetary cut point may be +Infinity (null: no value reaches it), never -Infinity.";
 			if (k > 0 && (d == 0 ? c[k] > c[k - 1] : c[k] < c[k - 1]))
 				return d == 0 ? "Recency cut points (days) must not increase."
 					: "Frequency and monetary cut points must not decrease.";
-			if (k > 0 && b->method == BREAKS_THRESHOLDS && c[k] == c[k - 1])
-				return "Threshold cut points must be strictly monotone.";
 		}
 	}
 	return NULL;

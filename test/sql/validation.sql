@@ -24,20 +24,31 @@ FROM persona.rfm_breaks_finalfn('{2,1,1e308,1e308,1e308,1.5e308,1.7e308,1.7e308}
 SELECT b, pg_temp.same(b) FROM persona.rfm_thresholds('{30}', '{2}', '{1e-310}') b;
 SELECT b, pg_temp.same(b)
 FROM (SELECT '{"bins": 3, "method": "quantile", "n": 9000000000000000, "r": [4.9e-324, -0], "f": [-2.2250738585072014e-308, null], "m": [null, null]}'::persona.rfm_breaks b) v;
+-- Every value 0.2.0's input accepted still reads (so old dumps restore), whatever its method.
+SELECT b, pg_temp.same(b)
+FROM (VALUES ('{"bins": 5, "method": "mean", "n": 0, "r": [9, 8, 7, null], "f": [1, 2, 3, null], "m": [1, 1, 1, 1]}'::persona.rfm_breaks),
+             ('{"bins": 2, "method": "thresholds", "n": 3, "r": [null], "f": [null], "m": [0]}')) v(b);
 -- Underflow to 0, overflow, NaN, misplaced infinities, bad counts and methods.
+SELECT '{"bins": 2, "method": "median", "n": 1, "r": [1], "f": [1], "m": [1]}'::persona.rfm_breaks;
+SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [NaN], "f": [1], "m": [1]}'::persona.rfm_breaks;
 SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [1e-400], "f": [1], "m": [1]}'::persona.rfm_breaks;
 SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [1e400], "f": [1], "m": [1]}'::persona.rfm_breaks;
 SELECT '{"bins": 2, "method": "quantile", "n": 9000000000000001, "r": [1], "f": [1], "m": [1]}'::persona.rfm_breaks;
-SELECT '{"bins": 2, "method": "quantile", "n": 0, "r": [1], "f": [1], "m": [1]}'::persona.rfm_breaks;
-SELECT '{"bins": 2, "method": "thresholds", "n": 5, "r": [1], "f": [1], "m": [1]}'::persona.rfm_breaks;
-SELECT '{"bins": 2, "method": "thresholds", "n": 0, "r": [null], "f": [1], "m": [1]}'::persona.rfm_breaks;
-SELECT '{"bins": 3, "method": "thresholds", "n": 0, "r": [5, 5], "f": [1, 2], "m": [1, 2]}'::persona.rfm_breaks;
-SELECT '{"bins": 3, "method": "mean", "n": 4, "r": [5, 4], "f": [1, 2], "m": [1, 2]}'::persona.rfm_breaks;
 SELECT '{"bins": 3, "method": "quantile", "n": 4, "r": [null, 4], "f": [1, 2], "m": [1, 2]}'::persona.rfm_breaks;
 SELECT '{"bins": 3, "method": "quantile", "n": 4, "r": [5, 4], "f": [null, 2], "m": [1, 2]}'::persona.rfm_breaks;
 -- Binary input: the same rules (payloads built as send writes them).
 CREATE TEMP TABLE payload (p bytea);
 CREATE TEMP TABLE rb (b persona.rfm_breaks);
+INSERT INTO payload SELECT int4send(2) || int4send(0) || int8send(-1) ||
+                           float8send(1) || float8send(1) || float8send(1);
+\copy payload TO 'results/persona_validation.bin' WITH (FORMAT binary)
+\copy rb FROM 'results/persona_validation.bin' WITH (FORMAT binary)
+TRUNCATE payload;
+INSERT INTO payload SELECT int4send(11) || int4send(0) || int8send(1) ||
+                           float8send(1) || float8send(1) || float8send(1);
+\copy payload TO 'results/persona_validation.bin' WITH (FORMAT binary)
+\copy rb FROM 'results/persona_validation.bin' WITH (FORMAT binary)
+TRUNCATE payload;
 INSERT INTO payload SELECT int4send(2) || int4send(0) || int8send(9000000000000001) ||
                            float8send(1) || float8send(1) || float8send(1);
 \copy payload TO 'results/persona_validation.bin' WITH (FORMAT binary)
@@ -50,6 +61,11 @@ INSERT INTO payload SELECT int4send(2) || int4send(0) || int8send(3) ||
 TRUNCATE payload;
 INSERT INTO payload SELECT int4send(2) || int4send(0) || int8send(3) ||
                            float8send(1) || float8send('-Infinity') || float8send(1);
+\copy payload TO 'results/persona_validation.bin' WITH (FORMAT binary)
+\copy rb FROM 'results/persona_validation.bin' WITH (FORMAT binary)
+TRUNCATE payload;
+INSERT INTO payload SELECT int4send(2) || int4send(0) || int8send(3) ||
+                           float8send(1) || float8send(1) || float8send('NaN');
 \copy payload TO 'results/persona_validation.bin' WITH (FORMAT binary)
 \copy rb FROM 'results/persona_validation.bin' WITH (FORMAT binary)
 TRUNCATE payload;
