@@ -257,6 +257,11 @@ SELECT 'lifecycle_of(order_stats) = lifecycle_stage(first_at, last_at, purchase_
                 persona.lifecycle_stage((s).first_at, (s).last_at, (s).purchase_days, '2024-12-31', (s).mean_gap_days,
                                         new_days => nd, mature_purchases => mp, min_days => md))
 FROM st, (VALUES (30, 4, 30), (0, 2, 0), (400, 3, 10), (60, 10, 100)) v(nd, mp, md);
+INSERT INTO checks
+SELECT 'customer_profile''s lifecycle column = lifecycle_of(order_stats) for all ' || count(*) || ' customers',
+       count(*) = (SELECT count(*) FROM st) AND bool_and(p.lifecycle = persona.lifecycle_of(st.s))
+FROM persona.customer_profile('o', '2024-12-31', customer_col => 'c', time_col => 't', amount_col => 'a', habits => false) p
+JOIN st ON st.c = p.customer_id;
 
 ------------------------------------------------------------------------
 -- Model rows: results in their domain for 2,000 random rows and customers
