@@ -61,8 +61,8 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		check_share(header[0], "top_share");
 		check_share(header[1], "revenue_share");
 	}
-	else if (f8state_header(PG_GETARG_DATUM(0), 0) != header[0] ||
-			 f8state_header(PG_GETARG_DATUM(0), 1) != header[1])
+	else if (f8state_header(PG_GETARG_DATUM(0), 0, "pareto") != header[0] ||
+			 f8state_header(PG_GETARG_DATUM(0), 1, "pareto") != header[1])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_share and revenue_share must be the same for every row")));

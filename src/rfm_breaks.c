@@ -466,8 +466,8 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	}
 	if (PG_ARGISNULL(0))
 		check_params(bins, method);
-	else if (f8state_header(PG_GETARG_DATUM(0), 0) != bins ||
-			 f8state_header(PG_GETARG_DATUM(0), 1) != method)
+	else if (f8state_header(PG_GETARG_DATUM(0), 0, "rfm_breaks") != bins ||
+			 f8state_header(PG_GETARG_DATUM(0), 1, "rfm_breaks") != method)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bins and method must be the same for every row"),

@@ -95,6 +95,19 @@ SELECT persona.funnel_counts_check('{1,2,3,4,5,-1}');
 SELECT persona.funnel_counts_check('{}');
 SELECT persona.funnel_counts_check('{1,2,3,4,5,6}');
 
+-- A user aggregate can start the transition functions from any array.
+CREATE AGGREGATE pg_temp.breaks_from(float8, float8, float8) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn, INITCOND = '{5}');
+SELECT pg_temp.breaks_from(1, 2, 3);
+CREATE AGGREGATE pg_temp.breaks_nan(float8, float8, float8) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn, INITCOND = '{5,0,NaN,1,2}');
+SELECT pg_temp.breaks_nan(1, 2, 3);
+CREATE AGGREGATE pg_temp.pareto_from(float8) (
+    SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn, INITCOND = '{{0.2,0.8}}');
+SELECT pg_temp.pareto_from(1);
+CREATE AGGREGATE pg_temp.funnel_from(persona.funnel) (
+    SFUNC = persona.funnel_counts_transfn, STYPE = bigint[], INITCOND = '{0,0,0,0,0,-1}');
+SELECT pg_temp.funnel_from('lead');
 -- Support functions called directly: one SQLSTATE (0A000), one message.
 SELECT persona.rfm_breaks_transfn(NULL, 1, 2, 3);
 SELECT persona.rfm_breaks_combinefn('{2,0}', '{2,0}');
