@@ -114,8 +114,10 @@ funnel_counts_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(a);
 	stages = persona_enum_values(fcinfo, "funnel", funnel_names, FUNNEL_STAGES);
 	for (int i = 0; i < FUNNEL_STAGES; i++)
-		if (stages[i] == PG_GETARG_DATUM(1))
-			c[i]++;
+		if (stages[i] == PG_GETARG_DATUM(1) && pg_add_s64_overflow(c[i], 1, &c[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 

@@ -275,6 +275,9 @@ scan_number(Scanner *sc, bool null_ok)
 	}
 	if (!(*sc->p == '-' || (*sc->p >= '0' && *sc->p <= '9')))
 		scan_error(sc, "Expected a number");
+	/* a JSON number: strtod alone would also take hexadecimal */
+	if (strncmp(sc->p + (*sc->p == '-'), "0x", 2) == 0 || strncmp(sc->p + (*sc->p == '-'), "0X", 2) == 0)
+		scan_error(sc, "Expected a decimal number");
 	errno = 0;
 	v = strtod(sc->p, &end);
 	/* like float8in: ERANGE on a subnormal is fine, on underflow to 0 or overflow not */

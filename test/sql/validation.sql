@@ -31,6 +31,7 @@ FROM (VALUES ('{"bins": 5, "method": "mean", "n": 0, "r": [9, 8, 7, null], "f": 
 -- Underflow to 0, overflow, NaN, misplaced infinities, bad counts and methods.
 SELECT '{"bins": 2, "method": "median", "n": 1, "r": [1], "f": [1], "m": [1]}'::persona.rfm_breaks;
 SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [NaN], "f": [1], "m": [1]}'::persona.rfm_breaks;
+SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [0x10], "f": [1], "m": [1]}'::persona.rfm_breaks;
 SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [1e-400], "f": [1], "m": [1]}'::persona.rfm_breaks;
 SELECT '{"bins": 2, "method": "quantile", "n": 1, "r": [1e400], "f": [1], "m": [1]}'::persona.rfm_breaks;
 SELECT '{"bins": 2, "method": "quantile", "n": 9000000000000001, "r": [1], "f": [1], "m": [1]}'::persona.rfm_breaks;
