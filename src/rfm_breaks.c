@@ -97,7 +97,7 @@ method_from_name(const char *name)
  * The valid rfm_breaks values (the README's "Reference" lists the same
  * rules); in, recv, the aggregate, rfm_thresholds and rfm_score all check
  * with breaks_problem.  They are what the 0.2.0 text input accepted, plus
- * subnormal cuts, so every value a 0.2.0 dump holds still restores:
+ * subnormal cuts, so every value in a 0.2.0 text dump still restores:
  *  - bins 2..10; method quantile, mean or thresholds;
  *  - n, the customers the cuts came from: an integer 0..9e15 (every such
  *    integer is exact in a float8 and in the text form);
