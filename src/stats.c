@@ -26,6 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/memutils.h"
 
 /* Aggregate state: a customer plus the reference day. */
@@ -250,13 +251,6 @@ bad_order_stats(const char *detail)
 			 errhint("Compute it with persona.order_stats(ordered_at, amount, as_of).")));
 }
 
-/* An attribute of s; *isnull tells whether it is NULL. */
-static inline Datum
-os_attr(HeapTupleHeader s, int att, bool *isnull)
-{
-	return GetAttributeByNum(s, att + 1, isnull);
-}
-
 /* Error unless the numeric d is finite (and >= 0 when nonneg). */
 static void
 check_os_numeric(Datum d, bool nonneg, const char *detail)
@@ -269,13 +263,10 @@ check_os_numeric(Datum d, bool nonneg, const char *detail)
 		bad_order_stats(detail);
 }
 
-/* Error unless the float8 attribute is NULL exactly when it should be, and finite and >= 0. */
+/* Error unless a float8 field is NULL exactly when it should be, and otherwise finite and >= 0. */
 static void
-check_os_float(HeapTupleHeader s, int att, bool want_null, const char *detail)
+check_os_float(Datum d, bool isnull, bool want_null, const char *detail)
 {
-	bool		isnull;
-	Datum		d = os_attr(s, att, &isnull);
-
 	if (isnull != want_null || (!isnull && !(DatumGetFloat8(d) >= 0 && isfinite(DatumGetFloat8(d)))))
 		bad_order_stats(detail);
 }
@@ -291,9 +282,18 @@ persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out)
 	bool		isnull[OS_NATTS];
 	Datum		v[OS_NATTS];
 	int64		refunds;
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(s), HeapTupleHeaderGetTypMod(s));
+	HeapTupleData tuple;
 
-	for (int i = 0; i < OS_NATTS; i++)
-		v[i] = os_attr(s, i, &isnull[i]);
+	/* deform once: the row type is persona.order_stats, its 13 columns */
+	if (desc->natts != OS_NATTS)
+		elog(ERROR, "persona.order_stats has %d columns, expected %d", desc->natts, OS_NATTS);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(s);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = s;
+	heap_deform_tuple(&tuple, desc, v, isnull);
+	ReleaseTupleDesc(desc);
 	memset(out, 0, sizeof(OrderStatsRow));
 	if (isnull[OS_ORDERS] || isnull[OS_PURCHASE_DAYS] || isnull[OS_REVENUE] || isnull[OS_REFUNDS])
 		bad_order_stats("orders, purchase_days, revenue and refunds must not be NULL.");
@@ -332,15 +332,15 @@ persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out)
 	if ((out->purchase_days == 1) != (out->span_days == 0) || out->purchase_days > out->span_days + 1)
 		bad_order_stats("purchase_days must be 1 when tenure_days = recency_days, and otherwise between 2 and tenure_days - recency_days + 1.");
 	out->mean_gap_days = out->purchase_days >= 2 ? (double) out->span_days / (out->purchase_days - 1) : NAN;
-	check_os_float(s, OS_MEAN_GAP, out->purchase_days < 2,
+	check_os_float(v[OS_MEAN_GAP], isnull[OS_MEAN_GAP], out->purchase_days < 2,
 				   "mean_gap_days is NULL for one purchase day and otherwise (tenure_days - recency_days) / (purchase_days - 1).");
 	if (!isnull[OS_MEAN_GAP] &&
 		fabs(DatumGetFloat8(v[OS_MEAN_GAP]) - out->mean_gap_days) > 1e-9 * out->mean_gap_days)
 		bad_order_stats("mean_gap_days is NULL for one purchase day and otherwise (tenure_days - recency_days) / (purchase_days - 1).");
-	check_os_float(s, OS_GAP_SD, out->purchase_days < 3,
+	check_os_float(v[OS_GAP_SD], isnull[OS_GAP_SD], out->purchase_days < 3,
 				   "gap_sd_days is NULL for fewer than 3 purchase days and otherwise finite and >= 0.");
 	if (!isnull[OS_AVG_AMOUNT])
-		check_os_float(s, OS_AVG_AMOUNT, false, "avg_amount must be NULL or a finite number >= 0.");
+		check_os_float(v[OS_AVG_AMOUNT], false, false, "avg_amount must be NULL or a finite number >= 0.");
 	check_os_numeric(v[OS_REPEAT_REVENUE], true, "repeat_revenue must be a finite number >= 0.");
 	out->repeat_revenue = v[OS_REPEAT_REVENUE];
 }
