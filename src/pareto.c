@@ -158,6 +158,12 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 			top += v[i];
 		if (whole < n)
 			top += (k - whole) * v[whole];
+		if (!isfinite(top / total))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("total amount is out of range for type double precision"),
+					 errdetail("The top customers' amount overflows."),
+					 errhint("Scale the amounts down, e.g. to thousands.")));
 		values[3] = Float8GetDatum(top / total);
 
 		for (int64 i = 0; i < n; i++)
