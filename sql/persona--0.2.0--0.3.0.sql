@@ -237,6 +237,11 @@ WHERE a.aggfnoid = v.agg;
 -- C. Validated states and values; one lifecycle definition
 ------------------------------------------------------------------------
 
+-- lifecycle_stage's third argument (named orders) counts purchase days, as
+-- lifecycle_of does; the C code now checks it against first_at and last_at.
+COMMENT ON FUNCTION persona.lifecycle_stage(timestamptz, timestamptz, bigint, timestamptz, float8, integer, integer, float8, float8, integer, integer, integer) IS
+  'Lifecycle stage from first/last order, number of purchase days (distinct order days, as in lifecycle_of) and (optionally) mean gap; NULL parameters take the settings';
+
 
 
 ------------------------------------------------------------------------

@@ -404,7 +404,7 @@ CREATE FUNCTION persona.lifecycle_stage(
 RETURNS persona.lifecycle AS 'MODULE_PATHNAME', 'lifecycle_stage_raw'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.lifecycle_stage(timestamptz, timestamptz, bigint, timestamptz, float8, integer, integer, float8, float8, integer, integer, integer) IS
-  'Lifecycle stage from first/last order, order count and (optionally) mean gap; NULL parameters take the settings';
+  'Lifecycle stage from first/last order, number of purchase days (distinct order days, as in lifecycle_of) and (optionally) mean gap; NULL parameters take the settings';
 
 ------------------------------------------------------------------------
 -- 3. AARRR funnel

@@ -187,8 +187,7 @@ affinity_transfn(PG_FUNCTION_ARGS)
 
 	double		min_support = 0.01;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "affinity_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_NARGS() > 2)
 	{
 		if (PG_ARGISNULL(2))
@@ -232,8 +231,7 @@ affinity_combinefn(PG_FUNCTION_ARGS)
 	AffinityState *b;
 	int		   *map;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "affinity_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (AffinityState *) PG_GETARG_POINTER(1);
@@ -304,8 +302,7 @@ affinity_deserialfn(PG_FUNCTION_ARGS)
 	int			ntags;
 	int64		npairs;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "affinity_deserialfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	st = state_new(aggctx, pq_getmsgfloat8(&buf));
 	st->customers = pq_getmsgint64(&buf);

@@ -5,6 +5,7 @@
  */
 #include "persona.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/htup_details.h"
@@ -126,8 +127,28 @@ btyd_model_params(HeapTupleHeader m, int k, double *out, const char *model)
 		if (isnull || !(out[i] > 0) || isinf(out[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s parameters must be positive and finite", model)));
+					 errmsg("%s parameters must be positive and finite", model),
+					 isnull ? errdetail("Parameter %d is NULL.", i + 1) :
+					 errdetail("Parameter %d is %g.", i + 1, out[i]),
+					 errhint("Use a row returned by the fit aggregate.")));
 	}
+}
+
+/*
+ * A model's result kept in its domain [lo, hi]: rounding drift outside it
+ * is clamped, NaN (and an infinity outside it) is an error, so no accepted
+ * input gives a NaN, a P(alive) outside [0, 1] or a negative expectation.
+ */
+double
+btyd_in_domain(double v, double lo, double hi, const char *what)
+{
+	if (isnan(v) || (isinf(v) && (v > 0 ? !isinf(hi) : !isinf(lo))))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range for these model parameters", what),
+				 errdetail("The computation gave %s.", isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")),
+				 errhint("Extreme parameters or customer summaries overflow; use a model row returned by the fit aggregate.")));
+	return v < lo ? lo : (v > hi ? hi : v);
 }
 
 /* A prediction horizon must be finite and >= 0. */
@@ -191,7 +212,7 @@ btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model)
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
 	btyd_check_summary(x, tx, T);
-	PG_RETURN_FLOAT8(model->p_alive(m, x, tx, T));
+	PG_RETURN_FLOAT8(btyd_in_domain(model->p_alive(m, x, tx, T), 0, 1, "P(alive)"));
 }
 
 /* (model, t, x, t_x, T) */
@@ -205,7 +226,7 @@ btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
 	btyd_check_summary(x, tx, T);
 	btyd_check_horizon(t);
-	PG_RETURN_FLOAT8(model->expected(m, t, x, tx, T));
+	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, x, tx, T), 0, DBL_MAX, "expected purchases"));
 }
 
 /* (model, t): a customer just acquired is x = t_x = T = 0 */
@@ -217,7 +238,7 @@ btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model)
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
 	btyd_check_horizon(t);
-	PG_RETURN_FLOAT8(model->expected(m, t, 0, 0, 0));
+	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, 0, 0, 0), 0, DBL_MAX, "expected purchases"));
 }
 
 /*
@@ -248,5 +269,6 @@ btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model)
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
 	btyd_check_summary(x, tx, T);
-	PG_RETURN_FLOAT8(fit_row_loglik(model->value, 4, m, x, tx, T));
+	PG_RETURN_FLOAT8(btyd_in_domain(fit_row_loglik(model->value, 4, m, x, tx, T), -INFINITY, DBL_MAX,
+									"log-likelihood"));
 }

@@ -10,6 +10,7 @@
  */
 #include "persona.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "btyd.h"
@@ -44,7 +45,7 @@ clv(FunctionCallInfo fcinfo, const BtydModel *model)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("mean_spend must be a positive finite number, not %g", spend)));
-	spend = gamma_gamma_spend_value(gg, x, spend);
+	spend = btyd_in_domain(gamma_gamma_spend_value(gg, x, spend), 0, DBL_MAX, "expected spend");
 	month = DAYS_PER_MONTH / btyd_unit_days(text_to_cstring(PG_GETARG_TEXT_PP(6)));
 	months = PG_GETARG_INT32(7);
 	d = PG_GETARG_FLOAT8(8);
@@ -58,12 +59,13 @@ clv(FunctionCallInfo fcinfo, const BtydModel *model)
 				 errmsg("monthly_discount must be a finite number > -1, not %g", d)));
 	for (int i = 1; i <= months; i++)
 	{
-		double		e = model->expected(m, i * month, x, tx, T);
+		double		e = btyd_in_domain(model->expected(m, i * month, x, tx, T), 0, DBL_MAX,
+									   "expected purchases");
 
 		total += (e - prev) / pow(1 + d, i);
 		prev = e;
 	}
-	PG_RETURN_FLOAT8(spend * total);
+	PG_RETURN_FLOAT8(btyd_in_domain(spend * total, 0, DBL_MAX, "clv"));
 }
 
 Datum

@@ -3,6 +3,8 @@
  */
 #include "f8state.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/expandeddatum.h"
@@ -63,12 +65,14 @@ f8state_append(Datum state, bool state_null, MemoryContext aggctx,
 
 /*
  * Validated contents of a state (flattened if needed): a one-dimensional
- * float8[] without NULLs holding at least the header.  *n counts the data.
+ * float8[] without NULLs holding at least the header, every data value
+ * finite (the transition functions accept nothing else).  *n counts the data.
  */
 const double *
 f8state_read(Datum state, int nheader, int64 *n, const char *what)
 {
 	ArrayType  *a = DatumGetArrayTypeP(state);
+	const double *v;
 	int			len;
 
 	if (ARR_ELEMTYPE(a) != FLOAT8OID || ARR_NDIM(a) > 1 || ARR_HASNULL(a) ||
@@ -76,23 +80,57 @@ f8state_read(Datum state, int nheader, int64 *n, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid %s state", what),
-				 errdetail("Expected a float8[] of at least %d elements without NULLs.", nheader)));
+				 errdetail("Expected a float8[] of at least %d elements without NULLs.", nheader),
+				 errhint("Pass the state of the %s aggregate.", what)));
+	v = (const double *) ARR_DATA_PTR(a);
+	for (int i = nheader; i < len; i++)
+		if (!isfinite(v[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s state", what),
+					 errdetail("Element %d is not a finite number.", i + 1),
+					 errhint("Pass the state of the %s aggregate.", what)));
 	*n = len - nheader;
-	return (const double *) ARR_DATA_PTR(a);
+	return v;
 }
 
-/* Header value i of a state (expanded or flat; the caller checked its length). */
+/* Error: a state that no transition function made (e.g. a user aggregate's INITCOND). */
+static void pg_attribute_noreturn()
+bad_state(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s state", what),
+			 errdetail("Expected a one-dimensional float8[] of the aggregate's parameters, then its data, without NULLs."),
+			 errhint("Pass the state of the %s aggregate.", what)));
+}
+
+/*
+ * Header value i of a state (expanded or flat), checked: a user aggregate
+ * can hand a transition function any float8[] as its initial state.
+ */
 double
-f8state_header(Datum state, int i)
+f8state_header(Datum state, int i, const char *what)
 {
 	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(state)))
 	{
 		ExpandedArrayHeader *eah = (ExpandedArrayHeader *) DatumGetEOHP(state);
 
+		if (eah->element_type != FLOAT8OID || eah->ndims != 1 || eah->dims[0] <= i)
+			bad_state(what);
 		deconstruct_expanded_array(eah);
+		if (eah->dnulls && eah->dnulls[i])
+			bad_state(what);
 		return DatumGetFloat8(eah->dvalues[i]);
 	}
-	return ((const double *) ARR_DATA_PTR(DatumGetArrayTypeP(state)))[i];
+	else
+	{
+		ArrayType  *a = DatumGetArrayTypeP(state);
+
+		if (ARR_ELEMTYPE(a) != FLOAT8OID || ARR_NDIM(a) != 1 || ARR_HASNULL(a) || ARR_DIMS(a)[0] <= i)
+			bad_state(what);
+		return ((const double *) ARR_DATA_PTR(a))[i];
+	}
 }
 
 /* Append b's data to a; both must have the same header. */
@@ -105,10 +143,8 @@ f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx, int nheader
 	if (a_null)
 		return f8state_append((Datum) 0, true, aggctx, vb, nheader, vb + nheader, (int) nb);
 	a = writable(a, aggctx);
-	if (length_of(a) < nheader)
-		elog(ERROR, "invalid %s state", what);
 	for (int i = 0; i < nheader; i++)
-		if (f8state_header(a, i) != vb[i])
+		if (f8state_header(a, i, what) != vb[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("partial %s states with different parameters", what)));

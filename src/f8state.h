@@ -18,6 +18,6 @@ extern Datum f8state_append(Datum state, bool state_null, MemoryContext aggctx,
 extern Datum f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx, int nheader,
 							 const char *what);
 extern const double *f8state_read(Datum state, int nheader, int64 *n, const char *what);
-extern double f8state_header(Datum state, int i);
+extern double f8state_header(Datum state, int i, const char *what);
 
 #endif							/* PERSONA_F8STATE_H */

@@ -73,8 +73,7 @@ fitstate_get(FunctionCallInfo fcinfo)
 {
 	MemoryContext aggctx;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "fit aggregate transition function called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (!PG_ARGISNULL(0))
 		return (FitState *) PG_GETARG_POINTER(0);
 	return fitstate_new(aggctx);
@@ -181,8 +180,7 @@ fit_combinefn(PG_FUNCTION_ARGS)
 	fittab_iterator it;
 	FitEntry   *e;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "fit_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (FitState *) PG_GETARG_POINTER(1);
@@ -228,8 +226,7 @@ fit_deserialfn(PG_FUNCTION_ARGS)
 	FitState   *st;
 	int64		n;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "fit_deserialfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	st = fitstate_new(aggctx);
 	st->input_rows = pq_getmsgint64(&buf);

@@ -14,6 +14,7 @@
 #include "persona.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "utils/array.h"
 
 #define FUNNEL_STAGES 6
@@ -63,18 +64,34 @@ funnel_stage(PG_FUNCTION_ARGS)
 	return persona_enum_values(fcinfo, "funnel", funnel_names, FUNNEL_STAGES)[stage];
 }
 
-/* The bigint[6] state, checked. */
+/*
+ * The bigint[6] state or a funnel_counts result, checked like an input: a
+ * one-dimensional bigint array of six non-NULL, non-negative counts.
+ */
 static ArrayType *
 counts_array(Datum d)
 {
 	ArrayType  *a = DatumGetArrayTypeP(d);
+	const int64 *c;
 
-	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != FUNNEL_STAGES || ARR_HASNULL(a) ||
-		ARR_ELEMTYPE(a) != INT8OID)
+	if (ARR_ELEMTYPE(a) != INT8OID || ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != FUNNEL_STAGES ||
+		ARR_LBOUND(a)[0] != 1 || ARR_HASNULL(a))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("funnel counts must be a bigint array of %d elements without NULLs", FUNNEL_STAGES),
+				 errdetail(ARR_HASNULL(a) ? "The array contains NULL." :
+						   "Expected a one-dimensional bigint array of %d elements from index 1, got %d dimensions, %d elements from index %d.",
+						   FUNNEL_STAGES, ARR_NDIM(a), ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)),
+						   ARR_NDIM(a) > 0 ? ARR_LBOUND(a)[0] : 1),
 				 errhint("Pass the result of persona.funnel_counts(stage).")));
+	c = (const int64 *) ARR_DATA_PTR(a);
+	for (int i = 0; i < FUNNEL_STAGES; i++)
+		if (c[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("funnel counts must not be negative"),
+					 errdetail("Count %d (%s) is negative: " INT64_FORMAT ".", i + 1, funnel_names[i], c[i]),
+					 errhint("Pass the result of persona.funnel_counts(stage).")));
 	return a;
 }
 
@@ -86,18 +103,21 @@ counts_array(Datum d)
 Datum
 funnel_counts_transfn(PG_FUNCTION_ARGS)
 {
-	ArrayType  *a = counts_array(PG_GETARG_DATUM(0));
-	int64	   *c = (int64 *) ARR_DATA_PTR(a);
+	ArrayType  *a;
+	int64	   *c;
 	const Datum *stages;
 
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "funnel_counts_transfn called in non-aggregate context");
+	(void) persona_agg_context(fcinfo);
+	a = counts_array(PG_GETARG_DATUM(0));
+	c = (int64 *) ARR_DATA_PTR(a);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_ARRAYTYPE_P(a);
 	stages = persona_enum_values(fcinfo, "funnel", funnel_names, FUNNEL_STAGES);
 	for (int i = 0; i < FUNNEL_STAGES; i++)
-		if (stages[i] == PG_GETARG_DATUM(1))
-			c[i]++;
+		if (stages[i] == PG_GETARG_DATUM(1) && pg_add_s64_overflow(c[i], 1, &c[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
@@ -105,15 +125,21 @@ funnel_counts_transfn(PG_FUNCTION_ARGS)
 Datum
 funnel_counts_combinefn(PG_FUNCTION_ARGS)
 {
-	ArrayType  *a = counts_array(PG_GETARG_DATUM(0));
-	ArrayType  *b = counts_array(PG_GETARG_DATUM(1));
-	int64	   *ca = (int64 *) ARR_DATA_PTR(a);
-	int64	   *cb = (int64 *) ARR_DATA_PTR(b);
+	ArrayType  *a;
+	ArrayType  *b;
+	int64	   *ca;
+	const int64 *cb;
 
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "funnel_counts_combinefn called in non-aggregate context");
+	(void) persona_agg_context(fcinfo);
+	a = counts_array(PG_GETARG_DATUM(0));
+	b = counts_array(PG_GETARG_DATUM(1));
+	ca = (int64 *) ARR_DATA_PTR(a);
+	cb = (const int64 *) ARR_DATA_PTR(b);
 	for (int i = 0; i < FUNNEL_STAGES; i++)
-		ca[i] += cb[i];
+		if (pg_add_s64_overflow(ca[i], cb[i], &ca[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
@@ -121,13 +147,5 @@ funnel_counts_combinefn(PG_FUNCTION_ARGS)
 Datum
 funnel_counts_check(PG_FUNCTION_ARGS)
 {
-	ArrayType  *a = counts_array(PG_GETARG_DATUM(0));
-	int64	   *c = (int64 *) ARR_DATA_PTR(a);
-
-	for (int i = 0; i < FUNNEL_STAGES; i++)
-		if (c[i] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("funnel counts must not be negative")));
-	PG_RETURN_ARRAYTYPE_P(a);
+	PG_RETURN_ARRAYTYPE_P(counts_array(PG_GETARG_DATUM(0)));
 }

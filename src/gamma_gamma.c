@@ -10,6 +10,7 @@
  */
 #include "persona.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "btyd.h"
@@ -173,7 +174,7 @@ gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 	if (x > 0)
 		m = PG_GETARG_FLOAT8(2);
 	check_spend(x, m);
-	PG_RETURN_FLOAT8(gamma_gamma_spend_value(gg, x, m));
+	PG_RETURN_FLOAT8(btyd_in_domain(gamma_gamma_spend_value(gg, x, m), 0, DBL_MAX, "expected spend"));
 }
 
 /* gamma_gamma_loglik(gg, x, mean_spend): one repeat buyer's log-likelihood. */
@@ -189,5 +190,6 @@ gamma_gamma_loglik(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the Gamma-Gamma likelihood is defined for repeat buyers (x > 0) only")));
-	PG_RETURN_FLOAT8(fit_row_loglik(gg_value, 3, gg, x, m, 0));
+	PG_RETURN_FLOAT8(btyd_in_domain(fit_row_loglik(gg_value, 3, gg, x, m, 0), -INFINITY, DBL_MAX,
+									"log-likelihood"));
 }

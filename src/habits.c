@@ -77,8 +77,7 @@ habits_transfn(PG_FUNCTION_ARGS)
 	int32		day;
 	int			dow, hour;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "habits_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	st = PG_ARGISNULL(0) ? persona_state_alloc(fcinfo, aggctx, sizeof(HabitsState))
 		: (HabitsState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
@@ -99,8 +98,7 @@ habits_combinefn(PG_FUNCTION_ARGS)
 	HabitsState *a;
 	HabitsState *b;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "habits_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (HabitsState *) PG_GETARG_POINTER(1);
@@ -142,8 +140,7 @@ habits_deserialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	HabitsState *st;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "habits_deserialfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	st = MemoryContextAllocZero(aggctx, sizeof(HabitsState));
 	for (int i = 0; i < 7; i++)

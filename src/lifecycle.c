@@ -134,6 +134,21 @@ stage_of(int64 purchase_days, int32 silence, int32 tenure, double mean_gap, cons
 }
 
 /*
+ * The one definition behind lifecycle_of and lifecycle_stage: the stage of
+ * a customer with purchase_days purchase days, the first span days before
+ * the last, silence days before as_of, and mean gap gap (NaN: from span).
+ */
+static int
+customer_stage(int64 purchase_days, int64 span, int64 silence, double gap, const LifecycleParams *p)
+{
+	if (purchase_days <= 0)
+		return LC_PROSPECT;
+	if (isnan(gap) && purchase_days >= 2)
+		gap = (double) span / (purchase_days - 1);
+	return stage_of(purchase_days, (int32) silence, (int32) (silence + span), gap, p);
+}
+
+/*
  * The stage of a finished customer with the persona.lifecycle_* settings,
  * as a persona.lifecycle value (customer_profile).
  */
@@ -145,8 +160,8 @@ persona_lifecycle_value(const CustResult *r, const Datum *stage_values)
 
 	if (!r->has_orders)
 		return stage_values[LC_PROSPECT];
-	return stage_values[stage_of(r->purchase_days, r->recency_days, r->tenure_days,
-								 r->has_gap ? r->mean_gap_days : NAN, &p)];
+	return stage_values[customer_stage(r->purchase_days, (int64) r->tenure_days - r->recency_days,
+									   r->recency_days, r->has_gap ? r->mean_gap_days : NAN, &p)];
 }
 
 /* The persona.lifecycle values in stage order, looked up once per call site. */
@@ -156,43 +171,32 @@ persona_lifecycle_values(FunctionCallInfo fcinfo)
 	return persona_enum_values(fcinfo, "lifecycle", stage_names, lengthof(stage_names));
 }
 
-/* lifecycle_stage(stats persona.order_stats, params...) */
+/* lifecycle_of(stats persona.order_stats, params...) */
 Datum
 lifecycle_stage_stats(PG_FUNCTION_ARGS)
 {
-	HeapTupleHeader s;
 	LifecycleParams p = read_params(fcinfo, 1);
-	bool		isnull;
-	int32		days, silence = 0, tenure = 0;
-	double		gap = NAN;
-	Datum		d;
+	OrderStatsRow os;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	s = PG_GETARG_HEAPTUPLEHEADER(0);
-	d = GetAttributeByNum(s, OS_PURCHASE_DAYS + 1, &isnull);
-	days = isnull ? 0 : DatumGetInt32(d);
-	if (days > 0)
-	{
-		silence = DatumGetInt32(GetAttributeByNum(s, OS_RECENCY_DAYS + 1, &isnull));
-		tenure = DatumGetInt32(GetAttributeByNum(s, OS_TENURE_DAYS + 1, &isnull));
-		d = GetAttributeByNum(s, OS_MEAN_GAP + 1, &isnull);
-		if (!isnull)
-			gap = DatumGetFloat8(d);
-	}
-	return stage_value(fcinfo, stage_of(days, silence, tenure, gap, &p));
+	persona_read_order_stats(PG_GETARG_HEAPTUPLEHEADER(0), &os);
+	return stage_value(fcinfo, customer_stage(os.purchase_days, os.span_days, os.recency_days,
+											  os.mean_gap_days, &p));
 }
 
 /*
- * lifecycle_stage(first_at, last_at, orders, as_of, mean_gap_days, params...):
- * for your own columns.  orders stands in for purchase days; without
- * mean_gap_days the cadence is (last - first) / (orders - 1).
+ * lifecycle_stage(first_at, last_at, purchase_days, as_of, mean_gap_days,
+ * params...): for your own columns.  The third argument (named orders for
+ * compatibility) counts purchase days, as lifecycle_of does: it must fit
+ * between the first and the last purchase day.  Without mean_gap_days the
+ * cadence is (last - first) / (purchase_days - 1).
  */
 Datum
 lifecycle_stage_raw(PG_FUNCTION_ARGS)
 {
 	LifecycleParams p = read_params(fcinfo, 5);
-	int64		orders;
+	int64		days;
 	int32		first, last, as_of;
 	double		gap = NAN;
 
@@ -200,12 +204,12 @@ lifecycle_stage_raw(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("as_of must not be NULL")));
-	orders = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
-	if (orders < 0)
+	days = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	if (days < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("orders must not be negative")));
-	if (orders == 0 || PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (days == 0 || PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		return stage_value(fcinfo, LC_PROSPECT);
 	first = persona_local_day(PG_GETARG_TIMESTAMPTZ(0), "first_at");
 	last = persona_local_day(PG_GETARG_TIMESTAMPTZ(1), "last_at");
@@ -219,12 +223,22 @@ lifecycle_stage_raw(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must not be before last_at"),
 				 errhint("Compute the statistics as of the same day, e.g. with persona.order_stats(..., as_of).")));
+	if ((days == 1) != (last == first) || days > (int64) last - first + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("orders must be the number of purchase days from first_at to last_at"),
+				 errdetail("Got " INT64_FORMAT " purchase days on %d calendar days; one purchase day means first_at and last_at fall on the same day.",
+						   days, last - first + 1),
+				 errhint("Pass the number of distinct order days, e.g. count(DISTINCT ordered_at::date), or use persona.lifecycle_of(persona.order_stats(...)).")));
 	if (!PG_ARGISNULL(4))
 	{
 		gap = PG_GETARG_FLOAT8(4);
 		persona_check_finite(gap, "mean_gap_days");
+		if (gap < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("mean_gap_days must not be negative"),
+					 errdetail("Got %g.", gap)));
 	}
-	else if (orders >= 2)
-		gap = (double) (last - first) / (orders - 1);
-	return stage_value(fcinfo, stage_of(orders, as_of - last, as_of - first, gap, &p));
+	return stage_value(fcinfo, customer_stage(days, (int64) last - first, (int64) as_of - last, gap, &p));
 }

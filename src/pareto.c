@@ -46,8 +46,7 @@ pareto_transfn(PG_FUNCTION_ARGS)
 	double		header[PARETO_HEADER] = {0.2, 0.8};
 	double		v;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "pareto_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_NARGS() > 2)
 	{
 		if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -62,8 +61,8 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		check_share(header[0], "top_share");
 		check_share(header[1], "revenue_share");
 	}
-	else if (f8state_header(PG_GETARG_DATUM(0), 0) != header[0] ||
-			 f8state_header(PG_GETARG_DATUM(0), 1) != header[1])
+	else if (f8state_header(PG_GETARG_DATUM(0), 0, "pareto") != header[0] ||
+			 f8state_header(PG_GETARG_DATUM(0), 1, "pareto") != header[1])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_share and revenue_share must be the same for every row")));
@@ -85,8 +84,7 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "pareto_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -137,6 +135,11 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 	qsort(v, n, sizeof(double), cmp_desc);
 	for (int64 i = 0; i < n; i++)
 		total += v[i];
+	if (!isfinite(total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total amount is out of range for type double precision"),
+				 errhint("Scale the amounts down, e.g. to thousands.")));
 
 	values[0] = Int64GetDatum(n);
 	values[1] = Float8GetDatum(total);
@@ -155,6 +158,12 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 			top += v[i];
 		if (whole < n)
 			top += (k - whole) * v[whole];
+		if (!isfinite(top / total))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("total amount is out of range for type double precision"),
+					 errdetail("The top customers' amount overflows."),
+					 errhint("Scale the amounts down, e.g. to thousands.")));
 		values[3] = Float8GetDatum(top / total);
 
 		for (int64 i = 0; i < n; i++)

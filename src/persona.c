@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 
 PG_MODULE_MAGIC;
 
@@ -54,6 +55,26 @@ _PG_init(void)
 							"A one-time buyer silent for more than this many days has churned.",
 							NULL, &lifecycle_churn_days, 180, 1, 36500, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("persona");
+}
+
+/* The aggregate context, or 0A000 when a support function is called directly. */
+MemoryContext
+persona_agg_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggctx;
+	char	   *name = NULL;
+
+	if (AggCheckCallContext(fcinfo, &aggctx))
+		return aggctx;
+	if (fcinfo->flinfo != NULL && OidIsValid(fcinfo->flinfo->fn_oid))
+		name = get_func_name(fcinfo->flinfo->fn_oid);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("function %s can only be called as part of an aggregate",
+					name ? name : "persona support function"),
+			 errdetail("It is a support function of one of persona's aggregates."),
+			 errhint("Call the aggregate instead.")));
+	pg_unreachable();
 }
 
 /* Error out unless x is a finite number. */

@@ -6,6 +6,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "access/htup.h"
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 
@@ -43,6 +44,21 @@ enum
 	OS_REPEAT_REVENUE, OS_REFUNDS, OS_NATTS
 };
 
+/* The fields of a persona.order_stats row that functions taking one use, validated. */
+typedef struct OrderStatsRow
+{
+	int64		orders;
+	int32		purchase_days;
+	/* the rest only when orders > 0 */
+	int32		recency_days;
+	int32		tenure_days;
+	int64		span_days;		/* tenure_days - recency_days: first to last purchase day */
+	double		mean_gap_days;	/* span_days / (purchase_days - 1); NaN for one purchase day */
+	Datum		repeat_revenue; /* numeric */
+} OrderStatsRow;
+
+extern void persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out);
+
 struct CustState;
 struct CustResult;
 extern void persona_stats_values(struct CustState *cs, const struct CustResult *r,
@@ -66,6 +82,12 @@ extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Siz
 
 /* Point a read-only StringInfo at the contents of a bytea (deserial functions). */
 extern void persona_bytea_reader(StringInfo buf, bytea *b);
+
+/*
+ * The aggregate memory context of a transition, combine or deserial
+ * function; a user error (0A000) when it is called outside an aggregate.
+ */
+extern MemoryContext persona_agg_context(FunctionCallInfo fcinfo);
 
 /* Error out unless x is a finite float8; what names the argument in the message. */
 extern void persona_check_finite(double x, const char *what);

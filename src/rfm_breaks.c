@@ -94,9 +94,22 @@ method_from_name(const char *name)
 }
 
 /*
- * Check a breaks value: bins 2..10, cuts not NaN and monotone (R
- * non-increasing, F and M non-decreasing).  Returns an error detail or NULL.
+ * The valid rfm_breaks values (the README's "Reference" lists the same
+ * rules); in, recv, the aggregate, rfm_thresholds and rfm_score all check
+ * with breaks_problem.  They are what the 0.2.0 text input accepted, plus
+ * subnormal cuts, so every value in a 0.2.0 text dump still restores:
+ *  - bins 2..10; method quantile, mean or thresholds;
+ *  - n, the customers the cuts came from: an integer 0..9e15 (every such
+ *    integer is exact in a float8 and in the text form);
+ *  - cuts are float8 values, subnormals and -0 included, never NaN.  R
+ *    (days) is non-increasing, F and M non-decreasing.  A cut no value
+ *    reaches is -Infinity for R and +Infinity for F and M, printed as null,
+ *    so by the ordering it can only trail its dimension; the other infinity
+ *    has no text form and is never valid.
  */
+#define BREAKS_MAX_N	INT64CONST(9000000000000000)
+
+/* Why b is not a valid rfm_breaks value (a detail sentence), or NULL. */
 static const char *
 breaks_problem(const RfmBreaks *b)
 {
@@ -104,8 +117,8 @@ breaks_problem(const RfmBreaks *b)
 		return "The number of bins must be between 2 and 10.";
 	if (b->method < 0 || b->method >= lengthof(method_names))
 		return "Unknown method.";
-	if (b->n < 0)
-		return "The customer count must not be negative.";
+	if (b->n < 0 || b->n > BREAKS_MAX_N)
+		return "The customer count must be an integer from 0 to 9000000000000000.";
 	for (int d = 0; d < 3; d++)
 	{
 		const double *c = b->cuts + d * (b->bins - 1);
@@ -114,12 +127,28 @@ breaks_problem(const RfmBreaks *b)
 		{
 			if (isnan(c[k]))
 				return "Cut points must not be NaN.";
+			if (d == 0 ? c[k] == INFINITY : c[k] == -INFINITY)
+				return d == 0 ? "A recency cut point may be -Infinity (null: no value reaches it), never +Infinity."
+					: "A frequency or monetary cut point may be +Infinity (null: no value reaches it), never -Infinity.";
 			if (k > 0 && (d == 0 ? c[k] > c[k - 1] : c[k] < c[k - 1]))
 				return d == 0 ? "Recency cut points (days) must not increase."
 					: "Frequency and monetary cut points must not decrease.";
 		}
 	}
 	return NULL;
+}
+
+/* Error with errcode and errmsg unless b is a valid rfm_breaks value. */
+static void
+breaks_check(const RfmBreaks *b, int sqlerrcode, const char *message)
+{
+	const char *problem = breaks_problem(b);
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(sqlerrcode),
+				 errmsg("%s", message),
+				 errdetail("%s", problem)));
 }
 
 /* A new breaks value with all cuts zero. */
@@ -246,9 +275,14 @@ scan_number(Scanner *sc, bool null_ok)
 	}
 	if (!(*sc->p == '-' || (*sc->p >= '0' && *sc->p <= '9')))
 		scan_error(sc, "Expected a number");
+	/* a JSON number: strtod alone would also take hexadecimal */
+	if (strncmp(sc->p + (*sc->p == '-'), "0x", 2) == 0 || strncmp(sc->p + (*sc->p == '-'), "0X", 2) == 0)
+		scan_error(sc, "Expected a decimal number");
 	errno = 0;
 	v = strtod(sc->p, &end);
-	if (end == sc->p || errno != 0 || isinf(v) || isnan(v))
+	/* like float8in: ERANGE on a subnormal is fine, on underflow to 0 or overflow not */
+	if (end == sc->p || isinf(v) || isnan(v) || (errno == ERANGE && v == 0) ||
+		(errno != 0 && errno != ERANGE))
 		scan_error(sc, "Expected a finite number");
 	sc->p = end;
 	return v;
@@ -282,7 +316,6 @@ rfm_breaks_in(PG_FUNCTION_ARGS)
 	RfmBreaks  *b = NULL;
 	int			bins = 0;
 	BreaksMethod method = BREAKS_QUANTILE;
-	const char *problem;
 
 	expect_char(&sc, '{');
 	for (int i = 0; i < lengthof(keys); i++)
@@ -307,14 +340,24 @@ rfm_breaks_in(PG_FUNCTION_ARGS)
 					break;
 				}
 			case 1:
-				method = method_from_name(scan_string(&sc));
-				break;
+				{
+					char	   *name = scan_string(&sc);
+					int			m;
+
+					for (m = 0; m < lengthof(method_names); m++)
+						if (strcmp(name, method_names[m]) == 0)
+							break;
+					if (m == lengthof(method_names))
+						scan_error(&sc, "Unknown method (use \"quantile\", \"mean\" or \"thresholds\")");
+					method = (BreaksMethod) m;
+					break;
+				}
 			case 2:
 				{
 					double		v = scan_number(&sc, false);
 
-					if (v != rint(v) || v < 0 || v > 9e15)
-						scan_error(&sc, "The customer count must be a non-negative integer");
+					if (v != rint(v) || v < 0 || v > (double) BREAKS_MAX_N)
+						scan_error(&sc, "The customer count must be an integer from 0 to 9000000000000000");
 					b = breaks_alloc(bins, method, (int64) v);
 					break;
 				}
@@ -333,15 +376,12 @@ rfm_breaks_in(PG_FUNCTION_ARGS)
 	skip_space(&sc);
 	if (*sc.p != '\0')
 		scan_error(&sc, "Unexpected characters after the object");
-	if ((problem = breaks_problem(b)) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type rfm_breaks: \"%s\"", sc.input),
-				 errdetail("%s", problem)));
+	breaks_check(b, ERRCODE_INVALID_TEXT_REPRESENTATION,
+				 psprintf("invalid input syntax for type rfm_breaks: \"%s\"", sc.input));
 	PG_RETURN_POINTER(b);
 }
 
-/* rfm_breaks_recv(internal) */
+/* rfm_breaks_recv(internal): the fields rfm_breaks_send writes, checked as in rfm_breaks_in. */
 Datum
 rfm_breaks_recv(PG_FUNCTION_ARGS)
 {
@@ -350,7 +390,6 @@ rfm_breaks_recv(PG_FUNCTION_ARGS)
 	int			method = pq_getmsgint(buf, 4);
 	int64		n = pq_getmsgint64(buf);
 	RfmBreaks  *b;
-	const char *problem;
 
 	if (bins < RFM_MIN_BINS || bins > RFM_MAX_BINS)
 		ereport(ERROR,
@@ -361,11 +400,7 @@ rfm_breaks_recv(PG_FUNCTION_ARGS)
 	b->method = method;
 	for (int i = 0; i < 3 * (bins - 1); i++)
 		b->cuts[i] = pq_getmsgfloat8(buf);
-	if ((problem = breaks_problem(b)) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external rfm_breaks value"),
-				 errdetail("%s", problem)));
+	breaks_check(b, ERRCODE_INVALID_BINARY_REPRESENTATION, "invalid external rfm_breaks value");
 	PG_RETURN_POINTER(b);
 }
 
@@ -415,8 +450,7 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	double		header[BREAKS_HEADER];
 	double		v[3];
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "rfm_breaks_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_NARGS() > 4)
 	{
 		if (PG_ARGISNULL(4))
@@ -435,8 +469,8 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	}
 	if (PG_ARGISNULL(0))
 		check_params(bins, method);
-	else if (f8state_header(PG_GETARG_DATUM(0), 0) != bins ||
-			 f8state_header(PG_GETARG_DATUM(0), 1) != method)
+	else if (f8state_header(PG_GETARG_DATUM(0), 0, "rfm_breaks") != bins ||
+			 f8state_header(PG_GETARG_DATUM(0), 1, "rfm_breaks") != method)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bins and method must be the same for every row"),
@@ -467,8 +501,7 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "rfm_breaks_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -528,7 +561,7 @@ rfm_quantile_cuts(double *v, int64 n, int bins, bool lower_is_better, double *cu
 		cut[k] = -cut[k];
 }
 
-/* Mean of v[0..n-1]. */
+/* Mean of v[0..n-1] (finite values), finite even when their sum overflows. */
 static double
 mean_of(const double *v, int64 n)
 {
@@ -536,7 +569,12 @@ mean_of(const double *v, int64 n)
 
 	for (int64 i = 0; i < n; i++)
 		s += v[i];
-	return s / n;
+	if (isfinite(s))
+		return s / n;
+	s = 0;
+	for (int64 i = 0; i < n; i++)
+		s += v[i] / n;
+	return s;
 }
 
 /* One dimension (0 = r, 1 = f, 2 = m) of the interleaved data, copied. */
@@ -562,10 +600,16 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	all = f8state_read(PG_GETARG_DATUM(0), BREAKS_HEADER, &len, "rfm_breaks");
+	/* a state can be written by hand: check it before casting to int */
+	if (!(all[0] >= RFM_MIN_BINS && all[0] <= RFM_MAX_BINS && all[0] == rint(all[0])) ||
+		!(all[1] == BREAKS_QUANTILE || all[1] == BREAKS_MEAN) || len % 3 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid rfm_breaks state"),
+				 errdetail("Expected the number of bins (2 to 10), the method (0 = quantile, 1 = mean), then recency, frequency and monetary of each customer."),
+				 errhint("Pass the state of the rfm_breaks aggregate.")));
 	bins = (int) all[0];
 	method = (int) all[1];
-	if (bins != all[0] || method != all[1] || len % 3 != 0)
-		elog(ERROR, "invalid rfm_breaks state");
 	check_params(bins, method);
 	n = len / 3;
 	if (n == 0)
@@ -582,6 +626,7 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 			rfm_quantile_cuts(v, n, bins, d == 0, cut);
 		pfree(v);
 	}
+	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks state");
 	PG_RETURN_POINTER(b);
 }
 
@@ -650,6 +695,7 @@ rfm_thresholds(PG_FUNCTION_ARGS)
 		F_CUTS(b)[k] = f[k];
 		M_CUTS(b)[k] = m[k];
 	}
+	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks value");
 	PG_RETURN_POINTER(b);
 }
 
@@ -681,11 +727,15 @@ cached_breaks(FunctionCallInfo fcinfo, int argno)
 	if (cache->b == NULL || cache->len != len ||
 		memcmp(VARDATA(cache->b), VARDATA_ANY(raw), len) != 0)
 	{
+		RfmBreaks  *b = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len + VARHDRSZ);
+
+		SET_VARSIZE(b, len + VARHDRSZ);
+		memcpy(VARDATA(b), VARDATA_ANY(raw), len);
+		/* checked before it is cached: a value stored by an older version may break today's rules */
+		breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks value");
 		if (cache->b)
 			pfree(cache->b);
-		cache->b = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len + VARHDRSZ);
-		SET_VARSIZE(cache->b, len + VARHDRSZ);
-		memcpy(VARDATA(cache->b), VARDATA_ANY(raw), len);
+		cache->b = b;
 		cache->len = len;
 	}
 	return cache->b;

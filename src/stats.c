@@ -16,12 +16,17 @@
 #include "persona.h"
 #include "btyd.h"
 
+#include <math.h>
+
 #include "custstate.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/memutils.h"
 
 /* Aggregate state: a customer plus the reference day. */
@@ -76,8 +81,7 @@ order_stats_transfn(PG_FUNCTION_ARGS)
 	DecAmount	amount;
 	bool		amount_null = PG_ARGISNULL(2);
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "order_stats_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 
 	if (PG_NARGS() > 3)
 	{
@@ -119,8 +123,7 @@ order_stats_combinefn(PG_FUNCTION_ARGS)
 	OrderStatsState *a;
 	OrderStatsState *b;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "order_stats_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (OrderStatsState *) PG_GETARG_POINTER(1);
@@ -157,8 +160,7 @@ order_stats_deserialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	OrderStatsState *st;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "order_stats_deserialfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	persona_bytea_reader(&buf, b);
 	st = state_new(fcinfo, aggctx, (TimestampTz) pq_getmsgint64(&buf));
 	cust_recv(&buf, &st->cust, aggctx);
@@ -238,6 +240,111 @@ order_stats_finalfn(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls)));
 }
 
+/* Error: a persona.order_stats row that the aggregate cannot have made. */
+static void pg_attribute_noreturn()
+bad_order_stats(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid order_stats value"),
+			 errdetail("%s", detail),
+			 errhint("Compute it with persona.order_stats(ordered_at, amount, as_of).")));
+}
+
+/* Error unless the numeric d is finite (and >= 0 when nonneg). */
+static void
+check_os_numeric(Datum d, bool nonneg, const char *detail)
+{
+	Numeric		n = DatumGetNumeric(d);
+
+	if (numeric_is_nan(n) || numeric_is_inf(n) ||
+		(nonneg && DatumGetBool(DirectFunctionCall2(numeric_lt, d,
+													DirectFunctionCall1(int4_numeric, Int32GetDatum(0))))))
+		bad_order_stats(detail);
+}
+
+/* Error unless a float8 field is NULL exactly when it should be, and otherwise finite and >= 0. */
+static void
+check_os_float(Datum d, bool isnull, bool want_null, const char *detail)
+{
+	if (isnull != want_null || (!isnull && !(DatumGetFloat8(d) >= 0 && isfinite(DatumGetFloat8(d)))))
+		bad_order_stats(detail);
+}
+
+/*
+ * Read and check a persona.order_stats row, which anyone can write by hand:
+ * it must be one the aggregate could return (see the README's Reference).
+ * Every function taking an order_stats reads it here.
+ */
+void
+persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out)
+{
+	bool		isnull[OS_NATTS];
+	Datum		v[OS_NATTS];
+	int64		refunds;
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(s), HeapTupleHeaderGetTypMod(s));
+	HeapTupleData tuple;
+
+	/* deform once: the row type is persona.order_stats, its 13 columns */
+	if (desc->natts != OS_NATTS)
+		elog(ERROR, "persona.order_stats has %d columns, expected %d", desc->natts, OS_NATTS);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(s);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = s;
+	heap_deform_tuple(&tuple, desc, v, isnull);
+	ReleaseTupleDesc(desc);
+	memset(out, 0, sizeof(OrderStatsRow));
+	if (isnull[OS_ORDERS] || isnull[OS_PURCHASE_DAYS] || isnull[OS_REVENUE] || isnull[OS_REFUNDS])
+		bad_order_stats("orders, purchase_days, revenue and refunds must not be NULL.");
+	out->orders = DatumGetInt64(v[OS_ORDERS]);
+	out->purchase_days = DatumGetInt32(v[OS_PURCHASE_DAYS]);
+	refunds = DatumGetInt64(v[OS_REFUNDS]);
+	if (out->orders < 0 || out->purchase_days < 0 || refunds < 0)
+		bad_order_stats("orders, purchase_days and refunds must not be negative.");
+	check_os_numeric(v[OS_REVENUE], false, "revenue must be a finite number.");
+	if (out->orders == 0)
+	{
+		if (out->purchase_days != 0)
+			bad_order_stats("purchase_days must be 0 when orders is 0.");
+		for (int i = 0; i < OS_NATTS; i++)
+			if (!isnull[i] && i != OS_ORDERS && i != OS_PURCHASE_DAYS && i != OS_REVENUE && i != OS_REFUNDS)
+				bad_order_stats("A customer without orders has only orders, purchase_days, revenue and refunds; the other fields are NULL.");
+		out->mean_gap_days = NAN;
+		return;
+	}
+	if (isnull[OS_FIRST_AT] || isnull[OS_LAST_AT] || isnull[OS_RECENCY_DAYS] ||
+		isnull[OS_TENURE_DAYS] || isnull[OS_REPEAT_ORDERS] || isnull[OS_REPEAT_REVENUE])
+		bad_order_stats("first_at, last_at, recency_days, tenure_days, repeat_orders and repeat_revenue must not be NULL when orders > 0.");
+	if (TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(v[OS_FIRST_AT])) ||
+		TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(v[OS_LAST_AT])) ||
+		DatumGetTimestampTz(v[OS_FIRST_AT]) > DatumGetTimestampTz(v[OS_LAST_AT]))
+		bad_order_stats("first_at and last_at must be finite, first_at <= last_at.");
+	if (out->purchase_days < 1 || out->purchase_days > out->orders)
+		bad_order_stats("purchase_days must be between 1 and orders when orders > 0.");
+	if (DatumGetInt64(v[OS_REPEAT_ORDERS]) != out->orders - 1)
+		bad_order_stats("repeat_orders must be orders - 1.");
+	out->recency_days = DatumGetInt32(v[OS_RECENCY_DAYS]);
+	out->tenure_days = DatumGetInt32(v[OS_TENURE_DAYS]);
+	if (out->recency_days < 0 || out->tenure_days < out->recency_days)
+		bad_order_stats("Need 0 <= recency_days <= tenure_days.");
+	out->span_days = (int64) out->tenure_days - out->recency_days;
+	if ((out->purchase_days == 1) != (out->span_days == 0) || out->purchase_days > out->span_days + 1)
+		bad_order_stats("purchase_days must be 1 when tenure_days = recency_days, and otherwise between 2 and tenure_days - recency_days + 1.");
+	out->mean_gap_days = out->purchase_days >= 2 ? (double) out->span_days / (out->purchase_days - 1) : NAN;
+	check_os_float(v[OS_MEAN_GAP], isnull[OS_MEAN_GAP], out->purchase_days < 2,
+				   "mean_gap_days is NULL for one purchase day and otherwise (tenure_days - recency_days) / (purchase_days - 1).");
+	if (!isnull[OS_MEAN_GAP] &&
+		fabs(DatumGetFloat8(v[OS_MEAN_GAP]) - out->mean_gap_days) > 1e-9 * out->mean_gap_days)
+		bad_order_stats("mean_gap_days is NULL for one purchase day and otherwise (tenure_days - recency_days) / (purchase_days - 1).");
+	check_os_float(v[OS_GAP_SD], isnull[OS_GAP_SD], out->purchase_days < 3,
+				   "gap_sd_days is NULL for fewer than 3 purchase days and otherwise finite and >= 0.");
+	if (!isnull[OS_AVG_AMOUNT])
+		check_os_float(v[OS_AVG_AMOUNT], false, false, "avg_amount must be NULL or a finite number >= 0.");
+	check_os_numeric(v[OS_REPEAT_REVENUE], true, "repeat_revenue must be a finite number >= 0.");
+	out->repeat_revenue = v[OS_REPEAT_REVENUE];
+}
+
 /*
  * btyd(order_stats, unit) -> (x, t_x, t_cal, mean_repeat_spend): the summary
  * the BTYD models take, in days or weeks.  x counts repeat purchase days,
@@ -246,38 +353,22 @@ order_stats_finalfn(PG_FUNCTION_ARGS)
 Datum
 btyd_summary(PG_FUNCTION_ARGS)
 {
-	HeapTupleHeader s = PG_GETARG_HEAPTUPLEHEADER(0);
 	char	   *unit = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	double		scale;
-	bool		isnull;
-	int32		days;
-	int64		orders;
-	int32		recency;
-	int32		tenure;
-	Datum		repeat_rev;
-	TupleDesc	desc;
+	double		scale = btyd_unit_days(unit);
+	OrderStatsRow os;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
-	scale = btyd_unit_days(unit);
-
-	orders = DatumGetInt64(GetAttributeByNum(s, OS_ORDERS + 1, &isnull));
-	if (isnull || orders == 0)
+	persona_read_order_stats(PG_GETARG_HEAPTUPLEHEADER(0), &os);
+	if (os.orders == 0)
 		PG_RETURN_NULL();
-	days = DatumGetInt32(GetAttributeByNum(s, OS_PURCHASE_DAYS + 1, &isnull));
-	recency = DatumGetInt32(GetAttributeByNum(s, OS_RECENCY_DAYS + 1, &isnull));
-	tenure = DatumGetInt32(GetAttributeByNum(s, OS_TENURE_DAYS + 1, &isnull));
-	repeat_rev = GetAttributeByNum(s, OS_REPEAT_REVENUE + 1, &isnull);
-	if (isnull)
-		PG_RETURN_NULL();
-
-	desc = persona_result_desc(fcinfo);
-	values[0] = Int32GetDatum(days - 1);
-	values[1] = Float8GetDatum((tenure - recency) / scale);
-	values[2] = Float8GetDatum(tenure / scale);
-	if (days > 1)
-		values[3] = Float8GetDatum(DatumGetFloat8(DirectFunctionCall1(numeric_float8, repeat_rev)) / (days - 1));
+	values[0] = Int32GetDatum(os.purchase_days - 1);
+	values[1] = Float8GetDatum(os.span_days / scale);
+	values[2] = Float8GetDatum(os.tenure_days / scale);
+	if (os.purchase_days > 1)
+		values[3] = Float8GetDatum(DatumGetFloat8(DirectFunctionCall1(numeric_float8, os.repeat_revenue)) /
+								   (os.purchase_days - 1));
 	else
 		nulls[3] = true;
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls)));
 }

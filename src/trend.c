@@ -81,8 +81,7 @@ trend_transfn(PG_FUNCTION_ARGS)
 	TrendState *st;
 	TimestampTz t;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "trend_transfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || (PG_NARGS() > 4 && PG_ARGISNULL(4)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -118,8 +117,7 @@ trend_combinefn(PG_FUNCTION_ARGS)
 	TrendState *a;
 	TrendState *b;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "trend_combinefn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (TrendState *) PG_GETARG_POINTER(1);
@@ -164,8 +162,7 @@ trend_deserialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	TrendState *st;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "trend_deserialfn called in non-aggregate context");
+	aggctx = persona_agg_context(fcinfo);
 	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	st = MemoryContextAlloc(aggctx, sizeof(TrendState));
 	st->as_of = pq_getmsgint64(&buf);
