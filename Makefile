@@ -37,4 +37,8 @@ prove:
 bench:
 	bench/run
 
-.PHONY: prove bench
+# peak backend memory per customer (README, Reliability)
+bench-memory:
+	bench/memory
+
+.PHONY: prove bench bench-memory
