@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -71,6 +72,7 @@ bucket_cache(FunctionCallInfo fcinfo, ArrayType *breaks, ArrayType *labels)
 	c->breaks = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, nb * sizeof(double));
 	for (int i = 0; i < nb; i++)
 	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 16);
 		if (bn[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
