@@ -36,4 +36,8 @@ prove:
 bench:
 	bench/run
 
-.PHONY: prove bench
+# How late statement_timeout arrives in the heavy queries (server from PG*; minutes, ~2 GB of tables).
+cancel-latency:
+	test/cancel_latency.sh
+
+.PHONY: prove bench cancel-latency

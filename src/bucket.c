@@ -100,14 +100,23 @@ bucket_float8(PG_FUNCTION_ARGS)
 {
 	double		v = PG_GETARG_FLOAT8(0);
 	BucketCache *c = bucket_cache(fcinfo, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2));
-	int			i = 0;
+	int			i = 0, hi;
 
 	if (isnan(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("value must not be NaN")));
-	while (i < c->nbreaks && v > c->breaks[i])
-		i++;
+	/* i = the number of breaks below v, by binary search (there can be millions) */
+	hi = c->nbreaks;
+	while (i < hi)
+	{
+		int			mid = i + (hi - i) / 2;
+
+		if (v > c->breaks[mid])
+			i = mid + 1;
+		else
+			hi = mid;
+	}
 	if (c->label_null[i])
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(c->labels[i]);
