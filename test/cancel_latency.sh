@@ -44,17 +44,17 @@ table orders $((2 * customers)) "
   SELECT (i % $customers)::integer AS customer_id,
          timestamptz '2024-01-01 00:00:00+00' + (i * 7919 % 700) * interval '1 day' + (i % 86400) * interval '1 second' AS ordered_at,
          ((i * 2654435761) % 100000 / 100.0 + 1)::numeric(12,2) AS amount
-  FROM generate_series(1, $((2 * customers))) i"
+  FROM generate_series(1, $((2 * customers))::bigint) i"
 table rfm "$rows" "
   SELECT (i * 7919 % 730)::float8 AS r, (i % 97 + 1)::float8 AS f,
          ((i * 2654435761) % 1000003 / 100.0)::float8 AS m
-  FROM generate_series(1, $rows) i"
+  FROM generate_series(1, $rows::bigint) i"
 table hist "$histories" "
   SELECT i AS id, (i % 40)::float8 AS x,
          CASE WHEN i % 40 = 0 THEN 0 ELSE (i * 7919 % 100000) / 1000.0 END::float8 AS t_x,
          (100 + i % 1000 / 1000.0)::float8 AS t_cal,
          (10 + (i * 31 % 100000) / 1000.0)::float8 AS spend
-  FROM generate_series(1, $histories) i"
+  FROM generate_series(1, $histories::bigint) i"
 # 20 customers with the same 4,096 tags: all 8.4M pairs qualify at min_support 0
 table tags20 20 "
   SELECT k, (SELECT array_agg('tag' || t) FROM generate_series(1, 4096) t) AS tags
