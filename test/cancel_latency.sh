@@ -74,7 +74,7 @@ collide_query=$($PSQL -A -t -c "SELECT string_agg(format('t%sm%st', lpad(i::text
 queries=(
   "control: generate_series (plain PostgreSQL)|SELECT count(*) FROM generate_series(1, 100000000000)"
   "control: GROUP BY $customers customers (plain PostgreSQL)|SET work_mem = '4GB'; SET max_parallel_workers_per_gather = 0; SELECT count(*) FROM (SELECT customer_id, count(*) FROM cancel_latency.orders GROUP BY customer_id) s"
-  "simulate_mean_spend(x = 5e7)|SELECT persona.simulate_mean_spend(1, 1, 1, 50000000, 1)"
+  "simulate_mean_spend(x = 2e8)|SELECT persona.simulate_mean_spend(1, 1, 1, 200000000, 1)"
   "simulate_bgnbd (5e7 purchases per customer)|SELECT count(*) FROM persona.simulate_bgnbd(100, 1e-4, 1e-4, 1000, 1000, 50, 1)"
   "simulate_pareto_nbd (5e7 purchases per customer)|SELECT count(*) FROM persona.simulate_pareto_nbd(100, 1e-4, 1e-4, 1000, 1000, 50, 1)"
   "customer_profile ($customers customers, $((2 * customers)) orders)|SELECT count(*) FROM persona.customer_profile('cancel_latency.orders', '2026-01-01')"
