@@ -41,4 +41,8 @@ bench:
 bench-memory:
 	bench/memory
 
-.PHONY: prove bench bench-memory
+# How late statement_timeout arrives in the heavy queries (server from PG*; minutes, ~2 GB of tables).
+cancel-latency:
+	test/cancel_latency.sh
+
+.PHONY: prove bench bench-memory cancel-latency

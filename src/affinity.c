@@ -17,9 +17,11 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 
 #define AFFINITY_MAX_TAGS 4096
@@ -142,14 +144,15 @@ tag_id(AffinityState *st, const char *s, int len)
 	return id;
 }
 
-static int
-cmp_int(const void *a, const void *b)
-{
-	int			x = *(const int *) a;
-	int			y = *(const int *) b;
-
-	return (x > y) - (x < y);
-}
+/* sort_ids(data, n): tag ids of one customer, interruptible (arrays can be huge). */
+#define ST_SORT sort_ids
+#define ST_ELEMENT_TYPE int
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Count one customer with the given distinct-ified tag ids. */
 static void
@@ -157,7 +160,7 @@ count_customer(AffinityState *st, int *ids, int n)
 {
 	int			k = 0;
 
-	qsort(ids, n, sizeof(int), cmp_int);
+	sort_ids(ids, n);
 	for (int i = 0; i < n; i++)
 		if (k == 0 || ids[i] != ids[k - 1])
 			ids[k++] = ids[i];
@@ -166,6 +169,9 @@ count_customer(AffinityState *st, int *ids, int n)
 	{
 		int64	   *row = st->pairs + (Size) ids[i] * st->cap;
 
+		/* up to 4096 x 4096 / 2 increments for one customer */
+		if ((i & 63) == 63)
+			CHECK_FOR_INTERRUPTS();
 		st->single[ids[i]]++;
 		for (int j = i + 1; j < k; j++)
 			row[ids[j]]++;
@@ -215,6 +221,7 @@ affinity_transfn(PG_FUNCTION_ARGS)
 		{
 			text	   *t = DatumGetTextPP(elems[i]);
 
+			PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
 			ids[k++] = tag_id(st, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 		}
 	count_customer(st, ids, k);
@@ -244,6 +251,7 @@ affinity_combinefn(PG_FUNCTION_ARGS)
 	a->customers += b->customers;
 	for (int i = 0; i < b->ntags; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		a->single[map[i]] += b->single[i];
 		for (int j = i + 1; j < b->ntags; j++)
 		{
@@ -278,10 +286,15 @@ affinity_serialfn(PG_FUNCTION_ARGS)
 		pq_sendint64(&buf, st->single[i]);
 	}
 	for (int i = 0; i < st->ntags; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		for (int j = i + 1; j < st->ntags; j++)
 			npairs += st->pairs[(Size) i * st->cap + j] != 0;
+	}
 	pq_sendint64(&buf, npairs);
 	for (int i = 0; i < st->ntags; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		for (int j = i + 1; j < st->ntags; j++)
 			if (st->pairs[(Size) i * st->cap + j] != 0)
 			{
@@ -289,6 +302,7 @@ affinity_serialfn(PG_FUNCTION_ARGS)
 				pq_sendint32(&buf, j);
 				pq_sendint64(&buf, st->pairs[(Size) i * st->cap + j]);
 			}
+	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -323,12 +337,69 @@ affinity_deserialfn(PG_FUNCTION_ARGS)
 		int			i = pq_getmsgint(&buf, 4);
 		int			j = pq_getmsgint(&buf, 4);
 
+		PERSONA_CHECK_INTERRUPTS_EVERY(k + 1, 12);
 		if (i < 0 || j <= i || j >= st->ntags)
 			elog(ERROR, "invalid serialised tag_affinity state");
 		st->pairs[(Size) i * st->cap + j] = pq_getmsgint64(&buf);
 	}
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
+}
+
+/* Bytes a text of len bytes takes in a tuple at offset off, plus off. */
+static Size
+tuple_text_end(Size off, int len)
+{
+	if (len + VARHDRSZ_SHORT <= VARATT_SHORT_MAX)
+		return off + len + VARHDRSZ_SHORT;	/* stored with a short header */
+	return INTALIGN(off) + VARHDRSZ + len;
+}
+
+/* Bytes the persona.tag_pair (x, y) takes as an element of the result array. */
+static Size
+pair_element_size(const AffinityState *st, int x, int y)
+{
+	Size		off = SizeofHeapTupleHeader;
+
+	off = tuple_text_end(off, st->lens[x]);
+	off = tuple_text_end(off, st->lens[y]);
+	/* pairs bigint, support, confidence, lift float8 */
+	return DOUBLEALIGN(DOUBLEALIGN(off) + 4 * sizeof(int64));
+}
+
+/*
+ * Number of result rows (both directions of every pair with enough
+ * support); errors before anything is built when the array would exceed
+ * the 1 GB limit of a value.
+ */
+static int64
+affinity_rows(const AffinityState *st)
+{
+	double		n = (double) st->customers;
+	int64		npairs = 0;
+	Size		bytes = ARR_OVERHEAD_NONULLS(1);
+
+	for (int i = 0; i < st->ntags && n > 0; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int j = i + 1; j < st->ntags; j++)
+		{
+			int64		both = st->pairs[(Size) i * st->cap + j];
+
+			if (both == 0 || both / n < st->min_support)
+				continue;
+			npairs++;
+			bytes += pair_element_size(st, i, j) + pair_element_size(st, j, i);
+		}
+		if (bytes > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("array size exceeds the maximum allowed (%d)", (int) MaxAllocSize),
+					 errdetail("tag_affinity would return over %lld tag pairs with support of at least %g.",
+							   (long long) npairs, st->min_support),
+					 errhint("Raise min_support (the second argument), or compare fewer tags.")));
+	}
+	return 2 * npairs;
 }
 
 /* persona.tag_pair[] of every direction of every pair with enough support. */
@@ -341,8 +412,8 @@ affinity_finalfn(PG_FUNCTION_ARGS)
 	Oid			pair_type = get_element_type(array_type);
 	TupleDesc	desc;
 	Datum	   *rows;
-	int			nrows = 0;
-	int			maxrows = 64;
+	int64		nrows = 0;
+	int64		maxrows;
 	double		n;
 
 	if (PG_ARGISNULL(0))
@@ -350,9 +421,12 @@ affinity_finalfn(PG_FUNCTION_ARGS)
 	st = (AffinityState *) PG_GETARG_POINTER(0);
 	min_support = st->min_support;
 	desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(pair_type, -1));
-	rows = palloc(maxrows * sizeof(Datum));
+	maxrows = affinity_rows(st);
+	rows = palloc_extended(Max(maxrows, 1) * sizeof(Datum), MCXT_ALLOC_HUGE);
 	n = (double) st->customers;
 	for (int i = 0; i < st->ntags && n > 0; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		for (int j = i + 1; j < st->ntags; j++)
 		{
 			int64		both = st->pairs[(Size) i * st->cap + j];
@@ -374,12 +448,12 @@ affinity_finalfn(PG_FUNCTION_ARGS)
 				values[4] = Float8GetDatum(confidence);
 				values[5] = Float8GetDatum(confidence / (st->single[y] / n));
 				if (nrows == maxrows)
-				{
-					maxrows *= 2;
-					rows = repalloc_huge(rows, maxrows * sizeof(Datum));
-				}
+					elog(ERROR, "tag_affinity counted %lld result rows, found more", (long long) maxrows);
 				rows[nrows++] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+				pfree(DatumGetPointer(values[0]));
+				pfree(DatumGetPointer(values[1]));
 			}
 		}
-	PG_RETURN_ARRAYTYPE_P(construct_array(rows, nrows, pair_type, -1, false, TYPALIGN_DOUBLE));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(rows, (int) nrows, pair_type, -1, false, TYPALIGN_DOUBLE));
 }

@@ -4,6 +4,7 @@
 #include "persona.h"
 
 #include "utils/memutils.h"
+#include "miscadmin.h"
 
 /*
  * Per-group states are carved from 64-byte aligned blocks of the aggregate
@@ -77,3 +78,22 @@ persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Size size)
 	return st;
 }
 
+
+/*
+ * A zeroed allocation of any size in ctx (hash tables of millions of
+ * customers take GiBs), zeroed 32 MiB at a time with an interrupt check
+ * before each piece so that a cancel is not held up.
+ */
+void *
+persona_alloc_zero_huge(MemoryContext ctx, Size size)
+{
+	const Size	piece = 32 * 1024 * 1024;
+	char	   *p = MemoryContextAllocExtended(ctx, size, MCXT_ALLOC_HUGE);
+
+	for (Size done = 0; done < size; done += piece)
+	{
+		CHECK_FOR_INTERRUPTS();
+		memset(p + done, 0, Min(piece, size - done));
+	}
+	return p;
+}

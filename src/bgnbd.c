@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "btyd.h"
+#include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(bgnbd_finalfn);
 PG_FUNCTION_INFO_V1(bgnbd_p_alive);
@@ -56,6 +57,7 @@ bg_value_grad(void *data, const double *p, double *g)
 		double		a4 = x > 0 ? la - log(b + x - 1) - (r + x) * ltx : -INFINITY;
 		double		lse = logsumexp(a3, a4);
 
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
 		if (x != lastx)
 		{
 			lastx = x;

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -77,6 +78,7 @@ bucket_cache(FunctionCallInfo fcinfo, ArrayType *breaks, ArrayType *labels)
 	c->breaks = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, nb * sizeof(double));
 	for (int i = 0; i < nb; i++)
 	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 16);
 		if (bn[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -102,14 +104,23 @@ bucket_cache(FunctionCallInfo fcinfo, ArrayType *breaks, ArrayType *labels)
 static int
 value_bucket(double v, const double *b, int n)
 {
-	int			i = 0;
+	int			i = 0,
+				hi = n;
 
 	if (isnan(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("value must not be NaN")));
-	while (i < n && v > b[i])
-		i++;
+	/* i = the number of breaks below v, by binary search (there can be millions) */
+	while (i < hi)
+	{
+		int			mid = i + (hi - i) / 2;
+
+		if (v > b[mid])
+			i = mid + 1;
+		else
+			hi = mid;
+	}
 	return i;
 }
 

@@ -8,6 +8,7 @@
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/datetime.h"
 
 StaticAssertDecl(sizeof(CustState) == 128, "CustState should span two cache lines");
@@ -35,6 +36,7 @@ cold_of(CustState *cs, MemoryContext ctx)
 #define ST_ELEMENT_TYPE int32
 #define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
 #define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
 #define ST_DECLARE
 #define ST_DEFINE
 #include "lib/sort_template.h"
@@ -56,8 +58,12 @@ days_compact(CustState *cs)
 		return;
 	sort_int32(days, cs->ndays);
 	for (int i = 1; i < cs->ndays; i++)
+	{
+		if ((i & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (days[i] != days[n])
 			days[++n] = days[i];
+	}
 	cs->ndays = n + 1;
 }
 
@@ -187,7 +193,11 @@ cust_merge(CustState *a, const CustState *b, MemoryContext ctx)
 		if (a->orders == 0 || b->last_at > a->last_at)
 			a->last_at = b->last_at;
 		for (int i = 0; i < b->ndays; i++)
+		{
+			if ((i & 4095) == 4095)
+				CHECK_FOR_INTERRUPTS();
 			days_add(a, CUST_DAYS(b)[i], ctx);
+		}
 	}
 	a->orders += b->orders;
 	a->null_amounts += b->null_amounts;
@@ -281,6 +291,8 @@ cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 			{
 				double		d = (days[i] - days[i - 1]) - mean;
 
+				if ((i & 0xffff) == 0)
+					CHECK_FOR_INTERRUPTS();
 				ss += d * d;
 			}
 			r->has_gap_sd = true;
@@ -309,7 +321,11 @@ cust_send(StringInfo buf, CustState *cs)
 	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, refunded)));
 	pq_sendint32(buf, cs->ndays);
 	for (int i = 0; i < cs->ndays; i++)
+	{
+		if ((i & 0xffff) == 0xffff)
+			CHECK_FOR_INTERRUPTS();
 		pq_sendint32(buf, CUST_DAYS(cs)[i]);
+	}
 }
 
 /* Read a customer written by cust_send into an initialised state. */
@@ -345,5 +361,9 @@ cust_recv(StringInfo buf, CustState *cs, MemoryContext ctx)
 		cs->dscale > DEC_UNIT_DIGITS || cs->orders < 0 || (cs->orders > 0) != (ndays > 0))
 		elog(ERROR, "invalid serialised persona customer state");
 	for (int i = 0; i < ndays; i++)
+	{
+		if ((i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
 		days_add(cs, pq_getmsgint(buf, 4), ctx);
+	}
 }

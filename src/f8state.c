@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/expandeddatum.h"
 
@@ -35,6 +36,9 @@ append(Datum state, const double *values, int n)
 
 	for (int i = 0; i < n; i++)
 	{
+		/* combining appends whole partial states: millions of values */
+		if ((i & 0xffff) == 0xffff)
+			CHECK_FOR_INTERRUPTS();
 		idx++;
 		state = array_set_element(state, 1, &idx, Float8GetDatum(values[i]), false,
 								  -1, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);

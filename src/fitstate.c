@@ -10,6 +10,7 @@
 
 #include "common/hashfn.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "persona.h"
 #include "utils/memutils.h"
 
@@ -25,9 +26,16 @@ typedef struct FitEntry
 	char		status;
 } FitEntry;
 
+/*
+ * Hash of a key.  The table also rehashes every stored key while it grows,
+ * with no interrupt check of its own: count calls and check here.
+ */
 static inline uint32
 fitkey_hash(FitKey k)
 {
+	static uint32 calls = 0;
+
+	PERSONA_CHECK_INTERRUPTS_EVERY(++calls, 14);
 	return hash_bytes((const unsigned char *) &k, sizeof(k));
 }
 
@@ -38,9 +46,23 @@ fitkey_hash(FitKey k)
 #define SH_HASH_KEY(tb, key) fitkey_hash(key)
 #define SH_EQUAL(tb, a, b) ((a).k1 == (b).k1 && (a).k2 == (b).k2 && (a).k3 == (b).k3)
 #define SH_SCOPE static inline
+#define SH_USE_NONDEFAULT_ALLOCATOR
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
+
+/* Zeroed entry arrays (interruptible while zeroing: tables can take GiBs). */
+static inline void *
+fittab_allocate(fittab_hash *tb, Size size)
+{
+	return persona_alloc_zero_huge(tb->ctx, size);
+}
+
+static inline void
+fittab_free(fittab_hash *tb, void *pointer)
+{
+	pfree(pointer);
+}
 
 struct FitState
 {
@@ -122,12 +144,9 @@ fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno)
 	set_penalty(st, penalty);
 }
 
-static int
-fitrow_cmp(const void *a, const void *b)
+static inline int
+fitrow_cmp(const FitRow *x, const FitRow *y)
 {
-	const FitRow *x = a;
-	const FitRow *y = b;
-
 	if (x->k1 != y->k1)
 		return x->k1 < y->k1 ? -1 : 1;
 	if (x->k2 != y->k2)
@@ -137,12 +156,23 @@ fitrow_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* sort_fitrows(data, n): by k1, k2, k3; interruptible (millions of distinct histories). */
+#define ST_SORT sort_fitrows
+#define ST_ELEMENT_TYPE FitRow
+#define ST_COMPARE(a, b) fitrow_cmp(a, b)
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 FitData *
 fitstate_data(FitState *st)
 {
 	FitData    *d = palloc0(sizeof(FitData));
 	fittab_iterator it;
 	FitEntry   *e;
+	uint64		visited = 0;
 
 	d->rows = palloc_extended(Max(st->tab->members, 1) * sizeof(FitRow), MCXT_ALLOC_HUGE);
 	d->input_rows = st->input_rows;
@@ -150,6 +180,7 @@ fitstate_data(FitState *st)
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
 	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
 		if (e->w == 0)
 			continue;
 		d->rows[d->n].k1 = e->key.k1;
@@ -160,7 +191,7 @@ fitstate_data(FitState *st)
 		d->n++;
 	}
 	/* a fixed order makes the summed likelihood, and so the fit, reproducible */
-	qsort(d->rows, d->n, sizeof(FitRow), fitrow_cmp);
+	sort_fitrows(d->rows, d->n);
 	return d;
 }
 
@@ -179,6 +210,7 @@ fit_combinefn(PG_FUNCTION_ARGS)
 	FitState   *b;
 	fittab_iterator it;
 	FitEntry   *e;
+	uint64		visited = 0;
 
 	aggctx = persona_agg_context(fcinfo);
 	if (PG_ARGISNULL(1))
@@ -187,7 +219,10 @@ fit_combinefn(PG_FUNCTION_ARGS)
 	a = PG_ARGISNULL(0) ? fitstate_new(aggctx) : (FitState *) PG_GETARG_POINTER(0);
 	fittab_start_iterate(b->tab, &it);
 	while ((e = fittab_iterate(b->tab, &it)) != NULL)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
 		fitstate_add(a, e->key.k1, e->key.k2, e->key.k3, e->w);
+	}
 	a->input_rows += b->input_rows;
 	if (b->has_penalty)
 		set_penalty(a, b->penalty);
@@ -201,6 +236,7 @@ fit_serialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	fittab_iterator it;
 	FitEntry   *e;
+	uint64		visited = 0;
 
 	pq_begintypsend(&buf);
 	pq_sendint64(&buf, st->input_rows);
@@ -210,6 +246,7 @@ fit_serialfn(PG_FUNCTION_ARGS)
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
 	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
 		pq_sendfloat8(&buf, e->key.k1);
 		pq_sendfloat8(&buf, e->key.k2);
 		pq_sendfloat8(&buf, e->key.k3);
@@ -242,6 +279,7 @@ fit_deserialfn(PG_FUNCTION_ARGS)
 		double		k3 = pq_getmsgfloat8(&buf);
 		double		w = pq_getmsgfloat8(&buf);
 
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
 		fitstate_add(st, k1, k2, k3, w);
 	}
 	pq_getmsgend(&buf);

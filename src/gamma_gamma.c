@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "btyd.h"
+#include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(gamma_gamma_transfn);
 PG_FUNCTION_INFO_V1(gamma_gamma_finalfn);
@@ -78,6 +79,7 @@ gg_value_grad(void *data, const double *par, double *g)
 		double		x = o->k1, m = o->k2, w = o->w;
 		double		lm = log(m), lvm = log(v + m * x);
 
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
 		if (x != lastx)
 		{
 			lastx = x;

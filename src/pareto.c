@@ -17,6 +17,7 @@
 
 #include "access/htup_details.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "f8state.h"
 
 /* Aggregate state: float8[] of [top_share, revenue_share, amount1, amount2, ...]. */
@@ -95,14 +96,15 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 									aggctx, PARETO_HEADER, "pareto"));
 }
 
-static int
-cmp_desc(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x < y) - (x > y);
-}
+/* sort_desc(data, n): descending, and interruptible for millions of customers. */
+#define ST_SORT sort_desc
+#define ST_ELEMENT_TYPE double
+#define ST_COMPARE(a, b) ((*(a) < *(b)) - (*(a) > *(b)))
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* The persona.pareto_summary row; NULL for no input. */
 Datum
@@ -132,9 +134,12 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 
 	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
 	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
-	qsort(v, n, sizeof(double), cmp_desc);
+	sort_desc(v, n);
 	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		total += v[i];
+	}
 	if (!isfinite(total))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -155,7 +160,10 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 		double		cust = (double) n;
 
 		for (int64 i = 0; i < whole; i++)
+		{
+			PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 			top += v[i];
+		}
 		if (whole < n)
 			top += (k - whole) * v[whole];
 		if (!isfinite(top / total))
@@ -168,6 +176,7 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 
 		for (int64 i = 0; i < n; i++)
 		{
+			PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 			if (cum + v[i] >= target && v[i] > 0)
 			{
 				cust = i + (target - cum) / v[i];

@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "btyd.h"
+#include "miscadmin.h"
 
 #define SERIES_MAX 2000
 
@@ -219,6 +220,8 @@ log_sI_quadrature(double r, double alpha, double s, double beta, double x, doubl
 	const int	panels = 8;
 	double		est[8][NV], err[8];
 
+	/* up to 20000 evaluations: clv and the fits call this month by month, row by row */
+	CHECK_FOR_INTERRUPTS();
 	f.p = r + x;
 	f.q = s + 1;
 	f.alpha = alpha;
@@ -367,6 +370,7 @@ pnbd_value_grad(void *data, const double *p, double *g)
 		double		lsi = log_sI(r, alpha, s, beta, x, tx, T, g ? dsi : NULL);
 		double		lse = logsumexp(t1, lsi);
 
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
 		if (x != lastx)
 		{
 			lastx = x;

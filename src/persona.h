@@ -10,6 +10,17 @@
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 
+/*
+ * CHECK_FOR_INTERRUPTS() once every 2^bits iterations of a hot loop over
+ * counter i (cheap enough for per-row loops; the interval is what bounds
+ * how late a cancel or statement_timeout arrives).  Needs miscadmin.h.
+ */
+#define PERSONA_CHECK_INTERRUPTS_EVERY(i, bits) \
+	do { \
+		if (((i) & ((UINT64CONST(1) << (bits)) - 1)) == 0) \
+			CHECK_FOR_INTERRUPTS(); \
+	} while (0)
+
 /* Label language chosen by the GUC persona.language. */
 typedef enum PersonaLanguage
 {
@@ -79,6 +90,8 @@ extern Datum habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr)
 
 /* arena.c: a zeroed, 64-byte aligned per-group aggregate state */
 extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Size size);
+/* arena.c: a zeroed allocation of any size, interruptible while it is zeroed */
+extern void *persona_alloc_zero_huge(MemoryContext ctx, Size size);
 
 /* Point a read-only StringInfo at the contents of a bytea (deserial functions). */
 extern void persona_bytea_reader(StringInfo buf, bytea *b);

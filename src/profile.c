@@ -79,11 +79,25 @@ hash_customer(int64 key)
 	return (uint32) x;
 }
 
+/*
+ * The table hashes a stored key when it moves the entry: while growing,
+ * once per customer, with no interrupt check of its own.  Rows arrive with
+ * their hash already computed, so this costs the scan nothing.
+ */
+static inline uint32
+hash_customer_cfi(int64 key)
+{
+	static uint32 calls = 0;
+
+	PERSONA_CHECK_INTERRUPTS_EVERY(++calls, 14);
+	return hash_customer(key);
+}
+
 #define SH_PREFIX custhash
 #define SH_ELEMENT_TYPE CustEntry
 #define SH_KEY_TYPE int64
 #define SH_KEY cs.key
-#define SH_HASH_KEY(tb, k) hash_customer(k)
+#define SH_HASH_KEY(tb, k) hash_customer_cfi(k)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE static inline
 #define SH_USE_NONDEFAULT_ALLOCATOR
@@ -91,12 +105,14 @@ hash_customer(int64 key)
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/* Zeroed entry arrays aligned to 64 bytes; the real start is kept before them. */
+/*
+ * Zeroed entry arrays aligned to 64 bytes; the real start is kept before
+ * them.  (Zeroing GiBs checks for interrupts.)
+ */
 static inline void *
 custhash_allocate(custhash_hash *tb, Size size)
 {
-	char	   *raw = MemoryContextAllocExtended((MemoryContext) tb->private_data, size + 64 + sizeof(void *),
-												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	char	   *raw = persona_alloc_zero_huge((MemoryContext) tb->private_data, size + 64 + sizeof(void *));
 	char	   *aligned = (char *) TYPEALIGN(64, raw + sizeof(void *));
 
 	((void **) aligned)[-1] = raw;
@@ -390,6 +406,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	double	   *r, *f, *m;
 	double	   *cuts;
 	int64		n = 0;
+	uint64		visited = 0;
 	int			ret;
 	bool		want_habits;
 
@@ -451,6 +468,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	{
 		CustResult	cr;
 
+		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
 		cust_finish(&e->cs, pr.as_of_day, &cr);
 		if (cr.has_orders)
 		{

@@ -32,6 +32,7 @@
 #include "f8state.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -512,11 +513,15 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 									aggctx, BREAKS_HEADER, "rfm_breaks"));
 }
 
-/* sort_float8(data, n): an inlined-comparison sort (values are never NaN here). */
+/*
+ * sort_float8(data, n): an inlined-comparison sort (values are never NaN
+ * here) that checks for interrupts, as sorts of millions of customers must.
+ */
 #define ST_SORT sort_float8
 #define ST_ELEMENT_TYPE double
 #define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
 #define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
 #define ST_DECLARE
 #define ST_DEFINE
 #include "lib/sort_template.h"
@@ -535,7 +540,10 @@ quantile_cuts_ascending(double *v, int64 n, int bins, double *cut)
 		int64		j = (k * n + bins - 1) / bins;	/* ceil(k n / bins) */
 
 		while (j < n && j > 0 && v[j] == v[j - 1])
+		{
 			j++;
+			PERSONA_CHECK_INTERRUPTS_EVERY(j, 16);
+		}
 		cut[k - 1] = j < n ? v[j] : INFINITY;
 	}
 }
@@ -555,7 +563,10 @@ rfm_quantile_cuts(double *v, int64 n, int bins, bool lower_is_better, double *cu
 	}
 	/* Fewer days is better: rank the negated days. */
 	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		v[i] = -v[i];
+	}
 	quantile_cuts_ascending(v, n, bins, cut);
 	for (int k = 0; k < bins - 1; k++)
 		cut[k] = -cut[k];
@@ -568,12 +579,18 @@ mean_of(const double *v, int64 n)
 	double		s = 0;
 
 	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		s += v[i];
+	}
 	if (isfinite(s))
 		return s / n;
 	s = 0;
 	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		s += v[i] / n;
+	}
 	return s;
 }
 
@@ -584,7 +601,10 @@ column(const double *data, int64 n, int d)
 	double	   *c = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 
 	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		c[i] = data[3 * i + d];
+	}
 	return c;
 }
 

@@ -14,6 +14,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(rfm_segment);
@@ -126,6 +127,7 @@ load_user_scheme(SegmentScheme *c, MemoryContext mcxt)
 		bool		isnull;
 		char	   *zh;
 
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
 		for (int d = 0; d < 3; d++)
 		{
 			c->rules[i].lo[d] = DatumGetInt32(SPI_getbinval(tup, desc, 2 * d + 1, &isnull));

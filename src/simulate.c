@@ -109,10 +109,14 @@ sim_args(FunctionCallInfo fcinfo, SimArgs *a, const char *const *names)
 	InitMaterializedSRF(fcinfo, 0);
 }
 
-/* Count one purchase at time t. */
+/*
+ * Count one purchase at time t.  A customer can make up to 10^8 of them,
+ * so the purchase loops check for interrupts here too.
+ */
 static inline void
 purchase(const SimArgs *a, double t, int32 *x, double *tx, int32 *hx)
 {
+	PERSONA_CHECK_INTERRUPTS_EVERY(*x + *hx + 1, 12);
 	if (*x + *hx >= 100000000)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -227,6 +231,9 @@ simulate_mean_spend(PG_FUNCTION_ARGS)
 	pg_prng_seed(&rng, (uint64) PG_GETARG_INT64(4));
 	nu = gamma_variate(&rng, q) / v;
 	for (int32 i = 0; i < x; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 12);
 		sum += gamma_variate(&rng, p) / nu;
+	}
 	PG_RETURN_FLOAT8(sum / x);
 }

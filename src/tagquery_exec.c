@@ -236,6 +236,9 @@ match_array(FunctionCallInfo fcinfo, ArrayType *a, TagQuery *query)
 		int			len;
 		int			h;
 
+		/* every 256 tags: a probe can walk the whole operand table */
+		if ((i & 255) == 255)
+			CHECK_FOR_INTERRUPTS();
 		if (isnull)
 			continue;
 		s = VARDATA_ANY(DatumGetPointer(d));
