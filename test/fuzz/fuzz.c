@@ -89,12 +89,14 @@ now_ms(void)
 	return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
 }
 
+static double db_deadline;		/* each database gets an equal share of what is left */
+
 static int
 over_budget(void)
 {
-	if (opt_budget > 0 && now_ms() - t_start > opt_budget * 1000.0)
+	if (opt_budget > 0 && now_ms() > db_deadline)
 		budget_hit = 1;
-	return budget_hit;
+	return opt_budget > 0 && now_ms() > db_deadline;
 }
 
 static void *
@@ -449,7 +451,22 @@ static void
 sb_literal(Sb *out, const char *s, size_t n)
 {
 	int			raw8 = utf8_valid((const unsigned char *) s, n);
+	int			plain = 1;
 
+	for (size_t i = 0; i < n && plain; i++)
+		plain = !((unsigned char) s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\' || ((unsigned char) s[i] >= 0x80 && !raw8));
+	if (plain)
+	{
+		sb_addc(out, '\'');
+		for (size_t i = 0; i < n; i++)
+		{
+			if (s[i] == '\'')
+				sb_addc(out, '\'');
+			sb_addc(out, s[i]);
+		}
+		sb_addc(out, '\'');
+		return;
+	}
 	sb_add(out, "E'");
 	for (size_t i = 0; i < n; i++)
 	{
@@ -621,9 +638,17 @@ run(Conn *c, const char *sql, int np, const Oid *types, const char *const *vals,
 	deadline = t0 + cur_timeout_ms + opt_hang_ms;
 	if (!PQsendQueryParams(c->pg, sql, np, types, vals, lens, fmts, resfmt))
 	{
-		snprintf(r->msg, sizeof(r->msg), "%s", PQerrorMessage(c->pg));
-		r->kind = RK_CRASH;
-		goto done;
+		/* the connection died before this statement: not its fault */
+		conn_open(c, c->db, c->as_user);
+		t0 = now_ms();
+		deadline = t0 + cur_timeout_ms + opt_hang_ms;
+		if (!PQsendQueryParams(c->pg, sql, np, types, vals, lens, fmts, resfmt))
+		{
+			snprintf(r->msg, sizeof(r->msg), "%s", PQerrorMessage(c->pg));
+			r->kind = RK_ERR;
+			snprintf(r->state, sizeof(r->state), "send");
+			goto done;
+		}
 	}
 	for (;;)
 	{
@@ -681,7 +706,7 @@ run(Conn *c, const char *sql, int np, const Oid *types, const char *const *vals,
 					PQfreeCancel(cn);
 				}
 				stage = 1;
-				deadline = t + 2000;
+				deadline = t + (opt_hang_ms < 4000 ? opt_hang_ms / 2 : 2000);
 			}
 			else if (stage == 1)
 			{
@@ -691,7 +716,7 @@ run(Conn *c, const char *sql, int np, const Oid *types, const char *const *vals,
 				snprintf(q, sizeof(q), "SELECT pg_terminate_backend(%d)", c->pid);
 				simple(cmon.pg, q, 0);
 				stage = 2;
-				deadline = t + 5000;
+				deadline = t + (opt_hang_ms < 5000 ? opt_hang_ms : 5000);
 			}
 			else if (stage == 2 && opt_kill && c->pid > 0 && kill(c->pid, SIGKILL) == 0)
 			{
@@ -1855,6 +1880,8 @@ name_is(const char *argname, const char *const *names)
 	return 0;
 }
 
+static int	sweep_mode;		/* wild values are the extremes */
+
 /* Raw text of one scalar value (no quoting), sane or wild. */
 static void
 scalar_text(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
@@ -1871,6 +1898,29 @@ scalar_text(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
 		"persona.segment_rules", "pg_class", "pg_catalog.pg_proc", "0", "1", "999999", "4294967295", "2200", "fz_data"};
 	const char *n = d->name;
 
+	if (sweep_mode && !sane)
+	{
+		static const char *const fx[] = {"NaN", "Infinity", "-Infinity", "1e308", "-1e308", "0", "-1", "1e-310"};
+		static const char *const ix[] = {"2147483647", "-2147483648", "0", "-1"};
+		static const char *const bx[] = {"9223372036854775807", "-9223372036854775808", "0", "-1"};
+
+		if (strcmp(n, "double precision") == 0)
+		{
+			sb_add(out, PICK(fx));
+			note_text(fl, out->d);
+			return;
+		}
+		if (strcmp(n, "integer") == 0)
+		{
+			sb_add(out, PICK(ix));
+			return;
+		}
+		if (strcmp(n, "bigint") == 0)
+		{
+			sb_add(out, PICK(bx));
+			return;
+		}
+	}
 	if (strcmp(n, "double precision") == 0 || strcmp(n, "real") == 0)
 	{
 		if (sane)
@@ -2409,8 +2459,11 @@ phase_functions(void)
 			int			nargs = f->nargs;
 			int			sane = chance(0.5);
 			Conn	   *c = (i & 1) ? &cuser : &cmain;
+			/* the first half of the calls: one argument at an extreme, the others sane */
+			int			wild_arg = i < opt_calls / 2 && f->nargs ? (int) ((i / 2) % f->nargs) : -1;
 
-			if (f->ndefaults && chance(0.3))
+			sweep_mode = wild_arg >= 0;
+			if (f->ndefaults && chance(0.3) && !sweep_mode)
 				nargs -= (int) rnd(f->ndefaults + 1);
 			sb_reset(&call);
 			sb_reset(&q);
@@ -2421,8 +2474,10 @@ phase_functions(void)
 					sb_add(&call, ", ");
 				if (f->variadic && a == nargs - 1)
 					sb_add(&call, "VARIADIC ");
-				gen_arg(&call, tdesc(f->argtypes[a]), f->argnames[a], sane || chance(0.5), &fl, 0);
+				gen_arg(&call, tdesc(f->argtypes[a]), f->argnames[a],
+						sweep_mode ? a != wild_arg : sane || chance(0.5), &fl, 0);
 			}
+			sweep_mode = 0;
 			sb_add(&call, f->retset ? ")" : ") AS result");
 			if (f->retset)
 				sb_add(&q, call.d);
@@ -2706,11 +2761,11 @@ fixture_sql(Sb *s)
 		   "INSERT INTO fz_part SELECT * FROM fz_orders;\n"
 		   "CREATE TABLE fz_private AS SELECT * FROM fz_orders;\n"
 		   "REVOKE ALL ON fz_private FROM PUBLIC;\n"
-		   "CREATE TABLE fz_profile AS SELECT *, ARRAY['育儿']::text[] AS categories FROM persona.customer_profile('fz_orders', '2024-07-01');\n"
+		   "CREATE TABLE fz_profile AS SELECT *, ARRAY['parenting']::text[] AS categories FROM persona.customer_profile('fz_orders', '2024-07-01');\n"
 		   "CREATE VIEW fz_profile_v AS SELECT * FROM fz_profile;\n"
 		   "GRANT SELECT ON fz_orders, fz_orders_wild, fz_empty, fz_badcols, fz_view, fz_mview, fz_part, fz_seq, fz_profile, fz_profile_v TO PUBLIC;\n"
 		   "GRANT CREATE ON SCHEMA public TO PUBLIC;\n"
-		   "INSERT INTO persona.segment_rules (scheme, priority, segment, segment_zh, r_min, f_min, m_min) VALUES ('shop', 1, 'VIP', '贵宾', 4, 4, 4), ('shop', 2, 'Active', NULL, 4, 1, 1);\n");
+		   "INSERT INTO persona.segment_rules (scheme, priority, segment, segment_zh, r_min, f_min, m_min) VALUES ('shop', 1, 'VIP', 'VIP', 4, 4, 4), ('shop', 2, 'Active', NULL, 4, 1, 1);\n");
 
 	/* aggregate input: clean and wild columns of every argument type */
 	rng_for("", "fixtures", "data");
@@ -2723,10 +2778,10 @@ fixture_sql(Sb *s)
 		static const char *const amtw[] = {"'NaN'", "'Infinity'", "'-Infinity'", "1e100", "-1e100", "NULL", "-5", "0"};
 		static const char *const fw[] = {"'NaN'", "'Infinity'", "'-Infinity'", "1e308", "-1e308", "NULL", "-1", "0", "1e-310", "5e-324", "2147483647"};
 		static const char *const iw[] = {"NULL", "0", "-1", "1", "11", "2147483647", "-2147483648", "5"};
-		static const char *const txt[] = {"'quantile'", "'mean'", "'days'", "'weeks'", "NULL", "''", "'育儿'"};
+		static const char *const txt[] = {"'quantile'", "'mean'", "'days'", "'weeks'", "NULL", "''", "'x'"};
 		static const char *const funs[] = {"'stranger'", "'visitor'", "'lead'", "'customer'", "'member'", "'advocate'", "NULL"};
 		static const char *const ivw[] = {"'0'", "'-1 day'", "'178000000 years'", "NULL", "'1 microsecond'"};
-		static const char *const tw[] = {"'{育儿,绘本,vip}'", "'{NULL,a}'", "'{}'", "NULL", "'{a,a,a}'", "'{\"\",b}'"};
+		static const char *const tw[] = {"'{parenting,books,vip}'", "'{NULL,a}'", "'{}'", "NULL", "'{a,a,a}'", "'{\"\",b}'"};
 		double		x = rnd(40),
 					tx = rndf() * 30,
 					tcal = tx + rndf() * 20;
@@ -3058,6 +3113,7 @@ phase_dump(void)
 		PGconn	   *adm = PQconnectdb("");
 		char		cq[512];
 
+		PQsetNoticeProcessor(adm, quiet_notice, NULL);
 		for (int k = 0; k < 2; k++)
 		{
 			const char *d = k ? pdb : rdb;
@@ -3125,6 +3181,7 @@ phase_dump(void)
 		PGconn	   *adm = PQconnectdb("");
 		char		cq[256];
 
+		PQsetNoticeProcessor(adm, quiet_notice, NULL);
 		snprintf(cq, sizeof(cq), "DROP DATABASE IF EXISTS %s", rdb);
 		simple(adm, cq, 0);
 		snprintf(cq, sizeof(cq), "DROP DATABASE IF EXISTS %s", pdb);
@@ -3282,12 +3339,13 @@ setup_database(const char *db, const char *enc)
 	}
 	PQclear(r);
 	fixture_sql(&fx);
+	simple(cmain.pg, "SET client_encoding = 'UTF8'", 1);
 	if (!simple(cmain.pg, fx.d, 1))
 		finding(F_SETUP, db, "fixtures", "fixture SQL fails", "-- see results/fuzz-fixtures.sql");
 	snprintf(path, sizeof(path), "%s/fuzz-fixtures.sql", opt_results);
 	if ((fp = fopen(path, "w")) != NULL)
 	{
-		fprintf(fp, "-- fixtures of persona's fuzz driver (seed %llu); run in a database with persona installed\n%s",
+		fprintf(fp, "-- fixtures of persona's fuzz driver (seed %llu); run in a database with persona installed\nSET client_encoding = 'UTF8';\n%s",
 				(unsigned long long) opt_seed, fx.d);
 		fclose(fp);
 	}
@@ -3418,6 +3476,7 @@ main(int argc, char **argv)
 			   *tok,
 			   *save;
 	long		fatal = 0;
+	int			ndbs_left;
 
 	while ((ch = getopt_long(argc, argv, "s:n:c:a:t:d:T:vh", longopts, NULL)) != -1)
 		switch (ch)
@@ -3499,11 +3558,16 @@ main(int argc, char **argv)
 	t_start = now_ms();
 	cur_timeout_ms = opt_timeout_ms;
 	dblist = xstrdup(opt_dbs);
-	for (tok = strtok_r(dblist, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	ndbs_left = 1;
+	for (const char *p = opt_dbs; *p; p++)
+		ndbs_left += *p == ',';
+	for (tok = strtok_r(dblist, ",", &save); tok; tok = strtok_r(NULL, ",", &save), ndbs_left--)
 	{
 		char		enc[32],
 					db[96];
 		double		t0 = now_ms();
+
+		db_deadline = t0 + (t_start + opt_budget * 1000.0 - t0) / ndbs_left;
 
 		encoding_of(tok, enc, sizeof(enc));
 		snprintf(db, sizeof(db), "%s%s", opt_prefix, tok);
@@ -3511,8 +3575,6 @@ main(int argc, char **argv)
 			*p = (char) tolower((unsigned char) (*p == '-' ? '_' : *p));
 		cur_db = db;
 		cur_enc = enc;
-		if (over_budget())
-			break;
 		if (!setup_database(db, enc))
 		{
 			drop_database(db);
