@@ -50,6 +50,6 @@ fuzz: test/fuzz/fuzz
 	test/fuzz/fuzz --inputs 100000 --calls 300 --agg-calls 110 $(FUZZ_OPTS)
 
 fuzz-quick: test/fuzz/fuzz
-	test/fuzz/fuzz --inputs 1000 --calls 16 --agg-calls 11 --timeout 500 --hang-ms 2000 --time 50 $(FUZZ_OPTS)
+	test/fuzz/fuzz --inputs 1000 --calls 10 --agg-calls 11 --timeout 500 --hang-ms 2000 --time 50 $(FUZZ_OPTS)
 
 .PHONY: fuzz fuzz-quick

@@ -1881,12 +1881,14 @@ name_is(const char *argname, const char *const *names)
 }
 
 static int	sweep_mode;		/* wild values are the extremes */
+static long call_array_len = 4;	/* length of the sane arrays of one call */
+static int	cur_in_type = -1;	/* types[] index whose input function is being called */
 
 /* Raw text of one scalar value (no quoting), sane or wild. */
 static void
 scalar_text(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
 {
-	static const char *const prob_names[] = {"min_support", "monthly_discount", "decline_factor", "churn_factor", "share", "top_share", NULL};
+	static const char *const prob_names[] = {"min_support", "monthly_discount", "share", "top_share", "revenue_share", "penalty", "ratio", NULL};
 	static const char *const ts_wild[] = {"infinity", "-infinity", "4713-01-01 00:00+00 BC", "294276-12-31 23:59:59+00", "1970-01-01 00:00+00", "2000-02-29 12:00+00", "2024-07-01 00:00+00"};
 	static const char *const iv_wild[] = {"0", "-1 day", "178000000 years", "-178000000 years", "1 microsecond", "1 mon", "-30 days", "00:00:00.000001"};
 	static const char *const int_wild[] = {"0", "-1", "1", "2147483647", "-2147483648", "11", "1000000", "2", "100000"};
@@ -1925,7 +1927,22 @@ scalar_text(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
 	{
 		if (sane)
 		{
-			if (name_is(argname, prob_names))
+			static const char *const model_params[] = {"r", "alpha", "a", "b", "s", "beta", "p", "q", "v", NULL};
+			static const char *const factors[] = {"decline_factor", "churn_factor", NULL};
+
+			if (argname && strcmp(argname, "x") == 0)
+				sb_printf(out, "%ld", rnd(20));
+			else if (argname && strcmp(argname, "t_x") == 0)
+				sb_printf(out, "%.4g", rndf() * 30);
+			else if (argname && strcmp(argname, "t_cal") == 0)
+				sb_printf(out, "%.4g", 30 + rndf() * 30);
+			else if (name_is(argname, model_params))
+				sb_printf(out, "%.4g", 0.1 + rndf() * 5);
+			else if (name_is(argname, factors))
+				sb_printf(out, "%.3g", 1 + rndf() * 3);
+			else if (argname && (strcmp(argname, "gold_min") == 0 || strcmp(argname, "diamond_min") == 0))
+				sb_printf(out, "%.4g", (argname[0] == 'd' ? 500 : 100) + rndf() * 100);
+			else if (name_is(argname, prob_names))
 				sb_printf(out, "%.3g", rndf() * 0.5);
 			else if (chance(0.4))
 				sb_printf(out, "%ld", rnd(60));
@@ -1939,8 +1956,16 @@ scalar_text(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
 	{
 		if (sane)
 		{
+			static const char *const day_names[] = {"new_days", "min_days", "decline_days", "churn_days", NULL};
+
 			if (argname && strcmp(argname, "bins") == 0)
 				sb_printf(out, "%ld", 2 + rnd(9));
+			else if (argname && strcmp(argname, "mature_purchases") == 0)
+				sb_printf(out, "%ld", 2 + rnd(5));
+			else if (argname && strcmp(argname, "months") == 0)
+				sb_printf(out, "%ld", 1 + rnd(24));
+			else if (name_is(argname, day_names))
+				sb_printf(out, "%ld", 1 + rnd(365));
 			else if (argname && strcmp(argname, "customers") == 0)
 				sb_printf(out, "%ld", rnd(500));
 			else
@@ -1981,6 +2006,12 @@ scalar_text(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
 	}
 	else if (strcmp(n, "regclass") == 0)
 		sb_add(out, sane ? "fz_orders" : PICK(regs));
+	else if (strcmp(n, "cstring") == 0 && cur_in_type >= 0 && types[cur_in_type].ncorpus && (sane || chance(0.5)))
+	{
+		sb_add(out, types[cur_in_type].ctext[rnd(types[cur_in_type].ncorpus)]);
+		if (!sane)
+			mutate(out, breaks_dict, lengthof(breaks_dict), 1);
+	}
 	else if (strcmp(n, "text") == 0 || strcmp(n, "cstring") == 0 || strcmp(n, "character varying") == 0 || strcmp(n, "name") == 0)
 	{
 		if (!sane && chance(0.1))
@@ -2080,9 +2111,24 @@ gen_array(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
 		fl->nonfinite = 1;
 		return;
 	}
-	n = sane ? 1 + rnd(6) : rnd(12);
+	n = sane ? call_array_len + (argname && strcmp(argname, "labels") == 0) : rnd(12);
 	if (strcmp(e->name, "bigint") == 0 && chance(0.5))
 		n = 6;
+	if (sane && strcmp(e->name, "double precision") == 0)
+	{
+		/* cut points: ascending (days descending), as the functions want */
+		double		v = rndf() * 10;
+		int			desc = argname && strcmp(argname, "r_days") == 0;
+
+		sb_add(out, "ARRAY[");
+		for (long i = 0; i < n; i++)
+		{
+			v += 1 + rndf() * 30;
+			sb_printf(out, "%s%.4g", i ? ", " : "", desc ? 1000 - v : v);
+		}
+		sb_printf(out, "]::%s", d->name);
+		return;
+	}
 	sb_add(out, "ARRAY[");
 	for (long i = 0; i < n; i++)
 	{
@@ -2099,7 +2145,12 @@ gen_arg(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl, int d
 {
 	Sb			v = {0};
 
-	if (strcmp(d->name, "internal") == 0 || chance(sane ? 0.02 : 0.08))
+	if (strcmp(d->name, "internal") == 0)
+	{
+		sb_add(out, "NULL");	/* there is no cast to internal */
+		return;
+	}
+	if (chance(sane ? 0.02 : 0.08))
 	{
 		sb_printf(out, "NULL::%s", d->name);
 		return;
@@ -2450,10 +2501,26 @@ phase_functions(void)
 
 		if (f->kind == 'a')
 			continue;
+		long		ncalls = opt_calls;
+
 		st = stat_get(cur_db, 1, f->sig);
 		rt = tdesc(f->rettype);
 		rng_for(cur_db, "functions", f->sig);
-		for (long i = 0; i < opt_calls && !over_budget(); i++)
+		/* an internal argument cannot be passed from SQL: one call shows it */
+		for (int a = 0; a < f->nargs; a++)
+			if (strcmp(tdesc(f->argtypes[a])->name, "internal") == 0)
+				ncalls = 1;
+		/* the text input functions get their type's accepted values as cstring */
+		cur_in_type = -1;
+		for (int t = 0; t < ntypes; t++)
+		{
+			char		in[160];
+
+			snprintf(in, sizeof(in), "%s_in", strchr(types[t].name, '.') ? strchr(types[t].name, '.') + 1 : types[t].name);
+			if (strcmp(in, f->name) == 0)
+				cur_in_type = t;
+		}
+		for (long i = 0; i < ncalls && !over_budget(); i++)
 		{
 			ArgFlags	fl = {0};
 			int			nargs = f->nargs;
@@ -2463,6 +2530,7 @@ phase_functions(void)
 			int			wild_arg = i < opt_calls / 2 && f->nargs ? (int) ((i / 2) % f->nargs) : -1;
 
 			sweep_mode = wild_arg >= 0;
+			call_array_len = 1 + rnd(5);
 			if (f->ndefaults && chance(0.3) && !sweep_mode)
 				nargs -= (int) rnd(f->ndefaults + 1);
 			sb_reset(&call);
@@ -2558,14 +2626,20 @@ static char parallel_guc[64] = "";
 
 /* A column of fz_data for an aggregate argument of type d, or NULL. */
 static const char *
-data_column(TypeDesc *d, int wild)
+data_column(TypeDesc *d, const char *argname, int wild)
 {
 	static const char *const fc[] = {"f1", "f2", "f3"};
 	static const char *const fw[] = {"fw1", "fw2", "fw3"};
 	const char *n = d->name;
 
 	if (strcmp(n, "double precision") == 0)
-		return wild ? PICK(fw) : PICK(fc);
+	{
+		/* f1, f2, f3 hold coherent (x, t_x, t_cal) rows */
+		int			k = !argname ? (int) rnd(3) : strcmp(argname, "x") == 0 ? 0 : strcmp(argname, "t_x") == 0 ? 1 :
+			strcmp(argname, "t_cal") == 0 || strcmp(argname, "mean_spend") == 0 || strcmp(argname, "amount") == 0 ? 2 : (int) rnd(3);
+
+		return wild ? fw[k] : fc[k];
+	}
 	if (strcmp(n, "numeric") == 0)
 		return wild ? "amtw" : "amt";
 	if (strcmp(n, "timestamp with time zone") == 0)
@@ -2586,7 +2660,7 @@ data_column(TypeDesc *d, int wild)
 static void
 phase_aggregates(void)
 {
-	static const char *const param_names[] = {"bins", "method", "as_of", "min_support", "penalty", "window", "top_share", "share", NULL};
+	static const char *const param_names[] = {"bins", "method", "as_of", "min_support", "penalty", "window_length", "ratio", "top_share", "revenue_share", NULL};
 	Sb			agg = {0},
 				q = {0},
 				w = {0},
@@ -2627,7 +2701,7 @@ phase_aggregates(void)
 			{
 				TypeDesc   *d = tdesc(f->argtypes[a]);
 				int			wild = !sane && chance(0.5);
-				const char *col = data_column(d, wild);
+				const char *col = data_column(d, f->argnames[a], wild);
 				double		pconst = name_is(f->argnames[a], param_names) ? 0.8 : 0.25;
 
 				if (a)
