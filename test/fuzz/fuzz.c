@@ -2558,6 +2558,65 @@ phase_functions(void)
 	sb_free(&q);
 }
 
+/*
+ * Seed calls: inputs that once crashed, hung or broke a round trip (issue 9),
+ * run first so every run, however short, tries them again.
+ */
+static const struct
+{
+	const char *key;			/* function, for the counts */
+	const char *rettype;		/* result type when the result must re-read, or NULL */
+	int			as_user;
+	const char *sql;			/* produces column "result" when rettype is set */
+}			seed_calls[] = {
+	{"customer_profile", NULL, 0, "SELECT count(*) FROM persona.customer_profile(999999::oid::regclass, '2024-07-01')"},
+	{"customer_profile", NULL, 1, "SELECT count(*) FROM persona.customer_profile(0::regclass, '2024-07-01')"},
+	{"check_tag_rule", NULL, 0, "SELECT persona.check_tag_rule(999999::oid::regclass, 'true')"},
+	{"starter_tag_rules", NULL, 1, "SELECT persona.starter_tag_rules(0::regclass)"},
+	{"holdout", NULL, 1, "SELECT count(*) FROM persona.holdout(999999::oid::regclass, '2024-01-01', '2024-06-01')"},
+	{"rfm_breaks_finalfn", "persona.rfm_breaks", 0, "SELECT persona.rfm_breaks_finalfn('{5,2000000,1,2,3}') AS result"},
+	{"pareto_finalfn", NULL, 0, "SELECT persona.pareto_finalfn('{1e308,NaN,-1,2}')"},
+	{"funnel_counts_check", NULL, 0, "SELECT persona.funnel_counts_check('{-1,2}')"},
+	{"rfm_thresholds", "persona.rfm_breaks", 0, "SELECT persona.rfm_thresholds('{30}', '{2}', '{1e-310}') AS result"},
+	{"rfm_breaks", "persona.rfm_breaks", 0, "SELECT persona.rfm_breaks(r, f, m, 2, 'mean') AS result FROM (VALUES (1e308::float8, 1::float8, 1e308::float8), (1.7e308, 2, 1.7e308)) v(r, f, m)"},
+	{"btyd", NULL, 0, "SELECT (persona.btyd('(2024-01-01 00:00+00,2024-02-01 00:00+00,4,-4,100,25,3,30,1,1,3,75,0)'::persona.order_stats)).*"},
+	{"btyd", NULL, 0, "SELECT (persona.btyd('(2024-01-01 00:00+00,2024-02-01 00:00+00,4,2,100,25,-2147483648,2147483647,1,1,3,75,0)'::persona.order_stats)).*"},
+	{"simulate_mean_spend", NULL, 0, "SELECT persona.simulate_mean_spend(6.25, 3.74, 15.44, 2147483647, 1) AS result"},
+	{"simulate_bgnbd", NULL, 0, "SELECT count(*) FROM persona.simulate_bgnbd(0.24, 4.4, 0.79, 2.4, 2147483647, 39, 1)"},
+};
+
+static void
+phase_seeds(void)
+{
+	Stat	   *st = stat_get(cur_db, 1, "seed calls (issue 9 reproducers)");
+
+	for (int i = 0; i < lengthof(seed_calls) && !over_budget(); i++)
+	{
+		ArgFlags	fl = {0};
+		TypeDesc   *rt = NULL;
+		Sb			q = {0};
+		Conn	   *c = seed_calls[i].as_user ? &cuser : &cmain;
+
+		if (seed_calls[i].rettype)
+		{
+			char		sql[256];
+			char	   *oid;
+
+			snprintf(sql, sizeof(sql), "SELECT to_regtype('%s')::oid", seed_calls[i].rettype);
+			conn_check(&cmain);
+			if ((oid = query_value(cmain.pg, sql)) != NULL)
+				rt = tdesc((unsigned int) strtoul(oid, NULL, 10));
+			free(oid);
+		}
+		if (rt)
+			wrap_result(&q, seed_calls[i].sql, rt);
+		else
+			sb_add(&q, seed_calls[i].sql);
+		exec_call(st, c, seed_calls[i].key, seed_calls[i].key, q.d, rt, &fl, session_prefix(c));
+		sb_free(&q);
+	}
+}
+
 /* Statements around tag rules: DML through the trigger, and a rule whose view is dropped. */
 static void
 phase_tag_rules(void)
@@ -3055,6 +3114,7 @@ phase_dump(void)
 	int			crashed = 0;
 
 	conn_check(&cmain);
+	simple(cmain.pg, "SET statement_timeout = 0", 0);	/* COPY of 20,000 values takes a while */
 	/* tables of every accepted value, loaded by binary COPY (through recv) */
 	for (int ti = 0; ti < ntypes; ti++)
 	{
@@ -3521,7 +3581,7 @@ usage(void)
 		   "      --late-ms MS      a call ending this long after the timeout is a late cancel (default 100)\n"
 		   "      --hang-ms MS      ... and this long a hang: cancel, terminate, kill (default 10000)\n"
 		   "      --nonfatal LIST   finding kinds that do not fail the run: crash,hang,late,roundtrip,domain,xx000,encoding,setup,dump\n"
-		   "      --phases LIST     types,functions,aggregates,tag_rules,dump (default all)\n"
+		   "      --phases LIST     types,seeds,functions,tag_rules,aggregates,dump (default all)\n"
 		   "      --results DIR     report, reproducers and dumps (default results)\n"
 		   "      --no-dump         skip the dump/restore phase\n"
 		   "      --no-kill         never SIGKILL a backend that ignores pg_terminate_backend\n"
@@ -3661,6 +3721,8 @@ main(int argc, char **argv)
 			load_types();
 		load_funcs();
 		load_samples();
+		if (phase_on("seeds"))
+			phase_seeds();
 		if (phase_on("functions"))
 			phase_functions();
 		if (phase_on("tag_rules"))
