@@ -520,6 +520,18 @@ quiet_notice(void *arg, const char *msg)
 	(void) msg;
 }
 
+static int	saw_crash_notice;	/* 57P02: this backend is being stopped for another one's crash */
+
+static void
+notice_receiver(void *arg, const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	(void) arg;
+	if (st && strcmp(st, "57P02") == 0)
+		saw_crash_notice = 1;
+}
+
 /* Run a setup statement; returns whether it worked. */
 static int
 simple(PGconn *pg, const char *sql, int report_err)
@@ -569,7 +581,16 @@ conn_open(Conn *c, const char *db, int as_user)
 	{
 		c->pg = PQconnectdbParams(keys, vals, 1);
 		if (PQstatus(c->pg) == CONNECTION_OK && simple(c->pg, "SELECT 1", 0))
-			break;
+		{
+			PQsetNoticeProcessor(c->pg, quiet_notice, NULL);
+			PQsetNoticeReceiver(c->pg, notice_receiver, NULL);
+			c->pid = PQbackendPID(c->pg);
+			c->epoch = crash_epoch;
+			session_setup(c);
+			/* a connection made just before a crash restart dies with it: make sure this one lives */
+			if (simple(c->pg, "SELECT 1", 0))
+				break;
+		}
 		if (now_ms() - t0 > 120000)
 		{
 			fprintf(stderr, "fuzz: cannot connect to %s: %s", db, PQerrorMessage(c->pg));
@@ -578,10 +599,6 @@ conn_open(Conn *c, const char *db, int as_user)
 		PQfinish(c->pg);
 		usleep(200000);
 	}
-	PQsetNoticeProcessor(c->pg, quiet_notice, NULL);
-	c->pid = PQbackendPID(c->pg);
-	c->epoch = crash_epoch;
-	session_setup(c);
 }
 
 static void
@@ -603,6 +620,7 @@ typedef struct Res
 	RKind		kind;
 	char		state[6];
 	char		msg[300];
+	char		detail[200];	/* errdetail, without " at character N." */
 	double		ms;
 	double		over_ms;		/* beyond statement_timeout */
 	int			late;
@@ -634,6 +652,7 @@ run(Conn *c, const char *sql, int np, const Oid *types, const char *const *vals,
 
 	memset(r, 0, sizeof(*r));
 	conn_check(c);
+	saw_crash_notice = 0;
 	t0 = now_ms();
 	deadline = t0 + cur_timeout_ms + opt_hang_ms;
 	if (!PQsendQueryParams(c->pg, sql, np, types, vals, lens, fmts, resfmt))
@@ -672,7 +691,13 @@ run(Conn *c, const char *sql, int np, const Oid *types, const char *const *vals,
 					const char *st = PQresultErrorField(x, PG_DIAG_SQLSTATE);
 					const char *pm = PQresultErrorField(x, PG_DIAG_MESSAGE_PRIMARY);
 
+					const char *dt = PQresultErrorField(x, PG_DIAG_MESSAGE_DETAIL);
+					char	   *at;
+
 					got_err = 1;
+					snprintf(r->detail, sizeof(r->detail), "%s", dt ? dt : "");
+					if ((at = strstr(r->detail, " at character")) != NULL)
+						*at = 0;
 					snprintf(r->state, sizeof(r->state), "%s", st ? st : "");
 					snprintf(r->msg, sizeof(r->msg), "%s", pm ? pm : PQresultErrorMessage(x));
 					for (char *p = r->msg; *p; p++)
@@ -750,17 +775,29 @@ finished:
 				 stage == 1 ? "cancelled" : stage == 2 ? "terminated" : stage == 3 ? "killed (SIGKILL)" : "unkillable",
 				 r->ms);
 		if (stage >= 3)
-			crash_epoch++;		/* SIGKILL restarts every backend */
+		{
+			crash_epoch++;		/* SIGKILL restarts every backend: let the postmaster start that */
+			usleep(1000000);
+		}
 		if (c->pg)
 		{
 			PQfinish(c->pg);
 			c->pg = NULL;
 		}
 	}
+	else if (got_err && r->state[0] == 0 && (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) && saw_crash_notice)
+	{
+		/* stopped because another backend crashed (or was killed): not this statement's doing */
+		r->kind = RK_ERR;
+		snprintf(r->state, sizeof(r->state), "57P02");
+		crash_epoch++;
+		usleep(1000000);
+	}
 	else if (got_err && r->state[0] == 0 && (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD))
 	{
 		r->kind = RK_CRASH;
 		crash_epoch++;
+		usleep(300000);			/* let the postmaster begin the restart before reconnecting */
 	}
 	else if (got_err)
 	{
@@ -1631,10 +1668,14 @@ type_try(TypeInfo *t, Stat *st, const char *val, int len, int fmt)
 	{
 		Sb			w = {0};
 
+		char		key[400];
+
 		st->roundtrip++;
 		sb_printf(&w, "text output does not re-read (%s %s): ", r2.state, r2.msg);
 		sb_literal(&w, t1, t1len > 300 ? 300 : t1len);
-		finding(F_ROUNDTRIP, cur_db, t->name, w.d, sql.d);
+		/* one group of reproducers per reason */
+		snprintf(key, sizeof(key), "%s [%s %s]", t->name, r2.state, r2.detail);
+		finding(F_ROUNDTRIP, cur_db, key, w.d, sql.d);
 		sb_free(&w);
 	}
 	else
