@@ -46,3 +46,18 @@ cancel-latency:
 	test/cancel_latency.sh
 
 .PHONY: prove bench bench-memory cancel-latency
+# Fuzz driver (test/fuzz/README.md): `make fuzz` is the full run, `make fuzz-quick` the short one test/run uses.
+FUZZ_CFLAGS ?= -O2 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
+FUZZ_OPTS   ?=
+EXTRA_CLEAN += test/fuzz/fuzz
+
+test/fuzz/fuzz: test/fuzz/fuzz.c
+	$(CC) $(FUZZ_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lm
+
+fuzz: test/fuzz/fuzz
+	test/fuzz/fuzz --inputs 100000 --calls 300 --agg-calls 110 $(FUZZ_OPTS)
+
+fuzz-quick: test/fuzz/fuzz
+	test/fuzz/fuzz --inputs 1000 --calls 10 --agg-calls 11 --timeout 500 --hang-ms 2000 --time 50 $(FUZZ_OPTS)
+
+.PHONY: fuzz fuzz-quick
