@@ -3515,12 +3515,15 @@ setup_database(const char *db, const char *enc)
 	PQclear(r);
 	fixture_sql(&fx);
 	simple(cmain.pg, "SET client_encoding = 'UTF8'", 1);
+	/* English labels: the fixtures must build in encodings without Chinese (LATIN1) */
+	simple(cmain.pg, "SET persona.language = en", 1);
 	if (!simple(cmain.pg, fx.d, 1))
 		finding(F_SETUP, db, "fixtures", "fixture SQL fails", "-- see results/fuzz-fixtures.sql");
+	simple(cmain.pg, "SET persona.language = zh", 1);
 	snprintf(path, sizeof(path), "%s/fuzz-fixtures.sql", opt_results);
 	if ((fp = fopen(path, "w")) != NULL)
 	{
-		fprintf(fp, "-- fixtures of persona's fuzz driver (seed %llu); run in a database with persona installed\nSET client_encoding = 'UTF8';\n%s",
+		fprintf(fp, "-- fixtures of persona's fuzz driver (seed %llu); run in a database with persona installed\nSET client_encoding = 'UTF8';\nSET persona.language = en;\n%s",
 				(unsigned long long) opt_seed, fx.d);
 		fclose(fp);
 	}
