@@ -36,4 +36,12 @@ prove:
 bench:
 	bench/run
 
-.PHONY: prove bench
+# Memory checking (test/memcheck, results in results/memcheck): the suite with
+# the server under Valgrind memcheck, and with an ASan + UBSan build of persona.
+valgrind:
+	PG_CONFIG=$(PG_CONFIG) test/memcheck/valgrind.sh
+
+asan:
+	PG_CONFIG=$(PG_CONFIG) test/memcheck/asan.sh
+
+.PHONY: prove bench valgrind asan
