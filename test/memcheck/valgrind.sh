@@ -29,7 +29,7 @@ trap 'mc_stop' EXIT INT TERM
 # --fullpath-after= prints full source paths, so persona's frames are
 # recognised by the path of src/ as well as by persona.so.
 mc_start valgrind --tool=memcheck --trace-children=yes --error-limit=no \
-  --leak-check=no --track-origins=yes --num-callers=40 --fullpath-after= \
+  --leak-check=no --track-origins=yes --num-callers=40 --fullpath-after= -s \
   --suppressions="$ROOT/test/memcheck/valgrind.supp" --gen-suppressions=all \
   --log-file="$L/%p.log" ${VALGRIND_OPTS:-}
 echo "memcheck: server running under valgrind ($(($(date +%s) - started)) s to start); running ${MEMCHECK_SUITE:-test/run}"
@@ -53,7 +53,10 @@ awk -v src="$ROOT/src/" -v out="$W/persona-errors.txt" -v all="$W/other-errors.t
     }
     rec = ""
   }
-  FNR == 1 { flush(); last = "" }
+  FNR == 1 { flush(); last = ""; done = 0 }
+  # -s lists the errors again at exit, after the heap summary: skip that copy.
+  /^==[0-9]+== HEAP SUMMARY:/ { flush(); done = 1 }
+  done { next }
   /^==[0-9]+== *$/ { flush(); next }
   /^==[0-9]+== / { if (rec == "") rec = "-- " FILENAME "\n"; rec = rec $0 "\n"; next }
   last == "p" { print > out; next }
@@ -64,12 +67,15 @@ awk -v src="$ROOT/src/" -v out="$W/persona-errors.txt" -v all="$W/other-errors.t
 set -- $(cat "$W/counts")
 nlogs=$(ls "$L" | wc -l)
 suppressed=$(grep -h "ERROR SUMMARY" "$L"/*.log | sed -n 's/.*suppressed: \([0-9]*\) from.*/\1/p' | awk '{s += $1} END {print s + 0}')
+# Which suppressions matched, and how often (every process prints its own).
+grep -h "used_suppression:" "$L"/*.log | awk '{n[$4] += $3} END {for (k in n) printf "  %6d  %s\n", n[k], k}' | sort -k2 > "$W/suppressed.txt"
 echo "memcheck: valgrind: $nlogs processes, $1 error records with a persona frame, $2 in PostgreSQL/libc only, $suppressed suppressed ($(($(date +%s) - started)) s; logs in $L)"
 if [ "$1" != 0 ]; then
   echo "memcheck: error records with a persona frame ($W/persona-errors.txt):"
   head -300 "$W/persona-errors.txt"
   status=1
 fi
+[ ! -s "$W/suppressed.txt" ] || { echo "memcheck: suppressed (test/memcheck/valgrind.supp):"; cat "$W/suppressed.txt"; }
 [ "$2" = 0 ] || echo "memcheck: other unsuppressed records: $W/other-errors.txt"
 [ $status = 0 ] && echo "memcheck: valgrind: passed" || echo "memcheck: valgrind: FAILED"
 exit $status
