@@ -11,16 +11,38 @@
 #   Leak detection is off: PostgreSQL frees memory contexts, not blocks, and
 #   leaves them to process exit by design.
 #   MEMCHECK_SUITE="cmd"  run something else than test/run
-#   ASAN_CFLAGS           the sanitizer flags (default below)
+#   MEMCHECK_SANITIZE     address,undefined (default) or undefined (UBSan
+#                         alone: its runtime needs no preloading)
+#   ASAN_CFLAGS           the compiler flags (default below)
 . "$(dirname "$0")/cluster.sh"
 cd "$ROOT"
 
 CC=${CC:-gcc}
-libasan=$($CC -print-file-name=libasan.so)
-[ -e "$libasan" ] || { echo "memcheck: $CC has no libasan (apt-get install libasan8)" >&2; exit 1; }
-ASAN_CFLAGS=${ASAN_CFLAGS:--fsanitize=address,undefined -fno-omit-frame-pointer -fno-common -g}
+SANITIZE=${MEMCHECK_SANITIZE:-address,undefined}
+ASAN_CFLAGS=${ASAN_CFLAGS:--fsanitize=$SANITIZE -fno-omit-frame-pointer -fno-common -g}
+preload=
+case $SANITIZE in
+  *address*)
+    preload=$($CC -print-file-name=libasan.so)
+    [ -e "$preload" ] || { echo "memcheck: $CC has no libasan (apt-get install libasan8)" >&2; exit 1; } ;;
+esac
 
 mc_copy asan
+# The server is not instrumented: the ASan runtime must be loaded before
+# anything else. Some systems hang an uninstrumented program that links
+# GnuTLS (postgres does, through libldap) at start with libasan preloaded
+# (glibc's locale locks, google/sanitizers#1270): say so instead of waiting.
+if [ -n "$preload" ]; then
+  probe=0
+  timeout 60 env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 "$B/postgres" --version >/dev/null 2>&1 || probe=$?
+  if [ $probe != 0 ]; then
+    echo "memcheck: asan: postgres with $preload preloaded does not start here (exit $probe;" \
+         "124 = hung at start, a known clash of libasan with GnuTLS's library constructor)." \
+         "Run MEMCHECK_SANITIZE=undefined make asan for UBSan alone, and make valgrind for memory errors." >&2
+    exit 1
+  fi
+fi
+
 Bd=$W/build
 rm -rf "$Bd"; mkdir -p "$Bd/src"
 cp Makefile persona.control "$Bd/"
@@ -30,21 +52,21 @@ cp src/*.c src/*.h "$Bd/src/"
 PG_CFLAGS="$ASAN_CFLAGS ${PG_CFLAGS:-}" make -s -C "$Bd" PG_CONFIG="$PG_CONFIG" >/dev/null
 make -s -C "$Bd" PG_CONFIG="$PG_CONFIG" install >/dev/null
 lib=$("$PG_CONFIG" --pkglibdir)/persona.so
-readelf -d "$lib" | grep -q 'libasan' ||
-  { echo "memcheck: $lib is not an ASan build" >&2; exit 1; }
+readelf -d "$lib" | grep -q 'libasan\|libubsan' ||
+  { echo "memcheck: $lib is not a sanitizer build" >&2; exit 1; }
 syslib=$("$SYSTEM_PG_CONFIG" --pkglibdir)/persona.so
-if [ -e "$syslib" ] && readelf -d "$syslib" | grep -q 'libasan'; then
-  echo "memcheck: $syslib (the normal install location) is an ASan build: reinstall persona" >&2; exit 1
+if [ -e "$syslib" ] && readelf -d "$syslib" | grep -q 'libasan\|libubsan'; then
+  echo "memcheck: $syslib (the normal install location) is a sanitizer build: reinstall persona" >&2; exit 1
 fi
 
 L=$W/logs
 rm -rf "$L"; mkdir -p "$L"
 started=$(date +%s)
 trap 'mc_stop' EXIT INT TERM
-mc_start env LD_PRELOAD="$libasan" \
+mc_start env ${preload:+LD_PRELOAD="$preload"} \
   ASAN_OPTIONS="log_path=$L/asan:detect_leaks=0:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0:print_suppressions=0:${ASAN_OPTIONS:-}" \
   UBSAN_OPTIONS="log_path=$L/ubsan:print_stacktrace=1:halt_on_error=0:report_error_type=1:${UBSAN_OPTIONS:-}"
-echo "memcheck: server running with ASan and UBSan; running ${MEMCHECK_SUITE:-test/run}"
+echo "memcheck: server running with -fsanitize=$SANITIZE; running ${MEMCHECK_SUITE:-test/run}"
 status=0
 mc_run sh -c "${MEMCHECK_SUITE:-test/run}" || status=$?
 mc_stop
