@@ -20,24 +20,31 @@ cd "$ROOT"
 CC=${CC:-gcc}
 SANITIZE=${MEMCHECK_SANITIZE:-address,undefined}
 ASAN_CFLAGS=${ASAN_CFLAGS:--fsanitize=$SANITIZE -fno-omit-frame-pointer -fno-common -g}
-preload=
+# The runtime is preloaded so that it starts before main(). UBSan alone
+# starts at its first report and then may not see UBSAN_OPTIONS (PostgreSQL
+# overwrites its environment area with the process title): its reports go to
+# stderr, the server log, which is checked as well.
 case $SANITIZE in
-  *address*)
-    preload=$($CC -print-file-name=libasan.so)
-    [ -e "$preload" ] || { echo "memcheck: $CC has no libasan (apt-get install libasan8)" >&2; exit 1; } ;;
+  *address*) rt=libasan ;;
+  *) rt=libubsan ;;
 esac
+preload=$($CC -print-file-name=$rt.so)
+[ -e "$preload" ] || { echo "memcheck: $CC has no $rt (apt-get install ${rt}8 or ${rt}1)" >&2; exit 1; }
 
 mc_copy asan
 # The server is not instrumented: the ASan runtime must be loaded before
-# anything else. Some systems hang an uninstrumented program that links
-# GnuTLS (postgres does, through libldap) at start with libasan preloaded
-# (glibc's locale locks, google/sanitizers#1270): say so instead of waiting.
+# anything else. On some systems (this Debian 12 one) an uninstrumented
+# program linking GnuTLS (postgres does, through libldap) then hangs at start:
+# libp11-kit's constructor runs before libasan's, calls newlocale(), whose
+# malloc() starts ASan lazily; ASan's start calls dlerror(), whose gettext
+# takes glibc's locale lock again and corrupts it, and the next setlocale()
+# waits forever. Say so instead of waiting.
 if [ -n "$preload" ]; then
   probe=0
   timeout 60 env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 "$B/postgres" --version >/dev/null 2>&1 || probe=$?
   if [ $probe != 0 ]; then
     echo "memcheck: asan: postgres with $preload preloaded does not start here (exit $probe;" \
-         "124 = hung at start, a known clash of libasan with GnuTLS's library constructor)." \
+         "124 = hung at start: libasan started inside libp11-kit's constructor)." \
          "Run MEMCHECK_SANITIZE=undefined make asan for UBSan alone, and make valgrind for memory errors." >&2
     exit 1
   fi
@@ -63,7 +70,7 @@ L=$W/logs
 rm -rf "$L"; mkdir -p "$L"
 started=$(date +%s)
 trap 'mc_stop' EXIT INT TERM
-mc_start env ${preload:+LD_PRELOAD="$preload"} \
+mc_start env LD_PRELOAD="$preload" \
   ASAN_OPTIONS="log_path=$L/asan:detect_leaks=0:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0:print_suppressions=0:${ASAN_OPTIONS:-}" \
   UBSAN_OPTIONS="log_path=$L/ubsan:print_stacktrace=1:halt_on_error=0:report_error_type=1:${UBSAN_OPTIONS:-}"
 echo "memcheck: server running with -fsanitize=$SANITIZE; running ${MEMCHECK_SUITE:-test/run}"
@@ -72,11 +79,16 @@ mc_run sh -c "${MEMCHECK_SUITE:-test/run}" || status=$?
 mc_stop
 trap - EXIT INT TERM
 
+# Reports go to $L; any that reached stderr (a runtime that could not read
+# its options) are in the server log.
+grep -n -e 'runtime error:' -e 'ERROR: AddressSanitizer' -e 'Sanitizer:DEADLYSIGNAL' "$D/server.log" > "$W/server-log-reports.txt" || true
 reports=$(ls "$L" | wc -l)
-inpersona=$(grep -l -e "persona\.so" -e "$ROOT/src/\|$Bd/src/\|src/[a-z_]*\.c:" "$L"/* 2>/dev/null | wc -l)
-echo "memcheck: asan: $reports report files ($inpersona with a persona frame) ($(($(date +%s) - started)) s; logs in $L)"
-if [ "$reports" != 0 ]; then
-  for f in "$L"/*; do echo "-- $f"; head -60 "$f"; done | head -400
+inlog=$(wc -l < "$W/server-log-reports.txt")
+inpersona=$(cat "$L"/* "$W/server-log-reports.txt" 2>/dev/null | grep -c -e 'persona\.so' -e '\bsrc/[a-z_0-9]*\.[ch]:' || true)
+echo "memcheck: asan: $reports report files, $inlog reports in the server log, $inpersona lines naming persona ($(($(date +%s) - started)) s; logs in $L)"
+if [ "$reports" != 0 ] || [ "$inlog" != 0 ]; then
+  { for f in "$L"/*; do [ -e "$f" ] && { echo "-- $f"; head -60 "$f"; }; done
+    [ "$inlog" = 0 ] || { echo "-- $D/server.log"; head -40 "$W/server-log-reports.txt"; }; } | head -400
   status=1
 fi
 [ $status = 0 ] && echo "memcheck: asan: passed" || echo "memcheck: asan: FAILED"
