@@ -5,14 +5,14 @@
 # installation in results/memcheck/asan/pg (never into the normal install
 # location, and the worktree's objects are untouched), and the whole suite
 # (test/run) against that server started with libasan preloaded. Fails on any
-# sanitizer report and prints them.
+# sanitizer report and prints them. The server itself is not instrumented:
+# overruns inside a palloc block (a memory context's chunk) are not seen.
 #   ASan halts the process at the first error (memory is corrupt after it);
 #   UBSan reports every error and continues, so one run lists them all.
 #   Leak detection is off: PostgreSQL frees memory contexts, not blocks, and
 #   leaves them to process exit by design.
 #   MEMCHECK_SUITE="cmd"  run something else than test/run
-#   MEMCHECK_SANITIZE     address,undefined (default) or undefined (UBSan
-#                         alone: its runtime needs no preloading)
+#   MEMCHECK_SANITIZE     address,undefined (default) or undefined (UBSan alone)
 #   ASAN_CFLAGS           the compiler flags (default below)
 . "$(dirname "$0")/cluster.sh"
 cd "$ROOT"
