@@ -66,9 +66,9 @@ awk -v src="$ROOT/src/" -v out="$W/persona-errors.txt" -v all="$W/other-errors.t
 : >>"$W/persona-errors.txt"; : >>"$W/other-errors.txt"
 set -- $(cat "$W/counts")
 nlogs=$(ls "$L" | wc -l)
-suppressed=$(grep -h "ERROR SUMMARY" "$L"/*.log | sed -n 's/.*suppressed: \([0-9]*\) from.*/\1/p' | awk '{s += $1} END {print s + 0}')
 # Which suppressions matched, and how often (every process prints its own).
 grep -h "used_suppression:" "$L"/*.log | awk '{n[$4] += $3} END {for (k in n) printf "  %6d  %s\n", n[k], k}' | sort -k2 > "$W/suppressed.txt"
+suppressed=$(awk '{s += $1} END {print s + 0}' "$W/suppressed.txt")
 echo "memcheck: valgrind: $nlogs processes, $1 error records with a persona frame, $2 in PostgreSQL/libc only, $suppressed suppressed ($(($(date +%s) - started)) s; logs in $L)"
 if [ "$1" != 0 ]; then
   echo "memcheck: error records with a persona frame ($W/persona-errors.txt):"
