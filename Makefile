@@ -45,7 +45,6 @@ bench-memory:
 cancel-latency:
 	test/cancel_latency.sh
 
-.PHONY: prove bench bench-memory cancel-latency
 # Fuzz driver (test/fuzz/README.md): `make fuzz` is the full run, `make fuzz-quick` the short one test/run uses.
 FUZZ_CFLAGS ?= -O2 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
 FUZZ_OPTS   ?=
@@ -60,4 +59,12 @@ fuzz: test/fuzz/fuzz
 fuzz-quick: test/fuzz/fuzz
 	test/fuzz/fuzz --inputs 1000 --calls 10 --agg-calls 11 --timeout 500 --hang-ms 2000 --time 50 $(FUZZ_OPTS)
 
-.PHONY: fuzz fuzz-quick
+# Memory checking (test/memcheck, results in results/memcheck): the suite with
+# the server under Valgrind memcheck, and with an ASan + UBSan build of persona.
+valgrind:
+	PG_CONFIG=$(PG_CONFIG) test/memcheck/valgrind.sh
+
+asan:
+	PG_CONFIG=$(PG_CONFIG) test/memcheck/asan.sh
+
+.PHONY: prove bench bench-memory cancel-latency fuzz fuzz-quick valgrind asan
