@@ -9,7 +9,9 @@
  * (period, period + holdout] (holdout_purchases).
  */
 #include "persona.h"
+#include "btyd.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "common/pg_prng.h"
@@ -235,5 +237,6 @@ simulate_mean_spend(PG_FUNCTION_ARGS)
 		PERSONA_CHECK_INTERRUPTS_EVERY(i, 12);
 		sum += gamma_variate(&rng, p) / nu;
 	}
-	PG_RETURN_FLOAT8(sum / x);
+	/* a tiny q can draw nu = 0 (or underflow): no finite mean spend */
+	PG_RETURN_FLOAT8(btyd_in_domain(sum / x, 0, DBL_MAX, "simulated mean spend"));
 }

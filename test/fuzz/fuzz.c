@@ -2624,6 +2624,8 @@ static const struct
 	{"btyd", NULL, 0, "SELECT (persona.btyd('(2024-01-01 00:00+00,2024-02-01 00:00+00,4,2,100,25,-2147483648,2147483647,1,1,3,75,0)'::persona.order_stats)).*"},
 	{"simulate_mean_spend", NULL, 0, "SELECT persona.simulate_mean_spend(6.25, 3.74, 15.44, 2147483647, 1) AS result"},
 	{"simulate_bgnbd", NULL, 0, "SELECT count(*) FROM persona.simulate_bgnbd(0.24, 4.4, 0.79, 2.4, 2147483647, 39, 1)"},
+	/* found by the full run of 0.3.0 (seed 1): Infinity from finite inputs */
+	{"simulate_mean_spend", NULL, 1, "SELECT persona.simulate_mean_spend(9007199254740993, 1e-5, 3.686, 6, -9223372036854775808) AS result"},
 };
 
 static void

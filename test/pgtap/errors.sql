@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(72);
+SELECT plan(73);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -118,6 +118,9 @@ SELECT throws_ok($$SELECT persona.expected_purchases((0.243, 4.414, 0.793, 2.426
 SELECT throws_ok($$SELECT * FROM persona.simulate_bgnbd(0.2, 4, 0.8, 2.4, -1, 39)$$, '22023', 'customers must be >= 0, not -1', 'negative customer count');
 SELECT throws_ok($$SELECT * FROM persona.simulate_pareto_nbd(0.5, 10, 0.6, 11, 10, 39, 0, -1)$$, '22023', 'holdout must be a finite number >= 0, not -1', 'negative holdout');
 SELECT throws_ok($$SELECT persona.simulate_mean_spend(6, 4, 15, -1, 0)$$, '22023', 'x must be >= 0, not -1', 'negative x in the spend simulation');
+-- found by make fuzz: a tiny q draws a spend rate that underflows to 0
+SELECT throws_ok($$SELECT persona.simulate_mean_spend(9007199254740993, 1e-5, 3.686, 6, -9223372036854775808)$$, '22003',
+                 'simulated mean spend is out of range for these model parameters', 'spend simulation that overflows');
 
 SELECT * FROM finish();
 ROLLBACK;
