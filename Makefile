@@ -56,8 +56,10 @@ test/fuzz/fuzz: test/fuzz/fuzz.c
 fuzz: test/fuzz/fuzz
 	test/fuzz/fuzz --inputs 100000 --calls 300 --agg-calls 110 $(FUZZ_OPTS)
 
+# The short run flags a cancel only a second late (CI machines are shared and
+# noisy); the full run keeps the 100 ms limit.
 fuzz-quick: test/fuzz/fuzz
-	test/fuzz/fuzz --inputs 1000 --calls 10 --agg-calls 11 --timeout 500 --hang-ms 2000 --time 50 $(FUZZ_OPTS)
+	test/fuzz/fuzz --inputs 1000 --calls 10 --agg-calls 11 --timeout 500 --late-ms 1000 --hang-ms 2000 --time 50 $(FUZZ_OPTS)
 
 # Memory checking (test/memcheck, results in results/memcheck): the suite with
 # the server under Valgrind memcheck, and with an ASan + UBSan build of persona.
