@@ -37,7 +37,7 @@ status=0
 # Under Valgrind everything runs some 30 times slower: the fuzz driver's short
 # run gets long timeouts, and its late-cancel and hang counts (timings) do not
 # fail the run; the memory errors it provokes still do.
-export PERSONA_FUZZ_OPTS="${PERSONA_FUZZ_OPTS:---timeout 20000 --hang-ms 60000 --nonfatal late,hang}"
+export PERSONA_FUZZ_OPTS="${PERSONA_FUZZ_OPTS:---timeout 20000 --hang-ms 60000 --time 240 --nonfatal late,hang}"
 mc_run sh -c "${MEMCHECK_SUITE:-test/run}" || status=$?
 mc_stop
 trap - EXIT INT TERM
