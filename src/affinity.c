@@ -402,6 +402,50 @@ affinity_rows(const AffinityState *st)
 	return 2 * npairs;
 }
 
+/*
+ * The one-dimensional array of the n composite datums rows[], laid out as
+ * construct_array() would, but with interrupt checks: copying millions of
+ * rows (hundreds of MB) in construct_array() held up a cancel for a second.
+ * affinity_rows() has checked the size.
+ */
+static ArrayType *
+pairs_array(Datum *rows, int64 n, Oid elemtype)
+{
+	Size		nbytes = 0;
+	Size		pos = 0;
+	Size		head = ARR_OVERHEAD_NONULLS(1);
+	ArrayType  *a;
+	char	   *data;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
+		nbytes += VARSIZE(DatumGetPointer(rows[i]));
+		nbytes = att_align_nominal(nbytes, TYPALIGN_DOUBLE);
+	}
+	a = palloc_extended(head + nbytes, MCXT_ALLOC_HUGE);
+	memset(a, 0, head);
+	SET_VARSIZE(a, head + nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = elemtype;
+	ARR_DIMS(a)[0] = (int) n;
+	ARR_LBOUND(a)[0] = 1;
+	data = ARR_DATA_PTR(a);
+	for (int64 i = 0; i < n; i++)
+	{
+		char	   *row = DatumGetPointer(rows[i]);
+		Size		len = VARSIZE(row);
+		Size		next = att_align_nominal(pos + len, TYPALIGN_DOUBLE);
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
+		memcpy(data + pos, row, len);
+		memset(data + pos + len, 0, next - pos - len);
+		pos = next;
+	}
+	return a;
+}
+
 /* persona.tag_pair[] of every direction of every pair with enough support. */
 Datum
 affinity_finalfn(PG_FUNCTION_ARGS)
@@ -455,5 +499,5 @@ affinity_finalfn(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(rows, (int) nrows, pair_type, -1, false, TYPALIGN_DOUBLE));
+	PG_RETURN_ARRAYTYPE_P(pairs_array(rows, nrows, pair_type));
 }

@@ -88,12 +88,15 @@ f8state_read(Datum state, int nheader, int64 *n, const char *what)
 				 errhint("Pass the state of the %s aggregate.", what)));
 	v = (const double *) ARR_DATA_PTR(a);
 	for (int i = nheader; i < len; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		if (!isfinite(v[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid %s state", what),
 					 errdetail("Element %d is not a finite number.", i + 1),
 					 errhint("Pass the state of the %s aggregate.", what)));
+	}
 	*n = len - nheader;
 	return v;
 }
