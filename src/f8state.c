@@ -1,6 +1,7 @@
 /*
  * f8state.c — float8[] aggregate states (see f8state.h).
  */
+#include "persona.h"
 #include "f8state.h"
 
 #include <math.h>
