@@ -170,8 +170,7 @@ count_customer(AffinityState *st, int *ids, int n)
 		int64	   *row = st->pairs + (Size) ids[i] * st->cap;
 
 		/* up to 4096 x 4096 / 2 increments for one customer */
-		if ((i & 63) == 63)
-			CHECK_FOR_INTERRUPTS();
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 6);
 		st->single[ids[i]]++;
 		for (int j = i + 1; j < k; j++)
 			row[ids[j]]++;

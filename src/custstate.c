@@ -1,6 +1,7 @@
 /*
  * custstate.c — one customer's running order statistics (see custstate.h).
  */
+#include "persona.h"
 #include "custstate.h"
 
 #include <math.h>
@@ -59,8 +60,7 @@ days_compact(CustState *cs)
 	sort_int32(days, cs->ndays);
 	for (int i = 1; i < cs->ndays; i++)
 	{
-		if ((i & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		if (days[i] != days[n])
 			days[++n] = days[i];
 	}
@@ -194,8 +194,7 @@ cust_merge(CustState *a, const CustState *b, MemoryContext ctx)
 			a->last_at = b->last_at;
 		for (int i = 0; i < b->ndays; i++)
 		{
-			if ((i & 4095) == 4095)
-				CHECK_FOR_INTERRUPTS();
+			PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
 			days_add(a, CUST_DAYS(b)[i], ctx);
 		}
 	}
@@ -291,8 +290,7 @@ cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 			{
 				double		d = (days[i] - days[i - 1]) - mean;
 
-				if ((i & 0xffff) == 0)
-					CHECK_FOR_INTERRUPTS();
+				PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 				ss += d * d;
 			}
 			r->has_gap_sd = true;
@@ -322,8 +320,7 @@ cust_send(StringInfo buf, CustState *cs)
 	pq_sendint32(buf, cs->ndays);
 	for (int i = 0; i < cs->ndays; i++)
 	{
-		if ((i & 0xffff) == 0xffff)
-			CHECK_FOR_INTERRUPTS();
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 16);
 		pq_sendint32(buf, CUST_DAYS(cs)[i]);
 	}
 }
@@ -362,8 +359,7 @@ cust_recv(StringInfo buf, CustState *cs, MemoryContext ctx)
 		elog(ERROR, "invalid serialised persona customer state");
 	for (int i = 0; i < ndays; i++)
 	{
-		if ((i & 4095) == 4095)
-			CHECK_FOR_INTERRUPTS();
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
 		days_add(cs, pq_getmsgint(buf, 4), ctx);
 	}
 }

@@ -38,8 +38,7 @@ append(Datum state, const double *values, int n)
 	for (int i = 0; i < n; i++)
 	{
 		/* combining appends whole partial states: millions of values */
-		if ((i & 0xffff) == 0xffff)
-			CHECK_FOR_INTERRUPTS();
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 16);
 		idx++;
 		state = array_set_element(state, 1, &idx, Float8GetDatum(values[i]), false,
 								  -1, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);

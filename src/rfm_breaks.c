@@ -80,13 +80,24 @@ PG_FUNCTION_INFO_V1(rfm_score_breaks);
 
 /* ---------- validation shared by in, recv and the constructors ---------- */
 
-/* Parse a method name. */
-static BreaksMethod
-method_from_name(const char *name)
+/* Index of a method name in method_names, or -1. */
+static int
+method_index(const char *name)
 {
 	for (int i = 0; i < lengthof(method_names); i++)
 		if (strcmp(name, method_names[i]) == 0)
-			return (BreaksMethod) i;
+			return i;
+	return -1;
+}
+
+/* Parse a method name (an aggregate argument). */
+static BreaksMethod
+method_from_name(const char *name)
+{
+	int			m = method_index(name);
+
+	if (m >= 0)
+		return (BreaksMethod) m;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown rfm_breaks method \"%s\"", name),
@@ -342,13 +353,9 @@ rfm_breaks_in(PG_FUNCTION_ARGS)
 				}
 			case 1:
 				{
-					char	   *name = scan_string(&sc);
-					int			m;
+					int			m = method_index(scan_string(&sc));
 
-					for (m = 0; m < lengthof(method_names); m++)
-						if (strcmp(name, method_names[m]) == 0)
-							break;
-					if (m == lengthof(method_names))
+					if (m < 0)
 						scan_error(&sc, "Unknown method (use \"quantile\", \"mean\" or \"thresholds\")");
 					method = (BreaksMethod) m;
 					break;

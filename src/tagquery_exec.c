@@ -237,8 +237,7 @@ match_array(FunctionCallInfo fcinfo, ArrayType *a, TagQuery *query)
 		int			h;
 
 		/* every 256 tags: a probe can walk the whole operand table */
-		if ((i & 255) == 255)
-			CHECK_FOR_INTERRUPTS();
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 8);
 		if (isnull)
 			continue;
 		s = VARDATA_ANY(DatumGetPointer(d));
