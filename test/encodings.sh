@@ -129,7 +129,7 @@ END $$;
 SELECT CASE WHEN ok THEN 'ok' ELSE 'FAIL' END || ' ' || what FROM enc_result ORDER BY ok, what;
 SQL
 
-# The scripts PostgreSQL runs for 0.3.0 are ASCII, valid in every encoding as they are.
+# The scripts PostgreSQL runs for 0.3.0 and later are ASCII, valid in every encoding as they are.
 status=0
 if LC_ALL=C grep -n '[^ -~	]' sql/persona.sql sql/persona--*--*.sql > "$checks.grep"; then
   echo "not ok - non-ASCII text in the install or upgrade scripts (put Chinese text in C, see label.c):"
@@ -146,7 +146,7 @@ for e in $encodings; do
     continue
   fi
   servers=$((servers + 1))
-  for from in fresh 0.1.0 0.2.0; do
+  for from in fresh 0.1.0 0.2.0 0.3.0; do
     if [ $from = fresh ]; then
       out=$(psql -X -q -v ON_ERROR_STOP=1 -d $db -c "CREATE EXTENSION persona" 2>&1) ||
         { echo "not ok - CREATE EXTENSION persona in $e: $out"; status=1; continue; }
