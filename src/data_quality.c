@@ -55,7 +55,7 @@ static const QualityCheck checks[] = {
 	{"missing_customer", false, "Missing customer (share of orders)", "缺少客户（占订单比例）",
 	 "excluded", "排除"},
 	{"missing_time", false, "Missing order time (share of orders)", "缺少下单时间（占订单比例）",
-	 "excluded (the customer is still profiled)", "排除（客户仍有画像）"},
+	 "excluded", "排除"},
 	{"missing_amount", false, "Missing amount (share of orders)", "缺少金额（占订单比例）",
 	 "an order without revenue", "计为订单，不计收入"},
 	{"zero_amount", false, "Zero amount (share of orders)", "金额为零（占订单比例）",
@@ -71,13 +71,13 @@ static const QualityCheck checks[] = {
 	{"date_only_orders", false, "Date-only orders at midnight (share of orders)", "只有日期的订单（零点，占订单比例）",
 	 "counted; a customer whose orders are all at midnight has NULL hours and dayparts",
 	 "照常计入；订单全在零点的客户，其时段为空"},
-	{"date_only_customers", true, "Customers with only date-only orders (share of customers)", "订单全在零点的客户（占客户比例）",
+	{"date_only_customers", true, "Customers with only date-only orders (share of customers with orders)", "订单全在零点的客户（占有订单客户比例）",
 	 "hours and dayparts NULL", "小时与时段为空"},
 	{"amount_beyond_3sd", false, "Amount beyond mean +/- 3 sd (share of orders)", "金额超出均值±3倍标准差（占订单比例）",
 	 "counted, flagged", "照常计入，标记"},
 	{"amount_beyond_mad", false, "Amount beyond median +/- 3 scaled MAD (share of orders)", "金额超出中位数±3倍MAD（占订单比例）",
 	 "counted, flagged", "照常计入，标记"},
-	{"one_time_buyers", true, "One-time buyers (share of customers)", "一次性购买客户（占客户比例）",
+	{"one_time_buyers", true, "One-time buyers (share of customers with orders)", "一次性购买客户（占有订单客户比例）",
 	 "profiled; no repeat purchase for the BTYD models, skipped by the Gamma-Gamma fit",
 	 "照常画像；BTYD 模型中无复购，Gamma-Gamma 拟合跳过"},
 };
@@ -170,7 +170,7 @@ quality_language(FunctionCallInfo fcinfo, int argno)
 /*
  * The counting query.  $1 is the time zone (text), $2 as_of (timestamptz,
  * NULL: now()).  The columns are bigint: the checks in order, then the
- * number of customers.  p (the as_of day) is in the FROM list so that a bad
+ * number of customers with at least one order.  p (the as_of day) is in the FROM list so that a bad
  * time zone is an error even on an empty table.
  */
 static char *
@@ -237,7 +237,7 @@ quality_query(const PersonaRelation *rel, const char *cust, const char *time,
 						   " s3 AS (SELECT pg_catalog.count(*) FILTER ("
 						   "   WHERE d.from_median > 3 * 1.4826 * (s2.mad_lo + s2.mad_hi) / 2) AS beyond_mad"
 						   "  FROM d, s2),"
-						   " c AS (SELECT pg_catalog.count(*) AS customers,"
+						   " c AS (SELECT pg_catalog.count(*) FILTER (WHERE n > 0) AS customers,"
 						   "  pg_catalog.count(*) FILTER (WHERE n > 0 AND n = midnight) AS date_only_customers,"
 						   "  pg_catalog.count(*) FILTER (WHERE n = 1) AS one_time_buyers"
 						   "  FROM (SELECT pg_catalog.count(*) FILTER (WHERE counted) AS n,"

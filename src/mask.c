@@ -266,9 +266,10 @@ country_code_length(const int *d, int n)
 
 /*
  * mask_phone(text): a Chinese mobile number (11 digits 1[3-9]..., alone or
- * after +86, 86 or 0086) keeps its first 3 and last 4 digits; another number
- * of 7 or more digits keeps its country code (written after + or 00) and its
- * last 4 digits; a shorter one keeps its last 2 digits (none below 4).
+ * after +86, 86 or 0086) keeps its first 3 and last 4 digits.  Another
+ * number keeps its country code (written after + or 00) and, counting the
+ * digits after it, its last 4 digits from 7 digits, its last 2 from 4, and
+ * none (nor the country code) below 4.
  * Separators and '+' are kept; letters and symbols are masked.
  */
 Datum
@@ -321,9 +322,29 @@ mask_phone(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			/* the country code (and its 00) is kept when 3 or more digits are still masked */
-			mask_from = (ndigits >= 7 && ndigits - (cc_start + cc_len) - 4 >= 3) ? cc_start + cc_len : 0;
-			mask_hi = ndigits < 4 ? ndigits : ndigits - (ndigits < 7 ? 2 : 4);
+			/*
+			 * The length rules count the national digits, after a country
+			 * code written with + or 00 (kept, with its 00, unless the
+			 * national number is too short to mask).
+			 */
+			int			prefix = cc_start + cc_len;
+			int64		nat = ndigits - prefix;
+
+			if (nat >= 7)
+			{
+				mask_from = prefix;
+				mask_hi = ndigits - 4;
+			}
+			else if (nat >= 4)
+			{
+				mask_from = prefix;
+				mask_hi = ndigits - 2;
+			}
+			else
+			{
+				mask_from = 0;
+				mask_hi = ndigits;
+			}
 		}
 	}
 

@@ -22,9 +22,11 @@ INSERT INTO dq VALUES
   -- customer 8: two orders, both at midnight: date-only; 19, 23 and 25 keep the amounts spread
   (14, 8, '2024-02-01 00:00', 19), (15, 8, '2024-02-02 00:00', 23), (16, 8, '2024-02-02 09:00', -1),
   (17, 9, '2024-02-03 08:00', 25), (17, 9, '2024-02-04 08:00', 25);
--- 19 rows; 9 customers.  Finite amounts >= 0 (the outlier checks):
--- 20 22 22 24 26 28 0 30 18 900 21 19 23 25 25 (15 values).
--- mean 1103/15 = 73.53, sample sd 226.7: only 900 is beyond 3 sd (680.1 from the mean).
+-- 19 rows; 9 customers, 7 of them with an order (1 2 3 4 6 8 9; 5 has only
+-- future orders, 7 only bad rows).  Finite amounts >= 0 (the outlier checks,
+-- whatever else the row has): 20 22 22 24 26 28 0 30 18 900 21 19 23 25 25
+-- (15 values).  mean 1203/15 = 80.2, sample sd 226.9: only 900 is beyond
+-- 3 sd (819.8 from the mean > 680.7).
 -- median 23; deviations 3 1 1 1 3 5 23 7 5 877 2 4 0 2 2: MAD 3, 3 * 1.4826 * 3 = 13.34:
 -- 0 (23 off) and 900 are beyond.
 SELECT round(avg(amount), 2) AS mean, round(stddev_samp(amount), 1) AS sd,
@@ -75,11 +77,14 @@ SELECT check_name, rows, share FROM persona.data_quality('dq_flat', as_of => '20
 WHERE check_name LIKE 'amount%';
 
 -- Other column types: text customers, timestamp and date times, integer,
--- float and money amounts; quoted column names; a view.
+-- float and money amounts; column names that need quoting; a view.
+-- Column names are taken as they are, not parsed as SQL identifiers:
+-- '"Customer"' names a column with the quotes in its name.
 CREATE TABLE "Odd Orders" ("Customer" text, "When" timestamp, day date, "Amount" float8, cents int, paid money);
 INSERT INTO "Odd Orders" VALUES ('a', '2024-01-01 00:00', '2024-01-01', 'NaN', 100, 1), ('a', '2024-01-02 10:00', '2024-01-02', 5, 0, 2),
                                 ('b', '2024-01-03 00:00', '2024-01-03', '-Infinity', -5, 3);
-SELECT check_name, rows FROM persona.data_quality('"Odd Orders"', '"Customer"', 'When', 'Amount', as_of => '2024-06-01')
+SELECT check_name, rows FROM persona.data_quality('"Odd Orders"', '"Customer"', 'When', 'Amount');
+SELECT check_name, rows FROM persona.data_quality('"Odd Orders"', 'Customer', 'When', 'Amount', as_of => '2024-06-01')
 WHERE rows > 0;
 SELECT check_name, rows FROM persona.data_quality('"Odd Orders"', 'Customer', 'day', 'cents', as_of => '2024-06-01')
 WHERE rows > 0;
