@@ -19,6 +19,12 @@ SELECT is_empty($$
   WHERE oprnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_operator') IS NULL$$,
   'every operator has a comment');
 SELECT is_empty($$
+  SELECT format('%s -> %s', c.castsource::regtype, c.casttarget::regtype) FROM pg_cast c
+  JOIN pg_depend d ON d.classid = 'pg_cast'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'persona')
+    AND obj_description(c.oid, 'pg_cast') IS NULL$$,
+  'every cast has a comment');
+SELECT is_empty($$
   SELECT opcname FROM pg_opclass
   WHERE opcnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_opclass') IS NULL$$,
   'every operator class has a comment');
@@ -30,7 +36,7 @@ SELECT results_eq($$
   SELECT p.proname::text COLLATE "default", p.proparallel::text COLLATE "default" FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND p.proparallel <> 's'
   GROUP BY 1, 2 ORDER BY 1$$,
-  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('customer_profile', 'r'), ('holdout', 'r'),
+  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('customer_profile', 'r'), ('data_quality', 'r'), ('holdout', 'r'),
            ('holdout_by_frequency', 'r'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u')$$,
   'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
 SELECT is_empty($$
