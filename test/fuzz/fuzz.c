@@ -1886,6 +1886,13 @@ sane_text(const char *argname)
 	static const char *const schemes[] = {"standard", "cn8", "shop"};
 	static const char *const views[] = {"fz_tagview", "public.fz_tagview2", "fz_tagview3"};
 	static const char *const rules[] = {"true", "orders > 1", "recency_days > 90", "persona.m(rfm) >= 4", "lifecycle = 'new'", "(habits).weekday_share >= 0.8", "1", "revenue"};
+	static const char *const zones[] = {"UTC", "Asia/Shanghai", "America/New_York", "+08"};
+	static const char *const langs[] = {"en", "zh"};
+	/* the masks: well-formed values, and near misses a rule must not half-recognise */
+	static const char *const phones[] = {"13812345678", "+86 138-1234-5678", "+1 415 555 0132", "020-12345678", "+86 123", "8613812345678", "１３８１２３４５６７８"};
+	static const char *const names[] = {"张三丰", "John Smith", "J", "欧阳娜娜", "  ", "Mary-Jane O'Brien"};
+	static const char *const emails[] = {"zhangsan@example.com", "ab@x.cn", "@", "a@b@c", "no-at-sign", "@@@@"};
+	static const char *const ids[] = {"110101199003074578", "11010119900307457X", "110101900307457", "E12345678", "AB", "1101011990030745789"};
 
 	if (!argname)
 		return PICK(text_pool);
@@ -1905,6 +1912,20 @@ sane_text(const char *argname)
 		return "amount";
 	if (strcmp(argname, "view_name") == 0)
 		return PICK(views);
+	if (strcmp(argname, "order_col") == 0)
+		return chance(0.5) ? "customer_id" : "ordered_at";
+	if (strcmp(argname, "time_zone") == 0)
+		return PICK(zones);
+	if (strcmp(argname, "language") == 0)
+		return PICK(langs);
+	if (strcmp(argname, "phone") == 0)
+		return PICK(phones);
+	if (strcmp(argname, "name") == 0)
+		return PICK(names);
+	if (strcmp(argname, "email") == 0)
+		return PICK(emails);
+	if (strcmp(argname, "id") == 0)
+		return PICK(ids);
 	if (strcmp(argname, "rule_sql") == 0)
 		return PICK(rules);
 	return PICK(text_pool);
@@ -2265,6 +2286,7 @@ static const DomainRule domain_rules[] = {
 	{"*", "weekend_share", 0, 1}, {"*", "morning", 0, 1}, {"*", "lunch", 0, 1}, {"*", "afternoon", 0, 1},
 	{"*", "evening", 0, 1}, {"*", "night", 0, 1}, {"*", "favourite_weekday", 1, 7}, {"*", "favourite_hour", 0, 23},
 	{"*", "mean_repeat_spend", 0, INF},
+	{"data_quality", "rows", 0, INF}, {"data_quality", "share", 0, 1},
 };
 
 /*
@@ -2626,6 +2648,14 @@ static const struct
 	{"simulate_bgnbd", NULL, 0, "SELECT count(*) FROM persona.simulate_bgnbd(0.24, 4.4, 0.79, 2.4, 2147483647, 39, 1)"},
 	/* found by the full run of 0.3.0 (seed 1): Infinity from finite inputs */
 	{"simulate_mean_spend", NULL, 1, "SELECT persona.simulate_mean_spend(9007199254740993, 1e-5, 3.686, 6, -9223372036854775808) AS result"},
+	/* 0.4.0: masks on long and odd strings, data_quality on wild and private tables */
+	{"mask_phone", NULL, 0, "SELECT length(persona.mask_phone(repeat('+86 １3８-', 100000))) AS result"},
+	{"mask_name", NULL, 0, "SELECT persona.mask_name(repeat(' ', 1000) || chr(12288) || 'x') AS result"},
+	{"mask_email", NULL, 0, "SELECT length(persona.mask_email(repeat('@', 100000) || repeat('a', 100000))) AS result"},
+	{"mask_id", NULL, 0, "SELECT persona.mask_id(repeat('-', 18) || '110101199003074578') AS result"},
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', time_zone => 'Asia/Shanghai', as_of => 'infinity')"},
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', order_col => 'amount', as_of => '-infinity')"},
+	{"data_quality", NULL, 1, "SELECT count(*) FROM persona.data_quality('fz_private')"},
 };
 
 static void
