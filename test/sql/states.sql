@@ -259,6 +259,10 @@ UNION ALL SELECT 'habits negative', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 7,
 UNION ALL SELECT 'habits weekday and hour disagree', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 7, '00000005'))
 UNION ALL SELECT 'habits midnight above hour 0', pg_temp.dhof(pg_temp.set_bytes(:'hstate', length(:'hstate'::bytea) - 4, '00000001'))
 UNION ALL SELECT 'habits flags', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 2, '01'));
+-- A crafted count that is valid alone but overflows when merged.
+SELECT pg_temp.of(pg_temp.set_bytes(:'state', 11, '4000000000000000')) AS huge_count_alone,
+       pg_temp.err(format('SELECT persona.order_stats_merge(s) FROM (VALUES (%L::bytea), (%L::bytea)) v(s)',
+                          pg_temp.set_bytes(:'state', 11, '4000000000000000'), pg_temp.set_bytes(:'state', 11, '4000000000000000'))) AS huge_counts_merged;
 \set VERBOSITY default
 SELECT persona.order_stats_of(pg_temp.set_bytes(:'state', 84, '00000000'), '2025-12-31');
 SELECT persona.habits_merge(s) FROM (VALUES (:'state'::bytea)) v(s);
