@@ -171,20 +171,22 @@ SELECT persona.lifecycle_stage('2025-01-01', '2025-01-20', 3, '2025-01-31') AS l
        persona.lifecycle_stage('2025-01-01'::date, '2025-01-20'::date, 3, '2025-01-31'::date) AS dates,
        persona.lifecycle_stage('2025-01-01'::date, '2025-01-20'::date, 3, '2025-02-01'::date) AS dates_day_31;
 -- Which overload a call picks: what a view over it depends on.
-CREATE VIEW picks AS
-SELECT persona.lifecycle_stage('2025-01-01', '2025-01-20', 3, '2025-01-31') AS literals,
-       persona.lifecycle_stage(now(), now(), 1, now()) AS timestamptz,
-       persona.lifecycle_stage(localtimestamp, localtimestamp, 1, localtimestamp) AS timestamp,
-       persona.lifecycle_stage(current_date, current_date, 1, current_date) AS dates,
-       (SELECT count(*) FROM persona.customer_profile('tz_orders', '2025-06-30')) AS profile_literal,
-       (SELECT count(*) FROM persona.customer_profile('tz_orders', now())) AS profile_timestamptz,
-       (SELECT count(*) FROM persona.customer_profile('tz_orders', '2025-06-30'::date)) AS profile_date,
-       (SELECT count(*) FROM persona.customer_profile('tz_orders', '2025-06-30'::varchar)) AS profile_varchar;
-SELECT d.refobjid::regprocedure AS depends_on
+CREATE VIEW pick_literals AS SELECT persona.lifecycle_stage('2025-01-01', '2025-01-20', 3, '2025-01-31');
+CREATE VIEW pick_timestamptz AS SELECT persona.lifecycle_stage(now(), now(), 1, now());
+CREATE VIEW pick_timestamp AS SELECT persona.lifecycle_stage(localtimestamp, localtimestamp, 1, localtimestamp);
+CREATE VIEW pick_dates AS SELECT persona.lifecycle_stage(current_date, current_date, 1, current_date);
+CREATE VIEW pick_profile_literal AS SELECT * FROM persona.customer_profile('tz_orders', '2025-06-30');
+CREATE VIEW pick_profile_timestamptz AS SELECT * FROM persona.customer_profile('tz_orders', now());
+CREATE VIEW pick_profile_date AS SELECT * FROM persona.customer_profile('tz_orders', '2025-06-30'::date);
+CREATE VIEW pick_profile_varchar AS SELECT * FROM persona.customer_profile('tz_orders', '2025-06-30'::varchar);
+CREATE VIEW pick_profile_named AS SELECT * FROM persona.customer_profile('tz_orders', '2025-06-30', habits => false);
+SELECT r.ev_class::regclass AS view, regexp_replace(d.refobjid::regprocedure::text, 'timestamp with time zone', 'timestamptz', 'g') AS depends_on
 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-WHERE r.ev_class = 'picks'::regclass AND d.refclassid = 'pg_proc'::regclass
-ORDER BY 1::text;
-DROP VIEW picks;
+WHERE r.ev_class::regclass::text LIKE 'pick\_%' AND d.refclassid = 'pg_proc'::regclass
+  AND d.refobjid::regproc::text IN ('persona.lifecycle_stage', 'persona.customer_profile')
+ORDER BY r.ev_class::regclass::text;
+DROP VIEW pick_literals, pick_timestamptz, pick_timestamp, pick_dates, pick_profile_literal, pick_profile_timestamptz,
+     pick_profile_date, pick_profile_varchar, pick_profile_named;
 -- (the literal call names its arguments first_at/last_at: the timestamptz overload)
 SELECT pg_temp.err($$SELECT persona.lifecycle_stage('2025-01-20', '2025-01-01', 3, '2025-01-31')$$) AS literal_call;
 -- The timestamptz overload counts days in the session zone (New York here):
