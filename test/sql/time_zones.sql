@@ -115,6 +115,39 @@ FROM (SELECT z, g, persona.order_stats(t, 1, '2026-01-01 00:00+00', z) s,
       GROUP BY z, g) q
 GROUP BY z ORDER BY z;
 
+-- Each value-zone overload equals its session-zone original run with the
+-- session TimeZone set to that zone (generated orders over DST changes).
+CREATE TABLE gen_orders AS
+SELECT i % 23 AS customer_id, '2024-02-20 00:00+00'::timestamptz + ((i * 7919) % 9000) * interval '47 minutes' AS ordered_at,
+       CASE WHEN i % 11 = 0 THEN -5 WHEN i % 13 = 0 THEN NULL ELSE (i % 97) + 0.25 END AS amount
+FROM generate_series(1, 3000) i;
+INSERT INTO gen_orders SELECT 99, d::timestamp AT TIME ZONE z, 1
+FROM generate_series('2024-03-01'::date, '2024-04-30', '3 days') d, unnest('{America/New_York}'::text[]) z;
+CREATE FUNCTION pg_temp.as_session(z text) RETURNS TABLE (zone text, what text, groups bigint, same bigint) LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('TimeZone', z, true);
+  RETURN QUERY
+  SELECT z, 'order_stats', count(*), count(*) FILTER (WHERE a::text = b::text)
+  FROM (SELECT customer_id, persona.order_stats(ordered_at, amount, '2024-12-31 18:00+00', z) a,
+               persona.order_stats(ordered_at, amount, '2024-12-31 18:00+00') b FROM gen_orders GROUP BY customer_id) q;
+  RETURN QUERY
+  SELECT z, 'habits', count(*), count(*) FILTER (WHERE a::text = b::text)
+  FROM (SELECT customer_id, persona.habits(ordered_at, z) a, persona.habits(ordered_at) b FROM gen_orders GROUP BY customer_id) q;
+  RETURN QUERY
+  SELECT z, 'daypart_of', count(*), count(*) FILTER (WHERE persona.daypart_of(ordered_at, z) = persona.daypart_of(ordered_at)) FROM gen_orders;
+  RETURN QUERY
+  SELECT z, 'lifecycle_stage(date)', count(*), count(*) FILTER (WHERE persona.lifecycle_stage((first_at AT TIME ZONE z)::date, (last_at AT TIME ZONE z)::date, purchase_days, '2024-12-31'::date)
+                                                            = persona.lifecycle_stage(first_at, last_at, purchase_days, '2024-12-31 18:00+00'))
+  FROM (SELECT (persona.order_stats(ordered_at, amount, '2024-12-31 18:00+00')).* FROM gen_orders GROUP BY customer_id) q WHERE orders > 0;
+  RETURN QUERY
+  SELECT z, 'customer_profile', count(*), count(*) FILTER (WHERE row(a.*)::text = row(b.*)::text)
+  FROM persona.customer_profile('gen_orders', '2024-12-31 18:00+00', time_zone => z) a
+  JOIN persona.customer_profile('gen_orders', '2024-12-31 18:00+00'::timestamptz) b USING (customer_id);
+END $$;
+SELECT (pg_temp.as_session(z)).* FROM unnest('{America/New_York,Asia/Shanghai,Australia/Lord_Howe,UTC}'::text[]) z ORDER BY 1, 2;
+SELECT current_setting('TimeZone') AS restored;
+DROP TABLE gen_orders;
+
 -- Zone names: full IANA names and POSIX specs; not abbreviations (their
 -- meaning depends on timezone_abbreviations) or unknown names.
 SELECT persona.daypart_of('2025-03-01 12:00+00', 'utc') AS utc, persona.daypart_of('2025-03-01 12:00+00', 'GMT') AS gmt,
