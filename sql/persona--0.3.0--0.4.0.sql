@@ -277,6 +277,15 @@ CREATE TABLE persona.profiles (
 );
 SELECT pg_catalog.pg_extension_config_dump('persona.profiles', '');
 GRANT SELECT ON persona.profiles TO PUBLIC;
+-- Whoever may write the registry (grant INSERT, UPDATE, DELETE to the roles
+-- that build profiles) changes only the rows of roles they belong to: a
+-- refresh runs as the profile's owner with what its row says.
+ALTER TABLE persona.profiles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY profiles_read ON persona.profiles FOR SELECT USING (true);
+CREATE POLICY profiles_insert ON persona.profiles FOR INSERT WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY profiles_update ON persona.profiles FOR UPDATE USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
+    WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY profiles_delete ON persona.profiles FOR DELETE USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
 COMMENT ON TABLE persona.profiles IS
   'Registry of profiles made by persona.create_profile: sources, options, and the outcome of the last refresh';
 COMMENT ON COLUMN persona.profiles.name IS 'profile name: the prefix of its relations (lower case, at most 40 bytes, no double underscore)';
@@ -594,7 +603,14 @@ BEGIN
             WHERE attrelid = p.attributes_from AND attname = col AND attnum > 0 AND NOT attisdropped;
             kind := p.pii ->> col;
             IF kind IS NOT NULL AND p.mask_pii THEN
-                attr_sql := attr_sql || format(', persona.mask_%s(a.%I::text) AS %I', kind, col, col);
+                -- the function name comes from this list, never from the registry's text
+                attr_sql := attr_sql || format(', %s(a.%I::text) AS %I',
+                    CASE kind WHEN 'phone' THEN 'persona.mask_phone' WHEN 'name' THEN 'persona.mask_name'
+                              WHEN 'email' THEN 'persona.mask_email' WHEN 'id' THEN 'persona.mask_id' END, col, col);
+                IF kind NOT IN ('phone', 'name', 'email', 'id') THEN
+                    RAISE EXCEPTION 'unknown mask kind "%" for pii column "%"', kind, col USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Use phone, name, email or id.';
+                END IF;
             ELSIF typ >= 16384 OR typ IN ('money'::regtype) THEN
                 -- a type of an extension or the user: its text, which every driver reads
                 attr_sql := attr_sql || format(', a.%I::text AS %I', col, col);

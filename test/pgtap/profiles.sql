@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(23);
+SELECT plan(24);
 
 CREATE ROLE persona_t_owner;
 CREATE ROLE persona_t_bi;          -- may read the profile views, not the orders
@@ -92,6 +92,16 @@ SET ROLE persona_t_owner;
 SELECT is((SELECT count(*) FROM bi.stored__pending), 1::bigint, 'the insert is recorded for the next refresh');
 SELECT is((SELECT refresh FROM persona.refresh_profile('stored')), 'incremental', 'which merges it');
 SELECT is((SELECT count(*) FROM bi.stored_customers), 41::bigint, 'the new customer is in the profile');
+RESET ROLE;
+
+-- a role that may write the registry changes only its own profiles' rows
+GRANT UPDATE, DELETE ON persona.profiles TO persona_t_analyst;
+SET ROLE persona_t_analyst;
+UPDATE persona.profiles SET pii = '{"x": "phone) FROM pg_class --"}';
+RESET ROLE;
+SELECT is((SELECT count(*) FROM persona.profiles WHERE pii IS NOT NULL), 0::bigint,
+          'another role''s registry rows cannot be changed (row-level security on persona.profiles)');
+SET ROLE persona_t_analyst;
 RESET ROLE;
 
 -- creating a profile needs CREATE on the schema
