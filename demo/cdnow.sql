@@ -3,6 +3,8 @@
 \pset footer off
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS persona CASCADE;
+DROP SCHEMA IF EXISTS bi CASCADE;            -- the profiles of an earlier run (tools/demo --keep)
+DROP VIEW IF EXISTS retail_people;
 CREATE EXTENSION persona;
 DROP TABLE IF EXISTS cdnow, cdnow_profile;
 \i demo/load_cdnow.sql
@@ -225,8 +227,6 @@ RESET persona.language;
 -- Profiles for BI tools: flat views of built-in types, refreshed on a schedule.
 SET client_min_messages = warning;
 SET persona.progress = off;
-DROP SCHEMA IF EXISTS bi CASCADE;
-DELETE FROM persona.profiles WHERE name IN ('cdnow', 'retail');
 CREATE SCHEMA bi;
 SELECT count(*) AS relations FROM persona.create_profile('cdnow', 'cdnow', time_col => 'ordered_on', schema => 'bi',
                                                   as_of => '1998-06-30', time_zone => 'UTC', language => 'en') \gset
