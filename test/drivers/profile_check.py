@@ -131,9 +131,11 @@ def main(argv):
             lines.append("%s columns %s" % (label, ",".join(c[0] for c in cols)))
             lines.append("%s rows %d" % (label, len(rows)))
             for cname, oid in cols:
-                if oid >= 10000 or oid not in ALLOWED or (oid == 1009 and cname != "tags"):
+                if oid >= 10000 or oid not in ALLOWED:
                     problems.append("%s.%s: type OID %d is not one of the built-in types a profile may use"
                                     % (label, cname, oid))
+                elif oid == 1009 and cname != "tags":
+                    problems.append("%s.%s: text[] (OID 1009) is only for the tags column" % (label, cname))
             for row in rows:
                 parts = []
                 for (cname, oid), v in zip(cols, row):

@@ -2,10 +2,10 @@
 CREATE FUNCTION public.standin_profile(p_name text, p_orders regclass, p_schema text, p_materialized boolean)
 RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE
-  kind text := CASE WHEN p_materialized THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END;
+  q text;
 BEGIN
   EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', p_schema);
-  EXECUTE format($q$CREATE %s %I.%I AS
+  q := format($q$
     WITH s AS (SELECT customer_id, persona.order_stats(ordered_at, amount, timestamptz '2025-01-01 00:00+08') AS st
                FROM %s GROUP BY customer_id),
          b AS (SELECT persona.rfm_breaks((st).recency_days, (st).orders, (st).revenue) AS br FROM s),
@@ -19,7 +19,19 @@ BEGIN
            array_remove(ARRAY[CASE WHEN (st).revenue > 1000 THEN '高价值' END,
                               CASE WHEN (st).orders > 10 THEN 'frequent buyer' END,
                               CASE WHEN (st).recency_days > 180 THEN '流失风险' END], NULL) AS tags
-    FROM r$q$, kind, p_schema, p_name || '_customers', p_orders);
+    FROM r$q$, p_orders);
+  IF p_materialized THEN
+    EXECUTE format('SET LOCAL TimeZone = %L', 'Asia/Shanghai');
+    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s', p_schema, p_name || '_customers', q);
+  ELSE
+    -- days are counted in the session TimeZone: a plain view reads through a
+    -- function that pins it, so every client sees the same days
+    EXECUTE format('CREATE SCHEMA IF NOT EXISTS standin_internal');
+    EXECUTE format('CREATE TABLE standin_internal.%I AS %s WITH NO DATA', p_name, q);
+    EXECUTE format($q$CREATE FUNCTION standin_internal.%1$I() RETURNS SETOF standin_internal.%1$I
+                     LANGUAGE sql STABLE SET TimeZone = 'Asia/Shanghai' AS %2$L$q$, p_name, q);
+    EXECUTE format('CREATE VIEW %I.%I AS SELECT * FROM standin_internal.%I()', p_schema, p_name || '_customers', p_name);
+  END IF;
   EXECUTE format($q$CREATE VIEW %I.%I AS
     SELECT segment, count(*) AS customers, sum(revenue) AS revenue,
            count(*)::float8 / sum(count(*)) OVER () AS share
