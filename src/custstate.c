@@ -11,6 +11,8 @@
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
+#include "state.h"
 
 StaticAssertDecl(sizeof(CustState) == 128, "CustState should span two cache lines");
 StaticAssertDecl(offsetof(CustState, null_amounts) == 64, "hot fields should fill the first cache line");
@@ -325,26 +327,63 @@ cust_send(StringInfo buf, CustState *cs)
 	}
 }
 
-/* Read a customer written by cust_send into an initialised state. */
+/* 10^(DEC_UNIT_DIGITS - dscale): fast-path sums are multiples of it. */
+static int64
+unit_step(int dscale)
+{
+	int64		step = 1;
+
+	for (int i = dscale; i < DEC_UNIT_DIGITS; i++)
+		step *= 10;
+	return step;
+}
+
+/* The exact value of a sum: units plus an optional side sum. */
+static Numeric
+exact_sum(int64 units, Numeric extra)
+{
+	Numeric		n = int64_div_fast_to_numeric(units, DEC_UNIT_DIGITS);
+
+	return extra ? numeric_add_opt_error(n, extra, NULL) : n;
+}
+
+/* Compare two exact sums: -1, 0 or 1. */
+static int
+sum_cmp(int64 a_units, Numeric a_extra, int64 b_units, Numeric b_extra)
+{
+	if (a_extra == NULL && b_extra == NULL)
+		return (a_units > b_units) - (a_units < b_units);
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(exact_sum(a_units, a_extra)),
+											 NumericGetDatum(exact_sum(b_units, b_extra))));
+}
+
+/*
+ * Read a customer written by cust_send into an initialised state, checking
+ * everything the writer guarantees (the state may be hand-made): counts
+ * that agree, sums with the right signs, purchase days sorted and
+ * distinct.  Errors are 22P03 of the reader's aggregate.
+ */
 void
-cust_recv(StringInfo buf, CustState *cs, MemoryContext ctx)
+cust_recv(StateReader *r, CustState *cs, MemoryContext ctx)
 {
 	Numeric		spent, first, refunded;
 	int32		ndays;
+	int64		step;
+	int32	   *days;
 
-	cs->orders = pq_getmsgint64(buf);
-	cs->first_at = pq_getmsgint64(buf);
-	cs->last_at = pq_getmsgint64(buf);
-	cs->spent = pq_getmsgint64(buf);
-	cs->first_day_spent = pq_getmsgint64(buf);
-	cs->first_day = pq_getmsgint(buf, 4);
-	cs->dscale = pq_getmsgint(buf, 2);
-	cs->null_amounts = pq_getmsgint64(buf);
-	cs->refunds = pq_getmsgint64(buf);
-	cs->refunded = pq_getmsgint64(buf);
-	spent = dec_recv_numeric(buf, ctx);
-	first = dec_recv_numeric(buf, ctx);
-	refunded = dec_recv_numeric(buf, ctx);
+	cs->orders = state_get_int64(r);
+	cs->first_at = state_get_int64(r);
+	cs->last_at = state_get_int64(r);
+	cs->spent = state_get_int64(r);
+	cs->first_day_spent = state_get_int64(r);
+	cs->first_day = state_get_int32(r);
+	cs->dscale = state_get_int16(r);
+	cs->null_amounts = state_get_int64(r);
+	cs->refunds = state_get_int64(r);
+	cs->refunded = state_get_int64(r);
+	spent = dec_recv_numeric(r, ctx);
+	first = dec_recv_numeric(r, ctx);
+	refunded = dec_recv_numeric(r, ctx);
 	if (spent || first || refunded)
 	{
 		CustCold   *cold = cold_of(cs, ctx);
@@ -353,13 +392,50 @@ cust_recv(StringInfo buf, CustState *cs, MemoryContext ctx)
 		cold->first_day_spent = first;
 		cold->refunded = refunded;
 	}
-	ndays = pq_getmsgint(buf, 4);
-	if (ndays < 0 || ndays > (buf->len - buf->cursor) / 4 || cs->dscale < 0 ||
-		cs->dscale > DEC_UNIT_DIGITS || cs->orders < 0 || (cs->orders > 0) != (ndays > 0))
-		elog(ERROR, "invalid serialised persona customer state");
+	ndays = state_get_int32(r);
+
+	if (cs->orders < 0 || cs->refunds < 0 || cs->null_amounts < 0 || cs->null_amounts > cs->orders)
+		persona_bad_state(r, "Its counts are negative or disagree (orders with a NULL amount exceed orders).");
+	if (cs->dscale < 0 || cs->dscale > DEC_UNIT_DIGITS)
+		persona_bad_state(r, "Its display scale is out of range.");
+	step = unit_step(cs->dscale);
+	if (cs->spent % step != 0 || cs->first_day_spent % step != 0 || cs->refunded % step != 0)
+		persona_bad_state(r, "Its sums have more decimals than its display scale.");
+	if (cs->spent < 0 || cs->first_day_spent < 0 || cs->refunded > 0 ||
+		sum_cmp(cs->spent, spent, 0, NULL) < 0 || sum_cmp(cs->first_day_spent, first, 0, NULL) < 0 ||
+		sum_cmp(cs->refunded, refunded, 0, NULL) > 0)
+		persona_bad_state(r, "Order sums must not be negative, refund sums not positive.");
+	if ((cs->refunds == 0) != (sum_cmp(cs->refunded, refunded, 0, NULL) == 0))
+		persona_bad_state(r, "It has refunds without a refunded amount, or a refunded amount without refunds.");
+	if (cs->orders == cs->null_amounts && sum_cmp(cs->spent, spent, 0, NULL) != 0)
+		persona_bad_state(r, "It has spend but no order with an amount.");
+	if (sum_cmp(cs->first_day_spent, first, cs->spent, spent) > 0)
+		persona_bad_state(r, "Its first-day spend exceeds its spend.");
+	if (ndays < 0 || ndays > state_remaining(r) / 4 || ndays > cs->orders || (cs->orders > 0) != (ndays > 0))
+		persona_bad_state(r, "Its number of purchase days disagrees with its orders or its length.");
+	if (cs->orders == 0)
+	{
+		if (cs->first_at != 0 || cs->last_at != 0 || cs->first_day != 0)
+			persona_bad_state(r, "A customer without orders has no first or last order.");
+	}
+	else if (!IS_VALID_TIMESTAMP(cs->first_at) || !IS_VALID_TIMESTAMP(cs->last_at) ||
+			 cs->first_at > cs->last_at)
+		persona_bad_state(r, "Its first and last order must be finite timestamps, the first not after the last.");
+
+	if (ndays > cs->maxdays)
+	{
+		cs->heap_days = MemoryContextAlloc(ctx, sizeof(int32) * ndays);
+		cs->maxdays = ndays;
+	}
+	days = CUST_DAYS(cs);
 	for (int i = 0; i < ndays; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
-		days_add(cs, pq_getmsgint(buf, 4), ctx);
+		days[i] = state_get_int32(r);
+		if (i > 0 && days[i] <= days[i - 1])
+			persona_bad_state(r, "Its purchase days are not sorted and distinct.");
 	}
+	cs->ndays = ndays;
+	if (ndays > 0 && days[0] != cs->first_day)
+		persona_bad_state(r, "Its first purchase day is not the first of its purchase days.");
 }

@@ -85,6 +85,7 @@ extern void cust_finish(CustState *cs, int32 as_of_day, CustResult *r);
 extern Numeric cust_revenue(const CustState *cs);
 extern Numeric cust_repeat_revenue(const CustState *cs);
 extern void cust_send(StringInfo buf, CustState *cs);
-extern void cust_recv(StringInfo buf, CustState *cs, MemoryContext ctx);
+struct StateReader;
+extern void cust_recv(struct StateReader *r, CustState *cs, MemoryContext ctx);
 
 #endif							/* PERSONA_CUSTSTATE_H */

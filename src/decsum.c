@@ -6,6 +6,7 @@
  * (pg_upgrade depends on it): a uint16 header word, then base-10000 digits.
  */
 #include "decsum.h"
+#include "state.h"
 
 #include "common/int.h"
 #include "libpq/pqformat.h"
@@ -176,17 +177,57 @@ dec_send_numeric(StringInfo buf, Numeric extra)
 		pq_sendbyte(buf, 0);
 }
 
-/* Read a side sum written by dec_send_numeric, allocating it in ctx. */
+/*
+ * Whether s is a plain decimal as numeric_out writes a finite value: an
+ * optional '-', digits, optionally '.' and digits, within numeric's limits
+ * (131072 digits before the point, 16383 after).  Checked before numeric_in so that a crafted state cannot raise
+ * numeric_in's own errors (22P02, 22003) or smuggle in NaN or Infinity.
+ */
+#define DEC_MAX_INT_DIGITS 131072
+#define DEC_MAX_FRAC_DIGITS 16383
+
+static bool
+plain_decimal(const char *s)
+{
+	const char *p = s;
+	int			before = 0, after = 0;
+
+	if (*p == '-')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		p++, before++;
+	if (*p == '.')
+	{
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++, after++;
+		if (after == 0)
+			return false;
+	}
+	return *p == '\0' && before > 0 && before <= DEC_MAX_INT_DIGITS && after <= DEC_MAX_FRAC_DIGITS;
+}
+
+/*
+ * Read a side sum written by dec_send_numeric, allocating it in ctx; a
+ * malformed one is a 22P03 error of the state being read.
+ */
 Numeric
-dec_recv_numeric(StringInfo buf, MemoryContext ctx)
+dec_recv_numeric(StateReader *r, MemoryContext ctx)
 {
 	MemoryContext old;
 	Numeric		n;
+	int			flag = state_get_byte(r);
+	const char *digits;
 
-	if (!pq_getmsgbyte(buf))
+	if (flag == 0)
 		return NULL;
+	if (flag != 1)
+		persona_bad_state(r, "An exact side sum has a bad marker byte.");
+	digits = state_get_string(r, DEC_MAX_INT_DIGITS + DEC_MAX_FRAC_DIGITS + 2);
+	if (!plain_decimal(digits))
+		persona_bad_state(r, "An exact side sum is not a finite decimal number.");
 	old = MemoryContextSwitchTo(ctx);
-	n = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(pq_getmsgstring(buf)),
+	n = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(digits),
 											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	MemoryContextSwitchTo(old);
 	return n;

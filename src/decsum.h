@@ -8,6 +8,8 @@
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
 
+struct StateReader;
+
 /*
  * A sum is kept as an int64 count of 1/10000 units plus an exact numeric
  * side sum ("extra", NULL almost always).  Amounts with at most four
@@ -34,6 +36,6 @@ extern void dec_add_sum(int64 *units, Numeric *extra, int64 other_units, Numeric
 extern Numeric dec_numeric(int64 units, Numeric extra, int dscale);
 extern double dec_float8(int64 units, Numeric extra);
 extern void dec_send_numeric(StringInfo buf, Numeric extra);
-extern Numeric dec_recv_numeric(StringInfo buf, MemoryContext ctx);
+extern Numeric dec_recv_numeric(struct StateReader *r, MemoryContext ctx);
 
 #endif							/* PERSONA_DECSUM_H */

@@ -1,15 +1,19 @@
 /*
  * habits.c — the habits aggregate: when a customer buys.
  *
- * Counts orders per ISO weekday and per hour in the session time zone, then
- * reports weekday/weekend shares, daypart shares and the favourite daypart,
- * weekday and hour.  Dayparts (local time): morning 05:00-10:59, lunch
+ * Counts orders per ISO weekday and per hour in the time_zone argument
+ * (or, without it, the session time zone), then reports weekday/weekend
+ * shares, daypart shares and the favourite daypart, weekday and hour.  Dayparts (local time): morning 05:00-10:59, lunch
  * 11:00-13:59, afternoon 14:00-16:59, evening 17:00-20:59, night
  * 21:00-04:59.  Ties go to the earliest daypart, weekday (Monday first) and
- * hour.  NULL times are skipped; infinite ones are errors.
+ * hour.  NULL times are skipped; infinite ones are errors.  When every
+ * order is at exactly local midnight (dates stored as timestamps) the
+ * hour-based fields are NULL.  habits_state / habits_merge / habits_of keep
+ * a customer's counts as bytea for incremental refresh.
  */
 #include "persona.h"
 
+#include "state.h"
 #include "tzspan.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -19,13 +23,30 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-/* 128 bytes: two cache lines per group; the order count is the weekday sum. */
+/*
+ * 128 bytes: two cache lines per group; the order count is the weekday sum.
+ * at_midnight counts orders at exactly local midnight: when every order is,
+ * the data has dates only and the hours mean nothing.
+ */
 typedef struct HabitsState
 {
 	int32		by_weekday[7];	/* ISO weekday 1..7 at index 0..6 */
 	int32		by_hour[24];
-	int32		padding;
+	int32		at_midnight;
 } HabitsState;
+
+StaticAssertDecl(sizeof(HabitsState) == 128, "a habits state should be two cache lines");
+
+/*
+ * The state of the aggregates given a time zone value (habits(t, zone),
+ * habits_state, habits_merge): the counts, then the zone every row of the
+ * group must share.  The session-zone habits(t) keeps the 128-byte state.
+ */
+typedef struct HabitsZoneState
+{
+	HabitsState counts;			/* first: habits_finalfn reads either state */
+	pg_tz	   *zone;
+} HabitsZoneState;
 
 /* Error out before a counter overflows (2^31 orders in one group). */
 static inline void
@@ -47,11 +68,19 @@ enum
 static const char *const daypart_names[DP_COUNT] = {"morning", "lunch", "afternoon", "evening", "night"};
 
 PG_FUNCTION_INFO_V1(habits_transfn);
+PG_FUNCTION_INFO_V1(habits_zone_transfn);
+PG_FUNCTION_INFO_V1(habits_merge_transfn);
 PG_FUNCTION_INFO_V1(habits_combinefn);
+PG_FUNCTION_INFO_V1(habits_zone_combinefn);
 PG_FUNCTION_INFO_V1(habits_serialfn);
+PG_FUNCTION_INFO_V1(habits_zone_serialfn);
 PG_FUNCTION_INFO_V1(habits_deserialfn);
+PG_FUNCTION_INFO_V1(habits_zone_deserialfn);
 PG_FUNCTION_INFO_V1(habits_finalfn);
+PG_FUNCTION_INFO_V1(habits_state_finalfn);
+PG_FUNCTION_INFO_V1(habits_of);
 PG_FUNCTION_INFO_V1(daypart_of);
+PG_FUNCTION_INFO_V1(daypart_of_zone);
 
 /* The daypart of a local hour. */
 static int
@@ -68,42 +97,21 @@ daypart_of_hour(int hour)
 	return DP_NIGHT;
 }
 
-/* habits_transfn(state, ordered_at) */
-Datum
-habits_transfn(PG_FUNCTION_ARGS)
+/* Count one order at local time l. */
+static void
+counts_add(HabitsState *st, const PersonaLocal *l)
 {
-	MemoryContext aggctx;
-	HabitsState *st;
-	int32		day;
-	int			dow, hour;
-
-	aggctx = persona_agg_context(fcinfo);
-	st = PG_ARGISNULL(0) ? persona_state_alloc(fcinfo, aggctx, sizeof(HabitsState))
-		: (HabitsState *) PG_GETARG_POINTER(0);
-	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(st);
-	persona_local_time(PG_GETARG_TIMESTAMPTZ(1), "ordered_at", &day, &dow, &hour);
-	check_room(st->by_weekday[dow - 1]);
-	check_room(st->by_hour[hour]);
-	st->by_weekday[dow - 1]++;
-	st->by_hour[hour]++;
-	PG_RETURN_POINTER(st);
+	check_room(st->by_weekday[l->isodow - 1]);
+	check_room(st->by_hour[l->hour]);
+	st->by_weekday[l->isodow - 1]++;
+	st->by_hour[l->hour]++;
+	st->at_midnight += l->midnight;		/* at most by_hour[0]: no overflow */
 }
 
 /* Add b's counts to a. */
-Datum
-habits_combinefn(PG_FUNCTION_ARGS)
+static void
+counts_merge(HabitsState *a, const HabitsState *b)
 {
-	MemoryContext aggctx;
-	HabitsState *a;
-	HabitsState *b;
-
-	aggctx = persona_agg_context(fcinfo);
-	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
-	b = (HabitsState *) PG_GETARG_POINTER(1);
-	a = PG_ARGISNULL(0) ? MemoryContextAllocZero(aggctx, sizeof(HabitsState))
-		: (HabitsState *) PG_GETARG_POINTER(0);
 	for (int i = 0; i < 7; i++)
 	{
 		if (pg_add_s32_overflow(a->by_weekday[i], b->by_weekday[i], &a->by_weekday[i]))
@@ -114,21 +122,145 @@ habits_combinefn(PG_FUNCTION_ARGS)
 		if (pg_add_s32_overflow(a->by_hour[i], b->by_hour[i], &a->by_hour[i]))
 			check_room(PG_INT32_MAX);
 	}
+	a->at_midnight += b->at_midnight;	/* at most by_hour[0], which did not overflow */
+}
+
+static void
+counts_send(StringInfo buf, const HabitsState *st)
+{
+	for (int i = 0; i < 7; i++)
+		pq_sendint32(buf, st->by_weekday[i]);
+	for (int i = 0; i < 24; i++)
+		pq_sendint32(buf, st->by_hour[i]);
+	pq_sendint32(buf, st->at_midnight);
+}
+
+/*
+ * Read counts written by counts_send: non-negative, as many orders by
+ * weekday as by hour, midnight orders at most those of hour 0.
+ */
+static void
+counts_recv(StateReader *r, HabitsState *st)
+{
+	int64		wd = 0, hr = 0;
+
+	for (int i = 0; i < 7; i++)
+		wd += st->by_weekday[i] = state_get_int32(r);
+	for (int i = 0; i < 24; i++)
+		hr += st->by_hour[i] = state_get_int32(r);
+	st->at_midnight = state_get_int32(r);
+	state_get_end(r);
+	for (int i = 0; i < 7; i++)
+		if (st->by_weekday[i] < 0)
+			persona_bad_state(r, "Its counts must not be negative.");
+	for (int i = 0; i < 24; i++)
+		if (st->by_hour[i] < 0)
+			persona_bad_state(r, "Its counts must not be negative.");
+	if (wd != hr)
+		persona_bad_state(r, "It counts different numbers of orders by weekday and by hour.");
+	if (st->at_midnight < 0 || st->at_midnight > st->by_hour[0])
+		persona_bad_state(r, "It counts more orders at midnight than in hour 0.");
+}
+
+/* habits_transfn(state, ordered_at): the session TimeZone. */
+Datum
+habits_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	HabitsState *st;
+	PersonaLocal l;
+
+	aggctx = persona_agg_context(fcinfo);
+	st = PG_ARGISNULL(0) ? persona_state_alloc(fcinfo, aggctx, sizeof(HabitsState))
+		: (HabitsState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(st);
+	persona_zone_local(session_timezone, PG_GETARG_TIMESTAMPTZ(1), "ordered_at", &l);
+	counts_add(st, &l);
+	PG_RETURN_POINTER(st);
+}
+
+/* A fresh zone state. */
+static HabitsZoneState *
+zone_state_new(FunctionCallInfo fcinfo, MemoryContext aggctx, pg_tz *zone)
+{
+	HabitsZoneState *st = persona_state_alloc(fcinfo, aggctx, sizeof(HabitsZoneState));
+
+	st->zone = zone;
+	return st;
+}
+
+/* habits_zone_transfn(state, ordered_at, time_zone): habits(t, zone) and habits_state. */
+Datum
+habits_zone_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	pg_tz	   *zone = persona_zone_arg(fcinfo, 2);
+	HabitsZoneState *st;
+	PersonaLocal l;
+
+	if (PG_ARGISNULL(0))
+		st = zone_state_new(fcinfo, aggctx, zone);
+	else
+	{
+		st = (HabitsZoneState *) PG_GETARG_POINTER(0);
+		persona_check_same_zone(st->zone, zone);
+	}
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(st);
+	persona_zone_local(zone, PG_GETARG_TIMESTAMPTZ(1), "ordered_at", &l);
+	counts_add(&st->counts, &l);
+	PG_RETURN_POINTER(st);
+}
+
+/* Add b's counts to a. */
+Datum
+habits_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	HabitsState *a;
+
+	aggctx = persona_agg_context(fcinfo);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
+	a = PG_ARGISNULL(0) ? MemoryContextAllocZero(aggctx, sizeof(HabitsState))
+		: (HabitsState *) PG_GETARG_POINTER(0);
+	counts_merge(a, (HabitsState *) PG_GETARG_POINTER(1));
 	PG_RETURN_POINTER(a);
 }
 
-/* State to bytea. */
+/* Add b's counts to a, in the same zone. */
+Datum
+habits_zone_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	HabitsZoneState *a;
+	HabitsZoneState *b;
+
+	aggctx = persona_agg_context(fcinfo);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
+	b = (HabitsZoneState *) PG_GETARG_POINTER(1);
+	if (PG_ARGISNULL(0))
+	{
+		a = MemoryContextAllocZero(aggctx, sizeof(HabitsZoneState));
+		a->zone = b->zone;
+	}
+	else
+		a = (HabitsZoneState *) PG_GETARG_POINTER(0);
+	persona_check_same_zone(a->zone, b->zone);
+	counts_merge(&a->counts, &b->counts);
+	PG_RETURN_POINTER(a);
+}
+
+/* State to bytea (internal to parallel plans). */
 Datum
 habits_serialfn(PG_FUNCTION_ARGS)
 {
-	HabitsState *st = (HabitsState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	for (int i = 0; i < 7; i++)
-		pq_sendint32(&buf, st->by_weekday[i]);
-	for (int i = 0; i < 24; i++)
-		pq_sendint32(&buf, st->by_hour[i]);
+	counts_send(&buf, (HabitsState *) PG_GETARG_POINTER(0));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -137,18 +269,84 @@ Datum
 habits_deserialfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
-	StringInfoData buf;
+	StateReader r;
 	HabitsState *st;
 
 	aggctx = persona_agg_context(fcinfo);
-	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
+	state_reader_init(&r, PG_GETARG_BYTEA_PP(0), "habits");
 	st = MemoryContextAllocZero(aggctx, sizeof(HabitsState));
-	for (int i = 0; i < 7; i++)
-		st->by_weekday[i] = pq_getmsgint(&buf, 4);
-	for (int i = 0; i < 24; i++)
-		st->by_hour[i] = pq_getmsgint(&buf, 4);
-	pq_getmsgend(&buf);
+	counts_recv(&r, st);
 	PG_RETURN_POINTER(st);
+}
+
+/* The bytea form of a zone state (state.h): header, then the counts. */
+static bytea *
+zone_state_serialize(const HabitsZoneState *st)
+{
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	state_send_header(&buf, STATE_KIND_HABITS, 0, st->zone);
+	counts_send(&buf, &st->counts);
+	return pq_endtypsend(&buf);
+}
+
+/* Read a zone state into *st. */
+static void
+zone_state_deserialize(bytea *b, HabitsZoneState *st)
+{
+	StateReader r;
+	int			flags;
+
+	state_reader_init(&r, b, "habits");
+	st->zone = state_get_header(&r, STATE_KIND_HABITS, &flags);
+	if (flags != 0)
+		persona_bad_state(&r, "Its flags are not those of a habits state.");
+	counts_recv(&r, &st->counts);
+}
+
+Datum
+habits_zone_serialfn(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(zone_state_serialize((HabitsZoneState *) PG_GETARG_POINTER(0)));
+}
+
+Datum
+habits_zone_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	HabitsZoneState *st = MemoryContextAllocZero(aggctx, sizeof(HabitsZoneState));
+
+	zone_state_deserialize(PG_GETARG_BYTEA_PP(0), st);
+	PG_RETURN_POINTER(st);
+}
+
+/* habits_merge_transfn(state, bytea): add a stored state's counts; NULLs are skipped. */
+Datum
+habits_merge_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	HabitsZoneState *st = PG_ARGISNULL(0) ? NULL : (HabitsZoneState *) PG_GETARG_POINTER(0);
+	HabitsZoneState in;
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(st);
+	memset(&in, 0, sizeof(in));
+	zone_state_deserialize(PG_GETARG_BYTEA_PP(1), &in);
+	if (st == NULL)
+		st = zone_state_new(fcinfo, aggctx, in.zone);
+	persona_check_same_zone(st->zone, in.zone);
+	counts_merge(&st->counts, &in.counts);
+	PG_RETURN_POINTER(st);
+}
+
+/* The state as bytea (habits_state, habits_merge); NULL for no rows. */
+Datum
+habits_state_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(zone_state_serialize((HabitsZoneState *) PG_GETARG_POINTER(0)));
 }
 
 /* Index of the first maximum of v[0..n-1]. */
@@ -189,10 +387,12 @@ habits_maker(MemoryContext mcxt, TupleDesc desc)
  * The persona.habits row of orders counted per ISO weekday (wd[0] = Monday)
  * and local hour: orders, weekday_share, weekend_share, the five daypart
  * shares, daypart (mode), favourite_weekday, favourite_hour.  With no
- * orders the shares and favourites are NULL.
+ * orders the shares and favourites are NULL.  date_only (every order at
+ * exactly local midnight: dates without times) makes the hour-based fields
+ * NULL, since they would all say "night"; the weekday fields stay.
  */
 Datum
-habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr)
+habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only)
 {
 	Datum		values[11];
 	bool		nulls[11];
@@ -220,6 +420,12 @@ habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr)
 	values[8] = m->daypart[first_max(dp, DP_COUNT)];
 	values[9] = Int32GetDatum(first_max(wd, 7) + 1);
 	values[10] = Int32GetDatum(first_max(hr, 24));
+	if (date_only)
+	{
+		for (int i = 3; i <= 8; i++)
+			nulls[i] = true;
+		nulls[10] = true;
+	}
 	return HeapTupleGetDatum(heap_form_tuple(m->desc, values, nulls));
 }
 
@@ -241,30 +447,56 @@ call_maker(FunctionCallInfo fcinfo, bool want_desc)
 	return m;
 }
 
-/* The persona.habits row of the state; NULL for no input. */
+/* The persona.habits row of counts. */
+static Datum
+counts_row(FunctionCallInfo fcinfo, const HabitsState *st)
+{
+	int64		wd[7], hr[24];
+	int64		orders = 0;
+
+	for (int i = 0; i < 7; i++)
+		orders += wd[i] = st->by_weekday[i];
+	for (int h = 0; h < 24; h++)
+		hr[h] = st->by_hour[h];
+	return habits_make(call_maker(fcinfo, true), wd, hr, orders > 0 && st->at_midnight == orders);
+}
+
+/* The persona.habits row of either state (the counts come first); NULL for no input. */
 Datum
 habits_finalfn(PG_FUNCTION_ARGS)
 {
-	HabitsState *st;
-	int64		wd[7], hr[24];
-
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	st = (HabitsState *) PG_GETARG_POINTER(0);
-	for (int i = 0; i < 7; i++)
-		wd[i] = st->by_weekday[i];
-	for (int h = 0; h < 24; h++)
-		hr[h] = st->by_hour[h];
-	PG_RETURN_DATUM(habits_make(call_maker(fcinfo, true), wd, hr));
+	PG_RETURN_DATUM(counts_row(fcinfo, (HabitsState *) PG_GETARG_POINTER(0)));
 }
 
-/* daypart(timestamptz) -> persona.daypart of one time, in the session time zone. */
+/* habits_of(state bytea): the persona.habits row of a stored state. */
+Datum
+habits_of(PG_FUNCTION_ARGS)
+{
+	HabitsZoneState st;
+
+	memset(&st, 0, sizeof(st));
+	zone_state_deserialize(PG_GETARG_BYTEA_PP(0), &st);
+	PG_RETURN_DATUM(counts_row(fcinfo, &st.counts));
+}
+
+/* daypart_of(timestamptz) -> persona.daypart of one time, in the session time zone. */
 Datum
 daypart_of(PG_FUNCTION_ARGS)
 {
-	int32		day;
-	int			dow, hour;
+	PersonaLocal l;
 
-	persona_local_time(PG_GETARG_TIMESTAMPTZ(0), "time", &day, &dow, &hour);
-	return call_maker(fcinfo, false)->daypart[daypart_of_hour(hour)];
+	persona_zone_local(session_timezone, PG_GETARG_TIMESTAMPTZ(0), "time", &l);
+	return call_maker(fcinfo, false)->daypart[daypart_of_hour(l.hour)];
+}
+
+/* daypart_of(timestamptz, time_zone) -> persona.daypart of one time in that zone. */
+Datum
+daypart_of_zone(PG_FUNCTION_ARGS)
+{
+	PersonaLocal l;
+
+	persona_zone_local(persona_zone(PG_GETARG_TEXT_PP(1)), PG_GETARG_TIMESTAMPTZ(0), "time", &l);
+	return call_maker(fcinfo, false)->daypart[daypart_of_hour(l.hour)];
 }

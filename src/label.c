@@ -18,6 +18,7 @@
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(enum_label);
+PG_FUNCTION_INFO_V1(enum_label_in);
 
 typedef struct EnumLabel
 {
@@ -96,9 +97,9 @@ persona_from_utf8(const char *utf8)
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
 				 errmsg("label cannot be represented in server encoding \"%s\"",
 						GetDatabaseEncodingName()),
-				 errdetail("The Chinese label (persona.language = zh) has characters with no equivalent in encoding \"%s\".",
+				 errdetail("The Chinese label has characters with no equivalent in encoding \"%s\".",
 						   GetDatabaseEncodingName()),
-				 errhint("Set persona.language = 'en', or use a database with encoding UTF8.")));
+				 errhint("Set persona.language = 'en' (or pass the language 'en'), or use a database with encoding UTF8.")));
 	if (nconverted == MAX_CONVERTED)
 		return buf;
 	converted[nconverted].utf8 = utf8;
@@ -107,11 +108,38 @@ persona_from_utf8(const char *utf8)
 	return converted[nconverted++].server;
 }
 
-/* The English or Chinese form of a label, in the server encoding. */
+/* The English or Chinese form of a label in language lang, in the server encoding. */
+const char *
+persona_label_in(PersonaLanguage lang, const char *en, const char *zh)
+{
+	return lang == PERSONA_LANG_ZH ? persona_from_utf8(zh) : en;
+}
+
+/* The English or Chinese form of a label in persona.language. */
 const char *
 persona_label(const char *en, const char *zh)
 {
-	return persona_language == PERSONA_LANG_ZH ? persona_from_utf8(zh) : en;
+	return persona_label_in(persona_language, en, zh);
+}
+
+/*
+ * A language given as a value: 'en' or 'zh', case-insensitive as the
+ * persona.language setting takes them; 22023 otherwise.
+ */
+PersonaLanguage
+persona_language_of(text *name)
+{
+	char	   *s = text_to_cstring(name);
+
+	if (pg_strcasecmp(s, "en") == 0)
+		return PERSONA_LANG_EN;
+	if (pg_strcasecmp(s, "zh") == 0)
+		return PERSONA_LANG_ZH;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("language \"%s\" not recognized", s),
+			 errhint("Use 'en' (English) or 'zh' (Chinese).")));
+	pg_unreachable();
 }
 
 /* The value (pg_enum OID) of a label of enum type persona.typname. */
@@ -151,11 +179,10 @@ persona_enum_values(FunctionCallInfo fcinfo, const char *typname, const char *co
 	return v;
 }
 
-/* label(anyenum): display name in persona.language; other enums give their label. */
-Datum
-enum_label(PG_FUNCTION_ARGS)
+/* The display name of enum value value in language lang; other enums give their label. */
+static text *
+label_of(Oid value, PersonaLanguage lang)
 {
-	Oid			value = PG_GETARG_OID(0);
 	HeapTuple	etup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(value));
 	Form_pg_enum e;
 	char	   *label;
@@ -182,6 +209,20 @@ enum_label(PG_FUNCTION_ARGS)
 	if (ours)
 		for (int i = 0; i < lengthof(labels); i++)
 			if (strcmp(labels[i].type, typname) == 0 && strcmp(labels[i].value, label) == 0)
-				PG_RETURN_TEXT_P(cstring_to_text(persona_label(labels[i].en, labels[i].zh)));
-	PG_RETURN_TEXT_P(cstring_to_text(label));
+				return cstring_to_text(persona_label_in(lang, labels[i].en, labels[i].zh));
+	return cstring_to_text(label);
+}
+
+/* label(anyenum): display name in persona.language. */
+Datum
+enum_label(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(label_of(PG_GETARG_OID(0), persona_language));
+}
+
+/* label(anyenum, language): display name in the given language. */
+Datum
+enum_label_in(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(label_of(PG_GETARG_OID(0), persona_language_of(PG_GETARG_TEXT_PP(1))));
 }

@@ -24,10 +24,12 @@
 #include "tzspan.h"
 #include "access/htup_details.h"
 #include "executor/executor.h"
+#include "utils/date.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(lifecycle_stage_stats);
 PG_FUNCTION_INFO_V1(lifecycle_stage_raw);
+PG_FUNCTION_INFO_V1(lifecycle_stage_dates);
 
 int			lifecycle_new_days = 30;
 int			lifecycle_mature_purchases = 4;
@@ -185,50 +187,43 @@ lifecycle_stage_stats(PG_FUNCTION_ARGS)
 											  os.mean_gap_days, &p));
 }
 
-/*
- * lifecycle_stage(first_at, last_at, purchase_days, as_of, mean_gap_days,
- * params...): for your own columns.  The third argument (named orders for
- * compatibility) counts purchase days, as lifecycle_of does: it must fit
- * between the first and the last purchase day.  Without mean_gap_days the
- * cadence is (last - first) / (purchase_days - 1).
- */
-Datum
-lifecycle_stage_raw(PG_FUNCTION_ARGS)
+/* Argument names of a lifecycle_stage overload, for its messages. */
+typedef struct StageArgNames
 {
-	LifecycleParams p = read_params(fcinfo, 5);
-	int64		days;
-	int32		first, last, as_of;
+	const char *first;
+	const char *last;
+	const char *count;
+} StageArgNames;
+
+static const StageArgNames timestamp_names = {"first_at", "last_at", "orders"};
+static const StageArgNames date_names = {"first_on", "last_on", "purchase_days"};
+
+/*
+ * The checks and the stage shared by both lifecycle_stage overloads, once
+ * the first and last purchase day and the as_of day are local calendar
+ * days: days purchase days must fit between them.
+ */
+static Datum
+stage_of_days(FunctionCallInfo fcinfo, const LifecycleParams *p, const StageArgNames *n,
+			  int64 days, int32 first, int32 last, int32 as_of)
+{
 	double		gap = NAN;
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("as_of must not be NULL")));
-	days = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
-	if (days < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("orders must not be negative")));
-	if (days == 0 || PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		return stage_value(fcinfo, LC_PROSPECT);
-	first = persona_local_day(PG_GETARG_TIMESTAMPTZ(0), "first_at");
-	last = persona_local_day(PG_GETARG_TIMESTAMPTZ(1), "last_at");
-	as_of = persona_local_day(PG_GETARG_TIMESTAMPTZ(3), "as_of");
 	if (last < first)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("last_at must not be before first_at")));
+				 errmsg("%s must not be before %s", n->last, n->first)));
 	if (as_of < last)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of must not be before last_at"),
+				 errmsg("as_of must not be before %s", n->last),
 				 errhint("Compute the statistics as of the same day, e.g. with persona.order_stats(..., as_of).")));
 	if ((days == 1) != (last == first) || days > (int64) last - first + 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("orders must be the number of purchase days from first_at to last_at"),
-				 errdetail("Got " INT64_FORMAT " purchase days on %d calendar days; one purchase day means first_at and last_at fall on the same day.",
-						   days, last - first + 1),
+				 errmsg("%s must be the number of purchase days from %s to %s", n->count, n->first, n->last),
+				 errdetail("Got " INT64_FORMAT " purchase days on %d calendar days; one purchase day means %s and %s fall on the same day.",
+						   days, last - first + 1, n->first, n->last),
 				 errhint("Pass the number of distinct order days, e.g. count(DISTINCT ordered_at::date), or use persona.lifecycle_of(persona.order_stats(...)).")));
 	if (!PG_ARGISNULL(4))
 	{
@@ -240,5 +235,80 @@ lifecycle_stage_raw(PG_FUNCTION_ARGS)
 					 errmsg("mean_gap_days must not be negative"),
 					 errdetail("Got %g.", gap)));
 	}
-	return stage_value(fcinfo, customer_stage(days, (int64) last - first, (int64) as_of - last, gap, &p));
+	return stage_value(fcinfo, customer_stage(days, (int64) last - first, (int64) as_of - last, gap, p));
+}
+
+/*
+ * The purchase-day count of argument 2 (NULL: 0); as_of (argument 3) must
+ * not be NULL.  False when the customer is a prospect (no purchase days,
+ * or no first or last purchase).
+ */
+static bool
+stage_count(FunctionCallInfo fcinfo, const StageArgNames *n, int64 *days)
+{
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of must not be NULL")));
+	*days = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	if (*days < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", n->count)));
+	return *days > 0 && !PG_ARGISNULL(0) && !PG_ARGISNULL(1);
+}
+
+/*
+ * lifecycle_stage(first_at, last_at, purchase_days, as_of, mean_gap_days,
+ * params...): for your own columns, days in the session time zone.  The
+ * third argument (named orders for compatibility) counts purchase days, as
+ * lifecycle_of does: it must fit between the first and the last purchase
+ * day.  Without mean_gap_days the cadence is (last - first) /
+ * (purchase_days - 1).
+ */
+Datum
+lifecycle_stage_raw(PG_FUNCTION_ARGS)
+{
+	LifecycleParams p = read_params(fcinfo, 5);
+	int64		days;
+	int32		first, last, as_of;
+
+	if (!stage_count(fcinfo, &timestamp_names, &days))
+		return stage_value(fcinfo, LC_PROSPECT);
+	first = persona_local_day(PG_GETARG_TIMESTAMPTZ(0), "first_at");
+	last = persona_local_day(PG_GETARG_TIMESTAMPTZ(1), "last_at");
+	as_of = persona_local_day(PG_GETARG_TIMESTAMPTZ(3), "as_of");
+	return stage_of_days(fcinfo, &p, &timestamp_names, days, first, last, as_of);
+}
+
+/* Error unless a date argument is finite. */
+static int32
+finite_date(DateADT d, const char *what)
+{
+	if (DATE_NOT_FINITE(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be a finite date", what),
+				 errhint("Filter out rows with infinite dates.")));
+	return (int32) d;
+}
+
+/*
+ * lifecycle_stage(first_on, last_on, purchase_days, as_of date, ...): the
+ * same with local dates, so no time zone is involved at all (DateADT is
+ * days since 2000-01-01, the day numbers used above).
+ */
+Datum
+lifecycle_stage_dates(PG_FUNCTION_ARGS)
+{
+	LifecycleParams p = read_params(fcinfo, 5);
+	int64		days;
+	int32		first, last, as_of;
+
+	if (!stage_count(fcinfo, &date_names, &days))
+		return stage_value(fcinfo, LC_PROSPECT);
+	first = finite_date(PG_GETARG_DATEADT(0), "first_on");
+	last = finite_date(PG_GETARG_DATEADT(1), "last_on");
+	as_of = finite_date(PG_GETARG_DATEADT(3), "as_of");
+	return stage_of_days(fcinfo, &p, &date_names, days, first, last, as_of);
 }

@@ -11,6 +11,7 @@
 PG_MODULE_MAGIC;
 
 int			persona_language = PERSONA_LANG_EN;
+static bool persona_progress = true;
 
 static const struct config_enum_entry language_options[] = {
 	{"en", PERSONA_LANG_EN, false},
@@ -54,6 +55,10 @@ _PG_init(void)
 	DefineCustomIntVariable("persona.lifecycle_churn_days",
 							"A one-time buyer silent for more than this many days has churned.",
 							NULL, &lifecycle_churn_days, 180, 1, 36500, PGC_USERSET, 0, NULL, NULL, NULL);
+	/* Read by the profile builder (SQL) through current_setting(). */
+	DefineCustomBoolVariable("persona.progress",
+							 "Report the steps of create_profile and refresh_profile as NOTICEs.",
+							 NULL, &persona_progress, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("persona");
 }
 

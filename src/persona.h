@@ -45,6 +45,8 @@ extern int	lifecycle_churn_days;
  * returned in the server encoding (22P05 where it lacks the characters).
  */
 extern const char *persona_label(const char *en, const char *zh);
+extern const char *persona_label_in(PersonaLanguage lang, const char *en, const char *zh);
+extern PersonaLanguage persona_language_of(text *name);
 extern const char *persona_from_utf8(const char *utf8);
 
 /* Columns of the persona.order_stats composite, in order. */
@@ -86,7 +88,7 @@ extern const Datum *persona_enum_values(FunctionCallInfo fcinfo, const char *typ
 /* habits.c: building persona.habits rows (also for customer_profile) */
 typedef struct HabitsMaker HabitsMaker;
 extern HabitsMaker *habits_maker(MemoryContext mcxt, TupleDesc desc);
-extern Datum habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr);
+extern Datum habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only);
 
 /* arena.c: a zeroed, 64-byte aligned per-group aggregate state */
 extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Size size);

@@ -52,8 +52,11 @@ typedef struct CustEntry
 	};
 	uint16		by_weekday[7];	/* orders per ISO weekday (Monday first) */
 	uint16		by_hour[24];	/* orders per local hour */
-	uint16		overflowed;		/* some counter wrapped: see HabitOverflow */
+	uint16		flags;			/* HABITS_* */
 } CustEntry;
+
+#define HABITS_SPILLED	1		/* some counter wrapped: see HabitOverflow */
+#define HABITS_TIMED	2		/* some order is not at local midnight */
 
 StaticAssertDecl(sizeof(CustEntry) == 192, "a profile entry should be three cache lines");
 
@@ -141,6 +144,7 @@ typedef struct PendingRow
 	int8		hour;
 	bool		amount_null;
 	bool		no_order;		/* NULL time: the customer exists, no order */
+	bool		midnight;		/* at exactly local midnight */
 	TimestampTz t;
 	DecAmount	amount;
 } PendingRow;
@@ -151,6 +155,7 @@ typedef struct ProfileReceiver
 	DestReceiver pub;
 	custhash_hash *table;
 	MemoryContext ctx;			/* for day arrays and side sums */
+	pg_tz	   *zone;			/* calendar days, weekdays and hours are this zone's */
 	int32		as_of_day;
 	int64		skipped;		/* rows with a NULL customer */
 	HTAB	   *overflow;		/* HabitOverflow by customer, created on demand */
@@ -185,7 +190,7 @@ habits_spill(ProfileReceiver *pr, CustEntry *e)
 		o->by_hour[i] += e->by_hour[i];
 	memset(e->by_weekday, 0, sizeof(e->by_weekday));
 	memset(e->by_hour, 0, sizeof(e->by_hour));
-	e->overflowed = 1;
+	e->flags |= HABITS_SPILLED;
 }
 
 /* Apply the pending rows to the table. */
@@ -219,6 +224,8 @@ profile_flush(ProfileReceiver *pr)
 				habits_spill(pr, e);
 			e->by_weekday[row->isodow - 1]++;
 			e->by_hour[row->hour]++;
+			if (!row->midnight)
+				e->flags |= HABITS_TIMED;
 		}
 	}
 	pr->npending = 0;
@@ -245,11 +252,13 @@ profile_receive(TupleTableSlot *slot, DestReceiver *self)
 		goto queue;				/* like order_stats: ignored, customer kept */
 	row->t = DatumGetTimestampTz(slot->tts_values[1]);
 	{
-		int			dow, hour;
+		PersonaLocal l;
 
-		persona_local_time(row->t, "ordered_at", &row->day, &dow, &hour);
-		row->isodow = dow;
-		row->hour = hour;
+		persona_zone_local(pr->zone, row->t, "ordered_at", &l);
+		row->day = l.day;
+		row->isodow = l.isodow;
+		row->hour = l.hour;
+		row->midnight = l.midnight;
 	}
 	row->amount_null = slot->tts_isnull[2];
 	if (!row->amount_null)
@@ -298,13 +307,13 @@ profile_habits(ProfileReceiver *pr, CustEntry *e, const HabitsMaker *m)
 	int64		wd[7], hr[24];
 	HabitOverflow *o = NULL;
 
-	if (e->overflowed)
+	if (e->flags & HABITS_SPILLED)
 		o = hash_search(pr->overflow, &e->cs.key, HASH_FIND, NULL);
 	for (int i = 0; i < 7; i++)
 		wd[i] = e->by_weekday[i] + (o ? o->by_weekday[i] : 0);
 	for (int i = 0; i < 24; i++)
 		hr[i] = e->by_hour[i] + (o ? o->by_hour[i] : 0);
-	return habits_make(m, wd, hr);
+	return habits_make(m, wd, hr, !(e->flags & HABITS_TIMED));
 }
 
 /* Name of a column of rel that must exist; returns its type. */
@@ -380,16 +389,67 @@ expected_customers(const PersonaRelation *rel, const char *cust_col)
 #define PROFILE_NATTS (1 + OS_NATTS + 4)
 
 PG_FUNCTION_INFO_V1(customer_profile);
+PG_FUNCTION_INFO_V1(customer_profile_text);
+
+static Datum profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_of,
+						 pg_tz *zone, PersonaLanguage lang);
+
+/* Error unless arguments 0..n-1 are all non-NULL. */
+static void
+check_args(FunctionCallInfo fcinfo, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("arguments of customer_profile must not be NULL")));
+}
 
 /*
  * customer_profile(orders regclass, as_of timestamptz, customer_col,
- *                  time_col, amount_col, bins, scheme, habits)
+ *                  time_col, amount_col, bins, scheme, habits):
+ * days in the session time zone, segments in persona.language.
  */
 Datum
 customer_profile(PG_FUNCTION_ARGS)
 {
 	PersonaRelation rel;
+
+	check_args(fcinfo, 8);
+	/* First: a bad relation must not get as far as the catalogs or SPI. */
+	persona_resolve_relation(PG_GETARG_OID(0), &rel);
+	return profile_run(fcinfo, &rel, PG_GETARG_TIMESTAMPTZ(1), session_timezone,
+					   (PersonaLanguage) persona_language);
+}
+
+/*
+ * customer_profile(orders regclass, as_of text, ..., habits, time_zone,
+ * language): as_of is read in time_zone ('2025-01-01' is midnight there),
+ * days and habits are that zone's, segments in language; NULL time_zone or
+ * language means the session's.  (A text as_of also lets JDBC bind it with
+ * setString.)
+ */
+Datum
+customer_profile_text(PG_FUNCTION_ARGS)
+{
+	PersonaRelation rel;
+	pg_tz	   *zone;
+	PersonaLanguage lang;
 	TimestampTz as_of;
+
+	check_args(fcinfo, 8);
+	persona_resolve_relation(PG_GETARG_OID(0), &rel);
+	zone = persona_zone_or_session(fcinfo, 8);
+	lang = PG_ARGISNULL(9) ? (PersonaLanguage) persona_language : persona_language_of(PG_GETARG_TEXT_PP(9));
+	as_of = persona_timestamptz_in_zone(text_to_cstring(PG_GETARG_TEXT_PP(1)), zone);
+	return profile_run(fcinfo, &rel, as_of, zone, lang);
+}
+
+/* The profile of rel as of as_of, days in zone, labels in lang (arguments 2..7 as above). */
+static Datum
+profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_of,
+			pg_tz *zone, PersonaLanguage lang)
+{
 	char	   *cust_col, *time_col, *amount_col, *scheme_name;
 	int			bins;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -410,14 +470,6 @@ customer_profile(PG_FUNCTION_ARGS)
 	int			ret;
 	bool		want_habits;
 
-	for (int i = 0; i < 8; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("arguments of customer_profile must not be NULL")));
-	/* First: a bad relation must not get as far as the catalogs or SPI. */
-	persona_resolve_relation(PG_GETARG_OID(0), &rel);
-	as_of = PG_GETARG_TIMESTAMPTZ(1);
 	cust_col = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	time_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	amount_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
@@ -439,12 +491,13 @@ customer_profile(PG_FUNCTION_ARGS)
 	pr.pub.rDestroy = profile_destroy;
 	pr.pub.mydest = DestNone;
 	pr.ctx = work;
-	pr.as_of_day = persona_local_day(as_of, "as_of");
+	pr.zone = zone;
+	pr.as_of_day = persona_zone_day(zone, as_of, "as_of");
 	pr.habits = want_habits;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	pr.table = custhash_create(work, expected_customers(&rel, cust_col), work);
+	pr.table = custhash_create(work, expected_customers(rel, cust_col), work);
 	scheme = segment_scheme_load(scheme_name, work);
 	stages = persona_lifecycle_values(fcinfo);
 	habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
@@ -452,7 +505,7 @@ customer_profile(PG_FUNCTION_ARGS)
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
 	opts.dest = &pr.pub;
-	ret = SPI_execute_extended(scan_query(&rel, cust_col, time_col, amount_col), &opts);
+	ret = SPI_execute_extended(scan_query(rel, cust_col, time_col, amount_col), &opts);
 	/* SPI reports a SELECT into a custom receiver as SPI_OK_UTILITY. */
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
 		elog(ERROR, "customer_profile scan failed: %s", SPI_result_code_string(ret));
@@ -517,7 +570,7 @@ customer_profile(PG_FUNCTION_ARGS)
 		{
 			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders, cr.revenue_float,
 										   cuts, cuts + (bins - 1), cuts + 2 * (bins - 1), bins);
-			const char *label = segment_label(scheme, x);
+			const char *label = segment_label(scheme, x, lang);
 
 			values[OS_NATTS + 1] = RfmGetDatum(x);
 			nulls[OS_NATTS + 1] = false;

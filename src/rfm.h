@@ -6,6 +6,8 @@
 
 #include "postgres.h"
 
+#include "persona.h"
+
 #define RFM_MIN_BINS		2
 #define RFM_MAX_BINS		10
 #define RFM_DEFAULT_BINS	5
@@ -37,6 +39,6 @@ extern Rfm	rfm_score_cuts(double r, double f, double m, const double *r_cuts,
 /* segment.c: segment schemes */
 typedef struct SegmentScheme SegmentScheme;
 extern SegmentScheme *segment_scheme_load(const char *name, MemoryContext mcxt);
-extern const char *segment_label(const SegmentScheme *scheme, Rfm x);
+extern const char *segment_label(const SegmentScheme *scheme, Rfm x, PersonaLanguage lang);
 
 #endif							/* PERSONA_RFM_H */

@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(rfm_segment);
+PG_FUNCTION_INFO_V1(rfm_segment_in);
 
 typedef struct SegmentName
 {
@@ -159,9 +160,9 @@ segment_scheme_load(const char *name, MemoryContext mcxt)
 	return c;
 }
 
-/* The label of x in the scheme and persona.language; NULL if no rule matches. */
+/* The label of x in the scheme and language lang; NULL if no rule matches. */
 const char *
-segment_label(const SegmentScheme *c, Rfm x)
+segment_label(const SegmentScheme *c, Rfm x, PersonaLanguage lang)
 {
 	int			bins = RFM_BINS(x);
 	int			s[3] = {RFM_R(x), RFM_F(x), RFM_M(x)};
@@ -174,14 +175,14 @@ segment_label(const SegmentScheme *c, Rfm x)
 				int			fm = (to_five(s[1], bins) + to_five(s[2], bins) + 1) / 2;
 				const SegmentName *n = &standard_names[standard_grid[5 - r][fm - 1]];
 
-				return persona_label(n->en, n->zh);
+				return persona_label_in(lang, n->en, n->zh);
 			}
 		case SCHEME_CN8:
 			{
 				const SegmentName *n = &cn8_names[2 * s[0] > bins + 1]
 				[2 * s[1] > bins + 1][2 * s[2] > bins + 1];
 
-				return persona_label(n->en, n->zh);
+				return persona_label_in(lang, n->en, n->zh);
 			}
 		case SCHEME_USER:
 			for (int i = 0; i < c->nrules; i++)
@@ -191,7 +192,7 @@ segment_label(const SegmentScheme *c, Rfm x)
 				if (s[0] >= u->lo[0] && s[0] <= u->hi[0] &&
 					s[1] >= u->lo[1] && s[1] <= u->hi[1] &&
 					s[2] >= u->lo[2] && s[2] <= u->hi[2])
-					return (persona_language == PERSONA_LANG_ZH && u->zh) ? u->zh : u->en;
+					return (lang == PERSONA_LANG_ZH && u->zh) ? u->zh : u->en;
 			}
 			break;
 	}
@@ -199,12 +200,12 @@ segment_label(const SegmentScheme *c, Rfm x)
 }
 
 /*
- * rfm_segment(rfm, scheme = 'standard') -> label in persona.language.
+ * The label of argument 0 in the scheme of argument 1 and language lang.
  * The scheme is loaded once per call site (re-read by the next query, so
  * rule changes show up at once) and again only when the name changes.
  */
-Datum
-rfm_segment(PG_FUNCTION_ARGS)
+static Datum
+segment_of(FunctionCallInfo fcinfo, PersonaLanguage lang)
 {
 	Rfm			x = PG_GETARG_RFM(0);
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -216,8 +217,22 @@ rfm_segment(PG_FUNCTION_ARGS)
 		c = segment_scheme_load(name, fcinfo->flinfo->fn_mcxt);
 		fcinfo->flinfo->fn_extra = c;
 	}
-	label = segment_label(c, x);
+	label = segment_label(c, x, lang);
 	if (label == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(label));
+}
+
+/* rfm_segment(rfm, scheme = 'standard') -> label in persona.language. */
+Datum
+rfm_segment(PG_FUNCTION_ARGS)
+{
+	return segment_of(fcinfo, persona_language);
+}
+
+/* rfm_segment(rfm, scheme, language) -> label in that language. */
+Datum
+rfm_segment_in(PG_FUNCTION_ARGS)
+{
+	return segment_of(fcinfo, persona_language_of(PG_GETARG_TEXT_PP(2)));
 }

@@ -3,8 +3,12 @@
  *
  * Rules (also in the README):
  * - A row with a NULL ordered_at is ignored.
- * - Days are calendar days in the session TimeZone; as_of names a day and
- *   orders on later days are ignored (so as_of doubles as a calibration end).
+ * - Days are calendar days in the time_zone argument, or without it in the
+ *   session TimeZone; as_of names a day and orders on later days are
+ *   ignored (so as_of doubles as a calibration end).
+ * - order_stats_state keeps a customer's state as bytea (no as_of, nothing
+ *   ignored); order_stats_merge combines such states and order_stats_of
+ *   finishes one as of a local date.
  * - amount >= 0 or NULL: an order.  NULL amounts count as orders but not
  *   toward revenue or avg_amount.  amount < 0: a refund; it lowers revenue
  *   (revenue is net) but is not an order and not a purchase day.
@@ -19,40 +23,74 @@
 #include <math.h>
 
 #include "custstate.h"
+#include "state.h"
+#include "tzspan.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/memutils.h"
 
-/* Aggregate state: a customer plus the reference day. */
+/* No day yet: the state has no row with a time (last_day). */
+#define NO_DAY PG_INT32_MIN
+
+/* Plausible calendar days: those of finite timestamps, with room for any UTC offset. */
+#define MIN_PLAUSIBLE_DAY ((int32) (MIN_TIMESTAMP / USECS_PER_DAY) - 2)
+#define MAX_PLAUSIBLE_DAY ((int32) (END_TIMESTAMP / USECS_PER_DAY) + 2)
+
+#define OS_FLAG_AS_OF 1			/* serialised flag: the state has a reference time */
+
+/*
+ * Aggregate state: a customer, the zone its days are counted in and the
+ * reference day.  A state for incremental refresh (order_stats_state,
+ * order_stats_merge) has no reference day and ignores no order; last_day
+ * then tells order_stats_of whether an as_of is too early.
+ */
 typedef struct OrderStatsState
 {
 	CustState	cust;			/* first: its hot line stays cache aligned */
+	pg_tz	   *zone;			/* calendar days are this zone's */
 	TimestampTz as_of;
 	int32		as_of_day;
+	int32		last_day;		/* latest day of an order or refund, or NO_DAY */
+	bool		has_as_of;
 } OrderStatsState;
 
 PG_FUNCTION_INFO_V1(order_stats_transfn);
+PG_FUNCTION_INFO_V1(order_stats_state_transfn);
+PG_FUNCTION_INFO_V1(order_stats_merge_transfn);
 PG_FUNCTION_INFO_V1(order_stats_combinefn);
 PG_FUNCTION_INFO_V1(order_stats_serialfn);
 PG_FUNCTION_INFO_V1(order_stats_deserialfn);
 PG_FUNCTION_INFO_V1(order_stats_finalfn);
+PG_FUNCTION_INFO_V1(order_stats_state_finalfn);
+PG_FUNCTION_INFO_V1(order_stats_of);
 PG_FUNCTION_INFO_V1(btyd_summary);
 
-/* A fresh state for reference time as_of. */
+/* Set up an empty state in zone (with reference time as_of when has_as_of). */
+static void
+state_init(OrderStatsState *st, pg_tz *zone, bool has_as_of, TimestampTz as_of)
+{
+	cust_init(&st->cust);
+	st->zone = zone;
+	st->has_as_of = has_as_of;
+	st->as_of = has_as_of ? as_of : 0;
+	st->as_of_day = has_as_of ? persona_zone_day(zone, as_of, "as_of") : 0;
+	st->last_day = NO_DAY;
+}
+
+/* A fresh aggregate state. */
 static OrderStatsState *
-state_new(FunctionCallInfo fcinfo, MemoryContext ctx, TimestampTz as_of)
+state_new(FunctionCallInfo fcinfo, MemoryContext ctx, pg_tz *zone, bool has_as_of, TimestampTz as_of)
 {
 	OrderStatsState *st = persona_state_alloc(fcinfo, ctx, sizeof(OrderStatsState));
 
-	cust_init(&st->cust);
-	st->as_of = as_of;
-	st->as_of_day = persona_local_day(as_of, "as_of");
+	state_init(st, zone, has_as_of, as_of);
 	return st;
 }
 
@@ -67,19 +105,38 @@ check_same_as_of(TimestampTz a, TimestampTz b)
 				 errhint("Pass a constant, e.g. order_stats(ordered_at, amount, '2024-01-01').")));
 }
 
+/* Add the row (ordered_at, amount) of arguments 1 and 2, unless after as_of. */
+static void
+state_add_row(OrderStatsState *st, FunctionCallInfo fcinfo, MemoryContext aggctx)
+{
+	TimestampTz t;
+	int32		day;
+	DecAmount	amount;
+	bool		amount_null = PG_ARGISNULL(2);
+
+	if (PG_ARGISNULL(1))
+		return;
+	t = PG_GETARG_TIMESTAMPTZ(1);
+	day = persona_zone_day(st->zone, t, "ordered_at");
+	if (st->has_as_of && day > st->as_of_day)
+		return;					/* after as_of: not yet known */
+	if (!amount_null)
+		dec_decode(PG_GETARG_DATUM(2), &amount);
+	cust_add(&st->cust, t, day, amount_null, &amount, aggctx);
+	st->last_day = Max(st->last_day, day);
+}
+
 /*
- * order_stats_transfn(state, ordered_at, amount [, as_of])
+ * order_stats_transfn(state, ordered_at, amount [, as_of [, time_zone]]):
+ * without time_zone, days are the session TimeZone's.
  */
 Datum
 order_stats_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
 	OrderStatsState *st;
-	TimestampTz t;
 	TimestampTz as_of;
-	int32		day;
-	DecAmount	amount;
-	bool		amount_null = PG_ARGISNULL(2);
+	pg_tz	   *zone;
 
 	aggctx = persona_agg_context(fcinfo);
 
@@ -94,25 +151,47 @@ order_stats_transfn(PG_FUNCTION_ARGS)
 	}
 	else
 		as_of = GetCurrentTransactionStartTimestamp();
+	zone = PG_NARGS() > 4 ? persona_zone_arg(fcinfo, 4) : session_timezone;
 
 	if (PG_ARGISNULL(0))
-		st = state_new(fcinfo, aggctx, as_of);
+		st = state_new(fcinfo, aggctx, zone, true, as_of);
 	else
 	{
 		st = (OrderStatsState *) PG_GETARG_POINTER(0);
 		check_same_as_of(st->as_of, as_of);
+		persona_check_same_zone(st->zone, zone);
 	}
-
-	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(st);
-	t = PG_GETARG_TIMESTAMPTZ(1);
-	day = persona_local_day(t, "ordered_at");
-	if (day > st->as_of_day)
-		PG_RETURN_POINTER(st);	/* after as_of: not yet known */
-	if (!amount_null)
-		dec_decode(PG_GETARG_DATUM(2), &amount);
-	cust_add(&st->cust, t, day, amount_null, &amount, aggctx);
+	state_add_row(st, fcinfo, aggctx);
 	PG_RETURN_POINTER(st);
+}
+
+/* order_stats_state_transfn(state, ordered_at, amount, time_zone): no as_of, nothing ignored. */
+Datum
+order_stats_state_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	pg_tz	   *zone = persona_zone_arg(fcinfo, 3);
+	OrderStatsState *st;
+
+	if (PG_ARGISNULL(0))
+		st = state_new(fcinfo, aggctx, zone, false, 0);
+	else
+	{
+		st = (OrderStatsState *) PG_GETARG_POINTER(0);
+		persona_check_same_zone(st->zone, zone);
+	}
+	state_add_row(st, fcinfo, aggctx);
+	PG_RETURN_POINTER(st);
+}
+
+/* Merge customer state b into a (same zone and reference time). */
+static void
+state_merge(OrderStatsState *a, const OrderStatsState *b, MemoryContext ctx)
+{
+	check_same_as_of(a->as_of, b->as_of);
+	persona_check_same_zone(a->zone, b->zone);
+	cust_merge(&a->cust, &b->cust, ctx);
+	a->last_day = Max(a->last_day, b->last_day);
 }
 
 /* Merge two partial states (parallel query). */
@@ -127,45 +206,110 @@ order_stats_combinefn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	b = (OrderStatsState *) PG_GETARG_POINTER(1);
-	if (PG_ARGISNULL(0))
-		a = state_new(fcinfo, aggctx, b->as_of);
-	else
-	{
-		a = (OrderStatsState *) PG_GETARG_POINTER(0);
-		check_same_as_of(a->as_of, b->as_of);
-	}
-	cust_merge(&a->cust, &b->cust, aggctx);
+	a = PG_ARGISNULL(0) ? state_new(fcinfo, aggctx, b->zone, b->has_as_of, b->as_of)
+		: (OrderStatsState *) PG_GETARG_POINTER(0);
+	state_merge(a, b, aggctx);
 	PG_RETURN_POINTER(a);
+}
+
+/* The bytea form of a state (state.h): header, [as_of], last_day, customer. */
+static bytea *
+state_serialize(OrderStatsState *st)
+{
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	state_send_header(&buf, STATE_KIND_ORDER_STATS, st->has_as_of ? OS_FLAG_AS_OF : 0, st->zone);
+	if (st->has_as_of)
+		pq_sendint64(&buf, st->as_of);
+	pq_sendint32(&buf, st->last_day);
+	cust_send(&buf, &st->cust);
+	return pq_endtypsend(&buf);
+}
+
+/*
+ * Read a state into an initialised *st, allocating in ctx.  A state for
+ * incremental refresh (public) must have no reference time.  Besides what
+ * cust_recv checks, the first and last order must fall on the first and
+ * last purchase day in the state's zone, and last_day must fit them.
+ */
+static void
+state_deserialize(bytea *b, OrderStatsState *st, MemoryContext ctx, bool public)
+{
+	StateReader r;
+	int			flags;
+	pg_tz	   *zone;
+	TimestampTz as_of = 0;
+	const CustState *cs = &st->cust;
+
+	state_reader_init(&r, b, "order_stats");
+	zone = state_get_header(&r, STATE_KIND_ORDER_STATS, &flags);
+	if (flags & ~OS_FLAG_AS_OF || (public && flags != 0))
+		persona_bad_state(&r, "Its flags are not those of a state for incremental refresh.");
+	if (flags & OS_FLAG_AS_OF)
+	{
+		as_of = state_get_int64(&r);
+		if (!IS_VALID_TIMESTAMP(as_of))
+			persona_bad_state(&r, "Its as_of is not a finite timestamp.");
+	}
+	state_init(st, zone, (flags & OS_FLAG_AS_OF) != 0, as_of);
+	st->last_day = state_get_int32(&r);
+	cust_recv(&r, &st->cust, ctx);
+	state_get_end(&r);
+	if (cs->orders > 0 &&
+		(persona_zone_day(zone, cs->first_at, "first_at") != CUST_DAYS(cs)[0] ||
+		 persona_zone_day(zone, cs->last_at, "last_at") != CUST_DAYS(cs)[cs->ndays - 1]))
+		persona_bad_state(&r, "Its first and last order do not fall on its first and last purchase day in its time zone.");
+	if ((st->last_day == NO_DAY) != (cs->orders == 0 && cs->refunds == 0) ||
+		(st->last_day != NO_DAY && (st->last_day < MIN_PLAUSIBLE_DAY || st->last_day > MAX_PLAUSIBLE_DAY)) ||
+		(cs->orders > 0 && st->last_day < CUST_DAYS(cs)[cs->ndays - 1]) ||
+		(st->has_as_of && st->last_day != NO_DAY && st->last_day > st->as_of_day))
+		persona_bad_state(&r, "Its last day disagrees with its orders and refunds.");
 }
 
 /* State to bytea. */
 Datum
 order_stats_serialfn(PG_FUNCTION_ARGS)
 {
-	OrderStatsState *st = (OrderStatsState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendint64(&buf, st->as_of);
-	cust_send(&buf, &st->cust);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	PG_RETURN_BYTEA_P(state_serialize((OrderStatsState *) PG_GETARG_POINTER(0)));
 }
 
 /* bytea to state. */
 Datum
 order_stats_deserialfn(PG_FUNCTION_ARGS)
 {
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
-	MemoryContext aggctx;
-	StringInfoData buf;
-	OrderStatsState *st;
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	OrderStatsState *st = persona_state_alloc(fcinfo, aggctx, sizeof(OrderStatsState));
 
-	aggctx = persona_agg_context(fcinfo);
-	persona_bytea_reader(&buf, b);
-	st = state_new(fcinfo, aggctx, (TimestampTz) pq_getmsgint64(&buf));
-	cust_recv(&buf, &st->cust, aggctx);
-	pq_getmsgend(&buf);
+	state_deserialize(PG_GETARG_BYTEA_PP(0), st, aggctx, false);
 	PG_RETURN_POINTER(st);
+}
+
+/* order_stats_merge_transfn(state, bytea): merge a customer's stored state; NULLs are skipped. */
+Datum
+order_stats_merge_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	OrderStatsState *st = PG_ARGISNULL(0) ? NULL : (OrderStatsState *) PG_GETARG_POINTER(0);
+	OrderStatsState in;
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(st);
+	/* decoded in the per-row context; cust_merge copies what it keeps */
+	state_deserialize(PG_GETARG_BYTEA_PP(1), &in, CurrentMemoryContext, true);
+	if (st == NULL)
+		st = state_new(fcinfo, aggctx, in.zone, false, 0);
+	state_merge(st, &in, aggctx);
+	PG_RETURN_POINTER(st);
+}
+
+/* The state as bytea (order_stats_state, order_stats_merge); NULL for no rows. */
+Datum
+order_stats_state_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(state_serialize((OrderStatsState *) PG_GETARG_POINTER(0)));
 }
 
 /* Cached, blessed result descriptor of the calling function. */
@@ -237,6 +381,46 @@ order_stats_finalfn(PG_FUNCTION_ARGS)
 	st = (OrderStatsState *) PG_GETARG_POINTER(0);
 	cust_finish(&st->cust, st->as_of_day, &r);
 	persona_stats_values(&st->cust, &r, values, nulls);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls)));
+}
+
+/* A date as text, for messages. */
+static char *
+date_text(int32 day)
+{
+	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum((DateADT) day)));
+}
+
+/*
+ * order_stats_of(state, as_of date): the statistics of a stored state as of
+ * a local calendar day (the state's days are already in its zone).  A state
+ * with an order or refund after that day cannot answer: order_stats would
+ * have ignored those rows, the state can no longer tell them apart.
+ */
+Datum
+order_stats_of(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	DateADT		as_of = PG_GETARG_DATEADT(1);
+	OrderStatsState st;
+	CustResult	r;
+	Datum		values[OS_NATTS];
+	bool		nulls[OS_NATTS];
+
+	state_deserialize(b, &st, CurrentMemoryContext, true);
+	if (DATE_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("as_of must be a finite date")));
+	if (st.last_day != NO_DAY && st.last_day > as_of)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("state holds orders after as_of"),
+				 errdetail("Its last order or refund is on %s, as_of is %s.",
+						   date_text(st.last_day), date_text(as_of)),
+				 errhint("Pass an as_of on or after the day of the last order, or build the state from the orders up to as_of only.")));
+	cust_finish(&st.cust, as_of, &r);
+	persona_stats_values(&st.cust, &r, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls)));
 }
 

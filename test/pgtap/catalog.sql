@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(11);
+SELECT plan(12);
 
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -19,6 +19,12 @@ SELECT is_empty($$
   WHERE oprnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_operator') IS NULL$$,
   'every operator has a comment');
 SELECT is_empty($$
+  SELECT format('%s -> %s', c.castsource::regtype, c.casttarget::regtype) FROM pg_cast c
+  JOIN pg_depend d ON d.classid = 'pg_cast'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'persona')
+    AND obj_description(c.oid, 'pg_cast') IS NULL$$,
+  'every cast has a comment');
+SELECT is_empty($$
   SELECT opcname FROM pg_opclass
   WHERE opcnamespace = 'persona'::regnamespace AND obj_description(oid, 'pg_opclass') IS NULL$$,
   'every operator class has a comment');
@@ -30,7 +36,7 @@ SELECT results_eq($$
   SELECT p.proname::text COLLATE "default", p.proparallel::text COLLATE "default" FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND p.proparallel <> 's'
   GROUP BY 1, 2 ORDER BY 1$$,
-  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('customer_profile', 'r'), ('holdout', 'r'),
+  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('customer_profile', 'r'), ('data_quality', 'r'), ('holdout', 'r'),
            ('holdout_by_frequency', 'r'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u')$$,
   'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
 SELECT is_empty($$
@@ -49,8 +55,34 @@ SELECT results_eq($$
   WHERE p.pronamespace = 'persona'::regnamespace
     AND p.proname IN ('order_stats_transfn', 'rfm_segment', 'rfm_score', 'rfm_in')
   GROUP BY 1, 2 ORDER BY 1$$,
-  $$VALUES ('order_stats_transfn', 's'), ('rfm_in', 'i'), ('rfm_score', 'i'), ('rfm_segment', 's')$$,
+  $$VALUES ('order_stats_transfn', 'i'), ('order_stats_transfn', 's'), ('rfm_in', 'i'), ('rfm_score', 'i'), ('rfm_segment', 's')$$,
   'volatility: time zone and table dependent functions are STABLE, the rest IMMUTABLE');
+-- Overloads taking the time zone or language as a value depend on no
+-- setting (IMMUTABLE) unless they read a table or the lifecycle settings.
+SELECT results_eq($$
+  SELECT p.oid::regprocedure::text COLLATE "default", p.provolatile::text COLLATE "default" FROM pg_proc p
+  WHERE p.pronamespace = 'persona'::regnamespace
+    AND p.proname IN ('daypart_of', 'label', 'rfm_segment', 'order_stats_of', 'habits_of', 'lifecycle_stage',
+                      'customer_profile', 'order_stats_state_transfn', 'order_stats_merge_transfn',
+                      'habits_zone_transfn', 'habits_merge_transfn')
+  ORDER BY 1$$,
+  $$VALUES ('persona.customer_profile(regclass,text,text,text,text,integer,text,boolean,text,text)', 's'),
+           ('persona.customer_profile(regclass,timestamp with time zone,text,text,text,integer,text,boolean)', 's'),
+           ('persona.daypart_of(timestamp with time zone)', 's'),
+           ('persona.daypart_of(timestamp with time zone,text)', 'i'),
+           ('persona.habits_merge_transfn(internal,bytea)', 'i'),
+           ('persona.habits_of(bytea)', 'i'),
+           ('persona.habits_zone_transfn(internal,timestamp with time zone,text)', 'i'),
+           ('persona.label(anyenum)', 's'),
+           ('persona.label(anyenum,text)', 'i'),
+           ('persona.lifecycle_stage(date,date,bigint,date,double precision,integer,integer,double precision,double precision,integer,integer,integer)', 's'),
+           ('persona.lifecycle_stage(timestamp with time zone,timestamp with time zone,bigint,timestamp with time zone,double precision,integer,integer,double precision,double precision,integer,integer,integer)', 's'),
+           ('persona.order_stats_merge_transfn(internal,bytea)', 'i'),
+           ('persona.order_stats_of(bytea,date)', 'i'),
+           ('persona.order_stats_state_transfn(internal,timestamp with time zone,numeric,text)', 'i'),
+           ('persona.rfm_segment(persona.rfm,text)', 's'),
+           ('persona.rfm_segment(persona.rfm,text,text)', 's')$$,
+  'volatility: overloads taking the time zone or language as a value are IMMUTABLE unless they read a table or settings');
 SELECT ok(bool_and(amvalidate(oid)), 'amvalidate passes for every persona operator class')
 FROM pg_opclass WHERE opcnamespace = 'persona'::regnamespace;
 SELECT is(count(*)::int, 2, 'rfm has btree and hash operator classes')
