@@ -1,7 +1,8 @@
 #!/bin/sh
 # Profiles as BI tools read them, over psycopg2 and JDBC (pgjdbc). Two
 # deterministic orders tables (bigint and text customer keys) are profiled;
-# every relation of each profile (its schema, name starting with NAME_) is
+# every relation of each profile (its schema, name starting with NAME_; not the
+# internal NAME__ relations, which hold aggregate states and persona types) is
 # read by psql (canonical text, per-row md5: test/drivers/canonical.sql),
 # by psycopg2 in session TimeZone Asia/Shanghai and by JDBC with
 # -Duser.timezone=UTC and America/New_York (pgjdbc sets the session TimeZone
@@ -33,9 +34,14 @@ psql -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || { fail "
 export PGDATABASE=$db
 profiles="bi.shop bi.shoptxt"
 
-# Orders at every hour of the day (so a date taken in the wrong zone shows),
-# amounts of several scales, a few customers with one order, non-ASCII keys.
+# Orders at every hour of the day (so a day taken in the wrong zone shows),
+# amounts of several scales, a few customers with one order, non-ASCII keys;
+# attributes for the funnel and a masked phone. Profile shop (bigint keys,
+# materialized, Chinese labels, every part) and shoptxt (text keys, plain
+# views computed by each read, English labels), both in Asia/Shanghai, as of
+# 2025-01-01, with tag rules (tags are added by the refresh after the rules).
 if ! psql -X -q -v ON_ERROR_STOP=1 >"$dir/setup.log" 2>&1 <<'SQL'
+SET persona.progress = off;
 CREATE EXTENSION persona;
 CREATE TABLE orders_int (customer_id bigint, ordered_at timestamptz, amount numeric);
 INSERT INTO orders_int
@@ -47,25 +53,36 @@ CREATE TABLE orders_txt (customer_id text, ordered_at timestamptz, amount numeri
 INSERT INTO orders_txt
 SELECT CASE WHEN customer_id % 10 = 0 THEN '客户-' ELSE 'C' END || lpad(customer_id::text, 4, '0'), ordered_at, amount
 FROM orders_int;
+CREATE TABLE attrs (customer_id bigint PRIMARY KEY, city text, phone text, visits integer, signed_up boolean,
+                    is_member boolean, referrals integer, signed_up_at timestamptz);
+INSERT INTO attrs
+SELECT c, (ARRAY['上海', '北京', 'Shenzhen', NULL])[1 + c % 4], '138' || lpad((c * 7919 % 100000000)::text, 8, '0'),
+       1 + c % 7, c % 5 <> 0, c % 3 = 0, c % 4, timestamptz '2022-12-01 23:30+08' + c * interval '1 day'
+FROM generate_series(1, 260) c;
+CREATE SCHEMA bi;
+SELECT count(*) FROM persona.create_profile('shop', 'orders_int', schema => 'bi', as_of => '2025-01-01',
+    time_zone => 'Asia/Shanghai', language => 'zh', attributes_from => 'attrs', pii => '{"phone": "phone"}',
+    funnel_columns => ARRAY['visits', 'signed_up', 'is_member', 'referrals'], holdout_days => 90);
+SELECT count(*) FROM persona.create_profile('shoptxt', 'orders_txt', schema => 'bi', as_of => '2025-01-01',
+    time_zone => 'Asia/Shanghai', language => 'en', materialized => false);
+INSERT INTO persona.tag_rules (source, tag, layer, rule_sql) VALUES
+  ('bi.shop_customers', '高价值', 'value', 'revenue > 1000'),
+  ('bi.shop_customers', 'frequent buyer', 'behavior', 'orders > 6'),
+  ('bi.shop_customers', '流失风险', 'predictive', 'recency_days > 180'),
+  ('bi.shoptxt_customers', '高价值', 'value', 'revenue > 1000'),
+  ('bi.shoptxt_customers', 'lunch', 'behavior', 'lunch_share > 0.2');
+SELECT count(*) FROM persona.refresh_profile('shop');
+SELECT count(*) FROM persona.refresh_profile('shoptxt');
 SQL
 then
-  fail "setup"; cat "$dir/setup.log"; exit 1
-fi
-
-# The profiles. TEMPORARY: a stand-in until persona.create_profile lands.
-if ! psql -X -q -v ON_ERROR_STOP=1 >"$dir/profile.log" 2>&1 <<'SQL'
-\i test/drivers/standin.sql
-SELECT public.standin_profile('shop', 'orders_int', 'bi', true);
-SELECT public.standin_profile('shoptxt', 'orders_txt', 'bi', false);
-SQL
-then
-  fail "create profiles"; cat "$dir/profile.log"; exit 1
+  fail "setup: orders, attributes, create_profile"; cat "$dir/setup.log"; exit 1
 fi
 
 # String parameters: label, query with one ? for the parameter, value.
 params="$dir/params"
 cat > "$params" <<'EOF'
-segment_eq	SELECT count(*) FROM bi.shop_customers WHERE segment = ?	Champions
+segment_eq	SELECT count(*) FROM bi.shoptxt_customers WHERE segment = ?	Champions
+segment_eq_zh	SELECT count(*) FROM bi.shop_customers WHERE segment = ?	冠军客户
 tag_any	SELECT count(*) FROM bi.shoptxt_customers WHERE ? = ANY(tags)	高价值
 tag_query	SELECT count(*) FROM bi.shop_customers WHERE tags OPERATOR(persona.@@) ?	高价值 & !流失风险
 profile_as_of	SELECT count(*) FROM persona.customer_profile('orders_int', ?)	2025-01-01
@@ -83,6 +100,13 @@ while IFS="$tab" read -r label sql value; do
 done <"$params"
 sort "$dir/psql.raw" >"$dir/psql.out"
 rows=$(grep -c ' row ' "$dir/psql.out")
+want_rels="bi.shop_customer_tags bi.shop_customers bi.shop_funnel bi.shop_holdout bi.shop_lifecycle bi.shop_models bi.shop_pareto bi.shop_quality bi.shop_segments bi.shoptxt_customer_tags bi.shoptxt_customers bi.shoptxt_lifecycle bi.shoptxt_models bi.shoptxt_pareto bi.shoptxt_quality bi.shoptxt_segments"
+got_rels=$(sed -n 's/ columns .*//p' "$dir/psql.out" | tr '\n' ' ' | sed 's/ $//')
+if [ "$got_rels" = "$want_rels" ]; then
+  echo "ok - the profiles have the relations create_profile makes (customers, customer_tags, segments, lifecycle, pareto, quality, models; holdout and funnel for shop)"
+else
+  fail "the profiles' relations are $got_rels, not $want_rels"
+fi
 rels=$(grep -c ' columns ' "$dir/psql.out")
 if [ "$rels" -ge 2 ] && [ "$rows" -gt 0 ] && ! grep -q '^param .* \(ERROR\|0$\)' "$dir/psql.out"; then
   echo "ok - psql reads $rels relations ($rows rows) of profiles $profiles; parameter queries return rows"

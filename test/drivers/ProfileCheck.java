@@ -4,7 +4,8 @@
 //
 // Connection from the PG* environment (PGHOST is a socket directory or a host
 // name), the client time zone from -Duser.timezone. For every relation of each
-// profile (its schema, name starting with NAME_):
+// profile (its schema, name starting with NAME_ but not NAME__, the
+// profile's internal relations):
 //   - getColumnType is never Types.OTHER, STRUCT, JAVA_OBJECT or DISTINCT, and
 //     getColumnClassName never names PGobject (a BI tool could not show it);
 //   - every column's type is one a profile may use (text[] only for tags).
@@ -227,10 +228,12 @@ public final class ProfileCheck {
                 try (PreparedStatement ps = conn.prepareStatement(
                         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
                         + " WHERE n.nspname = ? AND c.relkind IN ('r', 'v', 'm', 'p', 'f')"
-                        + " AND left(c.relname, length(?) + 1) = ? || '_' ORDER BY c.relname")) {
+                        + " AND left(c.relname, length(?) + 1) = ? || '_'"
+                        + " AND left(c.relname, length(?) + 2) <> ? || '__' ORDER BY c.relname")) {
                     ps.setString(1, schema);
-                    ps.setString(2, name);
-                    ps.setString(3, name);
+                    for (int k = 2; k <= 5; k++) {
+                        ps.setString(k, name);
+                    }
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
                             rels.add(rs.getString(1));

@@ -1,5 +1,6 @@
 -- psql's side of test/drivers.sh: the canonical digest of every row of every
--- relation of the profiles in :'profiles' (space-separated schema.name), in
+-- relation of the profiles in :'profiles' (space-separated schema.name; the
+-- relations NAME_x of the schema, not the internal NAME__x), in
 -- the line format profile_check.py and ProfileCheck.java print:
 --   <schema>.<relation> columns <name>,<name>,...
 --   <schema>.<relation> rows <count>
@@ -33,6 +34,7 @@ BEGIN
     JOIN pg_namespace n ON n.nspname = split_part(p, '.', 1)
     JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
      AND left(c.relname, length(split_part(p, '.', 2)) + 1) = split_part(p, '.', 2) || '_'
+     AND left(c.relname, length(split_part(p, '.', 2)) + 2) <> split_part(p, '.', 2) || '__'
     ORDER BY 2
   LOOP
     RETURN NEXT rel.label || ' columns ' ||

@@ -4,7 +4,8 @@
     profile_check.py OUT SCHEMA.NAME... [--param LABEL SQL VALUE]...
 
 Connection from the PG* environment (libpq), the session's TimeZone from PGTZ.
-For every relation of each profile (its schema, name starting with NAME_):
+For every relation of each profile (its schema, name starting with NAME_ but
+not NAME__, the profile's internal relations):
   - every column's type_code is a built-in type OID from ALLOWED (text[] only
     for a column named tags), never a persona type;
   - every fetched value is the native Python type of its column (int, Decimal,
@@ -116,7 +117,8 @@ def main(argv):
         cur.execute("""SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                        WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
                          AND left(c.relname, length(%s) + 1) = %s || '_'
-                       ORDER BY c.relname""", (schema, name, name))
+                         AND left(c.relname, length(%s) + 2) <> %s || '__'
+                       ORDER BY c.relname""", (schema, name, name, name, name))
         rels = [r[0] for r in cur.fetchall()]
         if not rels:
             problems.append("%s: no relations" % profile)
