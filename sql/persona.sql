@@ -1488,7 +1488,7 @@ COMMENT ON COLUMN persona.profiles.last_error_at IS 'when the last scheduled ref
 COMMENT ON COLUMN persona.profiles.cron_job IS 'pg_cron job id of schedule_refresh, NULL when not scheduled';
 
 CREATE FUNCTION persona.profile_progress(message text) RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
     IF current_setting('persona.progress')::boolean THEN
         RAISE NOTICE '%', message;
@@ -1526,7 +1526,7 @@ COMMENT ON FUNCTION persona.profile_rel(persona.profiles, text) IS
 -- who may not read orders may not read what was computed from them, and
 -- row-level security on orders cannot filter rows computed before.
 CREATE FUNCTION persona.profile_guard(orders regclass, profile text, materialized boolean)
-RETURNS boolean LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+RETURNS boolean LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 BEGIN
     IF NOT has_table_privilege(orders, 'SELECT') THEN
         RAISE EXCEPTION 'permission denied for profile "%"', profile USING ERRCODE = 'insufficient_privilege',
@@ -1588,11 +1588,13 @@ FROM %1$s d, LATERAL persona.order_stats_of(d.st, %3$s) os, LATERAL persona.habi
 COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
   'SQL decoding per-customer states (k, st, hb) into the columns of a profile''s state table';
 
--- Per-customer states straight from orders (where: extra SQL condition).
+-- Per-customer states straight from orders (extra_where: an extra SQL
+-- condition).  Habits count the orders order_stats counts: refunds are not
+-- orders.
 CREATE FUNCTION persona.profile_states_sql(p persona.profiles, as_of_sql text, extra_where text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L) AS st,
-        persona.habits_state(%2$s, %4$L) AS hb
+        persona.habits_state(%2$s, %4$L) FILTER (WHERE o.%3$I IS NULL OR o.%3$I >= 0) AS hb
  FROM %5$s o
  WHERE o.%1$I IS NOT NULL AND %2$s < %6$s%7$s
  GROUP BY o.%1$I)$q$,
@@ -2221,7 +2223,7 @@ BEGIN
                        state_rel,
                        persona.profile_decode_sql(p, format($d$(SELECT u.k, persona.order_stats_merge(u.st) AS st, persona.habits_merge(u.hb) AS hb
   FROM (SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %1$L) AS st,
-               persona.habits_state(q.ordered_at, %1$L) AS hb
+               persona.habits_state(q.ordered_at, %1$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
         FROM %2$s q WHERE q.ordered_at < %3$s GROUP BY q.customer_id
         UNION ALL
         SELECT s.customer_id, s.stats_state, s.habits_state FROM %4$s s

@@ -36,8 +36,11 @@ SELECT results_eq($$
   SELECT p.proname::text COLLATE "default", p.proparallel::text COLLATE "default" FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND p.proparallel <> 's'
   GROUP BY 1, 2 ORDER BY 1$$,
-  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('customer_profile', 'r'), ('data_quality', 'r'), ('holdout', 'r'),
-           ('holdout_by_frequency', 'r'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u')$$,
+  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('create_profile', 'u'), ('customer_profile', 'r'),
+           ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'),
+           ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_customers_view', 'u'), ('profile_guard', 'r'),
+           ('refresh_profile', 'u'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
+           ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('unschedule_refresh', 'u')$$,
   'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
 SELECT is_empty($$
   SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
@@ -48,7 +51,9 @@ SELECT results_eq($$
   SELECT p.proname::text COLLATE "default", p.proparallel::text COLLATE "default" FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND p.prokind = 'f' AND p.provolatile = 'v'
   ORDER BY 1$$,
-  $$VALUES ('build_tag_view', 'u'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u')$$,
+  $$VALUES ('build_tag_view', 'u'), ('create_profile', 'u'), ('drop_profile', 'u'), ('profile_build', 'u'),
+           ('profile_capture_triggers', 'u'), ('profile_customers_view', 'u'), ('refresh_profile', 'u'),
+           ('schedule_refresh', 'u'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('unschedule_refresh', 'u')$$,
   'only the functions that write are VOLATILE, and they are PARALLEL UNSAFE');
 SELECT results_eq($$
   SELECT p.proname::text COLLATE "default", p.provolatile::text COLLATE "default" FROM pg_proc p
@@ -88,8 +93,8 @@ FROM pg_opclass WHERE opcnamespace = 'persona'::regnamespace;
 SELECT is(count(*)::int, 2, 'rfm has btree and hash operator classes')
 FROM pg_opclass WHERE opcnamespace = 'persona'::regnamespace AND opcintype = 'persona.rfm'::regtype;
 SELECT is((SELECT extconfig FROM pg_extension WHERE extname = 'persona'),
-          ARRAY['persona.segment_rules'::regclass::oid, 'persona.tag_rules'::regclass::oid],
-          'user segment and tag rules are dumped by pg_dump');
+          ARRAY['persona.segment_rules'::regclass::oid, 'persona.tag_rules'::regclass::oid, 'persona.profiles'::regclass::oid],
+          'user segment and tag rules and the profile registry are dumped by pg_dump');
 
 SELECT * FROM finish();
 ROLLBACK;

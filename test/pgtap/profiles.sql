@@ -1,0 +1,106 @@
+-- Profiles and privileges: who may read a profile, row-level security,
+-- writers of orders and incremental capture, the internal relations.
+BEGIN;
+SET client_min_messages = warning;
+SET persona.progress = off;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION persona;
+SELECT plan(23);
+
+CREATE ROLE persona_t_owner;
+CREATE ROLE persona_t_bi;          -- may read the profile views, not the orders
+CREATE ROLE persona_t_analyst;     -- may read both
+CREATE ROLE persona_t_region;      -- reads orders under row-level security
+CREATE ROLE persona_t_writer;      -- inserts orders only
+CREATE SCHEMA bi AUTHORIZATION persona_t_owner;
+GRANT USAGE ON SCHEMA bi TO PUBLIC;
+GRANT INSERT, SELECT, UPDATE, DELETE ON persona.profiles TO persona_t_owner;
+GRANT SELECT ON persona.profiles TO PUBLIC;
+
+CREATE TABLE sales (customer_id int, ordered_at timestamptz, amount numeric, region text);
+INSERT INTO sales
+SELECT 1 + i % 40, timestamptz '2024-01-01 08:00+00' + (i * 37 % 300) * interval '1 day' + (i % 11) * interval '1 hour',
+       10 + i % 90, CASE WHEN i % 40 < 20 THEN 'north' ELSE 'south' END
+FROM generate_series(1, 800) i;
+ALTER TABLE sales OWNER TO persona_t_owner;
+GRANT SELECT ON sales TO persona_t_analyst, persona_t_region;
+GRANT INSERT ON sales TO persona_t_writer;
+
+SET ROLE persona_t_owner;
+SELECT lives_ok($$SELECT persona.create_profile('stored', 'sales', schema => 'bi', as_of => '2024-12-31',
+                                                 time_zone => 'UTC', incremental => true, parts => '{segments}')$$,
+                'the owner of orders creates a materialized, incremental profile');
+SELECT lives_ok($$SELECT persona.create_profile('live', 'sales', schema => 'bi', as_of => '2024-12-31',
+                                                 time_zone => 'UTC', materialized => false, parts => '{segments}')$$,
+                'and a profile computed by every read');
+GRANT SELECT ON bi.stored_customers, bi.stored_segments, bi.live_customers, bi.live_segments
+    TO persona_t_bi, persona_t_analyst, persona_t_region;
+-- the live views run as the reader: readers need the internal views too
+GRANT SELECT ON bi.live__state, bi.live__globals, bi.live__scored TO persona_t_bi, persona_t_analyst, persona_t_region;
+SELECT is((SELECT count(*) FROM bi.stored_customers), 40::bigint, 'the owner reads every customer');
+RESET ROLE;
+
+-- internal relations are not for readers
+SELECT is(has_table_privilege('persona_t_analyst', 'bi.stored__state', 'SELECT'), false,
+          'readers get no privilege on the internal state table');
+SELECT is((SELECT count(*)::int FROM information_schema.tables WHERE table_schema = 'bi'
+             AND table_name LIKE 'stored\_\_%' AND has_table_privilege('persona_t_analyst', format('bi.%I', table_name), 'SELECT')),
+          0, 'so BI tools listing tables they may read do not see them');
+
+SET ROLE persona_t_bi;
+SELECT throws_ok($$SELECT count(*) FROM bi.stored_customers$$, '42501', 'permission denied for profile "stored"',
+                 'a role that may not read orders may not read the profile computed from them');
+SELECT throws_ok($$SELECT count(*) FROM bi.stored_segments$$, '42501', 'permission denied for profile "stored"',
+                 'nor its summaries');
+SELECT throws_ok($$SELECT count(*) FROM bi.live_customers$$, '42501', NULL,
+                 'nor a live profile');
+SELECT throws_ok($$SELECT count(*) FROM bi.stored__state$$, '42501', NULL,
+                 'nor the internal state table');
+RESET ROLE;
+
+SET ROLE persona_t_analyst;
+SELECT is((SELECT count(*) FROM bi.stored_customers), 40::bigint, 'a role that may read orders reads the profile');
+SELECT is((SELECT sum(customers) FROM bi.stored_segments), 40::numeric, 'and its summaries');
+SELECT is((SELECT count(*) FROM bi.live_customers), 40::bigint, 'and the live profile');
+SELECT throws_ok($$SELECT persona.refresh_profile('stored')$$, '42501', NULL,
+                 'but may not refresh a profile it does not own');
+RESET ROLE;
+
+-- row-level security: a stored profile cannot apply it, so it refuses
+-- every reader it applies to; a live profile computes as the reader
+ALTER TABLE sales ENABLE ROW LEVEL SECURITY;
+CREATE POLICY everyone ON sales USING (true);
+CREATE POLICY north_only ON sales AS RESTRICTIVE TO persona_t_region USING (region = 'north');
+SET ROLE persona_t_analyst;
+SELECT throws_ok($$SELECT count(*) FROM bi.stored_customers$$, '42501', 'profile "stored" cannot be read under row-level security',
+                 'even when its policies happen to show every row');
+RESET ROLE;
+SET ROLE persona_t_region;
+SELECT throws_ok($$SELECT count(*) FROM bi.stored_customers$$, '42501', 'profile "stored" cannot be read under row-level security',
+                 'row-level security on orders: a stored profile refuses a reader it applies to');
+SELECT is((SELECT count(*) FROM bi.live_customers), 20::bigint,
+          'a live profile computes from the rows the reader may see');
+SELECT is((SELECT sum(customers) FROM bi.live_segments), 20::numeric, 'and so do its summaries');
+RESET ROLE;
+
+-- writers of orders need no privilege on the profile: the capture trigger runs as its owner
+SET ROLE persona_t_writer;
+SELECT lives_ok($$INSERT INTO sales VALUES (41, '2024-12-30 10:00+00', 50, 'north')$$,
+                'a role that may only insert orders inserts them');
+RESET ROLE;
+SET ROLE persona_t_owner;
+SELECT is((SELECT count(*) FROM bi.stored__pending), 1::bigint, 'the insert is recorded for the next refresh');
+SELECT is((SELECT refresh FROM persona.refresh_profile('stored')), 'incremental', 'which merges it');
+SELECT is((SELECT count(*) FROM bi.stored_customers), 41::bigint, 'the new customer is in the profile');
+RESET ROLE;
+
+-- creating a profile needs CREATE on the schema
+CREATE SCHEMA closed;
+SET ROLE persona_t_owner;
+SELECT throws_ok($$SELECT persona.create_profile('other', 'sales', schema => 'closed')$$, '42501', 'permission denied for schema closed',
+                 'create_profile in a schema without CREATE privilege: 42501');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM persona.profiles), 2::bigint, 'the failed call registered nothing');
+
+SELECT * FROM finish();
+ROLLBACK;
