@@ -221,3 +221,50 @@ SELECT (p).antecedent AS "品类", (p).consequent AS "也买", round(100 * (p).c
 FROM (SELECT unnest(persona.tag_affinity(categories, 0.05)) AS p FROM retail_card WHERE categories IS NOT NULL) x
 ORDER BY (p).lift DESC LIMIT 5;
 RESET persona.language;
+
+-- Profiles for BI tools: flat views of built-in types, refreshed on a schedule.
+SET client_min_messages = warning;
+SET persona.progress = off;
+DROP SCHEMA IF EXISTS bi CASCADE;
+DELETE FROM persona.profiles WHERE name IN ('cdnow', 'retail');
+CREATE SCHEMA bi;
+SELECT count(*) AS relations FROM persona.create_profile('cdnow', 'cdnow', time_col => 'ordered_on', schema => 'bi',
+                                                  as_of => '1998-06-30', time_zone => 'UTC', language => 'en') \gset
+\echo
+\echo '== Profiles for BI tools: persona.create_profile made' :relations 'views in schema bi for CDNOW =='
+\echo '== bi.cdnow_segments (客户分群结果表; below_5_percent flags groups to merge) =='
+SELECT segment, customers, round(100 * customer_share::numeric, 1) AS "占比 %", revenue,
+       round(100 * revenue_share::numeric, 1) AS "revenue %", round(avg_recency_days::numeric) AS "avg R days",
+       round(avg_orders::numeric, 1) AS "avg F", below_5_percent
+FROM bi.cdnow_segments ORDER BY revenue DESC;
+
+CREATE VIEW retail_people AS
+SELECT customer_id, name, phone, gender, birth_year, city, visits, signed_up_at IS NOT NULL AS signed_up, is_member, referrals
+FROM retail_customers;
+SELECT count(*) AS relations FROM persona.create_profile('retail', 'retail_orders', schema => 'bi', as_of => '2024-12-31',
+       time_zone => 'Asia/Shanghai', language => 'zh', incremental => true, holdout_days => 91,
+       attributes_from => 'retail_people', pii => '{"name": "name", "phone": "phone"}',
+       funnel_columns => '{visits,signed_up,is_member,referrals}') \gset
+INSERT INTO persona.tag_rules (source, tag, layer, rule_sql) VALUES
+  ('bi.retail_customers', convert_from('\xe5b7a5e4bd9ce697a5e58d88e9a490', 'UTF8'), 'preference', 'daypart = ''lunch'' AND weekday_share >= 0.8'),
+  ('bi.retail_customers', convert_from('\xe9ab98e4bbb7e580bc', 'UTF8'), 'value', 'm_score >= 4 AND f_score >= 4'),
+  ('bi.retail_customers', convert_from('\xe6b581e5a4b1e9a38ee999a9', 'UTF8'), 'predictive', 'lifecycle IN (''declining'', ''churned'')');
+SELECT refresh FROM persona.refresh_profile('retail') \gset
+\echo '== 零售 profile bi.retail_*:' :relations 'views, tags from persona.tag_rules; 生命周期 and 漏斗 =='
+SELECT label AS "阶段", customers AS "客户数", round(100 * customer_share::numeric, 1) AS "占比 %" FROM bi.retail_lifecycle ORDER BY stage_order;
+SELECT label AS "漏斗", customers AS "客户数", reached AS "到达", round(100 * conversion::numeric, 1) AS "转化 %" FROM bi.retail_funnel ORDER BY stage_order;
+\echo '== 画像卡片 Portrait card of the customer with the most tags (bi.retail_customers; name and phone masked) =='
+\x on
+SELECT customer_id AS "客户", name AS "姓名", phone AS "手机", gender AS "性别", city AS "城市",
+       segment AS "分群", rfm AS "RFM", lifecycle_label AS "生命周期", value_tier_label AS "价值",
+       orders AS "订单", revenue AS "消费", recency_days AS "最近消费(天)", round(mean_gap_days::numeric, 1) AS "平均间隔(天)",
+       daypart_label AS "常用时段", round(100 * weekend_share::numeric) AS "周末占比 %",
+       round(p_alive::numeric, 3) AS "P(alive)", round(clv_12m::numeric) AS "12个月CLV", array_to_string(tags, ', ') AS "标签"
+FROM bi.retail_customers ORDER BY cardinality(tags) DESC, revenue DESC, customer_id LIMIT 1;
+\x off
+\echo '== 数据质量 Data quality of retail_orders (bi.retail_quality) =='
+SELECT label, rows, round(100 * share::numeric, 2) AS "%", treatment FROM bi.retail_quality WHERE rows > 0;
+\echo '== Registry persona.profiles =='
+SELECT name, schema_name, orders, time_zone, language, incremental, refresh_kind, refreshed_as_of, customers, round(refresh_ms) AS ms
+FROM persona.profiles ORDER BY name;
+RESET persona.progress;

@@ -1603,22 +1603,24 @@ RETURN format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::nu
 COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
   'SQL of per-customer order_stats and habits states of the orders up to the end of the as-of day';
 
--- One row of model fits and cut points over the state rows of src.
+-- One row of cut points, value-tier thresholds and model fits, in one scan
+-- of the state rows of src.
 CREATE FUNCTION persona.profile_globals_sql(p persona.profiles, src text, as_of_sql text, models boolean) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN format($q$SELECT a.as_of, %3$L::text AS time_zone, %4$L::text AS language,
-       (SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, s.revenue::float8, %5$s)
-          FROM %1$s s WHERE s.orders > 0) AS breaks,
-       (SELECT percentile_cont(0.80) WITHIN GROUP (ORDER BY s.revenue::float8) FROM %1$s s WHERE s.orders > 0) AS gold_min,
-       (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY s.revenue::float8) FROM %1$s s WHERE s.orders > 0) AS diamond_min,
-       %2$s
-FROM (SELECT %6$s AS as_of) a$q$,
+       x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, x.bgnbd, x.gamma_gamma
+FROM (SELECT %6$s AS as_of) a
+CROSS JOIN LATERAL (
+    SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, s.revenue::float8, %5$s) AS breaks,
+           percentile_cont(ARRAY[0.80, 0.95]) WITHIN GROUP (ORDER BY s.revenue::float8) AS tiers,
+           %2$s
+    FROM %1$s s WHERE s.orders > 0) x$q$,
     src,
-    CASE WHEN models THEN format($m$(SELECT persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
-                                   (a.as_of - s.first_order_on) / 7.0)
-          FROM %1$s s WHERE s.orders > 0 AND s.first_order_on < a.as_of) AS bgnbd,
-       (SELECT persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / (s.purchase_days - 1))
-          FROM %1$s s WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$, src)
+    CASE WHEN models THEN $m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
+                             (a.as_of - s.first_order_on) / 7.0)
+               FILTER (WHERE s.first_order_on < a.as_of) AS bgnbd,
+           persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0))
+               FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$
          ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
     p.time_zone, p.language, p.bins, as_of_sql);
 COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean) IS
@@ -2189,14 +2191,19 @@ BEGIN
              WHERE a.attrelid = state_rel::regclass AND a.attnum > 0 AND NOT a.attisdropped);
     step := clock_timestamp();
     IF kind = 'full' THEN
+        -- the new states, then only the customers whose states differ are
+        -- decoded and written: a daily full refresh rewrites few rows
         EXECUTE format('CREATE TEMP TABLE persona_profile_new ON COMMIT DROP AS %s',
-                       persona.profile_decode_sql(p, persona.profile_states_sql(p, day_sql, NULL), day_sql));
-        EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT FROM pg_temp.persona_profile_new n WHERE n.customer_id = s.customer_id)', state_rel);
+                       persona.profile_states_sql(p, day_sql, NULL));
+        EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT FROM pg_temp.persona_profile_new n WHERE n.k = s.customer_id)', state_rel);
         GET DIAGNOSTICS n = ROW_COUNT;
-        EXECUTE format('INSERT INTO %1$s AS s SELECT * FROM pg_temp.persona_profile_new
-                        ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (SELECT %3$s)
-                        WHERE s.stats_state IS DISTINCT FROM excluded.stats_state OR s.habits_state IS DISTINCT FROM excluded.habits_state',
-                       state_rel, cols, (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x));
+        EXECUTE format('INSERT INTO %1$s AS s %2$s
+                        ON CONFLICT (customer_id) DO UPDATE SET (%3$s) = (SELECT %4$s)',
+                       state_rel,
+                       persona.profile_decode_sql(p, format('(SELECT n.* FROM pg_temp.persona_profile_new n LEFT JOIN %s s ON s.customer_id = n.k
+                                                             WHERE s.customer_id IS NULL OR s.stats_state IS DISTINCT FROM n.st
+                                                                OR s.habits_state IS DISTINCT FROM n.hb)', state_rel), day_sql),
+                       cols, (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x));
         GET DIAGNOSTICS m = ROW_COUNT;
         n := n + m;
         DROP TABLE pg_temp.persona_profile_new;

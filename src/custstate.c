@@ -200,9 +200,14 @@ cust_merge(CustState *a, const CustState *b, MemoryContext ctx)
 			days_add(a, CUST_DAYS(b)[i], ctx);
 		}
 	}
-	a->orders += b->orders;
-	a->null_amounts += b->null_amounts;
-	a->refunds += b->refunds;
+	/* only stored states (order_stats_merge) can hold counts this large */
+	if (pg_add_s64_overflow(a->orders, b->orders, &a->orders) ||
+		pg_add_s64_overflow(a->null_amounts, b->null_amounts, &a->null_amounts) ||
+		pg_add_s64_overflow(a->refunds, b->refunds, &a->refunds))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many orders in one group"),
+				 errdetail("The order or refund count exceeds the range of bigint.")));
 	a->dscale = Max(a->dscale, b->dscale);
 	sum_merge(a, &a->spent, offsetof(CustCold, spent), b->spent,
 			  cold_sum(b, offsetof(CustCold, spent)), ctx);

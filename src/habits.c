@@ -330,7 +330,11 @@ habits_merge_transfn(PG_FUNCTION_ARGS)
 	HabitsZoneState in;
 
 	if (PG_ARGISNULL(1))
+	{
+		if (st == NULL)
+			PG_RETURN_NULL();	/* still no state: not a NULL pointer */
 		PG_RETURN_POINTER(st);
+	}
 	memset(&in, 0, sizeof(in));
 	zone_state_deserialize(PG_GETARG_BYTEA_PP(1), &in);
 	if (st == NULL)

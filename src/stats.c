@@ -294,7 +294,11 @@ order_stats_merge_transfn(PG_FUNCTION_ARGS)
 	OrderStatsState in;
 
 	if (PG_ARGISNULL(1))
+	{
+		if (st == NULL)
+			PG_RETURN_NULL();	/* still no state: not a NULL pointer */
 		PG_RETURN_POINTER(st);
+	}
 	/* decoded in the per-row context; cust_merge copies what it keeps */
 	state_deserialize(PG_GETARG_BYTEA_PP(1), &in, CurrentMemoryContext, true);
 	if (st == NULL)

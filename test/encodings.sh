@@ -28,6 +28,7 @@ DECLARE
     state text;
     hint text;
     t text;                    -- a non-ASCII tag in this encoding, if it has one
+    w text;
     q persona.tagquery;
     n int;
 BEGIN
@@ -118,6 +119,48 @@ BEGIN
     EXECUTE format('SELECT count(*) FROM tagged WHERE tags OPERATOR(persona.@@) %L::persona.tagquery', t || ' | x1') INTO n;
     INSERT INTO enc_result VALUES (n = 101, format('GIN index with tag %s: %s rows', t, n));
     RESET enable_seqscan;
+
+    -- Privacy masks: ASCII rules everywhere; with a letter of this encoding
+    -- (t above), a word of it keeps its first character, every other one is
+    -- one '*'; the fullwidth digits of a mobile number, where the encoding
+    -- has them, never show digits 4-7.
+    INSERT INTO enc_result VALUES (persona.mask_phone('+86 138-1234-5678') = '+86 138-****-5678'
+        AND persona.mask_name('John Smith') = 'J*** S****'
+        AND persona.mask_email('zhangsan@example.com') = 'z******n@example.com'
+        AND persona.mask_id('110101199003074578') = '110101********4578', 'masks of ASCII input');
+    IF enc = 'SQL_ASCII' THEN
+        -- t is UTF-8 bytes here: read as UTF-8; bytes that are not UTF-8 are never kept
+        got := persona.mask_name(t || t || t);
+        INSERT INTO enc_result VALUES (got = convert_from(decode('e882b2', 'hex'), enc) || '*****',
+            format('mask_name of %s in SQL_ASCII (got %s)', t || t || t, got));
+        got := persona.mask_name(convert_from('\xe9616263'::bytea, enc));
+        INSERT INTO enc_result VALUES (got = '****', format('mask_name of a non-UTF-8 byte in SQL_ASCII (got %s)', got));
+    ELSE
+        got := persona.mask_name(t || t || t);
+        INSERT INTO enc_result VALUES (got = left(t, 1) || repeat('*', 3 * char_length(t) - 1),
+            format('mask_name of %s (got %s)', t || t || t, got));
+        got := persona.mask_email(t || t || t || '@' || t || '.cn');
+        -- the local part keeps its last character too from 5 characters
+        INSERT INTO enc_result VALUES (got = left(t, 1) || CASE WHEN 3 * char_length(t) >= 5
+                THEN repeat('*', 3 * char_length(t) - 2) || right(t, 1) ELSE repeat('*', 3 * char_length(t) - 1) END
+                || '@' || t || '.cn',
+            format('mask_email of %s (got %s)', t || t || t || '@' || t || '.cn', got));
+        got := persona.mask_id(t || '1234567');
+        INSERT INTO enc_result VALUES (char_length(got) = char_length(t) + 7 AND right(got, 2) = '67'
+            AND left(got, 1) = left(t, 1) AND position('1' IN got) = 0,
+            format('mask_id of %s (got %s)', t || '1234567', got));
+    END IF;
+    BEGIN
+        w := convert_from(convert(decode('efbc91efbc93efbc98efbc91efbc92efbc93efbc94efbc95efbc96efbc97efbc98', 'hex'), 'UTF8', enc), enc);
+        got := persona.mask_phone(w);
+        -- (SQL_ASCII counts bytes: compare with the UTF-8 answer there)
+        INSERT INTO enc_result VALUES (CASE WHEN enc = 'SQL_ASCII'
+                THEN got = convert_from(decode('efbc91efbc93efbc982a2a2a2aefbc95efbc96efbc97efbc98', 'hex'), enc)
+                ELSE substr(got, 4, 4) = '****' AND char_length(got) = char_length(w) END,
+            format('mask_phone of fullwidth digits %s (got %s)', w, got));
+    EXCEPTION WHEN OTHERS THEN
+        NULL;      -- the encoding has no fullwidth digits
+    END;
 
     -- A user scheme labelled in the database encoding.
     INSERT INTO persona.segment_rules (scheme, priority, segment, segment_zh) VALUES ('enc', 1, 'Mine', t);

@@ -1874,6 +1874,8 @@ static const char *const text_pool[] = {
 	"true", "false", "1", "recency_days > 90", "persona.m(rfm) >= 4", "lifecycle = 'new'", "(habits).weekday_share >= 0.8",
 	"select", ")", "1; SELECT 1", "pg_sleep(10) IS NULL", "(SELECT count(*) FROM pg_class) > 0", "x +", "NULL", "orders",
 	"育儿", "高价值", "标签", "😀", "\xc3\xa9", "é", "tag with space", "a'b", "a\\b", "%s%n", "en", "zh",
+	"Asia/Shanghai", "UTC", "America/New_York", "CST", "EST", "Mars/Olympus", "<+08>-8", "asia/shanghai", "ZH", "fr",
+	"2024-07-01", "2024-07-01 12:00+08", "today", "infinity", "-infinity", "epoch", "soon",
 };
 
 /* Sane text values for an argument, by name. */
@@ -1885,7 +1887,17 @@ sane_text(const char *argname)
 	static const char *const methods[] = {"quantile", "mean", "thresholds"};
 	static const char *const schemes[] = {"standard", "cn8", "shop"};
 	static const char *const views[] = {"fz_tagview", "public.fz_tagview2", "fz_tagview3"};
+	static const char *const zones[] = {"Asia/Shanghai", "UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "<+08>-8"};
+	static const char *const languages[] = {"en", "zh"};
+	static const char *const as_of_texts[] = {"2024-07-01", "2024-07-01 23:59:59.999999", "2024-07-01 12:00+08", "today"};
 	static const char *const rules[] = {"true", "orders > 1", "recency_days > 90", "persona.m(rfm) >= 4", "lifecycle = 'new'", "(habits).weekday_share >= 0.8", "1", "revenue"};
+	static const char *const zones[] = {"UTC", "Asia/Shanghai", "America/New_York", "+08"};
+	static const char *const langs[] = {"en", "zh"};
+	/* the masks: well-formed values, and near misses a rule must not half-recognise */
+	static const char *const phones[] = {"13812345678", "+86 138-1234-5678", "+1 415 555 0132", "020-12345678", "+86 123", "8613812345678", "１３８１２３４５６７８"};
+	static const char *const names[] = {"张三丰", "John Smith", "J", "欧阳娜娜", "  ", "Mary-Jane O'Brien"};
+	static const char *const emails[] = {"zhangsan@example.com", "ab@x.cn", "@", "a@b@c", "no-at-sign", "@@@@"};
+	static const char *const ids[] = {"110101199003074578", "11010119900307457X", "110101900307457", "E12345678", "AB", "1101011990030745789"};
 
 	if (!argname)
 		return PICK(text_pool);
@@ -1905,8 +1917,28 @@ sane_text(const char *argname)
 		return "amount";
 	if (strcmp(argname, "view_name") == 0)
 		return PICK(views);
+	if (strcmp(argname, "order_col") == 0)
+		return chance(0.5) ? "customer_id" : "ordered_at";
+	if (strcmp(argname, "time_zone") == 0)
+		return PICK(zones);
+	if (strcmp(argname, "language") == 0)
+		return PICK(langs);
+	if (strcmp(argname, "phone") == 0)
+		return PICK(phones);
+	if (strcmp(argname, "name") == 0)
+		return PICK(names);
+	if (strcmp(argname, "email") == 0)
+		return PICK(emails);
+	if (strcmp(argname, "id") == 0)
+		return PICK(ids);
 	if (strcmp(argname, "rule_sql") == 0)
 		return PICK(rules);
+	if (strcmp(argname, "time_zone") == 0)
+		return PICK(zones);
+	if (strcmp(argname, "language") == 0)
+		return PICK(languages);
+	if (strcmp(argname, "as_of") == 0)
+		return PICK(as_of_texts);	/* customer_profile(regclass, as_of text, ...) */
 	return PICK(text_pool);
 }
 
@@ -2221,6 +2253,24 @@ gen_arg(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl, int d
 		sb_printf(out, ")::%s", d->name);
 		return;
 	}
+	if (strcmp(d->name, "bytea") == 0 && argname && strcmp(argname, "state") == 0 && chance(sane ? 0.9 : 0.6))
+	{
+		/* a state made by persona (either kind: the wrong one must be 22P03 too), one byte changed unless sane */
+		static const char *const makers[] = {
+			"persona.order_stats_state(ordered_at, amount, 'Asia/Shanghai')",
+			"persona.order_stats_state(ordered_at, amount, 'America/New_York')",
+			"persona.habits_state(ordered_at, 'Asia/Shanghai')",
+			"persona.habits_state(ordered_at, 'UTC')",
+		};
+		long		cust = rnd(8);
+
+		if (sane)
+			sb_printf(out, "(SELECT %s FROM fz_orders WHERE customer_id %% 8 = %ld)", PICK(makers), cust);
+		else
+			sb_printf(out, "(SELECT set_byte(s, %ld %% length(s), %ld) FROM (SELECT %s AS s FROM fz_orders WHERE customer_id %% 8 = %ld) q)",
+					  rnd(400), rnd(256), PICK(makers), cust);
+		return;
+	}
 	scalar_text(&v, d, argname, sane, fl);
 	if (strcmp(d->name, "regclass") == 0 && v.d && isdigit((unsigned char) v.d[0]))
 		sb_printf(out, "%s::oid::regclass", v.d);
@@ -2265,6 +2315,7 @@ static const DomainRule domain_rules[] = {
 	{"*", "weekend_share", 0, 1}, {"*", "morning", 0, 1}, {"*", "lunch", 0, 1}, {"*", "afternoon", 0, 1},
 	{"*", "evening", 0, 1}, {"*", "night", 0, 1}, {"*", "favourite_weekday", 1, 7}, {"*", "favourite_hour", 0, 23},
 	{"*", "mean_repeat_spend", 0, INF},
+	{"data_quality", "rows", 0, INF}, {"data_quality", "share", 0, 1},
 };
 
 /*
@@ -2624,8 +2675,28 @@ static const struct
 	{"btyd", NULL, 0, "SELECT (persona.btyd('(2024-01-01 00:00+00,2024-02-01 00:00+00,4,2,100,25,-2147483648,2147483647,1,1,3,75,0)'::persona.order_stats)).*"},
 	{"simulate_mean_spend", NULL, 0, "SELECT persona.simulate_mean_spend(6.25, 3.74, 15.44, 2147483647, 1) AS result"},
 	{"simulate_bgnbd", NULL, 0, "SELECT count(*) FROM persona.simulate_bgnbd(0.24, 4.4, 0.79, 2.4, 2147483647, 39, 1)"},
+	/* 0.4.0: time zones as values, per-customer states (crafted bytea must be 22P03) */
+	{"daypart_of", NULL, 0, "SELECT persona.daypart_of('2025-03-09 07:30+00', 'CST') AS result"},
+	{"order_stats", NULL, 0, "SELECT (persona.order_stats(t, 1, '2025-12-31', z)).* FROM (VALUES ('2025-01-01'::timestamptz, 'UTC'), ('2025-01-02', 'Asia/Shanghai')) v(t, z)"},
+	{"customer_profile", NULL, 0, "SELECT count(*) FROM persona.customer_profile('fz_orders', 'infinity', time_zone => 'Pacific/Kiritimati', language => 'zh')"},
+	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of('\\x6f01005554430000', '2025-12-31')).*"},
+	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(set_byte(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC'), 84, 2), '2025-12-31')).*"},
+	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(overlay(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') PLACING '\\x014e614e00'::bytea FROM 82 FOR 1), '2025-12-31')).*"},
+	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(persona.order_stats_state('4713-01-01 00:00+00 BC', 1, 'UTC'), '5874897-12-31')).*"},
+	{"order_stats_merge", NULL, 0, "SELECT persona.order_stats_merge(s) AS result FROM (SELECT overlay(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') PLACING '\\x4000000000000000'::bytea FROM 12 FOR 8) FROM generate_series(1, 2)) v(s)"},
+	{"order_stats_merge", NULL, 0, "SELECT persona.order_stats_merge(s) AS result FROM (VALUES (NULL::bytea), (NULL)) v(s)"},
+	{"habits_merge", NULL, 0, "SELECT persona.habits_merge(s) AS result FROM (VALUES (NULL::bytea), ((SELECT persona.order_stats_state(now(), 1, 'UTC')))) v(s)"},
+	{"habits_of", NULL, 0, "SELECT (persona.habits_of(set_byte(persona.habits_state('2025-01-01 00:00+00', 'UTC'), 134, 9))).*"},
 	/* found by the full run of 0.3.0 (seed 1): Infinity from finite inputs */
 	{"simulate_mean_spend", NULL, 1, "SELECT persona.simulate_mean_spend(9007199254740993, 1e-5, 3.686, 6, -9223372036854775808) AS result"},
+	/* 0.4.0: masks on long and odd strings, data_quality on wild and private tables */
+	{"mask_phone", NULL, 0, "SELECT length(persona.mask_phone(repeat('+86 １3８-', 100000))) AS result"},
+	{"mask_name", NULL, 0, "SELECT persona.mask_name(repeat(' ', 1000) || chr(12288) || 'x') AS result"},
+	{"mask_email", NULL, 0, "SELECT length(persona.mask_email(repeat('@', 100000) || repeat('a', 100000))) AS result"},
+	{"mask_id", NULL, 0, "SELECT persona.mask_id(repeat('-', 18) || '110101199003074578') AS result"},
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', time_zone => 'Asia/Shanghai', as_of => 'infinity')"},
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', order_col => 'amount', as_of => '-infinity')"},
+	{"data_quality", NULL, 1, "SELECT count(*) FROM persona.data_quality('fz_private')"},
 };
 
 static void

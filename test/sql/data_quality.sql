@@ -39,6 +39,13 @@ SELECT * FROM persona.data_quality('dq', as_of => '2024-06-01 12:00', customer_c
 SELECT check_name, rows, share FROM persona.data_quality('dq', order_col => 'order_no', as_of => '2024-06-01 12:00')
 WHERE check_name IN ('orders', 'duplicate_orders');
 
+-- NULL order numbers are not duplicates of each other; without order_col,
+-- rows equal but for NULLs in the same places are.
+CREATE TABLE dq_nulls (order_no int, customer_id int, ordered_at timestamptz, amount numeric);
+INSERT INTO dq_nulls VALUES (NULL, 1, '2024-01-01 10:00', NULL), (NULL, 1, '2024-01-01 10:00', NULL), (1, 2, NULL, 5);
+SELECT (SELECT rows FROM persona.data_quality('dq_nulls', order_col => 'order_no') WHERE check_name = 'duplicate_orders') AS by_order_no,
+       (SELECT rows FROM persona.data_quality('dq_nulls') WHERE check_name = 'duplicate_orders') AS by_row;
+
 -- Midnight and the as_of day in the shop's zone: in Asia/Shanghai (UTC+8)
 -- the UTC midnights are 08:00, 2024-02-03 16:00 UTC would be midnight, and
 -- 2024-06-01 23:00 UTC is already 2024-06-02 there (after as_of).
