@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(12);
+SELECT plan(13);
 
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
