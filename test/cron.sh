@@ -74,6 +74,8 @@ had_cron=$(q -c "SELECT count(*) FROM pg_extension WHERE extname = 'pg_cron'")
 if ! q >/dev/null <<'SQL'
 CREATE EXTENSION IF NOT EXISTS persona;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
+-- what an interrupted earlier run may have left
+SELECT persona.drop_profile(name) FROM persona.profiles WHERE name IN ('cron_good', 'cron_bad');
 DROP SCHEMA IF EXISTS persona_cron CASCADE;
 CREATE SCHEMA persona_cron;
 CREATE TABLE persona_cron.orders_good (customer_id bigint, ordered_at timestamptz, amount numeric);
