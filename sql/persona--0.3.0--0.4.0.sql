@@ -547,7 +547,7 @@ FROM %s g, LATERAL (VALUES
     ('gamma_gamma', 'v', (g.gamma_gamma).v, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged))
     m(model, parameter, value, customers, loglik, converged)
 WHERE m.value IS NOT NULL$q$, persona.profile_rel(p, '__globals'));
-    WHEN 'quality' THEN RETURN format($q$SELECT q.check_name, q.label, q.rows, q.share, q.treatment
+    WHEN 'quality' THEN RETURN format($q$SELECT q.check_name, q.label, q.rows, q.share, q.treatment, now() AS checked_at
 FROM persona.data_quality(%L::regclass, %L, %L, %L, NULL, %L, %s, %L) q$q$,
         p.orders::text, p.customer_col, p.time_col, p.amount_col, p.time_zone,
         persona.profile_day_end(p, as_of_sql), p.language);
@@ -1132,6 +1132,10 @@ BEGIN
     PERFORM persona.profile_customers_view(p);
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part IN ('customer_tags', 'models');
+        -- data quality describes the orders table: a scan of all of it, done
+        -- by full refreshes only (checked_at says when)
+        CONTINUE WHEN part = 'quality' AND kind = 'incremental'
+                      AND (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__quality')::regclass);
         step := clock_timestamp();
         IF (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__' || part)::regclass) THEN
             EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', persona.profile_rel(p, '__' || part));
