@@ -1014,7 +1014,7 @@ COMMENT ON FUNCTION persona.profile_check_sources(persona.profiles) IS
 -- computed from them, then the materialized summaries (concurrently, so
 -- readers are never blocked).  One transaction: readers see the old profile
 -- or the new one.
-CREATE FUNCTION persona.refresh_profile(profile text, incremental boolean DEFAULT NULL)
+CREATE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
 RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
@@ -1161,6 +1161,39 @@ BEGIN
            last_error = NULL, last_error_at = NULL
     WHERE pr.name = p.name;
     RETURN QUERY SELECT p.name, kind, day, m, n, extract(epoch FROM clock_timestamp() - started)::float8 * 1000;
+END $$;
+COMMENT ON FUNCTION persona.profile_refresh_run(text, boolean) IS
+  'The steps of refresh_profile (called by it)';
+
+-- Errors of a step come from generated SQL, which as error context would
+-- bury the message: refresh_profile raises them as they were, without it.
+CREATE FUNCTION persona.refresh_profile(profile text, incremental boolean DEFAULT NULL)
+RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    msg text;
+    det text;
+    hin text;
+    code text;
+BEGIN
+    RETURN QUERY SELECT * FROM persona.profile_refresh_run(profile, incremental);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hin = PG_EXCEPTION_HINT, code = RETURNED_SQLSTATE;
+    IF strpos(msg || det, format('"%s"', profile)) = 0 THEN
+        det := CASE WHEN det <> '' THEN det || ' ' ELSE '' END || format('(refreshing profile "%s")', profile);
+    END IF;
+    IF det = '' THEN
+        det := NULL;
+    END IF;
+    IF hin <> '' AND det IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, DETAIL = det, HINT = hin;
+    ELSIF hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, HINT = hin;
+    END IF;
+    IF det IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, DETAIL = det;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg;
 END $$;
 COMMENT ON FUNCTION persona.refresh_profile(text, boolean) IS
   'Refresh a materialized profile: fully from orders, or (incremental => true, the default of incremental profiles) by merging the recorded changes; summaries refreshed concurrently';

@@ -195,6 +195,10 @@ SELECT persona.schedule_refresh('shop', '5 seconds');
 ALTER TABLE shop_orders RENAME total TO amount_paid;
 SELECT persona.refresh_profile('shop');
 ALTER TABLE shop_orders RENAME amount_paid TO total;
+-- errors from the rows are reported as they are, naming the profile
+INSERT INTO shop_orders VALUES (2000, 'c001', '2024-05-01 10:00+00', 'NaN');
+SELECT persona.refresh_profile('shop');
+DELETE FROM shop_orders WHERE order_id = 2000;
 -- a user view on a profile view blocks drop_profile unless cascade
 CREATE VIEW my_report AS SELECT segment, customers FROM bi.shop_segments;
 SELECT persona.drop_profile('shop');
