@@ -486,18 +486,24 @@ cust_scan_habits(const CustScan *s, const CustEntry *e, int64 *wd, int64 *hr)
 
 /*
  * The latest local day of any of a customer's orders and refunds (with
- * last_days), PG_INT32_MIN for none.  The latest order is on the latest
- * purchase day: local days never decrease with time.
+ * last_days), PG_INT32_MIN for none.  The days of orders are all in
+ * days[] (deduplicated lazily, so not in order); not the day of last_at,
+ * since a zone that moves its clocks back across midnight (Kwajalein in
+ * 1969) can put a later order on an earlier day.
  */
 int32
 cust_scan_last_day(const CustScan *s, const CustEntry *e)
 {
+	const int32 *days = CUST_DAYS(&e->cs);
 	int32		day = PG_INT32_MIN;
 	RefundDay  *r;
 
 	Assert(s->last_days);
-	if (e->cs.orders > 0)
-		day = persona_zone_day(s->zone, e->cs.last_at, "ordered_at");
+	for (int i = 0; i < e->cs.ndays; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 16);
+		day = Max(day, days[i]);
+	}
 	if (e->cs.refunds > 0 && s->refund_days &&
 		(r = hash_search(s->refund_days, &e->cs.key, HASH_FIND, NULL)) != NULL)
 		day = Max(day, r->day);

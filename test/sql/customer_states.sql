@@ -89,6 +89,14 @@ WHERE s.habits_state IS NOT NULL;
 SELECT persona.order_stats_of(stats_state, '2024-01-15') FROM persona.customer_states('m', '2025-01-01', 'UTC')
 WHERE customer_id = 306;
 
+-- A zone whose clocks went back across midnight (America/Sitka in 1867,
+-- a day back): the later order is on the earlier local day, and the
+-- state's last day is still the latest day.
+CREATE TABLE sitka (customer_id int, ordered_at timestamptz, amount numeric);
+INSERT INTO sitka VALUES (1, '1867-10-19 00:00+00', 1), (1, '1867-10-19 01:30+00', 2), (2, '1867-10-19 01:30+00', -1), (2, '1867-10-19 00:00+00', 1);
+SELECT customer_id, ordered_at AT TIME ZONE 'UTC' AS utc, ordered_at AT TIME ZONE 'America/Sitka' AS local FROM sitka ORDER BY 1, 2;
+SELECT * FROM same('sitka', 'infinity', 'America/Sitka');
+
 -- All three integer key types, and keys beyond integer.
 CREATE TABLE m2 AS SELECT (customer_id % 200)::smallint AS c, ordered_at, amount FROM m;
 CREATE TABLE m8 AS SELECT customer_id * 10000000000 - 5000000000000 AS customer_id, ordered_at, amount FROM m;
@@ -186,5 +194,5 @@ FROM pg_proc p WHERE p.proname = 'customer_states' AND p.pronamespace = 'persona
 
 DROP FUNCTION same(regclass, timestamptz, text, text, text, text), states_differ(text);
 DROP VIEW mv;
-DROP TABLE m, m2, m8, mt, md, empty_orders, text_orders, numeric_orders, bad_orders;
+DROP TABLE m, sitka, m2, m8, mt, md, empty_orders, text_orders, numeric_orders, bad_orders;
 DROP SEQUENCE cs_seq;
