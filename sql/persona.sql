@@ -2181,6 +2181,31 @@ END $$;
 COMMENT ON FUNCTION persona.create_profile(text, regclass, text, text, text, name, date, text, text, boolean, boolean, integer, text, text[], regclass, text[], jsonb, boolean, text[], integer) IS
   'Create a profile: flat views <name>_customers, _customer_tags, _segments, _lifecycle, _pareto, _models, _quality (and _holdout, _funnel) with built-in column types, registered in persona.profiles and refreshed once';
 
+-- The sources a refresh reads, checked first so that a scheduled refresh
+-- records an error naming the profile's option rather than a query's alias.
+CREATE FUNCTION persona.profile_check_sources(p persona.profiles) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    i integer;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_class WHERE oid = p.orders) THEN
+        RAISE EXCEPTION 'the orders relation of profile "%" no longer exists', p.name USING ERRCODE = 'undefined_table',
+            HINT = 'Drop the profile with persona.drop_profile and create it again on the new relation.';
+    END IF;
+    FOR i IN 1..3 LOOP
+        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.orders AND a.attnum > 0 AND NOT a.attisdropped
+                       AND a.attname = (ARRAY[p.customer_col, p.time_col, p.amount_col])[i]) THEN
+            RAISE EXCEPTION 'column "%" (%) of % does not exist', (ARRAY[p.customer_col, p.time_col, p.amount_col])[i],
+                (ARRAY['customer_col', 'time_col', 'amount_col'])[i], p.orders
+                USING ERRCODE = 'undefined_column',
+                      DETAIL = format('Profile "%s" reads it.', p.name),
+                      HINT = 'Rename the column back, or drop the profile and create it with the new column name.';
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION persona.profile_check_sources(persona.profiles) IS
+  'Error naming the option when the orders relation or a column a profile reads is gone';
+
 -- Refresh in dependency order: per-customer states, then the globals row
 -- computed from them, then the materialized summaries (concurrently, so
 -- readers are never blocked).  One transaction: readers see the old profile
@@ -2219,6 +2244,7 @@ BEGIN
     END IF;
     -- one refresh of a profile at a time
     PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
+    PERFORM persona.profile_check_sources(p);
     -- session-zone functions used by a part (holdout) and the as-of day follow the profile
     PERFORM set_config('TimeZone', p.time_zone, true);
     day := coalesce(p.as_of, (now() AT TIME ZONE p.time_zone)::date);

@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(24);
+SELECT plan(26);
 
 CREATE ROLE persona_t_owner;
 CREATE ROLE persona_t_bi;          -- may read the profile views, not the orders
@@ -104,13 +104,23 @@ SELECT is((SELECT count(*) FROM persona.profiles WHERE pii IS NOT NULL), 0::bigi
 SET ROLE persona_t_analyst;
 RESET ROLE;
 
+-- as_of NULL: the day of each refresh in the profile's zone
+SET ROLE persona_t_owner;
+SELECT persona.create_profile('today', 'sales', schema => 'bi', time_zone => 'Pacific/Kiritimati', parts => '{}');
+SELECT is((SELECT (as_of IS NULL, refreshed_as_of) FROM persona.profiles WHERE name = 'today'),
+          (true, (now() AT TIME ZONE 'Pacific/Kiritimati')::date),
+          'without as_of a profile is as of the refresh day in its time zone (UTC+14 here)');
+SELECT is((SELECT max(as_of) FROM bi.today_customers), (now() AT TIME ZONE 'Pacific/Kiritimati')::date,
+          'and its rows say so');
+RESET ROLE;
+
 -- creating a profile needs CREATE on the schema
 CREATE SCHEMA closed;
 SET ROLE persona_t_owner;
 SELECT throws_ok($$SELECT persona.create_profile('other', 'sales', schema => 'closed')$$, '42501', 'permission denied for schema closed',
                  'create_profile in a schema without CREATE privilege: 42501');
 RESET ROLE;
-SELECT is((SELECT count(*) FROM persona.profiles), 2::bigint, 'the failed call registered nothing');
+SELECT is((SELECT count(*) FROM persona.profiles), 3::bigint, 'the failed call registered nothing');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -192,6 +192,9 @@ SELECT persona.refresh_profile('nope');
 SELECT persona.refresh_profile('shop', incremental => true);
 SELECT persona.drop_profile('nope');
 SELECT persona.schedule_refresh('shop', '5 seconds');
+ALTER TABLE shop_orders RENAME total TO amount_paid;
+SELECT persona.refresh_profile('shop');
+ALTER TABLE shop_orders RENAME amount_paid TO total;
 -- a user view on a profile view blocks drop_profile unless cascade
 CREATE VIEW my_report AS SELECT segment, customers FROM bi.shop_segments;
 SELECT persona.drop_profile('shop');
