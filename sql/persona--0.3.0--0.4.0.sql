@@ -175,6 +175,26 @@ LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
 COMMENT ON FUNCTION persona.customer_profile(regclass, text, text, text, text, integer, text, boolean, text, text) IS
   'customer_profile with as_of as text read in time_zone, days and habits in time_zone and segments in language (NULL: the session''s TimeZone and persona.language)';
 
+-- Every customer's order_stats and habits states in one scan, for profiles
+-- with integer keys: the same bytes as order_stats_state(t, amount, zone)
+-- and habits_state(t, zone) FILTER (WHERE amount IS NULL OR amount >= 0)
+-- with GROUP BY customer over the orders before until.
+CREATE FUNCTION persona.customer_states(
+    orders       regclass,
+    until        timestamptz,
+    time_zone    text,
+    customer_col text DEFAULT 'customer_id',
+    time_col     text DEFAULT 'ordered_at',
+    amount_col   text DEFAULT 'amount')
+RETURNS TABLE (
+    customer_id  bigint,
+    stats_state  bytea,
+    habits_state bytea)
+AS 'MODULE_PATHNAME', 'customer_states'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_states(regclass, timestamptz, text, text, text, text) IS
+  'Per-customer order_stats and habits states (bytea, as order_stats_state and habits_state make them) of the orders before until, timestamp and date columns read in time_zone, in one scan; integer customer keys';
+
 ------------------------------------------------------------------------
 -- B. Data quality, privacy masks, string parameters
 ------------------------------------------------------------------------
@@ -430,16 +450,23 @@ COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
 
 -- Per-customer states straight from orders (extra_where: an extra SQL
 -- condition).  Habits count the orders order_stats counts: refunds are not
--- orders.
+-- orders.  All customers with an integer key: customer_states, one scan
+-- into its own hash table, the same bytes in about half the time of the
+-- GROUP BY, which stays for other keys and for a subset of customers.
 CREATE FUNCTION persona.profile_states_sql(p persona.profiles, as_of_sql text, extra_where text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L) AS st,
+RETURN CASE WHEN extra_where IS NULL AND p.key_type IN ('smallint', 'integer', 'bigint')
+THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
+ FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, %5$L, %6$L, %7$L) s)$q$,
+    p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
+    p.customer_col, p.time_col, p.amount_col)
+ELSE format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L) AS st,
         persona.habits_state(%2$s, %4$L) FILTER (WHERE o.%3$I IS NULL OR o.%3$I >= 0) AS hb
  FROM %5$s o
  WHERE o.%1$I IS NOT NULL AND %2$s < %6$s%7$s
  GROUP BY o.%1$I)$q$,
     p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.time_zone,
-    p.orders::text, persona.profile_day_end(p, as_of_sql), coalesce(' AND ' || extra_where, ''));
+    p.orders::text, persona.profile_day_end(p, as_of_sql), coalesce(' AND ' || extra_where, '')) END;
 COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
   'SQL of per-customer order_stats and habits states of the orders up to the end of the as-of day';
 

@@ -291,6 +291,35 @@ zone_state_serialize(const HabitsZoneState *st)
 	return pq_endtypsend(&buf);
 }
 
+/*
+ * What habits_state(t, zone) returns for orders counted per ISO weekday
+ * (wd[0] = Monday) and local hour, at_midnight of them at exactly local
+ * midnight; for builders that keep their own counts (customer_states).
+ * Counts beyond the state's are the aggregate's error.
+ */
+bytea *
+habits_state_bytes(pg_tz *zone, const int64 *wd, const int64 *hr, int64 at_midnight)
+{
+	HabitsZoneState st;
+
+	memset(&st, 0, sizeof(st));
+	st.zone = zone;
+	for (int i = 0; i < 7; i++)
+	{
+		if (wd[i] > PG_INT32_MAX)
+			check_room(PG_INT32_MAX);
+		st.counts.by_weekday[i] = (int32) wd[i];
+	}
+	for (int i = 0; i < 24; i++)
+	{
+		if (hr[i] > PG_INT32_MAX)
+			check_room(PG_INT32_MAX);
+		st.counts.by_hour[i] = (int32) hr[i];
+	}
+	st.counts.at_midnight = (int32) at_midnight;	/* at most hr[0] */
+	return zone_state_serialize(&st);
+}
+
 /* Read a zone state into *st. */
 static void
 zone_state_deserialize(bytea *b, HabitsZoneState *st)

@@ -44,6 +44,11 @@ extern int	state_remaining(const StateReader *r);
 extern void state_get_end(StateReader *r);
 
 extern void state_send_header(StringInfo buf, char kind, int flags, pg_tz *zone);
+
+/* The states of one customer from counts kept elsewhere (stats.c, habits.c). */
+struct CustState;
+extern bytea *order_stats_state_bytes(pg_tz *zone, struct CustState *cs, int32 last_day);
+extern bytea *habits_state_bytes(pg_tz *zone, const int64 *wd, const int64 *hr, int64 at_midnight);
 extern pg_tz *state_get_header(StateReader *r, char kind, int *flags);
 
 #endif							/* PERSONA_STATE_H */

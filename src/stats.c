@@ -214,17 +214,34 @@ order_stats_combinefn(PG_FUNCTION_ARGS)
 
 /* The bytea form of a state (state.h): header, [as_of], last_day, customer. */
 static bytea *
-state_serialize(OrderStatsState *st)
+serialize(pg_tz *zone, bool has_as_of, TimestampTz as_of, int32 last_day, CustState *cs)
 {
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	state_send_header(&buf, STATE_KIND_ORDER_STATS, st->has_as_of ? OS_FLAG_AS_OF : 0, st->zone);
-	if (st->has_as_of)
-		pq_sendint64(&buf, st->as_of);
-	pq_sendint32(&buf, st->last_day);
-	cust_send(&buf, &st->cust);
+	state_send_header(&buf, STATE_KIND_ORDER_STATS, has_as_of ? OS_FLAG_AS_OF : 0, zone);
+	if (has_as_of)
+		pq_sendint64(&buf, as_of);
+	pq_sendint32(&buf, last_day);
+	cust_send(&buf, cs);
 	return pq_endtypsend(&buf);
+}
+
+static bytea *
+state_serialize(OrderStatsState *st)
+{
+	return serialize(st->zone, st->has_as_of, st->as_of, st->last_day, &st->cust);
+}
+
+/*
+ * What order_stats_state(t, amount, zone) returns for the rows folded into
+ * cs, whose latest day (of an order or refund) is last_day; for builders
+ * that keep their own customers (customer_states).
+ */
+bytea *
+order_stats_state_bytes(pg_tz *zone, CustState *cs, int32 last_day)
+{
+	return serialize(zone, false, 0, last_day, cs);
 }
 
 /*

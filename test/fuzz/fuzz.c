@@ -2700,6 +2700,14 @@ static const struct
 	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', time_zone => 'Asia/Shanghai', as_of => 'infinity')"},
 	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', order_col => 'amount', as_of => '-infinity')"},
 	{"data_quality", NULL, 1, "SELECT count(*) FROM persona.data_quality('fz_private')"},
+	/* 0.4.0: customer_states on wild rows, odd bounds and zones, bad and private relations */
+	{"customer_states", NULL, 0, "SELECT count(*), sum(length(stats_state)), count(habits_state) FROM persona.customer_states('fz_orders_wild', 'infinity', 'UTC')"},
+	{"customer_states", NULL, 0, "SELECT count(*), sum(length(stats_state)), count(habits_state) FROM persona.customer_states('fz_orders_wild', '2024-01-01 12:00+00', 'Pacific/Kiritimati')"},
+	{"customer_states", NULL, 0, "SELECT count(*) FROM persona.customer_states('fz_part', '294276-12-31 23:59:59.999999+00', 'Australia/Lord_Howe')"},
+	{"customer_states", NULL, 0, "SELECT count(*) FROM persona.customer_states('fz_badcols', 'infinity', 'UTC')"},
+	{"customer_states", NULL, 0, "SELECT count(*) FROM persona.customer_states('fz_orders', 'infinity', 'UTC', customer_col => 'ordered_at')"},
+	{"customer_states", NULL, 1, "SELECT count(*) FROM persona.customer_states('fz_private', 'infinity', 'UTC')"},
+	{"customer_states", NULL, 1, "SELECT count(*) FROM persona.customer_states(999999::oid::regclass, '-infinity', 'UTC')"},
 };
 
 static void

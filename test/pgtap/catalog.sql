@@ -36,7 +36,7 @@ SELECT results_eq($$
   SELECT p.proname::text COLLATE "default", p.proparallel::text COLLATE "default" FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND p.proparallel <> 's'
   GROUP BY 1, 2 ORDER BY 1$$,
-  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('create_profile', 'u'), ('customer_profile', 'r'),
+  $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('create_profile', 'u'), ('customer_profile', 'r'), ('customer_states', 'r'),
            ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'),
            ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_customers_view', 'u'), ('profile_guard', 'r'), ('profile_refresh_run', 'u'),
            ('refresh_profile', 'u'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
@@ -68,11 +68,12 @@ SELECT results_eq($$
   SELECT p.oid::regprocedure::text COLLATE "default", p.provolatile::text COLLATE "default" FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace
     AND p.proname IN ('daypart_of', 'label', 'rfm_segment', 'order_stats_of', 'habits_of', 'lifecycle_stage',
-                      'customer_profile', 'order_stats_state_transfn', 'order_stats_merge_transfn',
+                      'customer_profile', 'customer_states', 'order_stats_state_transfn', 'order_stats_merge_transfn',
                       'habits_zone_transfn', 'habits_merge_transfn')
   ORDER BY 1$$,
   $$VALUES ('persona.customer_profile(regclass,text,text,text,text,integer,text,boolean,text,text)', 's'),
            ('persona.customer_profile(regclass,timestamp with time zone,text,text,text,integer,text,boolean)', 's'),
+           ('persona.customer_states(regclass,timestamp with time zone,text,text,text,text)', 's'),
            ('persona.daypart_of(timestamp with time zone)', 's'),
            ('persona.daypart_of(timestamp with time zone,text)', 'i'),
            ('persona.habits_merge_transfn(internal,bytea)', 'i'),

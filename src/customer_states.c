@@ -1,0 +1,104 @@
+/*
+ * customer_states.c — customer_states(orders, until, time_zone, ...): every
+ * customer's order_stats and habits states in one scan.
+ *
+ * A profile's full refresh needs, per customer, exactly what
+ *   SELECT customer, order_stats_state(t, amount, zone),
+ *          habits_state(t, zone) FILTER (WHERE amount IS NULL OR amount >= 0)
+ *   FROM orders WHERE customer IS NOT NULL AND t < until GROUP BY customer
+ * gives.  For integer keys this reads the orders once into custscan.c's
+ * table (as customer_profile does) and writes the same bytes: the states
+ * are serialised by stats.c and habits.c, the owners of their format.
+ */
+#include "persona.h"
+
+#include "custscan.h"
+#include "relation.h"
+#include "state.h"
+#include "tzspan.h"
+
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(customer_states);
+
+/* Columns of the result: customer_id, stats_state, habits_state. */
+#define STATES_NATTS 3
+
+/*
+ * customer_states(orders regclass, until timestamptz, time_zone text,
+ * customer_col, time_col, amount_col): one row per customer with a
+ * non-NULL key among the orders before until.  Timestamp and date columns
+ * are local times in time_zone.  Every argument must be non-NULL.
+ */
+Datum
+customer_states(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PersonaRelation rel;
+	CustScanSpec spec;
+	CustScan   *scan;
+	CustEntry  *e;
+	MemoryContext work;
+	MemoryContext rowctx;
+	MemoryContext old;
+
+	for (int i = 0; i < 6; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("arguments of customer_states must not be NULL")));
+	/* First: a bad relation must not get as far as the catalogs or SPI. */
+	persona_resolve_relation(PG_GETARG_OID(0), &rel);
+
+	memset(&spec, 0, sizeof(spec));
+	spec.has_until = true;
+	spec.until = PG_GETARG_TIMESTAMPTZ(1);
+	spec.zone = persona_zone(PG_GETARG_TEXT_PP(2));
+	spec.zone_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	spec.as_of_day = PG_INT32_MAX;	/* until already bounds the rows */
+	spec.habits = true;
+	spec.last_days = true;
+	spec.caller = "customer_states";
+
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_states",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	scan = cust_scan(&rel, &spec, work);
+
+	rowctx = AllocSetContextCreate(work, "persona customer_states row", ALLOCSET_SMALL_SIZES);
+	cust_scan_rewind(scan);
+	while ((e = cust_scan_next(scan)) != NULL)
+	{
+		Datum		values[STATES_NATTS];
+		bool		nulls[STATES_NATTS] = {false, false, false};
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(rowctx);
+		MemoryContextSwitchTo(rowctx);
+		values[0] = Int64GetDatum(e->cs.key);
+		values[1] = PointerGetDatum(order_stats_state_bytes(spec.zone, &e->cs,
+															cust_scan_last_day(scan, e)));
+		/* habits_state over no rows (only refunds) is NULL */
+		if (e->cs.orders > 0)
+		{
+			int64		wd[7], hr[24];
+			int64		at_midnight = cust_scan_habits(scan, e, wd, hr);
+
+			values[2] = PointerGetDatum(habits_state_bytes(spec.zone, wd, hr, at_midnight));
+		}
+		else
+			nulls[2] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(work);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}

@@ -1,0 +1,511 @@
+/*
+ * custscan.c — one scan of an orders relation into a hash table of
+ * customers (see custscan.h).
+ *
+ * Instead of GROUP BY (a generic hash table, one aggregate call per row
+ * and group) the orders are read once through SPI into a simplehash table
+ * of 192-byte customer entries with integer keys.  Rows are decoded as
+ * they arrive and applied in batches whose table slots are prefetched
+ * first, so the cache misses of a batch overlap.
+ */
+#include "persona.h"
+
+#include "custscan.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "tzspan.h"
+
+#define CUSTSCAN_SPILLED	1	/* some habit counter wrapped: see HabitOverflow */
+
+StaticAssertDecl(sizeof(CustEntry) == 192, "a customer entry should be three cache lines");
+
+/* Counts beyond the 16-bit counters of very heavy buyers, by customer. */
+typedef struct HabitOverflow
+{
+	int64		key;
+	int64		by_weekday[6];
+	int64		by_hour[24];
+	int64		at_midnight;
+} HabitOverflow;
+
+/* The last day of a refund, by customer (refunds are rare: a side table). */
+typedef struct RefundDay
+{
+	int64		key;
+	int32		day;
+} RefundDay;
+
+/* splitmix64's finaliser: spreads sequential ids over the table. */
+static inline uint32
+hash_customer(int64 key)
+{
+	uint64		x = (uint64) key;
+
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return (uint32) x;
+}
+
+/*
+ * The table hashes a stored key when it moves the entry: while growing,
+ * once per customer, with no interrupt check of its own.  Rows arrive with
+ * their hash already computed, so this costs the scan nothing.
+ */
+static inline uint32
+hash_customer_cfi(int64 key)
+{
+	static uint32 calls = 0;
+
+	PERSONA_CHECK_INTERRUPTS_EVERY(++calls, 14);
+	return hash_customer(key);
+}
+
+#define SH_PREFIX custhash
+#define SH_ELEMENT_TYPE CustEntry
+#define SH_KEY_TYPE int64
+#define SH_KEY cs.key
+#define SH_HASH_KEY(tb, k) hash_customer_cfi(k)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_USE_NONDEFAULT_ALLOCATOR
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * Zeroed entry arrays aligned to 64 bytes; the real start is kept before
+ * them.  (Zeroing GiBs checks for interrupts.)
+ */
+static inline void *
+custhash_allocate(custhash_hash *tb, Size size)
+{
+	char	   *raw = persona_alloc_zero_huge((MemoryContext) tb->private_data, size + 64 + sizeof(void *));
+	char	   *aligned = (char *) TYPEALIGN(64, raw + sizeof(void *));
+
+	((void **) aligned)[-1] = raw;
+	return aligned;
+}
+
+static inline void
+custhash_free(custhash_hash *tb, void *pointer)
+{
+	pfree(((void **) pointer)[-1]);
+}
+
+#define SCAN_BATCH 16
+
+typedef struct PendingRow
+{
+	int64		key;
+	uint32		hash;
+	int32		day;
+	int8		isodow;			/* 1 = Monday */
+	int8		hour;
+	bool		amount_null;
+	bool		no_order;		/* NULL time: the customer exists, no order */
+	bool		midnight;		/* at exactly local midnight */
+	TimestampTz t;
+	DecAmount	amount;
+} PendingRow;
+
+/* The scan: a receiver that folds each order into the table, then the table. */
+struct CustScan
+{
+	DestReceiver pub;
+	custhash_hash *table;
+	MemoryContext ctx;			/* for day arrays and side sums */
+	pg_tz	   *zone;
+	int32		as_of_day;
+	bool		habits;
+	bool		last_days;
+	int64		skipped;		/* rows with a NULL customer */
+	HTAB	   *overflow;		/* HabitOverflow by customer, created on demand */
+	HTAB	   *refund_days;	/* RefundDay by customer, created on demand */
+	custhash_iterator it;
+	int			npending;
+	PendingRow	pending[SCAN_BATCH];
+};
+
+/* A hash table of int64 keys in ctx. */
+static HTAB *
+side_table(const char *name, Size entrysize, MemoryContext ctx)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = ctx;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* Move a heavy buyer's 16-bit habit counters to the overflow table. */
+static void
+habits_spill(CustScan *s, CustEntry *e)
+{
+	HabitOverflow *o;
+	bool		found;
+
+	if (s->overflow == NULL)
+		s->overflow = side_table("persona habit overflow", sizeof(HabitOverflow), s->ctx);
+	o = hash_search(s->overflow, &e->cs.key, HASH_ENTER, &found);
+	if (!found)
+		memset((char *) o + sizeof(int64), 0, sizeof(HabitOverflow) - sizeof(int64));
+	for (int i = 0; i < 6; i++)
+		o->by_weekday[i] += e->by_weekday[i];
+	for (int i = 0; i < 24; i++)
+		o->by_hour[i] += e->by_hour[i];
+	o->at_midnight += e->at_midnight;
+	memset(e->by_weekday, 0, sizeof(e->by_weekday));
+	memset(e->by_hour, 0, sizeof(e->by_hour));
+	e->at_midnight = 0;
+	e->flags |= CUSTSCAN_SPILLED;
+}
+
+/* Count one order's weekday, hour and midnight. */
+static inline void
+habits_add(CustScan *s, CustEntry *e, const PendingRow *row)
+{
+	bool		sunday = row->isodow == 7;
+
+	if (unlikely((!sunday && e->by_weekday[row->isodow - 1] == PG_UINT16_MAX) ||
+				 e->by_hour[row->hour] == PG_UINT16_MAX ||
+				 (row->midnight && e->at_midnight == PG_UINT16_MAX)))
+		habits_spill(s, e);
+	if (!sunday)
+		e->by_weekday[row->isodow - 1]++;
+	e->by_hour[row->hour]++;
+	e->at_midnight += row->midnight;
+}
+
+/* Remember the latest day of a refund. */
+static void
+note_refund_day(CustScan *s, int64 key, int32 day)
+{
+	RefundDay  *r;
+	bool		found;
+
+	if (s->refund_days == NULL)
+		s->refund_days = side_table("persona refund days", sizeof(RefundDay), s->ctx);
+	r = hash_search(s->refund_days, &key, HASH_ENTER, &found);
+	if (!found || day > r->day)
+		r->day = day;
+}
+
+/* Apply the pending rows to the table. */
+static void
+scan_flush(CustScan *s)
+{
+	for (int i = 0; i < s->npending; i++)
+	{
+		PendingRow *row = &s->pending[i];
+		bool		found;
+		CustEntry  *e = custhash_insert_hash(s->table, row->key, row->hash, &found);
+		bool		refund;
+
+		if (!found)
+		{
+			char		status = e->status;
+
+			memset(e, 0, sizeof(CustEntry));
+			cust_init(&e->cs);
+			e->cs.key = row->key;
+			e->status = status;
+		}
+		/* After as_of the customer exists but has no orders yet. */
+		if (row->no_order || row->day > s->as_of_day)
+			continue;
+		cust_add(&e->cs, row->t, row->day, row->amount_null, &row->amount, s->ctx);
+		/* Habits count the orders order_stats counts (refunds are not orders). */
+		refund = !row->amount_null && row->amount.sign < 0;
+		if (s->habits && !refund)
+			habits_add(s, e, row);
+		if (s->last_days && refund)
+			note_refund_day(s, row->key, row->day);
+	}
+	s->npending = 0;
+}
+
+/* Take one row (customer bigint, time timestamptz, amount numeric). */
+static bool
+scan_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	CustScan   *s = (CustScan *) self;
+	PendingRow *row = &s->pending[s->npending];
+	CustEntry  *slotp;
+
+	slot_getallattrs(slot);
+	if (slot->tts_isnull[0])
+	{
+		s->skipped++;
+		return true;
+	}
+	row->key = DatumGetInt64(slot->tts_values[0]);
+	row->hash = hash_customer(row->key);
+	row->no_order = slot->tts_isnull[1];
+	if (row->no_order)
+		goto queue;				/* like order_stats: ignored, customer kept */
+	row->t = DatumGetTimestampTz(slot->tts_values[1]);
+	{
+		PersonaLocal l;
+
+		persona_zone_local(s->zone, row->t, "ordered_at", &l);
+		row->day = l.day;
+		row->isodow = l.isodow;
+		row->hour = l.hour;
+		row->midnight = l.midnight;
+	}
+	row->amount_null = slot->tts_isnull[2];
+	if (!row->amount_null)
+	{
+		dec_decode(slot->tts_values[2], &row->amount);
+		/* The slot's memory goes away with the next row: keep a copy. */
+		if (!row->amount.fast)
+		{
+			MemoryContext old = MemoryContextSwitchTo(s->ctx);
+
+			row->amount.datum = datumCopy(row->amount.datum, false, -1);
+			MemoryContextSwitchTo(old);
+		}
+	}
+queue:
+	slotp = &s->table->data[row->hash & s->table->sizemask];
+	__builtin_prefetch(slotp, 1);
+	__builtin_prefetch((char *) slotp + 64, 1);
+	if (s->habits)
+		__builtin_prefetch((char *) slotp + 128, 1);
+	if (++s->npending == SCAN_BATCH)
+		scan_flush(s);
+	return true;
+}
+
+static void
+scan_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+scan_shutdown(DestReceiver *self)
+{
+	scan_flush((CustScan *) self);
+}
+
+static void
+scan_destroy(DestReceiver *self)
+{
+}
+
+/* Name of a column of rel that must exist; returns its type. */
+static Oid
+column_type(const PersonaRelation *rel, const char *col, const char *what, const char *argname)
+{
+	AttrNumber	att = get_attnum(rel->relid, col);
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, rel->relname),
+				 errhint("Name the %s column with %s => '...'.", what, argname)));
+	return get_atttype(rel->relid, att);
+}
+
+/*
+ * The SQL that reads (customer, time, amount) from the relation; $1 is
+ * spec->until when has_until.
+ */
+static char *
+scan_query(const PersonaRelation *rel, const CustScanSpec *spec)
+{
+	Oid			cust_type = column_type(rel, spec->cust_col, "customer", "customer_col");
+	Oid			time_type = column_type(rel, spec->time_col, "order time", "time_col");
+	const char *cust = quote_identifier(spec->cust_col);
+	StringInfoData t;
+	StringInfoData q;
+
+	column_type(rel, spec->amount_col, "amount", "amount_col");
+	if (cust_type != INT2OID && cust_type != INT4OID && cust_type != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("customer column \"%s\" must be smallint, integer or bigint", spec->cust_col),
+				 errdetail("It is %s.", format_type_be(cust_type)),
+				 strcmp(spec->caller, "customer_states") == 0 ?
+				 errhint("Profiles with other customer keys build their states with GROUP BY (persona.order_stats_state and persona.habits_state).") :
+				 errhint("For other customer keys use persona.order_stats(...) with GROUP BY.")));
+	initStringInfo(&t);
+	/* A profile reads timestamps and dates as local times in its zone. */
+	if (spec->zone_name && (time_type == TIMESTAMPOID || time_type == DATEOID))
+		appendStringInfo(&t, "(%s::pg_catalog.timestamp AT TIME ZONE %s)",
+						 quote_identifier(spec->time_col), quote_literal_cstr(spec->zone_name));
+	else
+		appendStringInfo(&t, "%s::pg_catalog.timestamptz", quote_identifier(spec->time_col));
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT %s::pg_catalog.int8, %s, %s::pg_catalog.numeric FROM %s",
+					 cust, t.data, quote_identifier(spec->amount_col), rel->qualified);
+	if (spec->has_until)
+		appendStringInfo(&q, " WHERE %s IS NOT NULL AND %s < $1", cust, t.data);
+	return q.data;
+}
+
+/*
+ * Expected number of customers from the planner statistics of the customer
+ * column (n_distinct), so the hash table is sized once instead of doubling
+ * its way up; 1024 when there are no statistics.
+ */
+static uint32
+expected_customers(const PersonaRelation *rel, const char *cust_col)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	double		n = 0;
+
+	args[0] = CStringGetTextDatum(rel->nspname);
+	args[1] = CStringGetTextDatum(rel->relname);
+	args[2] = CStringGetTextDatum(cust_col);
+	if (SPI_execute_with_args("SELECT (CASE WHEN s.n_distinct >= 0 THEN s.n_distinct"
+							  " ELSE -s.n_distinct * greatest(c.reltuples, 0) END)::pg_catalog.float8"
+							  " FROM pg_catalog.pg_stats s JOIN pg_catalog.pg_class c ON c.relname = s.tablename"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname"
+							  " WHERE s.schemaname = $1 AND s.tablename = $2 AND s.attname = $3",
+							  3, argtypes, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			n = DatumGetFloat8(d);
+	}
+	return (uint32) Min(Max(n, 1024.0), 64.0 * 1024 * 1024);
+}
+
+/*
+ * Read rel once into a new table in ctx (which must outlive the walk of
+ * the table; deleting it frees everything).
+ */
+CustScan *
+cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx)
+{
+	CustScan   *s = MemoryContextAllocZero(ctx, sizeof(CustScan));
+	SPIExecuteOptions opts;
+	SPIPlanPtr	plan;
+	Oid			argtype = TIMESTAMPTZOID;
+	char	   *query;
+	int			ret;
+
+	s->pub.receiveSlot = scan_receive;
+	s->pub.rStartup = scan_startup;
+	s->pub.rShutdown = scan_shutdown;
+	s->pub.rDestroy = scan_destroy;
+	s->pub.mydest = DestNone;
+	s->ctx = ctx;
+	s->zone = spec->zone;
+	s->as_of_day = spec->as_of_day;
+	s->habits = spec->habits;
+	s->last_days = spec->last_days;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query = scan_query(rel, spec);
+	s->table = custhash_create(ctx, expected_customers(rel, spec->cust_col), ctx);
+	plan = SPI_prepare_cursor(query, spec->has_until ? 1 : 0, &argtype, CURSOR_OPT_PARALLEL_OK);
+	if (plan == NULL)
+		elog(ERROR, "%s scan could not be planned: %s", spec->caller, SPI_result_code_string(SPI_result));
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = &s->pub;
+	if (spec->has_until)
+	{
+		opts.params = makeParamList(1);
+		opts.params->params[0].value = TimestampTzGetDatum(spec->until);
+		opts.params->params[0].isnull = false;
+		opts.params->params[0].pflags = PARAM_FLAG_CONST;
+		opts.params->params[0].ptype = TIMESTAMPTZOID;
+	}
+	ret = SPI_execute_plan_extended(plan, &opts);
+	/* SPI reports a SELECT into a custom receiver as SPI_OK_UTILITY. */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "%s scan failed: %s", spec->caller, SPI_result_code_string(ret));
+	SPI_finish();
+	scan_flush(s);
+	return s;
+}
+
+/* Number of customers in the table. */
+uint64
+cust_scan_customers(const CustScan *s)
+{
+	return s->table->members;
+}
+
+/* Start (again) a walk over the customers, in table order. */
+void
+cust_scan_rewind(CustScan *s)
+{
+	custhash_start_iterate(s->table, &s->it);
+}
+
+/* The next customer of the walk, or NULL at the end. */
+CustEntry *
+cust_scan_next(CustScan *s)
+{
+	return custhash_iterate(s->table, &s->it);
+}
+
+/*
+ * A customer's habit counts by ISO weekday (wd[0] = Monday, 7 entries) and
+ * local hour (24); returns the orders at exactly local midnight.  Sunday
+ * is the customer's orders less the other days: habits are counted for
+ * exactly the rows cust_add counts as orders.
+ */
+int64
+cust_scan_habits(const CustScan *s, const CustEntry *e, int64 *wd, int64 *hr)
+{
+	HabitOverflow *o = NULL;
+	int64		weekdays = 0;
+
+	if (e->flags & CUSTSCAN_SPILLED)
+		o = hash_search(s->overflow, &e->cs.key, HASH_FIND, NULL);
+	for (int i = 0; i < 6; i++)
+		weekdays += wd[i] = e->by_weekday[i] + (o ? o->by_weekday[i] : 0);
+	wd[6] = e->cs.orders - weekdays;
+	for (int i = 0; i < 24; i++)
+		hr[i] = e->by_hour[i] + (o ? o->by_hour[i] : 0);
+	return e->at_midnight + (o ? o->at_midnight : 0);
+}
+
+/*
+ * The latest local day of any of a customer's orders and refunds (with
+ * last_days), PG_INT32_MIN for none.  The days of orders are all in
+ * days[] (deduplicated lazily, so not in order); not the day of last_at,
+ * since a zone that moves its clocks back across midnight (Kwajalein in
+ * 1969) can put a later order on an earlier day.
+ */
+int32
+cust_scan_last_day(const CustScan *s, const CustEntry *e)
+{
+	const int32 *days = CUST_DAYS(&e->cs);
+	int32		day = PG_INT32_MIN;
+	RefundDay  *r;
+
+	Assert(s->last_days);
+	for (int i = 0; i < e->cs.ndays; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 16);
+		day = Max(day, days[i]);
+	}
+	if (e->cs.refunds > 0 && s->refund_days &&
+		(r = hash_search(s->refund_days, &e->cs.key, HASH_FIND, NULL)) != NULL)
+		day = Max(day, r->day);
+	return day;
+}
