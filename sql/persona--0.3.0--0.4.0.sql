@@ -1320,7 +1320,9 @@ BEGIN
                            CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.rel, how);
         END IF;
     END LOOP;
-    EXECUTE format('DROP FUNCTION IF EXISTS %s()', persona.profile_rel(p, '__capture'));
+    IF to_regprocedure(persona.profile_rel(p, '__capture') || '()') IS NOT NULL THEN
+        EXECUTE format('DROP FUNCTION %s()', persona.profile_rel(p, '__capture'));
+    END IF;
     DELETE FROM persona.profiles WHERE name = p.name;
     PERFORM persona.profile_progress(format('persona profile %s dropped', p.name));
 END $$;
