@@ -80,12 +80,15 @@ mix64(uint64 x)
 	return x;
 }
 
-/* Orders per customer with at least one order. */
+/*
+ * A customer with at least one order: 16 bytes, as only "exactly one
+ * order" and "every order at midnight" are asked of it.
+ */
 typedef struct CustEntry
 {
 	int64		key;
-	int32		orders;
-	int32		midnight;		/* of them at local midnight */
+	uint8		orders;			/* 1, or 2 for two or more */
+	bool		all_midnight;	/* every order at local midnight */
 	char		status;
 } CustEntry;
 
@@ -133,6 +136,13 @@ u64set_put(U64Set *s, uint64 key)
 	while (s->slots[i] != 0)
 		i = (i + 1) & s->mask;
 	s->slots[i] = key;
+}
+
+/* Start loading the slot where key would go. */
+static inline void
+u64set_prefetch(const U64Set *s, uint64 key)
+{
+	__builtin_prefetch(&s->slots[mix64(key) & s->mask]);
 }
 
 /* Add key; true if it was there already. */
@@ -191,6 +201,8 @@ u64set_free(U64Set *s)
 	s->members = 0;
 }
 
+#define PENDING_ROWS	16
+
 typedef enum FutureMode
 {
 	FUTURE_NEVER,				/* as_of is +infinity */
@@ -224,6 +236,23 @@ typedef struct QualityReceiver
 	qcust_hash *cust;
 	U64Set		dups;
 	bool		give_up;
+
+	/*
+	 * Rows wait PENDING_ROWS rows between the prefetch of their hash slots
+	 * and the update, so that the cache misses of the tables (megabytes,
+	 * hit in no order) overlap instead of stalling each row.
+	 */
+	struct
+	{
+		int64		cust;
+		uint64		dupkey;
+		uint32		cust_hash;
+		bool		counted;
+		bool		midnight;
+		bool		has_dupkey;
+	}			pending[PENDING_ROWS];
+	int			npending;
+	int			next;			/* oldest pending row */
 } QualityReceiver;
 
 /* Whether quality_scan() handles these column types. */
@@ -358,6 +387,70 @@ row_fingerprint(bool cnull, int64 cust, bool tnull, TimestampTz t,
 	return hash_combine64(h, ha);
 }
 
+/* Update the tables for the oldest pending row. */
+static void
+apply_oldest(QualityReceiver *r)
+{
+	int			i = r->next;
+
+	if (r->pending[i].counted)
+	{
+		bool		found;
+		CustEntry  *e = qcust_insert_hash(r->cust, r->pending[i].cust, r->pending[i].cust_hash, &found);
+
+		if (!found)
+		{
+			e->orders = 0;
+			e->all_midnight = true;
+		}
+		if (e->orders < 2)
+			e->orders++;
+		if (!r->pending[i].midnight)
+			e->all_midnight = false;
+	}
+	if (r->pending[i].has_dupkey && !r->maybe_dup)
+	{
+		if (u64set_add(&r->dups, r->pending[i].dupkey))
+		{
+			if (r->in->order_col)
+				r->ord_dups++;
+			else
+			{
+				/* the exact query counts them; the set is no longer needed */
+				r->maybe_dup = true;
+				u64set_free(&r->dups);
+			}
+		}
+	}
+	r->next = (i + 1) % PENDING_ROWS;
+	r->npending--;
+}
+
+/* Queue a row's table updates, prefetching the slots they will touch. */
+static void
+pend_row(QualityReceiver *r, bool counted, int64 cust, bool midnight,
+		 bool has_dupkey, uint64 dupkey)
+{
+	int			i;
+
+	if (r->npending == PENDING_ROWS)
+		apply_oldest(r);
+	i = (r->next + r->npending) % PENDING_ROWS;
+	r->pending[i].counted = counted;
+	r->pending[i].cust = cust;
+	r->pending[i].midnight = midnight;
+	r->pending[i].has_dupkey = has_dupkey;
+	r->pending[i].dupkey = dupkey;
+	if (counted)
+	{
+		r->pending[i].cust_hash = (uint32) mix64((uint64) cust);
+		__builtin_prefetch(&r->cust->data[r->pending[i].cust_hash & r->cust->sizemask]);
+	}
+	if (has_dupkey && !r->maybe_dup)
+		u64set_prefetch(&r->dups, dupkey);
+	r->npending++;
+}
+
 static bool
 quality_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -372,6 +465,8 @@ quality_receive(TupleTableSlot *slot, DestReceiver *self)
 	bool		afinite = false, a_ok = false;
 	DecAmount	a = {0};
 	bool		counted;
+	uint64		dupkey = 0;
+	bool		has_dupkey = false;
 
 	r->rows++;
 	PERSONA_CHECK_INTERRUPTS_EVERY(r->rows, 14);
@@ -445,34 +540,21 @@ quality_receive(TupleTableSlot *slot, DestReceiver *self)
 		MemoryContextSwitchTo(old);
 		return false;
 	}
-	if (counted)
-	{
-		bool		found;
-		CustEntry  *e = qcust_insert(r->cust, cust, &found);
-
-		if (!found)
-			e->orders = e->midnight = 0;
-		e->orders++;
-		if (midnight)
-			e->midnight++;
-	}
 	if (in->order_col)
 	{
 		if (!onull)
 		{
-			if (u64set_add(&r->dups, (uint64) int_datum(od, in->order_type)))
-				r->ord_dups++;
+			dupkey = (uint64) int_datum(od, in->order_type);
+			has_dupkey = true;
 		}
 	}
 	else if (!r->maybe_dup)
 	{
-		if (u64set_add(&r->dups, row_fingerprint(cnull, cust, tnull, t, anull, afinite, &a, ad)))
-		{
-			/* the exact query counts them; the set is no longer needed */
-			r->maybe_dup = true;
-			u64set_free(&r->dups);
-		}
+		dupkey = row_fingerprint(cnull, cust, tnull, t, anull, afinite, &a, ad);
+		has_dupkey = true;
 	}
+	if (counted || has_dupkey)
+		pend_row(r, counted, cust, midnight, has_dupkey, dupkey);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -697,6 +779,9 @@ amount_outliers(QualityReceiver *r, QualityCounts *out)
 		return;
 
 	mean_sd(r, &mean, &sd);
+	elog(DEBUG2, "data_quality: mean %s sd %s",
+		 DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(mean))),
+		 sd ? DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(sd))) : "NULL");
 	if (sd)
 	{
 		/* |a - mean| > 3 sd: a > mean + 3 sd or a < mean - 3 sd, exactly */
@@ -833,6 +918,11 @@ quality_scan(const QualityInput *in, QualityCounts *out)
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
 		elog(ERROR, "data_quality scan failed: %s", SPI_result_code_string(ret));
 	done = !r.give_up;
+	while (done && r.npending > 0)
+		apply_oldest(&r);
+	/* the budget is checked every 1024 rows while reading, and at the end */
+	if (held_bytes(&r) > r.budget)
+		done = false;
 	elog(DEBUG2, "data_quality: %zu bytes held for %lld amounts, %u customers", held_bytes(&r),
 		 (long long) r.namounts, r.cust->members);
 	if (done)
@@ -847,7 +937,7 @@ quality_scan(const QualityInput *in, QualityCounts *out)
 		while ((e = qcust_iterate(r.cust, &it)) != NULL)
 		{
 			out->customers++;
-			if (e->orders == e->midnight)
+			if (e->all_midnight)
 				out->counts[QI_DATE_ONLY_CUSTOMERS]++;
 			if (e->orders == 1)
 				out->counts[QI_ONE_TIME_BUYERS]++;
