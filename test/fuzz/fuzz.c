@@ -2656,6 +2656,9 @@ static const struct
 	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', time_zone => 'Asia/Shanghai', as_of => 'infinity')"},
 	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders_wild', order_col => 'amount', as_of => '-infinity')"},
 	{"data_quality", NULL, 1, "SELECT count(*) FROM persona.data_quality('fz_private')"},
+	/* 0.4.0: data_quality's one pass (integer keys, money-like amounts), zones far from UTC */
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders', order_col => 'customer_id', time_zone => '<+99>-99', as_of => '2024-06-30')"},
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders', time_zone => 'Pacific/Kiritimati', as_of => '294276-12-31')"},
 };
 
 static void
