@@ -22,8 +22,9 @@
  *  - duplicates by order_col (int2/int4/int8): a hash set of the order ids,
  *    exact.  Duplicates of whole rows: a hash set of 64-bit fingerprints of
  *    (customer, time, amount); distinct fingerprints prove there is no
- *    duplicate, and a repeated one (a duplicate or a collision) makes one
- *    exact GROUP BY query count them.
+ *    duplicate.  A repeated one (a duplicate or a collision) notes the
+ *    row's customer, and one exact GROUP BY over the rows of the noted
+ *    customers (all rows beyond DUP_CUSTOMERS_MAX) counts the duplicates.
  *  - the local day (future_time) and midnight (date_only_*) need the time
  *    zone only for rows within ZONE_BOUND of the as_of day's end, and for
  *    whole-second times (a UTC offset is whole seconds, so nothing else can
@@ -34,8 +35,8 @@
  * Memory (charged against work_mem): 8 bytes per amount kept (an array that
  * doubles, so up to 16), the customer table (16-byte entries, at most 2x
  * the customers with orders) and the duplicate set (8-byte slots at most
- * 3/4 full, doubling: 11 to 21 bytes per distinct order id or row; freed
- * at the first repeated fingerprint).  On make bench's data at 200k
+ * 3/4 full, doubling: 11 to 21 bytes per distinct order id or row; the
+ * same for the noted customers).  On make bench's data at 200k
  * customers (2.1M orders, no duplicates) that is 75 MB: 34 amounts, 34
  * fingerprints, 8 customers.  When the budget is exceeded (checked every
  * 1024 rows and at the end), an amount does not fit the integer path, or a
@@ -56,6 +57,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "tcop/dest.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgrprotos.h"
@@ -205,6 +207,17 @@ u64set_free(U64Set *s)
 }
 
 #define PENDING_ROWS	16
+#define DUP_CUSTOMERS_MAX	100000	/* listed in the exact duplicate query */
+#define EXACT_CACHE		4096
+
+/* A time converted the exact way, and its answers. */
+typedef struct ExactTime
+{
+	TimestampTz t;
+	bool		valid;
+	bool		future;
+	bool		midnight;
+} ExactTime;
 
 typedef enum FutureMode
 {
@@ -228,6 +241,9 @@ typedef struct QualityReceiver
 	int64		counts[QI_NCHECKS];
 	int64		ord_dups;		/* order ids seen before */
 	bool		maybe_dup;		/* a row fingerprint seen before */
+	U64Set		dup_custs;		/* the customers of those rows */
+	bool		dup_null_cust;	/* one of them had no customer */
+	bool		dup_many;		/* too many customers to list: count all */
 
 	int64	   *amounts;		/* finite amounts >= 0, 1/10000 units */
 	int64		namounts;
@@ -248,6 +264,7 @@ typedef struct QualityReceiver
 	struct
 	{
 		int64		cust;
+		bool		cust_null;
 		uint64		dupkey;
 		uint32		cust_hash;
 		bool		counted;
@@ -256,6 +273,8 @@ typedef struct QualityReceiver
 	}			pending[PENDING_ROWS];
 	int			npending;
 	int			next;			/* oldest pending row */
+
+	ExactTime	exact[EXACT_CACHE];	/* direct-mapped by t */
 } QualityReceiver;
 
 /* Whether quality_scan() handles these column types. */
@@ -309,15 +328,25 @@ time_flags(QualityReceiver *r, TimestampTz t, bool *future, bool *midnight)
 
 	if (near_limit || near_cutoff || t % USECS_PER_SEC == 0)
 	{
-		/* the exact way, as the SQL casts do it (errors included) */
-		Timestamp	local = local_timestamp(r->in, t);
-		DateADT		day = DatumGetDateADT(DirectFunctionCall1(timestamp_date, TimestampGetDatum(local)));
+		/* a pure function of t: remember recent answers (date-only data repeats) */
+		ExactTime  *c = &r->exact[mix64((uint64) t) % EXACT_CACHE];
 
-		if (!TIMESTAMP_NOT_FINITE(local) && (local - t > ZONE_BOUND || t - local > ZONE_BOUND))
-			elog(ERROR, "UTC offset of more than 8 days at %s",
-				 timestamptz_to_str(t));
-		*future = day > r->as_of_day;
-		*midnight = DatumGetTimeADT(DirectFunctionCall1(timestamp_time, TimestampGetDatum(local))) == 0;
+		if (!c->valid || c->t != t)
+		{
+			/* the exact way, as the SQL casts do it (errors included) */
+			Timestamp	local = local_timestamp(r->in, t);
+			DateADT		day = DatumGetDateADT(DirectFunctionCall1(timestamp_date, TimestampGetDatum(local)));
+
+			if (!TIMESTAMP_NOT_FINITE(local) && (local - t > ZONE_BOUND || t - local > ZONE_BOUND))
+				elog(ERROR, "UTC offset of more than 8 days at %s",
+					 timestamptz_to_str(t));
+			c->t = t;
+			c->valid = true;
+			c->future = day > r->as_of_day;
+			c->midnight = DatumGetTimeADT(DirectFunctionCall1(timestamp_time, TimestampGetDatum(local))) == 0;
+		}
+		*future = c->future;
+		*midnight = c->midnight;
 		return;
 	}
 	*midnight = false;
@@ -339,7 +368,7 @@ time_flags(QualityReceiver *r, TimestampTz t, bool *future, bool *midnight)
 static Size
 held_bytes(const QualityReceiver *r)
 {
-	return (Size) r->cap * sizeof(int64) +
+	return (Size) r->cap * sizeof(int64) + u64set_bytes(&r->dup_custs) +
 		(Size) r->cust->size * sizeof(CustEntry) +
 		u64set_bytes(&r->dups);
 }
@@ -411,17 +440,28 @@ apply_oldest(QualityReceiver *r)
 		if (!r->pending[i].midnight)
 			e->all_midnight = false;
 	}
-	if (r->pending[i].has_dupkey && !r->maybe_dup)
+	if (r->pending[i].has_dupkey && u64set_add(&r->dups, r->pending[i].dupkey))
 	{
-		if (u64set_add(&r->dups, r->pending[i].dupkey))
+		if (r->in->order_col)
+			r->ord_dups++;
+		else
 		{
-			if (r->in->order_col)
-				r->ord_dups++;
-			else
+			/*
+			 * A duplicate or a collision: the exact query will count the
+			 * duplicates among the rows of this row's customer (a duplicate
+			 * has the customer of the row it repeats).
+			 */
+			r->maybe_dup = true;
+			if (r->pending[i].cust_null)
+				r->dup_null_cust = true;
+			else if (!r->dup_many)
 			{
-				/* the exact query counts them; the set is no longer needed */
-				r->maybe_dup = true;
-				u64set_free(&r->dups);
+				(void) u64set_add(&r->dup_custs, (uint64) r->pending[i].cust);
+				if (r->dup_custs.members > DUP_CUSTOMERS_MAX)
+				{
+					r->dup_many = true;
+					u64set_free(&r->dup_custs);
+				}
 			}
 		}
 	}
@@ -431,7 +471,7 @@ apply_oldest(QualityReceiver *r)
 
 /* Queue a row's table updates, prefetching the slots they will touch. */
 static void
-pend_row(QualityReceiver *r, bool counted, int64 cust, bool midnight,
+pend_row(QualityReceiver *r, bool counted, bool cust_null, int64 cust, bool midnight,
 		 bool has_dupkey, uint64 dupkey)
 {
 	int			i;
@@ -441,6 +481,7 @@ pend_row(QualityReceiver *r, bool counted, int64 cust, bool midnight,
 	i = (r->next + r->npending) % PENDING_ROWS;
 	r->pending[i].counted = counted;
 	r->pending[i].cust = cust;
+	r->pending[i].cust_null = cust_null;
 	r->pending[i].midnight = midnight;
 	r->pending[i].has_dupkey = has_dupkey;
 	r->pending[i].dupkey = dupkey;
@@ -449,7 +490,7 @@ pend_row(QualityReceiver *r, bool counted, int64 cust, bool midnight,
 		r->pending[i].cust_hash = (uint32) mix64((uint64) cust);
 		__builtin_prefetch(&r->cust->data[r->pending[i].cust_hash & r->cust->sizemask]);
 	}
-	if (has_dupkey && !r->maybe_dup)
+	if (has_dupkey)
 		u64set_prefetch(&r->dups, dupkey);
 	r->npending++;
 }
@@ -551,13 +592,13 @@ quality_receive(TupleTableSlot *slot, DestReceiver *self)
 			has_dupkey = true;
 		}
 	}
-	else if (!r->maybe_dup)
+	else
 	{
 		dupkey = row_fingerprint(cnull, cust, tnull, t, anull, afinite, &a, ad);
 		has_dupkey = true;
 	}
 	if (counted || has_dupkey)
-		pend_row(r, counted, cust, midnight, has_dupkey, dupkey);
+		pend_row(r, counted, cnull, cust, midnight, has_dupkey, dupkey);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -830,23 +871,43 @@ amount_outliers(QualityReceiver *r, QualityCounts *out)
 	out->counts[QI_AMOUNT_BEYOND_MAD] = beyond;
 }
 
-/* Equal whole rows, counted exactly by one GROUP BY. */
+/*
+ * Equal whole rows, counted exactly by one GROUP BY over the rows of the
+ * customers whose fingerprints repeated (all rows if there are too many).
+ */
 static int64
-exact_row_duplicates(const QualityInput *in)
+exact_row_duplicates(const QualityInput *in, QualityReceiver *r)
 {
 	StringInfoData q;
 	bool		isnull;
 	int			ret;
+	Oid			argtype = INT8ARRAYOID;
+	Datum		arg = (Datum) 0;
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT COALESCE(pg_catalog.sum(n - 1), 0)::pg_catalog.int8 FROM ("
 					 " SELECT pg_catalog.count(*) AS n FROM ("
-					 "  SELECT %s AS cust, %s::pg_catalog.timestamptz AS t, %s::pg_catalog.numeric AS a FROM %s) b"
-					 " GROUP BY cust, t, a) x",
+					 "  SELECT %s AS cust, %s::pg_catalog.timestamptz AS t, %s::pg_catalog.numeric AS a FROM %s) b",
 					 quote_identifier(in->cust), quote_identifier(in->time),
 					 quote_identifier(in->amount), in->rel->qualified);
-	ret = SPI_execute(q.data, true, 0);
+	if (!r->dup_many)
+	{
+		U64Set	   *set = &r->dup_custs;
+		Datum	   *custs = palloc((set->members + 1) * sizeof(Datum));
+		int			n = 0;
+
+		for (uint64 j = 0; set->slots && j <= set->mask; j++)
+			if (set->slots[j] != 0)
+				custs[n++] = Int64GetDatum((int64) set->slots[j]);
+		if (set->has_zero)
+			custs[n++] = Int64GetDatum(0);
+		arg = PointerGetDatum(construct_array(custs, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+		appendStringInfo(&q, " WHERE cust = ANY ($1)%s",
+						 r->dup_null_cust ? " OR cust IS NULL" : "");
+	}
+	appendStringInfoString(&q, " GROUP BY cust, t, a) x");
+	ret = SPI_execute_with_args(q.data, r->dup_many ? 0 : 1, &argtype, &arg, NULL, true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "data_quality duplicate query failed: %s", SPI_result_code_string(ret));
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -902,6 +963,7 @@ quality_scan(const QualityInput *in, QualityCounts *out)
 	r.amounts = MemoryContextAllocHuge(cxt, r.cap * sizeof(int64));
 	r.cust = qcust_create(cxt, 1024, NULL);
 	u64set_init(&r.dups, cxt, 1024);
+	u64set_init(&r.dup_custs, cxt, 64);
 	as_of_day(in, &r);
 
 	initStringInfo(&q);
@@ -935,7 +997,7 @@ quality_scan(const QualityInput *in, QualityCounts *out)
 
 		memcpy(out->counts, r.counts, sizeof(out->counts));
 		out->counts[QI_DUPLICATE_ORDERS] = in->order_col ? r.ord_dups
-			: r.maybe_dup ? exact_row_duplicates(in) : 0;
+			: r.maybe_dup ? exact_row_duplicates(in, &r) : 0;
 		qcust_start_iterate(r.cust, &it);
 		while ((e = qcust_iterate(r.cust, &it)) != NULL)
 		{

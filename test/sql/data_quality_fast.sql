@@ -124,3 +124,16 @@ INSERT INTO fq_types SELECT (i % 40)::smallint, (i % 9) * 10000000000, '2024-01-
 CREATE VIEW fq_types_text AS SELECT order_no::text AS order_no, customer_id::text AS customer_id, ordered_at, amount FROM fq_types;
 SELECT dq_rows('fq_types', NULL, '2024-06-01', 'order_no') = dq_rows('fq_types_text', NULL, '2024-06-01', 'order_no') AS same_by_order,
        dq_rows('fq_types', 'Asia/Shanghai', '2024-06-01', NULL) = dq_rows('fq_types_text', 'Asia/Shanghai', '2024-06-01', NULL) AS same_by_row;
+
+-- Duplicate rows counted exactly among the customers whose rows repeat:
+-- customer 0, no customer, a customer with rows equal but for the
+-- amount's scale (2.5 = 2.50), and customer 5 (3 and 4 differ; its two
+-- rows without time and amount are equal).
+CREATE TABLE fq_dup (customer_id int, ordered_at timestamptz, amount numeric);
+INSERT INTO fq_dup VALUES (0, '2024-01-01 10:00', 1), (0, '2024-01-01 10:00', 1), (0, '2024-01-01 10:00', 1),
+  (NULL, '2024-01-02 10:00', 2), (NULL, '2024-01-02 10:00', 2), (7, '2024-01-03 10:00', 2.5), (7, '2024-01-03 10:00', 2.50),
+  (5, '2024-01-03 10:00', 3), (5, '2024-01-03 10:00', 4), (5, NULL, NULL), (5, NULL, NULL);
+CREATE VIEW fq_dup_text AS SELECT customer_id::text AS customer_id, ordered_at, amount FROM fq_dup;
+-- 0: 2, NULL: 1, 7: 1, 5: 1 (the NULL rows) = 5
+SELECT (SELECT rows FROM persona.data_quality('fq_dup') WHERE check_name = 'duplicate_orders') AS duplicates,
+       (SELECT rows FROM persona.data_quality('fq_dup_text') WHERE check_name = 'duplicate_orders') AS general_query;
