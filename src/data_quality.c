@@ -18,6 +18,7 @@
  */
 #include "persona.h"
 
+#include "quality_scan.h"
 #include "relation.h"
 
 #include "access/xact.h"
@@ -83,6 +84,7 @@ static const QualityCheck checks[] = {
 };
 
 #define NCHECKS lengthof(checks)
+StaticAssertDecl(lengthof(checks) == QI_NCHECKS, "checks and QualityIndex differ");
 
 /* Error unless argument argno is not NULL. */
 static void
@@ -256,6 +258,36 @@ quality_query(const PersonaRelation *rel, const char *cust, const char *time,
 }
 
 /*
+ * The counts by the general query: any column types, any amounts.  The
+ * fast path (quality_scan.c) gives the same counts for the common ones.
+ */
+static void
+quality_by_query(const QualityInput *in, Oid *argtypes, Datum *args, char *argnulls,
+				 QualityCounts *out)
+{
+	int			ret;
+	bool		cnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(quality_query(in->rel, in->cust, in->time, in->amount,
+											  in->order_col, in->has_zone),
+								2, argtypes, args, argnulls, true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "data_quality query failed: %s", SPI_result_code_string(ret));
+	for (int i = 0; i < NCHECKS; i++)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1,
+									  &out->isnull[i]);
+
+		out->counts[i] = out->isnull[i] ? 0 : DatumGetInt64(d);
+	}
+	out->customers = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												 NCHECKS + 1, &cnull));
+	SPI_finish();
+}
+
+/*
  * data_quality(orders regclass, customer_col, time_col, amount_col,
  *              order_col, time_zone, as_of, language)
  */
@@ -273,7 +305,8 @@ data_quality(PG_FUNCTION_ARGS)
 	bool		isnull[NCHECKS];
 	int64		customers;
 	Oid			type;
-	int			ret;
+	QualityInput in = {0};
+	QualityCounts qc;
 
 	require_arg(fcinfo, 0, "orders");
 	require_arg(fcinfo, 1, "customer_col");
@@ -288,7 +321,8 @@ data_quality(PG_FUNCTION_ARGS)
 		order_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	lang = quality_language(fcinfo, 7);
 
-	check_comparable("customer", cust, column_type(&rel, cust, "customer_col"));
+	in.cust_type = column_type(&rel, cust, "customer_col");
+	check_comparable("customer", cust, in.cust_type);
 	type = column_type(&rel, time, "time_col");
 	check_coercible("time", time, type, TIMESTAMPTZOID, COERCION_IMPLICIT,
 					"timestamptz (or timestamp or date)");
@@ -296,7 +330,10 @@ data_quality(PG_FUNCTION_ARGS)
 	check_coercible("amount", amount, type, NUMERICOID, COERCION_ASSIGNMENT,
 					"of a numeric type");
 	if (order_col)
-		check_comparable("order", order_col, column_type(&rel, order_col, "order_col"));
+	{
+		in.order_type = column_type(&rel, order_col, "order_col");
+		check_comparable("order", order_col, in.order_type);
+	}
 
 	if (PG_ARGISNULL(5))
 		argnulls[0] = 'n';
@@ -313,25 +350,30 @@ data_quality(PG_FUNCTION_ARGS)
 		args[1] = PG_GETARG_DATUM(6);
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(quality_query(&rel, cust, time, amount, order_col, !PG_ARGISNULL(5)),
-								2, argtypes, args, argnulls, true, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "data_quality query failed: %s", SPI_result_code_string(ret));
-	for (int i = 0; i < NCHECKS; i++)
+	in.rel = &rel;
+	in.cust = cust;
+	in.time = time;
+	in.amount = amount;
+	in.order_col = order_col;
+	in.has_zone = !PG_ARGISNULL(5);
+	in.zone = args[0];
+	in.has_as_of = !PG_ARGISNULL(6);
+	in.as_of = args[1];
+	if (!quality_scan_supported(&in))
 	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull[i]);
-
-		counts[i] = isnull[i] ? 0 : DatumGetInt64(d);
+		elog(DEBUG1, "data_quality: general query (column types)");
+		quality_by_query(&in, argtypes, args, argnulls, &qc);
 	}
+	else if (!quality_scan(&in, &qc))
 	{
-		bool		cnull;
-
-		customers = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												NCHECKS + 1, &cnull));
+		elog(DEBUG1, "data_quality: general query (memory or amounts)");
+		quality_by_query(&in, argtypes, args, argnulls, &qc);
 	}
-	SPI_finish();
+	else
+		elog(DEBUG1, "data_quality: one pass");
+	customers = qc.customers;
+	memcpy(counts, qc.counts, sizeof(counts));
+	memcpy(isnull, qc.isnull, sizeof(isnull));
 
 	for (int i = 0; i < NCHECKS; i++)
 	{

@@ -31,6 +31,18 @@
 void
 dec_decode(Datum amount, DecAmount *a)
 {
+	if (!dec_decode_finite(amount, a))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("amount must be a finite number"),
+				 errdetail("Got NaN or Infinity."),
+				 errhint("Filter out or fix the row before profiling it.")));
+}
+
+/* Decode a numeric datum once; false (a untouched) for NaN and Infinity. */
+bool
+dec_decode_finite(Datum amount, DecAmount *a)
+{
 	struct varlena *v = PG_DETOAST_DATUM_PACKED(amount);
 	const char *p = VARDATA_ANY(v);
 	int			len = VARSIZE_ANY_EXHDR(v);
@@ -43,11 +55,7 @@ dec_decode(Datum amount, DecAmount *a)
 
 	memcpy(&header, p, sizeof(uint16));
 	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SPECIAL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("amount must be a finite number"),
-				 errdetail("Got NaN or Infinity."),
-				 errhint("Filter out or fix the row before profiling it.")));
+		return false;
 
 	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SHORT)
 	{
@@ -74,13 +82,13 @@ dec_decode(Datum amount, DecAmount *a)
 		a->fast = true;
 		a->units = 0;
 		a->sign = 0;
-		return;
+		return true;
 	}
 	a->sign = neg ? -1 : 1;
 	/* Fast path: at most one base-10000 digit after the point, not huge. */
 	a->fast = weight <= FAST_MAX_WEIGHT && ndigits <= weight + 2;
 	if (!a->fast)
-		return;
+		return true;
 	for (int i = 0; i < ndigits; i++)
 	{
 		int16		d;
@@ -91,6 +99,7 @@ dec_decode(Datum amount, DecAmount *a)
 	for (int e = weight + 2 - ndigits; e > 0; e--)
 		u *= NBASE;
 	a->units = neg ? -u : u;
+	return true;
 }
 
 /* extra += x, allocating the result in ctx. */

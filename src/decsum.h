@@ -30,6 +30,7 @@ typedef struct DecAmount
 } DecAmount;
 
 extern void dec_decode(Datum amount, DecAmount *a);
+extern bool dec_decode_finite(Datum amount, DecAmount *a);
 extern void dec_add(int64 *units, Numeric *extra, const DecAmount *a, MemoryContext ctx);
 extern void dec_add_sum(int64 *units, Numeric *extra, int64 other_units, Numeric other_extra,
 						MemoryContext ctx);

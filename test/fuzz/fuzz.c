@@ -2708,6 +2708,9 @@ static const struct
 	{"customer_states", NULL, 0, "SELECT count(*) FROM persona.customer_states('fz_orders', 'infinity', 'UTC', customer_col => 'ordered_at')"},
 	{"customer_states", NULL, 1, "SELECT count(*) FROM persona.customer_states('fz_private', 'infinity', 'UTC')"},
 	{"customer_states", NULL, 1, "SELECT count(*) FROM persona.customer_states(999999::oid::regclass, '-infinity', 'UTC')"},
+	/* 0.4.0: data_quality's one pass (integer keys, money-like amounts), zones far from UTC */
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders', order_col => 'customer_id', time_zone => '<+99>-99', as_of => '2024-06-30')"},
+	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders', time_zone => 'Pacific/Kiritimati', as_of => '294276-12-31')"},
 };
 
 static void
