@@ -1462,7 +1462,8 @@ CREATE TABLE persona.profiles (
     customers           bigint,
     last_error          text,
     last_error_at       timestamptz,
-    cron_job            bigint
+    cron_job            bigint,
+    view_version        text
 );
 SELECT pg_catalog.pg_extension_config_dump('persona.profiles', '');
 GRANT SELECT ON persona.profiles TO PUBLIC;
@@ -1515,6 +1516,7 @@ COMMENT ON COLUMN persona.profiles.customers IS 'customers in the profile after 
 COMMENT ON COLUMN persona.profiles.last_error IS 'error of the last scheduled refresh when it failed; NULL after a success';
 COMMENT ON COLUMN persona.profiles.last_error_at IS 'when the last scheduled refresh failed';
 COMMENT ON COLUMN persona.profiles.cron_job IS 'pg_cron job id of schedule_refresh, NULL when not scheduled';
+COMMENT ON COLUMN persona.profiles.view_version IS 'digest of the customers view''s tag rules and attributes: the view is replaced only when they change';
 
 CREATE FUNCTION persona.profile_progress(message text) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
@@ -1792,6 +1794,7 @@ DECLARE
     kind text;
     typ oid;
     r record;
+    sql text;
 BEGIN
     IF p.attributes_from IS NOT NULL THEN
         FOREACH col IN ARRAY p.attributes LOOP
@@ -1825,10 +1828,17 @@ BEGIN
             arms := arms || format(E',\n        CASE WHEN (%s\n) THEN %L END', r.rule_sql, r.tag);
         END LOOP;
     END IF;
-    EXECUTE format(E'CREATE OR REPLACE VIEW %s WITH (security_barrier%s) AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (SELECT c.*%s FROM %s c%s) b\nWHERE persona.profile_guard(%L::regclass, %L, %L)',
-                   view_name, CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
-                   arms, attr_sql, persona.profile_rel(p, '__scored'), join_sql,
-                   p.orders::text, p.name, p.materialized);
+    sql := format(E'CREATE OR REPLACE VIEW %s WITH (security_barrier%s) AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (SELECT c.*%s FROM %s c%s) b\nWHERE persona.profile_guard(%L::regclass, %L, %L)',
+                  view_name, CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+                  arms, attr_sql, persona.profile_rel(p, '__scored'), join_sql,
+                  p.orders::text, p.name, p.materialized);
+    -- Replacing a view waits for its readers and makes new ones wait: only
+    -- when the rules or attributes changed.
+    IF view_oid IS NOT NULL AND md5(sql) = (SELECT view_version FROM persona.profiles WHERE name = p.name) THEN
+        RETURN;
+    END IF;
+    EXECUTE sql;
+    UPDATE persona.profiles SET view_version = md5(sql) WHERE name = p.name;
     EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
                    format('persona profile %s: one row per customer (built-in types only; as of its as_of day, time zone %s)', p.name, p.time_zone));
 END $$;
@@ -2245,6 +2255,12 @@ BEGIN
     -- one refresh of a profile at a time
     PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
     PERFORM persona.profile_check_sources(p);
+    -- The changes recorded so far are what this refresh merges: writers of
+    -- orders (their triggers insert here) wait until it commits, so no
+    -- change lands between its statements.  Readers are never blocked.
+    IF p.incremental THEN
+        EXECUTE format('LOCK TABLE %s, %s IN EXCLUSIVE MODE', pending_rel, dirty_rel);
+    END IF;
     -- session-zone functions used by a part (holdout) and the as-of day follow the profile
     PERFORM set_config('TimeZone', p.time_zone, true);
     day := coalesce(p.as_of, (now() AT TIME ZONE p.time_zone)::date);

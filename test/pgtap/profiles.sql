@@ -104,7 +104,7 @@ SELECT is((SELECT count(*) FROM persona.profiles WHERE pii IS NOT NULL), 0::bigi
 SET ROLE persona_t_analyst;
 RESET ROLE;
 
--- as_of NULL: the day of each refresh in the profile's zone
+
 SET ROLE persona_t_owner;
 SELECT persona.create_profile('today', 'sales', schema => 'bi', time_zone => 'Pacific/Kiritimati', parts => '{}');
 SELECT is((SELECT (as_of IS NULL, refreshed_as_of) FROM persona.profiles WHERE name = 'today'),
