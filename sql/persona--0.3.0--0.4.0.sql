@@ -1070,6 +1070,7 @@ DECLARE
     part text;
     cols text;
     old_zone text := current_setting('TimeZone');
+    old_work_mem text := current_setting('work_mem');
     small text;
 BEGIN
     IF NOT p.materialized THEN
@@ -1180,11 +1181,19 @@ BEGIN
         CONTINUE WHEN part = 'quality' AND kind = 'incremental'
                       AND (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__quality')::regclass);
         step := clock_timestamp();
+        IF part = 'quality' THEN
+            -- data_quality's one pass holds ~48 bytes an order within
+            -- work_mem, else it takes a query many times slower: give this
+            -- step what the table needs (at most 1 GB), then set it back.
+            PERFORM set_config('work_mem', greatest(pg_size_bytes(old_work_mem),
+                least(1024 * 1024 * 1024, 48 * greatest((SELECT reltuples FROM pg_class WHERE oid = p.orders), 0)::bigint + 1024 * 1024)) / 1024 || 'kB', true);
+        END IF;
         IF (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__' || part)::regclass) THEN
             EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', persona.profile_rel(p, '__' || part));
         ELSE
             EXECUTE format('REFRESH MATERIALIZED VIEW %s', persona.profile_rel(p, '__' || part));
         END IF;
+        PERFORM set_config('work_mem', old_work_mem, true);
         PERFORM persona.profile_progress(format('persona profile %s: %s (%s ms)',
                                                 p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     END LOOP;
