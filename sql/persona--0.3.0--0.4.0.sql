@@ -576,9 +576,10 @@ FROM %s g, LATERAL (VALUES
     ('gamma_gamma', 'v', (g.gamma_gamma).v, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged))
     m(model, parameter, value, customers, loglik, converged)
 WHERE m.value IS NOT NULL$q$, persona.profile_rel(p, '__globals'));
-    WHEN 'quality' THEN RETURN format($q$SELECT q.check_name, q.label, q.rows, q.share, q.treatment, now() AS checked_at
+    WHEN 'quality' THEN RETURN format($q$SELECT q.check_name, q.label, q.rows, q.share, q.treatment, %s AS checked_at
 FROM persona.data_quality(%L::regclass, %L, %L, %L, NULL, %L, %s, %L) q$q$,
-        p.orders::text, p.customer_col, p.time_col, p.amount_col, p.time_zone,
+        -- stored: when the refresh computed it; computed by every read: NULL
+        CASE WHEN p.materialized THEN 'now()' ELSE 'NULL::timestamptz' END, p.orders::text, p.customer_col, p.time_col, p.amount_col, p.time_zone,
         persona.profile_day_end(p, as_of_sql), p.language);
     WHEN 'holdout' THEN RETURN format($q$SELECT h.frequency, h.customers, h.predicted, h.actual, h.mae, h.rmse,
        %2$s AS calibration_end_on, %3$s AS holdout_end_on
