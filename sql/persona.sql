@@ -2331,6 +2331,12 @@ BEGIN
     END IF;
     PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',
                                             p.name, kind, day, n, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    PERFORM persona.profile_customers_view(p);
+    -- Nothing merged and the same day: the globals and summaries would come
+    -- out as they are (a frequent schedule with no new orders costs little).
+    IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of THEN
+        PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
+    ELSE
     -- globals from the per-customer rows
     step := clock_timestamp();
     EXECUTE format('DELETE FROM %s', globals_rel);
@@ -2343,7 +2349,6 @@ BEGIN
     END;
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
-    PERFORM persona.profile_customers_view(p);
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part IN ('customer_tags', 'models');
         -- data quality describes the orders table: a scan of all of it, done
@@ -2367,6 +2372,7 @@ BEGIN
         PERFORM persona.profile_progress(format('persona profile %s: %s (%s ms)',
                                                 p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     END LOOP;
+    END IF;
     IF 'segments' = ANY (p.parts) THEN
         -- seed 003: five to eight segments, each at least 5% of the customers
         EXECUTE format($q$SELECT string_agg(format('%%s (%%s%%%%)', segment, round(customer_share::numeric * 100, 1)), ', ' ORDER BY customer_share)

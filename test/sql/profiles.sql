@@ -155,6 +155,8 @@ SELECT count(*) AS pending FROM bi.inc__pending;
 SELECT count(*) AS dirty FROM bi.inc__dirty;
 SELECT refresh, as_of, customers, changed FROM persona.refresh_profile('inc');
 SELECT count(*) AS pending_after FROM bi.inc__pending;
+-- nothing new to merge (the waiting order is after the as-of day): nothing recomputed
+SELECT refresh, changed FROM persona.refresh_profile('inc');
 CREATE TEMP TABLE inc_rows AS SELECT * FROM bi.inc_customers;
 CREATE TEMP TABLE inc_segments AS SELECT * FROM bi.inc_segments;
 SELECT refresh, customers, changed FROM persona.refresh_profile('inc', incremental => false);
