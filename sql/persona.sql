@@ -1589,12 +1589,20 @@ RETURN CASE WHEN p.as_of IS NOT NULL THEN format('%L::date', p.as_of)
 COMMENT ON FUNCTION persona.profile_as_of_sql(persona.profiles) IS
   'SQL of the profile''s as-of day: the fixed day, or today in its time zone';
 
+-- The type of column col of rel, NULL when rel has no such column: every
+-- column check and type lookup of the builder.
+CREATE FUNCTION persona.profile_column_type(rel regclass, col text) RETURNS regtype
+LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+RETURN (SELECT a.atttypid::regtype FROM pg_attribute a
+        WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped);
+COMMENT ON FUNCTION persona.profile_column_type(regclass, text) IS
+  'Type of a column of a relation, NULL when it has none';
+
 -- The time column as timestamptz: timestamp and date values are local times
 -- in the profile's zone.
 CREATE FUNCTION persona.profile_time_sql(p persona.profiles, alias text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN CASE WHEN (SELECT atttypid FROM pg_attribute WHERE attrelid = p.orders AND attname = p.time_col)
-                 IN ('timestamp'::regtype, 'date'::regtype)
+RETURN CASE WHEN persona.profile_column_type(p.orders, p.time_col) IN ('timestamp'::regtype, 'date'::regtype)
             THEN format('(%s%I::timestamp AT TIME ZONE %L)', alias, p.time_col, p.time_zone)
             ELSE format('%s%I', alias, p.time_col) END;
 COMMENT ON FUNCTION persona.profile_time_sql(persona.profiles, text) IS
@@ -1799,8 +1807,7 @@ DECLARE
 BEGIN
     IF p.attributes_from IS NOT NULL THEN
         FOREACH col IN ARRAY p.attributes LOOP
-            SELECT atttypid INTO typ FROM pg_attribute
-            WHERE attrelid = p.attributes_from AND attname = col AND attnum > 0 AND NOT attisdropped;
+            typ := persona.profile_column_type(p.attributes_from, col);
             kind := p.pii ->> col;
             IF kind IS NOT NULL AND p.mask_pii THEN
                 -- the function name comes from this list, never from the registry's text
@@ -2039,7 +2046,7 @@ BEGIN
     END IF;
     -- columns and their types
     FOREACH c IN ARRAY ARRAY[customer_col, time_col, amount_col] LOOP
-        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = orders AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        IF persona.profile_column_type(orders, c) IS NULL THEN
             RAISE EXCEPTION 'column "%" does not exist in %', c, orders USING ERRCODE = 'undefined_column',
                 HINT = 'Name the columns with customer_col, time_col and amount_col.';
         END IF;
@@ -2047,7 +2054,7 @@ BEGIN
     p.customer_col := customer_col;
     p.time_col := time_col;
     p.amount_col := amount_col;
-    SELECT a.atttypid::regtype INTO t FROM pg_attribute a WHERE a.attrelid = orders AND a.attname = customer_col;
+    t := persona.profile_column_type(orders, customer_col);
     IF NOT EXISTS (SELECT FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
                    WHERE am.amname = 'btree' AND oc.opcdefault
                      AND (oc.opcintype = t OR oc.opcintype = (SELECT typbasetype FROM pg_type WHERE oid = t))) THEN
@@ -2055,12 +2062,12 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch', HINT = 'Use a key of an ordered type (integer, text, uuid, ...), or cast it in a view.';
     END IF;
     p.key_type := format_type(t, (SELECT atttypmod FROM pg_attribute a WHERE a.attrelid = orders AND a.attname = customer_col));
-    SELECT a.atttypid::regtype INTO t FROM pg_attribute a WHERE a.attrelid = orders AND a.attname = time_col;
+    t := persona.profile_column_type(orders, time_col);
     IF t NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
         RAISE EXCEPTION 'time column "%" has type %', time_col, t USING ERRCODE = 'datatype_mismatch',
             DETAIL = 'The order time must be timestamptz, timestamp or date (timestamp and date are local times in the profile''s time zone).';
     END IF;
-    SELECT a.atttypid::regtype INTO t FROM pg_attribute a WHERE a.attrelid = orders AND a.attname = amount_col;
+    t := persona.profile_column_type(orders, amount_col);
     IF NOT EXISTS (SELECT FROM pg_type ty WHERE ty.oid = t AND ty.typcategory = 'N') THEN
         RAISE EXCEPTION 'amount column "%" has type %', amount_col, t USING ERRCODE = 'datatype_mismatch',
             DETAIL = 'The order amount must be a number (numeric, integer or floating point).';
@@ -2093,7 +2100,7 @@ BEGIN
     p.mask_pii := mask_pii;
     IF attributes_from IS NOT NULL THEN
         PERFORM persona.resolve_relation(attributes_from);
-        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = attributes_from AND a.attname = customer_col AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        IF persona.profile_column_type(attributes_from, customer_col) IS NULL THEN
             RAISE EXCEPTION 'column "%" does not exist in %', customer_col, attributes_from USING ERRCODE = 'undefined_column',
                 DETAIL = 'The attribute table is joined on the customer key column of orders.';
         END IF;
@@ -2102,7 +2109,7 @@ BEGIN
             WHERE a.attrelid = attributes_from AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> customer_col
             ORDER BY a.attnum));
         FOREACH c IN ARRAY p.attributes LOOP
-            IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = attributes_from AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            IF persona.profile_column_type(attributes_from, c) IS NULL THEN
                 RAISE EXCEPTION 'column "%" does not exist in %', c, attributes_from USING ERRCODE = 'undefined_column';
             END IF;
         END LOOP;
@@ -2143,7 +2150,7 @@ BEGIN
                 DETAIL = 'funnel_columns names four columns of attributes_from: visits, signed_up, is_member, referrals.';
         END IF;
         FOREACH c IN ARRAY funnel_columns LOOP
-            IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = attributes_from AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            IF persona.profile_column_type(attributes_from, c) IS NULL THEN
                 RAISE EXCEPTION 'column "%" does not exist in %', c, attributes_from USING ERRCODE = 'undefined_column';
             END IF;
         END LOOP;
@@ -2204,12 +2211,10 @@ BEGIN
             HINT = 'Drop the profile with persona.drop_profile and create it again on the new relation.';
     END IF;
     FOR i IN 1..3 LOOP
-        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.orders AND a.attnum > 0 AND NOT a.attisdropped
-                       AND a.attname = (ARRAY[p.customer_col, p.time_col, p.amount_col])[i]) THEN
-            RAISE EXCEPTION 'column "%" (%) of % does not exist', (ARRAY[p.customer_col, p.time_col, p.amount_col])[i],
-                (ARRAY['customer_col', 'time_col', 'amount_col'])[i], p.orders
+        IF persona.profile_column_type(p.orders, (ARRAY[p.customer_col, p.time_col, p.amount_col])[i]) IS NULL THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', (ARRAY[p.customer_col, p.time_col, p.amount_col])[i], p.orders
                 USING ERRCODE = 'undefined_column',
-                      DETAIL = format('Profile "%s" reads it.', p.name),
+                      DETAIL = format('Profile "%s" reads it as its %s.', p.name, (ARRAY['customer_col', 'time_col', 'amount_col'])[i]),
                       HINT = 'Rename the column back, or drop the profile and create it with the new column name.';
         END IF;
     END LOOP;
@@ -2239,9 +2244,12 @@ DECLARE
     m bigint;
     part text;
     cols text;
+    excluded_cols text;
+    populated boolean;
     old_zone text := current_setting('TimeZone');
     old_work_mem text := current_setting('work_mem');
     small text;
+    needs_full boolean;
 BEGIN
     IF NOT p.materialized THEN
         PERFORM persona.profile_customers_view(p);
@@ -2269,13 +2277,14 @@ BEGIN
     day_sql := format('%L::date', day);
     kind := CASE WHEN coalesce(incremental, p.incremental) THEN 'incremental' ELSE 'full' END;
     IF kind = 'incremental' THEN
-        EXECUTE format('SELECT coalesce(bool_or(needs_full), true) FROM %s', globals_rel) INTO STRICT small;
-        IF small::boolean OR p.refreshed_as_of IS NULL OR day < p.refreshed_as_of THEN
+        EXECUTE format('SELECT coalesce(bool_or(needs_full), true) FROM %s', globals_rel) INTO STRICT needs_full;
+        IF needs_full OR p.refreshed_as_of IS NULL OR day < p.refreshed_as_of THEN
             kind := 'full';
         END IF;
     END IF;
     cols := (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
              WHERE a.attrelid = state_rel::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    excluded_cols := (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x);
     step := clock_timestamp();
     IF kind = 'full' THEN
         -- the new states, then only the customers whose states differ are
@@ -2290,7 +2299,7 @@ BEGIN
                        persona.profile_decode_sql(p, format('(SELECT n.* FROM pg_temp.persona_profile_new n LEFT JOIN %s s ON s.customer_id = n.k
                                                              WHERE s.customer_id IS NULL OR s.stats_state IS DISTINCT FROM n.st
                                                                 OR s.habits_state IS DISTINCT FROM n.hb)', state_rel), day_sql),
-                       cols, (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x));
+                       cols, excluded_cols);
         GET DIAGNOSTICS m = ROW_COUNT;
         n := n + m;
         DROP TABLE pg_temp.persona_profile_new;
@@ -2323,8 +2332,7 @@ BEGIN
         SELECT s.customer_id, s.stats_state, s.habits_state FROM %4$s s
         WHERE s.customer_id IN (SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s)) u
   GROUP BY u.k)$d$, p.time_zone, pending_rel, persona.profile_day_end(p, day_sql), state_rel), day_sql),
-                       NULL, NULL, cols,
-                       (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x));
+                       NULL, NULL, cols, excluded_cols);
         GET DIAGNOSTICS m = ROW_COUNT;
         n := n + m;
         EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
@@ -2353,8 +2361,8 @@ BEGIN
         CONTINUE WHEN part IN ('customer_tags', 'models');
         -- data quality describes the orders table: a scan of all of it, done
         -- by full refreshes only (checked_at says when)
-        CONTINUE WHEN part = 'quality' AND kind = 'incremental'
-                      AND (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__quality')::regclass);
+        populated := (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__' || part)::regclass);
+        CONTINUE WHEN part = 'quality' AND kind = 'incremental' AND populated;
         step := clock_timestamp();
         IF part = 'quality' THEN
             -- data_quality's one pass holds ~48 bytes an order within
@@ -2363,7 +2371,7 @@ BEGIN
             PERFORM set_config('work_mem', greatest(pg_size_bytes(old_work_mem),
                 least(1024 * 1024 * 1024, 48 * greatest((SELECT reltuples FROM pg_class WHERE oid = p.orders), 0)::bigint + 1024 * 1024)) / 1024 || 'kB', true);
         END IF;
-        IF (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__' || part)::regclass) THEN
+        IF populated THEN
             EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', persona.profile_rel(p, '__' || part));
         ELSE
             EXECUTE format('REFRESH MATERIALIZED VIEW %s', persona.profile_rel(p, '__' || part));

@@ -38,7 +38,7 @@ SELECT results_eq($$
   GROUP BY 1, 2 ORDER BY 1$$,
   $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('create_profile', 'u'), ('customer_profile', 'r'), ('customer_states', 'r'),
            ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'),
-           ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_customers_view', 'u'), ('profile_guard', 'r'), ('profile_refresh_run', 'u'),
+           ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_column_type', 'r'), ('profile_customers_view', 'u'), ('profile_guard', 'r'), ('profile_refresh_run', 'u'),
            ('refresh_profile', 'u'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
            ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('unschedule_refresh', 'u')$$,
   'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
