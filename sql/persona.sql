@@ -159,16 +159,23 @@ CREATE TYPE persona.btyd_summary AS (
     x                   integer,
     t_x                 double precision,
     t_cal               double precision,
-    mean_repeat_spend   double precision
+    mean_repeat_spend   double precision,
+    unit                text
 );
 COMMENT ON TYPE persona.btyd_summary IS
-  'BTYD model input: x repeat purchase days, t_x time of last purchase, t_cal (T) observation length, mean repeat spend';
+  'BTYD model input: x repeat purchase days, t_x time of last purchase, t_cal (T) observation length, mean repeat spend, time unit';
+COMMENT ON COLUMN persona.btyd_summary.unit IS
+  'Time unit of t_x and t_cal: days, weeks or months (NULL: not stated); a fit on summaries records it';
 
 CREATE FUNCTION persona.btyd(stats persona.order_stats, unit text DEFAULT 'days')
 RETURNS persona.btyd_summary AS 'MODULE_PATHNAME', 'btyd_summary'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.btyd(persona.order_stats, text) IS
-  'BTYD summary (x, t_x, T, mean repeat spend) from order statistics, in days or weeks';
+  'BTYD summary (x, t_x, T, mean repeat spend, unit) from order statistics, in days, weeks or months (any case)';
+CREATE FUNCTION persona.time_unit_days(unit text) RETURNS float8
+AS 'MODULE_PATHNAME', 'time_unit_days' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.time_unit_days(text) IS
+  'Days in a BTYD time unit: day(s) 1, week(s) 7, month(s) 365.25/12 (any case, blanks trimmed); 22023 for another';
 
 ------------------------------------------------------------------------
 -- 2. RFM: the rfm type
@@ -1034,8 +1041,11 @@ CREATE TYPE persona.bgnbd AS (
     loglik      double precision,
     customers   bigint,
     iterations  integer,
-    converged   boolean
+    converged   boolean,
+    unit        text
 );
+COMMENT ON COLUMN persona.bgnbd.unit IS
+  'Time unit of the summaries it was fitted on (days, weeks, months); NULL when fitted on plain numbers';
 COMMENT ON TYPE persona.bgnbd IS
   'A fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate gamma(r, alpha), dropout beta(a, b), log-likelihood';
 
@@ -1079,6 +1089,42 @@ COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
   'Maximum-likelihood BG/NBD fit over (x, t_x, T) rows with a count or weight each';
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8) IS
   'BG/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+-- Fits on persona.btyd_summary rows record the summaries' time unit in the model.
+CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary) IS
+  'BG/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
+COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary, float8) IS
+  'BG/NBD fit over persona.btyd summaries with a count or weight each; the model records their time unit';
+COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary, float8, float8) IS
+  'BG/NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
+CREATE FUNCTION persona.p_alive(model persona.bgnbd, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_p_alive_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.bgnbd, persona.btyd_summary) IS
+  'P(alive) of a customer''s summary under a BG/NBD model (the summary''s unit must be the model''s)';
+CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_expected_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8, persona.btyd_summary) IS
+  'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (BG/NBD)';
 
 CREATE FUNCTION persona.p_alive(model persona.bgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'bgnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -1105,8 +1151,11 @@ CREATE TYPE persona.pareto_nbd AS (
     loglik      double precision,
     customers   bigint,
     iterations  integer,
-    converged   boolean
+    converged   boolean,
+    unit        text
 );
+COMMENT ON COLUMN persona.pareto_nbd.unit IS
+  'Time unit of the summaries it was fitted on (days, weeks, months); NULL when fitted on plain numbers';
 COMMENT ON TYPE persona.pareto_nbd IS
   'A fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate gamma(r, alpha), dropout rate gamma(s, beta), log-likelihood';
 CREATE FUNCTION persona.pareto_nbd_finalfn(internal) RETURNS persona.pareto_nbd
@@ -1130,6 +1179,32 @@ COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8) IS
   'Maximum-likelihood Pareto/NBD fit over (x, t_x, T) rows with a count or weight each';
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8) IS
   'Pareto/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary) IS
+  'Pareto/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary, float8) IS
+  'Pareto/NBD fit over persona.btyd summaries with a count or weight each; the model records their time unit';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary, float8, float8) IS
+  'Pareto/NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
+CREATE FUNCTION persona.p_alive(model persona.pareto_nbd, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.pareto_nbd, persona.btyd_summary) IS
+  'P(alive) of a customer''s summary under a Pareto/NBD model (the summary''s unit must be the model''s)';
+CREATE FUNCTION persona.expected_purchases(model persona.pareto_nbd, t float8, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_expected_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.pareto_nbd, float8, persona.btyd_summary) IS
+  'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (Pareto/NBD)';
 
 CREATE FUNCTION persona.p_alive(model persona.pareto_nbd, x float8, t_x float8, t_cal float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -1190,17 +1265,28 @@ COMMENT ON FUNCTION persona.gamma_gamma_loglik(persona.gamma_gamma, float8, floa
   'One repeat buyer''s Gamma-Gamma log-likelihood under the model''s parameters';
 
 CREATE FUNCTION persona.clv(model persona.bgnbd, spend persona.gamma_gamma,
-                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text DEFAULT NULL,
                             months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
 RETURNS float8 AS 'MODULE_PATHNAME', 'bgnbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.clv(persona.bgnbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
-  'Customer lifetime value over the next months: BG/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days or weeks)';
+  'Customer lifetime value over the next months: BG/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days, weeks, months; NULL: the model''s; another than the model''s: 22023)';
 CREATE FUNCTION persona.clv(model persona.pareto_nbd, spend persona.gamma_gamma,
-                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text DEFAULT NULL,
                             months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
 RETURNS float8 AS 'MODULE_PATHNAME', 'pareto_nbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.clv(persona.pareto_nbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
-  'Customer lifetime value over the next months: Pareto/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days or weeks)';
+  'Customer lifetime value over the next months: Pareto/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days, weeks, months; NULL: the model''s; another than the model''s: 22023)';
+
+CREATE FUNCTION persona.clv(model persona.bgnbd, spend persona.gamma_gamma, summary persona.btyd_summary,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'bgnbd_clv_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.bgnbd, persona.gamma_gamma, persona.btyd_summary, integer, float8) IS
+  'Customer lifetime value of a customer''s summary over the next months (BG/NBD and Gamma-Gamma); the summary''s unit must be the model''s';
+CREATE FUNCTION persona.clv(model persona.pareto_nbd, spend persona.gamma_gamma, summary persona.btyd_summary,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'pareto_nbd_clv_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.pareto_nbd, persona.gamma_gamma, persona.btyd_summary, integer, float8) IS
+  'Customer lifetime value of a customer''s summary over the next months (Pareto/NBD and Gamma-Gamma); the summary''s unit must be the model''s';
 
 CREATE FUNCTION persona.simulate_bgnbd(r float8, alpha float8, a float8, b float8,
                                        customers integer, period float8, seed bigint DEFAULT 0,
@@ -1249,9 +1335,9 @@ BEGIN
             MESSAGE = 'the holdout must end on a later day than the calibration period',
             DETAIL = format('calibration_end %s, holdout_end %s', calibration_end, holdout_end);
     END IF;
-    IF unit IS NULL OR unit NOT IN ('day', 'days', 'week', 'weeks') THEN
+    IF unit IS NULL OR persona.time_unit_days(unit) IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('unknown time unit %L', unit), HINT = 'Use ''days'' or ''weeks''.';
+            MESSAGE = format('unknown time unit %L', unit), HINT = 'Use ''days'', ''weeks'' or ''months'' (any case; a month is 365.25/12 days).';
     END IF;
     IF src IS NULL THEN RAISE EXCEPTION 'orders must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
     FOR i IN 1..3 LOOP
@@ -1285,7 +1371,7 @@ BEGIN
             GROUP BY 1),
         m AS (SELECT %5$s(cal.x, cal.t_x, cal.t_cal) AS m FROM cal)
         SELECT cal.id, cal.x, cal.t_x, cal.t_cal,
-               persona.expected_purchases(m.m, ($2::date - $1::date) / CASE WHEN $3 LIKE 'week%%' THEN 7.0 ELSE 1.0 END,
+               persona.expected_purchases(m.m, ($2::date - $1::date) / persona.time_unit_days($3),
                                           cal.x, cal.t_x, cal.t_cal),
                coalesce(hold.n, 0)
         FROM cal CROSS JOIN m LEFT JOIN hold ON hold.id = cal.id

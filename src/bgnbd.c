@@ -24,6 +24,8 @@ PG_FUNCTION_INFO_V1(bgnbd_p_alive);
 PG_FUNCTION_INFO_V1(bgnbd_expected);
 PG_FUNCTION_INFO_V1(bgnbd_expected_new);
 PG_FUNCTION_INFO_V1(bgnbd_loglik);
+PG_FUNCTION_INFO_V1(bgnbd_p_alive_summary);
+PG_FUNCTION_INFO_V1(bgnbd_expected_summary);
 
 /*
  * Log-likelihood of all rows at log-parameters p, and its gradient with
@@ -164,4 +166,16 @@ Datum
 bgnbd_loglik(PG_FUNCTION_ARGS)
 {
 	return btyd_loglik_call(fcinfo, &bgnbd_model);
+}
+
+Datum
+bgnbd_p_alive_summary(PG_FUNCTION_ARGS)
+{
+	return btyd_p_alive_summary_call(fcinfo, &bgnbd_model);
+}
+
+Datum
+bgnbd_expected_summary(PG_FUNCTION_ARGS)
+{
+	return btyd_expected_summary_call(fcinfo, &bgnbd_model);
 }

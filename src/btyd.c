@@ -12,8 +12,11 @@
 #include "btyd.h"
 #include "executor/executor.h"
 #include "funcapi.h"
+#include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(btyd_fit_transfn);
+PG_FUNCTION_INFO_V1(btyd_fit_summary_transfn);
+PG_FUNCTION_INFO_V1(time_unit_days);
 
 /*
  * Check one customer's summary: a whole x >= 0, 0 <= t_x <= T, t_x > 0
@@ -34,6 +37,27 @@ btyd_check_summary(double x, double tx, double T)
 				 errhint("Compute them with persona.btyd(persona.order_stats(...)).")));
 }
 
+/* Add one (x, t_x, T) row, with the weight and penalty of arguments wargno and wargno + 1 if given. */
+static void
+btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, double x, double tx, double T, int wargno)
+{
+	double		w = 1;
+
+	btyd_check_summary(x, tx, T);
+	if (PG_NARGS() > wargno)
+	{
+		w = PG_GETARG_FLOAT8(wargno);
+		persona_check_finite(w, "weight");
+		if (w < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("weight must be >= 0, not %g", w)));
+	}
+	fitstate_penalty_arg(st, fcinfo, wargno + 1);
+	fitstate_count_row(st);
+	fitstate_add(st, x, tx, T, w);
+}
+
 /*
  * Transition function of bgnbd_fit and pareto_nbd_fit:
  * (state, x, t_x, T [, weight [, penalty]]).
@@ -42,52 +66,101 @@ Datum
 btyd_fit_transfn(PG_FUNCTION_ARGS)
 {
 	FitState   *st = fitstate_get(fcinfo);
-	double		x, tx, T, w = 1;
 
 	/* like other aggregates, skip rows with a NULL input (weight included) */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
 		(PG_NARGS() > 4 && PG_ARGISNULL(4)))
 		PG_RETURN_POINTER(st);
-	x = PG_GETARG_FLOAT8(1);
-	tx = PG_GETARG_FLOAT8(2);
-	T = PG_GETARG_FLOAT8(3);
-	btyd_check_summary(x, tx, T);
-	if (PG_NARGS() > 4)
-	{
-		w = PG_GETARG_FLOAT8(4);
-		persona_check_finite(w, "weight");
-		if (w < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("weight must be >= 0, not %g", w)));
-	}
-	fitstate_penalty_arg(st, fcinfo, 5);
-	fitstate_count_row(st);
-	fitstate_add(st, x, tx, T, w);
+	btyd_fit_add(st, fcinfo, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3), 4);
 	PG_RETURN_POINTER(st);
 }
 
-/* Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
+/*
+ * A persona.btyd_summary row: (x, t_x, t_cal) and its unit (0: not
+ * stated); false when x, t_x or t_cal is NULL.
+ */
+bool
+btyd_read_summary(HeapTupleHeader s, double *x, double *tx, double *T, double *unit_days)
+{
+	bool		n1, n2, n3, nu;
+	Datum		dx = GetAttributeByNum(s, BTYD_SUMMARY_X, &n1);
+	Datum		dtx = GetAttributeByNum(s, BTYD_SUMMARY_T_X, &n2);
+	Datum		dT = GetAttributeByNum(s, BTYD_SUMMARY_T_CAL, &n3);
+	Datum		du = GetAttributeByNum(s, BTYD_SUMMARY_UNIT, &nu);
+
+	if (n1 || n2 || n3)
+		return false;
+	*x = DatumGetInt32(dx);
+	*tx = DatumGetFloat8(dtx);
+	*T = DatumGetFloat8(dT);
+	*unit_days = nu ? 0 : btyd_unit_days(TextDatumGetCString(du));
+	return true;
+}
+
+/*
+ * Transition function of bgnbd_fit(summary [, weight [, penalty]]) and
+ * pareto_nbd_fit(...): the summary's unit becomes the model's.
+ */
+Datum
+btyd_fit_summary_transfn(PG_FUNCTION_ARGS)
+{
+	FitState   *st = fitstate_get(fcinfo);
+	double		x, tx, T, unit_days;
+
+	if (PG_ARGISNULL(1) || (PG_NARGS() > 2 && PG_ARGISNULL(2)) ||
+		!btyd_read_summary(PG_GETARG_HEAPTUPLEHEADER(1), &x, &tx, &T, &unit_days))
+		PG_RETURN_POINTER(st);
+	fitstate_unit(st, unit_days);
+	btyd_fit_add(st, fcinfo, x, tx, T, 2);
+	PG_RETURN_POINTER(st);
+}
+
+/* The attribute number of name in desc, or 0. */
+static int
+attnum_of(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return i + 1;
+	return 0;
+}
+
+/*
+ * Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then
+ * loglik, customers, iterations, converged; a "unit" attribute gets the
+ * fit's unit, any other attribute is NULL (the row type may grow).
+ */
 static Datum
 btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res,
 				 const char *model)
 {
-	Datum		values[OPTIM_MAX_PARAMS + 4];
-	bool		nulls[OPTIM_MAX_PARAMS + 4] = {false};
+	TupleDesc	desc = persona_result_desc(fcinfo);
+	Datum	   *values = palloc0(desc->natts * sizeof(Datum));
+	bool	   *nulls = palloc(desc->natts * sizeof(bool));
+	int			unit = attnum_of(desc, "unit");
 
+	Assert(desc->natts >= k + 4);
+	memset(nulls, true, desc->natts * sizeof(bool));
+	for (int i = 0; i < k + 4; i++)
+		nulls[i] = false;
 	for (int i = 0; i < k; i++)
 		values[i] = Float8GetDatum(exp(p[i]));
 	values[k] = Float8GetDatum(res.loglik);
 	values[k + 1] = Int64GetDatum((int64) rint(d->weight));
 	values[k + 2] = Int32GetDatum(res.iterations);
 	values[k + 3] = BoolGetDatum(res.converged);
+	if (unit > 0 && d->unit_days != 0)
+	{
+		values[unit - 1] = CStringGetTextDatum(btyd_unit_name(d->unit_days));
+		nulls[unit - 1] = false;
+	}
 	if (!res.converged)
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
 				 errmsg("%s fit did not converge after %d iterations", model, res.iterations),
 				 errdetail("The data may not identify the model, e.g. when customers are all alike; parameters drift towards 0 or infinity."),
 				 errhint("The fit's converged column is false. A small penalty (the last argument, e.g. 0.001) keeps the parameters finite.")));
-	return HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls));
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
 /* The data of a BTYD fit, or NULL when there is nothing to fit; errors when no one repeated. */
@@ -161,18 +234,106 @@ btyd_check_horizon(double t)
 				 errmsg("the horizon t must be a finite number >= 0, not %g", t)));
 }
 
+/*
+ * The time units of x, t_x and T: a name (any case, surrounding blanks
+ * ignored, singular or plural) and its length in days.  A month is
+ * 365.25/12 days, the mean Gregorian month, as in clv().
+ */
+static const struct
+{
+	const char *name;			/* plural: the canonical name a model records */
+	double		days;
+}			btyd_units[] = {{"days", 1.0}, {"weeks", 7.0}, {"months", BTYD_DAYS_PER_MONTH}};
+
 double
 btyd_unit_days(const char *unit)
 {
-	if (strcmp(unit, "days") == 0 || strcmp(unit, "day") == 0)
-		return 1.0;
-	if (strcmp(unit, "weeks") == 0 || strcmp(unit, "week") == 0)
-		return 7.0;
+	const char *s = unit;
+	size_t		len;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	for (int i = 0; i < lengthof(btyd_units); i++)
+	{
+		size_t		n = strlen(btyd_units[i].name);
+
+		/* the plural name, or it without its final s */
+		if ((len == n || len == n - 1) && pg_strncasecmp(s, btyd_units[i].name, len) == 0)
+			return btyd_units[i].days;
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown time unit \"%s\"", unit),
-			 errhint("Use 'days' or 'weeks'.")));
+			 errhint("Use 'days', 'weeks' or 'months' (any case; a month is 365.25/12 days).")));
 	pg_unreachable();
+}
+
+/* time_unit_days(unit): days in a unit, for SQL callers (holdout) with the same rules and wording. */
+Datum
+time_unit_days(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(btyd_unit_days(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+}
+
+/* The canonical name of a unit of days days (one btyd_unit_days returned). */
+const char *
+btyd_unit_name(double days)
+{
+	for (int i = 0; i < lengthof(btyd_units); i++)
+		if (btyd_units[i].days == days)
+			return btyd_units[i].name;
+	elog(ERROR, "no time unit of %g days", days);
+	pg_unreachable();
+}
+
+/* The days of a text unit argument, or 0 (not stated) when NULL. */
+double
+btyd_unit_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		return 0;
+	return btyd_unit_days(text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+}
+
+/*
+ * The unit a model row records (its attribute "unit"), or 0 when it states
+ * none: fitted on plain numbers, or stored before models had a unit.
+ */
+double
+btyd_model_unit(HeapTupleHeader m)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByName(m, "unit", &isnull);
+
+	return isnull ? 0 : btyd_unit_days(TextDatumGetCString(d));
+}
+
+/*
+ * The unit to score in: the one given (0: none) checked against the one the
+ * model records (0: none).  Neither is an error; so are two that differ, as
+ * x, t_x, T and t in another unit than the fit's give wrong answers.
+ */
+double
+btyd_scoring_unit(double model_days, double given_days, const char *model)
+{
+	if (given_days == 0 && model_days == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the time unit is not known"),
+				 errdetail("The %s model records no unit and none was given.", model),
+				 errhint("Pass unit ('days', 'weeks' or 'months'), or fit the model on persona.btyd(...) summaries, which record it.")));
+	if (given_days != 0 && model_days != 0 && given_days != model_days)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time unit \"%s\" does not match the model's unit \"%s\"",
+						btyd_unit_name(given_days), btyd_unit_name(model_days)),
+				 errdetail("The %s model was fitted on x, t_x and T in %s.", model, btyd_unit_name(model_days)),
+				 errhint("Compute the summary in the model's unit: persona.btyd(stats, '%s').",
+						 btyd_unit_name(model_days))));
+	return given_days != 0 ? given_days : model_days;
 }
 
 Datum
@@ -201,6 +362,51 @@ btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model)
 	if (d == NULL)
 		PG_RETURN_NULL();
 	return fit_model_datum(fcinfo, d, 4, model->value, model->value_grad, model->name);
+}
+
+/*
+ * A summary argument of a scoring function: (x, t_x, T) and the unit to
+ * score in (the summary's, else the model's; they must agree).  False when
+ * the summary or one of x, t_x, T is NULL.
+ */
+static bool
+btyd_summary_arg(FunctionCallInfo fcinfo, int argno, const BtydModel *model,
+				 double *x, double *tx, double *T)
+{
+	double		unit_days;
+
+	if (PG_ARGISNULL(argno) ||
+		!btyd_read_summary(PG_GETARG_HEAPTUPLEHEADER(argno), x, tx, T, &unit_days))
+		return false;
+	(void) btyd_scoring_unit(btyd_model_unit(PG_GETARG_HEAPTUPLEHEADER(0)), unit_days, model->name);
+	btyd_check_summary(*x, *tx, *T);
+	return true;
+}
+
+/* (model, summary): P(alive) of a summary in the model's unit */
+Datum
+btyd_p_alive_summary_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	double		m[4], x, tx, T;
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	if (!btyd_summary_arg(fcinfo, 1, model, &x, &tx, &T))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(btyd_in_domain(model->p_alive(m, x, tx, T), 0, 1, "P(alive)"));
+}
+
+/* (model, t, summary): expected purchases in the next t units of the summary */
+Datum
+btyd_expected_summary_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	double		m[4], x, tx, T;
+	double		t = PG_GETARG_FLOAT8(1);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	if (!btyd_summary_arg(fcinfo, 2, model, &x, &tx, &T))
+		PG_RETURN_NULL();
+	btyd_check_horizon(t);
+	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, x, tx, T), 0, DBL_MAX, "expected purchases"));
 }
 
 /* (model, x, t_x, T) */

@@ -32,6 +32,18 @@ extern Datum btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model);
+/* the same with a persona.btyd_summary argument instead of x, t_x, T: (model, summary), (model, t, summary) */
+extern Datum btyd_p_alive_summary_call(FunctionCallInfo fcinfo, const BtydModel *model);
+extern Datum btyd_expected_summary_call(FunctionCallInfo fcinfo, const BtydModel *model);
+
+/* Attributes of persona.btyd_summary (unit added in 0.5.0, last). */
+#define BTYD_SUMMARY_X 1
+#define BTYD_SUMMARY_T_X 2
+#define BTYD_SUMMARY_T_CAL 3
+#define BTYD_SUMMARY_SPEND 4
+#define BTYD_SUMMARY_UNIT 5
+/* Read a summary row: false when x, t_x or t_cal is NULL; unit_days 0 when not stated. */
+extern bool btyd_read_summary(HeapTupleHeader s, double *x, double *tx, double *T, double *unit_days);
 
 /* Maximise a k-parameter likelihood over d from all-ones and return the model row. */
 extern Datum fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
@@ -47,12 +59,22 @@ extern void btyd_check_summary(double x, double tx, double T);
 extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
 extern void btyd_check_horizon(double t);
 extern double btyd_in_domain(double v, double lo, double hi, const char *what);
-/* Days in the time unit 'days' or 'weeks' (btyd() and clv() take it). */
+/* A month in days: the mean Gregorian month. */
+#define BTYD_DAYS_PER_MONTH (365.25 / 12)
+
+/* Time units (days, weeks, months; any case): days in one, its name, of an argument. */
 extern double btyd_unit_days(const char *unit);
+extern const char *btyd_unit_name(double days);
+extern double btyd_unit_arg(FunctionCallInfo fcinfo, int argno);
+/* The unit a model records (0: none); the unit to score in (error if none or a mismatch). */
+extern double btyd_model_unit(HeapTupleHeader m);
+extern double btyd_scoring_unit(double model_days, double given_days, const char *model);
 extern void btyd_model_params(HeapTupleHeader m, int k, double *out, const char *model);
 
 
 /* gamma_gamma.c: expected mean spend (x = 0: the population mean) */
 extern double gamma_gamma_spend_value(const double *gg, double x, double m);
+/* Error unless x is a whole number >= 0 and a repeat buyer's mean spend >= 0. */
+extern void gamma_gamma_check_spend(double x, double m);
 
 #endif							/* PERSONA_BTYD_H */

@@ -267,6 +267,8 @@ cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 	r->orders = cs->orders;
 	r->purchase_days = k;
 	r->refunds = cs->refunds;
+	/* no counted row at all keeps revenue 0; rows without any amount make it unknown */
+	r->has_revenue = cs->orders == 0 || cs->orders > cs->null_amounts || cs->refunds > 0;
 	r->revenue_float = dec_float8(cs->spent, cold_sum(cs, offsetof(CustCold, spent))) +
 		dec_float8(cs->refunded, cold_sum(cs, offsetof(CustCold, refunded)));
 	if (cs->orders == 0)

@@ -75,6 +75,7 @@ typedef struct CustResult
 	bool		has_gap_sd;
 	double		gap_sd_days;
 	double		revenue_float;	/* for ranking */
+	bool		has_revenue;	/* false: rows, but none with an amount (revenue NULL) */
 } CustResult;
 
 extern void cust_init(CustState *cs);

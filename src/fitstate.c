@@ -5,6 +5,7 @@
  * three use.
  */
 #include "fitstate.h"
+#include "btyd.h"
 
 #include <math.h>
 
@@ -70,6 +71,8 @@ struct FitState
 	int64		input_rows;
 	double		penalty;
 	bool		has_penalty;
+	double		unit_days;		/* time unit of the rows' summaries; 0: not stated */
+	int64		skipped;		/* rows left out of the fit that the final function reports */
 };
 
 PG_FUNCTION_INFO_V1(fit_combinefn);
@@ -144,6 +147,24 @@ fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno)
 	set_penalty(st, penalty);
 }
 
+/*
+ * Record the time unit (days in it) of a row's summary: every row that
+ * states one must state the same, or the fit would mix days and weeks.
+ */
+void
+fitstate_unit(FitState *st, double unit_days)
+{
+	if (unit_days == 0)
+		return;
+	if (st->unit_days != 0 && st->unit_days != unit_days)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("summaries in different time units in one fit"),
+				 errdetail("Saw %s and %s.", btyd_unit_name(st->unit_days), btyd_unit_name(unit_days)),
+				 errhint("Compute every summary with the same unit: persona.btyd(stats, unit).")));
+	st->unit_days = unit_days;
+}
+
 static inline int
 fitrow_cmp(const FitRow *x, const FitRow *y)
 {
@@ -177,6 +198,8 @@ fitstate_data(FitState *st)
 	d->rows = palloc_extended(Max(st->tab->members, 1) * sizeof(FitRow), MCXT_ALLOC_HUGE);
 	d->input_rows = st->input_rows;
 	d->penalty = st->has_penalty ? st->penalty : 0;
+	d->unit_days = st->unit_days;
+	d->skipped = st->skipped;
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
 	{
@@ -202,6 +225,13 @@ fitstate_count_row(FitState *st)
 	st->input_rows++;
 }
 
+/* Count one row left out of the fit (Gamma-Gamma: a repeat buyer with mean spend 0). */
+void
+fitstate_skip_row(FitState *st)
+{
+	st->skipped++;
+}
+
 Datum
 fit_combinefn(PG_FUNCTION_ARGS)
 {
@@ -224,8 +254,10 @@ fit_combinefn(PG_FUNCTION_ARGS)
 		fitstate_add(a, e->key.k1, e->key.k2, e->key.k3, e->w);
 	}
 	a->input_rows += b->input_rows;
+	a->skipped += b->skipped;
 	if (b->has_penalty)
 		set_penalty(a, b->penalty);
+	fitstate_unit(a, b->unit_days);
 	PG_RETURN_POINTER(a);
 }
 
@@ -242,6 +274,8 @@ fit_serialfn(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, st->input_rows);
 	pq_sendbyte(&buf, st->has_penalty);
 	pq_sendfloat8(&buf, st->penalty);
+	pq_sendfloat8(&buf, st->unit_days);
+	pq_sendint64(&buf, st->skipped);
 	pq_sendint64(&buf, st->tab->members);
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
@@ -269,6 +303,10 @@ fit_deserialfn(PG_FUNCTION_ARGS)
 	st->input_rows = pq_getmsgint64(&buf);
 	st->has_penalty = pq_getmsgbyte(&buf) != 0;
 	st->penalty = pq_getmsgfloat8(&buf);
+	st->unit_days = pq_getmsgfloat8(&buf);
+	if (st->unit_days != 0)
+		(void) btyd_unit_name(st->unit_days);	/* one of the known units */
+	st->skipped = pq_getmsgint64(&buf);
 	n = pq_getmsgint64(&buf);
 	if (n < 0 || n > (buf.len - buf.cursor) / 32)
 		elog(ERROR, "invalid serialised fit state");

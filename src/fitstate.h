@@ -27,11 +27,15 @@ typedef struct FitData
 	double		weight;			/* total weight */
 	int64		input_rows;		/* rows aggregated, zero-weight ones included */
 	double		penalty;
+	double		unit_days;		/* time unit of the summaries (days in it); 0: not stated */
+	int64		skipped;		/* rows counted but left out (fitstate_skip_row) */
 } FitData;
 
 typedef struct FitState FitState;
 /* Count one aggregated row. */
 extern void fitstate_count_row(FitState *st);
+/* Count one row left out of the fit, for the final function to report. */
+extern void fitstate_skip_row(FitState *st);
 /* Add weight w to the row (k1, k2, k3). */
 extern void fitstate_add(FitState *st, double k1, double k2, double k3, double w);
 /* The distinct rows, sorted, for the final function (NULL state: NULL). */
@@ -41,6 +45,9 @@ extern FitData *fitstate_data(FitState *st);
 extern FitState *fitstate_get(FunctionCallInfo fcinfo);
 /* Take the optional penalty argument (the same on every row). */
 extern void fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno);
+
+/* Record the time unit of a row's summary (0: not stated); units must agree. */
+extern void fitstate_unit(FitState *st, double unit_days);
 
 /* btyd.c: transition function of bgnbd_fit and pareto_nbd_fit */
 extern Datum btyd_fit_transfn(PG_FUNCTION_ARGS);

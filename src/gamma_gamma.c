@@ -6,7 +6,9 @@
  *   LL = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m + px ln x
  *        − (px+q) ln(v + m x)
  * Fitted on repeat buyers only: one-time buyers (x = 0) carry no spend
- * variation and are skipped, as in the original paper.
+ * variation and are skipped, as in the original paper; so are repeat
+ * buyers with mean spend 0 ($0.00 orders), whose gamma density is 0 or
+ * infinite, but they are scored: the expected spend is defined at m = 0.
  */
 #include "persona.h"
 
@@ -21,9 +23,13 @@ PG_FUNCTION_INFO_V1(gamma_gamma_finalfn);
 PG_FUNCTION_INFO_V1(gamma_gamma_expected_spend);
 PG_FUNCTION_INFO_V1(gamma_gamma_loglik);
 
-/* Check (x, mean spend) of a repeat buyer. */
-static void
-check_spend(double x, double m)
+/*
+ * Check (x, mean spend): x a whole number >= 0, the mean spend of a repeat
+ * buyer >= 0.  A mean of 0 (only $0.00 repeat orders) is valid: its
+ * expected spend is the formula's p v / (p x + q - 1).
+ */
+void
+gamma_gamma_check_spend(double x, double m)
 {
 	persona_check_finite(x, "x");
 	persona_check_finite(m, "mean_spend");
@@ -31,15 +37,20 @@ check_spend(double x, double m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("x must be a whole number >= 0, not %g", x)));
-	if (x > 0 && m <= 0)
+	if (x > 0 && m < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the Gamma-Gamma model needs a positive mean spend, not %g", m),
-				 errdetail("Spend is modelled as gamma distributed; refunds that net a customer's spend to zero or below do not fit it."),
-				 errhint("Leave such customers out, e.g. WHERE mean_repeat_spend > 0.")));
+				 errmsg("mean_spend must be >= 0, not %g", m),
+				 errdetail("A negative mean spend means refunds outweigh purchases; the Gamma-Gamma model describes purchase values, which are not negative."),
+				 errhint("Keep the customer with the population mean spend: pass x = 0 for them, e.g. CASE WHEN mean_spend < 0 THEN 0 ELSE x END (the fit skips x = 0).")));
 }
 
-/* gamma_gamma_transfn(state, x, mean_spend [, penalty]) */
+/*
+ * gamma_gamma_transfn(state, x, mean_spend [, penalty]): repeat buyers with
+ * a positive mean spend are fitted; x = 0 rows are counted, mean spend 0
+ * rows counted and reported (the gamma likelihood of a 0 mean is 0 or
+ * infinite), NULL rows skipped.
+ */
 Datum
 gamma_gamma_transfn(PG_FUNCTION_ARGS)
 {
@@ -50,10 +61,12 @@ gamma_gamma_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	x = PG_GETARG_FLOAT8(1);
 	m = PG_GETARG_FLOAT8(2);
-	check_spend(x, m);
+	gamma_gamma_check_spend(x, m);
 	fitstate_penalty_arg(st, fcinfo, 3);
 	fitstate_count_row(st);
-	if (x > 0)
+	if (x > 0 && m == 0)
+		fitstate_skip_row(st);
+	else if (x > 0)
 		fitstate_add(st, x, m, 0, 1);
 	PG_RETURN_POINTER(st);
 }
@@ -130,8 +143,16 @@ gamma_gamma_finalfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot fit Gamma-Gamma: no repeat buyer (x > 0) among %lld rows",
 						(long long) d->input_rows),
+				 d->skipped > 0 ? errdetail("%lld repeat buyers with mean spend 0 were skipped.",
+											(long long) d->skipped) : 0,
 				 errhint("The spend model is fitted on customers with repeat purchases.")));
 	}
+	if (d->skipped > 0)
+		ereport(NOTICE,
+				(errmsg("Gamma-Gamma fit skipped %lld repeat buyers with mean spend 0",
+						(long long) d->skipped),
+				 errdetail("The model's customers column counts the %lld fitted.", (long long) rint(d->weight)),
+				 errhint("expected_spend and clv still score them.")));
 	if (d->n == 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -175,7 +196,7 @@ gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (x > 0)
 		m = PG_GETARG_FLOAT8(2);
-	check_spend(x, m);
+	gamma_gamma_check_spend(x, m);
 	PG_RETURN_FLOAT8(btyd_in_domain(gamma_gamma_spend_value(gg, x, m), 0, DBL_MAX, "expected spend"));
 }
 
@@ -187,11 +208,12 @@ gamma_gamma_loglik(PG_FUNCTION_ARGS)
 	double		x = PG_GETARG_FLOAT8(1), m = PG_GETARG_FLOAT8(2);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 3, gg, "Gamma-Gamma");
-	check_spend(x, m);
-	if (x == 0)
+	gamma_gamma_check_spend(x, m);
+	if (x == 0 || m == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the Gamma-Gamma likelihood is defined for repeat buyers (x > 0) only")));
+				 errmsg("the Gamma-Gamma likelihood is defined for repeat buyers (x > 0) with a positive mean spend only"),
+				 errdetail("x = %g, mean_spend = %g; the fit skips such rows.", x, m)));
 	PG_RETURN_FLOAT8(btyd_in_domain(fit_row_loglik(gg_value, 3, gg, x, m, 0), -INFINITY, DBL_MAX,
 									"log-likelihood"));
 }

@@ -32,6 +32,8 @@ PG_FUNCTION_INFO_V1(pareto_nbd_p_alive);
 PG_FUNCTION_INFO_V1(pareto_nbd_expected);
 PG_FUNCTION_INFO_V1(pareto_nbd_expected_new);
 PG_FUNCTION_INFO_V1(pareto_nbd_loglik);
+PG_FUNCTION_INFO_V1(pareto_nbd_p_alive_summary);
+PG_FUNCTION_INFO_V1(pareto_nbd_expected_summary);
 
 /*
  * ln Σ_n (b)_n/(c)_n z^n for c > b > 0, 0 <= z < 1; false when it needs
@@ -464,3 +466,14 @@ pareto_nbd_loglik(PG_FUNCTION_ARGS)
 	return btyd_loglik_call(fcinfo, &pareto_nbd_model);
 }
 
+Datum
+pareto_nbd_p_alive_summary(PG_FUNCTION_ARGS)
+{
+	return btyd_p_alive_summary_call(fcinfo, &pareto_nbd_model);
+}
+
+Datum
+pareto_nbd_expected_summary(PG_FUNCTION_ARGS)
+{
+	return btyd_expected_summary_call(fcinfo, &pareto_nbd_model);
+}

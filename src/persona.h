@@ -68,6 +68,7 @@ typedef struct OrderStatsRow
 	int64		span_days;		/* tenure_days - recency_days: first to last purchase day */
 	double		mean_gap_days;	/* span_days / (purchase_days - 1); NaN for one purchase day */
 	Datum		repeat_revenue; /* numeric */
+	bool		repeat_revenue_null;	/* no order has an amount */
 } OrderStatsRow;
 
 extern void persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out);

@@ -10,7 +10,9 @@
  *   ignored); order_stats_merge combines such states and order_stats_of
  *   finishes one as of a local date.
  * - amount >= 0 or NULL: an order.  NULL amounts count as orders but not
- *   toward revenue or avg_amount.  amount < 0: a refund; it lowers revenue
+ *   toward revenue or avg_amount; a customer none of whose rows has an
+ *   amount has revenue NULL (not 0), and without an order amount
+ *   repeat_revenue and avg_amount are NULL.  amount < 0: a refund; it lowers revenue
  *   (revenue is net) but is not an order and not a purchase day.
  *   avg_amount and repeat_revenue use order amounts only (before refunds):
  *   they describe buying behaviour, which a later refund does not undo.
@@ -365,7 +367,8 @@ persona_stats_values(CustState *cs, const CustResult *r, Datum *values, bool *nu
 	values[OS_PURCHASE_DAYS] = Int32GetDatum(r->purchase_days);
 	values[OS_REVENUE] = NumericGetDatum(cust_revenue(cs));
 	values[OS_REFUNDS] = Int64GetDatum(r->refunds);
-	nulls[OS_ORDERS] = nulls[OS_PURCHASE_DAYS] = nulls[OS_REVENUE] = nulls[OS_REFUNDS] = false;
+	nulls[OS_ORDERS] = nulls[OS_PURCHASE_DAYS] = nulls[OS_REFUNDS] = false;
+	nulls[OS_REVENUE] = !r->has_revenue;
 	if (!r->has_orders)
 		return;
 	values[OS_FIRST_AT] = TimestampTzGetDatum(r->first_at);
@@ -375,7 +378,8 @@ persona_stats_values(CustState *cs, const CustResult *r, Datum *values, bool *nu
 	values[OS_REPEAT_ORDERS] = Int64GetDatum(r->orders - 1);
 	values[OS_REPEAT_REVENUE] = NumericGetDatum(cust_repeat_revenue(cs));
 	nulls[OS_FIRST_AT] = nulls[OS_LAST_AT] = nulls[OS_RECENCY_DAYS] = false;
-	nulls[OS_TENURE_DAYS] = nulls[OS_REPEAT_ORDERS] = nulls[OS_REPEAT_REVENUE] = false;
+	nulls[OS_TENURE_DAYS] = nulls[OS_REPEAT_ORDERS] = false;
+	nulls[OS_REPEAT_REVENUE] = !r->has_avg;	/* no order amount known: no spend either */
 	values[OS_AVG_AMOUNT] = Float8GetDatum(r->avg_amount);
 	nulls[OS_AVG_AMOUNT] = !r->has_avg;
 	values[OS_MEAN_GAP] = Float8GetDatum(r->mean_gap_days);
@@ -500,14 +504,15 @@ persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out)
 	heap_deform_tuple(&tuple, desc, v, isnull);
 	ReleaseTupleDesc(desc);
 	memset(out, 0, sizeof(OrderStatsRow));
-	if (isnull[OS_ORDERS] || isnull[OS_PURCHASE_DAYS] || isnull[OS_REVENUE] || isnull[OS_REFUNDS])
-		bad_order_stats("orders, purchase_days, revenue and refunds must not be NULL.");
+	if (isnull[OS_ORDERS] || isnull[OS_PURCHASE_DAYS] || isnull[OS_REFUNDS])
+		bad_order_stats("orders, purchase_days and refunds must not be NULL.");
 	out->orders = DatumGetInt64(v[OS_ORDERS]);
 	out->purchase_days = DatumGetInt32(v[OS_PURCHASE_DAYS]);
 	refunds = DatumGetInt64(v[OS_REFUNDS]);
 	if (out->orders < 0 || out->purchase_days < 0 || refunds < 0)
 		bad_order_stats("orders, purchase_days and refunds must not be negative.");
-	check_os_numeric(v[OS_REVENUE], false, "revenue must be a finite number.");
+	if (!isnull[OS_REVENUE])
+		check_os_numeric(v[OS_REVENUE], false, "revenue must be NULL or a finite number.");
 	if (out->orders == 0)
 	{
 		if (out->purchase_days != 0)
@@ -519,8 +524,10 @@ persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out)
 		return;
 	}
 	if (isnull[OS_FIRST_AT] || isnull[OS_LAST_AT] || isnull[OS_RECENCY_DAYS] ||
-		isnull[OS_TENURE_DAYS] || isnull[OS_REPEAT_ORDERS] || isnull[OS_REPEAT_REVENUE])
-		bad_order_stats("first_at, last_at, recency_days, tenure_days, repeat_orders and repeat_revenue must not be NULL when orders > 0.");
+		isnull[OS_TENURE_DAYS] || isnull[OS_REPEAT_ORDERS])
+		bad_order_stats("first_at, last_at, recency_days, tenure_days and repeat_orders must not be NULL when orders > 0.");
+	if (isnull[OS_REPEAT_REVENUE] != isnull[OS_AVG_AMOUNT])
+		bad_order_stats("repeat_revenue and avg_amount are both NULL (no order has an amount) or both set.");
 	if (TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(v[OS_FIRST_AT])) ||
 		TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(v[OS_LAST_AT])) ||
 		DatumGetTimestampTz(v[OS_FIRST_AT]) > DatumGetTimestampTz(v[OS_LAST_AT]))
@@ -546,34 +553,39 @@ persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out)
 				   "gap_sd_days is NULL for fewer than 3 purchase days and otherwise finite and >= 0.");
 	if (!isnull[OS_AVG_AMOUNT])
 		check_os_float(v[OS_AVG_AMOUNT], false, false, "avg_amount must be NULL or a finite number >= 0.");
-	check_os_numeric(v[OS_REPEAT_REVENUE], true, "repeat_revenue must be a finite number >= 0.");
+	out->repeat_revenue_null = isnull[OS_REPEAT_REVENUE];
+	if (!out->repeat_revenue_null)
+		check_os_numeric(v[OS_REPEAT_REVENUE], true, "repeat_revenue must be a finite number >= 0.");
 	out->repeat_revenue = v[OS_REPEAT_REVENUE];
 }
 
 /*
- * btyd(order_stats, unit) -> (x, t_x, t_cal, mean_repeat_spend): the summary
- * the BTYD models take, in days or weeks.  x counts repeat purchase days,
- * t_x is first to last purchase day, t_cal is first purchase day to as_of.
+ * btyd(order_stats, unit) -> (x, t_x, t_cal, mean_repeat_spend, unit): the
+ * summary the BTYD models take, in days, weeks or months, with the unit's
+ * name so that a fit on it records it.  x counts repeat purchase days, t_x
+ * is first to last purchase day, t_cal is first purchase day to as_of; the
+ * mean spend is NULL without repeat days or without any order amount.
  */
 Datum
 btyd_summary(PG_FUNCTION_ARGS)
 {
-	char	   *unit = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	double		scale = btyd_unit_days(unit);
+	double		scale = btyd_unit_days(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	OrderStatsRow os;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 
 	persona_read_order_stats(PG_GETARG_HEAPTUPLEHEADER(0), &os);
 	if (os.orders == 0)
 		PG_RETURN_NULL();
-	values[0] = Int32GetDatum(os.purchase_days - 1);
-	values[1] = Float8GetDatum(os.span_days / scale);
-	values[2] = Float8GetDatum(os.tenure_days / scale);
-	if (os.purchase_days > 1)
-		values[3] = Float8GetDatum(DatumGetFloat8(DirectFunctionCall1(numeric_float8, os.repeat_revenue)) /
-								   (os.purchase_days - 1));
+	values[BTYD_SUMMARY_X - 1] = Int32GetDatum(os.purchase_days - 1);
+	values[BTYD_SUMMARY_T_X - 1] = Float8GetDatum(os.span_days / scale);
+	values[BTYD_SUMMARY_T_CAL - 1] = Float8GetDatum(os.tenure_days / scale);
+	if (os.purchase_days > 1 && !os.repeat_revenue_null)
+		values[BTYD_SUMMARY_SPEND - 1] =
+			Float8GetDatum(DatumGetFloat8(DirectFunctionCall1(numeric_float8, os.repeat_revenue)) /
+						   (os.purchase_days - 1));
 	else
-		nulls[3] = true;
+		nulls[BTYD_SUMMARY_SPEND - 1] = true;
+	values[BTYD_SUMMARY_UNIT - 1] = CStringGetTextDatum(btyd_unit_name(scale));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls)));
 }
