@@ -23,5 +23,5 @@ FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', customer_col => 'sampl
 SELECT * FROM persona.holdout('cdnow', '1997-09-30', '1997-09-30', customer_col => 'sample_id', time_col => 'ordered_on');
 SELECT * FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', 'lifetimes', customer_col => 'sample_id', time_col => 'ordered_on');
 SELECT * FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', customer_col => 'nope', time_col => 'ordered_on');
-SELECT * FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', unit => 'months', customer_col => 'sample_id', time_col => 'ordered_on');
+SELECT * FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', unit => 'fortnights', customer_col => 'sample_id', time_col => 'ordered_on');
 DROP TABLE cdnow;
