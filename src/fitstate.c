@@ -160,7 +160,8 @@ fitstate_unit(FitState *st, double unit_days)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("summaries in different time units in one fit"),
-				 errdetail("Saw %s and %s.", btyd_unit_name(st->unit_days), btyd_unit_name(unit_days)),
+				 errdetail("Saw %s and %s.", btyd_unit_name(Min(st->unit_days, unit_days)),
+						   btyd_unit_name(Max(st->unit_days, unit_days))),
 				 errhint("Compute every summary with the same unit: persona.btyd(stats, unit).")));
 	st->unit_days = unit_days;
 }
