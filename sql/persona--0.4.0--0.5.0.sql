@@ -182,3 +182,24 @@ BEGIN
     USING calibration_end, holdout_end, unit;
 END;
 $fn$;
+-- RFM without M (no amounts): m = 0 in the rfm value, NULL monetary scores R and F only.
+CREATE OR REPLACE FUNCTION persona.rfm(r integer, f integer, m integer, bins integer DEFAULT 5) RETURNS persona.rfm
+AS 'MODULE_PATHNAME', 'rfm_construct' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm(integer, integer, integer, integer) IS
+  'Build an rfm value from three scores on a scale of bins points; m NULL: R and F only (''54-''), another NULL: NULL';
+COMMENT ON TYPE persona.rfm IS
+  'RFM scores (recency, frequency, monetary; 1..bins, bins = best), text ''545'' or ''10-3-5/10''; without amounts R and F only, ''54-'' or ''10-3-/10''';
+COMMENT ON FUNCTION persona.m(persona.rfm) IS 'Monetary score (bins = spends most); NULL for R and F only (''54-'')';
+COMMENT ON FUNCTION persona.score(persona.rfm) IS 'Numeric RFM code 100 r + 10 f + m (''545'' -> 545); NULL for R and F only (''54-'')';
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8) IS
+  'Tie-safe quintile cut points for RFM scoring over all customers (also usable OVER ()); NULL monetary: ranked on R and F only';
+CREATE OR REPLACE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8, breaks persona.rfm_breaks)
+RETURNS persona.rfm AS 'MODULE_PATHNAME', 'rfm_score_breaks' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, persona.rfm_breaks) IS
+  'RFM scores of one customer against cut points from rfm_breaks or rfm_thresholds; monetary NULL: R and F only (''54-''), another NULL: NULL';
+CREATE OR REPLACE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8,
+                                  r_days float8[], f_counts float8[], m_amounts float8[])
+RETURNS persona.rfm LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN persona.rfm_score(recency, frequency, monetary, persona.rfm_thresholds(r_days, f_counts, m_amounts));
+COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, float8[], float8[], float8[]) IS
+  'RFM scores of one customer against explicit business thresholds; monetary NULL: R and F only (''54-'')';

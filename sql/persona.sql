@@ -201,16 +201,16 @@ CREATE TYPE persona.rfm (
     STORAGE = plain
 );
 COMMENT ON TYPE persona.rfm IS
-  'RFM scores (recency, frequency, monetary; 1..bins, bins = best), text ''545'' or ''10-3-5/10''';
+  'RFM scores (recency, frequency, monetary; 1..bins, bins = best), text ''545'' or ''10-3-5/10''; without amounts R and F only, ''54-'' or ''10-3-/10''';
 COMMENT ON FUNCTION persona.rfm_in(cstring) IS 'input function of persona.rfm';
 COMMENT ON FUNCTION persona.rfm_out(persona.rfm) IS 'output function of persona.rfm';
 COMMENT ON FUNCTION persona.rfm_recv(internal) IS 'binary input function of persona.rfm';
 COMMENT ON FUNCTION persona.rfm_send(persona.rfm) IS 'binary output function of persona.rfm';
 
 CREATE FUNCTION persona.rfm(r integer, f integer, m integer, bins integer DEFAULT 5) RETURNS persona.rfm
-AS 'MODULE_PATHNAME', 'rfm_construct' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'rfm_construct' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.rfm(integer, integer, integer, integer) IS
-  'Build an rfm value from three scores on a scale of bins points';
+  'Build an rfm value from three scores on a scale of bins points; m NULL: R and F only (''54-''), another NULL: NULL';
 CREATE FUNCTION persona.r(persona.rfm) RETURNS integer
 AS 'MODULE_PATHNAME', 'rfm_r' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.r(persona.rfm) IS 'Recency score (bins = bought most recently)';
@@ -219,13 +219,13 @@ AS 'MODULE_PATHNAME', 'rfm_f' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.f(persona.rfm) IS 'Frequency score (bins = buys most often)';
 CREATE FUNCTION persona.m(persona.rfm) RETURNS integer
 AS 'MODULE_PATHNAME', 'rfm_m' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION persona.m(persona.rfm) IS 'Monetary score (bins = spends most)';
+COMMENT ON FUNCTION persona.m(persona.rfm) IS 'Monetary score (bins = spends most); NULL for R and F only (''54-'')';
 CREATE FUNCTION persona.bins(persona.rfm) RETURNS integer
 AS 'MODULE_PATHNAME', 'rfm_bins' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.bins(persona.rfm) IS 'Number of score points (2..10) of an rfm value';
 CREATE FUNCTION persona.score(persona.rfm) RETURNS integer
 AS 'MODULE_PATHNAME', 'rfm_score_code' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION persona.score(persona.rfm) IS 'Numeric RFM code 100 r + 10 f + m (''545'' -> 545)';
+COMMENT ON FUNCTION persona.score(persona.rfm) IS 'Numeric RFM code 100 r + 10 f + m (''545'' -> 545); NULL for R and F only (''54-'')';
 
 CREATE FUNCTION persona.rfm_cmp(persona.rfm, persona.rfm) RETURNS integer
 AS 'MODULE_PATHNAME', 'rfm_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
@@ -342,7 +342,7 @@ CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary f
     SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
     COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8) IS
-  'Tie-safe quintile cut points for RFM scoring over all customers (also usable OVER ())';
+  'Tie-safe quintile cut points for RFM scoring over all customers (also usable OVER ()); NULL monetary: ranked on R and F only';
 COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer) IS
   'Tie-safe quantile cut points for RFM scoring on bins (2..10) points';
 COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer, text) IS
@@ -354,16 +354,16 @@ COMMENT ON FUNCTION persona.rfm_thresholds(float8[], float8[], float8[]) IS
   'RFM cut points from business thresholds, e.g. {30} days, {3} orders a month, {5000} yuan';
 
 CREATE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8, breaks persona.rfm_breaks)
-RETURNS persona.rfm AS 'MODULE_PATHNAME', 'rfm_score_breaks' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+RETURNS persona.rfm AS 'MODULE_PATHNAME', 'rfm_score_breaks' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, persona.rfm_breaks) IS
-  'RFM scores of one customer against cut points from rfm_breaks or rfm_thresholds';
+  'RFM scores of one customer against cut points from rfm_breaks or rfm_thresholds; monetary NULL: R and F only (''54-''), another NULL: NULL';
 
 CREATE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8,
                                   r_days float8[], f_counts float8[], m_amounts float8[])
-RETURNS persona.rfm LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURNS persona.rfm LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN persona.rfm_score(recency, frequency, monetary, persona.rfm_thresholds(r_days, f_counts, m_amounts));
 COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, float8[], float8[], float8[]) IS
-  'RFM scores of one customer against explicit business thresholds';
+  'RFM scores of one customer against explicit business thresholds; monetary NULL: R and F only (''54-'')';
 
 ------------------------------------------------------------------------
 -- 2. RFM: segments

@@ -70,10 +70,12 @@ f8state_append(Datum state, bool state_null, MemoryContext aggctx,
 /*
  * Validated contents of a state (flattened if needed): a one-dimensional
  * float8[] without NULLs holding at least the header, every data value
- * finite (the transition functions accept nothing else).  *n counts the data.
+ * finite (the transition functions accept nothing else), except that with
+ * nan_col >= 0 the data are rows of stride values whose column nan_col may
+ * be NaN (a missing value).  *n counts the data.
  */
 const double *
-f8state_read(Datum state, int nheader, int64 *n, const char *what)
+f8state_read_missing(Datum state, int nheader, int stride, int nan_col, int64 *n, const char *what)
 {
 	ArrayType  *a = DatumGetArrayTypeP(state);
 	const double *v;
@@ -90,7 +92,7 @@ f8state_read(Datum state, int nheader, int64 *n, const char *what)
 	for (int i = nheader; i < len; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-		if (!isfinite(v[i]))
+		if (!isfinite(v[i]) && !(isnan(v[i]) && nan_col >= 0 && (i - nheader) % stride == nan_col))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid %s state", what),
@@ -99,6 +101,13 @@ f8state_read(Datum state, int nheader, int64 *n, const char *what)
 	}
 	*n = len - nheader;
 	return v;
+}
+
+/* The same, every data value finite. */
+const double *
+f8state_read(Datum state, int nheader, int64 *n, const char *what)
+{
+	return f8state_read_missing(state, nheader, 1, -1, n, what);
 }
 
 /* Error: a state that no transition function made (e.g. a user aggregate's INITCOND). */
@@ -140,12 +149,13 @@ f8state_header(Datum state, int i, const char *what)
 	}
 }
 
-/* Append b's data to a; both must have the same header. */
+/* Append b's data to a; both must have the same header (stride, nan_col: f8state_read_missing). */
 Datum
-f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx, int nheader, const char *what)
+f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx, int nheader, int stride,
+				int nan_col, const char *what)
 {
 	int64		nb;
-	const double *vb = f8state_read(b, nheader, &nb, what);
+	const double *vb = f8state_read_missing(b, nheader, stride, nan_col, &nb, what);
 
 	if (a_null)
 		return f8state_append((Datum) 0, true, aggctx, vb, nheader, vb + nheader, (int) nb);

@@ -16,8 +16,11 @@
 extern Datum f8state_append(Datum state, bool state_null, MemoryContext aggctx,
 							const double *header, int nheader, const double *values, int n);
 extern Datum f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx, int nheader,
-							 const char *what);
+							 int stride, int nan_col, const char *what);
 extern const double *f8state_read(Datum state, int nheader, int64 *n, const char *what);
+/* Data in rows of stride values whose column nan_col may be NaN (missing). */
+extern const double *f8state_read_missing(Datum state, int nheader, int stride, int nan_col,
+										  int64 *n, const char *what);
 extern double f8state_header(Datum state, int i, const char *what);
 
 #endif							/* PERSONA_F8STATE_H */

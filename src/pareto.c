@@ -93,7 +93,7 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	PG_RETURN_DATUM(f8state_combine(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1),
-									aggctx, PARETO_HEADER, "pareto"));
+									aggctx, PARETO_HEADER, 1, -1, "pareto"));
 }
 
 /* sort_desc(data, n): descending, and interruptible for millions of customers. */

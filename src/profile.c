@@ -11,6 +11,8 @@
  */
 #include "persona.h"
 
+#include <math.h>
+
 #include "custscan.h"
 #include "relation.h"
 #include "rfm.h"
@@ -111,7 +113,8 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 	CustEntry  *e;
 	double	   *r, *f, *m;
 	double	   *cuts;
-	int64		n = 0;
+	int64		n = 0,
+				nm = 0;			/* customers with orders; of them, with an amount */
 	uint64		visited = 0;
 	uint64		customers;
 	bool		want_habits;
@@ -158,7 +161,8 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 		{
 			r[n] = cr.recency_days;
 			f[n] = (double) cr.orders;
-			m[n] = cr.revenue_float;
+			if (cr.has_revenue)
+				m[nm++] = cr.revenue_float;
 			n++;
 		}
 	}
@@ -169,8 +173,13 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 	{
 		rfm_quantile_cuts(r, n, bins, true, cuts);
 		rfm_quantile_cuts(f, n, bins, false, cuts + (bins - 1));
-		rfm_quantile_cuts(m, n, bins, false, cuts + 2 * (bins - 1));
 	}
+	/* M over the customers with an amount; without any, no value reaches a cut (as rfm_breaks) */
+	if (nm > 0)
+		rfm_quantile_cuts(m, nm, bins, false, cuts + 2 * (bins - 1));
+	else
+		for (int k = 0; k < bins - 1; k++)
+			cuts[2 * (bins - 1) + k] = INFINITY;
 	pfree(r);
 	pfree(f);
 	pfree(m);
@@ -199,7 +208,8 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 		nulls[OS_NATTS + 4] = !want_habits;
 		if (cr.has_orders)
 		{
-			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders, cr.revenue_float,
+			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders,
+										   cr.has_revenue ? cr.revenue_float : NAN,
 										   cuts, cuts + (bins - 1), cuts + 2 * (bins - 1), bins);
 			const char *label = segment_label(scheme, x, lang);
 

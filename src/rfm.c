@@ -4,6 +4,8 @@
  * Text form: three digits '545' when every score is at most 9, otherwise
  * dash separated '10-3-5'; a scale other than the default 5 follows a
  * slash: '545/7', '10-3-5/10'.  Input accepts both forms for any scale.
+ * Without a monetary score (no amounts: R and F only) M is 0, written as a
+ * dash in the digit form, '54-', and left empty in the dash form, '10-3-'.
  */
 #include "persona.h"
 #include "rfm.h"
@@ -43,12 +45,12 @@ rfm_check_bins(int bins)
 				 errdetail("Got %d.", bins)));
 }
 
-/* Whether r, f, m lie in 1..bins and bins in 2..10. */
+/* Whether r, f lie in 1..bins, m in 1..bins or is RFM_NO_M, and bins in 2..10. */
 static inline bool
 rfm_valid(int r, int f, int m, int bins)
 {
 	return bins >= RFM_MIN_BINS && bins <= RFM_MAX_BINS &&
-		r >= 1 && r <= bins && f >= 1 && f <= bins && m >= 1 && m <= bins;
+		r >= 1 && r <= bins && f >= 1 && f <= bins && ((m >= 1 && m <= bins) || m == RFM_NO_M);
 }
 
 /* Pack validated scores. */
@@ -98,10 +100,12 @@ rfm_in(PG_FUNCTION_ARGS)
 	while (isspace((unsigned char) *p))
 		p++;
 	if (isdigit((unsigned char) p[0]) && isdigit((unsigned char) p[1]) &&
-		isdigit((unsigned char) p[2]) && !isdigit((unsigned char) p[3]) && p[3] != '-')
+		(isdigit((unsigned char) p[2]) || p[2] == '-') &&
+		!isdigit((unsigned char) p[3]) && p[3] != '-')
 	{
+		/* '545', or '54-' without M */
 		for (int i = 0; i < 3; i++)
-			s[i] = p[i] - '0';
+			s[i] = p[i] == '-' ? RFM_NO_M : p[i] - '0';
 		p += 3;
 	}
 	else
@@ -113,6 +117,12 @@ rfm_in(PG_FUNCTION_ARGS)
 				if (*p != '-')
 					rfm_syntax_error(str, "Expected three digits or three numbers separated by \"-\".");
 				p++;
+			}
+			/* '10-3-' (nothing after the second dash): no M */
+			if (i == 2 && !isdigit((unsigned char) *p))
+			{
+				s[i] = RFM_NO_M;
+				break;
 			}
 			s[i] = parse_small_int(&p);
 			if (s[i] < 0)
@@ -132,17 +142,20 @@ rfm_in(PG_FUNCTION_ARGS)
 		rfm_syntax_error(str, "Unexpected characters after the scores.");
 	if (!rfm_valid(s[0], s[1], s[2], bins))
 	{
-		bool		too_big = Max(s[0], Max(s[1], s[2])) > bins;
-		bool		in_range = Min(s[0], Min(s[1], s[2])) >= 1 &&
-			Max(s[0], Max(s[1], s[2])) <= RFM_MAX_BINS;
+		int			m = s[2] == RFM_NO_M ? 1 : s[2];	/* a missing M is valid */
+		bool		too_big = Max(s[0], Max(s[1], m)) > bins;
+		bool		in_range = Min(s[0], Min(s[1], m)) >= 1 &&
+			Max(s[0], Max(s[1], m)) <= RFM_MAX_BINS;
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type rfm: \"%s\"", str),
 				 errdetail("Each score must be between 1 and the number of bins (%d).", bins),
 				 (too_big && in_range) ?
-				 errhint("Write the scale after a slash, e.g. '%d-%d-%d/%d'.",
-						 s[0], s[1], s[2], RFM_MAX_BINS) : 0));
+				 (s[2] == RFM_NO_M ?
+				  errhint("Write the scale after a slash, e.g. '%d-%d-/%d'.", s[0], s[1], RFM_MAX_BINS) :
+				  errhint("Write the scale after a slash, e.g. '%d-%d-%d/%d'.",
+						  s[0], s[1], s[2], RFM_MAX_BINS)) : 0));
 	}
 	PG_RETURN_RFM(rfm_make(s[0], s[1], s[2], bins));
 }
@@ -156,7 +169,10 @@ rfm_out(PG_FUNCTION_ARGS)
 	int			len;
 
 	if (RFM_R(x) <= 9 && RFM_F(x) <= 9 && RFM_M(x) <= 9)
-		len = snprintf(buf, sizeof(buf), "%d%d%d", RFM_R(x), RFM_F(x), RFM_M(x));
+		len = RFM_M(x) == RFM_NO_M ? snprintf(buf, sizeof(buf), "%d%d-", RFM_R(x), RFM_F(x))
+			: snprintf(buf, sizeof(buf), "%d%d%d", RFM_R(x), RFM_F(x), RFM_M(x));
+	else if (RFM_M(x) == RFM_NO_M)
+		len = snprintf(buf, sizeof(buf), "%d-%d-", RFM_R(x), RFM_F(x));
 	else
 		len = snprintf(buf, sizeof(buf), "%d-%d-%d", RFM_R(x), RFM_F(x), RFM_M(x));
 	if (RFM_BINS(x) != RFM_DEFAULT_BINS)
@@ -210,10 +226,15 @@ rfm_f(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(RFM_F(PG_GETARG_RFM(0)));
 }
 
+/* m(rfm): NULL without a monetary score. */
 Datum
 rfm_m(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(RFM_M(PG_GETARG_RFM(0)));
+	Rfm			x = PG_GETARG_RFM(0);
+
+	if (RFM_M(x) == RFM_NO_M)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(RFM_M(x));
 }
 
 Datum
@@ -222,26 +243,31 @@ rfm_bins(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(RFM_BINS(PG_GETARG_RFM(0)));
 }
 
-/* score(rfm) = 100 r + 10 f + m, the usual numeric code ('545' -> 545). */
+/* score(rfm) = 100 r + 10 f + m, the usual numeric code ('545' -> 545); NULL without M. */
 Datum
 rfm_score_code(PG_FUNCTION_ARGS)
 {
 	Rfm			x = PG_GETARG_RFM(0);
 
+	if (RFM_M(x) == RFM_NO_M)
+		PG_RETURN_NULL();
 	PG_RETURN_INT32(100 * RFM_R(x) + 10 * RFM_F(x) + RFM_M(x));
 }
 
-/* rfm(r, f, m, bins = 5): build a value from scores, validating them. */
+/* rfm(r, f, m, bins = 5): build a value from scores, validating them; m NULL: no M. */
 Datum
 rfm_construct(PG_FUNCTION_ARGS)
 {
-	int32		r = PG_GETARG_INT32(0);
-	int32		f = PG_GETARG_INT32(1);
-	int32		m = PG_GETARG_INT32(2);
-	int32		bins = PG_GETARG_INT32(3);
+	int32		r, f, m, bins;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	r = PG_GETARG_INT32(0);
+	f = PG_GETARG_INT32(1);
+	m = PG_ARGISNULL(2) ? RFM_NO_M : PG_GETARG_INT32(2);
+	bins = PG_GETARG_INT32(3);
 	rfm_check_bins(bins);
-	if (!rfm_valid(r, f, m, bins))
+	if (!rfm_valid(r, f, m, bins) || (!PG_ARGISNULL(2) && m == RFM_NO_M))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("rfm scores must be between 1 and %d", bins),

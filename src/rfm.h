@@ -11,6 +11,8 @@
 #define RFM_MIN_BINS		2
 #define RFM_MAX_BINS		10
 #define RFM_DEFAULT_BINS	5
+/* The M of a value without a monetary score (R and F only: no amounts). */
+#define RFM_NO_M			0
 
 /*
  * Packed into an int32 (pass by value): r, f, m, bins, one byte each, most

@@ -486,8 +486,11 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	header[0] = bins;
 	header[1] = method;
 
-	/* A customer with any NULL value is not ranked. */
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	/*
+	 * A customer with a NULL recency or frequency is not ranked; a NULL
+	 * monetary (no amounts) is ranked on R and F only, kept as NaN.
+	 */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
 		if (PG_ARGISNULL(0))
 			PG_RETURN_DATUM(f8state_append((Datum) 0, true, aggctx, header, BREAKS_HEADER, v, 0));
@@ -495,10 +498,11 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	}
 	v[0] = PG_GETARG_FLOAT8(1);
 	v[1] = PG_GETARG_FLOAT8(2);
-	v[2] = PG_GETARG_FLOAT8(3);
+	v[2] = PG_ARGISNULL(3) ? NAN : PG_GETARG_FLOAT8(3);
 	persona_check_finite(v[0], "recency");
 	persona_check_finite(v[1], "frequency");
-	persona_check_finite(v[2], "monetary");
+	if (!PG_ARGISNULL(3))
+		persona_check_finite(v[2], "monetary");
 	PG_RETURN_DATUM(f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx,
 								   header, BREAKS_HEADER, v, 3));
 }
@@ -517,7 +521,7 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	PG_RETURN_DATUM(f8state_combine(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1),
-									aggctx, BREAKS_HEADER, "rfm_breaks"));
+									aggctx, BREAKS_HEADER, 3, 2, "rfm_breaks"));
 }
 
 /*
@@ -601,16 +605,18 @@ mean_of(const double *v, int64 n)
 	return s;
 }
 
-/* One dimension (0 = r, 1 = f, 2 = m) of the interleaved data, copied. */
+/* One dimension (0 = r, 1 = f, 2 = m) of the interleaved data, copied without missing (NaN) values. */
 static double *
-column(const double *data, int64 n, int d)
+column(const double *data, int64 n, int d, int64 *nvalues)
 {
 	double	   *c = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 
+	*nvalues = 0;
 	for (int64 i = 0; i < n; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-		c[i] = data[3 * i + d];
+		if (!isnan(data[3 * i + d]))
+			c[(*nvalues)++] = data[3 * i + d];
 	}
 	return c;
 }
@@ -626,7 +632,7 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	all = f8state_read(PG_GETARG_DATUM(0), BREAKS_HEADER, &len, "rfm_breaks");
+	all = f8state_read_missing(PG_GETARG_DATUM(0), BREAKS_HEADER, 3, 2, &len, "rfm_breaks");
 	/* a state can be written by hand: check it before casting to int */
 	if (!(all[0] >= RFM_MIN_BINS && all[0] <= RFM_MAX_BINS && all[0] == rint(all[0])) ||
 		!(all[1] == BREAKS_QUANTILE || all[1] == BREAKS_MEAN) || len % 3 != 0)
@@ -644,13 +650,18 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 	b = breaks_alloc(bins, method, n);
 	for (int d = 0; d < 3; d++)
 	{
-		double	   *v = column(all + BREAKS_HEADER, n, d);
+		int64		nv;
+		double	   *v = column(all + BREAKS_HEADER, n, d, &nv);
 		double	   *cut = b->cuts + d * (bins - 1);
 
-		if (method == BREAKS_MEAN)
-			cut[0] = mean_of(v, n);
+		/* M over the customers with a monetary value; none: no value reaches a cut */
+		if (nv == 0)
+			for (int k = 0; k < bins - 1; k++)
+				cut[k] = INFINITY;
+		else if (method == BREAKS_MEAN)
+			cut[0] = mean_of(v, nv);
 		else
-			rfm_quantile_cuts(v, n, bins, d == 0, cut);
+			rfm_quantile_cuts(v, nv, bins, d == 0, cut);
 		pfree(v);
 	}
 	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks state");
@@ -779,28 +790,37 @@ score_of(double v, const double *cut, int ncuts, bool lower_is_better)
 	return s;
 }
 
-/* Scores against cut arrays of bins - 1 entries each. */
+/* Scores against cut arrays of bins - 1 entries each; m NaN (no amount): no M score. */
 Rfm
 rfm_score_cuts(double r, double f, double m, const double *r_cuts,
 			   const double *f_cuts, const double *m_cuts, int bins)
 {
 	return rfm_make(score_of(r, r_cuts, bins - 1, true),
 					score_of(f, f_cuts, bins - 1, false),
-					score_of(m, m_cuts, bins - 1, false),
+					isnan(m) ? RFM_NO_M : score_of(m, m_cuts, bins - 1, false),
 					bins);
 }
 
-/* rfm_score(recency, frequency, monetary, breaks) -> rfm */
+/*
+ * rfm_score(recency, frequency, monetary, breaks) -> rfm: NULL when
+ * recency, frequency or breaks is NULL; R and F only ('54-') when monetary
+ * is NULL.
+ */
 Datum
 rfm_score_breaks(PG_FUNCTION_ARGS)
 {
-	double		r = PG_GETARG_FLOAT8(0);
-	double		f = PG_GETARG_FLOAT8(1);
-	double		m = PG_GETARG_FLOAT8(2);
-	const RfmBreaks *b = cached_breaks(fcinfo, 3);
+	double		r, f, m;
+	const RfmBreaks *b;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	r = PG_GETARG_FLOAT8(0);
+	f = PG_GETARG_FLOAT8(1);
+	m = PG_ARGISNULL(2) ? NAN : PG_GETARG_FLOAT8(2);
+	b = cached_breaks(fcinfo, 3);
 	persona_check_finite(r, "recency");
 	persona_check_finite(f, "frequency");
-	persona_check_finite(m, "monetary");
+	if (!PG_ARGISNULL(2))
+		persona_check_finite(m, "monetary");
 	PG_RETURN_RFM(rfm_score_cuts(r, f, m, R_CUTS(b), F_CUTS(b), M_CUTS(b), b->bins));
 }

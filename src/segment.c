@@ -8,6 +8,9 @@
  *    score lies above the middle of the scale (2 s > bins + 1).  With
  *    rfm_breaks(..., 2, 'mean') this is exactly "above the mean" (均值法).
  * User schemes are rows of persona.segment_rules, read once per query.
+ * Without a monetary score (R and F only, '54-'): standard takes FM = F,
+ * cn8 (which needs M) gives NULL, a user rule matches only if it does not
+ * restrict M (m_min <= 1 and m_max >= the scale).
  */
 #include "persona.h"
 #include "rfm.h"
@@ -172,14 +175,19 @@ segment_label(const SegmentScheme *c, Rfm x, PersonaLanguage lang)
 		case SCHEME_STANDARD:
 			{
 				int			r = to_five(s[0], bins);
-				int			fm = (to_five(s[1], bins) + to_five(s[2], bins) + 1) / 2;
+				int			fm = s[2] == RFM_NO_M ? to_five(s[1], bins)
+					: (to_five(s[1], bins) + to_five(s[2], bins) + 1) / 2;
 				const SegmentName *n = &standard_names[standard_grid[5 - r][fm - 1]];
 
 				return persona_label_in(lang, n->en, n->zh);
 			}
 		case SCHEME_CN8:
 			{
-				const SegmentName *n = &cn8_names[2 * s[0] > bins + 1]
+				const SegmentName *n;
+
+				if (s[2] == RFM_NO_M)
+					return NULL;	/* high or low spend is the point of the scheme */
+				n = &cn8_names[2 * s[0] > bins + 1]
 				[2 * s[1] > bins + 1][2 * s[2] > bins + 1];
 
 				return persona_label_in(lang, n->en, n->zh);
@@ -191,7 +199,8 @@ segment_label(const SegmentScheme *c, Rfm x, PersonaLanguage lang)
 
 				if (s[0] >= u->lo[0] && s[0] <= u->hi[0] &&
 					s[1] >= u->lo[1] && s[1] <= u->hi[1] &&
-					s[2] >= u->lo[2] && s[2] <= u->hi[2])
+					(s[2] == RFM_NO_M ? u->lo[2] <= 1 && u->hi[2] >= bins
+					 : s[2] >= u->lo[2] && s[2] <= u->hi[2]))
 					return (lang == PERSONA_LANG_ZH && u->zh) ? u->zh : u->en;
 			}
 			break;

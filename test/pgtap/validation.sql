@@ -202,7 +202,7 @@ WHERE n.nspname = 'persona' AND p.proname ~ '_(transfn|combinefn)$'
 ------------------------------------------------------------------------
 INSERT INTO checks SELECT 'rfm_breaks_finalfn on ' || s || ' raises 22023',
        pg_temp.sqlstate_of(format('SELECT persona.rfm_breaks_finalfn(%L)', s)) = '22023'
-FROM unnest(ARRAY['{5,2000000,1,2,3}', '{NaN,0}', '{-1e300,0}', '{5,0,1}', '{5,0,1,2,NaN}', '{5,0,NULL,1,2}',
+FROM unnest(ARRAY['{5,2000000,1,2,3}', '{NaN,0}', '{-1e300,0}', '{5,0,1}', '{5,0,1,NaN,2}', '{5,0,1,2,Infinity}', '{5,0,NULL,1,2}',
                   '{{5,0},{1,2}}', '{2,1,1,2}', '{5,2,1,2,3}', '{2.5,0,1,2,3}', '{2,0.5,1,2,3}', '{5,1,1,2,3}']) s;
 INSERT INTO checks SELECT 'pareto_finalfn on ' || s || ' raises a user error',
        pg_temp.sqlstate_of(format('SELECT persona.pareto_finalfn(%L)', s)) IN ('22023', '22003')

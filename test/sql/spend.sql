@@ -1,4 +1,7 @@
 -- Zero, NULL and negative spend in order_stats, the Gamma-Gamma model and CLV.
+-- Own schema: other test files load their own cdnow.
+CREATE SCHEMA spend_test;
+SET search_path = spend_test, public;
 \i demo/load_cdnow.sql
 -- A repeat buyer whose repeat orders are all $0.00 (the CDNOW master file
 -- has one).  Before 0.5.0 its mean spend 0 broke the fit and CLV for the
@@ -80,3 +83,66 @@ FROM (SELECT c, persona.order_stats(t, a, '2024-12-31') AS os
 -- avg_amount are NULL together or not at all.
 SELECT persona.btyd(ROW('2024-01-01', '2024-02-01', 2, 2, NULL, NULL, 10, 41, 31, NULL, 1, NULL, 0)::persona.order_stats);
 SELECT persona.btyd(ROW('2024-01-01', '2024-02-01', 2, 2, NULL, 5, 10, 41, 31, NULL, 1, NULL, 0)::persona.order_stats);
+
+-- RFM without M.  Before 0.5.0 no amounts were amounts of 0: every
+-- customer got M = 1 and M-based segments were noise.  Now a NULL monetary
+-- gives an rfm value with R and F only, written '54-'.
+SELECT v::persona.rfm AS rfm, persona.r(v::persona.rfm), persona.f(v::persona.rfm), persona.m(v::persona.rfm),
+       persona.score(v::persona.rfm), persona.bins(v::persona.rfm), (v::persona.rfm)::text::persona.rfm OPERATOR(persona.=) v::persona.rfm AS round_trip
+FROM (VALUES ('54-'), ('5-4-'), ('21-/3'), ('10-3-/10'), ('1-3-'), ('545')) t(v);
+SELECT '10-3-'::persona.rfm;
+SELECT persona.rfm(5, 4, NULL) AS no_m, persona.rfm(5, 4, NULL, 7) AS no_m_7, persona.rfm(NULL, 4, 4) IS NULL AS no_r,
+       persona.rfm_send('54-') AS binary, '54-'::persona.rfm OPERATOR(persona.<) '541'::persona.rfm AS sorts_before_m1;
+SELECT persona.rfm(5, 4, 0);
+SELECT '54'::persona.rfm;
+SELECT '5-4'::persona.rfm;
+SELECT '54-3'::persona.rfm;
+SELECT '60-/5'::persona.rfm;
+-- Cut points without amounts: R and F as with amounts, M unreachable (null).
+SELECT b::text::jsonb - 'm' = a::text::jsonb - 'm' AS same_r_f, b::text::jsonb -> 'm' AS m_cuts
+FROM (SELECT persona.rfm_breaks((os).recency_days, (os).orders, (os).revenue) AS b FROM gs) x,
+     (SELECT persona.rfm_breaks((os).recency_days, (os).orders, (os).revenue) AS a
+      FROM (SELECT persona.order_stats(ordered_on, amount, '1997-09-30') AS os FROM cdnow GROUP BY sample_id) q) y;
+-- Scores: R and F as with amounts, no M.
+CREATE TABLE scored AS
+SELECT g.sample_id,
+       persona.rfm_score((g.os).recency_days, (g.os).orders, (g.os).revenue,
+                         persona.rfm_breaks((g.os).recency_days, (g.os).orders, (g.os).revenue) OVER ()) AS without_m,
+       persona.rfm_score((a.os).recency_days, (a.os).orders, (a.os).revenue,
+                         persona.rfm_breaks((a.os).recency_days, (a.os).orders, (a.os).revenue) OVER ()) AS with_m
+FROM gs g JOIN (SELECT sample_id, persona.order_stats(ordered_on, amount, '1997-09-30') AS os FROM cdnow GROUP BY 1) a
+     USING (sample_id);
+SELECT count(*) AS customers, count(*) FILTER (WHERE persona.m(without_m) IS NULL) AS without_m,
+       bool_and(persona.r(without_m) = persona.r(with_m) AND persona.f(without_m) = persona.f(with_m)) AS same_r_f
+FROM scored;
+-- Thresholds too; a NULL recency or frequency is still NULL.
+SELECT persona.rfm_score(3, 5, NULL, '{30}', '{3}', '{100}') AS thresholds,
+       persona.rfm_score(NULL, 5, 1, persona.rfm_thresholds('{30}', '{3}', '{100}')) IS NULL AS null_recency;
+-- Some customers with amounts: M is cut among them, the others get none.
+SELECT b AS breaks, persona.rfm_score(10, 2, NULL, b) AS no_m, persona.rfm_score(10, 2, 30, b) AS with_m
+FROM (SELECT persona.rfm_breaks(r, f, m, 2) AS b
+      FROM (VALUES (1, 1, 10), (5, 2, NULL), (9, 3, 30), (20, 1, NULL)) v(r, f, m)) q;
+-- Segments: standard uses F for FM, cn8 needs M (NULL), a user rule
+-- matches only if it does not restrict M.
+INSERT INTO persona.segment_rules (scheme, priority, r_min, r_max, f_min, f_max, m_min, m_max, segment)
+VALUES ('spend_test', 1, 4, 5, 1, 5, 4, 5, 'recent big spenders'), ('spend_test', 2, 4, 5, 1, 5, 1, 5, 'recent');
+SELECT v, persona.rfm_segment(v::persona.rfm, 'standard') AS standard,
+       persona.rfm_segment(v::persona.rfm, 'cn8') AS cn8, persona.rfm_segment(v::persona.rfm, 'spend_test') AS user_scheme
+FROM (VALUES ('54-'), ('544'), ('514'), ('51-'), ('12-')) t(v);
+DELETE FROM persona.segment_rules WHERE scheme = 'spend_test';
+-- customer_profile without amounts equals the composed path (NULL
+-- revenue, rfm without M, standard segment from R and F).
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE row(p.*)::text = row(c.*)::text) AS identical,
+       count(*) FILTER (WHERE p.revenue IS NULL AND persona.m(p.rfm) IS NULL AND p.segment IS NOT NULL) AS r_f_only
+FROM persona.customer_profile('g', '1997-09-30', customer_col => 'sample_id', time_col => 'ordered_on', habits => false) p
+JOIN (SELECT sample_id AS customer_id, (os).*, rfm, persona.rfm_segment(rfm) AS segment, persona.lifecycle_of(os) AS lifecycle,
+             NULL::persona.habits AS habits
+      FROM (SELECT sample_id, os,
+                   persona.rfm_score((os).recency_days, (os).orders, (os).revenue,
+                                     persona.rfm_breaks((os).recency_days, (os).orders, (os).revenue) OVER ()) AS rfm
+            FROM gs) x) c USING (customer_id);
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA spend_test CASCADE;
+RESET client_min_messages;

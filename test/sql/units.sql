@@ -1,6 +1,9 @@
 -- Time units: the summary and the fitted model carry their unit, scoring
 -- uses it or rejects another.  Before 0.5.0 clv(..., 'days') on a model
 -- fitted in weeks silently returned about 4 times the right value.
+-- Own schema: other test files load their own cdnow.
+CREATE SCHEMA units_test;
+SET search_path = units_test, public;
 \i demo/load_cdnow.sql
 -- Units are case-insensitive, trimmed, singular or plural; a month is 365.25/12 days.
 SELECT u, persona.time_unit_days(u) AS days, (persona.btyd(persona.order_stats(d, a, '2024-03-31'), u)).unit
@@ -119,3 +122,7 @@ FROM (VALUES ('weeks'), ('Days'), (' MONTHS')) u(unit),
      LATERAL persona.holdout('cdnow', '1997-09-30', '1998-06-30', unit => u.unit,
                              customer_col => 'sample_id', time_col => 'ordered_on') h
 GROUP BY unit ORDER BY unit;
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA units_test CASCADE;
+RESET client_min_messages;
