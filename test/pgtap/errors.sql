@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(73);
+SELECT plan(85);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -121,6 +121,31 @@ SELECT throws_ok($$SELECT persona.simulate_mean_spend(6, 4, 15, -1, 0)$$, '22023
 -- found by make fuzz: a tiny q draws a spend rate that underflows to 0
 SELECT throws_ok($$SELECT persona.simulate_mean_spend(9007199254740993, 1e-5, 3.686, 6, -9223372036854775808)$$, '22003',
                  'simulated mean spend is out of range for these model parameters', 'spend simulation that overflows');
+
+-- Time units (0.5.0): one wording for an unknown unit everywhere; a model
+-- that records its unit rejects another; no unit at all is an error.
+SELECT throws_ok($$SELECT persona.time_unit_days('fortnights')$$, '22023', 'unknown time unit "fortnights"', 'time_unit_days: unknown unit');
+SELECT throws_ok($$SELECT * FROM persona.holdout('pg_class', '2024-01-01', '2024-02-01', unit => 'fortnights')$$,
+                 '22023', 'unknown time unit "fortnights"', 'holdout: the same wording for an unknown unit');
+SELECT throws_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'weeks')::persona.bgnbd, (6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, 1, 1, 2, 10, 'DAYS')$$,
+                 '22023', 'time unit "days" does not match the model''s unit "weeks"', 'CLV in another unit than the model''s');
+SELECT throws_ok($$SELECT persona.p_alive((0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'months')::persona.pareto_nbd, (1, 1, 2, 10, 'weeks')::persona.btyd_summary)$$,
+                 '22023', 'time unit "weeks" does not match the model''s unit "months"', 'P(alive) of a summary in another unit');
+SELECT throws_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::persona.bgnbd, (6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, (1, 1, 2, 10, NULL)::persona.btyd_summary)$$,
+                 '22023', 'the time unit is not known', 'CLV with no unit on either side');
+SELECT throws_ok($$SELECT persona.bgnbd_fit(s) FROM (VALUES ((1, 1, 2, 10, 'days')::persona.btyd_summary), ((1, 1, 2, 10, 'weeks')::persona.btyd_summary)) v(s)$$,
+                 '22023', 'summaries in different time units in one fit', 'fit over summaries in two units');
+SELECT throws_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'sols')::persona.bgnbd, (6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, 1, 1, 2, 10)$$,
+                 '22023', 'unknown time unit "sols"', 'a hand-made model with an unknown unit');
+-- Spend (0.5.0): negative mean spend is an error in scoring too; 0 is not.
+SELECT throws_ok($$SELECT persona.expected_spend((6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, 3, -0.5)$$,
+                 '22023', 'mean_spend must be >= 0, not -0.5', 'expected spend of a negative mean');
+SELECT lives_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::persona.bgnbd, (6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, 1, 1, 2, 0, 'weeks')$$,
+                'CLV of a repeat buyer with mean spend 0');
+-- RFM without M (0.5.0)
+SELECT throws_ok($$SELECT persona.rfm(5, 4, 0)$$, '22003', 'rfm scores must be between 1 and 5', 'rfm with m = 0');
+SELECT throws_ok($$SELECT '54-3'::persona.rfm$$, '22P02', 'invalid input syntax for type rfm: "54-3"', 'rfm literal with a dash before M');
+SELECT throws_ok($$SELECT persona.rfm_breaks_finalfn('{5,0,1,NaN,2}')$$, '22023', 'invalid rfm_breaks state', 'NaN frequency in an rfm_breaks state');
 
 SELECT * FROM finish();
 ROLLBACK;
