@@ -1118,11 +1118,11 @@ COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary, float8) IS
 COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary, float8, float8) IS
   'BG/NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
 CREATE FUNCTION persona.p_alive(model persona.bgnbd, summary persona.btyd_summary) RETURNS float8
-AS 'MODULE_PATHNAME', 'bgnbd_p_alive_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'bgnbd_p_alive_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.p_alive(persona.bgnbd, persona.btyd_summary) IS
   'P(alive) of a customer''s summary under a BG/NBD model (the summary''s unit must be the model''s)';
 CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8, summary persona.btyd_summary) RETURNS float8
-AS 'MODULE_PATHNAME', 'bgnbd_expected_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'bgnbd_expected_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8, persona.btyd_summary) IS
   'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (BG/NBD)';
 
@@ -1198,11 +1198,11 @@ COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary, float8) IS
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary, float8, float8) IS
   'Pareto/NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
 CREATE FUNCTION persona.p_alive(model persona.pareto_nbd, summary persona.btyd_summary) RETURNS float8
-AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.p_alive(persona.pareto_nbd, persona.btyd_summary) IS
   'P(alive) of a customer''s summary under a Pareto/NBD model (the summary''s unit must be the model''s)';
 CREATE FUNCTION persona.expected_purchases(model persona.pareto_nbd, t float8, summary persona.btyd_summary) RETURNS float8
-AS 'MODULE_PATHNAME', 'pareto_nbd_expected_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pareto_nbd_expected_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.expected_purchases(persona.pareto_nbd, float8, persona.btyd_summary) IS
   'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (Pareto/NBD)';
 

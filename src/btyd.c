@@ -140,6 +140,12 @@ btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData 
 	int			unit = attnum_of(desc, "unit");
 
 	Assert(desc->natts >= k + 4);
+	/* weights are any float8 >= 0: their sum must still fit the bigint customers */
+	if (!(d->weight < 9.2e18))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the total weight %g is out of range for customers (bigint)", d->weight),
+				 errhint("Weights are customer counts; scale them down.")));
 	memset(nulls, true, desc->natts * sizeof(bool));
 	for (int i = 0; i < k + 4; i++)
 		nulls[i] = false;
@@ -383,7 +389,7 @@ btyd_summary_arg(FunctionCallInfo fcinfo, int argno, const BtydModel *model,
 	return true;
 }
 
-/* (model, summary): P(alive) of a summary in the model's unit */
+/* (model, summary), strict: P(alive) of a summary in the model's unit */
 Datum
 btyd_p_alive_summary_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {

@@ -2711,6 +2711,12 @@ static const struct
 	/* 0.4.0: data_quality's one pass (integer keys, money-like amounts), zones far from UTC */
 	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders', order_col => 'customer_id', time_zone => '<+99>-99', as_of => '2024-06-30')"},
 	{"data_quality", NULL, 0, "SELECT count(*) FROM persona.data_quality('fz_orders', time_zone => 'Pacific/Kiritimati', as_of => '294276-12-31')"},
+	/* 0.5.0: found by fuzz-quick on the summary forms (a NULL model crashed; a huge weight overflowed customers) */
+	{"p_alive", NULL, 0, "SELECT persona.p_alive(NULL::persona.pareto_nbd, '(0,0,222,,days)'::persona.btyd_summary) AS result"},
+	{"expected_purchases", NULL, 0, "SELECT persona.expected_purchases(NULL::persona.bgnbd, 37, '(5,22.01,43.03,29.0121,amount)'::persona.btyd_summary) AS result"},
+	{"bgnbd_fit", NULL, 0, "SELECT (persona.bgnbd_fit('(5,390,505,202.292,days)'::persona.btyd_summary, 1e19)).customers AS result"},
+	{"clv", NULL, 0, "SELECT persona.clv(NULL::persona.bgnbd, NULL::persona.gamma_gamma, '(1,1,2,0,Months)'::persona.btyd_summary) AS result"},
+	{"rfm", "persona.rfm", 0, "SELECT '10-3-/10'::persona.rfm AS result"},
 };
 
 static void
