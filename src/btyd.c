@@ -13,6 +13,7 @@
 #include "executor/executor.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(btyd_fit_transfn);
 PG_FUNCTION_INFO_V1(btyd_fit_summary_transfn);
@@ -82,18 +83,27 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 bool
 btyd_read_summary(HeapTupleHeader s, double *x, double *tx, double *T, double *unit_days)
 {
-	bool		n1, n2, n3, nu;
-	Datum		dx = GetAttributeByNum(s, BTYD_SUMMARY_X, &n1);
-	Datum		dtx = GetAttributeByNum(s, BTYD_SUMMARY_T_X, &n2);
-	Datum		dT = GetAttributeByNum(s, BTYD_SUMMARY_T_CAL, &n3);
-	Datum		du = GetAttributeByNum(s, BTYD_SUMMARY_UNIT, &nu);
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(s), HeapTupleHeaderGetTypMod(s));
+	Datum		v[BTYD_SUMMARY_UNIT];
+	bool		isnull[BTYD_SUMMARY_UNIT];
+	HeapTupleData tuple;
 
-	if (n1 || n2 || n3)
+	/* deform once (a fit reads millions of summaries) */
+	if (desc->natts != BTYD_SUMMARY_UNIT)
+		elog(ERROR, "persona.btyd_summary has %d columns, expected %d", desc->natts, BTYD_SUMMARY_UNIT);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(s);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = s;
+	heap_deform_tuple(&tuple, desc, v, isnull);
+	ReleaseTupleDesc(desc);
+	if (isnull[BTYD_SUMMARY_X - 1] || isnull[BTYD_SUMMARY_T_X - 1] || isnull[BTYD_SUMMARY_T_CAL - 1])
 		return false;
-	*x = DatumGetInt32(dx);
-	*tx = DatumGetFloat8(dtx);
-	*T = DatumGetFloat8(dT);
-	*unit_days = nu ? 0 : btyd_unit_days(TextDatumGetCString(du));
+	*x = DatumGetInt32(v[BTYD_SUMMARY_X - 1]);
+	*tx = DatumGetFloat8(v[BTYD_SUMMARY_T_X - 1]);
+	*T = DatumGetFloat8(v[BTYD_SUMMARY_T_CAL - 1]);
+	*unit_days = isnull[BTYD_SUMMARY_UNIT - 1] ? 0 :
+		btyd_unit_days(TextDatumGetCString(v[BTYD_SUMMARY_UNIT - 1]));
 	return true;
 }
 
