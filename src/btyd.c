@@ -13,7 +13,6 @@
 #include "executor/executor.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
-#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(btyd_fit_transfn);
 PG_FUNCTION_INFO_V1(btyd_fit_summary_transfn);
@@ -83,20 +82,11 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 bool
 btyd_read_summary(HeapTupleHeader s, double *x, double *tx, double *T, double *unit_days)
 {
-	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(s), HeapTupleHeaderGetTypMod(s));
 	Datum		v[BTYD_SUMMARY_UNIT];
 	bool		isnull[BTYD_SUMMARY_UNIT];
-	HeapTupleData tuple;
 
-	/* deform once (a fit reads millions of summaries) */
-	if (desc->natts != BTYD_SUMMARY_UNIT)
-		elog(ERROR, "persona.btyd_summary has %d columns, expected %d", desc->natts, BTYD_SUMMARY_UNIT);
-	tuple.t_len = HeapTupleHeaderGetDatumLength(s);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = s;
-	heap_deform_tuple(&tuple, desc, v, isnull);
-	ReleaseTupleDesc(desc);
+	/* a fit reads millions of summaries: deform once */
+	persona_deform_row(s, BTYD_SUMMARY_UNIT, v, isnull, "persona.btyd_summary");
 	if (isnull[BTYD_SUMMARY_X - 1] || isnull[BTYD_SUMMARY_T_X - 1] || isnull[BTYD_SUMMARY_T_CAL - 1])
 		return false;
 	*x = DatumGetInt32(v[BTYD_SUMMARY_X - 1]);

@@ -72,6 +72,8 @@ typedef struct OrderStatsRow
 } OrderStatsRow;
 
 extern void persona_read_order_stats(HeapTupleHeader s, OrderStatsRow *out);
+/* Deform a value of a persona row type of natts columns (stats.c). */
+extern void persona_deform_row(HeapTupleHeader s, int natts, Datum *values, bool *isnull, const char *type);
 
 struct CustState;
 struct CustResult;
