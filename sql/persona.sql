@@ -1322,6 +1322,38 @@ COMMENT ON FUNCTION persona.holdout_by_frequency(regclass, timestamptz, timestam
   'The calibration/holdout table: mean predicted and actual holdout repeat purchases by calibration frequency (0..7+, all), with MAE and RMSE';
 
 ------------------------------------------------------------------------
+-- Warm starts: a fit that begins at a previous fit's parameters
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) RETURNS internal
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) IS 'transition function of persona.bgnbd_fit with a start model';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) IS 'transition function of persona.pareto_nbd_fit with a start model';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) IS 'transition function of persona.gamma_gamma_fit with a start model';
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.bgnbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.pareto_nbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8, start persona.gamma_gamma) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8, persona.bgnbd) IS
+  'BG/NBD fit with weights and penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8, persona.pareto_nbd) IS
+  'Pareto/NBD fit with weights and penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8, persona.gamma_gamma) IS
+  'Gamma-Gamma fit with a penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+
+------------------------------------------------------------------------
 -- One call: statistics, RFM, segment and lifecycle of every customer
 ------------------------------------------------------------------------
 
@@ -1521,7 +1553,8 @@ COMMENT ON COLUMN persona.profiles.view_version IS 'digest of the customers view
 CREATE FUNCTION persona.profile_progress(message text) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
-    IF current_setting('persona.progress')::boolean THEN
+    -- missing_ok: a session that has not loaded the library has no such setting yet
+    IF coalesce(current_setting('persona.progress', true), 'on')::boolean THEN
         RAISE NOTICE '%', message;
     END IF;
 END $$;
@@ -1650,9 +1683,12 @@ COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
   'SQL of per-customer order_stats and habits states of the orders up to the end of the as-of day';
 
 -- One row of cut points, value-tier thresholds and model fits, in one scan
--- of the state rows of src.
-CREATE FUNCTION persona.profile_globals_sql(p persona.profiles, src text, as_of_sql text, models boolean) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+-- of the state rows of src.  start_sql (NULL: none) is the SQL of a globals
+-- row whose fits start the searches: an incremental refresh starts from the
+-- previous fits, a few iterations from the new optimum.
+CREATE FUNCTION persona.profile_globals_sql(p persona.profiles, src text, as_of_sql text, models boolean,
+                                            start_sql text DEFAULT NULL) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN format($q$SELECT a.as_of, %3$L::text AS time_zone, %4$L::text AS language,
        x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, x.bgnbd, x.gamma_gamma
 FROM (SELECT %6$s AS as_of) a
@@ -1662,15 +1698,17 @@ CROSS JOIN LATERAL (
            %2$s
     FROM %1$s s WHERE s.orders > 0) x$q$,
     src,
-    CASE WHEN models THEN $m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
-                             (a.as_of - s.first_order_on) / 7.0)
+    CASE WHEN models THEN format($m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
+                             (a.as_of - s.first_order_on) / 7.0, 1, 0, %1$s)
                FILTER (WHERE s.first_order_on < a.as_of) AS bgnbd,
-           persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0))
-               FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$
+           persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), 0, %2$s)
+               FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
          ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
     p.time_zone, p.language, p.bins, as_of_sql);
-COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean) IS
-  'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows';
+COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
+  'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
 
 -- Every as-of measure from state rows and the globals row: plain values
 -- in, plain values out, so reads do not depend on session settings.
@@ -2345,16 +2383,24 @@ BEGIN
     IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of THEN
         PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
     ELSE
-    -- globals from the per-customer rows
+    -- globals from the per-customer rows; an incremental refresh starts
+    -- the fits from the previous ones
     step := clock_timestamp();
+    IF kind = 'incremental' THEN
+        EXECUTE format('CREATE TEMP TABLE persona_profile_start ON COMMIT DROP AS SELECT bgnbd, gamma_gamma FROM %s', globals_rel);
+    END IF;
     EXECUTE format('DELETE FROM %s', globals_rel);
     BEGIN
-        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, 'models' = ANY (p.parts)));
+        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, 'models' = ANY (p.parts),
+                           CASE WHEN kind = 'incremental' THEN 'pg_temp.persona_profile_start' END));
     EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
         RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
             USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
         EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, false));
     END;
+    IF kind = 'incremental' THEN
+        DROP TABLE pg_temp.persona_profile_start;
+    END IF;
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     FOREACH part IN ARRAY p.parts LOOP
