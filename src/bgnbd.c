@@ -110,6 +110,25 @@ bg_p_alive(const double *m, double x, double tx, double T)
 }
 
 /*
+ * The bracket of FHL 2005 eq. 10 when c = a + b + x − 1 <= 0 (only x = 0
+ * and a + b <= 1 get there; then a < 1): the 2F1 power series has negative
+ * terms from the first on (its first Pochhammer factor c is the only
+ * negative one) and diverges at c = 0.  Splitting off that factor,
+ * 2F1(A, B; c; z) = 1 + A B z / c · S with S = 3F2(A+1, B+1, 1; c+1, 2; z),
+ * a series of positive terms, gives
+ *   c/(a−1) · [1 − P 2F1] = [P A B z S − c (1 − P)] / (1 − a),
+ * a sum of two non-negative terms, finite at c = 0.
+ */
+static double
+bg_expected_alive_small_c(double a, double A, double B, double c, double logP, double z)
+{
+	double		lterm = logP + log(A) + log(B) + log(z) +
+		persona_log_hyp_series(A + 1, B + 1, c + 1, 2, z);
+
+	return (exp(lterm) + c * expm1(logP)) / (1 - a);
+}
+
+/*
  * Expected purchases in the next t periods given (x, t_x, T), FHL 2005
  * eq. 10.  With x = t_x = T = 0 it is the unconditional E[X(t)] of a new
  * customer (eq. 9).
@@ -118,18 +137,26 @@ static double
 bg_expected(const double *m, double t, double x, double tx, double T)
 {
 	double		r = m[0], alpha = m[1], a = m[2], b = m[3];
-	double		num;
+	double		c = a + b + x - 1;
+	double		logP,
+				z,
+				num;
 
 	if (t == 0)
 		return 0.0;
-	if (a == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("BG/NBD expected purchases are undefined for a = 1 exactly")));
-	/* ((α+T)/(α+T+t))^(r+x) · 2F1(...) in logs: both factors can be huge */
-	num = (a + b + x - 1) / (a - 1) *
-		-expm1((r + x) * (log(alpha + T) - log(alpha + T + t)) +
-			   persona_log_hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)));
+	/* ((α+T)/(α+T+t))^(r+x) and 2F1 in logs: both factors can be huge */
+	logP = (r + x) * (log(alpha + T) - log(alpha + T + t));
+	z = t / (alpha + T + t);
+	if (c <= 0)
+		num = bg_expected_alive_small_c(a, r + x, b + x, c, logP, z);
+	else
+	{
+		if (a == 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("BG/NBD expected purchases are undefined for a = 1 exactly")));
+		num = c / (a - 1) * -expm1(logP + persona_log_hyp2f1(r + x, b + x, c, z));
+	}
 	return num * bg_p_alive(m, x, tx, T);
 }
 
