@@ -24,6 +24,7 @@ PG_FUNCTION_INFO_V1(bgnbd_p_alive);
 PG_FUNCTION_INFO_V1(bgnbd_expected);
 PG_FUNCTION_INFO_V1(bgnbd_expected_new);
 PG_FUNCTION_INFO_V1(bgnbd_loglik);
+PG_FUNCTION_INFO_V1(bgnbd_count_probability);
 
 /*
  * Log-likelihood of all rows at log-parameters p, and its gradient with
@@ -160,6 +161,39 @@ bg_expected(const double *m, double t, double x, double tx, double T)
 	return num * bg_p_alive(m, x, tx, T);
 }
 
+/* ln B(p, q) */
+static double
+log_beta(double p, double q)
+{
+	return lgamma(p) + lgamma(q) - lgamma(p + q);
+}
+
+/*
+ * P(X(t) = n) for a customer acquired at time 0, FHL 2005 eq. 8: alive
+ * after n purchases with a negative binomial count, or dropped out after
+ * the n-th (which needs at least n purchases of the NB(r, α/(α+t)) process:
+ * its upper tail, 1 minus the first n terms).
+ */
+static double
+bg_count_probability(const double *m, double t, int n)
+{
+	double		r = m[0], alpha = m[1], a = m[2], b = m[3];
+	double		lp0 = r * (log(alpha) - log(alpha + t));	/* ln (α/(α+t))^r */
+	double		lq = log(t) - log(alpha + t);	/* ln t/(α+t) */
+	double		lb = log_beta(a, b);
+	double		alive,
+				head = 0;
+
+	if (t == 0)
+		return n == 0 ? 1.0 : 0.0;
+	alive = exp(log_beta(a, b + n) - lb + lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + lp0 + n * lq);
+	if (n == 0)
+		return alive;
+	for (int j = 0; j < n; j++)
+		head += exp(lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + lp0 + j * lq);
+	return alive + exp(log_beta(a + 1, b + n - 1) - lb) * Max(0.0, 1 - head);
+}
+
 const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected};
 
 /* SQL: the fit's final function and the scoring functions */
@@ -191,4 +225,21 @@ Datum
 bgnbd_loglik(PG_FUNCTION_ARGS)
 {
 	return btyd_loglik_call(fcinfo, &bgnbd_model);
+}
+
+/* SQL: P(X(t) = n) of a new customer (model, t, n) */
+Datum
+bgnbd_count_probability(PG_FUNCTION_ARGS)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		n = PG_GETARG_INT32(2);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, bgnbd_model.name);
+	btyd_check_horizon(t);
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the number of purchases must be >= 0, not %d", n)));
+	PG_RETURN_FLOAT8(btyd_in_domain(bg_count_probability(m, t, n), 0, 1, "purchase count probability"));
 }
