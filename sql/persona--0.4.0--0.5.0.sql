@@ -17,7 +17,7 @@
 
 -- The instant the day of ts ends in time_zone (NULL for NULL).
 CREATE FUNCTION persona.day_end(ts timestamptz, time_zone text) RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN (((ts AT TIME ZONE time_zone)::date + 1)::timestamp AT TIME ZONE time_zone);
 COMMENT ON FUNCTION persona.day_end(timestamptz, text) IS
   'The instant the calendar day of ts ends in time_zone';
@@ -39,7 +39,7 @@ COMMENT ON FUNCTION persona.holdout_check_period(timestamptz, timestamptz, text)
 
 -- The holdout length in the model's unit: whole days in time_zone.
 CREATE FUNCTION persona.holdout_horizon(calibration_end timestamptz, holdout_end timestamptz, unit text, time_zone text)
-RETURNS float8 LANGUAGE sql STABLE PARALLEL SAFE
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN ((holdout_end AT TIME ZONE time_zone)::date - (calibration_end AT TIME ZONE time_zone)::date)
        / CASE WHEN unit LIKE 'week%' THEN 7.0 ELSE 1.0 END;
 COMMENT ON FUNCTION persona.holdout_horizon(timestamptz, timestamptz, text, text) IS
@@ -85,7 +85,7 @@ COMMENT ON FUNCTION persona.btyd_check_model(anyelement) IS
 -- The time column as timestamptz: timestamp and date values are local
 -- times in time_zone; another type is an error.
 CREATE FUNCTION persona.holdout_time_sql(orders regclass, time_col text, time_zone text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 AS $fn$
 DECLARE
     typ regtype := (SELECT a.atttypid::regtype FROM pg_attribute a
@@ -520,6 +520,7 @@ DECLARE
 BEGIN
     PERFORM persona.btyd_fit_function(model);    -- 22023 for an unknown model, first
     PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    PERFORM persona.holdout_check_source(orders, unit, customer_col, time_col, amount_col, tz);
     -- Days are calendar days in the session time zone, as in order_stats;
     -- persona.holdout_fit returns the parameters this fits.
     RETURN QUERY EXECUTE format($q$

@@ -190,7 +190,15 @@ bg_count_probability(const double *m, double t, int n)
 	if (n == 0)
 		return alive;
 	for (int j = 0; j < n; j++)
-		head += exp(lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + lp0 + j * lq);
+	{
+		double		term = exp(lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + lp0 + j * lq);
+
+		head += term;
+		/* past the mode the terms only shrink: the rest cannot change head */
+		if (term < 1e-17 * head && j > (r - 1) * exp(lq) / (1 - exp(lq)))
+			break;
+		PERSONA_CHECK_INTERRUPTS_EVERY(j + 1, 16);
+	}
 	return alive + exp(log_beta(a + 1, b + n - 1) - lb) * Max(0.0, 1 - head);
 }
 
