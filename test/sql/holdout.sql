@@ -131,6 +131,11 @@ SELECT * FROM persona.frequency_recency_matrix((SELECT bg FROM fits), 39, recenc
 SELECT * FROM persona.frequency_recency_matrix((SELECT bg FROM fits), 1e6, recency_step => 1e-3);
 SELECT persona.purchase_count_probability((SELECT bg FROM fits), 39, -1);
 SELECT persona.purchase_count_probability((SELECT bg FROM fits), -1, 1);
+-- Overloads: a string literal (or text, varchar, NULL) in the model position is
+-- still the model name, never ambiguous with the model-value form.
+SELECT count(*) AS by_name FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', model => 'pareto_nbd', customer_col => 'sample_id', time_col => 'ordered_on');
+SELECT count(*) AS by_varchar FROM persona.holdout_by_frequency('cdnow', '1997-09-30', '1998-06-30', 'bgnbd'::varchar, customer_col => 'sample_id', time_col => 'ordered_on');
+SELECT count(*) FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', NULL, customer_col => 'sample_id', time_col => 'ordered_on');
 -- No calibration customers: empty results.
 SELECT count(*) AS period_rows FROM persona.period_transactions('cdnow', '1990-01-01', (SELECT bg FROM fits), customer_col => 'sample_id', time_col => 'ordered_on');
 SELECT count(*) AS tracking_rows FROM persona.tracking('cdnow', '1990-01-01', '1990-06-01', (SELECT bg FROM fits), customer_col => 'sample_id', time_col => 'ordered_on');
