@@ -401,6 +401,10 @@ CREATE FUNCTION persona.purchase_count_probability(model persona.bgnbd, t float8
 AS 'MODULE_PATHNAME', 'bgnbd_count_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.purchase_count_probability(persona.bgnbd, float8, integer) IS
   'P(X(t) = n): probability that a new customer makes exactly n repeat purchases in the first t periods (BG/NBD, FHL 2005 eq. 8)';
+CREATE FUNCTION persona.purchase_count_probability(model persona.pareto_nbd, t float8, n integer) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_count_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.purchase_count_probability(persona.pareto_nbd, float8, integer) IS
+  'P(X(t) = n): probability that a new customer makes exactly n repeat purchases in the first t periods (Pareto/NBD, integrated over the lifetime)';
 
 CREATE FUNCTION persona.period_transactions(
     orders          regclass,
@@ -423,7 +427,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = format('period_transactions is not available for %s', pg_typeof(model)),
             DETAIL = 'It needs the model''s P(X(t) = n), persona.purchase_count_probability.',
-            HINT = 'Use a BG/NBD model, or compare models with persona.holdout_by_frequency.';
+            HINT = 'Use a BG/NBD or Pareto/NBD model, or compare models with persona.holdout_by_frequency.';
     END IF;
     IF max_frequency IS NULL OR max_frequency NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',

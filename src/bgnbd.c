@@ -245,9 +245,6 @@ bgnbd_count_probability(PG_FUNCTION_ARGS)
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, bgnbd_model.name);
 	btyd_check_horizon(t);
-	if (n < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the number of purchases must be >= 0, not %d", n)));
+	btyd_check_count(n);
 	PG_RETURN_FLOAT8(btyd_in_domain(bg_count_probability(m, t, n), 0, 1, "purchase count probability"));
 }

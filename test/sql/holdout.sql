@@ -69,6 +69,9 @@ FROM persona.holdout_by_frequency('cdnow', '1997-09-30', '1998-06-30', (SELECT b
 SELECT frequency, actual, round(expected::numeric, 1) AS expected
 FROM persona.period_transactions('cdnow', '1997-09-30', (SELECT bg FROM fits),
                                  customer_col => 'sample_id', time_col => 'ordered_on');
+SELECT frequency, actual, round(expected::numeric, 1) AS expected
+FROM persona.period_transactions('cdnow', '1997-09-30', (SELECT pn FROM fits),
+                                 customer_col => 'sample_id', time_col => 'ordered_on', max_frequency => 4);
 -- Weekly tracking (BTYD's tracking plots): the first weeks, the weeks
 -- around the end of calibration and the last one.
 CREATE TABLE tr AS
@@ -121,7 +124,6 @@ SELECT * FROM persona.holdout_calibration('cdnow', NULL, customer_col => 'sample
 SELECT * FROM persona.holdout_calibration('cdnow', '1997-09-30', customer_col => 'sample_id', time_col => 'ordered_on', time_zone => 'Mars/Olympus');
 SELECT * FROM persona.holdout_calibration('cdnow', '1997-09-30', customer_col => 'sample_id', time_col => 'cds');
 SELECT * FROM persona.holdout_fit('cdnow', '1997-09-30', 'lifetimes', customer_col => 'sample_id', time_col => 'ordered_on');
-SELECT * FROM persona.period_transactions('cdnow', '1997-09-30', (SELECT pn FROM fits), customer_col => 'sample_id', time_col => 'ordered_on');
 SELECT * FROM persona.period_transactions('cdnow', '1997-09-30', (SELECT bg FROM fits), customer_col => 'sample_id', time_col => 'ordered_on', max_frequency => 0);
 SELECT * FROM persona.tracking('cdnow', '1997-09-30', '1998-06-30', (SELECT bg FROM fits), customer_col => 'sample_id', time_col => 'ordered_on', period_days => 0);
 SELECT * FROM persona.frequency_recency_matrix((SELECT bg FROM fits), 0);
