@@ -162,6 +162,16 @@ btyd_check_horizon(double t)
 				 errmsg("the horizon t must be a finite number >= 0, not %g", t)));
 }
 
+/* A purchase count n of P(X(t) = n) must be >= 0. */
+void
+btyd_check_count(int n)
+{
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the number of purchases must be >= 0, not %d", n)));
+}
+
 double
 btyd_unit_days(const char *unit)
 {
