@@ -22,9 +22,9 @@ CREATE TEMP TABLE pn_sim AS SELECT * FROM persona.simulate_pareto_nbd(0.55, 10.5
 CREATE TEMP TABLE gg_sim AS
 SELECT x, persona.simulate_mean_spend(6.25, 3.74, 15.44, x, 3000000 + customer_id) AS m FROM bg_sim WHERE x > 0;
 CREATE TEMP TABLE truth AS
-SELECT (0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::persona.bgnbd AS bg,
-       (0.55, 10.58, 0.61, 11.67, 0, 0, 0, true)::persona.pareto_nbd AS pn,
-       (6.25, 3.74, 15.44, 0, 0, 0, true)::persona.gamma_gamma AS gg;
+SELECT (0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd AS bg,
+       (0.55, 10.58, 0.61, 11.67, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd AS pn,
+       (6.25, 3.74, 15.44, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma AS gg;
 CREATE TEMP TABLE fit AS
 SELECT (SELECT persona.bgnbd_fit(x, t_x, t_cal) FROM bg_sim) AS bg,
        (SELECT persona.pareto_nbd_fit(x, t_x, t_cal) FROM pn_sim) AS pn,

@@ -27,8 +27,8 @@ SELECT persona.bgnbd_fit(2, 0, 2);
 SELECT persona.bgnbd_fit('NaN', 0, 2);
 SELECT persona.p_alive(m, -1, 0, 1) FROM m;
 SELECT persona.expected_purchases(m, -1, 0, 0, 1) FROM m;
-SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true)::persona.bgnbd, 1, 1, 2);
-SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true)::persona.bgnbd, 10, 1, 1, 2);
+SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 1, 1, 2);
+SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 10, 1, 1, 2);
 SELECT persona.bgnbd_fit(x, t_x, t_cal) IS NULL AS no_rows FROM s WHERE false;
 SELECT persona.bgnbd_fit(x, t_x, t_cal, -1) FROM s;
 SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, penalty) FROM s, (VALUES (0.1), (0.2)) v(penalty);
@@ -63,7 +63,7 @@ FROM m;
 -- way, kept in logs; the answer is finite and grows with the horizon.
 SELECT round(persona.expected_purchases(b, 365, 730, 730, 730)::numeric, 1) AS next_year,
        round(persona.expected_purchases(b, 3650, 730, 730, 730)::numeric, 1) AS next_ten_years
-FROM (SELECT (0.55, 40, 0.8, 2.4, 0, 0, 0, true)::persona.bgnbd AS b) q;
+FROM (SELECT (0.55, 40, 0.8, 2.4, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd AS b) q;
 -- In-sample: the repeat purchases the model expects of each customer over
 -- their own T, summed, against the actual total.
 SELECT round(sum(persona.expected_purchases(m, t_cal))) AS expected, sum(x) AS actual
