@@ -150,7 +150,7 @@ btyd_model_datum(FunctionCallInfo fcinfo, const Objective *obj, const double *p,
 		nulls[i] = false;
 		names[i] = NameStr(TupleDescAttr(desc, i)->attname);
 	}
-	fit_summary(obj, p, res.converged, names, &sum);
+	fit_summary(obj, d, p, res.converged, names, &sum);
 	model_row_set(desc, values, nulls, "loglik", Float8GetDatum(res.loglik));
 	model_row_set(desc, values, nulls, "customers", Int64GetDatum((int64) rint(d->weight)));
 	model_row_set(desc, values, nulls, "iterations", Int32GetDatum(res.iterations));

@@ -12,7 +12,7 @@
  * A fit is not identified when the information is not positive definite
  * (Cholesky fails) or some log-parameter's SE exceeds FIT_SE_LOG_MAX: the
  * likelihood is (almost) flat along a direction, which the eigenvector of
- * the smallest eigenvalue names ("a and b grow together").  A parameter
+ * the smallest eigenvalue names ("a and b move together").  A parameter
  * at the search bound e^±15 is a boundary optimum: no SE for it, the
  * others are conditional on it.
  */
@@ -147,8 +147,8 @@ flattest_direction(double A[][OPTIM_MAX_PARAMS], int k, double *v)
 
 /*
  * Name the parameters that move along the flat direction v (over the free
- * parameters idx[0..n-1]): "a and b grow together", "r grows as alpha
- * shrinks", "r, alpha and b move together".
+ * parameters idx[0..n-1]): "a and b move together", "r and alpha move
+ * in opposite directions", "r, alpha and b move together".
  */
 static void
 describe_direction(const double *v, const int *idx, int n, const char *const *names,
@@ -164,9 +164,9 @@ describe_direction(const double *v, const int *idx, int n, const char *const *na
 	else if (m == 2)
 	{
 		if (v[who[0]] * v[who[1]] > 0)
-			appendStringInfo(buf, "%s and %s grow together", names[idx[who[0]]], names[idx[who[1]]]);
+			appendStringInfo(buf, "%s and %s move together", names[idx[who[0]]], names[idx[who[1]]]);
 		else
-			appendStringInfo(buf, "%s grows as %s shrinks", names[idx[who[0]]], names[idx[who[1]]]);
+			appendStringInfo(buf, "%s and %s move in opposite directions", names[idx[who[0]]], names[idx[who[1]]]);
 	}
 	else
 	{
@@ -216,16 +216,47 @@ information(const Objective *obj, const double *p, const int *idx, int n,
 	return true;
 }
 
+/*
+ * The data the information is summed over: d itself, or above
+ * FIT_HESSIAN_ROWS distinct rows a systematic sample whose weights are
+ * scaled so that they sum to d's total (a ratio estimate of the sum).
+ */
+static const FitData *
+information_data(const FitData *d)
+{
+	FitData    *s;
+	double		step = (double) d->n / FIT_HESSIAN_ROWS, sampled = 0;
+
+	if (d->n <= FIT_HESSIAN_ROWS)
+		return d;
+	s = palloc0(sizeof(FitData));
+	*s = *d;
+	s->rows = palloc(sizeof(FitRow) * FIT_HESSIAN_ROWS);
+	s->n = FIT_HESSIAN_ROWS;
+	for (int i = 0; i < FIT_HESSIAN_ROWS; i++)
+	{
+		s->rows[i] = d->rows[(int64) ((i + 0.5) * step)];
+		sampled += s->rows[i].w;
+	}
+	for (int i = 0; i < FIT_HESSIAN_ROWS; i++)
+		s->rows[i].w *= d->weight / sampled;
+	return s;
+}
+
 void
-fit_summary(const Objective *obj, const double *p, bool converged,
+fit_summary(const Objective *full, const FitData *d, const double *p, bool converged,
 			const char *const *names, FitSummary *out)
 {
+	Objective	sampled = *full;
+	const Objective *obj = &sampled;
+
 	int			k = obj->k, idx[OPTIM_MAX_PARAMS], n = 0;
 	double		I[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS], L[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
 	double		var[OPTIM_MAX_PARAMS];
 	StringInfoData status, detail;
 	bool		pd = false, vague = false;
 
+	sampled.data = (void *) information_data(d);
 	initStringInfo(&status);
 	initStringInfo(&detail);
 	out->towards_zero = false;

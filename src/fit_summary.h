@@ -6,6 +6,7 @@
 #ifndef PERSONA_FIT_SUMMARY_H
 #define PERSONA_FIT_SUMMARY_H
 
+#include "fitstate.h"
 #include "optim.h"
 
 /*
@@ -13,6 +14,13 @@
  * 95% interval spans more than a factor e^(±1.96·2) ≈ 50 either way.
  */
 #define FIT_SE_LOG_MAX 2.0
+/*
+ * Above this many distinct histories the information is summed over a
+ * systematic sample of them (every n/FIT_HESSIAN_ROWS-th in the sort order,
+ * so stratified by x, t_x, T), weights scaled to the total: the SEs then
+ * cost a fixed ~8 gradient passes over 32,768 rows however large the data.
+ */
+#define FIT_HESSIAN_ROWS 32768
 /* A log-parameter this close to ±OPTIM_LOG_BOUND ran to the search bound. */
 #define FIT_BOUND_MARGIN 0.5
 
@@ -35,11 +43,11 @@ typedef struct FitSummary
 } FitSummary;
 
 /*
- * Standard errors and identification of the maximum p of obj (names[i]
- * names parameter i in messages).  The information is that of obj's
- * objective, so with a penalty it is the penalised one.
+ * Standard errors and identification of the maximum p of obj over the
+ * data d (names[i] names parameter i in messages).  The information is
+ * that of obj's objective, so with a penalty it is the penalised one.
  */
-extern void fit_summary(const Objective *obj, const double *p, bool converged,
+extern void fit_summary(const Objective *obj, const FitData *d, const double *p, bool converged,
 						const char *const *names, FitSummary *out);
 
 #endif							/* PERSONA_FIT_SUMMARY_H */
