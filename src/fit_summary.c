@@ -218,28 +218,42 @@ information(const Objective *obj, const double *p, const int *idx, int n,
 
 /*
  * The data the information is summed over: d itself, or above
- * FIT_HESSIAN_ROWS distinct rows a systematic sample whose weights are
- * scaled so that they sum to d's total (a ratio estimate of the sum).
+ * FIT_HESSIAN_ROWS distinct rows a systematic sample with probability
+ * proportional to weight: walking the sorted rows' cumulative weight, a
+ * row is taken each time it passes a point (i + ½)·W/R, and carries W/R
+ * per point.  A heavy row (all one-time buyers of a cohort) is taken as
+ * often as its weight says, so its share is kept almost exactly, and the
+ * sort order stratifies the rest by x, t_x, T.
  */
 static const FitData *
 information_data(const FitData *d)
 {
 	FitData    *s;
-	double		step = (double) d->n / FIT_HESSIAN_ROWS, sampled = 0;
+	double		unit = d->weight / FIT_HESSIAN_ROWS, cum = 0, next = unit / 2;
 
 	if (d->n <= FIT_HESSIAN_ROWS)
 		return d;
 	s = palloc0(sizeof(FitData));
 	*s = *d;
 	s->rows = palloc(sizeof(FitRow) * FIT_HESSIAN_ROWS);
-	s->n = FIT_HESSIAN_ROWS;
-	for (int i = 0; i < FIT_HESSIAN_ROWS; i++)
+	s->n = 0;
+	for (int64 i = 0; i < d->n && s->n < FIT_HESSIAN_ROWS; i++)
 	{
-		s->rows[i] = d->rows[(int64) ((i + 0.5) * step)];
-		sampled += s->rows[i].w;
+		double		picks = 0;
+
+		cum += d->rows[i].w;
+		while (next < cum && picks + s->n < FIT_HESSIAN_ROWS + 1)
+		{
+			picks++;
+			next += unit;
+		}
+		if (picks > 0)
+		{
+			s->rows[s->n] = d->rows[i];
+			s->rows[s->n].w = picks * unit;
+			s->n++;
+		}
 	}
-	for (int i = 0; i < FIT_HESSIAN_ROWS; i++)
-		s->rows[i].w *= d->weight / sampled;
 	return s;
 }
 
