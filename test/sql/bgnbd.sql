@@ -34,17 +34,20 @@ SELECT persona.bgnbd_fit(x, t_x, t_cal, -1) FROM s;
 SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, penalty) FROM s, (VALUES (0.1), (0.2)) v(penalty);
 SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, -0.1) FROM s;
 SELECT persona.expected_purchases(m, 'Infinity') FROM m;
--- Rows with a NULL input, weight included, are skipped.
-SELECT (persona.bgnbd_fit(x, t_x, t_cal, w)).loglik = (SELECT (m).loglik FROM m) AS nulls_skipped
+-- Rows with a NULL x, t_x or T are skipped; a NULL weight counts as 1
+-- (so bgnbd_fit(x, t_x, T, NULL, penalty) is the unweighted penalised fit).
+SELECT (persona.bgnbd_fit(x, t_x, t_cal, w)).loglik =
+       (SELECT (persona.bgnbd_fit(x, t_x, t_cal)).loglik FROM (SELECT x, t_x, t_cal FROM s UNION ALL SELECT 5, 1, 2) o) AS null_weight_is_one
 FROM (SELECT x, t_x, t_cal, 1::float8 AS w FROM s
       UNION ALL SELECT 5, 1, 2, NULL UNION ALL SELECT NULL, 1, 2, 1) q;
+SELECT (f).customers, round((f).r::numeric, 3) AS r FROM (SELECT persona.bgnbd_fit(x, t_x, t_cal, NULL, 0.01) AS f FROM s) q;
 -- Customers first seen at the end of the period (T = 0) change nothing.
 SELECT (persona.bgnbd_fit(x, t_x, t_cal)).loglik = (SELECT (m).loglik FROM m) AS t0_ignored
 FROM (SELECT x, t_x, t_cal FROM s UNION ALL SELECT 0, 0, 0 FROM generate_series(1, 50)) q;
--- Customers all alike do not identify the model: a warning and converged = false.
-SELECT (f).converged FROM (SELECT persona.bgnbd_fit(2, 10, 20) AS f FROM generate_series(1, 100)) q;
--- ... and a penalty keeps the parameters finite (lifetimes' penalizer_coef).
-SELECT (f).converged, round((f).r::numeric, 3) AS r, round((f).a::numeric, 3) AS a
+-- Customers all alike do not identify the model: a warning, converged and identified false.
+SELECT (f).converged, (f).identified, (f).status FROM (SELECT persona.bgnbd_fit(2, 10, 20) AS f FROM generate_series(1, 100)) q;
+-- ... and a penalty keeps the parameters finite here (lifetimes' penalizer_coef).
+SELECT (f).converged, (f).identified, round((f).r::numeric, 3) AS r, round((f).a::numeric, 3) AS a
 FROM (SELECT persona.bgnbd_fit(2, 10, 20, 1, 0.01) AS f FROM generate_series(1, 100)) q;
 -- The penalty shrinks the CDNOW fit; loglik stays the unpenalised one and drops.
 SELECT round((f).r::numeric, 3) AS r, round((f).alpha::numeric, 3) AS alpha,
@@ -68,4 +71,32 @@ FROM (SELECT (0.55, 40, 0.8, 2.4, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, N
 -- their own T, summed, against the actual total.
 SELECT round(sum(persona.expected_purchases(m, t_cal))) AS expected, sum(x) AS actual
 FROM s, m;
+-- How to read a fit: standard errors (natural and log scale) from the
+-- observed information; lifetimes' CDNOW summary has r 0.0126, alpha
+-- 0.378, a 0.186, b 0.705.
+SELECT round((m).se_r::numeric, 4) AS se_r, round((m).se_alpha::numeric, 3) AS se_alpha,
+       round((m).se_a::numeric, 3) AS se_a, round((m).se_b::numeric, 3) AS se_b,
+       round((m).se_log_a::numeric, 3) AS se_log_a, (m).identified, (m).status
+FROM m;
+-- Which model fits better: AIC, BIC; BG/NBD against Pareto/NBD on CDNOW.
+SELECT round(persona.aic(m)::numeric, 2) AS aic_bg, round(persona.bic(m)::numeric, 2) AS bic_bg,
+       round(persona.aic(p)::numeric, 2) AS aic_pn, round(persona.bic(p)::numeric, 2) AS bic_pn
+FROM m, (SELECT persona.pareto_nbd_fit(x, t_x, t_cal) AS p FROM s) q;
+-- Nested fits: one BG/NBD for everyone against one per half of the
+-- customers (4 more parameters); a large p-value: the halves are alike.
+SELECT round(statistic::numeric, 3) AS statistic, df, round(p_value::numeric, 3) AS p_value
+FROM (SELECT sum((f).loglik) AS split FROM (SELECT persona.bgnbd_fit(x, t_x, t_cal) AS f FROM s GROUP BY id % 2) h) q, m,
+     LATERAL persona.lr_test((m).loglik, split, 4);
+SELECT round(statistic::numeric, 2) AS statistic, df, round(p_value::numeric, 5) AS p_value FROM persona.lr_test(-100, -98.08, 1);
+SELECT * FROM persona.lr_test(-10, -20, 1);
+SELECT * FROM persona.lr_test(-10, -9, 0);
+-- Seeded customers who never drop out: the dropout parameters are not
+-- identified; a WARNING, identified = false and a status naming them.
+SELECT round((f).r::numeric, 3) AS r, (f).converged, (f).identified, (f).status, (f).se_a
+FROM (SELECT persona.bgnbd_fit(x, t_x, t_cal) f FROM persona.simulate_bgnbd(0.5, 5, 0.01, 100, 2000, 39, 1)) q;
+SELECT round((f).r::numeric, 3) AS r, (f).converged, (f).identified, (f).status, (f).se_log_s > 2 AS vague
+FROM (SELECT persona.pareto_nbd_fit(x, t_x, t_cal) f FROM persona.simulate_pareto_nbd(0.5, 5, 0.01, 100, 2000, 39, 1)) q;
+-- A penalty does not keep s away from 0: flagged as a boundary.
+SELECT (f).identified, (f).status, (f).se_s
+FROM (SELECT persona.pareto_nbd_fit(x, t_x, t_cal, NULL, 0.01) f FROM persona.simulate_pareto_nbd(0.5, 5, 0.01, 100, 2000, 39, 1)) q;
 DROP TABLE s, m;
