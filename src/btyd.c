@@ -38,7 +38,7 @@ btyd_check_summary(double x, double tx, double T)
 
 /*
  * Transition function of bgnbd_fit and pareto_nbd_fit:
- * (state, x, t_x, T [, weight [, penalty]]).
+ * (state, x, t_x, T [, weight [, penalty [, start]]]).
  */
 Datum
 btyd_fit_transfn(PG_FUNCTION_ARGS)
@@ -67,6 +67,7 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 					 errmsg("weight must be >= 0, not %g", w)));
 	}
 	fitstate_penalty_arg(st, fcinfo, 5);
+	fitstate_start_arg(st, fcinfo, 6, 4, "start model");
 	fitstate_count_row(st);
 	fitstate_add(st, x, tx, T, w);
 	PG_RETURN_POINTER(st);
@@ -242,6 +243,16 @@ btyd_check_horizon(double t)
 				 errmsg("the horizon t must be a finite number >= 0, not %g", t)));
 }
 
+/* A purchase count n of P(X(t) = n) must be >= 0. */
+void
+btyd_check_count(int n)
+{
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the number of purchases must be >= 0, not %d", n)));
+}
+
 double
 btyd_unit_days(const char *unit)
 {
@@ -265,6 +276,10 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	double		p[OPTIM_MAX_PARAMS] = {0};	/* start at all parameters 1 */
 	Objective	obj = {0};
 	OptimResult res;
+
+	/* or where the caller's start model is, inside the search bounds */
+	for (int i = 0; i < d->start_k && i < k; i++)
+		p[i] = Max(-OPTIM_LOG_BOUND, Min(OPTIM_LOG_BOUND, log(d->start[i])));
 
 	obj.k = k;
 	obj.data = d;
