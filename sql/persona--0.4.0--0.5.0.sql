@@ -971,3 +971,24 @@ CREATE FUNCTION persona.lr_test(restricted_loglik float8, full_loglik float8,
 AS 'MODULE_PATHNAME', 'lr_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.lr_test(float8, float8, integer) IS
   'Likelihood-ratio test of nested fits: statistic 2 (full_loglik - restricted_loglik), chi-square(df) upper-tail p-value; df = parameters the full model adds';
+
+-- model_parameters (section C): the parameters are the attributes before loglik,
+-- not the standard errors and status fields that follow converged.
+CREATE OR REPLACE FUNCTION persona.model_parameters(fitted anyelement) RETURNS SETOF persona.model_parameter
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 4
+AS $fn$
+DECLARE
+    j jsonb;
+BEGIN
+    PERFORM persona.btyd_check_model(fitted);
+    j := to_jsonb(fitted);
+    RETURN QUERY
+    SELECT t.typname::text, a.attname::text, (j ->> a.attname)::float8,
+           (j ->> 'loglik')::float8, (j ->> 'customers')::bigint, (j ->> 'iterations')::integer,
+           (j ->> 'converged')::boolean
+    FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+    WHERE t.oid = pg_typeof(fitted) AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attnum < (SELECT l.attnum FROM pg_attribute l WHERE l.attrelid = t.typrelid AND l.attname = 'loglik')
+    ORDER BY a.attnum;
+END;
+$fn$;

@@ -1575,7 +1575,7 @@ BEGIN
            (j ->> 'converged')::boolean
     FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
     WHERE t.oid = pg_typeof(fitted) AND a.attnum > 0 AND NOT a.attisdropped
-      AND a.attname NOT IN ('loglik', 'customers', 'iterations', 'converged')
+      AND a.attnum < (SELECT l.attnum FROM pg_attribute l WHERE l.attrelid = t.typrelid AND l.attname = 'loglik')
     ORDER BY a.attnum;
 END;
 $fn$;

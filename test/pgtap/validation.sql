@@ -286,7 +286,7 @@ EXCEPTION WHEN numeric_value_out_of_range OR invalid_parameter_value THEN
 END $$;
 CREATE TEMP TABLE mres AS
 SELECT i, kind,
-       pg_temp.model_out(format('SELECT persona.%s(ROW(%s, %s, %s, %s, 0, 1, 1, true)::persona.%s, %s)', fn, p1, p2, p3, p4, model, args)) AS v
+       pg_temp.model_out(format('SELECT persona.%s(ROW(%s, %s, %s, %s, 0, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.%s, %s)', fn, p1, p2, p3, p4, model, args)) AS v
 FROM mp,
      LATERAL (VALUES ('p_alive', 'bgnbd', 'p_alive', format('%s, %s, %s', x, tx, big_t)),
                      ('expected', 'bgnbd', 'expected_purchases', format('30, %s, %s, %s', x, tx, big_t)),
