@@ -69,3 +69,6 @@ FROM warm w, cold c;
 \set SHOW_CONTEXT never
 SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, 0, ROW(-1, 1, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd) FROM cd_summary;
 SELECT persona.gamma_gamma_fit(x, mean_repeat_spend, 0, ROW(1, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma) FROM cd_summary WHERE x > 0;
+\set SHOW_CONTEXT errors
+DROP TABLE cdnow, cd_orders, cd_summary, cold;
+DROP FUNCTION rel_diff(float8[], float8[]);
