@@ -2320,17 +2320,17 @@ GROUP BY st$q$, p.language, scored);
     WHEN 'pareto' THEN RETURN format($q$SELECT %L::text AS profile, (x).customers, (x).revenue, (x).top_share,
        (x).top_revenue_share, (x).revenue_share, (x).customer_share
 FROM (SELECT persona.pareto(c.revenue::float8) AS x FROM %s c) q$q$, p.name, scored);
-    WHEN 'models' THEN RETURN format($q$SELECT m.model, m.parameter, m.value, m.customers, m.loglik, m.converged,
-       'weeks'::text AS time_unit, g.as_of
+    WHEN 'models' THEN RETURN format($q$SELECT m.model, m.parameter, m.value, m.std_error, m.customers, m.loglik, m.converged,
+       m.status, 'weeks'::text AS time_unit, g.as_of
 FROM %s g, LATERAL (VALUES
-    ('bgnbd', 'r', (g.bgnbd).r, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged),
-    ('bgnbd', 'alpha', (g.bgnbd).alpha, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged),
-    ('bgnbd', 'a', (g.bgnbd).a, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged),
-    ('bgnbd', 'b', (g.bgnbd).b, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged),
-    ('gamma_gamma', 'p', (g.gamma_gamma).p, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged),
-    ('gamma_gamma', 'q', (g.gamma_gamma).q, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged),
-    ('gamma_gamma', 'v', (g.gamma_gamma).v, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged))
-    m(model, parameter, value, customers, loglik, converged)
+    ('bgnbd', 'r', (g.bgnbd).r, (g.bgnbd).se_r, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'alpha', (g.bgnbd).alpha, (g.bgnbd).se_alpha, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'a', (g.bgnbd).a, (g.bgnbd).se_a, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'b', (g.bgnbd).b, (g.bgnbd).se_b, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('gamma_gamma', 'p', (g.gamma_gamma).p, (g.gamma_gamma).se_p, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status),
+    ('gamma_gamma', 'q', (g.gamma_gamma).q, (g.gamma_gamma).se_q, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status),
+    ('gamma_gamma', 'v', (g.gamma_gamma).v, (g.gamma_gamma).se_v, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status))
+    m(model, parameter, value, std_error, customers, loglik, converged, status)
 WHERE m.value IS NOT NULL$q$, persona.profile_rel(p, '__globals'));
     WHEN 'quality' THEN RETURN format($q$SELECT q.check_name, q.label, q.rows, q.share, q.treatment, %s AS checked_at
 FROM persona.data_quality(%L::regclass, %L, %L, %L, NULL, %L, %s, %L) q$q$,
