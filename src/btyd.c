@@ -11,6 +11,7 @@
 #include "access/htup_details.h"
 #include "btyd.h"
 #include "executor/executor.h"
+#include "fit_summary.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 
@@ -37,14 +38,17 @@ btyd_check_summary(double x, double tx, double T)
 				 errhint("Compute them with persona.btyd(persona.order_stats(...)).")));
 }
 
-/* Add one (x, t_x, T) row, with the weight and penalty of arguments wargno and wargno + 1 if given. */
+/*
+ * Add one (x, t_x, T) row, with the weight, penalty and start model of
+ * arguments wargno, wargno + 1 and wargno + 2 if given (a NULL weight: 1).
+ */
 static void
 btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, double x, double tx, double T, int wargno)
 {
 	double		w = 1;
 
 	btyd_check_summary(x, tx, T);
-	if (PG_NARGS() > wargno)
+	if (PG_NARGS() > wargno && !PG_ARGISNULL(wargno))
 	{
 		w = PG_GETARG_FLOAT8(wargno);
 		persona_check_finite(w, "weight");
@@ -54,22 +58,26 @@ btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, double x, double tx, double 
 					 errmsg("weight must be >= 0, not %g", w)));
 	}
 	fitstate_penalty_arg(st, fcinfo, wargno + 1);
+	fitstate_start_arg(st, fcinfo, wargno + 2, 4, "start model");
 	fitstate_count_row(st);
 	fitstate_add(st, x, tx, T, w);
 }
 
 /*
  * Transition function of bgnbd_fit and pareto_nbd_fit:
- * (state, x, t_x, T [, weight [, penalty]]).
+ * (state, x, t_x, T [, weight [, penalty [, start]]]).
  */
 Datum
 btyd_fit_transfn(PG_FUNCTION_ARGS)
 {
 	FitState   *st = fitstate_get(fcinfo);
 
-	/* like other aggregates, skip rows with a NULL input (weight included) */
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
-		(PG_NARGS() > 4 && PG_ARGISNULL(4)))
+	/*
+	 * Like other aggregates, skip rows with a NULL x, t_x or T.  A NULL
+	 * weight means "no weight": the row counts once, so that
+	 * bgnbd_fit(x, t_x, T, NULL, penalty) is the unweighted penalised fit.
+	 */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_POINTER(st);
 	btyd_fit_add(st, fcinfo, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3), 4);
 	PG_RETURN_POINTER(st);
@@ -99,7 +107,8 @@ btyd_read_summary(HeapTupleHeader s, double *x, double *tx, double *T, double *u
 
 /*
  * Transition function of bgnbd_fit(summary [, weight [, penalty]]) and
- * pareto_nbd_fit(...): the summary's unit becomes the model's.
+ * pareto_nbd_fit(...): the summary's unit becomes the model's; a NULL
+ * summary (or x, t_x, T) is skipped, a NULL weight is 1.
  */
 Datum
 btyd_fit_summary_transfn(PG_FUNCTION_ARGS)
@@ -107,7 +116,7 @@ btyd_fit_summary_transfn(PG_FUNCTION_ARGS)
 	FitState   *st = fitstate_get(fcinfo);
 	double		x, tx, T, unit_days;
 
-	if (PG_ARGISNULL(1) || (PG_NARGS() > 2 && PG_ARGISNULL(2)) ||
+	if (PG_ARGISNULL(1) ||
 		!btyd_read_summary(PG_GETARG_HEAPTUPLEHEADER(1), &x, &tx, &T, &unit_days))
 		PG_RETURN_POINTER(st);
 	fitstate_unit(st, unit_days);
@@ -115,57 +124,110 @@ btyd_fit_summary_transfn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-/* The attribute number of name in desc, or 0. */
-static int
-attnum_of(TupleDesc desc, const char *name)
+/*
+ * Set the attribute called name if the row type has it.  Model rows are
+ * filled by name (after the k parameters, which come first), so attributes
+ * added to the types later stay NULL until their code fills them.
+ */
+static void
+model_row_set(TupleDesc desc, Datum *values, bool *nulls, const char *name, Datum v)
 {
 	for (int i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
-			return i + 1;
-	return 0;
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			values[i] = v;
+			nulls[i] = false;
+			return;
+		}
+	}
+}
+
+/* Set a float8 attribute, NULL when v is NaN (an undefined standard error). */
+static void
+model_row_set_float8(TupleDesc desc, Datum *values, bool *nulls, const char *name, double v)
+{
+	if (!isnan(v))
+		model_row_set(desc, values, nulls, name, Float8GetDatum(v));
 }
 
 /*
- * Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then
- * loglik, customers, iterations, converged; a "unit" attribute gets the
- * fit's unit, any other attribute is NULL (the row type may grow).
+ * Warn about a fit the data do not identify, or one that did not converge:
+ * the row says so too (identified, status, converged).
+ */
+static void
+warn_fit(const char *model, const FitSummary *sum, OptimResult res)
+{
+	if (sum->problem == FIT_NOT_IDENTIFIED || sum->problem == FIT_BOUNDARY)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s fit is %s", model,
+						sum->problem == FIT_BOUNDARY ? "at a boundary of the parameter space" : "not identified"),
+				 errdetail("%s%s", sum->detail,
+						   res.converged ? "" : " The optimiser also stopped before meeting its tolerance."),
+				 sum->towards_zero ?
+				 errhint("The fit's identified column is false and status says why. A penalty pulls parameters towards 0, so it does not help here; use a longer calibration period or a simpler model.") :
+				 errhint("The fit's identified column is false and status says why. A small penalty (the last argument, e.g. 0.01) keeps large parameters finite; a longer calibration period or a simpler model may identify them.")));
+	else if (!res.converged)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s fit did not converge after %d iterations", model, res.iterations),
+				 errdetail("The parameters are identified (standard errors are finite) but the optimiser stopped before meeting its tolerance."),
+				 errhint("The fit's converged column is false. Check the input for extreme values.")));
+}
+
+/*
+ * Build a persona.bgnbd / pareto_nbd / gamma_gamma row: the k parameters,
+ * then by name loglik, customers, iterations, converged, the standard
+ * errors se_<param> and se_log_<param>, identified, status and unit.
  */
 static Datum
-btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res,
-				 const char *model)
+btyd_model_datum(FunctionCallInfo fcinfo, const Objective *obj, const double *p, const FitData *d,
+				 OptimResult res, const char *model)
 {
 	TupleDesc	desc = persona_result_desc(fcinfo);
-	Datum	   *values = palloc0(desc->natts * sizeof(Datum));
-	bool	   *nulls = palloc(desc->natts * sizeof(bool));
-	int			unit = attnum_of(desc, "unit");
+	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	const char *names[OPTIM_MAX_PARAMS];
+	FitSummary	sum;
+	int			k = obj->k;
 
-	Assert(desc->natts >= k + 4);
 	/* weights are any float8 >= 0: their sum must still fit the bigint customers */
 	if (!(d->weight < 9.2e18))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("the total weight %g is out of range for customers (bigint)", d->weight),
 				 errhint("Weights are customer counts; scale them down.")));
-	memset(nulls, true, desc->natts * sizeof(bool));
-	for (int i = 0; i < k + 4; i++)
-		nulls[i] = false;
+	for (int i = 0; i < desc->natts; i++)
+		nulls[i] = true;
 	for (int i = 0; i < k; i++)
-		values[i] = Float8GetDatum(exp(p[i]));
-	values[k] = Float8GetDatum(res.loglik);
-	values[k + 1] = Int64GetDatum((int64) rint(d->weight));
-	values[k + 2] = Int32GetDatum(res.iterations);
-	values[k + 3] = BoolGetDatum(res.converged);
-	if (unit > 0 && d->unit_days != 0)
 	{
-		values[unit - 1] = CStringGetTextDatum(btyd_unit_name(d->unit_days));
-		nulls[unit - 1] = false;
+		values[i] = Float8GetDatum(exp(p[i]));
+		nulls[i] = false;
+		names[i] = NameStr(TupleDescAttr(desc, i)->attname);
 	}
-	if (!res.converged)
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("%s fit did not converge after %d iterations", model, res.iterations),
-				 errdetail("The data may not identify the model, e.g. when customers are all alike; parameters drift towards 0 or infinity."),
-				 errhint("The fit's converged column is false. A small penalty (the last argument, e.g. 0.001) keeps the parameters finite.")));
+	fit_summary(obj, d, p, res.converged, names, &sum);
+	model_row_set(desc, values, nulls, "loglik", Float8GetDatum(res.loglik));
+	model_row_set(desc, values, nulls, "customers", Int64GetDatum((int64) rint(d->weight)));
+	model_row_set(desc, values, nulls, "iterations", Int32GetDatum(res.iterations));
+	model_row_set(desc, values, nulls, "converged", BoolGetDatum(res.converged));
+	for (int i = 0; i < k; i++)
+	{
+		char		se[NAMEDATALEN + 8];
+
+		snprintf(se, sizeof(se), "se_%s", names[i]);
+		model_row_set_float8(desc, values, nulls, se, sum.se[i]);
+		snprintf(se, sizeof(se), "se_log_%s", names[i]);
+		model_row_set_float8(desc, values, nulls, se, sum.se_log[i]);
+	}
+	model_row_set(desc, values, nulls, "identified",
+				  BoolGetDatum(sum.problem == FIT_OK || sum.problem == FIT_NOT_CONVERGED));
+	model_row_set(desc, values, nulls, "status", CStringGetTextDatum(sum.status));
+	if (d->unit_days != 0)
+		model_row_set(desc, values, nulls, "unit", CStringGetTextDatum(btyd_unit_name(d->unit_days)));
+	warn_fit(model, &sum, res);
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
@@ -238,6 +300,16 @@ btyd_check_horizon(double t)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the horizon t must be a finite number >= 0, not %g", t)));
+}
+
+/* A purchase count n of P(X(t) = n) must be >= 0. */
+void
+btyd_check_count(int n)
+{
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the number of purchases must be >= 0, not %d", n)));
 }
 
 /*
@@ -350,6 +422,15 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 {
 	double		p[OPTIM_MAX_PARAMS] = {0};	/* start at all parameters 1 */
 	Objective	obj = {0};
+	OptimResult res;
+
+	/*
+	 * or where the caller's start model is, a little inside the search
+	 * bounds: a start on a bound (a previous fit that ran to it) leaves the
+	 * line search no room and the fit would end unconverged
+	 */
+	for (int i = 0; i < d->start_k && i < k; i++)
+		p[i] = Max(-OPTIM_LOG_BOUND + 1, Min(OPTIM_LOG_BOUND - 1, log(d->start[i])));
 
 	obj.k = k;
 	obj.data = d;
@@ -357,7 +438,8 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	obj.value_grad = value_grad;
 	obj.weight = d->weight;
 	obj.penalty = d->penalty;
-	return btyd_model_datum(fcinfo, k, p, d, optim_maximise(&obj, p), name);
+	res = optim_maximise(&obj, p);
+	return btyd_model_datum(fcinfo, &obj, p, d, res, name);
 }
 
 Datum

@@ -58,6 +58,7 @@ extern double fit_row_loglik(double (*value) (void *, const double *), int k, co
 extern void btyd_check_summary(double x, double tx, double T);
 extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
 extern void btyd_check_horizon(double t);
+extern void btyd_check_count(int n);
 extern double btyd_in_domain(double v, double lo, double hi, const char *what);
 /* A month in days: the mean Gregorian month. */
 #define BTYD_DAYS_PER_MONTH (365.25 / 12)

@@ -12,6 +12,7 @@
 #include "common/hashfn.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "btyd.h"
 #include "persona.h"
 #include "utils/memutils.h"
 
@@ -73,6 +74,8 @@ struct FitState
 	bool		has_penalty;
 	double		unit_days;		/* time unit of the rows' summaries; 0: not stated */
 	int64		skipped;		/* rows left out of the fit that the final function reports */
+	int			start_k;		/* 0: no start given */
+	double		start[4];
 };
 
 PG_FUNCTION_INFO_V1(fit_combinefn);
@@ -166,6 +169,31 @@ fitstate_unit(FitState *st, double unit_days)
 	st->unit_days = unit_days;
 }
 
+/*
+ * A warm start: the first non-NULL start row gives the point the search
+ * begins at (an incremental refresh passes the previous fit, which is
+ * usually a few iterations from the new optimum).  It changes where the
+ * search starts, not what it converges to.
+ */
+void
+fitstate_start_arg(FitState *st, FunctionCallInfo fcinfo, int argno, int k, const char *model)
+{
+	if (st->start_k > 0 || PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return;
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(argno), k, st->start, model);
+	st->start_k = k;
+}
+
+static void
+copy_start(FitState *to, const FitState *from)
+{
+	if (to->start_k == 0 && from->start_k > 0)
+	{
+		memcpy(to->start, from->start, sizeof(to->start));
+		to->start_k = from->start_k;
+	}
+}
+
 static inline int
 fitrow_cmp(const FitRow *x, const FitRow *y)
 {
@@ -201,6 +229,8 @@ fitstate_data(FitState *st)
 	d->penalty = st->has_penalty ? st->penalty : 0;
 	d->unit_days = st->unit_days;
 	d->skipped = st->skipped;
+	d->start_k = st->start_k;
+	memcpy(d->start, st->start, sizeof(d->start));
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
 	{
@@ -259,6 +289,7 @@ fit_combinefn(PG_FUNCTION_ARGS)
 	if (b->has_penalty)
 		set_penalty(a, b->penalty);
 	fitstate_unit(a, b->unit_days);
+	copy_start(a, b);
 	PG_RETURN_POINTER(a);
 }
 
@@ -277,6 +308,9 @@ fit_serialfn(PG_FUNCTION_ARGS)
 	pq_sendfloat8(&buf, st->penalty);
 	pq_sendfloat8(&buf, st->unit_days);
 	pq_sendint64(&buf, st->skipped);
+	pq_sendint32(&buf, st->start_k);
+	for (int i = 0; i < st->start_k; i++)
+		pq_sendfloat8(&buf, st->start[i]);
 	pq_sendint64(&buf, st->tab->members);
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
@@ -308,6 +342,11 @@ fit_deserialfn(PG_FUNCTION_ARGS)
 	if (st->unit_days != 0)
 		(void) btyd_unit_name(st->unit_days);	/* one of the known units */
 	st->skipped = pq_getmsgint64(&buf);
+	st->start_k = pq_getmsgint(&buf, 4);
+	if (st->start_k < 0 || st->start_k > 4)
+		elog(ERROR, "invalid serialised fit state");
+	for (int i = 0; i < st->start_k; i++)
+		st->start[i] = pq_getmsgfloat8(&buf);
 	n = pq_getmsgint64(&buf);
 	if (n < 0 || n > (buf.len - buf.cursor) / 32)
 		elog(ERROR, "invalid serialised fit state");

@@ -29,6 +29,8 @@ typedef struct FitData
 	double		penalty;
 	double		unit_days;		/* time unit of the summaries (days in it); 0: not stated */
 	int64		skipped;		/* rows counted but left out (fitstate_skip_row) */
+	int			start_k;		/* > 0: start the search at start[0..start_k-1] */
+	double		start[4];		/* a previous fit's parameters (natural scale) */
 } FitData;
 
 typedef struct FitState FitState;
@@ -45,6 +47,8 @@ extern FitData *fitstate_data(FitState *st);
 extern FitState *fitstate_get(FunctionCallInfo fcinfo);
 /* Take the optional penalty argument (the same on every row). */
 extern void fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno);
+/* Take the optional start argument, a model row whose first k attributes are its parameters. */
+extern void fitstate_start_arg(FitState *st, FunctionCallInfo fcinfo, int argno, int k, const char *model);
 
 /* Record the time unit of a row's summary (0: not stated); units must agree. */
 extern void fitstate_unit(FitState *st, double unit_days);

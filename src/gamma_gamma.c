@@ -46,7 +46,7 @@ gamma_gamma_check_spend(double x, double m)
 }
 
 /*
- * gamma_gamma_transfn(state, x, mean_spend [, penalty]): repeat buyers with
+ * gamma_gamma_transfn(state, x, mean_spend [, penalty [, start]]): repeat buyers with
  * a positive mean spend are fitted; x = 0 rows are counted, mean spend 0
  * rows counted and reported (the gamma likelihood of a 0 mean is 0 or
  * infinite), NULL rows skipped.
@@ -63,6 +63,7 @@ gamma_gamma_transfn(PG_FUNCTION_ARGS)
 	m = PG_GETARG_FLOAT8(2);
 	gamma_gamma_check_spend(x, m);
 	fitstate_penalty_arg(st, fcinfo, 3);
+	fitstate_start_arg(st, fcinfo, 4, 3, "start model");
 	fitstate_count_row(st);
 	if (x > 0 && m == 0)
 		fitstate_skip_row(st);

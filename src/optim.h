@@ -37,11 +37,15 @@ typedef struct OptimResult
 } OptimResult;
 
 extern OptimResult optim_maximise(const Objective *obj, double *p);
+/* The penalised objective at p and, when g is not NULL, its gradient (fit_summary.c differentiates it). */
+extern double optim_objective(const Objective *obj, const double *p, double *g);
 
 /* ψ(x), x > 0 */
 extern double persona_digamma(double x);
 /* ln of the Gauss hypergeometric 2F1(a, b; c; z), a, b, c > 0, 0 <= z < 1 */
 extern double persona_log_hyp2f1(double a, double b, double c, double z);
+/* ln sum_n (a)_n (b)_n / ((c)_n (d)_n) z^n, a, b, c, d > 0, 0 <= z < 1 */
+extern double persona_log_hyp_series(double a, double b, double c, double d, double z);
 
 /* ln(e^u + e^v) without overflow */
 static inline double
