@@ -29,13 +29,19 @@ PG_FUNCTION_INFO_V1(bgnbd_loglik);
  * Log-likelihood of all rows at log-parameters p, and its gradient with
  * respect to p when g is not NULL.  Rows are sorted by x, so the lgamma and
  * digamma terms that depend on x only are computed once per distinct x.
+ *
+ * BG/NBD and MBG/NBD (Batislam, Denizel & Filiztekin 2007) share it: in
+ * MBG/NBD a customer may also leave right after the first purchase, which
+ * shifts b + x to b + x + 1 in the beta terms and gives the dropout term
+ * a/(b+x) to every customer, x = 0 included (s = 1 below; BG/NBD s = 0).
+ * Inlined with a constant flag, each model gets its own loop.
  */
-static double
-bg_value_grad(void *data, const double *p, double *g)
+static pg_attribute_always_inline double
+bg_core(const FitData *d, const double *p, double *g, bool modified)
 {
-	const FitData *d = data;
 	double		r = exp(p[0]), alpha = exp(p[1]), a = exp(p[2]), b = exp(p[3]);
 	double		lalpha = log(alpha), la = log(a);
+	double		s = modified ? 1 : 0;
 	double		ll = 0, gr = 0, galpha = 0, ga = 0, gb = 0;
 	double		lastx = -1, lg = 0, dr = 0, dab = 0, db = 0;
 	double		base = -lgamma(r) + r * lalpha + lgamma(a + b) - lgamma(b);
@@ -51,34 +57,35 @@ bg_value_grad(void *data, const double *p, double *g)
 	{
 		const FitRow *o = &d->rows[i];
 		double		x = o->k1, w = o->w;
+		bool		drop = modified || x > 0;	/* the dropout term is there */
 		double		lT = log(alpha + o->k3);
-		double		ltx = x > 0 ? log(alpha + o->k2) : 0;
+		double		ltx = drop ? log(alpha + o->k2) : 0;
 		double		a3 = -(r + x) * lT;
-		double		a4 = x > 0 ? la - log(b + x - 1) - (r + x) * ltx : -INFINITY;
+		double		a4 = drop ? la - log(b + x - 1 + s) - (r + x) * ltx : -INFINITY;
 		double		lse = logsumexp(a3, a4);
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
 		if (x != lastx)
 		{
 			lastx = x;
-			lg = lgamma(r + x) + base + lgamma(b + x) - lgamma(a + b + x);
+			lg = lgamma(r + x) + base + lgamma(b + x + s) - lgamma(a + b + x + s);
 			if (g)
 			{
 				dr = persona_digamma(r + x) - psi_r;
-				dab = psi_ab - persona_digamma(a + b + x);
-				db = persona_digamma(b + x) - psi_b;
+				dab = psi_ab - persona_digamma(a + b + x + s);
+				db = persona_digamma(b + x + s) - psi_b;
 			}
 		}
 		ll += w * (lg + lse);
 		if (g)
 		{
 			double		w3 = exp(a3 - lse);
-			double		w4 = x > 0 ? exp(a4 - lse) : 0;
+			double		w4 = drop ? exp(a4 - lse) : 0;
 
 			gr += w * (dr + lalpha - w3 * lT - w4 * ltx);
 			galpha += w * (r / alpha - (r + x) * (w3 / (alpha + o->k3) + w4 / (alpha + o->k2)));
 			ga += w * (dab + w4 / a);
-			gb += w * (dab + db - (x > 0 ? w4 / (b + x - 1) : 0));
+			gb += w * (dab + db - (drop ? w4 / (b + x - 1 + s) : 0));
 		}
 	}
 	if (g)
@@ -92,10 +99,22 @@ bg_value_grad(void *data, const double *p, double *g)
 	return ll;
 }
 
+double
+bg_family_value_grad(const FitData *d, const double *p, double *g, bool modified)
+{
+	return modified ? bg_core(d, p, g, true) : bg_core(d, p, g, false);
+}
+
+static double
+bg_value_grad(void *data, const double *p, double *g)
+{
+	return bg_core(data, p, g, false);
+}
+
 static double
 bg_value(void *data, const double *p)
 {
-	return bg_value_grad(data, p, NULL);
+	return bg_core(data, p, NULL, false);
 }
 
 /* P(alive) = 1 / (1 + [x>0] a/(b+x−1) ((α+T)/(α+t_x))^(r+x)) */
@@ -133,7 +152,8 @@ bg_expected(const double *m, double t, double x, double tx, double T)
 	return num * bg_p_alive(m, x, tx, T);
 }
 
-const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected};
+const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected,
+	btyd_check_summary, btyd_check_horizon};
 
 /* SQL: the fit's final function and the scoring functions */
 Datum

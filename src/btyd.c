@@ -35,11 +35,11 @@ btyd_check_summary(double x, double tx, double T)
 }
 
 /*
- * Transition function of bgnbd_fit and pareto_nbd_fit:
- * (state, x, t_x, T [, weight [, penalty]]).
+ * Transition function of the purchase-model fits:
+ * (state, x, t_x, T [, weight [, penalty]]), each row validated by check.
  */
 Datum
-btyd_fit_transfn(PG_FUNCTION_ARGS)
+btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double))
 {
 	FitState   *st = fitstate_get(fcinfo);
 	double		x, tx, T, w = 1;
@@ -51,7 +51,7 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 	x = PG_GETARG_FLOAT8(1);
 	tx = PG_GETARG_FLOAT8(2);
 	T = PG_GETARG_FLOAT8(3);
-	btyd_check_summary(x, tx, T);
+	check(x, tx, T);
 	if (PG_NARGS() > 4)
 	{
 		w = PG_GETARG_FLOAT8(4);
@@ -65,6 +65,13 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 	fitstate_count_row(st);
 	fitstate_add(st, x, tx, T, w);
 	PG_RETURN_POINTER(st);
+}
+
+/* Transition function of bgnbd_fit, mbgnbd_fit and pareto_nbd_fit. */
+Datum
+btyd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_trans(fcinfo, btyd_check_summary);
 }
 
 /* Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
@@ -211,7 +218,7 @@ btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_summary(x, tx, T);
+	model->check(x, tx, T);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->p_alive(m, x, tx, T), 0, 1, "P(alive)"));
 }
 
@@ -224,8 +231,8 @@ btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		x = PG_GETARG_FLOAT8(2), tx = PG_GETARG_FLOAT8(3), T = PG_GETARG_FLOAT8(4);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_summary(x, tx, T);
-	btyd_check_horizon(t);
+	model->check(x, tx, T);
+	model->check_horizon(t);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, x, tx, T), 0, DBL_MAX, "expected purchases"));
 }
 
@@ -237,7 +244,7 @@ btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		t = PG_GETARG_FLOAT8(1);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_horizon(t);
+	model->check_horizon(t);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, 0, 0, 0), 0, DBL_MAX, "expected purchases"));
 }
 
@@ -268,7 +275,7 @@ btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_summary(x, tx, T);
+	model->check(x, tx, T);
 	PG_RETURN_FLOAT8(btyd_in_domain(fit_row_loglik(model->value, 4, m, x, tx, T), -INFINITY, DBL_MAX,
 									"log-likelihood"));
 }

@@ -1,6 +1,6 @@
 /*
- * clv.c — customer lifetime value from a purchase model (BG/NBD or
- * Pareto/NBD) and the Gamma-Gamma spend model.
+ * clv.c — customer lifetime value from a purchase model (BG/NBD, MBG/NBD
+ * or Pareto/NBD) and the Gamma-Gamma spend model.
  *
  * As in lifetimes' customer_lifetime_value: the expected purchases of each
  * month of the horizon, times the expected mean spend, discounted monthly:
@@ -17,6 +17,7 @@
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(bgnbd_clv);
+PG_FUNCTION_INFO_V1(mbgnbd_clv);
 PG_FUNCTION_INFO_V1(pareto_nbd_clv);
 
 #define DAYS_PER_MONTH (365.25 / 12)
@@ -72,6 +73,12 @@ Datum
 bgnbd_clv(PG_FUNCTION_ARGS)
 {
 	return clv(fcinfo, &bgnbd_model);
+}
+
+Datum
+mbgnbd_clv(PG_FUNCTION_ARGS)
+{
+	return clv(fcinfo, &mbgnbd_model);
 }
 
 Datum

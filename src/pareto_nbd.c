@@ -431,7 +431,8 @@ pnbd_expected(const double *m, double t, double x, double tx, double T)
 	return (r + x) * (beta + T) / (alpha + T) * growth * pnbd_p_alive(m, x, tx, T);
 }
 
-const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, pnbd_value_grad, pnbd_p_alive, pnbd_expected};
+const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, pnbd_value_grad, pnbd_p_alive, pnbd_expected,
+	btyd_check_summary, btyd_check_horizon};
 
 /* SQL: the fit's final function and the scoring functions */
 Datum

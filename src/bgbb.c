@@ -1,0 +1,219 @@
+/*
+ * bgbb.c — the BG/BB model (Fader, Hardie & Shang 2010; lifetimes'
+ * BetaGeoBetaBinomFitter) for discrete-time, opportunity-based data: a
+ * charity's yearly appeals, a newsletter's issues, a yearly event.
+ *
+ * While "alive" a customer transacts at each opportunity with probability
+ * p, p ~ beta(α, β) across customers; at the start of each opportunity a
+ * living customer leaves for good with probability θ, θ ~ beta(γ, δ).  A
+ * customer is summarised by x transactions in n opportunities, the last at
+ * opportunity t_x (FHS 2010 eq. 5):
+ *   L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ)
+ *     + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ)
+ * The sum's terms shrink, each the previous times two ratios below 1, so
+ * it is summed by that recurrence relative to its first term, in logs: no
+ * lgamma inside the loop and no overflow or underflow for long histories.
+ * The gradient is numeric (the optimiser's central differences): discrete
+ * data have few distinct histories (at most (n+1)(n+2)/2 per n), so a fit
+ * is cheap however many customers there are.
+ */
+#include "persona.h"
+
+#include <math.h>
+
+#include "btyd.h"
+#include "miscadmin.h"
+
+/* the longest history accepted (the likelihood sums up to n terms) */
+#define BGBB_MAX_OPPORTUNITIES 1000000
+/* horizons up to this many opportunities are summed term by term */
+#define BGBB_SUM_MAX 1000000
+
+PG_FUNCTION_INFO_V1(bgbb_fit_transfn);
+PG_FUNCTION_INFO_V1(bgbb_finalfn);
+PG_FUNCTION_INFO_V1(bgbb_p_alive);
+PG_FUNCTION_INFO_V1(bgbb_expected);
+PG_FUNCTION_INFO_V1(bgbb_expected_new);
+PG_FUNCTION_INFO_V1(bgbb_loglik);
+
+/* ln B(a, b) */
+static inline double
+log_beta(double a, double b)
+{
+	return lgamma(a) + lgamma(b) - lgamma(a + b);
+}
+
+/*
+ * Check one customer's summary: whole numbers 0 <= x <= t_x <= n, t_x = 0
+ * when x = 0 (t_x is the opportunity of the last transaction, 1..n).
+ * n = 0 (no opportunity yet) is valid and changes nothing in a fit.
+ */
+static void
+bgbb_check_summary(double x, double tx, double n)
+{
+	persona_check_finite(x, "x");
+	persona_check_finite(tx, "t_x");
+	persona_check_finite(n, "n");
+	if (x != rint(x) || tx != rint(tx) || n != rint(n) || x < 0 || x > tx || tx > n ||
+		(x == 0 && tx != 0) || n > BGBB_MAX_OPPORTUNITIES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid BG/BB customer summary (x = %g, t_x = %g, n = %g)", x, tx, n),
+				 errdetail("Need whole numbers 0 <= x <= t_x <= n <= %d, and t_x = 0 when x = 0.",
+						   BGBB_MAX_OPPORTUNITIES),
+				 errhint("x is the number of opportunities with a transaction, t_x the last of them (1..n), n the opportunities observed.")));
+}
+
+/* A horizon of n* opportunities: a whole number >= 0. */
+static void
+bgbb_check_horizon(double t)
+{
+	btyd_check_horizon(t);
+	if (t != rint(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the BG/BB horizon must be a whole number of opportunities, not %g", t)));
+}
+
+/* ln L of one customer at parameters α, β, γ, δ (FHS 2010 eq. 5) */
+static double
+bgbb_row_loglik(double alpha, double beta, double gamma, double delta,
+				double x, double tx, double n)
+{
+	double		alive = log_beta(alpha + x, beta + n - x) + log_beta(gamma, delta + n);
+	double		left = -INFINITY;
+
+	if (n - tx >= 1)
+	{
+		double		term = 1, sum = 1;
+
+		for (double i = 0; i < n - tx - 1; i++)
+		{
+			term *= (beta + tx - x + i) / (alpha + beta + tx + i) *
+				(delta + tx + i) / (gamma + 1 + delta + tx + i);
+			sum += term;
+			PERSONA_CHECK_INTERRUPTS_EVERY((int64) i + 1, 16);
+		}
+		left = log_beta(alpha + x, beta + tx - x) + log_beta(gamma + 1, delta + tx) + log(sum);
+	}
+	return logsumexp(alive, left) - log_beta(alpha, beta) - log_beta(gamma, delta);
+}
+
+/* Log-likelihood of all rows (x, t_x, n) at log-parameters p. */
+static double
+bb_value(void *data, const double *p)
+{
+	const FitData *d = data;
+	double		alpha = exp(p[0]), beta = exp(p[1]), gamma = exp(p[2]), delta = exp(p[3]);
+	double		ll = 0;
+
+	for (int64 i = 0; i < d->n; i++)
+	{
+		const FitRow *o = &d->rows[i];
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
+		ll += o->w * bgbb_row_loglik(alpha, beta, gamma, delta, o->k1, o->k2, o->k3);
+	}
+	return ll;
+}
+
+/* P(alive at opportunity n+1 | x, t_x, n) (FHS 2010 eq. 11) */
+static double
+bb_p_alive(const double *m, double x, double tx, double n)
+{
+	double		alpha = m[0], beta = m[1], gamma = m[2], delta = m[3];
+
+	return exp(log_beta(alpha + x, beta + n - x) + log_beta(gamma, delta + n + 1)
+			   - log_beta(alpha, beta) - log_beta(gamma, delta)
+			   - bgbb_row_loglik(alpha, beta, gamma, delta, x, tx, n));
+}
+
+/*
+ * Σ_{m=n0}^{n0+ns−1} B(γ, δ+m+1)/B(γ, δ): the expected number of the ns
+ * opportunities after n0 at which a customer alive at n0 is still alive.
+ * Term by term up to BGBB_SUM_MAX terms (exact for every γ); beyond, the
+ * telescoped closed form of FHS 2010 eq. 13, δ/(γ−1) Γ(γ+δ)/Γ(1+δ)
+ * [Γ(1+δ+n0)/Γ(γ+δ+n0) − Γ(1+δ+n0+ns)/Γ(γ+δ+n0+ns)], or its γ = 1 limit.
+ */
+static double
+bgbb_survival_sum(double gamma, double delta, double n0, double ns)
+{
+	double		u0, u1;
+
+	if (ns <= BGBB_SUM_MAX)
+	{
+		double		term = exp(log_beta(gamma, delta + n0 + 1) - log_beta(gamma, delta));
+		double		sum = 0;
+
+		for (double m = n0; m < n0 + ns; m++)
+		{
+			sum += term;
+			term *= (delta + m + 1) / (gamma + delta + m + 1);
+			PERSONA_CHECK_INTERRUPTS_EVERY((int64) (m - n0) + 1, 16);
+		}
+		return sum;
+	}
+	if (gamma == 1)
+		return delta * (persona_digamma(delta + n0 + ns + 1) - persona_digamma(delta + n0 + 1));
+	u0 = lgamma(1 + delta + n0) - lgamma(gamma + delta + n0);
+	u1 = lgamma(1 + delta + n0 + ns) - lgamma(gamma + delta + n0 + ns);
+	return delta / (gamma - 1) * exp(lgamma(gamma + delta) - lgamma(1 + delta) + u0) * -expm1(u1 - u0);
+}
+
+/*
+ * Expected transactions in the next ns opportunities given (x, t_x, n)
+ * (FHS 2010 eq. 13): B(α+x+1, β+n−x)/B(α,β) / L times the survival sum.
+ * With x = t_x = n = 0 (L = 1) it is E[X(ns)] of a new customer (eq. 7),
+ * α/(α+β) Σ_{t=1}^{ns} B(γ, δ+t)/B(γ, δ).
+ */
+static double
+bb_expected(const double *m, double ns, double x, double tx, double n)
+{
+	double		alpha = m[0], beta = m[1], gamma = m[2], delta = m[3];
+
+	if (ns == 0)
+		return 0.0;
+	return exp(log_beta(alpha + x + 1, beta + n - x) - log_beta(alpha, beta)
+			   - bgbb_row_loglik(alpha, beta, gamma, delta, x, tx, n)) *
+		bgbb_survival_sum(gamma, delta, n, ns);
+}
+
+const BtydModel bgbb_model = {"BG/BB", bb_value, NULL, bb_p_alive, bb_expected,
+	bgbb_check_summary, bgbb_check_horizon};
+
+/* SQL: (state, x, t_x, n [, weight [, penalty]]) */
+Datum
+bgbb_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_trans(fcinfo, bgbb_check_summary);
+}
+
+Datum
+bgbb_finalfn(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_final(fcinfo, &bgbb_model);
+}
+
+Datum
+bgbb_p_alive(PG_FUNCTION_ARGS)
+{
+	return btyd_p_alive_call(fcinfo, &bgbb_model);
+}
+
+Datum
+bgbb_expected(PG_FUNCTION_ARGS)
+{
+	return btyd_expected_call(fcinfo, &bgbb_model);
+}
+
+Datum
+bgbb_expected_new(PG_FUNCTION_ARGS)
+{
+	return btyd_expected_new_call(fcinfo, &bgbb_model);
+}
+
+Datum
+bgbb_loglik(PG_FUNCTION_ARGS)
+{
+	return btyd_loglik_call(fcinfo, &bgbb_model);
+}
