@@ -129,6 +129,25 @@ bb_p_alive(const double *m, double x, double tx, double n)
 }
 
 /*
+ * ln Γ(z+a) − ln Γ(z+b).  For large z the difference of two lgamma values
+ * near z ln z loses digits, so it is summed from the asymptotic series
+ * (a−b) ln z + Σ_k (−1)^(k+1) [B_{k+1}(a) − B_{k+1}(b)] / (k(k+1) z^k)
+ * (Bernoulli polynomials B2, B3, B4), whose next term is below 1e-16 there.
+ */
+static double
+lgamma_ratio(double z, double a, double b)
+{
+	double		b2, b3, b4;
+
+	if (z < 1e4 * (1 + a * a + b * b))
+		return lgamma(z + a) - lgamma(z + b);
+	b2 = (a * a - a) - (b * b - b);
+	b3 = (a * a * a - 1.5 * a * a + 0.5 * a) - (b * b * b - 1.5 * b * b + 0.5 * b);
+	b4 = (a * a * a * a - 2 * a * a * a + a * a) - (b * b * b * b - 2 * b * b * b + b * b);
+	return (a - b) * log(z) + b2 / (2 * z) - b3 / (6 * z * z) + b4 / (12 * z * z * z);
+}
+
+/*
  * Σ_{m=n0}^{n0+ns−1} B(γ, δ+m+1)/B(γ, δ): the expected number of the ns
  * opportunities after n0 at which a customer alive at n0 is still alive.
  * Term by term up to BGBB_SUM_MAX terms (exact for every γ); beyond, the
@@ -155,8 +174,8 @@ bgbb_survival_sum(double gamma, double delta, double n0, double ns)
 	}
 	if (gamma == 1)
 		return delta * (persona_digamma(delta + n0 + ns + 1) - persona_digamma(delta + n0 + 1));
-	u0 = lgamma(1 + delta + n0) - lgamma(gamma + delta + n0);
-	u1 = lgamma(1 + delta + n0 + ns) - lgamma(gamma + delta + n0 + ns);
+	u0 = lgamma_ratio(n0, 1 + delta, gamma + delta);
+	u1 = lgamma_ratio(n0 + ns, 1 + delta, gamma + delta);
 	return delta / (gamma - 1) * exp(lgamma(gamma + delta) - lgamma(1 + delta) + u0) * -expm1(u1 - u0);
 }
 
