@@ -1,5 +1,6 @@
 /*
- * bgnbd.c — the BG/NBD model (Fader, Hardie & Lee 2005): fitting by maximum
+ * bgnbd.c — the BG/NBD model (Fader, Hardie & Lee 2005) and its variant
+ * MBG/NBD (Batislam, Denizel & Filiztekin 2007): fitting by maximum
  * likelihood inside the database, P(alive) and expected purchases.
  *
  * Per customer with x repeat purchases, last at t_x, observed for T:
@@ -99,12 +100,6 @@ bg_core(const FitData *d, const double *p, double *g, bool modified)
 	return ll;
 }
 
-double
-bg_family_value_grad(const FitData *d, const double *p, double *g, bool modified)
-{
-	return modified ? bg_core(d, p, g, true) : bg_core(d, p, g, false);
-}
-
 static double
 bg_value_grad(void *data, const double *p, double *g)
 {
@@ -117,26 +112,46 @@ bg_value(void *data, const double *p)
 	return bg_core(data, p, NULL, false);
 }
 
-/* P(alive) = 1 / (1 + [x>0] a/(b+x−1) ((α+T)/(α+t_x))^(r+x)) */
 static double
-bg_p_alive(const double *m, double x, double tx, double T)
+mbg_value_grad(void *data, const double *p, double *g)
+{
+	return bg_core(data, p, g, true);
+}
+
+static double
+mbg_value(void *data, const double *p)
+{
+	return bg_core(data, p, NULL, true);
+}
+
+/*
+ * P(alive) = 1 / (1 + [x>0] a/(b+x−1) ((α+T)/(α+t_x))^(r+x)); MBG/NBD:
+ * a/(b+x) for every x, so one-time buyers too may have left.
+ */
+static double
+bg_family_p_alive(const double *m, double x, double tx, double T, bool modified)
 {
 	double		r = m[0], alpha = m[1], a = m[2], b = m[3];
+	double		s = modified ? 1 : 0;
 
-	if (x == 0)
+	if (x == 0 && !modified)
 		return 1.0;
-	return 1.0 / (1.0 + exp(log(a) - log(b + x - 1) + (r + x) * (log(alpha + T) - log(alpha + tx))));
+	return 1.0 / (1.0 + exp(log(a) - log(b + x - 1 + s) + (r + x) * (log(alpha + T) - log(alpha + tx))));
 }
 
 /*
  * Expected purchases in the next t periods given (x, t_x, T), FHL 2005
- * eq. 10.  With x = t_x = T = 0 it is the unconditional E[X(t)] of a new
- * customer (eq. 9).
+ * eq. 10 (BG/NBD, s = 0) and Batislam et al. 2007 (MBG/NBD, s = 1):
+ *   (a+b+x−1+s)/(a−1) [1 − ((α+T)/(α+T+t))^(r+x)
+ *                          2F1(r+x, b+x+s; a+b+x−1+s; t/(α+T+t))] P(alive)
+ * With x = t_x = T = 0 it is the unconditional E[X(t)] of a new customer
+ * (FHL eq. 9; MBG/NBD b/(a−1) [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]).
  */
 static double
-bg_expected(const double *m, double t, double x, double tx, double T)
+bg_family_expected(const double *m, double t, double x, double tx, double T, bool modified)
 {
 	double		r = m[0], alpha = m[1], a = m[2], b = m[3];
+	double		s = modified ? 1 : 0;
 	double		num;
 
 	if (t == 0)
@@ -144,15 +159,42 @@ bg_expected(const double *m, double t, double x, double tx, double T)
 	if (a == 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("BG/NBD expected purchases are undefined for a = 1 exactly")));
+				 errmsg("%s expected purchases are undefined for a = 1 exactly", modified ? "MBG/NBD" : "BG/NBD")));
 	/* ((α+T)/(α+T+t))^(r+x) · 2F1(...) in logs: both factors can be huge */
-	num = (a + b + x - 1) / (a - 1) *
+	num = (a + b + x - 1 + s) / (a - 1) *
 		-expm1((r + x) * (log(alpha + T) - log(alpha + T + t)) +
-			   persona_log_hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)));
-	return num * bg_p_alive(m, x, tx, T);
+			   persona_log_hyp2f1(r + x, b + x + s, a + b + x - 1 + s, t / (alpha + T + t)));
+	return num * bg_family_p_alive(m, x, tx, T, modified);
+}
+
+static double
+bg_p_alive(const double *m, double x, double tx, double T)
+{
+	return bg_family_p_alive(m, x, tx, T, false);
+}
+
+static double
+bg_expected(const double *m, double t, double x, double tx, double T)
+{
+	return bg_family_expected(m, t, x, tx, T, false);
+}
+
+static double
+mbg_p_alive(const double *m, double x, double tx, double T)
+{
+	return bg_family_p_alive(m, x, tx, T, true);
+}
+
+static double
+mbg_expected(const double *m, double t, double x, double tx, double T)
+{
+	return bg_family_expected(m, t, x, tx, T, true);
 }
 
 const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected,
+	btyd_check_summary, btyd_check_horizon};
+/* its SQL functions are in mbgnbd.c */
+const BtydModel mbgnbd_model = {"MBG/NBD", mbg_value, mbg_value_grad, mbg_p_alive, mbg_expected,
 	btyd_check_summary, btyd_check_horizon};
 
 /* SQL: the fit's final function and the scoring functions */

@@ -32,13 +32,6 @@ extern const BtydModel mbgnbd_model;
 extern const BtydModel pareto_nbd_model;
 extern const BtydModel bgbb_model;
 
-/*
- * bgnbd.c: the log-likelihood (and gradient when g is not NULL) of BG/NBD
- * (modified = false) or MBG/NBD (modified = true), which differ only in
- * whether a customer may also leave right after the first purchase.
- */
-extern double bg_family_value_grad(const FitData *d, const double *p, double *g, bool modified);
-
 /* fit aggregate final function; P(alive); conditional, unconditional expectation; loglik */
 extern Datum btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model);
