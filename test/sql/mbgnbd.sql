@@ -88,5 +88,10 @@ SELECT persona.expected_purchases(m, -1, 0, 0, 1) FROM m;
 SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true)::persona.mbgnbd, 1, 1, 2);
 SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true)::persona.mbgnbd, 10, 1, 1, 2);
 SELECT persona.mbgnbd_fit(x, t_x, t_cal) IS NULL AS no_rows FROM s WHERE false;
+-- Customers all alike do not identify the model: the optimiser stops on
+-- the parameter bound (e^15) with a vanishing gradient; that is a warning
+-- and converged = false, not a maximum.
+SELECT (f).converged, round(ln((f).b)::numeric, 3) AS ln_b
+FROM (SELECT persona.mbgnbd_fit(2, 10, 20) AS f FROM generate_series(1, 100)) q;
 DROP TABLE s, m;
 DROP FUNCTION mbg_ll, hyp2f1;
