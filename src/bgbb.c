@@ -148,21 +148,21 @@ lgamma_ratio(double z, double a, double b)
 }
 
 /*
- * Σ_{m=n0}^{n0+ns−1} B(γ, δ+m+1)/B(γ, δ): the expected number of the ns
- * opportunities after n0 at which a customer alive at n0 is still alive.
- * Term by term up to BGBB_SUM_MAX terms (exact for every γ); beyond, the
+ * ln Σ_{m=n0}^{n0+ns−1} B(γ, δ+m+1)/B(γ, δ), ns >= 1: the log of the expected
+ * number of the ns opportunities after n0 at which a customer alive at n0
+ * is still alive.  Term by term up to BGBB_SUM_MAX terms (exact for every
+ * γ), relative to the first term so that nothing underflows; beyond, the
  * telescoped closed form of FHS 2010 eq. 13, δ/(γ−1) Γ(γ+δ)/Γ(1+δ)
  * [Γ(1+δ+n0)/Γ(γ+δ+n0) − Γ(1+δ+n0+ns)/Γ(γ+δ+n0+ns)], or its γ = 1 limit.
  */
 static double
-bgbb_survival_sum(double gamma, double delta, double n0, double ns)
+bgbb_log_survival_sum(double gamma, double delta, double n0, double ns)
 {
 	double		u0, u1;
 
 	if (ns <= BGBB_SUM_MAX)
 	{
-		double		term = exp(log_beta(gamma, delta + n0 + 1) - log_beta(gamma, delta));
-		double		sum = 0;
+		double		term = 1, sum = 0;
 
 		for (double m = n0; m < n0 + ns; m++)
 		{
@@ -170,19 +170,22 @@ bgbb_survival_sum(double gamma, double delta, double n0, double ns)
 			term *= (delta + m + 1) / (gamma + delta + m + 1);
 			PERSONA_CHECK_INTERRUPTS_EVERY((int64) (m - n0) + 1, 16);
 		}
-		return sum;
+		return log_beta(gamma, delta + n0 + 1) - log_beta(gamma, delta) + log(sum);
 	}
 	if (gamma == 1)
-		return delta * (persona_digamma(delta + n0 + ns + 1) - persona_digamma(delta + n0 + 1));
+		return log(delta) + log(persona_digamma(delta + n0 + ns + 1) - persona_digamma(delta + n0 + 1));
 	u0 = lgamma_ratio(n0, 1 + delta, gamma + delta);
 	u1 = lgamma_ratio(n0 + ns, 1 + delta, gamma + delta);
-	return delta / (gamma - 1) * exp(lgamma(gamma + delta) - lgamma(1 + delta) + u0) * -expm1(u1 - u0);
+	/* δ/(γ−1) and −expm1(u1 − u0) have the same sign */
+	return log(delta) + lgamma(gamma + delta) - lgamma(1 + delta) + u0 +
+		log(-expm1(u1 - u0) / (gamma - 1));
 }
 
 /*
  * Expected transactions in the next ns opportunities given (x, t_x, n)
- * (FHS 2010 eq. 13): B(α+x+1, β+n−x)/B(α,β) / L times the survival sum.
- * With x = t_x = n = 0 (L = 1) it is E[X(ns)] of a new customer (eq. 7),
+ * (FHS 2010 eq. 13): B(α+x+1, β+n−x)/B(α,β) / L times the survival sum,
+ * in logs (each factor alone can overflow or underflow).  With
+ * x = t_x = n = 0 (L = 1) it is E[X(ns)] of a new customer (eq. 7),
  * α/(α+β) Σ_{t=1}^{ns} B(γ, δ+t)/B(γ, δ).
  */
 static double
@@ -193,8 +196,8 @@ bb_expected(const double *m, double ns, double x, double tx, double n)
 	if (ns == 0)
 		return 0.0;
 	return exp(log_beta(alpha + x + 1, beta + n - x) - log_beta(alpha, beta)
-			   - bgbb_row_loglik(alpha, beta, gamma, delta, x, tx, n)) *
-		bgbb_survival_sum(gamma, delta, n, ns);
+			   - bgbb_row_loglik(alpha, beta, gamma, delta, x, tx, n)
+			   + bgbb_log_survival_sum(gamma, delta, n, ns));
 }
 
 const BtydModel bgbb_model = {"BG/BB", bb_value, NULL, bb_p_alive, bb_expected,

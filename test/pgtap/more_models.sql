@@ -14,7 +14,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(31);
+SELECT plan(32);
 
 CREATE TABLE mb_sim AS SELECT * FROM persona.simulate_mbgnbd(0.525, 6.183, 0.891, 1.614, 20000, 39, 7, 39);
 CREATE TABLE bb_sim AS SELECT * FROM persona.simulate_bgbb(1.204, 0.750, 0.657, 2.783, 20000, 6, 8, 5);
@@ -80,6 +80,18 @@ SELECT ok(bool_and(persona.p_alive(t.bb, 2, tx + 1, 10) > persona.p_alive(t.bb, 
           'BG/BB: the later the last transaction, the likelier alive') FROM truth t, generate_series(2, 9) tx;
 SELECT ok(bool_and(persona.expected_purchases(t.bb, h + 1, 3, 5, 6) > persona.expected_purchases(t.bb, h, 3, 5, 6)),
           'BG/BB expected transactions grow with the horizon') FROM truth t, generate_series(0, 100, 10) h;
+
+-- At most one transaction per opportunity, for parameters far from the
+-- data's too (every factor of the expectation alone over- or underflows
+-- somewhere here) and long histories; horizons past 10^6 take the closed form.
+SELECT ok(bool_and(e >= 0 AND e <= h.ns AND pa BETWEEN 0 AND 1),
+          'BG/BB: 0 <= expected transactions <= opportunities, P(alive) in [0, 1], for extreme parameters')
+FROM unnest(ARRAY[1e-6, 0.01, 1, 100, 1e6]) a, unnest(ARRAY[1e-6, 1, 1e6]) b, unnest(ARRAY[1e-6, 0.5, 1, 1e6]) g,
+     unnest(ARRAY[1e-6, 1, 1e6]) dl,
+     (VALUES (0, 0, 0), (0, 0, 6), (6, 6, 6), (3, 10, 1000), (500, 999, 1000)) c(x, tx, n),
+     (VALUES (10), (2000000)) h(ns),
+     LATERAL (SELECT persona.expected_purchases((a, b, g, dl, 0, 0, 0, true)::persona.bgbb, h.ns, c.x, c.tx, c.n) AS e,
+                     persona.p_alive((a, b, g, dl, 0, 0, 0, true)::persona.bgbb, c.x, c.tx, c.n) AS pa) q;
 
 -- Errors: one SQLSTATE and wording per condition.
 SELECT throws_ok($$SELECT persona.bgbb_fit(3, 2, 6)$$, '22023', 'invalid BG/BB customer summary (x = 3, t_x = 2, n = 6)', 'BG/BB x > t_x');
