@@ -74,7 +74,7 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 	return btyd_fit_trans(fcinfo, btyd_check_summary);
 }
 
-/* Build a persona.bgnbd / pareto_nbd / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
+/* Build a persona.bgnbd / mbgnbd / pareto_nbd / bgbb / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
 static Datum
 btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res,
 				 const char *model)

@@ -42,7 +42,7 @@ extern FitState *fitstate_get(FunctionCallInfo fcinfo);
 /* Take the optional penalty argument (the same on every row). */
 extern void fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno);
 
-/* btyd.c: transition function of bgnbd_fit and pareto_nbd_fit */
+/* btyd.c: transition function of bgnbd_fit, mbgnbd_fit and pareto_nbd_fit */
 extern Datum btyd_fit_transfn(PG_FUNCTION_ARGS);
 
 #endif							/* PERSONA_FITSTATE_H */
