@@ -1,19 +1,23 @@
 #!/bin/sh
-# Profiles as BI tools read them, over psycopg2 and JDBC (pgjdbc). Two
+# Profiles as BI tools read them, over psycopg2, JDBC (pgjdbc), ODBC (psqlODBC)
+# and SQLAlchemy. Two
 # deterministic orders tables (bigint and text customer keys) are profiled;
 # every relation of each profile (its schema, name starting with NAME_; not the
 # internal NAME__ relations, which hold aggregate states and persona types) is
 # read by psql (canonical text, per-row md5: test/drivers/canonical.sql),
 # by psycopg2 in session TimeZone Asia/Shanghai and by JDBC with
 # -Duser.timezone=UTC and America/New_York (pgjdbc sets the session TimeZone
-# to the JVM's), psql itself in UTC:
+# to the JVM's), by psqlODBC in America/Los_Angeles and by SQLAlchemy in
+# Europe/Berlin, psql itself in UTC:
 #   - the clients see only built-in types and native values (their own checks:
 #     test/drivers/profile_check.py, test/drivers/ProfileCheck.java);
 #   - every client's columns, row counts and per-row digests equal psql's, so
 #     no value (dates and day counts included) depends on the client's zone;
 #   - string parameters bound where a BI tool binds them (psycopg2 %s, JDBC
 #     setString) give the count psql gives with a literal.
-# Without psycopg2 or a JDK and the pgjdbc jar the client's checks are skipped
+#   - ODBC's catalog (SQLColumns) and SQLAlchemy's reflection name a standard
+#     type for every column (never psqlODBC's "unknown" or SQLAlchemy's NullType).
+# Without psycopg2, a JDK and the pgjdbc jar, pyodbc and psqlODBC or SQLAlchemy the client's checks are skipped
 # (PERSONA_REQUIRE_CLIENTS=1, as tools/test sets, makes that a failure).
 set -u
 export PGOPTIONS="-c client_min_messages=warning"
@@ -164,6 +168,28 @@ if command -v javac >/dev/null && command -v java >/dev/null && [ -r "$jar" ]; t
   fi
 else
   skip "JDBC checks: need javac, java and $jar (Debian: openjdk-17-jdk-headless, libpostgresql-jdbc-java)"
+fi
+
+# ODBC (psqlODBC through unixODBC, driven by pyodbc), in America/Los_Angeles
+if "$python" -c "import pyodbc, psycopg2" 2>/dev/null && odbcinst -q -d -n "PostgreSQL Unicode" >/dev/null 2>&1; then
+  set -- "$dir/odbc.out" America/Los_Angeles
+  for p in $profiles; do set -- "$@" "$p"; done
+  while IFS="$tab" read -r label sql value; do set -- "$@" --param "$label" "$sql" "$value"; done <"$params"
+  if "$python" test/drivers/profile_check_odbc.py "$@"; then :; else status=1; fi
+  if [ -s "$dir/odbc.out" ]; then compare "ODBC (America/Los_Angeles)" "$dir/odbc.out"; else fail "ODBC wrote no output"; fi
+else
+  skip "ODBC checks: need pyodbc and the psqlODBC driver (Debian: python3-pyodbc, odbc-postgresql)"
+fi
+
+# SQLAlchemy 1.4 (what Superset and many notebooks use): reflected column types
+if "$python" -c "import sqlalchemy, psycopg2" 2>/dev/null; then
+  set --
+  for p in $profiles; do set -- "$@" "$p"; done
+  while IFS="$tab" read -r label sql value; do set -- "$@" --param "$label" "$sql" "$value"; done <"$params"
+  if PGTZ=Europe/Berlin "$python" test/drivers/profile_check_sqlalchemy.py "$dir/sqlalchemy.out" "$@"; then :; else status=1; fi
+  if [ -s "$dir/sqlalchemy.out" ]; then compare "SQLAlchemy (Europe/Berlin)" "$dir/sqlalchemy.out"; else fail "SQLAlchemy wrote no output"; fi
+else
+  skip "SQLAlchemy checks: need sqlalchemy and psycopg2 (Debian: python3-sqlalchemy)"
 fi
 
 export PGDATABASE=postgres
