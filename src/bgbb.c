@@ -13,9 +13,9 @@
  * The sum's terms shrink, each the previous times two ratios below 1, so
  * it is summed by that recurrence relative to its first term, in logs: no
  * lgamma inside the loop and no overflow or underflow for long histories.
- * The gradient is numeric (the optimiser's central differences): discrete
- * data have few distinct histories (at most (n+1)(n+2)/2 per n), so a fit
- * is cheap however many customers there are.
+ * The gradient is analytic (digamma differences, stepped along the sum).
+ * Discrete data have few distinct histories (at most (n+1)(n+2)/2 per n),
+ * so a fit is cheap however many customers there are.
  */
 #include "persona.h"
 
@@ -75,46 +75,111 @@ bgbb_check_horizon(double t)
 				 errmsg("the BG/BB horizon must be a whole number of opportunities, not %g", t)));
 }
 
-/* ln L of one customer at parameters α, β, γ, δ (FHS 2010 eq. 5) */
+/*
+ * ln L of one customer at parameters α, β, γ, δ (FHS 2010 eq. 5), and when
+ * g is not NULL its derivatives with respect to α, β, γ, δ: each term's
+ * log is a sum of ln B, whose derivatives are digamma differences; along
+ * the sum they change by 1/z steps (ψ(z+1) = ψ(z) + 1/z), so the loop adds
+ * no digamma calls.
+ */
 static double
-bgbb_row_loglik(double alpha, double beta, double gamma, double delta,
-				double x, double tx, double n)
+bgbb_row_loglik_grad(double alpha, double beta, double gamma, double delta,
+					 double x, double tx, double n, double *g)
 {
 	double		alive = log_beta(alpha + x, beta + n - x) + log_beta(gamma, delta + n);
-	double		left = -INFINITY;
+	double		left = -INFINITY, ll;
+	double		sum = 1, s_ab = 0, s_b = 0, s_gd = 0, s_d = 0;	/* Σ r_i, Σ r_i ψ(...) */
+	double		psi_ax = 0;
 
+	if (g)
+		psi_ax = persona_digamma(alpha + x);
 	if (n - tx >= 1)
 	{
-		double		term = 1, sum = 1;
+		double		term = 1;
+		double		p_ab = 0, p_b = 0, p_gd = 0, p_d = 0;
 
+		if (g)
+		{
+			p_ab = persona_digamma(alpha + beta + tx);
+			p_b = persona_digamma(beta + tx - x);
+			p_gd = persona_digamma(gamma + delta + 1 + tx);
+			p_d = persona_digamma(delta + tx);
+			s_ab = p_ab, s_b = p_b, s_gd = p_gd, s_d = p_d;
+		}
 		for (double i = 0; i < n - tx - 1; i++)
 		{
 			term *= (beta + tx - x + i) / (alpha + beta + tx + i) *
 				(delta + tx + i) / (gamma + 1 + delta + tx + i);
 			sum += term;
+			if (g)
+			{
+				p_ab += 1 / (alpha + beta + tx + i);
+				p_b += 1 / (beta + tx - x + i);
+				p_gd += 1 / (gamma + delta + 1 + tx + i);
+				p_d += 1 / (delta + tx + i);
+				s_ab += term * p_ab;
+				s_b += term * p_b;
+				s_gd += term * p_gd;
+				s_d += term * p_d;
+			}
 			PERSONA_CHECK_INTERRUPTS_EVERY((int64) i + 1, 16);
 		}
 		left = log_beta(alpha + x, beta + tx - x) + log_beta(gamma + 1, delta + tx) + log(sum);
 	}
-	return logsumexp(alive, left) - log_beta(alpha, beta) - log_beta(gamma, delta);
+	ll = logsumexp(alive, left);
+	if (g)
+	{
+		double		wa = exp(alive - ll), wl = exp(left - ll);	/* the two parts' shares of L */
+		double		psi_ab = persona_digamma(alpha + beta), psi_gd = persona_digamma(gamma + delta);
+		double		psi_abn = persona_digamma(alpha + beta + n), psi_gdn = persona_digamma(gamma + delta + n);
+
+		/* the sum's terms' mean derivatives are Σ r_i ∂T_i / Σ r_i */
+		g[0] = wa * (psi_ax - psi_abn) + wl * (psi_ax - s_ab / sum) - (persona_digamma(alpha) - psi_ab);
+		g[1] = wa * (persona_digamma(beta + n - x) - psi_abn) + wl * (s_b - s_ab) / sum -
+			(persona_digamma(beta) - psi_ab);
+		g[2] = wa * (persona_digamma(gamma) - persona_digamma(gamma + delta + n)) +
+			wl * (persona_digamma(gamma + 1) - s_gd / sum) - (persona_digamma(gamma) - psi_gd);
+		g[3] = wa * (persona_digamma(delta + n) - psi_gdn) + wl * (s_d - s_gd) / sum -
+			(persona_digamma(delta) - psi_gd);
+	}
+	return ll - log_beta(alpha, beta) - log_beta(gamma, delta);
 }
 
-/* Log-likelihood of all rows (x, t_x, n) at log-parameters p. */
 static double
-bb_value(void *data, const double *p)
+bgbb_row_loglik(double alpha, double beta, double gamma, double delta,
+				double x, double tx, double n)
+{
+	return bgbb_row_loglik_grad(alpha, beta, gamma, delta, x, tx, n, NULL);
+}
+
+/* Log-likelihood of all rows (x, t_x, n) at log-parameters p, and its gradient when g is not NULL. */
+static double
+bb_value_grad(void *data, const double *p, double *g)
 {
 	const FitData *d = data;
-	double		alpha = exp(p[0]), beta = exp(p[1]), gamma = exp(p[2]), delta = exp(p[3]);
+	double		m[4] = {exp(p[0]), exp(p[1]), exp(p[2]), exp(p[3])};
 	double		ll = 0;
 
+	if (g)
+		g[0] = g[1] = g[2] = g[3] = 0;
 	for (int64 i = 0; i < d->n; i++)
 	{
 		const FitRow *o = &d->rows[i];
+		double		gr[4];
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
-		ll += o->w * bgbb_row_loglik(alpha, beta, gamma, delta, o->k1, o->k2, o->k3);
+		ll += o->w * bgbb_row_loglik_grad(m[0], m[1], m[2], m[3], o->k1, o->k2, o->k3, g ? gr : NULL);
+		if (g)
+			for (int k = 0; k < 4; k++)
+				g[k] += o->w * gr[k] * m[k];	/* chain rule to the log-parameters */
 	}
 	return ll;
+}
+
+static double
+bb_value(void *data, const double *p)
+{
+	return bb_value_grad(data, p, NULL);
 }
 
 /* P(alive at opportunity n+1 | x, t_x, n) (FHS 2010 eq. 11) */
@@ -200,7 +265,7 @@ bb_expected(const double *m, double ns, double x, double tx, double n)
 			   + bgbb_log_survival_sum(gamma, delta, n, ns));
 }
 
-const BtydModel bgbb_model = {"BG/BB", bb_value, NULL, bb_p_alive, bb_expected,
+const BtydModel bgbb_model = {"BG/BB", bb_value, bb_value_grad, bb_p_alive, bb_expected,
 	bgbb_check_summary, bgbb_check_horizon};
 
 /* SQL: (state, x, t_x, n [, weight [, penalty]]) */

@@ -88,7 +88,7 @@ SELECT round((persona.expected_purchases(m, 6) * 11104)::numeric) AS expected, s
 -- instead of the sum, and gamma = 1 its limit (between gamma = 1 -+ 1e-7).
 -- The increments (expected donations at one opportunity) on either side of
 -- the switch agree.
-SELECT abs((e1 - e0) - (e0 - em)) < 1e-4 * (e0 - em) AS continuous, round(e0::numeric, 4) AS at_1e6
+SELECT abs((e1 - e0) - (e0 - em)) < 1e-4 * (e0 - em) AS continuous, round(e0::numeric, 1) AS at_1e6
 FROM (SELECT persona.expected_purchases(m, 999999, 3, 5, 6) AS em,
              persona.expected_purchases(m, 1000000, 3, 5, 6) AS e0,
              persona.expected_purchases(m, 1000001, 3, 5, 6) AS e1 FROM m) q;
