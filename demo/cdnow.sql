@@ -115,6 +115,19 @@ SELECT frequency, customers, round(predicted::numeric, 2) AS predicted, round(ac
 FROM persona.holdout_by_frequency('cdnow', '1997-09-30', '1998-06-30',
                                   customer_col => 'sample_id', time_col => 'ordered_on');
 
+\echo '== Diagnostics with your own model: fit on holdout_calibration, then period transactions and weekly tracking =='
+CREATE TEMP TABLE cdnow_cal_model AS
+SELECT persona.bgnbd_fit(x, t_x, t_cal) AS bg
+FROM persona.holdout_calibration('cdnow', '1997-09-30', customer_col => 'sample_id', time_col => 'ordered_on');
+SELECT frequency, actual, round(expected::numeric, 1) AS expected
+FROM persona.period_transactions('cdnow', '1997-09-30', (SELECT bg FROM cdnow_cal_model),
+                                 customer_col => 'sample_id', time_col => 'ordered_on');
+SELECT period AS week, period_start, holdout, actual, round(expected::numeric, 1) AS expected,
+       cumulative_actual, round(cumulative_expected::numeric, 1) AS cumulative_expected
+FROM persona.tracking('cdnow', '1997-09-30', '1998-06-30', (SELECT bg FROM cdnow_cal_model),
+                      customer_col => 'sample_id', time_col => 'ordered_on')
+WHERE period % 13 = 12 OR period = 38;
+
 ------------------------------------------------------------------------
 -- A Chinese retail shop (generated, seeded): lifecycle, funnel, habits.
 ------------------------------------------------------------------------

@@ -7,6 +7,879 @@
 -- the update.
 
 ------------------------------------------------------------------------
+-- C. Holdout with the user's model; diagnostics shaped for charts
+------------------------------------------------------------------------
+
+-- The calibration/holdout machinery: validated pieces shared by holdout,
+-- holdout_fit, holdout_by_frequency, tracking and period_transactions.
+-- Calendar days are days in time_zone (NULL: the session's TimeZone), the
+-- same days as order_stats(ordered_at, amount, as_of, time_zone) counts.
+
+-- The instant the day of ts ends in time_zone (NULL for NULL).
+CREATE FUNCTION persona.day_end(ts timestamptz, time_zone text) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (((ts AT TIME ZONE time_zone)::date + 1)::timestamp AT TIME ZONE time_zone);
+COMMENT ON FUNCTION persona.day_end(timestamptz, text) IS
+  'The instant the calendar day of ts ends in time_zone';
+
+CREATE FUNCTION persona.holdout_check_period(calibration_end timestamptz, holdout_end timestamptz, time_zone text)
+RETURNS void LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    IF calibration_end IS NULL OR holdout_end IS NULL
+       OR (holdout_end AT TIME ZONE time_zone)::date <= (calibration_end AT TIME ZONE time_zone)::date THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'the holdout must end on a later day than the calibration period',
+            DETAIL = format('calibration_end %s, holdout_end %s', calibration_end, holdout_end);
+    END IF;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_check_period(timestamptz, timestamptz, text) IS
+  'Raise 22023 unless holdout_end falls on a later day than calibration_end in time_zone';
+
+-- The holdout length in the model's unit: whole days in time_zone.
+CREATE FUNCTION persona.holdout_horizon(calibration_end timestamptz, holdout_end timestamptz, unit text, time_zone text)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ((holdout_end AT TIME ZONE time_zone)::date - (calibration_end AT TIME ZONE time_zone)::date)
+       / CASE WHEN unit LIKE 'week%' THEN 7.0 ELSE 1.0 END;
+COMMENT ON FUNCTION persona.holdout_horizon(timestamptz, timestamptz, text, text) IS
+  'Days from the day of calibration_end to the day of holdout_end in time_zone, in days or weeks';
+
+-- The one place that maps a model name to its fit aggregate.
+CREATE FUNCTION persona.btyd_fit_function(model text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown model %L', model),
+            HINT = 'Use ''bgnbd'' or ''pareto_nbd''.';
+    END IF;
+    RETURN format('persona.%s_fit', model);
+END;
+$fn$;
+COMMENT ON FUNCTION persona.btyd_fit_function(text) IS
+  'The fit aggregate of a purchase model named bgnbd or pareto_nbd (22023 for another name)';
+
+-- A fitted model passed as a value: not NULL, of a type with expectations.
+CREATE FUNCTION persona.btyd_check_model(model anyelement) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    IF to_regprocedure(format('persona.expected_purchases(%s, float8, float8, float8, float8)',
+                              pg_typeof(model))) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('%s is not a purchase model', pg_typeof(model)),
+            HINT = 'Pass a fitted model: the value of persona.bgnbd_fit or persona.pareto_nbd_fit.';
+    END IF;
+    IF model IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'the model must not be NULL',
+            HINT = 'A fit over no customers is NULL.';
+    END IF;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.btyd_check_model(anyelement) IS
+  'Raise unless the value is a non-NULL fitted purchase model (persona.bgnbd, persona.pareto_nbd)';
+
+-- The time column as timestamptz: timestamp and date values are local
+-- times in time_zone; another type is an error.
+CREATE FUNCTION persona.holdout_time_sql(orders regclass, time_col text, time_zone text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    typ regtype := (SELECT a.atttypid::regtype FROM pg_attribute a
+                    WHERE a.attrelid = orders AND a.attname = time_col AND a.attnum > 0 AND NOT a.attisdropped);
+BEGIN
+    IF typ = 'timestamptz'::regtype THEN
+        RETURN format('%I', time_col);
+    ELSIF typ IN ('timestamp'::regtype, 'date'::regtype) THEN
+        RETURN format('(%I::timestamp AT TIME ZONE %L)', time_col, time_zone);
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+        MESSAGE = format('column %I of %s is %s, not a time', time_col, orders, typ),
+        HINT = 'The time column must be timestamptz, timestamp or date.';
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_time_sql(regclass, text, text) IS
+  'SQL of an orders table''s time column as timestamptz (timestamp and date columns read in time_zone)';
+
+-- Validate the table, columns, unit and zone; the relation's SQL name.
+CREATE FUNCTION persona.holdout_check_source(orders regclass, unit text, customer_col text, time_col text,
+                                             amount_col text, time_zone text)
+RETURNS text LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    src text := persona.resolve_relation(orders);
+BEGIN
+    IF unit IS NULL OR unit NOT IN ('day', 'days', 'week', 'weeks') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown time unit %L', unit), HINT = 'Use ''days'' or ''weeks''.';
+    END IF;
+    IF src IS NULL THEN RAISE EXCEPTION 'orders must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
+    FOR i IN 1..3 LOOP
+        IF NOT EXISTS (SELECT FROM pg_attribute a
+                       WHERE a.attrelid = orders AND a.attnum > 0 AND NOT a.attisdropped
+                         AND a.attname = (ARRAY[customer_col, time_col, amount_col])[i]) THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+                MESSAGE = format('column %I does not exist in %s', (ARRAY[customer_col, time_col, amount_col])[i], orders),
+                HINT = 'Name the columns with customer_col, time_col and amount_col.';
+        END IF;
+    END LOOP;
+    IF time_zone IS NULL THEN
+        RAISE EXCEPTION 'time_zone must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM persona.daypart_of(now(), time_zone);    -- 22023 for a zone persona does not accept
+    RETURN src;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_check_source(regclass, text, text, text, text, text) IS
+  'Validate the orders table, its columns, the time unit and time zone of a holdout; the table''s SQL name';
+
+CREATE FUNCTION persona.holdout_calibration(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz DEFAULT NULL,
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS TABLE (customer_id bigint, first_on date, x integer, t_x float8, t_cal float8, actual integer)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+    src text;
+    t text;
+BEGIN
+    IF calibration_end IS NULL THEN
+        RAISE EXCEPTION 'calibration_end must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    src := persona.holdout_check_source(orders, unit, customer_col, time_col, amount_col, tz);
+    IF holdout_end IS NOT NULL THEN
+        PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    END IF;
+    t := persona.holdout_time_sql(orders, time_col, tz);
+    -- The calibration period ends with the day of calibration_end, the
+    -- holdout runs from the next day through the day of holdout_end, and
+    -- each holdout day with a purchase is one repeat purchase.
+    RETURN QUERY EXECUTE format($q$
+        WITH o AS NOT MATERIALIZED (SELECT %1$I::bigint AS id, %2$s AS t, %3$I::numeric AS amount FROM %4$s),
+        cal AS (
+            SELECT id, ((os).first_at AT TIME ZONE $5)::date AS first_on, persona.btyd(os, $4) AS b
+            FROM (SELECT id, persona.order_stats(t, amount, $1, $5) AS os FROM o WHERE t < $2 GROUP BY id) q),
+        hold AS (
+            SELECT id, count(DISTINCT (t AT TIME ZONE $5)::date)::integer AS n
+            FROM o WHERE t >= $2 AND t < $3 GROUP BY id)
+        SELECT cal.id, cal.first_on, (cal.b).x, (cal.b).t_x, (cal.b).t_cal,
+               CASE WHEN $3 IS NOT NULL THEN coalesce(hold.n, 0) END
+        FROM cal LEFT JOIN hold ON hold.id = cal.id
+        WHERE (cal.b).x IS NOT NULL
+        ORDER BY cal.id$q$, customer_col, t, amount_col, src)
+    USING calibration_end, persona.day_end(calibration_end, tz), persona.day_end(holdout_end, tz), unit, tz;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_calibration(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
+  'Per customer: first purchase day, calibration summary (x, t_x, T) up to calibration_end and actual repeat purchase days up to holdout_end (NULL without one), days in time_zone; fit your own model on it';
+
+-- The model's parameters as rows (one per parameter), for any fitted model.
+CREATE TYPE persona.model_parameter AS (
+    model       text,
+    parameter   text,
+    estimate    double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean
+);
+COMMENT ON TYPE persona.model_parameter IS
+  'One parameter of a fitted model, with the fit''s log-likelihood, customers and convergence repeated on each row';
+COMMENT ON COLUMN persona.model_parameter.model IS 'model type name (bgnbd, pareto_nbd, ...)';
+COMMENT ON COLUMN persona.model_parameter.parameter IS 'parameter name (r, alpha, a, b, s, beta, ...)';
+COMMENT ON COLUMN persona.model_parameter.estimate IS 'maximum-likelihood estimate of the parameter';
+COMMENT ON COLUMN persona.model_parameter.loglik IS 'log-likelihood of the fit';
+COMMENT ON COLUMN persona.model_parameter.customers IS 'customers the model was fitted on';
+COMMENT ON COLUMN persona.model_parameter.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN persona.model_parameter.converged IS 'whether the optimiser converged';
+
+CREATE FUNCTION persona.model_parameters(fitted anyelement) RETURNS SETOF persona.model_parameter
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 4
+AS $fn$
+DECLARE
+    j jsonb;
+BEGIN
+    PERFORM persona.btyd_check_model(fitted);
+    j := to_jsonb(fitted);
+    RETURN QUERY
+    SELECT t.typname::text, a.attname::text, (j ->> a.attname)::float8,
+           (j ->> 'loglik')::float8, (j ->> 'customers')::bigint, (j ->> 'iterations')::integer,
+           (j ->> 'converged')::boolean
+    FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+    WHERE t.oid = pg_typeof(fitted) AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attname NOT IN ('loglik', 'customers', 'iterations', 'converged')
+    ORDER BY a.attnum;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.model_parameters(anyelement) IS
+  'A fitted purchase model as rows: one per parameter, with its log-likelihood, customers, iterations and convergence (built-in types, for BI tools)';
+
+CREATE FUNCTION persona.holdout_fit(
+    orders          regclass,
+    calibration_end timestamptz,
+    model           text DEFAULT 'bgnbd',
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS SETOF persona.model_parameter
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED ROWS 4
+AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT p.* FROM (SELECT %s(c.x, c.t_x, c.t_cal) AS m
+                          FROM persona.holdout_calibration($1, $2, NULL, $3, $4, $5, $6, $7) c) f,
+                         persona.model_parameters(f.m) p', persona.btyd_fit_function(model))
+    USING orders, calibration_end, unit, customer_col, time_col, amount_col, time_zone;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_fit(regclass, timestamptz, text, text, text, text, text, text) IS
+  'The parameters persona.holdout(orders, calibration_end, holdout_end, model, ...) fits (with time_zone NULL: the session''s), one row each';
+
+CREATE FUNCTION persona.holdout(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           anyelement,
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8,
+               predicted float8, actual integer)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+    horizon float8;
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    horizon := persona.holdout_horizon(calibration_end, holdout_end, unit, tz);
+    RETURN QUERY
+    SELECT c.customer_id, c.x, c.t_x, c.t_cal,
+           persona.expected_purchases(model, horizon, c.x, c.t_x, c.t_cal), c.actual
+    FROM persona.holdout_calibration(orders, calibration_end, holdout_end, unit,
+                                     customer_col, time_col, amount_col, tz) c;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout(regclass, timestamptz, timestamptz, anyelement, text, text, text, text, text) IS
+  'Compare each customer''s predicted repeat purchases under a model you fitted (persona.bgnbd or persona.pareto_nbd value) with the actual ones up to holdout_end, days in time_zone';
+
+CREATE FUNCTION persona.holdout_by_frequency(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           anyelement,
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS TABLE (frequency text, customers bigint, predicted float8, actual float8,
+               mae float8, rmse float8)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+AS $fn$
+    SELECT coalesce(CASE WHEN least(h.x, 7) = 7 THEN '7+' ELSE least(h.x, 7)::text END, 'all'),
+           count(*), avg(h.predicted), avg(h.actual),
+           avg(abs(h.predicted - h.actual)), sqrt(avg((h.predicted - h.actual) ^ 2))
+    FROM persona.holdout(orders, calibration_end, holdout_end, model, unit,
+                         customer_col, time_col, amount_col, time_zone) h
+    GROUP BY GROUPING SETS ((least(h.x, 7)), ())
+    ORDER BY least(h.x, 7) NULLS LAST;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_by_frequency(regclass, timestamptz, timestamptz, anyelement, text, text, text, text, text) IS
+  'The calibration/holdout table under a model you fitted: mean predicted and actual holdout repeat purchases by calibration frequency (0..7+, all), with MAE and RMSE';
+
+-- Distinct purchase days of each customer before an instant (days in time_zone).
+CREATE FUNCTION persona.purchase_days(orders regclass, customer_col text, time_col text,
+                                      time_zone text, before timestamptz)
+RETURNS TABLE (customer_id bigint, day date)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    t text := persona.holdout_time_sql(orders, time_col, time_zone);
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT DISTINCT %1$I::bigint, (%2$s AT TIME ZONE $1)::date FROM %3$s WHERE %2$s < $2',
+                                customer_col, t, persona.resolve_relation(orders))
+    USING time_zone, before;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.purchase_days(regclass, text, text, text, timestamptz) IS
+  'Distinct (customer, purchase day in time_zone) pairs of an orders table before an instant';
+
+CREATE FUNCTION persona.tracking(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           anyelement,
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL,
+    period_days     integer DEFAULT 7)
+RETURNS TABLE (period integer, period_start date, period_end date, holdout boolean,
+               actual bigint, expected float8, cumulative_actual bigint, cumulative_expected float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+    unit_days float8;
+    cal_day date;
+    end_day date;
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    IF period_days IS NULL OR period_days < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('period_days must be at least 1, not %s', coalesce(period_days::text, 'NULL'));
+    END IF;
+    unit_days := CASE WHEN unit LIKE 'week%' THEN 7.0 ELSE 1.0 END;
+    cal_day := (calibration_end AT TIME ZONE tz)::date;
+    end_day := (holdout_end AT TIME ZONE tz)::date;
+    -- The cohort: customers with a first purchase by calibration_end.  A
+    -- customer acquired on day s is expected to have made E[X(d - s)]
+    -- repeat purchases by the end of day d, a function of d - s only: it is
+    -- evaluated once per lag and weighted by the customers acquired each day.
+    -- Periods run from the first acquisition day; the holdout's restart the
+    -- day after calibration_end, so no period straddles the two.
+    RETURN QUERY
+    WITH c AS MATERIALIZED (
+        SELECT h.customer_id AS id, h.first_on
+        FROM persona.holdout_calibration(orders, calibration_end, NULL, unit, customer_col, time_col, amount_col, tz) h),
+    acq AS (SELECT c.first_on, count(*) AS n FROM c GROUP BY c.first_on),
+    rep AS (
+        SELECT d.day, count(*) AS n
+        FROM persona.purchase_days(orders, customer_col, time_col, tz, persona.day_end(holdout_end, tz)) d
+        JOIN c ON c.id = d.customer_id AND d.day > c.first_on
+        GROUP BY d.day),
+    start AS (SELECT min(c.first_on) AS d0 FROM c),
+    p AS (
+        SELECT (row_number() OVER (ORDER BY q.p_start) - 1)::integer AS k, q.p_start, q.p_last, q.hold
+        FROM (SELECT s.d0 + g * period_days AS p_start, least(s.d0 + (g + 1) * period_days - 1, cal_day) AS p_last,
+                     false AS hold
+              FROM start s, generate_series(0, (cal_day - s.d0) / period_days) g
+              UNION ALL
+              SELECT cal_day + 1 + g * period_days, least(cal_day + (g + 1) * period_days, end_day), true
+              FROM start s, generate_series(0, (end_day - cal_day - 1) / period_days) g
+              WHERE s.d0 IS NOT NULL) q),
+    ex AS (
+        SELECT g AS lag, persona.expected_purchases(model, g / unit_days) AS e
+        FROM start s, generate_series(0, end_day - s.d0) g),
+    cum AS (
+        SELECT p.k, sum(acq.n * ex.e) AS e
+        FROM p JOIN acq ON acq.first_on <= p.p_last JOIN ex ON ex.lag = p.p_last - acq.first_on
+        GROUP BY p.k),
+    inc AS (
+        SELECT p.k, coalesce(sum(rep.n), 0)::bigint AS a
+        FROM p LEFT JOIN rep ON rep.day BETWEEN p.p_start AND p.p_last
+        GROUP BY p.k)
+    SELECT p.k, p.p_start, p.p_last, p.hold, inc.a,
+           cum.e - coalesce(lag(cum.e) OVER w, 0), (sum(inc.a) OVER w)::bigint, cum.e
+    FROM p JOIN cum ON cum.k = p.k JOIN inc ON inc.k = p.k
+    WINDOW w AS (ORDER BY p.k)
+    ORDER BY p.k;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.tracking(regclass, timestamptz, timestamptz, anyelement, text, text, text, text, text, integer) IS
+  'Tracking of a fitted model: actual and expected repeat purchases of the calibration cohort per period (default weeks) through holdout_end, incremental and cumulative, days in time_zone';
+
+CREATE FUNCTION persona.purchase_count_probability(model persona.bgnbd, t float8, n integer) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_count_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.purchase_count_probability(persona.bgnbd, float8, integer) IS
+  'P(X(t) = n): probability that a new customer makes exactly n repeat purchases in the first t periods (BG/NBD, FHL 2005 eq. 8)';
+CREATE FUNCTION persona.purchase_count_probability(model persona.pareto_nbd, t float8, n integer) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_count_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.purchase_count_probability(persona.pareto_nbd, float8, integer) IS
+  'P(X(t) = n): probability that a new customer makes exactly n repeat purchases in the first t periods (Pareto/NBD, integrated over the lifetime)';
+
+CREATE FUNCTION persona.period_transactions(
+    orders          regclass,
+    calibration_end timestamptz,
+    model           anyelement,
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL,
+    max_frequency   integer DEFAULT 7)
+RETURNS TABLE (frequency text, actual bigint, expected float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    IF to_regprocedure(format('persona.purchase_count_probability(%s, float8, integer)', pg_typeof(model))) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('period_transactions is not available for %s', pg_typeof(model)),
+            DETAIL = 'It needs the model''s P(X(t) = n), persona.purchase_count_probability.',
+            HINT = 'Use a BG/NBD or Pareto/NBD model, or compare models with persona.holdout_by_frequency.';
+    END IF;
+    IF max_frequency IS NULL OR max_frequency NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('max_frequency must be between 1 and 1000, not %s', coalesce(max_frequency::text, 'NULL'));
+    END IF;
+    -- Each customer's P(x = n) at their own T, summed; customers with the
+    -- same T share the computation.  The last row is the rest (n or more).
+    RETURN QUERY
+    WITH c AS MATERIALIZED (
+        SELECT h.x, h.t_cal
+        FROM persona.holdout_calibration(orders, calibration_end, NULL, unit, customer_col, time_col, amount_col, tz) h),
+    bytime AS (SELECT c.t_cal, count(*) AS n FROM c GROUP BY c.t_cal),
+    pk AS (
+        SELECT g.n AS k, sum(b.n * persona.purchase_count_probability(model, b.t_cal, g.n)) AS e
+        FROM generate_series(0, max_frequency - 1) g(n), bytime b
+        GROUP BY g.n),
+    tab AS (
+        SELECT pk.k, pk.e FROM pk
+        UNION ALL
+        SELECT max_frequency, greatest((SELECT sum(b.n) FROM bytime b) - (SELECT sum(pk.e) FROM pk), 0)
+        WHERE EXISTS (SELECT FROM c)),
+    act AS (SELECT least(c.x, max_frequency) AS k, count(*) AS n FROM c GROUP BY 1)
+    SELECT CASE WHEN tab.k = max_frequency THEN max_frequency || '+' ELSE tab.k::text END,
+           coalesce(act.n, 0), tab.e
+    FROM tab LEFT JOIN act ON act.k = tab.k
+    ORDER BY tab.k;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.period_transactions(regclass, timestamptz, anyelement, text, text, text, text, text, integer) IS
+  'Customers by repeat purchases in the calibration period (0, 1, ..., max_frequency+): actual count and the count the fitted model expects given each customer''s T, days in time_zone';
+
+CREATE FUNCTION persona.frequency_recency_matrix(
+    model           anyelement,
+    observed        float8,
+    horizon         float8 DEFAULT 1,
+    max_frequency   integer DEFAULT 20,
+    recency_step    float8 DEFAULT 1)
+RETURNS TABLE (frequency integer, recency float8, t_cal float8, expected float8, p_alive float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    IF observed IS NULL OR NOT observed BETWEEN 0 AND 1e6 OR observed = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('observed (T) must be a number > 0 and at most 1e6, not %s', coalesce(observed::text, 'NULL'));
+    END IF;
+    IF horizon IS NULL OR NOT horizon BETWEEN 0 AND 1e6 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('the horizon must be a number >= 0 and at most 1e6, not %s', coalesce(horizon::text, 'NULL'));
+    END IF;
+    IF max_frequency IS NULL OR max_frequency NOT BETWEEN 0 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('max_frequency must be between 0 and 10000, not %s', coalesce(max_frequency::text, 'NULL'));
+    END IF;
+    IF recency_step IS NULL OR NOT recency_step > 0 OR recency_step = 'Infinity'
+       OR max_frequency * ceil(observed / recency_step) > 1e6 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('recency_step must be a number > 0 giving at most 1e6 cells, not %s',
+                             coalesce(recency_step::text, 'NULL')),
+            HINT = 'Take a larger recency_step or a smaller max_frequency.';
+    END IF;
+    -- x = 0 has recency 0 only; x > 0 has recency step, 2 step, ..., T.
+    RETURN QUERY
+    SELECT g.x, g.tx, observed,
+           persona.expected_purchases(model, horizon, g.x, g.tx, observed),
+           persona.p_alive(model, g.x, g.tx, observed)
+    FROM (SELECT 0 AS x, 0::float8 AS tx
+          UNION ALL
+          SELECT f, least(k * recency_step, observed)
+          FROM generate_series(1, max_frequency) f, generate_series(1, ceil(observed / recency_step)::integer) k) g
+    ORDER BY g.x, g.tx;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.frequency_recency_matrix(anyelement, float8, float8, integer, float8) IS
+  'Frequency x recency matrix of a fitted model for customers observed for T = observed: expected purchases in the next horizon periods and P(alive), one row per (frequency, recency)';
+
+-- holdout(text model): the same results, through holdout_calibration and
+-- the one model-name dispatch, persona.btyd_fit_function.
+CREATE OR REPLACE FUNCTION persona.holdout(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           text DEFAULT 'bgnbd',
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount')
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8,
+               predicted float8, actual integer)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := current_setting('TimeZone');
+BEGIN
+    PERFORM persona.btyd_fit_function(model);    -- 22023 for an unknown model, first
+    PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    PERFORM persona.holdout_check_source(orders, unit, customer_col, time_col, amount_col, tz);
+    -- Days are calendar days in the session time zone, as in order_stats;
+    -- persona.holdout_fit returns the parameters this fits.
+    RETURN QUERY EXECUTE format($q$
+        WITH c AS MATERIALIZED (SELECT * FROM persona.holdout_calibration($1, $2, $3, $4, $5, $6, $7, $8)),
+        m AS (SELECT %s(c.x, c.t_x, c.t_cal) AS m FROM c)
+        SELECT c.customer_id, c.x, c.t_x, c.t_cal,
+               persona.expected_purchases(m.m, persona.holdout_horizon($2, $3, $4, $8), c.x, c.t_x, c.t_cal),
+               c.actual
+        FROM c CROSS JOIN m
+        ORDER BY c.customer_id$q$, persona.btyd_fit_function(model))
+    USING orders, calibration_end, holdout_end, unit, customer_col, time_col, amount_col, tz;
+END;
+$fn$;
+
+------------------------------------------------------------------------
+-- L. Warm starts (fits that begin at a previous fit's parameters), used by
+-- incremental profile refreshes
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) RETURNS internal
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) IS 'transition function of persona.bgnbd_fit with a start model';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) IS 'transition function of persona.pareto_nbd_fit with a start model';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) IS 'transition function of persona.gamma_gamma_fit with a start model';
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.bgnbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.pareto_nbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8, start persona.gamma_gamma) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8, persona.bgnbd) IS
+  'BG/NBD fit with weights and penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8, persona.pareto_nbd) IS
+  'Pareto/NBD fit with weights and penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8, persona.gamma_gamma) IS
+  'Gamma-Gamma fit with a penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+
+
+DROP FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean);
+
+CREATE OR REPLACE FUNCTION persona.profile_progress(message text) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    -- missing_ok: a session that has not loaded the library has no such setting yet
+    IF coalesce(current_setting('persona.progress', true), 'on')::boolean THEN
+        RAISE NOTICE '%', message;
+    END IF;
+END $$;
+COMMENT ON FUNCTION persona.profile_progress(text) IS
+  'A NOTICE with a step of create_profile or refresh_profile, unless persona.progress is off';
+
+CREATE FUNCTION persona.profile_globals_sql(p persona.profiles, src text, as_of_sql text, models boolean,
+                                            start_sql text DEFAULT NULL) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format($q$SELECT a.as_of, %3$L::text AS time_zone, %4$L::text AS language,
+       x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, x.bgnbd, x.gamma_gamma
+FROM (SELECT %6$s AS as_of) a
+CROSS JOIN LATERAL (
+    SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, s.revenue::float8, %5$s) AS breaks,
+           percentile_cont(ARRAY[0.80, 0.95]) WITHIN GROUP (ORDER BY s.revenue::float8) AS tiers,
+           %2$s
+    FROM %1$s s WHERE s.orders > 0) x$q$,
+    src,
+    CASE WHEN models THEN format($m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
+                             (a.as_of - s.first_order_on) / 7.0, 1, 0, %1$s)
+               FILTER (WHERE s.first_order_on < a.as_of) AS bgnbd,
+           persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), 0, %2$s)
+               FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
+         ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
+    p.time_zone, p.language, p.bins, as_of_sql);
+COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
+  'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
+
+CREATE OR REPLACE FUNCTION persona.profile_build(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    state_rel text := persona.profile_rel(p, '__state');
+    globals_rel text := persona.profile_rel(p, '__globals');
+    scored_rel text := persona.profile_rel(p, '__scored');
+    as_of_sql text := persona.profile_as_of_sql(p);
+    invoker text := CASE WHEN p.materialized THEN '' ELSE ' WITH (security_invoker)' END;
+    part text;
+    guard text := format('persona.profile_guard(%L::regclass, %L, %L)', p.orders::text, p.name, p.materialized);
+    key_sql text;
+    o text := p.orders::text;
+BEGIN
+    IF p.materialized THEN
+        EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', state_rel,
+                       persona.profile_decode_sql(p, persona.profile_states_sql(p, as_of_sql, 'false'), as_of_sql));
+        EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (customer_id)', state_rel);
+        EXECUTE format('COMMENT ON TABLE %s IS %L', state_rel,
+                       format('persona profile %s (internal): one row per customer, statistics that do not depend on the as-of day and the aggregate states that refreshes merge', p.name));
+        EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', globals_rel,
+                       persona.profile_globals_sql(p, state_rel, as_of_sql, true));
+        EXECUTE format('ALTER TABLE %s ADD COLUMN needs_full boolean NOT NULL DEFAULT false', globals_rel);
+        EXECUTE format('COMMENT ON TABLE %s IS %L', globals_rel,
+                       format('persona profile %s (internal): as-of day, RFM cut points, value-tier thresholds and model fits of the last refresh', p.name));
+        IF p.incremental THEN
+            EXECUTE format('CREATE TABLE %s AS SELECT o.%I AS customer_id, %s AS ordered_at, o.%I::numeric AS amount FROM %s o WITH NO DATA',
+                           persona.profile_rel(p, '__pending'), p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, o);
+            EXECUTE format('COMMENT ON TABLE %s IS %L', persona.profile_rel(p, '__pending'),
+                           format('persona profile %s (internal): orders inserted since the last refresh, merged by the next incremental refresh', p.name));
+            EXECUTE format('CREATE TABLE %s AS SELECT o.%I AS customer_id FROM %s o WITH NO DATA',
+                           persona.profile_rel(p, '__dirty'), p.customer_col, o);
+            EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (customer_id)', persona.profile_rel(p, '__dirty'));
+            EXECUTE format('COMMENT ON TABLE %s IS %L', persona.profile_rel(p, '__dirty'),
+                           format('persona profile %s (internal): customers whose orders were updated or deleted since the last refresh', p.name));
+            PERFORM persona.profile_capture_triggers(p);
+        END IF;
+    ELSE
+        EXECUTE format('CREATE VIEW %s WITH (security_invoker) AS %s', state_rel,
+                       persona.profile_decode_sql(p, persona.profile_states_sql(p, as_of_sql, NULL), as_of_sql));
+        EXECUTE format('CREATE VIEW %s WITH (security_invoker) AS %s', globals_rel,
+                       persona.profile_globals_sql(p, state_rel, as_of_sql, 'models' = ANY (p.parts)));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', state_rel, format('persona profile %s (internal): per-customer statistics computed from orders', p.name));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', globals_rel, format('persona profile %s (internal): as-of day, cut points and fits computed from orders', p.name));
+    END IF;
+    EXECUTE format('CREATE VIEW %s%s AS %s', scored_rel, invoker, persona.profile_scored_sql(p, state_rel, globals_rel));
+    EXECUTE format('COMMENT ON VIEW %s IS %L', scored_rel, format('persona profile %s (internal): per-customer measures as of the as-of day', p.name));
+    PERFORM persona.profile_customers_view(p);
+    IF 'customer_tags' = ANY (p.parts) THEN
+        EXECUTE format($q$CREATE VIEW %s WITH (security_barrier%s) AS
+SELECT c.customer_id, t.tag, r.layer::text AS layer, r.description
+FROM %s c CROSS JOIN LATERAL unnest(c.tags) t(tag)
+LEFT JOIN persona.tag_rules r ON r.source = %L::regclass AND r.tag = t.tag$q$,
+            persona.profile_rel(p, '_customer_tags'), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+            persona.profile_rel(p, '_customers'), persona.profile_rel(p, '_customers'));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_customer_tags'),
+                       format('persona profile %s: one row per customer and tag', p.name));
+    END IF;
+    FOREACH part IN ARRAY p.parts LOOP
+        CONTINUE WHEN part = 'customer_tags';
+        IF p.materialized AND part <> 'models' THEN
+            EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA',
+                           persona.profile_rel(p, '__' || part), persona.profile_summary_sql(p, part));
+            EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', persona.profile_rel(p, '__' || part), persona.profile_summary_key(part));
+            EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', persona.profile_rel(p, '__' || part),
+                           format('persona profile %s (internal): stored %s summary, refreshed concurrently', p.name, part));
+            EXECUTE format('CREATE VIEW %s WITH (security_barrier) AS SELECT * FROM %s WHERE %s',
+                           persona.profile_rel(p, '_' || part), persona.profile_rel(p, '__' || part), guard);
+        ELSE
+            EXECUTE format('CREATE VIEW %s WITH (security_barrier%s) AS SELECT * FROM (%s) s WHERE %s',
+                           persona.profile_rel(p, '_' || part), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+                           persona.profile_summary_sql(p, part), guard);
+        END IF;
+        EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_' || part),
+                       format('persona profile %s: %s summary (built-in types only)', p.name, part));
+    END LOOP;
+    -- The internal relations are read through the views only.
+    FOR part IN SELECT c.oid::regclass::text FROM pg_class c
+                WHERE c.relnamespace = p.schema_name::regnamespace AND c.relkind IN ('r', 'v', 'm') AND c.relname LIKE p.name || '\_\_%' LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', part);
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION persona.profile_build(persona.profiles) IS
+  'Create the relations of a profile from its registry row (no data)';
+
+CREATE OR REPLACE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
+RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles := persona.profile_get(profile);
+    started timestamptz := clock_timestamp();
+    step timestamptz;
+    state_rel text := persona.profile_rel(p, '__state');
+    globals_rel text := persona.profile_rel(p, '__globals');
+    pending_rel text := persona.profile_rel(p, '__pending');
+    dirty_rel text := persona.profile_rel(p, '__dirty');
+    day date;
+    day_sql text;
+    kind text;
+    n bigint := 0;
+    m bigint;
+    part text;
+    cols text;
+    excluded_cols text;
+    populated boolean;
+    old_zone text := current_setting('TimeZone');
+    old_work_mem text := current_setting('work_mem');
+    small text;
+    needs_full boolean;
+BEGIN
+    IF NOT p.materialized THEN
+        PERFORM persona.profile_customers_view(p);
+        RETURN QUERY SELECT p.name, 'views'::text, NULL::date, NULL::bigint, 0::bigint,
+                            extract(epoch FROM clock_timestamp() - started)::float8 * 1000;
+        RETURN;
+    END IF;
+    IF incremental AND NOT p.incremental THEN
+        RAISE EXCEPTION 'profile "%" was created without incremental => true', p.name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Refresh it fully, or drop it and create it with incremental => true.';
+    END IF;
+    -- one refresh of a profile at a time
+    PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
+    PERFORM persona.profile_check_sources(p);
+    -- The changes recorded so far are what this refresh merges: writers of
+    -- orders (their triggers insert here) wait until it commits, so no
+    -- change lands between its statements.  Readers are never blocked.
+    IF p.incremental THEN
+        EXECUTE format('LOCK TABLE %s, %s IN EXCLUSIVE MODE', pending_rel, dirty_rel);
+    END IF;
+    -- session-zone functions used by a part (holdout) and the as-of day follow the profile
+    PERFORM set_config('TimeZone', p.time_zone, true);
+    day := coalesce(p.as_of, (now() AT TIME ZONE p.time_zone)::date);
+    day_sql := format('%L::date', day);
+    kind := CASE WHEN coalesce(incremental, p.incremental) THEN 'incremental' ELSE 'full' END;
+    IF kind = 'incremental' THEN
+        EXECUTE format('SELECT coalesce(bool_or(needs_full), true) FROM %s', globals_rel) INTO STRICT needs_full;
+        IF needs_full OR p.refreshed_as_of IS NULL OR day < p.refreshed_as_of THEN
+            kind := 'full';
+        END IF;
+    END IF;
+    cols := (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+             WHERE a.attrelid = state_rel::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    excluded_cols := (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x);
+    step := clock_timestamp();
+    IF kind = 'full' THEN
+        -- the new states, then only the customers whose states differ are
+        -- decoded and written: a daily full refresh rewrites few rows
+        EXECUTE format('CREATE TEMP TABLE persona_profile_new ON COMMIT DROP AS %s',
+                       persona.profile_states_sql(p, day_sql, NULL));
+        EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT FROM pg_temp.persona_profile_new n WHERE n.k = s.customer_id)', state_rel);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXECUTE format('INSERT INTO %1$s AS s %2$s
+                        ON CONFLICT (customer_id) DO UPDATE SET (%3$s) = (SELECT %4$s)',
+                       state_rel,
+                       persona.profile_decode_sql(p, format('(SELECT n.* FROM pg_temp.persona_profile_new n LEFT JOIN %s s ON s.customer_id = n.k
+                                                             WHERE s.customer_id IS NULL OR s.stats_state IS DISTINCT FROM n.st
+                                                                OR s.habits_state IS DISTINCT FROM n.hb)', state_rel), day_sql),
+                       cols, excluded_cols);
+        GET DIAGNOSTICS m = ROW_COUNT;
+        n := n + m;
+        DROP TABLE pg_temp.persona_profile_new;
+        IF p.incremental THEN
+            EXECUTE format('TRUNCATE %s, %s', pending_rel, dirty_rel);
+            -- orders after the as-of day wait in pending for the day they belong to
+            EXECUTE format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE o.%I IS NOT NULL AND %s >= %s',
+                           pending_rel, p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
+                           p.customer_col, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
+        END IF;
+    ELSE
+        -- customers with updated or deleted orders: recomputed from orders
+        EXECUTE format('DELETE FROM %s s USING %s d WHERE s.customer_id = d.customer_id', state_rel, dirty_rel);
+        EXECUTE format('INSERT INTO %s %s', state_rel,
+                       persona.profile_decode_sql(p, persona.profile_states_sql(p, day_sql,
+                           format('o.%I IN (SELECT customer_id FROM %s)', p.customer_col, dirty_rel)), day_sql));
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id AND q.ordered_at < %s',
+                       pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
+        EXECUTE format('TRUNCATE %s', dirty_rel);
+        -- inserted orders: their states merged into the customers' states
+        EXECUTE format($q$INSERT INTO %1$s AS s %2$s
+                        ON CONFLICT (customer_id) DO UPDATE SET (%5$s) = (SELECT %6$s)$q$,
+                       state_rel,
+                       persona.profile_decode_sql(p, format($d$(SELECT u.k, persona.order_stats_merge(u.st) AS st, persona.habits_merge(u.hb) AS hb
+  FROM (SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %1$L) AS st,
+               persona.habits_state(q.ordered_at, %1$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
+        FROM %2$s q WHERE q.ordered_at < %3$s GROUP BY q.customer_id
+        UNION ALL
+        SELECT s.customer_id, s.stats_state, s.habits_state FROM %4$s s
+        WHERE s.customer_id IN (SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s)) u
+  GROUP BY u.k)$d$, p.time_zone, pending_rel, persona.profile_day_end(p, day_sql), state_rel), day_sql),
+                       NULL, NULL, cols, excluded_cols);
+        GET DIAGNOSTICS m = ROW_COUNT;
+        n := n + m;
+        EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
+    END IF;
+    PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',
+                                            p.name, kind, day, n, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    PERFORM persona.profile_customers_view(p);
+    -- Nothing merged and the same day: the globals and summaries would come
+    -- out as they are (a frequent schedule with no new orders costs little).
+    IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of THEN
+        PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
+    ELSE
+    -- globals from the per-customer rows; an incremental refresh starts
+    -- the fits from the previous ones
+    step := clock_timestamp();
+    IF kind = 'incremental' THEN
+        EXECUTE format('CREATE TEMP TABLE persona_profile_start ON COMMIT DROP AS SELECT bgnbd, gamma_gamma FROM %s', globals_rel);
+    END IF;
+    EXECUTE format('DELETE FROM %s', globals_rel);
+    BEGIN
+        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, 'models' = ANY (p.parts),
+                           CASE WHEN kind = 'incremental' THEN 'pg_temp.persona_profile_start' END));
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+        RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
+            USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
+        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, false));
+    END;
+    IF kind = 'incremental' THEN
+        DROP TABLE pg_temp.persona_profile_start;
+    END IF;
+    PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
+                                            p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    FOREACH part IN ARRAY p.parts LOOP
+        CONTINUE WHEN part IN ('customer_tags', 'models');
+        -- data quality describes the orders table: a scan of all of it, done
+        -- by full refreshes only (checked_at says when)
+        populated := (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__' || part)::regclass);
+        CONTINUE WHEN part = 'quality' AND kind = 'incremental' AND populated;
+        step := clock_timestamp();
+        IF part = 'quality' THEN
+            -- data_quality's one pass holds ~48 bytes an order within
+            -- work_mem, else it takes a query many times slower: give this
+            -- step what the table needs (at most 1 GB), then set it back.
+            PERFORM set_config('work_mem', greatest(pg_size_bytes(old_work_mem),
+                least(1024 * 1024 * 1024, 48 * greatest((SELECT reltuples FROM pg_class WHERE oid = p.orders), 0)::bigint + 1024 * 1024)) / 1024 || 'kB', true);
+        END IF;
+        IF populated THEN
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', persona.profile_rel(p, '__' || part));
+        ELSE
+            EXECUTE format('REFRESH MATERIALIZED VIEW %s', persona.profile_rel(p, '__' || part));
+        END IF;
+        PERFORM set_config('work_mem', old_work_mem, true);
+        PERFORM persona.profile_progress(format('persona profile %s: %s (%s ms)',
+                                                p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    END LOOP;
+    END IF;
+    IF 'segments' = ANY (p.parts) THEN
+        -- seed 003: five to eight segments, each at least 5% of the customers
+        EXECUTE format($q$SELECT string_agg(format('%%s (%%s%%%%)', segment, round(customer_share::numeric * 100, 1)), ', ' ORDER BY customer_share)
+                          FROM %s WHERE below_5_percent$q$, persona.profile_rel(p, '__segments')) INTO small;
+        IF small IS NOT NULL THEN
+            PERFORM persona.profile_progress(format('persona profile %s: segments below 5%% of customers: %s', p.name, small)
+                || E'\nHINT:  merge them with a neighbouring segment (a scheme in persona.segment_rules), or use scheme => ''cn8''');
+        END IF;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE orders > 0', state_rel) INTO m;
+    PERFORM set_config('TimeZone', old_zone, true);
+    UPDATE persona.profiles pr SET refreshed_at = clock_timestamp(), refreshed_as_of = day, refresh_kind = kind,
+           refresh_ms = extract(epoch FROM clock_timestamp() - started) * 1000, customers = m,
+           last_error = NULL, last_error_at = NULL
+    WHERE pr.name = p.name;
+    RETURN QUERY SELECT p.name, kind, day, m, n, extract(epoch FROM clock_timestamp() - started)::float8 * 1000;
+END $$;
+COMMENT ON FUNCTION persona.profile_refresh_run(text, boolean) IS
+  'The steps of refresh_profile (called by it)';
+
+-- end of section L
+
+------------------------------------------------------------------------
 -- D. More models: MBG/NBD and BG/BB
 ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(bgnbd_p_alive);
 PG_FUNCTION_INFO_V1(bgnbd_expected);
 PG_FUNCTION_INFO_V1(bgnbd_expected_new);
 PG_FUNCTION_INFO_V1(bgnbd_loglik);
+PG_FUNCTION_INFO_V1(bgnbd_count_probability);
 
 /*
  * Log-likelihood of all rows at log-parameters p, and its gradient with
@@ -140,6 +141,25 @@ bg_family_p_alive(const double *m, double x, double tx, double T, bool modified)
 }
 
 /*
+ * The bracket of FHL 2005 eq. 10 when c = a + b + x − 1 <= 0 (only x = 0
+ * and a + b <= 1 get there; then a < 1): the 2F1 power series has negative
+ * terms from the first on (its first Pochhammer factor c is the only
+ * negative one) and diverges at c = 0.  Splitting off that factor,
+ * 2F1(A, B; c; z) = 1 + A B z / c · S with S = 3F2(A+1, B+1, 1; c+1, 2; z),
+ * a series of positive terms, gives
+ *   c/(a−1) · [1 − P 2F1] = [P A B z S − c (1 − P)] / (1 − a),
+ * a sum of two non-negative terms, finite at c = 0.
+ */
+static double
+bg_expected_alive_small_c(double a, double A, double B, double c, double logP, double z)
+{
+	double		lterm = logP + log(A) + log(B) + log(z) +
+		persona_log_hyp_series(A + 1, B + 1, c + 1, 2, z);
+
+	return (exp(lterm) + c * expm1(logP)) / (1 - a);
+}
+
+/*
  * Expected purchases in the next t periods given (x, t_x, T), FHL 2005
  * eq. 10 (BG/NBD, s = 0) and Batislam et al. 2007 (MBG/NBD, s = 1):
  *   (a+b+x−1+s)/(a−1) [1 − ((α+T)/(α+T+t))^(r+x)
@@ -152,18 +172,26 @@ bg_family_expected(const double *m, double t, double x, double tx, double T, boo
 {
 	double		r = m[0], alpha = m[1], a = m[2], b = m[3];
 	double		s = modified ? 1 : 0;
-	double		num;
+	double		c = a + b + x - 1 + s;
+	double		logP,
+				z,
+				num;
 
 	if (t == 0)
 		return 0.0;
-	if (a == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s expected purchases are undefined for a = 1 exactly", modified ? "MBG/NBD" : "BG/NBD")));
-	/* ((α+T)/(α+T+t))^(r+x) · 2F1(...) in logs: both factors can be huge */
-	num = (a + b + x - 1 + s) / (a - 1) *
-		-expm1((r + x) * (log(alpha + T) - log(alpha + T + t)) +
-			   persona_log_hyp2f1(r + x, b + x + s, a + b + x - 1 + s, t / (alpha + T + t)));
+	/* ((α+T)/(α+T+t))^(r+x) and 2F1 in logs: both factors can be huge */
+	logP = (r + x) * (log(alpha + T) - log(alpha + T + t));
+	z = t / (alpha + T + t);
+	if (c <= 0)					/* BG/NBD only: MBG/NBD's c = a + b + x > 0 */
+		num = bg_expected_alive_small_c(a, r + x, b + x + s, c, logP, z);
+	else
+	{
+		if (a == 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s expected purchases are undefined for a = 1 exactly", modified ? "MBG/NBD" : "BG/NBD")));
+		num = c / (a - 1) * -expm1(logP + persona_log_hyp2f1(r + x, b + x + s, c, z));
+	}
 	return num * bg_family_p_alive(m, x, tx, T, modified);
 }
 
@@ -189,6 +217,47 @@ static double
 mbg_expected(const double *m, double t, double x, double tx, double T)
 {
 	return bg_family_expected(m, t, x, tx, T, true);
+}
+
+/* ln B(p, q) */
+static double
+log_beta(double p, double q)
+{
+	return lgamma(p) + lgamma(q) - lgamma(p + q);
+}
+
+/*
+ * P(X(t) = n) for a customer acquired at time 0, FHL 2005 eq. 8: alive
+ * after n purchases with a negative binomial count, or dropped out after
+ * the n-th (which needs at least n purchases of the NB(r, α/(α+t)) process:
+ * its upper tail, 1 minus the first n terms).
+ */
+static double
+bg_count_probability(const double *m, double t, int n)
+{
+	double		r = m[0], alpha = m[1], a = m[2], b = m[3];
+	double		lp0 = r * (log(alpha) - log(alpha + t));	/* ln (α/(α+t))^r */
+	double		lq = log(t) - log(alpha + t);	/* ln t/(α+t) */
+	double		lb = log_beta(a, b);
+	double		alive,
+				head = 0;
+
+	if (t == 0)
+		return n == 0 ? 1.0 : 0.0;
+	alive = exp(log_beta(a, b + n) - lb + lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + lp0 + n * lq);
+	if (n == 0)
+		return alive;
+	for (int j = 0; j < n; j++)
+	{
+		double		term = exp(lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + lp0 + j * lq);
+
+		head += term;
+		/* past the mode the terms only shrink: the rest cannot change head */
+		if (term < 1e-17 * head && j > (r - 1) * exp(lq) / (1 - exp(lq)))
+			break;
+		PERSONA_CHECK_INTERRUPTS_EVERY(j + 1, 16);
+	}
+	return alive + exp(log_beta(a + 1, b + n - 1) - lb) * Max(0.0, 1 - head);
 }
 
 const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected,
@@ -226,4 +295,18 @@ Datum
 bgnbd_loglik(PG_FUNCTION_ARGS)
 {
 	return btyd_loglik_call(fcinfo, &bgnbd_model);
+}
+
+/* SQL: P(X(t) = n) of a new customer (model, t, n) */
+Datum
+bgnbd_count_probability(PG_FUNCTION_ARGS)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		n = PG_GETARG_INT32(2);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, bgnbd_model.name);
+	btyd_check_horizon(t);
+	btyd_check_count(n);
+	PG_RETURN_FLOAT8(btyd_in_domain(bg_count_probability(m, t, n), 0, 1, "purchase count probability"));
 }

@@ -36,7 +36,8 @@ btyd_check_summary(double x, double tx, double T)
 
 /*
  * Transition function of the purchase-model fits:
- * (state, x, t_x, T [, weight [, penalty]]), each row validated by check.
+ * (state, x, t_x, T [, weight [, penalty [, start]]]), each row validated
+ * by check.
  */
 Datum
 btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double))
@@ -62,6 +63,7 @@ btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double))
 					 errmsg("weight must be >= 0, not %g", w)));
 	}
 	fitstate_penalty_arg(st, fcinfo, 5);
+	fitstate_start_arg(st, fcinfo, 6, 4, "start model");
 	fitstate_count_row(st);
 	fitstate_add(st, x, tx, T, w);
 	PG_RETURN_POINTER(st);
@@ -168,6 +170,16 @@ btyd_check_horizon(double t)
 				 errmsg("the horizon t must be a finite number >= 0, not %g", t)));
 }
 
+/* A purchase count n of P(X(t) = n) must be >= 0. */
+void
+btyd_check_count(int n)
+{
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the number of purchases must be >= 0, not %d", n)));
+}
+
 double
 btyd_unit_days(const char *unit)
 {
@@ -190,6 +202,14 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 {
 	double		p[OPTIM_MAX_PARAMS] = {0};	/* start at all parameters 1 */
 	Objective	obj = {0};
+
+	/*
+	 * or where the caller's start model is, a little inside the search
+	 * bounds: a start on a bound (a previous fit that ran to it) leaves the
+	 * line search no room and the fit would end unconverged
+	 */
+	for (int i = 0; i < d->start_k && i < k; i++)
+		p[i] = Max(-OPTIM_LOG_BOUND + 1, Min(OPTIM_LOG_BOUND - 1, log(d->start[i])));
 
 	obj.k = k;
 	obj.data = d;

@@ -54,6 +54,7 @@ extern void btyd_check_summary(double x, double tx, double T);
 extern Datum btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double));
 extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
 extern void btyd_check_horizon(double t);
+extern void btyd_check_count(int n);
 extern double btyd_in_domain(double v, double lo, double hi, const char *what);
 /* Days in the time unit 'days' or 'weeks' (btyd() and clv() take it). */
 extern double btyd_unit_days(const char *unit);

@@ -11,6 +11,7 @@
 #include "common/hashfn.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "btyd.h"
 #include "persona.h"
 #include "utils/memutils.h"
 
@@ -70,6 +71,8 @@ struct FitState
 	int64		input_rows;
 	double		penalty;
 	bool		has_penalty;
+	int			start_k;		/* 0: no start given */
+	double		start[4];
 };
 
 PG_FUNCTION_INFO_V1(fit_combinefn);
@@ -144,6 +147,31 @@ fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno)
 	set_penalty(st, penalty);
 }
 
+/*
+ * A warm start: the first non-NULL start row gives the point the search
+ * begins at (an incremental refresh passes the previous fit, which is
+ * usually a few iterations from the new optimum).  It changes where the
+ * search starts, not what it converges to.
+ */
+void
+fitstate_start_arg(FitState *st, FunctionCallInfo fcinfo, int argno, int k, const char *model)
+{
+	if (st->start_k > 0 || PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return;
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(argno), k, st->start, model);
+	st->start_k = k;
+}
+
+static void
+copy_start(FitState *to, const FitState *from)
+{
+	if (to->start_k == 0 && from->start_k > 0)
+	{
+		memcpy(to->start, from->start, sizeof(to->start));
+		to->start_k = from->start_k;
+	}
+}
+
 static inline int
 fitrow_cmp(const FitRow *x, const FitRow *y)
 {
@@ -177,6 +205,8 @@ fitstate_data(FitState *st)
 	d->rows = palloc_extended(Max(st->tab->members, 1) * sizeof(FitRow), MCXT_ALLOC_HUGE);
 	d->input_rows = st->input_rows;
 	d->penalty = st->has_penalty ? st->penalty : 0;
+	d->start_k = st->start_k;
+	memcpy(d->start, st->start, sizeof(d->start));
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
 	{
@@ -226,6 +256,7 @@ fit_combinefn(PG_FUNCTION_ARGS)
 	a->input_rows += b->input_rows;
 	if (b->has_penalty)
 		set_penalty(a, b->penalty);
+	copy_start(a, b);
 	PG_RETURN_POINTER(a);
 }
 
@@ -242,6 +273,9 @@ fit_serialfn(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, st->input_rows);
 	pq_sendbyte(&buf, st->has_penalty);
 	pq_sendfloat8(&buf, st->penalty);
+	pq_sendint32(&buf, st->start_k);
+	for (int i = 0; i < st->start_k; i++)
+		pq_sendfloat8(&buf, st->start[i]);
 	pq_sendint64(&buf, st->tab->members);
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
@@ -269,6 +303,11 @@ fit_deserialfn(PG_FUNCTION_ARGS)
 	st->input_rows = pq_getmsgint64(&buf);
 	st->has_penalty = pq_getmsgbyte(&buf) != 0;
 	st->penalty = pq_getmsgfloat8(&buf);
+	st->start_k = pq_getmsgint(&buf, 4);
+	if (st->start_k < 0 || st->start_k > 4)
+		elog(ERROR, "invalid serialised fit state");
+	for (int i = 0; i < st->start_k; i++)
+		st->start[i] = pq_getmsgfloat8(&buf);
 	n = pq_getmsgint64(&buf);
 	if (n < 0 || n > (buf.len - buf.cursor) / 32)
 		elog(ERROR, "invalid serialised fit state");

@@ -27,6 +27,8 @@ typedef struct FitData
 	double		weight;			/* total weight */
 	int64		input_rows;		/* rows aggregated, zero-weight ones included */
 	double		penalty;
+	int			start_k;		/* > 0: start the search at start[0..start_k-1] */
+	double		start[4];		/* a previous fit's parameters (natural scale) */
 } FitData;
 
 typedef struct FitState FitState;
@@ -41,6 +43,8 @@ extern FitData *fitstate_data(FitState *st);
 extern FitState *fitstate_get(FunctionCallInfo fcinfo);
 /* Take the optional penalty argument (the same on every row). */
 extern void fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno);
+/* Take the optional start argument, a model row whose first k attributes are its parameters. */
+extern void fitstate_start_arg(FitState *st, FunctionCallInfo fcinfo, int argno, int k, const char *model);
 
 /* btyd.c: transition function of bgnbd_fit, mbgnbd_fit and pareto_nbd_fit */
 extern Datum btyd_fit_transfn(PG_FUNCTION_ARGS);

@@ -39,7 +39,7 @@ check_spend(double x, double m)
 				 errhint("Leave such customers out, e.g. WHERE mean_repeat_spend > 0.")));
 }
 
-/* gamma_gamma_transfn(state, x, mean_spend [, penalty]) */
+/* gamma_gamma_transfn(state, x, mean_spend [, penalty [, start]]) */
 Datum
 gamma_gamma_transfn(PG_FUNCTION_ARGS)
 {
@@ -52,6 +52,7 @@ gamma_gamma_transfn(PG_FUNCTION_ARGS)
 	m = PG_GETARG_FLOAT8(2);
 	check_spend(x, m);
 	fitstate_penalty_arg(st, fcinfo, 3);
+	fitstate_start_arg(st, fcinfo, 4, 3, "start model");
 	fitstate_count_row(st);
 	if (x > 0)
 		fitstate_add(st, x, m, 0, 1);

@@ -252,20 +252,21 @@ persona_digamma(double x)
 }
 
 /*
- * ln 2F1(a, b; c; z) for a, b, c > 0 and 0 <= z < 1, by the power series.
+ * ln of the series sum_n (a)_n (b)_n / ((c)_n (d)_n) z^n for a, b, c, d > 0
+ * and 0 <= z < 1: d = 1 is 2F1(a, b; c; z), d = 2 is 3F2(a, b, 1; c, 2; z).
  * All terms are positive, so there is no cancellation; the running sum is
  * rescaled as it grows, so heavy buyers (large a, b: the series peaks near
  * term z·a/(1−z) at about (1−z)^-a) do not overflow.  z near 1 needs many
  * terms: past 10^6 it is an error rather than a slow answer.
  */
 double
-persona_log_hyp2f1(double a, double b, double c, double z)
+persona_log_hyp_series(double a, double b, double c, double d, double z)
 {
 	double		term = 1, sum = 1, logscale = 0;
 
 	for (int n = 0; n < 1000000; n++)
 	{
-		term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z;
+		term *= (a + n) * (b + n) / ((c + n) * (d + n)) * z;
 		sum += term;
 		if (term < 1e-16 * sum)
 			return log(sum) + logscale;
@@ -281,7 +282,15 @@ persona_log_hyp2f1(double a, double b, double c, double z)
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("hypergeometric series did not converge"),
-			 errdetail("2F1(%g, %g; %g; %g)", a, b, c, z),
+			 d == 1 ? errdetail("2F1(%g, %g; %g; %g)", a, b, c, z)
+			 : errdetail("3F2(%g, %g, 1; %g, %g; %g)", a, b, c, d, z),
 			 errhint("The horizon is very long for the model's time scale.")));
 	pg_unreachable();
+}
+
+/* ln 2F1(a, b; c; z) for a, b, c > 0 and 0 <= z < 1 (the power series) */
+double
+persona_log_hyp2f1(double a, double b, double c, double z)
+{
+	return persona_log_hyp_series(a, b, c, 1, z);
 }

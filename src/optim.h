@@ -42,6 +42,8 @@ extern OptimResult optim_maximise(const Objective *obj, double *p);
 extern double persona_digamma(double x);
 /* ln of the Gauss hypergeometric 2F1(a, b; c; z), a, b, c > 0, 0 <= z < 1 */
 extern double persona_log_hyp2f1(double a, double b, double c, double z);
+/* ln sum_n (a)_n (b)_n / ((c)_n (d)_n) z^n, a, b, c, d > 0, 0 <= z < 1 */
+extern double persona_log_hyp_series(double a, double b, double c, double d, double z);
 
 /* ln(e^u + e^v) without overflow */
 static inline double

@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(pareto_nbd_p_alive);
 PG_FUNCTION_INFO_V1(pareto_nbd_expected);
 PG_FUNCTION_INFO_V1(pareto_nbd_expected_new);
 PG_FUNCTION_INFO_V1(pareto_nbd_loglik);
+PG_FUNCTION_INFO_V1(pareto_nbd_count_probability);
 
 /*
  * ln Σ_n (b)_n/(c)_n z^n for c > b > 0, 0 <= z < 1; false when it needs
@@ -98,12 +99,16 @@ log_series_grad(double b, double c, double z, double *lg, double *db, double *dc
  */
 #define NV 5
 
-typedef struct Integrand
+typedef struct Integrand Integrand;
+struct Integrand
 {
+	/* the integrand(s) at u into v: integrand() below, or pmf_integrand() */
+	void		(*fn) (Integrand *f, double u, double *v);
 	double		p, q, alpha, beta, c, K;
+	double		n;				/* pmf_integrand: the purchase count */
 	bool		grad;			/* also the derivative integrands */
 	int			budget;			/* evaluations left */
-} Integrand;
+};
 
 /* The integrand(s) in u = ln(c+τ), scaled by e^-K. */
 static void
@@ -154,11 +159,11 @@ kronrod15(Integrand *f, double a, double b, double *res)
 	double		resg, mean, resasc, err;
 	int			nv = f->grad ? NV : 1;
 
-	integrand(f, c, fv[7]);
+	f->fn(f, c, fv[7]);
 	for (int j = 0; j < 7; j++)
 	{
-		integrand(f, c - h * xgk[j], fv[j]);
-		integrand(f, c + h * xgk[j], fv[14 - j]);
+		f->fn(f, c - h * xgk[j], fv[j]);
+		f->fn(f, c + h * xgk[j], fv[14 - j]);
 	}
 	for (int k = 0; k < nv; k++)
 	{
@@ -222,6 +227,7 @@ log_sI_quadrature(double r, double alpha, double s, double beta, double x, doubl
 
 	/* up to 20000 evaluations: clv and the fits call this month by month, row by row */
 	CHECK_FOR_INTERRUPTS();
+	f.fn = integrand;
 	f.p = r + x;
 	f.q = s + 1;
 	f.alpha = alpha;
@@ -431,6 +437,68 @@ pnbd_expected(const double *m, double t, double x, double tx, double T)
 	return (r + x) * (beta + T) / (alpha + T) * growth * pnbd_p_alive(m, x, tx, T);
 }
 
+/*
+ * P(X(t) = n) integrand at lifetime τ = u, without the constant factors:
+ * (β+τ)^−(s+1) · (α/(α+τ))^r (τ/(α+τ))^n, scaled by e^-K.
+ */
+static void
+pmf_integrand(Integrand *f, double u, double *v)
+{
+	f->budget--;
+	v[0] = exp(-f->q * log(f->beta + u) - (f->p + f->n) * log(f->alpha + u)
+			   + (f->n > 0 ? f->n * log(u) : 0) - f->K);
+}
+
+/*
+ * P(X(t) = n) for a customer acquired at time 0.  Given the lifetime τ
+ * (Lomax: P(τ > u) = (β/(β+u))^s), the purchases are Poisson over
+ * min(τ, t) with a gamma(r, α) rate, a negative binomial NB(n; r, α/(α+m)):
+ *   P = (β/(β+t))^s NB(n; r, α/(α+t)) + ∫0^t s β^s (β+τ)^−(s+1) NB(n; r, α/(α+τ)) dτ,
+ * the integral by the adaptive Gauss-Kronrod rule the likelihood uses (a
+ * smooth, positive integrand; relative accuracy 1e-11).
+ */
+static double
+pnbd_count_probability(const double *m, double t, int n)
+{
+	double		r = m[0], alpha = m[1], s = m[2], beta = m[3];
+	double		lnb = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log(alpha);
+	double		alive = s * (log(beta) - log(beta + t)) + lnb - r * log(alpha + t) +
+		(double) n * (log(t) - log(alpha + t));
+	Integrand	f = {0};
+	double		coarse = 0,
+				total = 0,
+				est[8],
+				err[8];
+	const int	panels = 8;
+
+	if (t == 0)
+		return n == 0 ? 1.0 : 0.0;
+	CHECK_FOR_INTERRUPTS();
+	f.fn = pmf_integrand;
+	f.p = r;
+	f.q = s + 1;
+	f.alpha = alpha;
+	f.beta = beta;
+	f.n = n;
+	f.budget = 20000;
+	/* scale by the largest of a few values (computed in logs: they may underflow) */
+	f.K = -INFINITY;
+	for (int i = 1; i <= panels; i++)
+	{
+		double		u = t * i / panels;
+
+		f.K = Max(f.K, -f.q * log(beta + u) - (r + n) * log(alpha + u) + (n > 0 ? n * log(u) : 0));
+	}
+	for (int i = 0; i < panels; i++)
+	{
+		err[i] = kronrod15(&f, t * i / panels, t * (i + 1) / panels, &est[i]);
+		coarse += est[i];
+	}
+	for (int i = 0; i < panels; i++)
+		adaptive(&f, t * i / panels, t * (i + 1) / panels, &est[i], err[i], 1e-11 * coarse / panels, 30, &total);
+	return exp(alive) + (total > 0 ? exp(log(s) + s * log(beta) + lnb + f.K + log(total)) : 0);
+}
+
 const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, pnbd_value_grad, pnbd_p_alive, pnbd_expected,
 	btyd_check_summary, btyd_check_horizon};
 
@@ -465,3 +533,17 @@ pareto_nbd_loglik(PG_FUNCTION_ARGS)
 	return btyd_loglik_call(fcinfo, &pareto_nbd_model);
 }
 
+
+/* SQL: P(X(t) = n) of a new customer (model, t, n) */
+Datum
+pareto_nbd_count_probability(PG_FUNCTION_ARGS)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		n = PG_GETARG_INT32(2);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, pareto_nbd_model.name);
+	btyd_check_horizon(t);
+	btyd_check_count(n);
+	PG_RETURN_FLOAT8(btyd_in_domain(pnbd_count_probability(m, t, n), 0, 1, "purchase count probability"));
+}

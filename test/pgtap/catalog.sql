@@ -38,9 +38,11 @@ SELECT results_eq($$
   GROUP BY 1, 2 ORDER BY 1$$,
   $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('create_profile', 'u'), ('customer_profile', 'r'), ('customer_states', 'r'),
            ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'),
+           ('holdout_calibration', 'r'), ('holdout_check_source', 'r'), ('holdout_fit', 'r'), ('holdout_time_sql', 'r'),
+           ('period_transactions', 'r'),
            ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_column_type', 'r'), ('profile_customers_view', 'u'), ('profile_guard', 'r'), ('profile_refresh_run', 'u'),
-           ('refresh_profile', 'u'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
-           ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('unschedule_refresh', 'u')$$,
+           ('purchase_days', 'r'), ('refresh_profile', 'u'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
+           ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('tracking', 'r'), ('unschedule_refresh', 'u')$$,
   'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
 SELECT is_empty($$
   SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid

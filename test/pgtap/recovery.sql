@@ -15,7 +15,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(17);
+SELECT plan(19);
 
 CREATE TEMP TABLE bg_sim AS SELECT * FROM persona.simulate_bgnbd(0.243, 4.414, 0.793, 2.426, 10000, 39, 1, 39);
 CREATE TEMP TABLE pn_sim AS SELECT * FROM persona.simulate_pareto_nbd(0.55, 10.58, 0.61, 11.67, 10000, 39, 2, 39);
@@ -68,6 +68,17 @@ SELECT ok(pg_temp.within_4se(array_agg(persona.expected_purchases(t.bg, 39)), ar
           'BG/NBD unconditional E[X(39)] matches simulated repeat purchases') FROM bg_sim, truth t;
 SELECT ok(pg_temp.within_4se(array_agg(persona.expected_purchases(t.pn, 39)), array_agg(x::float8)),
           'Pareto/NBD unconditional E[X(39)] matches simulated repeat purchases') FROM pn_sim, truth t;
+
+-- a + b < 1 (the 2F1 of new customers has c < 0): the expectations match
+-- customers simulated with such parameters.
+CREATE TEMP TABLE small_ab AS SELECT * FROM persona.simulate_bgnbd(0.24, 4.41, 0.3, 0.5, 20000, 39, 7, 39);
+SELECT ok(pg_temp.within_4se(array_agg(persona.expected_purchases((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true)::persona.bgnbd, 39)),
+                             array_agg(x::float8)),
+          'BG/NBD with a + b < 1: unconditional E[X(39)] matches simulated repeat purchases') FROM small_ab;
+SELECT ok(pg_temp.within_4se(array_agg(persona.expected_purchases((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true)::persona.bgnbd, 39, x, t_x, t_cal)),
+                             array_agg(holdout_purchases::float8)),
+          'BG/NBD with a + b < 1: conditional expectation of x = 0 customers matches their simulated holdout purchases')
+FROM small_ab WHERE x = 0;
 
 -- A parallel plan (partial states combined from workers) fits the same
 -- model bit for bit: the rows are sorted before the likelihood is summed.

@@ -69,3 +69,48 @@ FROM (SELECT (0.55, 40, 0.8, 2.4, 0, 0, 0, true)::persona.bgnbd AS b) q;
 SELECT round(sum(persona.expected_purchases(m, t_cal))) AS expected, sum(x) AS actual
 FROM s, m;
 DROP TABLE s, m;
+
+-- a + b <= 1: for x = 0 the 2F1 of eq. 10 has c = a + b - 1 <= 0, where its
+-- power series has negative terms (c = 0: it diverges).  Checked against an
+-- independent computation: E[Y(t) | x, t_x, T] integrated numerically over
+-- the dropout probability p of the model's definition (purchases Poisson
+-- with gamma(r, alpha) rates, so the rate integrates out in closed form;
+-- alive after x purchases with probability (1-p)^x; an alive customer makes
+-- (1 - e^(-lambda p t)) / p purchases in t on average).
+CREATE FUNCTION pg_temp.bg_expected_integral(r float8, alpha float8, a float8, b float8,
+                                             t float8, x float8, tx float8, tt float8, n integer DEFAULT 20000)
+RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+WITH nodes AS (
+    -- midpoint rule; [0, 1/2]: p = v^(1/a), so p^(a-1) dp = dv / a, and
+    -- [1/2, 1]: 1 - p = w^(1/b): the beta density's endpoint powers go away
+    SELECT p, wt * (1 - p) ^ (b - 1) / a AS wt
+    FROM (SELECT ((i - 0.5) / n * 0.5 ^ a) ^ (1 / a) AS p, 0.5 ^ a / n AS wt FROM generate_series(1, n) i) s
+    UNION ALL
+    SELECT 1 - q, wt * (1 - q) ^ (a - 1) / b
+    FROM (SELECT ((i - 0.5) / n * 0.5 ^ b) ^ (1 / b) AS q, 0.5 ^ b / n AS wt FROM generate_series(1, n) i) s)
+-- 1 - (1 - u)^k loses all digits for tiny p: its series there
+SELECT sum(wt * (1 - p) ^ x / p * CASE WHEN u < 1e-4 THEN k * u * (1 - (k - 1) / 2 * u * (1 - (k - 2) / 3 * u))
+                                       ELSE 1 - (1 - u) ^ k END)
+     / sum(wt * ((1 - p) ^ x + CASE WHEN x > 0 THEN p * (1 - p) ^ (x - 1) * ((alpha + tt) / (alpha + tx)) ^ (r + x) ELSE 0 END))
+FROM nodes, LATERAL (SELECT p * t / (alpha + tt + p * t) AS u, r + x AS k) c
+$$;
+SELECT r, alpha, a, b, t, x, t_x, t_cal,
+       round(persona.expected_purchases((r, alpha, a, b, 0, 0, 0, true)::persona.bgnbd, t, x, t_x, t_cal)::numeric, 6) AS persona,
+       round(pg_temp.bg_expected_integral(r, alpha, a, b, t, x, t_x, t_cal)::numeric, 6) AS integral,
+       abs(persona.expected_purchases((r, alpha, a, b, 0, 0, 0, true)::persona.bgnbd, t, x, t_x, t_cal)
+           / pg_temp.bg_expected_integral(r, alpha, a, b, t, x, t_x, t_cal) - 1) < 1e-7 AS agree
+FROM (VALUES (0.24, 4.41, 0.3, 0.5, 10, 0, 0, 0),      -- c = -0.2, a new customer
+             (0.24, 4.41, 0.3, 0.5, 10, 0, 0, 10),     -- c = -0.2, T = 10
+             (0.24, 4.41, 0.3, 0.5, 10, 1, 5, 10),     -- x = 1: c = 0.8 > 0
+             (2, 1, 0.2, 0.3, 10, 0, 0, 0),            -- c = -0.5
+             (2, 1, 0.2, 0.3, 10, 0, 0, 10),
+             (1.5, 2, 0.5, 0.5, 10, 0, 0, 0),          -- c = 0 exactly
+             (1, 1, 0.4, 0.2, 52, 0, 0, 0),            -- c = -0.4, long horizon
+             (1, 1, 0.4, 0.2, 52, 3, 20, 52),
+             (0.243, 4.414, 0.793, 2.426, 39, 0, 0, 0),   -- CDNOW: c > 0, unchanged
+             (0.243, 4.414, 0.793, 2.426, 39, 2, 30.43, 38.86),
+             (0.5, 1, 1.5, 0.3, 20, 1, 2, 30)) v(r, alpha, a, b, t, x, t_x, t_cal);
+-- ... and continuous through c = 0 (a + b = 1 from either side).
+SELECT round(persona.expected_purchases((1.5, 2, 0.5, 0.5 - 1e-9, 0, 0, 0, true)::persona.bgnbd, 10)::numeric, 6) AS below,
+       round(persona.expected_purchases((1.5, 2, 0.5, 0.5, 0, 0, 0, true)::persona.bgnbd, 10)::numeric, 6) AS at,
+       round(persona.expected_purchases((1.5, 2, 0.5, 0.5 + 1e-9, 0, 0, 0, true)::persona.bgnbd, 10)::numeric, 6) AS above;

@@ -206,6 +206,8 @@ CREATE VIEW my_report AS SELECT segment, customers FROM bi.shop_segments;
 SELECT persona.drop_profile('shop');
 SELECT persona.drop_profile('shop', cascade => true);
 SELECT to_regclass('my_report') AS my_report_gone, count(*) AS profiles FROM persona.profiles GROUP BY 1;
+-- the first statement of a new session (persona's library not loaded yet)
+\c
 SELECT persona.drop_profile('inc');
 SELECT count(*) AS relations_left FROM pg_class WHERE relnamespace = 'bi'::regnamespace;
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'shop_orders'::regclass AND NOT tgisinternal;
