@@ -114,6 +114,23 @@ SELECT coalesce(least(c.x, 3)::text, 'all') AS x, count(*) AS customers,
        round(avg(coalesce(h.n, 0)), 3) AS actual
 FROM cal c CROSS JOIN f LEFT JOIN hold h USING (sample_id)
 GROUP BY GROUPING SETS ((least(c.x, 3)), ()) ORDER BY least(c.x, 3) NULLS LAST;
-DROP TABLE cdnow, cal, hold;
+-- persona.holdout takes the fitted MBG/NBD model and gives the same.
+SELECT frequency, customers, round(predicted::numeric, 3) AS predicted, round(actual::numeric, 3) AS actual
+FROM persona.holdout_by_frequency('cdnow', '1997-09-30', '1998-06-30',
+       (SELECT persona.mbgnbd_fit(x, t_x, t_cal) FROM cal), customer_col => 'sample_id', time_col => 'ordered_on')
+WHERE frequency IN ('0', '1', '2', 'all');
+-- BG/BB on the same summary in days is a model of daily opportunities (a
+-- purchase day or not); in weeks t_x is fractional, which BG/BB rejects.
+CREATE TABLE cal_days AS
+SELECT * FROM persona.holdout_calibration('cdnow', '1997-09-30', unit => 'days', customer_col => 'sample_id', time_col => 'ordered_on');
+SELECT frequency, customers, round(predicted::numeric, 3) AS predicted, round(actual::numeric, 3) AS actual
+FROM persona.holdout_by_frequency('cdnow', '1997-09-30', '1998-06-30', (SELECT persona.bgbb_fit(x, t_x, t_cal) FROM cal_days),
+       unit => 'days', customer_col => 'sample_id', time_col => 'ordered_on')
+WHERE frequency IN ('0', '1', '2', 'all');
+\set VERBOSITY terse
+SELECT count(*) FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', (SELECT persona.bgbb_fit(x, t_x, t_cal) FROM cal_days),
+       customer_col => 'sample_id', time_col => 'ordered_on');
+\set VERBOSITY default
+DROP TABLE cdnow, cal, hold, cal_days;
 DROP TABLE s, m;
 DROP FUNCTION mbg_ll, hyp2f1;
