@@ -538,6 +538,120 @@ BEGIN
     USING orders, calibration_end, holdout_end, unit, customer_col, time_col, amount_col, tz;
 END;
 $fn$;
+-- A. Standard errors and identification of fits; AIC, BIC and likelihood-ratio tests
+
+-- New attributes at the end of the model types (the same order in persona.sql).
+ALTER TYPE persona.bgnbd
+    ADD ATTRIBUTE se_r double precision,
+    ADD ATTRIBUTE se_alpha double precision,
+    ADD ATTRIBUTE se_a double precision,
+    ADD ATTRIBUTE se_b double precision,
+    ADD ATTRIBUTE se_log_r double precision,
+    ADD ATTRIBUTE se_log_alpha double precision,
+    ADD ATTRIBUTE se_log_a double precision,
+    ADD ATTRIBUTE se_log_b double precision,
+    ADD ATTRIBUTE identified boolean,
+    ADD ATTRIBUTE status text;
+COMMENT ON COLUMN persona.bgnbd.se_r IS 'standard error of r (delta method from se_log_r); NULL when the information is singular or r is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_a IS 'standard error of a (delta method from se_log_a); NULL when the information is singular or a is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_b IS 'standard error of b (delta method from se_log_b); NULL when the information is singular or b is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_log_r IS 'standard error of ln(r) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.se_log_a IS 'standard error of ln(a) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.se_log_b IS 'standard error of ln(b) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.bgnbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+ALTER TYPE persona.pareto_nbd
+    ADD ATTRIBUTE se_r double precision,
+    ADD ATTRIBUTE se_alpha double precision,
+    ADD ATTRIBUTE se_s double precision,
+    ADD ATTRIBUTE se_beta double precision,
+    ADD ATTRIBUTE se_log_r double precision,
+    ADD ATTRIBUTE se_log_alpha double precision,
+    ADD ATTRIBUTE se_log_s double precision,
+    ADD ATTRIBUTE se_log_beta double precision,
+    ADD ATTRIBUTE identified boolean,
+    ADD ATTRIBUTE status text;
+COMMENT ON COLUMN persona.pareto_nbd.se_r IS 'standard error of r (delta method from se_log_r); NULL when the information is singular or r is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_s IS 'standard error of s (delta method from se_log_s); NULL when the information is singular or s is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_beta IS 'standard error of beta (delta method from se_log_beta); NULL when the information is singular or beta is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_r IS 'standard error of ln(r) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_s IS 'standard error of ln(s) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_beta IS 'standard error of ln(beta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.pareto_nbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+ALTER TYPE persona.gamma_gamma
+    ADD ATTRIBUTE se_p double precision,
+    ADD ATTRIBUTE se_q double precision,
+    ADD ATTRIBUTE se_v double precision,
+    ADD ATTRIBUTE se_log_p double precision,
+    ADD ATTRIBUTE se_log_q double precision,
+    ADD ATTRIBUTE se_log_v double precision,
+    ADD ATTRIBUTE identified boolean,
+    ADD ATTRIBUTE status text;
+COMMENT ON COLUMN persona.gamma_gamma.se_p IS 'standard error of p (delta method from se_log_p); NULL when the information is singular or p is at a search bound';
+COMMENT ON COLUMN persona.gamma_gamma.se_q IS 'standard error of q (delta method from se_log_q); NULL when the information is singular or q is at a search bound';
+COMMENT ON COLUMN persona.gamma_gamma.se_v IS 'standard error of v (delta method from se_log_v); NULL when the information is singular or v is at a search bound';
+COMMENT ON COLUMN persona.gamma_gamma.se_log_p IS 'standard error of ln(p) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.gamma_gamma.se_log_q IS 'standard error of ln(q) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.gamma_gamma.se_log_v IS 'standard error of ln(v) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.gamma_gamma.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.gamma_gamma.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+
+-- Information criteria and the likelihood-ratio test: which model fits better, in one query.
+CREATE FUNCTION persona.aic(model persona.bgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.aic(model persona.pareto_nbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.aic(model persona.gamma_gamma) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 3 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.bgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.pareto_nbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.gamma_gamma) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 3 * ln(($1).customers) - 2 * ($1).loglik$$;
+COMMENT ON FUNCTION persona.aic(persona.bgnbd) IS
+  'Akaike information criterion of a BG/NBD fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.aic(persona.pareto_nbd) IS
+  'Akaike information criterion of a Pareto/NBD fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.aic(persona.gamma_gamma) IS
+  'Akaike information criterion of a Gamma-Gamma fit: 2k - 2 loglik with k = 3 (lower is better)';
+COMMENT ON FUNCTION persona.bic(persona.bgnbd) IS
+  'Bayesian information criterion of a BG/NBD fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
+COMMENT ON FUNCTION persona.bic(persona.pareto_nbd) IS
+  'Bayesian information criterion of a Pareto/NBD fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
+COMMENT ON FUNCTION persona.bic(persona.gamma_gamma) IS
+  'Bayesian information criterion of a Gamma-Gamma fit: k ln(n) - 2 loglik with k = 3, n = customers (the repeat buyers fitted)';
+CREATE FUNCTION persona.lr_test(restricted_loglik float8, full_loglik float8,
+                                OUT statistic float8, INOUT df integer, OUT p_value float8)
+AS 'MODULE_PATHNAME', 'lr_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lr_test(float8, float8, integer) IS
+  'Likelihood-ratio test of nested fits: statistic 2 (full_loglik - restricted_loglik), chi-square(df) upper-tail p-value; df = parameters the full model adds';
+
+-- model_parameters (section C): the parameters are the attributes before loglik,
+-- not the standard errors and status fields that follow converged.
+CREATE OR REPLACE FUNCTION persona.model_parameters(fitted anyelement) RETURNS SETOF persona.model_parameter
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 4
+AS $fn$
+DECLARE
+    j jsonb;
+BEGIN
+    PERFORM persona.btyd_check_model(fitted);
+    j := to_jsonb(fitted);
+    RETURN QUERY
+    SELECT t.typname::text, a.attname::text, (j ->> a.attname)::float8,
+           (j ->> 'loglik')::float8, (j ->> 'customers')::bigint, (j ->> 'iterations')::integer,
+           (j ->> 'converged')::boolean
+    FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+    WHERE t.oid = pg_typeof(fitted) AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attnum < (SELECT l.attnum FROM pg_attribute l WHERE l.attrelid = t.typrelid AND l.attname = 'loglik')
+    ORDER BY a.attnum;
+END;
+$fn$;
 
 ------------------------------------------------------------------------
 -- L. Warm starts (fits that begin at a previous fit's parameters), used by
@@ -609,6 +723,72 @@ CROSS JOIN LATERAL (
     p.time_zone, p.language, p.bins, as_of_sql);
 COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
   'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
+
+CREATE OR REPLACE FUNCTION persona.profile_summary_sql(p persona.profiles, part text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    scored text := persona.profile_rel(p, '__scored');
+    as_of_sql text := persona.profile_as_of_sql(p);
+BEGIN
+    CASE part
+    WHEN 'segments' THEN RETURN format($q$SELECT c.segment, count(*) AS customers,
+       count(*)::float8 / sum(count(*)) OVER () AS customer_share,
+       sum(c.revenue) AS revenue,
+       (sum(c.revenue) / nullif(sum(sum(c.revenue)) OVER (), 0))::float8 AS revenue_share,
+       avg(c.recency_days)::float8 AS avg_recency_days, avg(c.orders)::float8 AS avg_orders,
+       avg(c.revenue)::float8 AS avg_revenue,
+       count(*)::float8 / sum(count(*)) OVER () < 0.05 AS below_5_percent,
+       max(c.as_of) AS as_of
+FROM %s c GROUP BY c.segment$q$, scored);
+    WHEN 'lifecycle' THEN RETURN format($q$SELECT st::text AS lifecycle, persona.label(st, %L) AS label,
+       array_position(enum_range(NULL::persona.lifecycle), st) AS stage_order,
+       count(c.customer_id) AS customers,
+       count(c.customer_id)::float8 / nullif(sum(count(c.customer_id)) OVER (), 0) AS customer_share,
+       coalesce(sum(c.revenue), 0) AS revenue
+FROM unnest(enum_range(NULL::persona.lifecycle)) st LEFT JOIN %s c ON c.lifecycle = st::text
+GROUP BY st$q$, p.language, scored);
+    WHEN 'pareto' THEN RETURN format($q$SELECT %L::text AS profile, (x).customers, (x).revenue, (x).top_share,
+       (x).top_revenue_share, (x).revenue_share, (x).customer_share
+FROM (SELECT persona.pareto(c.revenue::float8) AS x FROM %s c) q$q$, p.name, scored);
+    WHEN 'models' THEN RETURN format($q$SELECT m.model, m.parameter, m.value, m.std_error, m.customers, m.loglik, m.converged,
+       m.status, 'weeks'::text AS time_unit, g.as_of
+FROM %s g, LATERAL (VALUES
+    ('bgnbd', 'r', (g.bgnbd).r, (g.bgnbd).se_r, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'alpha', (g.bgnbd).alpha, (g.bgnbd).se_alpha, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'a', (g.bgnbd).a, (g.bgnbd).se_a, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'b', (g.bgnbd).b, (g.bgnbd).se_b, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('gamma_gamma', 'p', (g.gamma_gamma).p, (g.gamma_gamma).se_p, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status),
+    ('gamma_gamma', 'q', (g.gamma_gamma).q, (g.gamma_gamma).se_q, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status),
+    ('gamma_gamma', 'v', (g.gamma_gamma).v, (g.gamma_gamma).se_v, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status))
+    m(model, parameter, value, std_error, customers, loglik, converged, status)
+WHERE m.value IS NOT NULL$q$, persona.profile_rel(p, '__globals'));
+    WHEN 'quality' THEN RETURN format($q$SELECT q.check_name, q.label, q.rows, q.share, q.treatment, %s AS checked_at
+FROM persona.data_quality(%L::regclass, %L, %L, %L, NULL, %L, %s, %L) q$q$,
+        -- stored: when the refresh computed it; computed by every read: NULL
+        CASE WHEN p.materialized THEN 'now()' ELSE 'NULL::timestamptz' END, p.orders::text, p.customer_col, p.time_col, p.amount_col, p.time_zone,
+        persona.profile_day_end(p, as_of_sql), p.language);
+    WHEN 'holdout' THEN RETURN format($q$SELECT h.frequency, h.customers, h.predicted, h.actual, h.mae, h.rmse,
+       %2$s AS calibration_end_on, %3$s AS holdout_end_on
+FROM persona.holdout_by_frequency(%1$L::regclass, (%2$s)::timestamp AT TIME ZONE %4$L, (%3$s)::timestamp AT TIME ZONE %4$L,
+                                  'bgnbd', 'weeks', %5$L, %6$L, %7$L) h$q$,
+        p.orders::text, format('(%s - %s)', as_of_sql, p.holdout_days), as_of_sql, p.time_zone,
+        p.customer_col, p.time_col, p.amount_col);
+    WHEN 'funnel' THEN RETURN format($q$SELECT q.stage, q.label, q.stage_order, q.customers, q.reached,
+       q.reached::float8 / nullif(lag(q.reached) OVER (ORDER BY q.stage_order), 0) AS conversion
+FROM (SELECT st::text AS stage, persona.label(st, %1$L) AS label,
+             array_position(enum_range(NULL::persona.funnel), st) AS stage_order,
+             count(f.stage) AS customers, sum(count(f.stage)) OVER (ORDER BY st DESC) AS reached
+      FROM unnest(enum_range(NULL::persona.funnel)) st
+      LEFT JOIN (SELECT persona.funnel_stage(a.%4$I::bigint, a.%5$I::boolean, c.orders, a.%6$I::boolean, a.%7$I::bigint) AS stage
+                 FROM %2$s a LEFT JOIN %3$s c ON c.customer_id = a.%8$I) f ON f.stage = st
+      GROUP BY st) q$q$, p.language, p.attributes_from::text, scored,
+        p.funnel_columns[1], p.funnel_columns[2], p.funnel_columns[3], p.funnel_columns[4], p.customer_col);
+    ELSE
+        RAISE EXCEPTION 'unknown profile part "%"', part USING ERRCODE = 'invalid_parameter_value';
+    END CASE;
+END $$;
+COMMENT ON FUNCTION persona.profile_summary_sql(persona.profiles, text) IS
+  'SQL of one summary relation of a profile (segments, lifecycle, pareto, models, quality, holdout, funnel)';
 
 CREATE OR REPLACE FUNCTION persona.profile_build(p persona.profiles) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
@@ -898,7 +1078,17 @@ CREATE TYPE persona.mbgnbd AS (
     loglik      double precision,
     customers   bigint,
     iterations  integer,
-    converged   boolean
+    converged   boolean,
+    se_r            double precision,
+    se_alpha        double precision,
+    se_a            double precision,
+    se_b            double precision,
+    se_log_r        double precision,
+    se_log_alpha    double precision,
+    se_log_a        double precision,
+    se_log_b        double precision,
+    identified      boolean,
+    status          text
 );
 COMMENT ON TYPE persona.mbgnbd IS
   'A fitted MBG/NBD model (Batislam, Denizel & Filiztekin 2007): purchase rate gamma(r, alpha), dropout beta(a, b) after every purchase including the first, log-likelihood';
@@ -910,6 +1100,16 @@ COMMENT ON COLUMN persona.mbgnbd.loglik IS 'log-likelihood of the data at the pa
 COMMENT ON COLUMN persona.mbgnbd.customers IS 'total weight (customers) the model was fitted on';
 COMMENT ON COLUMN persona.mbgnbd.iterations IS 'optimiser iterations';
 COMMENT ON COLUMN persona.mbgnbd.converged IS 'whether the optimiser converged (false: the data may not identify the model)';
+COMMENT ON COLUMN persona.mbgnbd.se_r IS 'standard error of r (delta method from se_log_r); NULL when the information is singular or r is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_a IS 'standard error of a (delta method from se_log_a); NULL when the information is singular or a is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_b IS 'standard error of b (delta method from se_log_b); NULL when the information is singular or b is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_log_r IS 'standard error of ln(r) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.se_log_a IS 'standard error of ln(a) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.se_log_b IS 'standard error of ln(b) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.mbgnbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
 CREATE FUNCTION persona.mbgnbd_finalfn(internal) RETURNS persona.mbgnbd
 AS 'MODULE_PATHNAME', 'mbgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.mbgnbd_finalfn(internal) IS 'final function of persona.mbgnbd_fit';
@@ -931,6 +1131,14 @@ COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8, float8) IS
   'Maximum-likelihood MBG/NBD fit over (x, t_x, T) rows with a count or weight each';
 COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8, float8, float8) IS
   'MBG/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE FUNCTION persona.aic(model persona.mbgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.mbgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+COMMENT ON FUNCTION persona.aic(persona.mbgnbd) IS
+  'Akaike information criterion of a MBG/NBD fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.bic(persona.mbgnbd) IS
+  'Bayesian information criterion of a MBG/NBD fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
 CREATE FUNCTION persona.p_alive(model persona.mbgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'mbgnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.p_alive(persona.mbgnbd, float8, float8, float8) IS
@@ -971,7 +1179,17 @@ CREATE TYPE persona.bgbb AS (
     loglik      double precision,
     customers   bigint,
     iterations  integer,
-    converged   boolean
+    converged   boolean,
+    se_alpha        double precision,
+    se_beta         double precision,
+    se_gamma        double precision,
+    se_delta        double precision,
+    se_log_alpha    double precision,
+    se_log_beta     double precision,
+    se_log_gamma    double precision,
+    se_log_delta    double precision,
+    identified      boolean,
+    status          text
 );
 COMMENT ON TYPE persona.bgbb IS
   'A fitted BG/BB model (Fader, Hardie & Shang 2010) for discrete opportunities: transaction probability beta(alpha, beta), dropout probability beta(gamma, delta), log-likelihood';
@@ -983,6 +1201,16 @@ COMMENT ON COLUMN persona.bgbb.loglik IS 'log-likelihood of the data at the para
 COMMENT ON COLUMN persona.bgbb.customers IS 'total weight (customers) the model was fitted on';
 COMMENT ON COLUMN persona.bgbb.iterations IS 'optimiser iterations';
 COMMENT ON COLUMN persona.bgbb.converged IS 'whether the optimiser converged (false: the data may not identify the model)';
+COMMENT ON COLUMN persona.bgbb.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_beta IS 'standard error of beta (delta method from se_log_beta); NULL when the information is singular or beta is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_gamma IS 'standard error of gamma (delta method from se_log_gamma); NULL when the information is singular or gamma is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_delta IS 'standard error of delta (delta method from se_log_delta); NULL when the information is singular or delta is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.se_log_beta IS 'standard error of ln(beta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.se_log_gamma IS 'standard error of ln(gamma) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.se_log_delta IS 'standard error of ln(delta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.bgbb.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
 CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8) RETURNS internal
 AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8) RETURNS internal
@@ -1013,6 +1241,14 @@ COMMENT ON AGGREGATE persona.bgbb_fit(float8, float8, float8, float8) IS
   'Maximum-likelihood BG/BB fit over (x, t_x, n) rows with a count or weight each';
 COMMENT ON AGGREGATE persona.bgbb_fit(float8, float8, float8, float8, float8) IS
   'BG/BB fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE FUNCTION persona.aic(model persona.bgbb) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.bgbb) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+COMMENT ON FUNCTION persona.aic(persona.bgbb) IS
+  'Akaike information criterion of a BG/BB fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.bic(persona.bgbb) IS
+  'Bayesian information criterion of a BG/BB fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
 CREATE FUNCTION persona.p_alive(model persona.bgbb, x float8, t_x float8, n float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'bgbb_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.p_alive(persona.bgbb, float8, float8, float8) IS

@@ -11,7 +11,9 @@
 #include "access/htup_details.h"
 #include "btyd.h"
 #include "executor/executor.h"
+#include "fit_summary.h"
 #include "funcapi.h"
+#include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(btyd_fit_transfn);
 
@@ -45,15 +47,18 @@ btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double))
 	FitState   *st = fitstate_get(fcinfo);
 	double		x, tx, T, w = 1;
 
-	/* like other aggregates, skip rows with a NULL input (weight included) */
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
-		(PG_NARGS() > 4 && PG_ARGISNULL(4)))
+	/*
+	 * Like other aggregates, skip rows with a NULL x, t_x or T.  A NULL
+	 * weight means "no weight": the row counts once, so that
+	 * bgnbd_fit(x, t_x, T, NULL, penalty) is the unweighted penalised fit.
+	 */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_POINTER(st);
 	x = PG_GETARG_FLOAT8(1);
 	tx = PG_GETARG_FLOAT8(2);
 	T = PG_GETARG_FLOAT8(3);
 	check(x, tx, T);
-	if (PG_NARGS() > 4)
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
 	{
 		w = PG_GETARG_FLOAT8(4);
 		persona_check_finite(w, "weight");
@@ -76,27 +81,103 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 	return btyd_fit_trans(fcinfo, btyd_check_summary);
 }
 
-/* Build a persona.bgnbd / mbgnbd / pareto_nbd / bgbb / gamma_gamma row: parameters, then loglik, customers, iterations, converged. */
-static Datum
-btyd_model_datum(FunctionCallInfo fcinfo, int k, const double *p, const FitData *d, OptimResult res,
-				 const char *model)
+/*
+ * Set the attribute called name if the row type has it.  Model rows are
+ * filled by name (after the k parameters, which come first), so attributes
+ * added to the types later stay NULL until their code fills them.
+ */
+static void
+model_row_set(TupleDesc desc, Datum *values, bool *nulls, const char *name, Datum v)
 {
-	Datum		values[OPTIM_MAX_PARAMS + 4];
-	bool		nulls[OPTIM_MAX_PARAMS + 4] = {false};
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-	for (int i = 0; i < k; i++)
-		values[i] = Float8GetDatum(exp(p[i]));
-	values[k] = Float8GetDatum(res.loglik);
-	values[k + 1] = Int64GetDatum((int64) rint(d->weight));
-	values[k + 2] = Int32GetDatum(res.iterations);
-	values[k + 3] = BoolGetDatum(res.converged);
-	if (!res.converged)
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			values[i] = v;
+			nulls[i] = false;
+			return;
+		}
+	}
+}
+
+/* Set a float8 attribute, NULL when v is NaN (an undefined standard error). */
+static void
+model_row_set_float8(TupleDesc desc, Datum *values, bool *nulls, const char *name, double v)
+{
+	if (!isnan(v))
+		model_row_set(desc, values, nulls, name, Float8GetDatum(v));
+}
+
+/*
+ * Warn about a fit the data do not identify, or one that did not converge:
+ * the row says so too (identified, status, converged).
+ */
+static void
+warn_fit(const char *model, const FitSummary *sum, OptimResult res)
+{
+	if (sum->problem == FIT_NOT_IDENTIFIED || sum->problem == FIT_BOUNDARY)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s fit is %s", model,
+						sum->problem == FIT_BOUNDARY ? "at a boundary of the parameter space" : "not identified"),
+				 errdetail("%s%s", sum->detail,
+						   res.converged ? "" : " The optimiser also stopped before meeting its tolerance."),
+				 sum->towards_zero ?
+				 errhint("The fit's identified column is false and status says why. A penalty pulls parameters towards 0, so it does not help here; use a longer calibration period or a simpler model.") :
+				 errhint("The fit's identified column is false and status says why. A small penalty (the last argument, e.g. 0.01) keeps large parameters finite; a longer calibration period or a simpler model may identify them.")));
+	else if (!res.converged)
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
 				 errmsg("%s fit did not converge after %d iterations", model, res.iterations),
-				 errdetail("The data may not identify the model, e.g. when customers are all alike; parameters drift towards 0 or infinity."),
-				 errhint("The fit's converged column is false. A small penalty (the last argument, e.g. 0.001) keeps the parameters finite.")));
-	return HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls));
+				 errdetail("The parameters are identified (standard errors are finite) but the optimiser stopped before meeting its tolerance."),
+				 errhint("The fit's converged column is false. Check the input for extreme values.")));
+}
+
+/*
+ * Build a persona.bgnbd / pareto_nbd / gamma_gamma row: the k parameters,
+ * then by name loglik, customers, iterations, converged, the standard
+ * errors se_<param> and se_log_<param>, identified and status.
+ */
+static Datum
+btyd_model_datum(FunctionCallInfo fcinfo, const Objective *obj, const double *p, const FitData *d,
+				 OptimResult res, const char *model)
+{
+	TupleDesc	desc = persona_result_desc(fcinfo);
+	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	const char *names[OPTIM_MAX_PARAMS];
+	FitSummary	sum;
+	int			k = obj->k;
+
+	for (int i = 0; i < desc->natts; i++)
+		nulls[i] = true;
+	for (int i = 0; i < k; i++)
+	{
+		values[i] = Float8GetDatum(exp(p[i]));
+		nulls[i] = false;
+		names[i] = NameStr(TupleDescAttr(desc, i)->attname);
+	}
+	fit_summary(obj, d, p, res.converged, names, &sum);
+	model_row_set(desc, values, nulls, "loglik", Float8GetDatum(res.loglik));
+	model_row_set(desc, values, nulls, "customers", Int64GetDatum((int64) rint(d->weight)));
+	model_row_set(desc, values, nulls, "iterations", Int32GetDatum(res.iterations));
+	model_row_set(desc, values, nulls, "converged", BoolGetDatum(res.converged));
+	for (int i = 0; i < k; i++)
+	{
+		char		se[NAMEDATALEN + 8];
+
+		snprintf(se, sizeof(se), "se_%s", names[i]);
+		model_row_set_float8(desc, values, nulls, se, sum.se[i]);
+		snprintf(se, sizeof(se), "se_log_%s", names[i]);
+		model_row_set_float8(desc, values, nulls, se, sum.se_log[i]);
+	}
+	model_row_set(desc, values, nulls, "identified",
+				  BoolGetDatum(sum.problem == FIT_OK || sum.problem == FIT_NOT_CONVERGED));
+	model_row_set(desc, values, nulls, "status", CStringGetTextDatum(sum.status));
+	warn_fit(model, &sum, res);
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
 /* The data of a BTYD fit, or NULL when there is nothing to fit; errors when no one repeated. */
@@ -202,6 +283,7 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 {
 	double		p[OPTIM_MAX_PARAMS] = {0};	/* start at all parameters 1 */
 	Objective	obj = {0};
+	OptimResult res;
 
 	/*
 	 * or where the caller's start model is, a little inside the search
@@ -217,7 +299,8 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	obj.value_grad = value_grad;
 	obj.weight = d->weight;
 	obj.penalty = d->penalty;
-	return btyd_model_datum(fcinfo, k, p, d, optim_maximise(&obj, p), name);
+	res = optim_maximise(&obj, p);
+	return btyd_model_datum(fcinfo, &obj, p, d, res, name);
 }
 
 Datum

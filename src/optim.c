@@ -28,9 +28,9 @@
 /* Give up when the likelihood gained less than 1e-10 (relative) in this many iterations. */
 #define STALL_ITERATIONS 20
 
-/* The penalised objective and (optionally) its gradient. */
-static double
-objective(const Objective *obj, const double *p, double *g)
+/* The penalised objective and (optionally) its gradient; -inf outside the bounds. */
+double
+optim_objective(const Objective *obj, const double *p, double *g)
 {
 	double		f;
 	double		pen = obj->penalty * obj->weight;
@@ -113,7 +113,7 @@ optim_maximise(const Objective *obj, double *p)
 	OptimResult res = {0};
 
 	Assert(k <= OPTIM_MAX_PARAMS);
-	f = objective(obj, p, g);
+	f = optim_objective(obj, p, g);
 	if (!isfinite(f) || !finite_vector(g, k))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -158,7 +158,7 @@ optim_maximise(const Objective *obj, double *p)
 			 * which is mostly accepted; shorter trials are values only.
 			 */
 			have_grad = obj->value_grad && step == 1;
-			fn = objective(obj, pn, have_grad ? gn : NULL);
+			fn = optim_objective(obj, pn, have_grad ? gn : NULL);
 			if (isfinite(fn) && fn >= f + 1e-4 * step * slope)
 				break;
 		}
@@ -172,7 +172,7 @@ optim_maximise(const Objective *obj, double *p)
 			continue;
 		}
 		if (!have_grad)
-			(void) objective(obj, pn, gn);
+			(void) optim_objective(obj, pn, gn);
 		if (!finite_vector(gn, k))
 			break;
 		restarted = false;

@@ -37,6 +37,8 @@ typedef struct OptimResult
 } OptimResult;
 
 extern OptimResult optim_maximise(const Objective *obj, double *p);
+/* The penalised objective at p and, when g is not NULL, its gradient (fit_summary.c differentiates it). */
+extern double optim_objective(const Objective *obj, const double *p, double *g);
 
 /* ψ(x), x > 0 */
 extern double persona_digamma(double x);

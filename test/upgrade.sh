@@ -11,7 +11,7 @@
 # pg_dump --binary-upgrade (which prints every member of the extension), so
 # whatever an upgrade script changes is compared without listing it here.
 set -eu
-export PGOPTIONS="-c client_min_messages=warning"
+export PGOPTIONS="-c client_min_messages=error"
 mkdir -p results
 dir=results/upgrade
 rm -rf "$dir"; mkdir -p "$dir"

@@ -18,21 +18,21 @@ FROM (SELECT sample_id, persona.btyd(persona.order_stats(ordered_on, amount, '19
 CREATE FUNCTION pg_temp.ll_bg(tab regclass, p float8[]) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE r float8;
 BEGIN
-    EXECUTE format('SELECT sum(persona.bgnbd_loglik(($1[1], $1[2], $1[3], $1[4], 0, 0, 0, true)::persona.bgnbd, x, t_x, t_cal)) FROM %s', tab)
+    EXECUTE format('SELECT sum(persona.bgnbd_loglik(($1[1], $1[2], $1[3], $1[4], 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, x, t_x, t_cal)) FROM %s', tab)
     INTO r USING p;
     RETURN r;
 END $$;
 CREATE FUNCTION pg_temp.ll_pn(tab regclass, p float8[]) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE r float8;
 BEGIN
-    EXECUTE format('SELECT sum(persona.pareto_nbd_loglik(($1[1], $1[2], $1[3], $1[4], 0, 0, 0, true)::persona.pareto_nbd, x, t_x, t_cal)) FROM %s', tab)
+    EXECUTE format('SELECT sum(persona.pareto_nbd_loglik(($1[1], $1[2], $1[3], $1[4], 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd, x, t_x, t_cal)) FROM %s', tab)
     INTO r USING p;
     RETURN r;
 END $$;
 CREATE FUNCTION pg_temp.ll_gg(tab regclass, p float8[]) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE r float8;
 BEGIN
-    EXECUTE format('SELECT sum(persona.gamma_gamma_loglik(($1[1], $1[2], $1[3], 0, 0, 0, true)::persona.gamma_gamma, x, zbar)) FROM %s WHERE x > 0', tab)
+    EXECUTE format('SELECT sum(persona.gamma_gamma_loglik(($1[1], $1[2], $1[3], 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, x, zbar)) FROM %s WHERE x > 0', tab)
     INTO r USING p;
     RETURN r;
 END $$;
@@ -116,7 +116,7 @@ RETURNS float8 LANGUAGE sql AS $$
                LATERAL (SELECT u0 + (k + 0.5) * (u1 - u0) / 200000 AS u FROM generate_series(0, 199999) k) g,
                LATERAL (SELECT exp(u) - least(alpha, beta) AS tau) h
           GROUP BY u0, u1) c $$;
-SELECT ok(bool_and(abs(persona.p_alive((0.55, alpha, 0.61, beta, 0, 0, 0, true)::persona.pareto_nbd, x, tx, 39)
+SELECT ok(bool_and(abs(persona.p_alive((0.55, alpha, 0.61, beta, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd, x, tx, 39)
                        - pg_temp.p_alive_numeric(0.55, alpha, 0.61, beta, x, tx, 39)) < 1e-6),
           'Pareto/NBD P(alive) agrees with numerical integration, series and fallback, alpha above and below beta')
 FROM (VALUES (10.58, 11.67), (10.58, 0.5), (1000, 0.0001), (0.0001, 1000), (5, 5)) p(alpha, beta),

@@ -31,7 +31,7 @@ SELECT ok((SELECT bool_and(e >= 0 AND e < 'Infinity') FROM rows JOIN fits USING 
                                 persona.expected_purchases(pn, t_cal, x, t_x, t_cal)]) e
            WHERE (bg).a <> 1), 'expected purchases are finite and >= 0');
 SELECT ok((SELECT bool_and((bg).loglik >= sum_bg - 1e-6 * abs(sum_bg)) FROM fits JOIN
-           (SELECT k, sum(persona.bgnbd_loglik((1, 1, 1, 1, 0, 0, 0, true)::persona.bgnbd, x, t_x, t_cal)) AS sum_bg
+           (SELECT k, sum(persona.bgnbd_loglik((1, 1, 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, x, t_x, t_cal)) AS sum_bg
             FROM rows GROUP BY k) s USING (k)),
           'converged or not, a BG/NBD fit is at least as likely as its starting point (all parameters 1)');
 SELECT * FROM finish();

@@ -59,8 +59,8 @@ SELECT ok(bool_and(abs(expected - actual) < 4 * sqrt(greatest(expected, 1)) + 0.
 -- E[X(t)] (a different formula, itself checked against numerical
 -- integration in test/sql/bgnbd.sql), and it matches simulated frequencies.
 CREATE TEMP TABLE params (bg persona.bgnbd, t float8);
-INSERT INTO params VALUES ((0.243, 4.414, 0.793, 2.426, 0, 0, 0, true), 39), ((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true), 10),
-                          ((2, 1, 0.2, 0.3, 0, 0, 0, true), 10), ((1.5, 2, 0.5, 0.5, 0, 0, 0, true), 52);
+INSERT INTO params VALUES ((0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 39), ((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 10),
+                          ((2, 1, 0.2, 0.3, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 10), ((1.5, 2, 0.5, 0.5, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 52);
 SELECT ok(bool_and(abs(total - 1) < 1e-6 AND abs(mean - persona.expected_purchases(bg, t)) < 1e-5 * greatest(1, mean)),
           'P(X(t) = n) sums to 1 and has mean E[X(t)], a + b above and below 1')
 FROM (SELECT p.bg, p.t, sum(pr) AS total, sum(n * pr) AS mean
@@ -69,12 +69,12 @@ FROM (SELECT p.bg, p.t, sum(pr) AS total, sum(n * pr) AS mean
 SELECT ok(bool_and(abs(share - pr) < 4 * sqrt(pr * (1 - pr) / 20000) + 1e-4),
           'P(X(t) = n) matches the share of 20,000 simulated customers with n repeat purchases, n = 0..5')
 FROM (SELECT n, count(*) FILTER (WHERE s.x = n)::float8 / count(*) AS share,
-             persona.purchase_count_probability((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true)::persona.bgnbd, 39, n) AS pr
+             persona.purchase_count_probability((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 39, n) AS pr
       FROM persona.simulate_bgnbd(0.24, 4.41, 0.3, 0.5, 20000, 39, 12) s, generate_series(0, 5) n GROUP BY n) q;
 -- Pareto/NBD: the same three checks (CDNOW's parameters, s < 1 and s > 1).
 CREATE TEMP TABLE pn_params (pn persona.pareto_nbd, t float8);
-INSERT INTO pn_params VALUES ((0.553, 10.578, 0.606, 11.669, 0, 0, 0, true), 39), ((2, 5, 3, 20, 0, 0, 0, true), 10),
-                             ((0.3, 1, 0.2, 0.5, 0, 0, 0, true), 52);
+INSERT INTO pn_params VALUES ((0.553, 10.578, 0.606, 11.669, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 39), ((2, 5, 3, 20, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 10),
+                             ((0.3, 1, 0.2, 0.5, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 52);
 SELECT ok(bool_and(abs(total - 1) < 1e-6 AND abs(mean - persona.expected_purchases(pn, t)) < 1e-5 * greatest(1, mean)),
           'Pareto/NBD P(X(t) = n) sums to 1 and has mean E[X(t)]')
 FROM (SELECT p.pn, p.t, sum(pr) AS total, sum(n * pr) AS mean
@@ -83,13 +83,13 @@ FROM (SELECT p.pn, p.t, sum(pr) AS total, sum(n * pr) AS mean
 SELECT ok(bool_and(abs(share - pr) < 4 * sqrt(pr * (1 - pr) / 20000) + 1e-4),
           'Pareto/NBD P(X(t) = n) matches the share of 20,000 simulated customers with n repeat purchases, n = 0..5')
 FROM (SELECT n, count(*) FILTER (WHERE s.x = n)::float8 / count(*) AS share,
-             persona.purchase_count_probability((0.553, 10.578, 0.606, 11.669, 0, 0, 0, true)::persona.pareto_nbd, 39, n) AS pr
+             persona.purchase_count_probability((0.553, 10.578, 0.606, 11.669, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd, 39, n) AS pr
       FROM persona.simulate_pareto_nbd(0.553, 10.578, 0.606, 11.669, 20000, 39, 13) s, generate_series(0, 5) n GROUP BY n) q;
 SELECT ok(abs(sum(expected) - 3000) < 1e-6 AND sum(actual) = 3000,
           'period_transactions with Pareto/NBD: expected and actual each sum to the customer count')
 FROM persona.period_transactions('sim_orders', '2024-10-27', (SELECT pn FROM m),
                                  customer_col => 'customer_id', time_col => 'ordered_on');
-SELECT cmp_ok(persona.purchase_count_probability((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true)::persona.bgnbd, 39, 2147483647), '<', 1e-12::float8,
+SELECT cmp_ok(persona.purchase_count_probability((0.24, 4.41, 0.3, 0.5, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 39, 2147483647), '<', 1e-12::float8,
               'P(X(t) = n) for a huge n is 0 to rounding (and quick)');
 
 -- The frequency x recency matrix: for every frequency, P(alive) and the

@@ -90,7 +90,7 @@ SELECT throws_ok($$SELECT persona.tag_affinity(ARRAY(SELECT 't' || i FROM genera
                  '54000', 'tag_affinity supports at most 4096 distinct tags', 'too many distinct tags');
 SELECT throws_ok($$SELECT persona.check_tag_rule('o', 'true); SELECT (1')$$, '42601', 'a tag rule must be a single boolean expression', 'rule with a second statement');
 SELECT throws_ok($$SELECT persona.bgnbd_fit(0, 0, 1)$$, '22023', 'cannot fit BG/NBD: no customer made a repeat purchase', 'no repeat buyers');
-SELECT throws_ok($$SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true)::persona.bgnbd, 10, 1, 1, 2)$$,
+SELECT throws_ok($$SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 10, 1, 1, 2)$$,
                  '22023', 'BG/NBD expected purchases are undefined for a = 1 exactly', 'a = 1');
 -- predictive value
 SELECT throws_ok($$SELECT persona.pareto_nbd_fit(0, 0, 1)$$, '22023', 'cannot fit Pareto/NBD: no customer made a repeat purchase', 'Pareto/NBD without repeat buyers');
@@ -102,18 +102,18 @@ SELECT throws_ok($$SELECT persona.bgnbd_fit(x, 1, 2, 1, p) FROM (VALUES (1, 0.1)
 SELECT throws_ok($$SELECT persona.gamma_gamma_fit(1, 0)$$, '22023', 'the Gamma-Gamma model needs a positive mean spend, not 0', 'zero mean spend');
 SELECT throws_ok($$SELECT persona.gamma_gamma_fit(0, 10)$$, '22023', 'cannot fit Gamma-Gamma: no repeat buyer (x > 0) among 1 rows', 'one-time buyers only');
 SELECT throws_ok($$SELECT persona.gamma_gamma_fit(1, 'NaN')$$, '22023', 'mean_spend must be a finite number', 'NaN spend');
-SELECT throws_ok($$SELECT persona.expected_spend((6, 1, 15, 0, 0, 0, true)::persona.gamma_gamma, 0, NULL)$$, '22023', 'expected spend is infinite for q <= 1 (q = 1)', 'q = 1');
-SELECT throws_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true)::persona.bgnbd, (6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, 1, 1, 2, 10, 'fortnights')$$,
+SELECT throws_ok($$SELECT persona.expected_spend((6, 1, 15, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, 0, NULL)$$, '22023', 'expected spend is infinite for q <= 1 (q = 1)', 'q = 1');
+SELECT throws_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, (6, 4, 15, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, 1, 1, 2, 10, 'fortnights')$$,
                  '22023', 'unknown time unit "fortnights"', 'CLV with an unknown unit');
-SELECT throws_ok($$SELECT persona.p_alive((0.2, 'NaN', 0.8, 2.4, 0, 0, 0, true)::persona.bgnbd, 1, 1, 2)$$, '22023', 'BG/NBD parameters must be positive and finite', 'NaN parameter');
+SELECT throws_ok($$SELECT persona.p_alive((0.2, 'NaN', 0.8, 2.4, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 1, 1, 2)$$, '22023', 'BG/NBD parameters must be positive and finite', 'NaN parameter');
 SELECT throws_ok($$SELECT * FROM persona.simulate_bgnbd(0.2, 0, 0.8, 2.4, 10, 39)$$, '22023', 'alpha must be a positive finite number, not 0', 'simulation with alpha = 0');
 SELECT throws_ok($$SELECT * FROM persona.simulate_bgnbd(1e6, 1e-6, 0.8, 1e9, 10, 39)$$, '54000', 'a simulated customer made over 100,000,000 purchases', 'runaway simulation');
 SELECT throws_ok($$SELECT * FROM persona.holdout('pg_class', now(), now() - interval '1 day')$$, '22023', 'the holdout must end on a later day than the calibration period', 'holdout before calibration');
-SELECT throws_ok($$SELECT persona.gamma_gamma_loglik((6, 4, 15, 0, 0, 0, true)::persona.gamma_gamma, 0, 10)$$,
+SELECT throws_ok($$SELECT persona.gamma_gamma_loglik((6, 4, 15, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, 0, 10)$$,
                  '22023', 'the Gamma-Gamma likelihood is defined for repeat buyers (x > 0) only', 'Gamma-Gamma likelihood of a one-time buyer');
 SELECT throws_ok($$SELECT persona.bgnbd_fit(x, 1, 2, 1e308) FROM (VALUES (1), (2)) v(x)$$,
                  '22003', 'the log-likelihood is not finite at the starting point', 'weights so large the likelihood overflows');
-SELECT throws_ok($$SELECT persona.expected_purchases((0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::persona.bgnbd, 1e12)$$,
+SELECT throws_ok($$SELECT persona.expected_purchases((0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 1e12)$$,
                  '22003', 'hypergeometric series did not converge', 'a horizon far beyond the model''s time scale');
 SELECT throws_ok($$SELECT * FROM persona.simulate_bgnbd(0.2, 4, 0.8, 2.4, -1, 39)$$, '22023', 'customers must be >= 0, not -1', 'negative customer count');
 SELECT throws_ok($$SELECT * FROM persona.simulate_pareto_nbd(0.5, 10, 0.6, 11, 10, 39, 0, -1)$$, '22023', 'holdout must be a finite number >= 0, not -1', 'negative holdout');

@@ -286,7 +286,7 @@ EXCEPTION WHEN numeric_value_out_of_range OR invalid_parameter_value THEN
 END $$;
 CREATE TEMP TABLE mres AS
 SELECT i, kind,
-       pg_temp.model_out(format('SELECT persona.%s(ROW(%s, %s, %s, %s, 0, 1, 1, true)::persona.%s, %s)', fn, p1, p2, p3, p4, model, args)) AS v
+       pg_temp.model_out(format('SELECT persona.%s(ROW(%s, %s, %s, %s, 0, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.%s, %s)', fn, p1, p2, p3, p4, model, args)) AS v
 FROM mp,
      LATERAL (VALUES ('p_alive', 'bgnbd', 'p_alive', format('%s, %s, %s', x, tx, big_t)),
                      ('expected', 'bgnbd', 'expected_purchases', format('30, %s, %s, %s', x, tx, big_t)),
@@ -305,10 +305,10 @@ FROM mres;
 INSERT INTO checks
 SELECT 'expected_spend and clv on random Gamma-Gamma rows: never NaN, never negative',
        bool_and(v = -12345 OR (v <> 'NaN' AND v >= 0 AND v < 'Infinity'))
-FROM (SELECT pg_temp.model_out(format('SELECT persona.expected_spend(ROW(%s, %s, %s, 0, 1, 1, true)::persona.gamma_gamma, %s, %s)',
+FROM (SELECT pg_temp.model_out(format('SELECT persona.expected_spend(ROW(%s, %s, %s, 0, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, %s, %s)',
                                       p1, p2, p3, x, greatest(tx, 0.01))) AS v FROM mp
       UNION ALL
-      SELECT pg_temp.model_out(format('SELECT persona.clv(ROW(%s, %s, %s, %s, 0, 1, 1, true)::persona.bgnbd, ROW(%s, %s, %s, 0, 1, 1, true)::persona.gamma_gamma, %s, %s, %s, %s, ''days'', 12, 0.01)',
+      SELECT pg_temp.model_out(format('SELECT persona.clv(ROW(%s, %s, %s, %s, 0, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, ROW(%s, %s, %s, 0, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, %s, %s, %s, %s, ''days'', 12, 0.01)',
                                       p1, p2, p3, p4, p2, 2 + p3, p4, x, tx, big_t, greatest(tx, 0.01)))
       FROM mp WHERE i <= 300) q;
 RESET statement_timeout;

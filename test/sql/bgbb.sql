@@ -32,7 +32,7 @@ FROM d, m GROUP BY m.m;
 SELECT bool_and(ll < (m).loglik) AS is_maximum
 FROM m, (VALUES (1.01, 1, 1, 1), (0.99, 1, 1, 1), (1, 1.01, 1, 1), (1, 0.99, 1, 1),
                 (1, 1, 1.01, 1), (1, 1, 0.99, 1), (1, 1, 1, 1.01), (1, 1, 1, 0.99)) v(f1, f2, f3, f4),
-     LATERAL (SELECT sum(w * ln(bb_l(((m).alpha * f1, (m).beta * f2, (m).gamma * f3, (m).delta * f4, 0, 0, 0, true)::persona.bgbb,
+     LATERAL (SELECT sum(w * ln(bb_l(((m).alpha * f1, (m).beta * f2, (m).gamma * f3, (m).delta * f4, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb,
                                       x::int, t_x::int, n::int))) AS ll FROM d) q;
 -- Per-history log-likelihoods, weighted, sum to the fit's.
 SELECT round(sum(w * persona.bgbb_loglik(m, x, t_x, n))::numeric, 2) AS summed FROM d, m;
@@ -93,12 +93,12 @@ FROM (SELECT persona.expected_purchases(m, 999999, 3, 5, 6) AS em,
              persona.expected_purchases(m, 1000000, 3, 5, 6) AS e0,
              persona.expected_purchases(m, 1000001, 3, 5, 6) AS e1 FROM m) q;
 SELECT abs(g0 - (g1 + g2) / 2) < 1e-9 * g0 AS gamma_one, abs((e1 - e0) - 3 * (e0 - em)) < 1e-4 * (e0 - em) AS gamma_one_joins
-FROM (SELECT persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true)::persona.bgbb, 2000000, 3, 5, 6) AS g0,
-             persona.expected_purchases((1.2, 0.75, 1.0000001, 2.8, 0, 0, 0, true)::persona.bgbb, 2000000, 3, 5, 6) AS g1,
-             persona.expected_purchases((1.2, 0.75, 0.9999999, 2.8, 0, 0, 0, true)::persona.bgbb, 2000000, 3, 5, 6) AS g2,
-             persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true)::persona.bgbb, 999999, 3, 5, 6) AS em,
-             persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true)::persona.bgbb, 1000000, 3, 5, 6) AS e0,
-             persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true)::persona.bgbb, 1000003, 3, 5, 6) AS e1) q;
+FROM (SELECT persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb, 2000000, 3, 5, 6) AS g0,
+             persona.expected_purchases((1.2, 0.75, 1.0000001, 2.8, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb, 2000000, 3, 5, 6) AS g1,
+             persona.expected_purchases((1.2, 0.75, 0.9999999, 2.8, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb, 2000000, 3, 5, 6) AS g2,
+             persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb, 999999, 3, 5, 6) AS em,
+             persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb, 1000000, 3, 5, 6) AS e0,
+             persona.expected_purchases((1.2, 0.75, 1, 2.8, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb, 1000003, 3, 5, 6) AS e1) q;
 -- Histories with n = 0 change nothing; the same fit from one row per donor.
 SELECT (persona.bgbb_fit(x, t_x, n, w)).loglik = (SELECT (m).loglik FROM m) AS n0_ignored
 FROM (SELECT x, t_x, n, w FROM d UNION ALL SELECT 0, 0, 0, 5) q;
@@ -118,7 +118,7 @@ SELECT persona.bgbb_fit(x, t_x, n, -1) FROM d;
 SELECT persona.p_alive(m, 1, 0, 6) FROM m;
 SELECT persona.expected_purchases(m, 2.5, 1, 1, 6) FROM m;
 SELECT persona.expected_purchases(m, -1) FROM m;
-SELECT persona.p_alive((1, 'Infinity', 1, 1, 0, 0, 0, true)::persona.bgbb, 1, 1, 2);
+SELECT persona.p_alive((1, 'Infinity', 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgbb, 1, 1, 2);
 SELECT persona.bgbb_fit(x, t_x, n, w) IS NULL AS no_rows FROM d WHERE false;
 DROP TABLE d, m, grid;
 DROP FUNCTION bb_l, bratio;

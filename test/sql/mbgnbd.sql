@@ -85,8 +85,8 @@ SELECT persona.mbgnbd_fit(2, 3, 2);
 SELECT persona.mbgnbd_fit(x, t_x, t_cal, -1) FROM s;
 SELECT persona.p_alive(m, 1, 0, 1) FROM m;
 SELECT persona.expected_purchases(m, -1, 0, 0, 1) FROM m;
-SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true)::persona.mbgnbd, 1, 1, 2);
-SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true)::persona.mbgnbd, 10, 1, 1, 2);
+SELECT persona.p_alive((0, 1, 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.mbgnbd, 1, 1, 2);
+SELECT persona.expected_purchases((0.2, 4, 1, 2, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.mbgnbd, 10, 1, 1, 2);
 SELECT persona.mbgnbd_fit(x, t_x, t_cal) IS NULL AS no_rows FROM s WHERE false;
 -- Customers all alike do not identify the model: the optimiser stops on
 -- the parameter bound (e^15) with a vanishing gradient; that is a warning

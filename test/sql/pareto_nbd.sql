@@ -26,8 +26,8 @@ SELECT round(persona.expected_purchases(m, 39)::numeric, 4) AS e39,
        persona.expected_purchases(m, 0) AS e0
 FROM m;
 -- s = 1 exactly: the expectation's limit (a logarithm), continuous around it.
-SELECT round(persona.expected_purchases((0.55, 10.58, 1, 11.67, 0, 0, 0, true)::persona.pareto_nbd, 39, 2, 30, 39)::numeric, 6) AS at_1,
-       round(persona.expected_purchases((0.55, 10.58, 1 + 1e-9, 11.67, 0, 0, 0, true)::persona.pareto_nbd, 39, 2, 30, 39)::numeric, 6) AS near_1;
+SELECT round(persona.expected_purchases((0.55, 10.58, 1, 11.67, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd, 39, 2, 30, 39)::numeric, 6) AS at_1,
+       round(persona.expected_purchases((0.55, 10.58, 1 + 1e-9, 11.67, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd, 39, 2, 30, 39)::numeric, 6) AS near_1;
 -- P(alive) when t_x = T is the largest possible for that x.
 SELECT persona.p_alive(m, 3, 38, 38) > persona.p_alive(m, 3, 37, 38) AS recent_more_alive FROM m;
 -- An L2 penalty pulls the parameters in; loglik (unpenalised) drops.
@@ -38,7 +38,7 @@ FROM (SELECT persona.pareto_nbd_fit(x, t_x, t_cal, 1, 0.001) AS f FROM s) q;
 -- Bad input.
 SELECT persona.pareto_nbd_fit(x, t_x, t_cal) FROM s WHERE x = 0;
 SELECT persona.pareto_nbd_fit(2, 3, 2);
-SELECT persona.p_alive((0.5, -1, 1, 1, 0, 0, 0, true)::persona.pareto_nbd, 1, 1, 2);
+SELECT persona.p_alive((0.5, -1, 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd, 1, 1, 2);
 SELECT persona.expected_purchases(m, -1) FROM m;
 SELECT persona.pareto_nbd_fit(x, t_x, t_cal) IS NULL AS no_rows FROM s WHERE false;
 DROP TABLE s, m;

@@ -53,9 +53,9 @@ CREATE FUNCTION rel_diff(a float8[], b float8[]) RETURNS float8 LANGUAGE sql IMM
 RETURN (SELECT max(abs(x / y - 1)) FROM unnest(a, b) u(x, y));
 WITH warm AS (
     SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, 0, (SELECT bg FROM cold)) AS at_opt,
-           persona.bgnbd_fit(x, t_x, t_cal, 1, 0, ROW(5, 50, 5, 5, NULL, NULL, NULL, NULL)::persona.bgnbd) AS far,
-           persona.pareto_nbd_fit(x, t_x, t_cal, 1, 0, ROW(5, 50, 5, 50, NULL, NULL, NULL, NULL)::persona.pareto_nbd) AS pfar,
-           persona.gamma_gamma_fit(x, mean_repeat_spend, 0, ROW(10, 10, 100, NULL, NULL, NULL, NULL)::persona.gamma_gamma)
+           persona.bgnbd_fit(x, t_x, t_cal, 1, 0, ROW(5, 50, 5, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd) AS far,
+           persona.pareto_nbd_fit(x, t_x, t_cal, 1, 0, ROW(5, 50, 5, 50, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd) AS pfar,
+           persona.gamma_gamma_fit(x, mean_repeat_spend, 0, ROW(10, 10, 100, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma)
                FILTER (WHERE x > 0) AS gfar
     FROM cd_summary)
 SELECT (w.at_opt).iterations <= 2 AS stays_at_optimum,
@@ -67,8 +67,8 @@ SELECT (w.at_opt).iterations <= 2 AS stays_at_optimum,
 FROM warm w, cold c;
 -- a start row must hold a model's parameters
 \set SHOW_CONTEXT never
-SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, 0, ROW(-1, 1, 1, 1, NULL, NULL, NULL, NULL)::persona.bgnbd) FROM cd_summary;
-SELECT persona.gamma_gamma_fit(x, mean_repeat_spend, 0, ROW(1, NULL, 1, NULL, NULL, NULL, NULL)::persona.gamma_gamma) FROM cd_summary WHERE x > 0;
+SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, 0, ROW(-1, 1, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd) FROM cd_summary;
+SELECT persona.gamma_gamma_fit(x, mean_repeat_spend, 0, ROW(1, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma) FROM cd_summary WHERE x > 0;
 \set SHOW_CONTEXT errors
 DROP TABLE cdnow, cd_orders, cd_summary, cold;
 DROP FUNCTION rel_diff(float8[], float8[]);

@@ -52,7 +52,7 @@ SELECT persona.gamma_gamma_fit(x, zbar) FROM s WHERE x = 0;
 SELECT persona.gamma_gamma_fit(2, 10) FROM generate_series(1, 10);
 SELECT persona.gamma_gamma_fit(2, -5);
 SELECT persona.gamma_gamma_fit(1.5, 5);
-SELECT persona.expected_spend((6, 0.9, 15, 0, 0, 0, true)::persona.gamma_gamma, 1, 10);
+SELECT persona.expected_spend((6, 0.9, 15, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, 1, 10);
 SELECT persona.clv(bg, gg, 2, 30, 39, 25, 'months') FROM m;
 SELECT persona.clv(bg, gg, 2, 30, 39, 25, 'weeks', -1) FROM m;
 SELECT persona.clv(bg, gg, 2, 30, 39, 25, 'weeks', 12, -1) FROM m;

@@ -162,10 +162,10 @@ SELECT persona.lifecycle_stage('2024-01-01', '2024-01-02', 1, '2024-02-10');
 SELECT persona.lifecycle_stage('2024-01-01', '2024-01-20', 2, '2024-02-10', -1);
 
 -- Model rows written by hand: clear errors, results within their domain.
-SELECT persona.p_alive(ROW(0, 1, 1, 1, 0, 0, 0, true)::persona.bgnbd, 1, 1, 2);
-SELECT persona.p_alive(ROW('NaN', 1, 1, 1, 0, 0, 0, true)::persona.bgnbd, 1, 1, 2);
-SELECT persona.p_alive(ROW(NULL, 1, 1, 1, 0, 0, 0, true)::persona.pareto_nbd, 1, 1, 2);
-SELECT persona.expected_purchases(ROW(1, 'Infinity', 1, 1, 0, 0, 0, true)::persona.bgnbd, 10);
-SELECT persona.expected_spend(ROW(1, -1, 1, 0, 0, 0, true)::persona.gamma_gamma, 1, 10);
+SELECT persona.p_alive(ROW(0, 1, 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 1, 1, 2);
+SELECT persona.p_alive(ROW('NaN', 1, 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 1, 1, 2);
+SELECT persona.p_alive(ROW(NULL, 1, 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.pareto_nbd, 1, 1, 2);
+SELECT persona.expected_purchases(ROW(1, 'Infinity', 1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 10);
+SELECT persona.expected_spend(ROW(1, -1, 1, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma, 1, 10);
 SELECT p BETWEEN 0 AND 1 AS p_alive_in_range
-FROM persona.p_alive(ROW(1e-300, 1e300, 1e300, 1e-300, 0, 0, 0, true)::persona.bgnbd, 100, 50, 100) p;
+FROM persona.p_alive(ROW(1e-300, 1e300, 1e300, 1e-300, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.bgnbd, 100, 50, 100) p;
