@@ -14,6 +14,7 @@
 #include "fit_summary.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(btyd_fit_transfn);
 PG_FUNCTION_INFO_V1(btyd_fit_summary_transfn);
@@ -39,15 +40,17 @@ btyd_check_summary(double x, double tx, double T)
 }
 
 /*
- * Add one (x, t_x, T) row, with the weight, penalty and start model of
- * arguments wargno, wargno + 1 and wargno + 2 if given (a NULL weight: 1).
+ * Add one (x, t_x, T) row, validated by check, with the weight, penalty and
+ * start model of arguments wargno, wargno + 1 and wargno + 2 if given (a
+ * NULL weight: 1).
  */
 static void
-btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, double x, double tx, double T, int wargno)
+btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, void (*check) (double, double, double),
+			 double x, double tx, double T, int wargno)
 {
 	double		w = 1;
 
-	btyd_check_summary(x, tx, T);
+	check(x, tx, T);
 	if (PG_NARGS() > wargno && !PG_ARGISNULL(wargno))
 	{
 		w = PG_GETARG_FLOAT8(wargno);
@@ -64,11 +67,12 @@ btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, double x, double tx, double 
 }
 
 /*
- * Transition function of bgnbd_fit and pareto_nbd_fit:
- * (state, x, t_x, T [, weight [, penalty [, start]]]).
+ * Transition function of the purchase-model fits:
+ * (state, x, t_x, T [, weight [, penalty [, start]]]), each row validated
+ * by check.
  */
 Datum
-btyd_fit_transfn(PG_FUNCTION_ARGS)
+btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double))
 {
 	FitState   *st = fitstate_get(fcinfo);
 
@@ -79,7 +83,7 @@ btyd_fit_transfn(PG_FUNCTION_ARGS)
 	 */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_POINTER(st);
-	btyd_fit_add(st, fcinfo, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3), 4);
+	btyd_fit_add(st, fcinfo, check, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3), 4);
 	PG_RETURN_POINTER(st);
 }
 
@@ -120,8 +124,15 @@ btyd_fit_summary_transfn(PG_FUNCTION_ARGS)
 		!btyd_read_summary(PG_GETARG_HEAPTUPLEHEADER(1), &x, &tx, &T, &unit_days))
 		PG_RETURN_POINTER(st);
 	fitstate_unit(st, unit_days);
-	btyd_fit_add(st, fcinfo, x, tx, T, 2);
+	btyd_fit_add(st, fcinfo, btyd_check_summary, x, tx, T, 2);
 	PG_RETURN_POINTER(st);
+}
+
+/* Transition function of bgnbd_fit, mbgnbd_fit and pareto_nbd_fit. */
+Datum
+btyd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_trans(fcinfo, btyd_check_summary);
 }
 
 /*
@@ -383,9 +394,18 @@ btyd_unit_arg(FunctionCallInfo fcinfo, int argno)
 double
 btyd_model_unit(HeapTupleHeader m)
 {
-	bool		isnull;
-	Datum		d = GetAttributeByName(m, "unit", &isnull);
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(m), HeapTupleHeaderGetTypMod(m));
+	bool		has_unit = false;
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
 
+	/* a model type without the attribute (none yet, or not time-based) states no unit */
+	for (int i = 0; i < desc->natts && !has_unit; i++)
+		has_unit = !TupleDescAttr(desc, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(desc, i)->attname), "unit") == 0;
+	ReleaseTupleDesc(desc);
+	if (has_unit)
+		d = GetAttributeByName(m, "unit", &isnull);
 	return isnull ? 0 : btyd_unit_days(TextDatumGetCString(d));
 }
 
@@ -505,7 +525,7 @@ btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_summary(x, tx, T);
+	model->check(x, tx, T);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->p_alive(m, x, tx, T), 0, 1, "P(alive)"));
 }
 
@@ -518,8 +538,8 @@ btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		x = PG_GETARG_FLOAT8(2), tx = PG_GETARG_FLOAT8(3), T = PG_GETARG_FLOAT8(4);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_summary(x, tx, T);
-	btyd_check_horizon(t);
+	model->check(x, tx, T);
+	model->check_horizon(t);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, x, tx, T), 0, DBL_MAX, "expected purchases"));
 }
 
@@ -531,7 +551,7 @@ btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		t = PG_GETARG_FLOAT8(1);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_horizon(t);
+	model->check_horizon(t);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, 0, 0, 0), 0, DBL_MAX, "expected purchases"));
 }
 
@@ -562,7 +582,7 @@ btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model)
 	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
 
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
-	btyd_check_summary(x, tx, T);
+	model->check(x, tx, T);
 	PG_RETURN_FLOAT8(btyd_in_domain(fit_row_loglik(model->value, 4, m, x, tx, T), -INFINITY, DBL_MAX,
 									"log-likelihood"));
 }

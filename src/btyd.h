@@ -1,6 +1,6 @@
 /*
- * btyd.h — shared pieces of the BTYD models (bgnbd.c, pareto_nbd.c,
- * gamma_gamma.c, clv.c).
+ * btyd.h — shared pieces of the BTYD models (bgnbd.c, mbgnbd.c,
+ * pareto_nbd.c, bgbb.c, gamma_gamma.c, clv.c).
  */
 #ifndef PERSONA_BTYD_H
 #define PERSONA_BTYD_H
@@ -10,9 +10,11 @@
 #include "optim.h"
 
 /*
- * A purchase model (BG/NBD, Pareto/NBD): its likelihood over a FitData and
- * its scoring formulas over the parameters m[4].  The SQL-callable
- * functions of both models are these applied to one descriptor.
+ * A purchase model (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB): its likelihood
+ * over a FitData and its scoring formulas over the parameters m[4].  The
+ * SQL-callable functions of all of them are these applied to one
+ * descriptor.  check validates one customer summary (x, t_x, T) — for the
+ * discrete BG/BB, (x, t_x, n) — and check_horizon a prediction horizon.
  */
 typedef struct BtydModel
 {
@@ -21,10 +23,14 @@ typedef struct BtydModel
 	double		(*value_grad) (void *data, const double *p, double *g);	/* or NULL */
 	double		(*p_alive) (const double *m, double x, double tx, double T);
 	double		(*expected) (const double *m, double t, double x, double tx, double T);
+	void		(*check) (double x, double tx, double T);
+	void		(*check_horizon) (double t);
 } BtydModel;
 
 extern const BtydModel bgnbd_model;
+extern const BtydModel mbgnbd_model;
 extern const BtydModel pareto_nbd_model;
+extern const BtydModel bgbb_model;
 
 /* fit aggregate final function; P(alive); conditional, unconditional expectation; loglik */
 extern Datum btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model);
@@ -56,6 +62,8 @@ extern double fit_row_loglik(double (*value) (void *, const double *), int k, co
 							 double k1, double k2, double k3);
 
 extern void btyd_check_summary(double x, double tx, double T);
+/* Transition function of a fit aggregate whose rows check validates. */
+extern Datum btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double));
 extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
 extern void btyd_check_horizon(double t);
 extern void btyd_check_count(int n);

@@ -1,6 +1,6 @@
 /*
- * clv.c — customer lifetime value from a purchase model (BG/NBD or
- * Pareto/NBD) and the Gamma-Gamma spend model.
+ * clv.c — customer lifetime value from a purchase model (BG/NBD, MBG/NBD
+ * or Pareto/NBD) and the Gamma-Gamma spend model.
  *
  * As in lifetimes' customer_lifetime_value: the expected purchases of each
  * month of the horizon, times the expected mean spend, discounted monthly:
@@ -17,9 +17,11 @@
 #include "executor/executor.h"
 
 PG_FUNCTION_INFO_V1(bgnbd_clv);
+PG_FUNCTION_INFO_V1(mbgnbd_clv);
 PG_FUNCTION_INFO_V1(pareto_nbd_clv);
 PG_FUNCTION_INFO_V1(bgnbd_clv_summary);
 PG_FUNCTION_INFO_V1(pareto_nbd_clv_summary);
+PG_FUNCTION_INFO_V1(mbgnbd_clv_summary);
 
 /*
  * The CLV of (x, t_x, T, mean spend) in a unit of unit_days days under
@@ -118,6 +120,12 @@ bgnbd_clv(PG_FUNCTION_ARGS)
 }
 
 Datum
+mbgnbd_clv(PG_FUNCTION_ARGS)
+{
+	return clv(fcinfo, &mbgnbd_model);
+}
+
+Datum
 pareto_nbd_clv(PG_FUNCTION_ARGS)
 {
 	return clv(fcinfo, &pareto_nbd_model);
@@ -133,4 +141,10 @@ Datum
 pareto_nbd_clv_summary(PG_FUNCTION_ARGS)
 {
 	return clv_summary(fcinfo, &pareto_nbd_model);
+}
+
+Datum
+mbgnbd_clv_summary(PG_FUNCTION_ARGS)
+{
+	return clv_summary(fcinfo, &mbgnbd_model);
 }

@@ -1,8 +1,8 @@
 /*
  * fitstate.c — the shared state of the model-fitting aggregates
- * (bgnbd_fit, pareto_nbd_fit, gamma_gamma_fit): a hash table of distinct
- * rows with summed weights, and the combine/serial/deserial functions all
- * three use.
+ * (bgnbd_fit, mbgnbd_fit, pareto_nbd_fit, bgbb_fit, gamma_gamma_fit): a
+ * hash table of distinct rows with summed weights, and the
+ * combine/serial/deserial functions they all use.
  */
 #include "fitstate.h"
 #include "btyd.h"

@@ -53,7 +53,7 @@ extern void fitstate_start_arg(FitState *st, FunctionCallInfo fcinfo, int argno,
 /* Record the time unit of a row's summary (0: not stated); units must agree. */
 extern void fitstate_unit(FitState *st, double unit_days);
 
-/* btyd.c: transition function of bgnbd_fit and pareto_nbd_fit */
+/* btyd.c: transition function of bgnbd_fit, mbgnbd_fit and pareto_nbd_fit */
 extern Datum btyd_fit_transfn(PG_FUNCTION_ARGS);
 
 #endif							/* PERSONA_FITSTATE_H */

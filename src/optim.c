@@ -218,6 +218,15 @@ optim_maximise(const Objective *obj, double *p)
 		history[res.iterations % STALL_ITERATIONS] = f;
 	}
 	res.iterations = Min(res.iterations, MAXIT);
+	/*
+	 * A "maximum" on the bound is where the likelihood still rises towards
+	 * 0 or infinity and merely became flat: the data do not identify the
+	 * model (e.g. MBG/NBD on customers all alike stops with a vanishing
+	 * gradient at b = e^15).
+	 */
+	for (int i = 0; i < k; i++)
+		if (fabs(p[i]) >= OPTIM_LOG_BOUND - 1e-3)
+			res.converged = false;
 	res.loglik = obj->value(obj->data, p);
 	return res;
 }

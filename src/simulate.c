@@ -1,12 +1,13 @@
 /*
- * simulate.c — seeded simulation of customers from known BG/NBD,
- * Pareto/NBD and Gamma-Gamma parameters.  The tests fit the simulated
- * data and check that the fit recovers the parameters; analysts can use
- * the same functions to see how much data a stable fit needs.
+ * simulate.c — seeded simulation of customers from known BG/NBD, MBG/NBD,
+ * Pareto/NBD, BG/BB and Gamma-Gamma parameters.  The tests fit the
+ * simulated data and check that the fit recovers the parameters; analysts
+ * can use the same functions to see how much data a stable fit needs.
  *
  * Each customer has one purchase at time 0 (the first, not counted in x),
  * then repeat purchases over (0, period] (x, t_x) and over
- * (period, period + holdout] (holdout_purchases).
+ * (period, period + holdout] (holdout_purchases).  BG/BB customers have
+ * opportunities 1..n instead, then the holdout's.
  */
 #include "persona.h"
 #include "btyd.h"
@@ -20,6 +21,8 @@
 #include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(simulate_bgnbd);
+PG_FUNCTION_INFO_V1(simulate_mbgnbd);
+PG_FUNCTION_INFO_V1(simulate_bgbb);
 PG_FUNCTION_INFO_V1(simulate_pareto_nbd);
 PG_FUNCTION_INFO_V1(simulate_mean_spend);
 
@@ -148,9 +151,21 @@ emit(FunctionCallInfo fcinfo, int64 id, int32 x, double tx, double T, int32 hx)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-/* simulate_bgnbd(r, alpha, a, b, customers, period, seed, holdout) */
-Datum
-simulate_bgnbd(PG_FUNCTION_ARGS)
+/* beta(a, b) from two gamma variates */
+static double
+beta_variate(pg_prng_state *rng, double a, double b)
+{
+	double		ga = gamma_variate(rng, a);
+
+	return ga / (ga + gamma_variate(rng, b));
+}
+
+/*
+ * BG/NBD customers, or MBG/NBD ones (modified), who may also leave right
+ * after the first purchase, at time 0.
+ */
+static Datum
+simulate_bg_family(FunctionCallInfo fcinfo, bool modified)
 {
 	static const char *const names[] = {"r", "alpha", "a", "b"};
 	SimArgs		a;
@@ -159,24 +174,38 @@ simulate_bgnbd(PG_FUNCTION_ARGS)
 	for (int32 c = 1; c <= a.customers; c++)
 	{
 		double		lambda = gamma_variate(&a.rng, a.par[0]) / a.par[1];
-		double		ga = gamma_variate(&a.rng, a.par[2]);
-		double		p = ga / (ga + gamma_variate(&a.rng, a.par[3]));
+		double		p = beta_variate(&a.rng, a.par[2], a.par[3]);
 		double		t = 0, tx = 0;
 		int32		x = 0, hx = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		for (;;)
-		{
-			t += exponential(&a.rng, lambda);
-			if (t > a.period + a.holdout)
-				break;
-			purchase(&a, t, &x, &tx, &hx);
-			if (uniform(&a.rng) < p)
-				break;			/* dropped out after this purchase */
-		}
+		if (!modified || uniform(&a.rng) >= p)
+			for (;;)
+			{
+				t += exponential(&a.rng, lambda);
+				if (t > a.period + a.holdout)
+					break;
+				purchase(&a, t, &x, &tx, &hx);
+				if (uniform(&a.rng) < p)
+					break;		/* dropped out after this purchase */
+			}
 		emit(fcinfo, c, x, tx, a.period, hx);
 	}
 	return (Datum) 0;
+}
+
+/* simulate_bgnbd(r, alpha, a, b, customers, period, seed, holdout) */
+Datum
+simulate_bgnbd(PG_FUNCTION_ARGS)
+{
+	return simulate_bg_family(fcinfo, false);
+}
+
+/* simulate_mbgnbd(r, alpha, a, b, customers, period, seed, holdout) */
+Datum
+simulate_mbgnbd(PG_FUNCTION_ARGS)
+{
+	return simulate_bg_family(fcinfo, true);
 }
 
 /* simulate_pareto_nbd(r, alpha, s, beta, customers, period, seed, holdout) */
@@ -205,6 +234,71 @@ simulate_pareto_nbd(PG_FUNCTION_ARGS)
 			purchase(&a, t, &x, &tx, &hx);
 		}
 		emit(fcinfo, c, x, tx, a.period, hx);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * simulate_bgbb(alpha, beta, gamma, delta, customers, n, seed, holdout):
+ * BG/BB customers over opportunities 1..n, then the holdout's n+1..n+holdout.
+ * At each opportunity a living customer first leaves with probability θ,
+ * else transacts with probability p.
+ */
+Datum
+simulate_bgbb(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {"alpha", "beta", "gamma", "delta"};
+	double		par[4];
+	int32		customers = PG_GETARG_INT32(4), n = PG_GETARG_INT32(5), holdout = PG_GETARG_INT32(7);
+	pg_prng_state rng;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	for (int i = 0; i < 4; i++)
+	{
+		par[i] = PG_GETARG_FLOAT8(i);
+		check_positive(par[i], names[i]);
+	}
+	if (customers < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("customers must be >= 0, not %d", customers)));
+	if (n < 0 || holdout < 0 || (int64) n + holdout > 1000000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("opportunities n and holdout must be >= 0 and at most 1000000 together, not %d and %d",
+						n, holdout)));
+	pg_prng_seed(&rng, (uint64) PG_GETARG_INT64(6));
+	InitMaterializedSRF(fcinfo, 0);
+	for (int32 c = 1; c <= customers; c++)
+	{
+		double		p = beta_variate(&rng, par[0], par[1]);
+		double		theta = beta_variate(&rng, par[2], par[3]);
+		int32		x = 0, tx = 0, hx = 0;
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		CHECK_FOR_INTERRUPTS();
+		for (int32 t = 1; t <= n + holdout; t++)
+		{
+			PERSONA_CHECK_INTERRUPTS_EVERY(t, 16);
+			if (uniform(&rng) < theta)
+				break;			/* left before this opportunity */
+			if (uniform(&rng) >= p)
+				continue;
+			if (t <= n)
+			{
+				x++;
+				tx = t;
+			}
+			else
+				hx++;
+		}
+		values[0] = Int64GetDatum(c);
+		values[1] = Int32GetDatum(x);
+		values[2] = Int32GetDatum(tx);
+		values[3] = Int32GetDatum(n);
+		values[4] = Int32GetDatum(hx);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }
