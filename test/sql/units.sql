@@ -99,6 +99,15 @@ FROM models;
 SELECT persona.bgnbd_fit(s) FROM (SELECT d FROM summ UNION ALL SELECT w FROM summ) u(s);
 SELECT persona.pareto_nbd_fit(s, 1, 0.01) FROM (SELECT d FROM summ UNION ALL SELECT w FROM summ) u(s);
 
+-- MBG/NBD carries the unit the same way (BG/BB counts opportunities: no unit).
+SELECT (persona.mbgnbd_fit(w)).unit AS mbgnbd_unit, (persona.mbgnbd_fit((w).x, (w).t_x, (w).t_cal)).unit IS NULL AS plain_no_unit
+FROM summ;
+WITH f AS (SELECT (SELECT persona.mbgnbd_fit(d) FROM summ) AS md, (SELECT persona.mbgnbd_fit(w) FROM summ) AS mw)
+SELECT abs(sum(persona.clv(md, gg, d)) / sum(persona.clv(mw, gg, w)) - 1) < 0.01 AS mbgnbd_days_within_1pct,
+       sum(persona.clv(mw, gg, w)) = sum(persona.clv(mw, gg, (w).x, (w).t_x, (w).t_cal, (w).mean_repeat_spend)) AS model_unit_same
+FROM summ, models, f;
+SELECT persona.clv((SELECT persona.mbgnbd_fit(w) FROM summ), gg, d) FROM summ, models WHERE sample_id = 1;
+
 -- The unit survives a parallel fit (combine, serialise).
 CREATE TABLE big AS SELECT w, CASE WHEN i <= 10 THEN w ELSE d END AS mixed FROM summ, generate_series(1, 20) i;
 ANALYZE big;
