@@ -1767,6 +1767,31 @@ $fn$;
 COMMENT ON FUNCTION persona.btyd_check_model(anyelement) IS
   'Raise unless the value is a non-NULL fitted purchase model (persona.bgnbd, persona.pareto_nbd)';
 
+-- The unit a model-value check works in: the given one, which must be the
+-- model's when the model records one; NULL: the model's, or weeks for a
+-- model that records none (fitted on plain numbers).
+CREATE FUNCTION persona.btyd_model_unit(model anyelement, unit text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+DECLARE
+    recorded text := to_jsonb(model) ->> 'unit';
+BEGIN
+    IF unit IS NULL THEN
+        RETURN coalesce(recorded, 'weeks');
+    END IF;
+    IF recorded IS NOT NULL AND persona.time_unit_days(unit) <> persona.time_unit_days(recorded) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('time unit "%s" does not match the model''s unit "%s"', unit, recorded),
+            DETAIL = format('The %s model was fitted on x, t_x and T in %s.', pg_typeof(model), recorded),
+            HINT = 'Leave unit NULL to use the model''s, or pass the model''s unit.';
+    END IF;
+    PERFORM persona.time_unit_days(unit);
+    RETURN unit;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.btyd_model_unit(anyelement, text) IS
+  'The time unit for a check of a model value: unit, which must match the model''s recorded unit; NULL gives the model''s unit (weeks when it records none)';
+
 -- The time column as timestamptz: timestamp and date values are local
 -- times in time_zone; another type is an error.
 CREATE FUNCTION persona.holdout_time_sql(orders regclass, time_col text, time_zone text) RETURNS text
@@ -1937,7 +1962,7 @@ CREATE FUNCTION persona.holdout(
     calibration_end timestamptz,
     holdout_end     timestamptz,
     model           anyelement,
-    unit            text DEFAULT 'weeks',
+    unit            text DEFAULT NULL,
     customer_col    text DEFAULT 'customer_id',
     time_col        text DEFAULT 'ordered_at',
     amount_col      text DEFAULT 'amount',
@@ -1951,6 +1976,7 @@ DECLARE
     horizon float8;
 BEGIN
     PERFORM persona.btyd_check_model(model);
+    unit := persona.btyd_model_unit(model, unit);
     PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
     horizon := persona.holdout_horizon(calibration_end, holdout_end, unit, tz);
     RETURN QUERY
@@ -1968,7 +1994,7 @@ CREATE FUNCTION persona.holdout_by_frequency(
     calibration_end timestamptz,
     holdout_end     timestamptz,
     model           anyelement,
-    unit            text DEFAULT 'weeks',
+    unit            text DEFAULT NULL,
     customer_col    text DEFAULT 'customer_id',
     time_col        text DEFAULT 'ordered_at',
     amount_col      text DEFAULT 'amount',
@@ -2010,7 +2036,7 @@ CREATE FUNCTION persona.tracking(
     calibration_end timestamptz,
     holdout_end     timestamptz,
     model           anyelement,
-    unit            text DEFAULT 'weeks',
+    unit            text DEFAULT NULL,
     customer_col    text DEFAULT 'customer_id',
     time_col        text DEFAULT 'ordered_at',
     amount_col      text DEFAULT 'amount',
@@ -2027,6 +2053,7 @@ DECLARE
     end_day date;
 BEGIN
     PERFORM persona.btyd_check_model(model);
+    unit := persona.btyd_model_unit(model, unit);
     PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
     IF period_days IS NULL OR period_days < 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -2095,7 +2122,7 @@ CREATE FUNCTION persona.period_transactions(
     orders          regclass,
     calibration_end timestamptz,
     model           anyelement,
-    unit            text DEFAULT 'weeks',
+    unit            text DEFAULT NULL,
     customer_col    text DEFAULT 'customer_id',
     time_col        text DEFAULT 'ordered_at',
     amount_col      text DEFAULT 'amount',
@@ -2108,6 +2135,7 @@ DECLARE
     tz text := coalesce(time_zone, current_setting('TimeZone'));
 BEGIN
     PERFORM persona.btyd_check_model(model);
+    unit := persona.btyd_model_unit(model, unit);
     IF to_regprocedure(format('persona.purchase_count_probability(%s, float8, integer)', pg_typeof(model))) IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = format('period_transactions is not available for %s', pg_typeof(model)),

@@ -131,6 +131,21 @@ FROM (VALUES ('weeks'), ('Days'), (' MONTHS')) u(unit),
      LATERAL persona.holdout('cdnow', '1997-09-30', '1998-06-30', unit => u.unit,
                              customer_col => 'sample_id', time_col => 'ordered_on') h
 GROUP BY unit ORDER BY unit;
+-- A fitted model in holdout and the diagnostics: its unit is used when
+-- none is given, and another unit is rejected (the same totals either way).
+SELECT round(sum(predicted)::numeric, 2) AS model_unit,
+       round(sum(predicted) FILTER (WHERE true)::numeric, 2) = (
+           SELECT round(sum(predicted)::numeric, 2)
+           FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', (SELECT bg_w FROM models), unit => 'WEEKS',
+                                customer_col => 'sample_id', time_col => 'ordered_on', time_zone => 'UTC')) AS same_as_weeks
+FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', (SELECT bg_w FROM models),
+                     customer_col => 'sample_id', time_col => 'ordered_on', time_zone => 'UTC');
+\set SHOW_CONTEXT never
+SELECT count(*) FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', (SELECT bg_w FROM models), unit => 'days',
+                                     customer_col => 'sample_id', time_col => 'ordered_on', time_zone => 'UTC');
+SELECT count(*) FROM persona.tracking('cdnow', '1997-09-30', '1998-06-30', (SELECT bg_d FROM models), unit => 'weeks',
+                                      customer_col => 'sample_id', time_col => 'ordered_on', time_zone => 'UTC');
+\set SHOW_CONTEXT errors
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA units_test CASCADE;
