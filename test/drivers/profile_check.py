@@ -94,8 +94,8 @@ def value_ok(oid, v):
     return type(v) is want
 
 
-def main(argv):
-    out_path, rest = argv[1], argv[2:]
+def parse_args(rest):
+    """SCHEMA.NAME... [--param LABEL SQL VALUE]... -> (profiles, params)"""
     profiles, params = [], []
     while rest:
         if rest[0] == "--param":
@@ -104,6 +104,25 @@ def main(argv):
         else:
             profiles.append(rest[0])
             rest = rest[1:]
+    return profiles, params
+
+
+def finish(out_path, lines, what, problems, nrel):
+    """Write the canonical lines to out_path and print the TAP line; the exit status."""
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("".join(l + "\n" for l in lines))
+    if problems or nrel == 0:
+        print("not ok - " + what)
+        for p in problems[:20]:
+            print("#   " + p)
+        return 1
+    print("ok - " + what)
+    return 0
+
+
+def main(argv):
+    out_path = argv[1]
+    profiles, params = parse_args(argv[2:])
     conn = psycopg2.connect("")
     conn.set_session(readonly=True, autocommit=True)
     cur = conn.cursor()
@@ -159,17 +178,9 @@ def main(argv):
         except psycopg2.Error as e:
             lines.append("param %s ERROR %s %s" % (label, e.pgcode, (e.pgerror or str(e)).splitlines()[0]))
     conn.close()
-    with open(out_path, "w", encoding="utf-8") as f:
-        f.write("".join(l + "\n" for l in lines))
     what = "psycopg2 %s (TimeZone %s): %d relations, %d columns of built-in types, %d values native Python types" \
            % (psycopg2.__version__.split()[0], zone, nrel, ncol, nval)
-    if problems or nrel == 0:
-        print("not ok - " + what)
-        for p in problems[:20]:
-            print("#   " + p)
-        return 1
-    print("ok - " + what)
-    return 0
+    return finish(out_path, lines, what, problems, nrel)
 
 
 if __name__ == "__main__":

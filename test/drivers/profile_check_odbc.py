@@ -26,7 +26,7 @@ import zoneinfo
 
 import pyodbc
 
-from profile_check import EPOCH, MICROSECOND, canon_decimal, canon_float
+from profile_check import EPOCH, MICROSECOND, canon_decimal, canon_float, finish, parse_args
 
 # PostgreSQL type name -> (ODBC SQL types psqlODBC may report, Python type of a value)
 ALLOWED = {
@@ -96,14 +96,7 @@ def connect(zone):
 
 def main(argv):
     out_path, zone_name, rest = argv[1], argv[2], argv[3:]
-    profiles, params = [], []
-    while rest:
-        if rest[0] == "--param":
-            params.append(tuple(rest[1:4]))
-            rest = rest[4:]
-        else:
-            profiles.append(rest[0])
-            rest = rest[1:]
+    profiles, params = parse_args(rest)
     zone = zoneinfo.ZoneInfo(zone_name)
     conn = connect(zone_name)
     cur = conn.cursor()
@@ -166,17 +159,9 @@ def main(argv):
             lines.append("param %s ERROR %s" % (label, e.args[0]))
     drv = conn.getinfo(pyodbc.SQL_DRIVER_NAME) + " " + conn.getinfo(pyodbc.SQL_DRIVER_VER)
     conn.close()
-    with open(out_path, "w", encoding="utf-8") as f:
-        f.write("".join(l + "\n" for l in lines))
     what = "ODBC (%s, pyodbc %s, TimeZone %s): %d relations, %d columns of built-in types, %d values of their SQL types" \
            % (drv, pyodbc.version, session_zone, nrel, ncol, nval)
-    if problems or nrel == 0:
-        print("not ok - " + what)
-        for p in problems[:20]:
-            print("#   " + p)
-        return 1
-    print("ok - " + what)
-    return 0
+    return finish(out_path, lines, what, problems, nrel)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 import sqlalchemy as sa
 from sqlalchemy.sql import sqltypes
 
-from profile_check import canon, value_ok
+from profile_check import canon, finish, parse_args, value_ok
 
 # reflected type class -> the type OID profile_check.canon and value_ok know
 TYPE_OIDS = [
@@ -48,14 +48,7 @@ def type_oid(t):
 
 def main(argv):
     out_path, rest = argv[1], argv[2:]
-    profiles, params = [], []
-    while rest:
-        if rest[0] == "--param":
-            params.append(tuple(rest[1:4]))
-            rest = rest[4:]
-        else:
-            profiles.append(rest[0])
-            rest = rest[1:]
+    profiles, params = parse_args(rest)
     engine = sa.create_engine("postgresql+psycopg2://")
     insp = sa.inspect(engine)
     lines, problems = [], []
@@ -104,17 +97,9 @@ def main(argv):
                 lines.append("param %s %s" % (label, n))
             except sa.exc.DBAPIError as e:
                 lines.append("param %s ERROR %s" % (label, getattr(e.orig, "pgcode", "")))
-    with open(out_path, "w", encoding="utf-8") as f:
-        f.write("".join(l + "\n" for l in lines))
     what = "SQLAlchemy %s (TimeZone %s): %d relations, %d columns reflected as standard types, %d values of them" \
            % (sa.__version__, zone, nrel, ncol, nval)
-    if problems or nrel == 0:
-        print("not ok - " + what)
-        for p in problems[:20]:
-            print("#   " + p)
-        return 1
-    print("ok - " + what)
-    return 0
+    return finish(out_path, lines, what, problems, nrel)
 
 
 if __name__ == "__main__":
