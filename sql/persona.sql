@@ -1735,16 +1735,16 @@ CREATE FUNCTION persona.btyd_fit_function(model text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $fn$
 BEGIN
-    IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd') THEN
+    IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd', 'mbgnbd') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('unknown model %L', model),
-            HINT = 'Use ''bgnbd'' or ''pareto_nbd''.';
+            HINT = 'Use ''bgnbd'', ''pareto_nbd'' or ''mbgnbd''.';
     END IF;
     RETURN format('persona.%s_fit', model);
 END;
 $fn$;
 COMMENT ON FUNCTION persona.btyd_fit_function(text) IS
-  'The fit aggregate of a purchase model named bgnbd or pareto_nbd (22023 for another name)';
+  'The fit aggregate of a purchase model named bgnbd, pareto_nbd or mbgnbd (22023 for another name)';
 
 -- A fitted model passed as a value: not NULL, of a type with expectations.
 CREATE FUNCTION persona.btyd_check_model(model anyelement) RETURNS void

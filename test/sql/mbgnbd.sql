@@ -119,6 +119,11 @@ SELECT frequency, customers, round(predicted::numeric, 3) AS predicted, round(ac
 FROM persona.holdout_by_frequency('cdnow', '1997-09-30', '1998-06-30',
        (SELECT persona.mbgnbd_fit(x, t_x, t_cal) FROM cal), customer_col => 'sample_id', time_col => 'ordered_on')
 WHERE frequency IN ('0', '1', '2', 'all');
+-- and by name, fitting its own MBG/NBD model on the same calibration data
+SELECT frequency, customers, round(predicted::numeric, 3) AS predicted, round(actual::numeric, 3) AS actual
+FROM persona.holdout_by_frequency('cdnow', '1997-09-30', '1998-06-30', 'mbgnbd',
+                                  customer_col => 'sample_id', time_col => 'ordered_on')
+WHERE frequency IN ('0', '1', '2', 'all');
 -- BG/BB on the same summary in days is a model of daily opportunities (a
 -- purchase day or not); in weeks t_x is fractional, which BG/BB rejects.
 CREATE TABLE cal_days AS
