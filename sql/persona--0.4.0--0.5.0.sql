@@ -86,24 +86,7 @@ COMMENT ON FUNCTION persona.btyd_check_model(anyelement) IS
 -- model's when the model records one; NULL: the model's, or weeks for a
 -- model that records none (fitted on plain numbers).
 CREATE FUNCTION persona.btyd_model_unit(model anyelement, unit text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-AS $fn$
-DECLARE
-    recorded text := to_jsonb(model) ->> 'unit';
-BEGIN
-    IF unit IS NULL THEN
-        RETURN coalesce(recorded, 'weeks');
-    END IF;
-    IF recorded IS NOT NULL AND persona.time_unit_days(unit) <> persona.time_unit_days(recorded) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('time unit "%s" does not match the model''s unit "%s"', unit, recorded),
-            DETAIL = format('The %s model was fitted on x, t_x and T in %s.', pg_typeof(model), recorded),
-            HINT = 'Leave unit NULL to use the model''s, or pass the model''s unit.';
-    END IF;
-    PERFORM persona.time_unit_days(unit);
-    RETURN unit;
-END;
-$fn$;
+AS 'MODULE_PATHNAME', 'btyd_model_unit_sql' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.btyd_model_unit(anyelement, text) IS
   'The time unit for a check of a model value: unit, which must match the model''s recorded unit; NULL gives the model''s unit (weeks when it records none)';
 
@@ -1419,6 +1402,7 @@ DECLARE
     old_work_mem text := current_setting('work_mem');
     small text;
     needs_full boolean;
+    start_sql text;
 BEGIN
     IF NOT p.materialized THEN
         PERFORM persona.profile_customers_view(p);
@@ -1515,23 +1499,20 @@ BEGIN
         PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
     ELSE
     -- globals from the per-customer rows; an incremental refresh starts
-    -- the fits from the previous ones
+    -- the fits from the previous ones, passed as literals
     step := clock_timestamp();
     IF kind = 'incremental' THEN
-        EXECUTE format('CREATE TEMP TABLE persona_profile_start ON COMMIT DROP AS SELECT bgnbd, gamma_gamma FROM %s', globals_rel);
+        EXECUTE format('SELECT format(''(SELECT %%L::persona.bgnbd AS bgnbd, %%L::persona.gamma_gamma AS gamma_gamma)'', bgnbd, gamma_gamma) FROM %s',
+                       globals_rel) INTO start_sql;
     END IF;
     EXECUTE format('DELETE FROM %s', globals_rel);
     BEGIN
-        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, 'models' = ANY (p.parts),
-                           CASE WHEN kind = 'incremental' THEN 'pg_temp.persona_profile_start' END));
+        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, 'models' = ANY (p.parts), start_sql));
     EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
         RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
             USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
         EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, false));
     END;
-    IF kind = 'incremental' THEN
-        DROP TABLE pg_temp.persona_profile_start;
-    END IF;
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     FOREACH part IN ARRAY p.parts LOOP

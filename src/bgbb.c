@@ -266,7 +266,7 @@ bb_expected(const double *m, double ns, double x, double tx, double n)
 }
 
 const BtydModel bgbb_model = {"BG/BB", bb_value, bb_value_grad, bb_p_alive, bb_expected,
-	bgbb_check_summary, bgbb_check_horizon};
+	bgbb_check_summary, bgbb_check_horizon, NULL};
 
 /* SQL: (state, x, t_x, n [, weight [, penalty]]) */
 Datum

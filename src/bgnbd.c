@@ -263,10 +263,10 @@ bg_count_probability(const double *m, double t, int n)
 }
 
 const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected,
-	btyd_check_summary, btyd_check_horizon};
+	btyd_check_summary, btyd_check_horizon, bg_count_probability};
 /* its SQL functions are in mbgnbd.c */
 const BtydModel mbgnbd_model = {"MBG/NBD", mbg_value, mbg_value_grad, mbg_p_alive, mbg_expected,
-	btyd_check_summary, btyd_check_horizon};
+	btyd_check_summary, btyd_check_horizon, NULL};
 
 /* SQL: the fit's final function and the scoring functions */
 Datum
@@ -315,12 +315,5 @@ bgnbd_expected_summary(PG_FUNCTION_ARGS)
 Datum
 bgnbd_count_probability(PG_FUNCTION_ARGS)
 {
-	double		m[4];
-	double		t = PG_GETARG_FLOAT8(1);
-	int32		n = PG_GETARG_INT32(2);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, bgnbd_model.name);
-	btyd_check_horizon(t);
-	btyd_check_count(n);
-	PG_RETURN_FLOAT8(btyd_in_domain(bg_count_probability(m, t, n), 0, 1, "purchase count probability"));
+	return btyd_count_probability_call(fcinfo, &bgnbd_model);
 }

@@ -14,11 +14,13 @@
 #include "fit_summary.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(btyd_fit_transfn);
 PG_FUNCTION_INFO_V1(btyd_fit_summary_transfn);
 PG_FUNCTION_INFO_V1(time_unit_days);
+PG_FUNCTION_INFO_V1(btyd_model_unit_sql);
 
 /*
  * Check one customer's summary: a whole x >= 0, 0 <= t_x <= T, t_x > 0
@@ -434,6 +436,31 @@ btyd_scoring_unit(double model_days, double given_days, const char *model)
 	return given_days != 0 ? given_days : model_days;
 }
 
+/*
+ * SQL btyd_model_unit(model anyelement, unit text): the unit a check of a
+ * model value (holdout, tracking, period_transactions) works in, with
+ * scoring's rules and wording: the given unit must be the model's when it
+ * records one; none given is the model's, or weeks when it records none.
+ */
+Datum
+btyd_model_unit_sql(PG_FUNCTION_ARGS)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	double		model_days = 0;
+	double		given_days = btyd_unit_arg(fcinfo, 1);
+
+	if (!type_is_rowtype(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s is not a purchase model", format_type_be(type))));
+	if (!PG_ARGISNULL(0))
+		model_days = btyd_model_unit(PG_GETARG_HEAPTUPLEHEADER(0));
+	if (given_days == 0 && model_days == 0)
+		given_days = 7;
+	PG_RETURN_TEXT_P(cstring_to_text(btyd_unit_name(btyd_scoring_unit(model_days, given_days,
+																		  format_type_be(type)))));
+}
+
 Datum
 fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 				double (*value) (void *, const double *),
@@ -572,6 +599,20 @@ fit_row_loglik(double (*value) (void *, const double *), int k, const double *m,
 	one.n = 1;
 	one.rows = &row;
 	return value(&one, p);
+}
+
+/* (model, t, n): P(X(t) = n) of a new customer */
+Datum
+btyd_count_probability_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	double		m[4];
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		n = PG_GETARG_INT32(2);
+
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_check_horizon(t);
+	btyd_check_count(n);
+	PG_RETURN_FLOAT8(btyd_in_domain(model->count_probability(m, t, n), 0, 1, "purchase count probability"));
 }
 
 /* (model, x, t_x, T): one customer's log-likelihood term */

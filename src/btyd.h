@@ -25,6 +25,8 @@ typedef struct BtydModel
 	double		(*expected) (const double *m, double t, double x, double tx, double T);
 	void		(*check) (double x, double tx, double T);
 	void		(*check_horizon) (double t);
+	/* P(X(t) = n) of a new customer, or NULL (no purchase_count_probability) */
+	double		(*count_probability) (const double *m, double t, int n);
 } BtydModel;
 
 extern const BtydModel bgnbd_model;
@@ -38,6 +40,8 @@ extern Datum btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model);
+/* (model, t, n): P(X(t) = n) of a new customer */
+extern Datum btyd_count_probability_call(FunctionCallInfo fcinfo, const BtydModel *model);
 /* the same with a persona.btyd_summary argument instead of x, t_x, T: (model, summary), (model, t, summary) */
 extern Datum btyd_p_alive_summary_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_expected_summary_call(FunctionCallInfo fcinfo, const BtydModel *model);

@@ -502,7 +502,7 @@ pnbd_count_probability(const double *m, double t, int n)
 }
 
 const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, pnbd_value_grad, pnbd_p_alive, pnbd_expected,
-	btyd_check_summary, btyd_check_horizon};
+	btyd_check_summary, btyd_check_horizon, pnbd_count_probability};
 
 /* SQL: the fit's final function and the scoring functions */
 Datum
@@ -552,12 +552,5 @@ pareto_nbd_expected_summary(PG_FUNCTION_ARGS)
 Datum
 pareto_nbd_count_probability(PG_FUNCTION_ARGS)
 {
-	double		m[4];
-	double		t = PG_GETARG_FLOAT8(1);
-	int32		n = PG_GETARG_INT32(2);
-
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, pareto_nbd_model.name);
-	btyd_check_horizon(t);
-	btyd_check_count(n);
-	PG_RETURN_FLOAT8(btyd_in_domain(pnbd_count_probability(m, t, n), 0, 1, "purchase count probability"));
+	return btyd_count_probability_call(fcinfo, &pareto_nbd_model);
 }

@@ -145,6 +145,11 @@ SELECT count(*) FROM persona.holdout('cdnow', '1997-09-30', '1998-06-30', (SELEC
                                      customer_col => 'sample_id', time_col => 'ordered_on', time_zone => 'UTC');
 SELECT count(*) FROM persona.tracking('cdnow', '1997-09-30', '1998-06-30', (SELECT bg_d FROM models), unit => 'weeks',
                                       customer_col => 'sample_id', time_col => 'ordered_on', time_zone => 'UTC');
+-- the helper itself: a value that is no model, and the unit of a model recording none
+SELECT persona.btyd_model_unit(5, 'days');
+SELECT persona.btyd_model_unit((SELECT bg_plain FROM models), NULL) AS plain_default,
+       persona.btyd_model_unit((SELECT bg_plain FROM models), ' Days') AS plain_given,
+       persona.btyd_model_unit((SELECT bg_m FROM models), NULL) AS recorded;
 \set SHOW_CONTEXT errors
 RESET search_path;
 SET client_min_messages = warning;
