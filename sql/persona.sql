@@ -2328,6 +2328,50 @@ COMMENT ON FUNCTION persona.customer_states(regclass, timestamptz, text, text, t
   'Per-customer order_stats and habits states (bytea, as order_stats_state and habits_state make them) of the orders before until, timestamp and date columns read in time_zone, in one scan; integer customer keys';
 
 ------------------------------------------------------------------------
+-- 7. Weighted rows: multisets of per-customer values kept between refreshes
+------------------------------------------------------------------------
+
+-- A multiset of per-customer values as distinct rows with counts: an
+-- n x (k + 1) float8[][] of k keys then a weight, in key order.  Changed
+-- customers' old values leave with weight -1 and their new values arrive
+-- with +1 (weighted_rows), and the functions below give over the rows what
+-- the aggregates give over the values themselves: an incremental refresh
+-- merges a few rows instead of reading every customer.
+CREATE FUNCTION persona.weighted_rows(rows float8[], changes float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'weighted_rows_merge' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.weighted_rows(float8[], float8[]) IS
+  'Distinct weighted rows (n x k+1 float8[][]: keys, then a weight > 0, in key order) plus changes (any order, weights negative to remove); equal keys combined, zero weights dropped; NULL: no rows';
+
+CREATE FUNCTION persona.rfm_breaks_from_rows(recency float8[], frequency float8[], monetary float8[], bins integer DEFAULT 5)
+RETURNS persona.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_from_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_breaks_from_rows(float8[], float8[], float8[], integer) IS
+  'The quantile rfm_breaks of the customers counted by (value, customers) rows of recency days, frequency and monetary (monetary may count fewer: customers without amounts)';
+
+CREATE FUNCTION persona.weighted_percentile_cont(rows float8[], fractions float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'weighted_percentile_cont' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.weighted_percentile_cont(float8[], float8[]) IS
+  'percentile_cont(fractions) WITHIN GROUP (ORDER BY value) over (value, count) rows, each value counted count times';
+
+CREATE FUNCTION persona.pareto_from_rows(rows float8[], top_share float8 DEFAULT 0.2, revenue_share float8 DEFAULT 0.8)
+RETURNS persona.pareto_summary
+AS 'MODULE_PATHNAME', 'pareto_from_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_from_rows(float8[], float8, float8) IS
+  'The pareto aggregate over (amount, customers) rows';
+
+CREATE FUNCTION persona.bgnbd_fit_rows(rows float8[], penalty float8 DEFAULT 0, start persona.bgnbd DEFAULT NULL)
+RETURNS persona.bgnbd
+AS 'MODULE_PATHNAME', 'bgnbd_fit_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bgnbd_fit_rows(float8[], float8, persona.bgnbd) IS
+  'The BG/NBD fit over (x, t_x, T, weight) rows: what bgnbd_fit(x, t_x, T, weight, penalty, start) gives over the customers they count';
+
+CREATE FUNCTION persona.gamma_gamma_fit_rows(rows float8[], penalty float8 DEFAULT 0, start persona.gamma_gamma DEFAULT NULL)
+RETURNS persona.gamma_gamma
+AS 'MODULE_PATHNAME', 'gamma_gamma_fit_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gamma_gamma_fit_rows(float8[], float8, persona.gamma_gamma) IS
+  'The Gamma-Gamma fit over (x, mean spend, weight) rows: what gamma_gamma_fit(x, mean_spend, penalty, start) gives over the customers they count';
+
+------------------------------------------------------------------------
 -- 8. Profiles: flat views for BI tools, scheduled and incremental refresh
 ------------------------------------------------------------------------
 
@@ -2590,6 +2634,52 @@ CROSS JOIN LATERAL (
 COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
   'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
 
+-- The weighted rows of a materialized profile's global parts, kept in its
+-- globals row: (last order day as days since 2000-01-01), (orders),
+-- (revenue), (x, t_x, T in weeks) and (x, mean repeat spend), each with a
+-- count.  This is the SQL of one row of those rows' changes from src, a
+-- relation of state columns and a weight column w: the state table with w
+-- = 1 (every customer), or a changed customer's old values with w = -1
+-- and new values with w = 1.  Its keys are what profile_globals_sql feeds
+-- the aggregates, so the globals computed from the rows are the same.
+CREATE FUNCTION persona.profile_rows_sql(p persona.profiles, src text, as_of_sql text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format($q$SELECT array_agg(ARRAY[(s.last_order_on - DATE '2000-01-01')::float8, s.w]) AS r_rows,
+       array_agg(ARRAY[s.orders::float8, s.w]) AS f_rows,
+       array_agg(ARRAY[s.revenue::float8, s.w]) FILTER (WHERE s.revenue IS NOT NULL) AS m_rows,
+       array_agg(ARRAY[(s.purchase_days - 1)::float8, ((s.last_order_on - s.first_order_on) / 7.0)::float8,
+                       ((%2$s - s.first_order_on) / 7.0)::float8, s.w])
+           FILTER (WHERE s.first_order_on < %2$s) AS bgnbd_rows,
+       array_agg(ARRAY[(s.purchase_days - 1)::float8, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), s.w])
+           FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma_rows
+FROM %1$s s WHERE s.orders > 0$q$, src, as_of_sql);
+COMMENT ON FUNCTION persona.profile_rows_sql(persona.profiles, text, text) IS
+  'SQL of one row of weighted-row changes (r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows) from state rows with a weight column w';
+
+-- The globals row of a materialized profile from its weighted rows: rows_sql
+-- is the SQL of one row with the five rows columns.  The same cut points,
+-- thresholds and fits as profile_globals_sql over the customers.
+CREATE FUNCTION persona.profile_globals_rows_sql(p persona.profiles, rows_sql text, as_of_sql text, models boolean,
+                                                 start_sql text DEFAULT NULL) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format($q$SELECT a.as_of, %2$L::text AS time_zone, %3$L::text AS language,
+       persona.rfm_breaks_from_rows(
+           (SELECT array_agg(ARRAY[(a.as_of - DATE '2000-01-01') - w.r_rows[i][1], w.r_rows[i][2]])
+            FROM generate_subscripts(w.r_rows, 1) i),
+           w.f_rows, w.m_rows, %4$s) AS breaks,
+       t.tiers[1] AS gold_min, t.tiers[2] AS diamond_min, %5$s,
+       w.r_rows, w.f_rows, w.m_rows, w.bgnbd_rows, w.gamma_gamma_rows
+FROM (SELECT %6$s AS as_of) a, (%1$s OFFSET 0) w,
+     LATERAL (SELECT persona.weighted_percentile_cont(w.m_rows, ARRAY[0.80, 0.95]) AS tiers) t$q$,
+    rows_sql, p.time_zone, p.language, p.bins,
+    CASE WHEN models THEN format('persona.bgnbd_fit_rows(w.bgnbd_rows, 0, %s) AS bgnbd, persona.gamma_gamma_fit_rows(w.gamma_gamma_rows, 0, %s) AS gamma_gamma',
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
+         ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
+    as_of_sql);
+COMMENT ON FUNCTION persona.profile_globals_rows_sql(persona.profiles, text, text, boolean, text) IS
+  'SQL of a materialized profile''s globals row (cut points, value-tier thresholds, fits and the weighted rows) from one row of weighted rows';
+
 -- Every as-of measure from state rows and the globals row: plain values
 -- in, plain values out, so reads do not depend on session settings.
 CREATE FUNCTION persona.profile_scored_sql(p persona.profiles, state_rel text, globals_rel text) RETURNS text
@@ -2658,7 +2748,10 @@ FROM unnest(enum_range(NULL::persona.lifecycle)) st LEFT JOIN %s c ON c.lifecycl
 GROUP BY st$q$, p.language, scored);
     WHEN 'pareto' THEN RETURN format($q$SELECT %L::text AS profile, (x).customers, (x).revenue, (x).top_share,
        (x).top_revenue_share, (x).revenue_share, (x).customer_share
-FROM (SELECT persona.pareto(c.revenue::float8) AS x FROM %s c) q$q$, p.name, scored);
+FROM (%s) q$q$, p.name,
+        -- materialized: from the revenue rows the globals keep, the same summary without a read of every customer
+        CASE WHEN p.materialized THEN format('SELECT persona.pareto_from_rows(g.m_rows) AS x FROM %s g', persona.profile_rel(p, '__globals'))
+             ELSE format('SELECT persona.pareto(c.revenue::float8) AS x FROM %s c', scored) END);
     WHEN 'models' THEN RETURN format($q$SELECT m.model, m.parameter, m.value, m.std_error, m.customers, m.loglik, m.converged,
        m.status, 'weeks'::text AS time_unit, g.as_of
 FROM %s g, LATERAL (VALUES
@@ -2698,6 +2791,132 @@ FROM (SELECT st::text AS stage, persona.label(st, %1$L) AS label,
 END $$;
 COMMENT ON FUNCTION persona.profile_summary_sql(persona.profiles, text) IS
   'SQL of one summary relation of a profile (segments, lifecycle, pareto, models, quality, holdout, funnel)';
+
+-- Segments and lifecycle of a materialized profile are stored as tallies
+-- (counts and sums per segment or stage) that an incremental refresh
+-- corrects: the changed customers' old rows scored as before go out, their
+-- new rows scored now come in.  The published columns (shares, averages)
+-- are computed from the tallies by the views, as the summaries compute
+-- them from the customers.
+CREATE FUNCTION persona.profile_tally_sql(p persona.profiles, part text, src text, breaks_sql text, as_of_sql text)
+RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE part
+WHEN 'segments' THEN format($q$SELECT persona.rfm_segment(persona.rfm_score((%3$s - s.last_order_on)::float8, s.orders::float8,
+                                                  s.revenue::float8, %2$s), %4$L, %5$L) AS segment,
+       sum(s.w)::bigint AS customers, sum(s.w * s.revenue) AS revenue,
+       coalesce(sum(s.w) FILTER (WHERE s.revenue IS NOT NULL), 0)::bigint AS revenue_customers,
+       sum(s.w * (%3$s - s.last_order_on))::bigint AS recency_days, sum(s.w * s.orders)::bigint AS orders,
+       %3$s AS as_of
+FROM %1$s s WHERE s.orders > 0 GROUP BY 1$q$, src, breaks_sql, as_of_sql, p.scheme, p.language)
+WHEN 'lifecycle' THEN format($q$SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, %2$s,
+                               s.mean_gap_days, %3$s, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s)::text AS lifecycle,
+       sum(s.w)::bigint AS customers, coalesce(sum(s.w * s.revenue), 0) AS revenue
+FROM %1$s s WHERE s.orders > 0 GROUP BY 1$q$, src, as_of_sql,
+    p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
+    p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days) END;
+COMMENT ON FUNCTION persona.profile_tally_sql(persona.profiles, text, text, text, text) IS
+  'SQL of the segments or lifecycle tallies of weighted state rows (column w) scored with the given cut points and day';
+
+-- What the tallies depend on besides the customers and the cut points: an
+-- incremental refresh corrects them only while it is unchanged.
+CREATE FUNCTION persona.profile_tally_digest(p persona.profiles) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN md5(concat_ws('|', p.scheme, p.language, p.lifecycle_new_days, p.lifecycle_mature_purchases,
+                     p.lifecycle_decline_factor, p.lifecycle_churn_factor, p.lifecycle_min_days,
+                     p.lifecycle_decline_days, p.lifecycle_churn_days,
+                     (SELECT string_agg(r::text, ',' ORDER BY r::text) FROM persona.segment_rules r WHERE r.scheme = p.scheme)));
+COMMENT ON FUNCTION persona.profile_tally_digest(persona.profiles) IS
+  'Digest of the scheme''s rules, the language and the lifecycle thresholds a profile''s tallies were computed with';
+
+-- SQL condition on state rows s: the customers whose R, F or M score a
+-- move of the cut points from old_breaks to new_breaks can change (a
+-- little more, never less); NULL when no cut moved.
+CREATE FUNCTION persona.profile_crossing_sql(old_breaks persona.rfm_breaks, new_breaks persona.rfm_breaks, as_of date)
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    o jsonb := old_breaks::text::jsonb;
+    n jsonb := new_breaks::text::jsonb;
+    conds text[] := '{}';
+    d text;
+    a float8;
+    b float8;
+    lo float8;
+    hi float8;
+    eps float8;
+BEGIN
+    IF o IS NULL OR n IS NULL OR o -> 'bins' IS DISTINCT FROM n -> 'bins' THEN
+        RETURN 'true';
+    END IF;
+    FOREACH d IN ARRAY ARRAY['r', 'f', 'm'] LOOP
+        FOR k IN 0 .. jsonb_array_length(o -> d) - 1 LOOP
+            CONTINUE WHEN (o -> d -> k) = (n -> d -> k);
+            -- NULL: no value reaches the cut; then every value beyond the other cut
+            a := (o -> d ->> k)::float8;
+            b := (n -> d ->> k)::float8;
+            lo := least(a, b);
+            hi := CASE WHEN a IS NULL OR b IS NULL THEN NULL ELSE greatest(a, b) END;
+            eps := 1e-9 * greatest(1, abs(lo), abs(coalesce(hi, 0)));
+            conds := conds || CASE d
+                WHEN 'r' THEN CASE WHEN hi IS NULL THEN format('s.last_order_on >= %L::date - %s', as_of, floor(lo))
+                                   ELSE format('s.last_order_on BETWEEN %1$L::date - %2$s AND %1$L::date - %3$s', as_of, ceil(hi), floor(lo)) END
+                WHEN 'f' THEN CASE WHEN hi IS NULL THEN format('s.orders >= %s', floor(lo))
+                                   ELSE format('s.orders BETWEEN %s AND %s', floor(lo), ceil(hi)) END
+                ELSE CASE WHEN hi IS NULL THEN format('s.revenue >= %s', (lo - eps)::numeric)
+                          ELSE format('s.revenue BETWEEN %s AND %s', (lo - eps)::numeric, (hi + eps)::numeric) END END;
+        END LOOP;
+    END LOOP;
+    RETURN nullif(array_to_string(conds, ' OR '), '');
+END $$;
+COMMENT ON FUNCTION persona.profile_crossing_sql(persona.rfm_breaks, persona.rfm_breaks, date) IS
+  'SQL condition selecting the state rows whose RFM score may change when the cut points move from old_breaks to new_breaks (NULL: none moved)';
+
+-- Recompute (changes NULL) or correct (changes: SQL of the weighted tally
+-- rows to add) a profile's segments or lifecycle tallies.
+CREATE FUNCTION persona.profile_tally_apply(p persona.profiles, part text, changes text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    tally text := persona.profile_rel(p, '__' || part);
+    key text := CASE part WHEN 'segments' THEN 'segment' ELSE 'lifecycle' END;
+    sums text := CASE part WHEN 'segments' THEN 'sum(customers), sum(revenue), sum(revenue_customers), sum(recency_days), sum(orders), max(as_of)'
+                           ELSE 'sum(customers), sum(revenue)' END;
+BEGIN
+    IF changes IS NULL THEN
+        EXECUTE format('DELETE FROM %s', tally);
+        EXECUTE format('INSERT INTO %s %s', tally,
+                       persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
+                                                 format('(SELECT g.breaks FROM %s g)', persona.profile_rel(p, '__globals')),
+                                                 format('(SELECT g.as_of FROM %s g)', persona.profile_rel(p, '__globals'))));
+        RETURN;
+    END IF;
+    EXECUTE format('INSERT INTO %s %s', tally, changes);
+    EXECUTE format('WITH d AS (DELETE FROM %1$s RETURNING *) INSERT INTO %1$s SELECT %2$I, %3$s FROM d GROUP BY %2$I HAVING sum(customers) <> 0',
+                   tally, key, sums);
+END $$;
+COMMENT ON FUNCTION persona.profile_tally_apply(persona.profiles, text, text) IS
+  'Recompute a profile''s segments or lifecycle tallies from its state rows, or add weighted tally rows to them';
+
+-- The published segments and lifecycle summaries from the tallies.
+CREATE FUNCTION persona.profile_tally_view_sql(p persona.profiles, part text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE part
+WHEN 'segments' THEN format($q$SELECT t.segment, t.customers, t.customers::float8 / sum(t.customers) OVER () AS customer_share,
+       v.revenue, (v.revenue / nullif(sum(v.revenue) OVER (), 0))::float8 AS revenue_share,
+       (t.recency_days::numeric / t.customers)::float8 AS avg_recency_days,
+       (t.orders::numeric / t.customers)::float8 AS avg_orders,
+       (v.revenue / nullif(t.revenue_customers, 0))::float8 AS avg_revenue,
+       t.customers::float8 / sum(t.customers) OVER () < 0.05 AS below_5_percent,
+       t.as_of
+FROM %s t, LATERAL (SELECT CASE WHEN t.revenue_customers > 0 THEN t.revenue END AS revenue) v$q$,
+    persona.profile_rel(p, '__segments'))
+WHEN 'lifecycle' THEN format($q$SELECT st::text AS lifecycle, persona.label(st, %L) AS label,
+       array_position(enum_range(NULL::persona.lifecycle), st) AS stage_order,
+       coalesce(t.customers, 0) AS customers,
+       coalesce(t.customers, 0)::float8 / nullif(sum(coalesce(t.customers, 0)) OVER (), 0) AS customer_share,
+       coalesce(t.revenue, 0) AS revenue
+FROM unnest(enum_range(NULL::persona.lifecycle)) st LEFT JOIN %s t ON t.lifecycle = st::text$q$,
+    p.language, persona.profile_rel(p, '__lifecycle')) END;
+COMMENT ON FUNCTION persona.profile_tally_view_sql(persona.profiles, text) IS
+  'SQL of a materialized profile''s published segments or lifecycle summary from its tallies';
 
 -- Unique key of each materialized summary, for REFRESH ... CONCURRENTLY.
 CREATE FUNCTION persona.profile_summary_key(part text) RETURNS text
@@ -2771,6 +2990,106 @@ END $$;
 COMMENT ON FUNCTION persona.profile_customers_view(persona.profiles) IS
   'Create or replace a profile''s customers view with its attributes and the current tag rules';
 
+-- The weighted-rows columns of a materialized profile's globals table,
+-- stored uncompressed: they are rewritten by every refresh, and sorted
+-- float8 rows gain little from compression but cost its time.
+CREATE FUNCTION persona.profile_rows_columns(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    col text;
+BEGIN
+    FOREACH col IN ARRAY ARRAY['r_rows', 'f_rows', 'm_rows', 'bgnbd_rows', 'gamma_gamma_rows'] LOOP
+        EXECUTE format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS %I float8[], ALTER COLUMN %I SET STORAGE EXTERNAL',
+                       persona.profile_rel(p, '__globals'), col, col);
+    END LOOP;
+    -- what the segments and lifecycle tallies were computed with (profile_tally_digest)
+    EXECUTE format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS tally_digest text', persona.profile_rel(p, '__globals'));
+END $$;
+COMMENT ON FUNCTION persona.profile_rows_columns(persona.profiles) IS
+  'Add the weighted-rows columns (r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows) and tally_digest to a materialized profile''s globals table';
+
+-- SQL of one row of weighted rows: base (SQL of a row with the rows
+-- columns, e.g. the previous globals row; NULL: none) plus changes_sql.
+CREATE FUNCTION persona.profile_rows_merge_sql(base text, changes_sql text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format($q$SELECT persona.weighted_rows(b.r_rows, c.r_rows) AS r_rows,
+       persona.weighted_rows(b.f_rows, c.f_rows) AS f_rows,
+       persona.weighted_rows(b.m_rows, c.m_rows) AS m_rows,
+       persona.weighted_rows(b.bgnbd_rows, c.bgnbd_rows) AS bgnbd_rows,
+       persona.weighted_rows(b.gamma_gamma_rows, c.gamma_gamma_rows) AS gamma_gamma_rows
+FROM (%s) c, %s b$q$, changes_sql,
+    coalesce(base, '(SELECT NULL::float8[] AS r_rows, NULL::float8[] AS f_rows, NULL::float8[] AS m_rows, NULL::float8[] AS bgnbd_rows, NULL::float8[] AS gamma_gamma_rows)'));
+COMMENT ON FUNCTION persona.profile_rows_merge_sql(text, text) IS
+  'SQL of one row of weighted rows: a base row''s rows (NULL: none) with changes merged';
+
+-- A materialized profile created by persona 0.5.0 or earlier, brought to
+-- the layout of this version by its first refresh after the update (an
+-- extension script cannot do it: what it creates would belong to the
+-- extension): the globals gain the weighted rows, segments and lifecycle
+-- become tallies, pareto reads the revenue rows.  The published views keep
+-- their columns (CREATE OR REPLACE), so views of users over them survive.
+-- Nothing to do for a profile of this version.
+CREATE FUNCTION persona.profile_upgrade_layout(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    part text;
+    rel text;
+    guard text := format('persona.profile_guard(%L::regclass, %L, %L)', p.orders::text, p.name, p.materialized);
+BEGIN
+    IF NOT p.materialized THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = persona.profile_rel(p, '__globals')::regclass
+                                                AND a.attname = 'r_rows' AND NOT a.attisdropped) THEN
+        -- without rows the next refresh computes them (and the tallies) from the state rows
+        PERFORM persona.profile_rows_columns(p);
+    END IF;
+    FOREACH part IN ARRAY p.parts LOOP
+        CONTINUE WHEN part NOT IN ('segments', 'lifecycle', 'pareto');
+        rel := persona.profile_rel(p, '__' || part);
+        CONTINUE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = rel::regclass) = 'r'
+                   OR (part = 'pareto' AND position('pareto_from_rows' IN pg_get_viewdef(rel::regclass)) > 0);
+        EXECUTE format('ALTER MATERIALIZED VIEW %s RENAME TO %I', rel, p.name || '__' || part || '_old');
+        IF part = 'pareto' THEN
+            EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA', rel, persona.profile_summary_sql(p, part));
+            EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', rel, persona.profile_summary_key(part));
+            EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', rel,
+                           format('persona profile %s (internal): stored %s summary, refreshed concurrently', p.name, part));
+            EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM %s WHERE %s',
+                           persona.profile_rel(p, '_' || part), rel, guard);
+        ELSE
+            EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', rel,
+                           persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
+                                                     format('(SELECT g.breaks FROM %s g)', persona.profile_rel(p, '__globals')),
+                                                     format('(SELECT g.as_of FROM %s g)', persona.profile_rel(p, '__globals'))));
+            EXECUTE format('COMMENT ON TABLE %s IS %L', rel,
+                           format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
+            EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM (%s) s WHERE %s',
+                           persona.profile_rel(p, '_' || part), persona.profile_tally_view_sql(p, part), guard);
+        END IF;
+        EXECUTE format('DROP MATERIALIZED VIEW %s', persona.profile_rel(p, '__' || part || '_old'));
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', rel);
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION persona.profile_upgrade_layout(persona.profiles) IS
+  'Bring a materialized profile of persona 0.5.0 or earlier to this version''s relations (run by its next refresh)';
+
+-- Drop the session's temporary tables of these names (a refresh run twice
+-- in one transaction creates them again).
+CREATE FUNCTION persona.profile_drop_temp(tables text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY tables LOOP
+        IF to_regclass('pg_temp.' || quote_ident(t)) IS NOT NULL THEN
+            EXECUTE format('DROP TABLE pg_temp.%I', t);
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION persona.profile_drop_temp(text[]) IS
+  'Drop the temporary tables of these names that the session has';
+
 -- Create (or, with replace, recreate) every relation of a profile but the
 -- customers view's tags; no data is computed here.
 CREATE FUNCTION persona.profile_build(p persona.profiles) RETURNS void
@@ -2795,6 +3114,7 @@ BEGIN
         EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', globals_rel,
                        persona.profile_globals_sql(p, state_rel, as_of_sql, true));
         EXECUTE format('ALTER TABLE %s ADD COLUMN needs_full boolean NOT NULL DEFAULT false', globals_rel);
+        PERFORM persona.profile_rows_columns(p);
         EXECUTE format('COMMENT ON TABLE %s IS %L', globals_rel,
                        format('persona profile %s (internal): as-of day, RFM cut points, value-tier thresholds and model fits of the last refresh', p.name));
         IF p.incremental THEN
@@ -2832,7 +3152,15 @@ LEFT JOIN persona.tag_rules r ON r.source = %L::regclass AND r.tag = t.tag$q$,
     END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part = 'customer_tags';
-        IF p.materialized AND part <> 'models' THEN
+        IF p.materialized AND part IN ('segments', 'lifecycle') THEN
+            EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', persona.profile_rel(p, '__' || part),
+                           persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', state_rel),
+                                                     format('(SELECT g.breaks FROM %s g)', globals_rel), as_of_sql));
+            EXECUTE format('COMMENT ON TABLE %s IS %L', persona.profile_rel(p, '__' || part),
+                           format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
+            EXECUTE format('CREATE VIEW %s WITH (security_barrier) AS SELECT * FROM (%s) s WHERE %s',
+                           persona.profile_rel(p, '_' || part), persona.profile_tally_view_sql(p, part), guard);
+        ELSIF p.materialized AND part <> 'models' THEN
             EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA',
                            persona.profile_rel(p, '__' || part), persona.profile_summary_sql(p, part));
             EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', persona.profile_rel(p, '__' || part), persona.profile_summary_key(part));
@@ -3169,6 +3497,17 @@ DECLARE
     small text;
     needs_full boolean;
     start_sql text;
+    -- the state columns the weighted rows are made of
+    value_cols text := 's.customer_id, s.orders, s.purchase_days, s.revenue, s.repeat_revenue, s.first_order_on, s.last_order_on, s.mean_gap_days';
+    globals_cols text := 'as_of, time_zone, language, breaks, gold_min, diamond_min, bgnbd, gamma_gamma, r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows';
+    merge_rows boolean := false;
+    rows_sql text;
+    models boolean := 'models' = ANY (p.parts);
+    old_breaks persona.rfm_breaks;
+    tally_delta boolean := false;
+    crossing text;
+    tally_changes text;
+    crossing_rel text;
 BEGIN
     IF NOT p.materialized THEN
         PERFORM persona.profile_customers_view(p);
@@ -3184,6 +3523,7 @@ BEGIN
     -- one refresh of a profile at a time
     PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
     PERFORM persona.profile_check_sources(p);
+    PERFORM persona.profile_upgrade_layout(p);
     -- The changes recorded so far are what this refresh merges: writers of
     -- orders (their triggers insert here) wait until it commits, so no
     -- change lands between its statements.  Readers are never blocked.
@@ -3230,6 +3570,19 @@ BEGIN
                            p.customer_col, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
         END IF;
     ELSE
+        -- The changed customers and their values before the merge: those
+        -- leave the globals' weighted rows and the new values come in,
+        -- unless the day moved (T of every customer moved with it).
+        EXECUTE format('SELECT r_rows IS NOT NULL FROM %s', globals_rel) INTO merge_rows;
+        merge_rows := coalesce(merge_rows, false) AND day = p.refreshed_as_of;
+        IF merge_rows THEN
+            PERFORM persona.profile_drop_temp(ARRAY['persona_profile_changed', 'persona_profile_old', 'persona_profile_new_values', 'persona_profile_crossing']);
+            EXECUTE format($q$CREATE TEMP TABLE persona_profile_changed ON COMMIT DROP AS
+                SELECT d.customer_id FROM %1$s d UNION SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s$q$,
+                dirty_rel, pending_rel, persona.profile_day_end(p, day_sql));
+            EXECUTE format('CREATE TEMP TABLE persona_profile_old ON COMMIT DROP AS SELECT %s FROM %s s
+                            WHERE s.customer_id IN (SELECT c.customer_id FROM pg_temp.persona_profile_changed c)', value_cols, state_rel);
+        END IF;
         -- customers with updated or deleted orders: recomputed from orders
         EXECUTE format('DELETE FROM %s s USING %s d WHERE s.customer_id = d.customer_id', state_rel, dirty_rel);
         EXECUTE format('INSERT INTO %s %s', state_rel,
@@ -3255,6 +3608,11 @@ BEGIN
         GET DIAGNOSTICS m = ROW_COUNT;
         n := n + m;
         EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
+        IF merge_rows THEN
+            -- the changed customers' values after the merge, read once
+            EXECUTE format('CREATE TEMP TABLE persona_profile_new_values ON COMMIT DROP AS SELECT %s FROM %s s
+                            WHERE s.customer_id IN (SELECT c.customer_id FROM pg_temp.persona_profile_changed c)', value_cols, state_rel);
+        END IF;
     END IF;
     PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',
                                             p.name, kind, day, n, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
@@ -3271,18 +3629,73 @@ BEGIN
         EXECUTE format('SELECT format(''(SELECT %%L::persona.bgnbd AS bgnbd, %%L::persona.gamma_gamma AS gamma_gamma)'', bgnbd, gamma_gamma) FROM %s',
                        globals_rel) INTO start_sql;
     END IF;
-    EXECUTE format('DELETE FROM %s', globals_rel);
-    BEGIN
-        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, 'models' = ANY (p.parts), start_sql));
-    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
-        RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
-            USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
-        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, false));
-    END;
+    IF merge_rows THEN
+        -- the tallies are corrected when what they were computed with is unchanged
+        EXECUTE format('SELECT breaks, tally_digest IS NOT DISTINCT FROM %L FROM %s', persona.profile_tally_digest(p), globals_rel)
+            INTO old_breaks, tally_delta;
+        tally_delta := tally_delta AND old_breaks IS NOT NULL;
+        -- the previous row's weighted rows with the changed customers' merged
+        rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.bgnbd_rows, g.gamma_gamma_rows)',
+            persona.profile_rows_sql(p, '(SELECT o.*, -1 AS w FROM pg_temp.persona_profile_old o
+                                          UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)', day_sql));
+        BEGIN
+            EXECUTE format('UPDATE %s g SET (%s) = (SELECT * FROM (%s) x), needs_full = false', globals_rel, globals_cols,
+                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, models, '(SELECT g.bgnbd, g.gamma_gamma)'));
+        EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+            RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
+                USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
+            EXECUTE format('UPDATE %s g SET (%s) = (SELECT * FROM (%s) x), needs_full = false', globals_rel, globals_cols,
+                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, false));
+        END;
+    ELSE
+        rows_sql := persona.profile_rows_merge_sql(NULL, persona.profile_rows_sql(p, format('(SELECT s.*, 1 AS w FROM %s s)', state_rel), day_sql));
+        EXECUTE format('DELETE FROM %s', globals_rel);
+        BEGIN
+            EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, globals_cols,
+                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, models, start_sql));
+        EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+            RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
+                USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
+            EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, globals_cols,
+                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, false));
+        END;
+    END IF;
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    IF tally_delta AND 'segments' = ANY (p.parts) THEN
+        -- customers whose scores the moved cut points change, besides the changed ones
+        EXECUTE format('SELECT persona.profile_crossing_sql(%L::persona.rfm_breaks, g.breaks, %s) FROM %s g',
+                       old_breaks, day_sql, globals_rel) INTO crossing;
+        EXECUTE format('CREATE TEMP TABLE persona_profile_crossing ON COMMIT DROP AS SELECT s.customer_id FROM %s s
+                        WHERE s.orders > 0 AND (%s)
+                          AND NOT EXISTS (SELECT FROM pg_temp.persona_profile_changed c WHERE c.customer_id = s.customer_id)',
+                       state_rel, coalesce(crossing, 'false'));
+    END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part IN ('customer_tags', 'models');
+        IF part IN ('segments', 'lifecycle') THEN
+            step := clock_timestamp();
+            IF tally_delta THEN
+                -- out: the old rows scored as before; in: the new rows scored now
+                crossing_rel := CASE WHEN part = 'segments' THEN 'pg_temp.persona_profile_crossing'
+                                     ELSE '(SELECT c.customer_id FROM pg_temp.persona_profile_changed c WHERE false)' END;
+                tally_changes := persona.profile_tally_sql(p, part,
+                    format('(SELECT o.*, -1 AS w FROM pg_temp.persona_profile_old o
+                             UNION ALL SELECT %s, -1 FROM %s s WHERE s.customer_id IN (SELECT x.customer_id FROM %s x))',
+                           value_cols, state_rel, crossing_rel),
+                    format('%L::persona.rfm_breaks', old_breaks), day_sql)
+                    || E'\nUNION ALL\n' ||
+                    persona.profile_tally_sql(p, part,
+                    format('(SELECT n.*, 1 AS w FROM pg_temp.persona_profile_new_values n
+                             UNION ALL SELECT %s, 1 FROM %s s WHERE s.customer_id IN (SELECT x.customer_id FROM %s x))',
+                           value_cols, state_rel, crossing_rel),
+                    format('(SELECT g.breaks FROM %s g)', globals_rel), day_sql);
+            END IF;
+            PERFORM persona.profile_tally_apply(p, part, tally_changes);
+            PERFORM persona.profile_progress(format('persona profile %s: %s (%s ms)',
+                                                    p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+            CONTINUE;
+        END IF;
         -- data quality describes the orders table: a scan of all of it, done
         -- by full refreshes only (checked_at says when)
         populated := (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__' || part)::regclass);
@@ -3305,10 +3718,11 @@ BEGIN
                                                 p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     END LOOP;
     END IF;
+    EXECUTE format('UPDATE %s SET tally_digest = %L', globals_rel, persona.profile_tally_digest(p));
     IF 'segments' = ANY (p.parts) THEN
         -- seed 003: five to eight segments, each at least 5% of the customers
         EXECUTE format($q$SELECT string_agg(format('%%s (%%s%%%%)', segment, round(customer_share::numeric * 100, 1)), ', ' ORDER BY customer_share)
-                          FROM %s WHERE below_5_percent$q$, persona.profile_rel(p, '__segments')) INTO small;
+                          FROM %s WHERE below_5_percent$q$, persona.profile_rel(p, '_segments')) INTO small;
         IF small IS NOT NULL THEN
             PERFORM persona.profile_progress(format('persona profile %s: segments below 5%% of customers: %s', p.name, small)
                 || E'\nHINT:  merge them with a neighbouring segment (a scheme in persona.segment_rules), or use scheme => ''cn8''');

@@ -21,6 +21,7 @@
 #include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(bgnbd_finalfn);
+PG_FUNCTION_INFO_V1(bgnbd_fit_rows);
 PG_FUNCTION_INFO_V1(bgnbd_p_alive);
 PG_FUNCTION_INFO_V1(bgnbd_expected);
 PG_FUNCTION_INFO_V1(bgnbd_expected_new);
@@ -273,6 +274,12 @@ Datum
 bgnbd_finalfn(PG_FUNCTION_ARGS)
 {
 	return btyd_fit_final(fcinfo, &bgnbd_model);
+}
+
+Datum
+bgnbd_fit_rows(PG_FUNCTION_ARGS)
+{
+	return btyd_fit_rows_call(fcinfo, &bgnbd_model);
 }
 
 Datum

@@ -10,6 +10,7 @@
 
 #include "access/htup_details.h"
 #include "btyd.h"
+#include "weighted_rows.h"
 #include "executor/executor.h"
 #include "fit_summary.h"
 #include "funcapi.h"
@@ -244,16 +245,12 @@ btyd_model_datum(FunctionCallInfo fcinfo, const Objective *obj, const double *p,
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
-/* The data of a BTYD fit, or NULL when there is nothing to fit; errors when no one repeated. */
-FitData *
-btyd_fit_data(FunctionCallInfo fcinfo, const char *model)
+/* d, or NULL when there is nothing to fit; errors when no one repeated. */
+static FitData *
+btyd_fit_check_repeaters(FitData *d, const char *model)
 {
-	FitData    *d;
 	bool		repeaters = false;
 
-	if (PG_ARGISNULL(0))
-		return NULL;
-	d = fitstate_data((FitState *) PG_GETARG_POINTER(0));
 	if (d->n == 0)
 		return NULL;
 	for (int64 i = 0; i < d->n && !repeaters; i++)
@@ -264,6 +261,15 @@ btyd_fit_data(FunctionCallInfo fcinfo, const char *model)
 				 errmsg("cannot fit %s: no customer made a repeat purchase", model),
 				 errhint("The model needs some customers with x > 0.")));
 	return d;
+}
+
+/* The data of a BTYD fit aggregate, or NULL when there is nothing to fit; errors when no one repeated. */
+FitData *
+btyd_fit_data(FunctionCallInfo fcinfo, const char *model)
+{
+	if (PG_ARGISNULL(0))
+		return NULL;
+	return btyd_fit_check_repeaters(fitstate_data((FitState *) PG_GETARG_POINTER(0)), model);
 }
 
 /*
@@ -487,6 +493,25 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	obj.penalty = d->penalty;
 	res = optim_maximise(&obj, p);
 	return btyd_model_datum(fcinfo, &obj, p, d, res, name);
+}
+
+/*
+ * (rows float8[][], penalty, start): the fit over (x, t_x, T, weight) rows
+ * that the fit aggregate makes of the same customers, each row checked as
+ * the aggregate checks its input.  NULL for no rows.
+ */
+Datum
+btyd_fit_rows_call(FunctionCallInfo fcinfo, const BtydModel *model)
+{
+	WeightedRows r = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 4, false, "fit rows");
+	FitData    *d;
+
+	for (int64 i = 0; i < r.n; i++)
+		model->check(r.v[4 * i], r.v[4 * i + 1], r.v[4 * i + 2]);
+	d = btyd_fit_check_repeaters(fitdata_from_rows(&r, fcinfo, 1, 2, 4, "start model"), model->name);
+	if (d == NULL)
+		PG_RETURN_NULL();
+	return fit_model_datum(fcinfo, d, 4, model->value, model->value_grad, model->name);
 }
 
 Datum

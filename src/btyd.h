@@ -36,6 +36,8 @@ extern const BtydModel bgbb_model;
 
 /* fit aggregate final function; P(alive); conditional, unconditional expectation; loglik */
 extern Datum btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model);
+/* (rows, penalty, start): the fit over weighted (x, t_x, T, weight) rows */
+extern Datum btyd_fit_rows_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model);
 extern Datum btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model);

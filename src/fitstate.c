@@ -14,6 +14,7 @@
 #include "miscadmin.h"
 #include "btyd.h"
 #include "persona.h"
+#include "weighted_rows.h"
 #include "utils/memutils.h"
 
 typedef struct FitKey
@@ -391,4 +392,42 @@ Datum
 bgnbd_deserialfn(PG_FUNCTION_ARGS)
 {
 	return fit_deserialfn(fcinfo);
+}
+
+FitData *
+fitdata_from_rows(const WeightedRows *r, FunctionCallInfo fcinfo, int penalty_argno, int start_argno,
+				  int k, const char *model)
+{
+	FitData    *d = palloc0(sizeof(FitData));
+	int			w = r->width;
+
+	if (!PG_ARGISNULL(penalty_argno))
+	{
+		d->penalty = PG_GETARG_FLOAT8(penalty_argno);
+		persona_check_finite(d->penalty, "penalty");
+		if (d->penalty < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("penalty must be >= 0, not %g", d->penalty)));
+	}
+	if (!PG_ARGISNULL(start_argno))
+	{
+		btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(start_argno), k, d->start, "start model");
+		d->start_k = k;
+	}
+	d->rows = palloc_extended(Max(r->n, 1) * sizeof(FitRow), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < r->n; i++)
+	{
+		const double *v = r->v + i * w;
+		FitRow	   *row = &d->rows[d->n];
+
+		row->k1 = v[0];
+		row->k2 = w > 2 ? v[1] : 0;
+		row->k3 = w > 3 ? v[2] : 0;
+		row->w = v[w - 1];
+		d->weight += row->w;
+		d->n++;
+	}
+	d->input_rows = d->n;
+	return d;
 }

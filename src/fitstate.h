@@ -56,4 +56,13 @@ extern void fitstate_unit(FitState *st, double unit_days);
 /* btyd.c: transition function of bgnbd_fit, mbgnbd_fit and pareto_nbd_fit */
 extern Datum btyd_fit_transfn(PG_FUNCTION_ARGS);
 
+/*
+ * The data of a fit from weighted rows (weighted_rows.h) of nkeys keys
+ * each, with the penalty and start model of arguments penalty_argno and
+ * start_argno (NULL: none); the caller validates the rows.
+ */
+struct WeightedRows;
+extern FitData *fitdata_from_rows(const struct WeightedRows *r, FunctionCallInfo fcinfo,
+								  int penalty_argno, int start_argno, int k, const char *model);
+
 #endif							/* PERSONA_FITSTATE_H */

@@ -16,10 +16,12 @@
 #include <math.h>
 
 #include "btyd.h"
+#include "weighted_rows.h"
 #include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(gamma_gamma_transfn);
 PG_FUNCTION_INFO_V1(gamma_gamma_finalfn);
+PG_FUNCTION_INFO_V1(gamma_gamma_fit_rows);
 PG_FUNCTION_INFO_V1(gamma_gamma_expected_spend);
 PG_FUNCTION_INFO_V1(gamma_gamma_loglik);
 
@@ -128,14 +130,10 @@ gg_value(void *data, const double *p)
 	return gg_value_grad(data, p, NULL);
 }
 
-/* The persona.gamma_gamma model: (p, q, v, loglik, customers, iterations, converged). */
-Datum
-gamma_gamma_finalfn(PG_FUNCTION_ARGS)
+/* The fit over d, as the aggregate's final function reports it. */
+static Datum
+gamma_gamma_fit_data(FunctionCallInfo fcinfo, FitData *d)
 {
-	FitData    *d;
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	d = fitstate_data((FitState *) PG_GETARG_POINTER(0));
 	if (d->n == 0)
 	{
 		if (d->input_rows == 0)
@@ -160,6 +158,53 @@ gamma_gamma_finalfn(PG_FUNCTION_ARGS)
 				 errmsg("cannot fit Gamma-Gamma: every repeat buyer has the same x and mean spend"),
 				 errdetail("Without spend variation across customers the likelihood has no maximum.")));
 	return fit_model_datum(fcinfo, d, 3, gg_value, gg_value_grad, "Gamma-Gamma");
+}
+
+/* The persona.gamma_gamma model: (p, q, v, loglik, customers, iterations, converged). */
+Datum
+gamma_gamma_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return gamma_gamma_fit_data(fcinfo, fitstate_data((FitState *) PG_GETARG_POINTER(0)));
+}
+
+/*
+ * gamma_gamma_fit_rows(rows float8[][], penalty, start): the fit over
+ * (x, mean spend, weight) rows, rows checked and kept as the aggregate
+ * keeps its input (x = 0 counted, not fitted; mean spend 0 skipped).
+ */
+Datum
+gamma_gamma_fit_rows(PG_FUNCTION_ARGS)
+{
+	WeightedRows r = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 3, false, "fit rows");
+	WeightedRows kept = r;
+	FitData    *d;
+	double		counted = 0, skipped = 0;	/* customers, as the aggregate counts them */
+
+	kept.n = 0;
+	kept.total = 0;
+	for (int64 i = 0; i < r.n; i++)
+	{
+		double		x = r.v[3 * i], m = r.v[3 * i + 1];
+
+		gamma_gamma_check_spend(x, m);
+		counted += r.v[3 * i + 2];
+		if (x > 0 && m == 0)
+			skipped += r.v[3 * i + 2];
+		else if (x > 0)
+		{
+			memmove(kept.v + 3 * kept.n, r.v + 3 * i, 3 * sizeof(double));
+			kept.total += r.v[3 * i + 2];
+			kept.n++;
+		}
+	}
+	if (counted == 0)
+		PG_RETURN_NULL();
+	d = fitdata_from_rows(&kept, fcinfo, 1, 2, 3, "start model");
+	d->input_rows = (int64) Min(rint(counted), 9.2e18);
+	d->skipped = (int64) Min(rint(skipped), 9.2e18);
+	return gamma_gamma_fit_data(fcinfo, d);
 }
 
 /*

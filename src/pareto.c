@@ -19,6 +19,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "f8state.h"
+#include "weighted_rows.h"
 
 /* Aggregate state: float8[] of [top_share, revenue_share, amount1, amount2, ...]. */
 #define PARETO_HEADER 2
@@ -26,6 +27,7 @@
 PG_FUNCTION_INFO_V1(pareto_transfn);
 PG_FUNCTION_INFO_V1(pareto_combinefn);
 PG_FUNCTION_INFO_V1(pareto_finalfn);
+PG_FUNCTION_INFO_V1(pareto_from_rows);
 
 /* Error unless 0 < share < 1. */
 static void
@@ -106,35 +108,18 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-/* The persona.pareto_summary row; NULL for no input. */
-Datum
-pareto_finalfn(PG_FUNCTION_ARGS)
+/* The persona.pareto_summary row of n > 0 amounts v sorted high first. */
+static Datum
+pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_share, double revenue_share)
 {
-	const double *all;
-	double		top_share, revenue_share;
 	TupleDesc	desc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
-	double	   *v;
 	double		total = 0;
-	int64		n;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	all = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, &n, "pareto");
-	top_share = all[0];
-	revenue_share = all[1];
-	check_share(top_share, "top_share");
-	check_share(revenue_share, "revenue_share");
-	if (n == 0)
-		PG_RETURN_NULL();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
-
-	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
-	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
-	sort_desc(v, n);
 	for (int64 i = 0; i < n; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
@@ -189,4 +174,61 @@ pareto_finalfn(PG_FUNCTION_ARGS)
 	else
 		nulls[3] = nulls[5] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/* The persona.pareto_summary row; NULL for no input. */
+Datum
+pareto_finalfn(PG_FUNCTION_ARGS)
+{
+	const double *all;
+	double	   *v;
+	int64		n;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	all = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, &n, "pareto");
+	check_share(all[0], "top_share");
+	check_share(all[1], "revenue_share");
+	if (n == 0)
+		PG_RETURN_NULL();
+	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
+	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
+	sort_desc(v, n);
+	return pareto_summary_of(fcinfo, v, n, all[0], all[1]);
+}
+
+/*
+ * pareto_from_rows(rows float8[][], top_share, revenue_share): the pareto
+ * aggregate over (amount, customers) rows, each amount counted as many
+ * times as its customers.  NULL for no rows.
+ */
+Datum
+pareto_from_rows(PG_FUNCTION_ARGS)
+{
+	WeightedRows r;
+	double	   *v;
+	int64		n = 0;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("top_share and revenue_share must not be NULL")));
+	check_share(PG_GETARG_FLOAT8(1), "top_share");
+	check_share(PG_GETARG_FLOAT8(2), "revenue_share");
+	r = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 2, true, "pareto rows");
+	if (r.n == 0)
+		PG_RETURN_NULL();
+	if (!(r.total < (double) (MaxAllocHugeSize / sizeof(double))))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("pareto rows count too many customers (%g)", r.total)));
+	/* expanded high first: the same additions, in the same order, as the aggregate's */
+	v = palloc_extended((Size) r.total * sizeof(double), MCXT_ALLOC_HUGE);
+	for (int64 i = r.n - 1; i >= 0; i--)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 12);
+		for (int64 c = 0; c < (int64) r.v[2 * i + 1]; c++)
+			v[n++] = r.v[2 * i];
+	}
+	return pareto_summary_of(fcinfo, v, n, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2));
 }

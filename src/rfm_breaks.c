@@ -30,6 +30,7 @@
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "f8state.h"
+#include "weighted_rows.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
@@ -75,6 +76,7 @@ PG_FUNCTION_INFO_V1(rfm_breaks_send);
 PG_FUNCTION_INFO_V1(rfm_breaks_transfn);
 PG_FUNCTION_INFO_V1(rfm_breaks_combinefn);
 PG_FUNCTION_INFO_V1(rfm_breaks_finalfn);
+PG_FUNCTION_INFO_V1(rfm_breaks_from_rows);
 PG_FUNCTION_INFO_V1(rfm_thresholds);
 PG_FUNCTION_INFO_V1(rfm_score_breaks);
 
@@ -665,6 +667,106 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 		pfree(v);
 	}
 	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks state");
+	PG_RETURN_POINTER(b);
+}
+
+/*
+ * The cuts of quantile_cuts_ascending over (value, count) rows in
+ * ascending order, as if each value were there count times: the j-th
+ * value is in row i when the counts before i are <= j and it is a new
+ * value when j is the first of its row; else the cut is the next row's.
+ */
+static void
+quantile_cuts_rows(const double *v, int64 n, int64 total, int bins, double *cut)
+{
+	for (int k = 1; k < bins; k++)
+	{
+		int64		j = (k * total + bins - 1) / bins;	/* ceil(k n / bins) */
+		int64		before = 0;
+		int64		i = 0;
+
+		while (i < n && before + (int64) v[2 * i + 1] <= j)
+		{
+			PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
+			before += (int64) v[2 * i + 1];
+			i++;
+		}
+		if (i == n)
+			cut[k - 1] = INFINITY;
+		else if (j == before)
+			cut[k - 1] = v[2 * i];
+		else
+			cut[k - 1] = i + 1 < n ? v[2 * (i + 1)] : INFINITY;
+	}
+}
+
+/* The customers of (value, count) rows, which must fit a bigint. */
+static int64
+rows_customers(const WeightedRows *r, const char *what)
+{
+	if (!(r->total < 9.2e18))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s count %g customers, more than a bigint holds", what, r->total)));
+	return (int64) r->total;
+}
+
+/*
+ * rfm_breaks_from_rows(recency, frequency, monetary, bins): the 'quantile'
+ * breaks rfm_breaks computes, from (value, customers) rows of each
+ * dimension instead of one row per customer.  Recency and frequency must
+ * count the same customers; monetary may count fewer (customers without
+ * amounts are ranked on R and F only) or none.  NULL when no customer.
+ */
+Datum
+rfm_breaks_from_rows(PG_FUNCTION_ARGS)
+{
+	WeightedRows dim[3];
+	static const char *const names[] = {"recency rows", "frequency rows", "monetary rows"};
+	int			bins;
+	int64		n;
+	RfmBreaks  *b;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("number of bins must not be NULL")));
+	bins = PG_GETARG_INT32(3);
+	check_params(bins, BREAKS_QUANTILE);
+	for (int d = 0; d < 3; d++)
+		dim[d] = wrows_read(PG_ARGISNULL(d) ? NULL : PG_GETARG_ARRAYTYPE_P(d), 2, true, names[d]);
+	n = rows_customers(&dim[0], names[0]);
+	if (rows_customers(&dim[1], names[1]) != n || rows_customers(&dim[2], names[2]) > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("recency, frequency and monetary rows count different customers"),
+				 errdetail("Recency rows count %lld, frequency rows %lld, monetary rows %lld.",
+						   (long long) n, (long long) dim[1].total, (long long) dim[2].total),
+				 errhint("Recency and frequency count every ranked customer; monetary those with an amount.")));
+	if (n == 0)
+		PG_RETURN_NULL();
+	b = breaks_alloc(bins, BREAKS_QUANTILE, n);
+	/* fewer days is better: rank the negated days, the rows in reverse */
+	{
+		WeightedRows *r = &dim[0];
+		double	   *neg = palloc_extended(Max(r->n, 1) * 2 * sizeof(double), MCXT_ALLOC_HUGE);
+
+		for (int64 i = 0; i < r->n; i++)
+		{
+			neg[2 * i] = -r->v[2 * (r->n - 1 - i)];
+			neg[2 * i + 1] = r->v[2 * (r->n - 1 - i) + 1];
+		}
+		quantile_cuts_rows(neg, r->n, n, bins, R_CUTS(b));
+		for (int k = 0; k < bins - 1; k++)
+			R_CUTS(b)[k] = -R_CUTS(b)[k];
+	}
+	quantile_cuts_rows(dim[1].v, dim[1].n, n, bins, F_CUTS(b));
+	if (dim[2].n == 0)
+		for (int k = 0; k < bins - 1; k++)
+			M_CUTS(b)[k] = INFINITY;
+	else
+		quantile_cuts_rows(dim[2].v, dim[2].n, (int64) dim[2].total, bins, M_CUTS(b));
+	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks rows");
 	PG_RETURN_POINTER(b);
 }
 

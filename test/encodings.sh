@@ -189,7 +189,7 @@ for e in $encodings; do
     continue
   fi
   servers=$((servers + 1))
-  for from in fresh 0.1.0 0.2.0 0.3.0 0.4.0; do
+  for from in fresh 0.1.0 0.2.0 0.3.0 0.4.0 0.5.0; do
     if [ $from = fresh ]; then
       out=$(psql -X -q -v ON_ERROR_STOP=1 -d $db -c "CREATE EXTENSION persona" 2>&1) ||
         { echo "not ok - CREATE EXTENSION persona in $e: $out"; status=1; continue; }

@@ -3,7 +3,7 @@
 # views, a materialized view, a SQL function, indexes (rfm btree opclass,
 # gin_tag_ops) and a table with persona-typed columns and defaults calling
 # persona functions; it is brought up to date with ALTER EXTENSION UPDATE
-# along every path (0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0 step by step, and
+# along every path (0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0 -> 0.6.0 step by step, and
 # straight from each earlier version to the latest).  After each step the user objects must give the same
 # answers as before the update (computed on the new library, so the old
 # SQL definitions run on it), and the whole database must equal a fresh
@@ -129,7 +129,7 @@ status=0
 fail() { echo "not ok - $*"; status=1; }
 
 # Fresh installs of every version reached, with the same user objects.
-for v in 0.2.0 0.3.0 0.4.0 $latest; do
+for v in 0.2.0 0.3.0 0.4.0 0.5.0 $latest; do
   newdb persona_upgrade_fresh_$(echo $v | tr . _) $v
   normalise persona_upgrade_fresh_$(echo $v | tr . _) > "$dir/fresh_$v.dump"
 done
@@ -137,7 +137,7 @@ answers persona_upgrade_fresh_$(echo $latest | tr . _) > "$dir/fresh.answers"
 
 lines=$(wc -l < "$dir/fresh_$latest.dump")
 checked=0
-for path in "0.1.0 0.2.0 0.3.0 0.4.0 $latest" "0.1.0 $latest" "0.2.0 $latest" "0.3.0 $latest" "0.4.0 $latest"; do
+for path in "0.1.0 0.2.0 0.3.0 0.4.0 0.5.0 $latest" "0.1.0 $latest" "0.2.0 $latest" "0.3.0 $latest" "0.4.0 $latest" "0.5.0 $latest"; do
   set -- $path
   from=$1; shift
   db=persona_upgrade_from_$(echo $from | tr . _)_$#
@@ -167,6 +167,6 @@ for path in "0.1.0 0.2.0 0.3.0 0.4.0 $latest" "0.1.0 $latest" "0.2.0 $latest" "0
   done
 done
 [ $status = 0 ] &&
-  echo "ok - upgrades with user objects (6 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest, 0.3.0 -> $latest, 0.4.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
+  echo "ok - upgrades with user objects (6 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest, 0.3.0 -> $latest, 0.4.0 -> $latest, 0.5.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
 for d in $dbs; do psql -X -q -c "DROP DATABASE IF EXISTS $d"; done
 exit $status

@@ -1,0 +1,3463 @@
+-- persona: customer profiling inside PostgreSQL.
+-- Single SQL source; `make` copies it to persona--<version>.sql.
+
+\echo Use "CREATE EXTENSION persona" to load this file. \quit
+
+-- Everyone may use persona's functions and types; what they read is still
+-- governed by their own rights on their tables.
+GRANT USAGE ON SCHEMA persona TO PUBLIC;
+
+------------------------------------------------------------------------
+-- Relation arguments
+------------------------------------------------------------------------
+
+-- Every function that reads a relation it is given resolves it here first.
+CREATE FUNCTION persona.resolve_relation(rel regclass) RETURNS text
+AS 'MODULE_PATHNAME', 'resolve_relation' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.resolve_relation(regclass) IS
+  'Quoted schema-qualified name of a table, view, materialized view, foreign or partitioned table the caller may read (locked until the end of the transaction); 42P01, 42809 or 42501 otherwise';
+
+------------------------------------------------------------------------
+-- 1. Order statistics
+------------------------------------------------------------------------
+
+CREATE TYPE persona.order_stats AS (
+    first_at        timestamptz,
+    last_at         timestamptz,
+    orders          bigint,
+    purchase_days   integer,
+    revenue         numeric,
+    avg_amount      double precision,
+    recency_days    integer,
+    tenure_days     integer,
+    mean_gap_days   double precision,
+    gap_sd_days     double precision,
+    repeat_orders   bigint,
+    repeat_revenue  numeric,
+    refunds         bigint
+);
+COMMENT ON TYPE persona.order_stats IS
+  'Per-customer order statistics returned by the persona.order_stats aggregate';
+
+CREATE FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric, timestamptz)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_transfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_transfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION persona.order_stats_combinefn(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.order_stats_serialfn(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'order_stats_serialfn'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.order_stats_deserialfn(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_deserialfn'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.order_stats_finalfn(internal)
+RETURNS persona.order_stats AS 'MODULE_PATHNAME', 'order_stats_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric, timestamptz) IS 'transition function of persona.order_stats';
+COMMENT ON FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric) IS 'transition function of persona.order_stats';
+COMMENT ON FUNCTION persona.order_stats_combinefn(internal, internal) IS 'combine function of persona.order_stats';
+COMMENT ON FUNCTION persona.order_stats_serialfn(internal) IS 'serialisation function of persona.order_stats';
+COMMENT ON FUNCTION persona.order_stats_deserialfn(bytea, internal) IS 'deserialisation function of persona.order_stats';
+COMMENT ON FUNCTION persona.order_stats_finalfn(internal) IS 'final function of persona.order_stats';
+
+-- SSPACE of every internal-state aggregate is the measured size of one group's
+-- state (EXPLAIN ANALYZE memory over many groups, less a count(*)'s; for
+-- order_stats on make bench's orders, whose heavy buyers grow a day array):
+-- without it HashAggregate assumes 8 kB a group and spills nearly every group.
+CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric, as_of timestamptz) (
+    SFUNC = persona.order_stats_transfn,
+    STYPE = internal,
+    FINALFUNC = persona.order_stats_finalfn,
+    COMBINEFUNC = persona.order_stats_combinefn,
+    SERIALFUNC = persona.order_stats_serialfn,
+    DESERIALFUNC = persona.order_stats_deserialfn,
+    SSPACE = 280,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric) (
+    SFUNC = persona.order_stats_transfn,
+    STYPE = internal,
+    FINALFUNC = persona.order_stats_finalfn,
+    COMBINEFUNC = persona.order_stats_combinefn,
+    SERIALFUNC = persona.order_stats_serialfn,
+    DESERIALFUNC = persona.order_stats_deserialfn,
+    SSPACE = 280,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE persona.order_stats(timestamptz, numeric, timestamptz) IS
+  'Per-customer order statistics (recency, frequency, monetary, cadence) as of a day; later orders are ignored';
+COMMENT ON AGGREGATE persona.order_stats(timestamptz, numeric) IS
+  'Per-customer order statistics (recency, frequency, monetary, cadence) as of the transaction start time';
+
+-- Days in a time zone given as a value, not the session's (a profile records
+-- the shop's zone; JDBC, postgres_fdw and Citus workers set their own).
+CREATE FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric, timestamptz, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric, timestamptz, text) IS 'transition function of persona.order_stats with a time zone';
+CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric, as_of timestamptz, time_zone text) (
+    SFUNC = persona.order_stats_transfn,
+    STYPE = internal,
+    FINALFUNC = persona.order_stats_finalfn,
+    COMBINEFUNC = persona.order_stats_combinefn,
+    SERIALFUNC = persona.order_stats_serialfn,
+    DESERIALFUNC = persona.order_stats_deserialfn,
+    SSPACE = 280,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE persona.order_stats(timestamptz, numeric, timestamptz, text) IS
+  'Per-customer order statistics as of a day, with calendar days in time_zone (an IANA name such as Asia/Shanghai) instead of the session TimeZone';
+
+-- Per-customer states for incremental refresh: keep a customer's state as
+-- bytea, merge the state of new orders into it, finish it as of a day.
+CREATE FUNCTION persona.order_stats_state_transfn(internal, timestamptz, numeric, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.order_stats_merge_transfn(internal, bytea)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_merge_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.order_stats_state_finalfn(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'order_stats_state_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.order_stats_state_transfn(internal, timestamptz, numeric, text) IS 'transition function of persona.order_stats_state';
+COMMENT ON FUNCTION persona.order_stats_merge_transfn(internal, bytea) IS 'transition function of persona.order_stats_merge';
+COMMENT ON FUNCTION persona.order_stats_state_finalfn(internal) IS 'final function of persona.order_stats_state and persona.order_stats_merge';
+CREATE AGGREGATE persona.order_stats_state(ordered_at timestamptz, amount numeric, time_zone text) (
+    SFUNC = persona.order_stats_state_transfn,
+    STYPE = internal,
+    FINALFUNC = persona.order_stats_state_finalfn,
+    COMBINEFUNC = persona.order_stats_combinefn,
+    SERIALFUNC = persona.order_stats_serialfn,
+    DESERIALFUNC = persona.order_stats_deserialfn,
+    SSPACE = 280,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE persona.order_stats_merge(state bytea) (
+    SFUNC = persona.order_stats_merge_transfn,
+    STYPE = internal,
+    FINALFUNC = persona.order_stats_state_finalfn,
+    COMBINEFUNC = persona.order_stats_combinefn,
+    SERIALFUNC = persona.order_stats_serialfn,
+    DESERIALFUNC = persona.order_stats_deserialfn,
+    SSPACE = 280,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE persona.order_stats_state(timestamptz, numeric, text) IS
+  'A customer''s order_stats state as bytea (no as_of: no order ignored), calendar days in time_zone; merge with order_stats_merge, finish with order_stats_of';
+COMMENT ON AGGREGATE persona.order_stats_merge(bytea) IS
+  'Merge order_stats states of one customer (NULLs skipped) into one state';
+CREATE FUNCTION persona.order_stats_of(state bytea, as_of date) RETURNS persona.order_stats
+AS 'MODULE_PATHNAME', 'order_stats_of' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.order_stats_of(bytea, date) IS
+  'Order statistics of an order_stats state, recency and tenure counted to the local date as_of; a state with orders after as_of is an error';
+
+CREATE TYPE persona.btyd_summary AS (
+    x                   integer,
+    t_x                 double precision,
+    t_cal               double precision,
+    mean_repeat_spend   double precision,
+    unit                text
+);
+COMMENT ON TYPE persona.btyd_summary IS
+  'BTYD model input: x repeat purchase days, t_x time of last purchase, t_cal (T) observation length, mean repeat spend, time unit';
+COMMENT ON COLUMN persona.btyd_summary.unit IS
+  'Time unit of t_x and t_cal: days, weeks or months (NULL: not stated); a fit on summaries records it';
+
+CREATE FUNCTION persona.btyd(stats persona.order_stats, unit text DEFAULT 'days')
+RETURNS persona.btyd_summary AS 'MODULE_PATHNAME', 'btyd_summary'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd(persona.order_stats, text) IS
+  'BTYD summary (x, t_x, T, mean repeat spend, unit) from order statistics, in days, weeks or months (any case)';
+CREATE FUNCTION persona.time_unit_days(unit text) RETURNS float8
+AS 'MODULE_PATHNAME', 'time_unit_days' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.time_unit_days(text) IS
+  'Days in a BTYD time unit: day(s) 1, week(s) 7, month(s) 365.25/12 (any case, blanks trimmed); 22023 for another';
+
+------------------------------------------------------------------------
+-- 2. RFM: the rfm type
+------------------------------------------------------------------------
+
+CREATE TYPE persona.rfm;
+CREATE FUNCTION persona.rfm_in(cstring) RETURNS persona.rfm
+AS 'MODULE_PATHNAME', 'rfm_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_out(persona.rfm) RETURNS cstring
+AS 'MODULE_PATHNAME', 'rfm_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_recv(internal) RETURNS persona.rfm
+AS 'MODULE_PATHNAME', 'rfm_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_send(persona.rfm) RETURNS bytea
+AS 'MODULE_PATHNAME', 'rfm_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.rfm (
+    INPUT = persona.rfm_in,
+    OUTPUT = persona.rfm_out,
+    RECEIVE = persona.rfm_recv,
+    SEND = persona.rfm_send,
+    INTERNALLENGTH = 4,
+    PASSEDBYVALUE,
+    ALIGNMENT = int4,
+    STORAGE = plain
+);
+COMMENT ON TYPE persona.rfm IS
+  'RFM scores (recency, frequency, monetary; 1..bins, bins = best), text ''545'' or ''10-3-5/10''; without amounts R and F only, ''54-'' or ''10-3-/10''';
+COMMENT ON FUNCTION persona.rfm_in(cstring) IS 'input function of persona.rfm';
+COMMENT ON FUNCTION persona.rfm_out(persona.rfm) IS 'output function of persona.rfm';
+COMMENT ON FUNCTION persona.rfm_recv(internal) IS 'binary input function of persona.rfm';
+COMMENT ON FUNCTION persona.rfm_send(persona.rfm) IS 'binary output function of persona.rfm';
+
+CREATE FUNCTION persona.rfm(r integer, f integer, m integer, bins integer DEFAULT 5) RETURNS persona.rfm
+AS 'MODULE_PATHNAME', 'rfm_construct' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm(integer, integer, integer, integer) IS
+  'Build an rfm value from three scores on a scale of bins points; m NULL: R and F only (''54-''), another NULL: NULL';
+CREATE FUNCTION persona.r(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_r' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.r(persona.rfm) IS 'Recency score (bins = bought most recently)';
+CREATE FUNCTION persona.f(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_f' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.f(persona.rfm) IS 'Frequency score (bins = buys most often)';
+CREATE FUNCTION persona.m(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_m' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.m(persona.rfm) IS 'Monetary score (bins = spends most); NULL for R and F only (''54-'')';
+CREATE FUNCTION persona.bins(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_bins' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bins(persona.rfm) IS 'Number of score points (2..10) of an rfm value';
+CREATE FUNCTION persona.score(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_score_code' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.score(persona.rfm) IS 'Numeric RFM code 100 r + 10 f + m (''545'' -> 545); NULL for R and F only (''54-'')';
+
+CREATE FUNCTION persona.rfm_cmp(persona.rfm, persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_lt(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_le(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_eq(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_ne(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_ge(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_gt(persona.rfm, persona.rfm) RETURNS boolean
+AS 'MODULE_PATHNAME', 'rfm_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION persona.rfm_hash(persona.rfm) RETURNS integer
+AS 'MODULE_PATHNAME', 'rfm_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION persona.rfm_cmp(persona.rfm, persona.rfm) IS 'btree support: order by r, f, m, then bins';
+COMMENT ON FUNCTION persona.rfm_lt(persona.rfm, persona.rfm) IS 'implementation of < for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_le(persona.rfm, persona.rfm) IS 'implementation of <= for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_eq(persona.rfm, persona.rfm) IS 'implementation of = for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_ne(persona.rfm, persona.rfm) IS 'implementation of <> for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_ge(persona.rfm, persona.rfm) IS 'implementation of >= for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_gt(persona.rfm, persona.rfm) IS 'implementation of > for persona.rfm';
+COMMENT ON FUNCTION persona.rfm_hash(persona.rfm) IS 'hash support for persona.rfm';
+
+CREATE OPERATOR persona.< (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_lt,
+    COMMUTATOR = OPERATOR(persona.>), NEGATOR = OPERATOR(persona.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR persona.<= (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_le,
+    COMMUTATOR = OPERATOR(persona.>=), NEGATOR = OPERATOR(persona.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR persona.= (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_eq,
+    COMMUTATOR = OPERATOR(persona.=), NEGATOR = OPERATOR(persona.<>), RESTRICT = eqsel, JOIN = eqjoinsel,
+    HASHES, MERGES);
+CREATE OPERATOR persona.<> (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_ne,
+    COMMUTATOR = OPERATOR(persona.<>), NEGATOR = OPERATOR(persona.=), RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR persona.>= (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_ge,
+    COMMUTATOR = OPERATOR(persona.<=), NEGATOR = OPERATOR(persona.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
+CREATE OPERATOR persona.> (LEFTARG = persona.rfm, RIGHTARG = persona.rfm, PROCEDURE = persona.rfm_gt,
+    COMMUTATOR = OPERATOR(persona.<), NEGATOR = OPERATOR(persona.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR persona.< (persona.rfm, persona.rfm) IS 'less than (by r, f, m, bins)';
+COMMENT ON OPERATOR persona.<= (persona.rfm, persona.rfm) IS 'less than or equal (by r, f, m, bins)';
+COMMENT ON OPERATOR persona.= (persona.rfm, persona.rfm) IS 'equal';
+COMMENT ON OPERATOR persona.<> (persona.rfm, persona.rfm) IS 'not equal';
+COMMENT ON OPERATOR persona.>= (persona.rfm, persona.rfm) IS 'greater than or equal (by r, f, m, bins)';
+COMMENT ON OPERATOR persona.> (persona.rfm, persona.rfm) IS 'greater than (by r, f, m, bins)';
+
+CREATE OPERATOR CLASS persona.rfm_ops DEFAULT FOR TYPE persona.rfm USING btree AS
+    OPERATOR 1 persona.<,
+    OPERATOR 2 persona.<=,
+    OPERATOR 3 persona.=,
+    OPERATOR 4 persona.>=,
+    OPERATOR 5 persona.>,
+    FUNCTION 1 persona.rfm_cmp(persona.rfm, persona.rfm);
+CREATE OPERATOR CLASS persona.rfm_hash_ops DEFAULT FOR TYPE persona.rfm USING hash AS
+    OPERATOR 1 persona.=,
+    FUNCTION 1 persona.rfm_hash(persona.rfm);
+COMMENT ON OPERATOR CLASS persona.rfm_ops USING btree IS 'btree operator class for persona.rfm (sorting, grouping, indexes)';
+COMMENT ON OPERATOR CLASS persona.rfm_hash_ops USING hash IS 'hash operator class for persona.rfm (hash grouping and joins)';
+
+------------------------------------------------------------------------
+-- 2. RFM: cut points and scoring
+------------------------------------------------------------------------
+
+CREATE TYPE persona.rfm_breaks;
+CREATE FUNCTION persona.rfm_breaks_in(cstring) RETURNS persona.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_out(persona.rfm_breaks) RETURNS cstring
+AS 'MODULE_PATHNAME', 'rfm_breaks_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_recv(internal) RETURNS persona.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_send(persona.rfm_breaks) RETURNS bytea
+AS 'MODULE_PATHNAME', 'rfm_breaks_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.rfm_breaks (
+    INPUT = persona.rfm_breaks_in,
+    OUTPUT = persona.rfm_breaks_out,
+    RECEIVE = persona.rfm_breaks_recv,
+    SEND = persona.rfm_breaks_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = plain
+);
+COMMENT ON TYPE persona.rfm_breaks IS
+  'RFM cut points (per dimension, bins - 1 of them); text form is a JSON object';
+COMMENT ON FUNCTION persona.rfm_breaks_in(cstring) IS 'input function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_out(persona.rfm_breaks) IS 'output function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_recv(internal) IS 'binary input function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_send(persona.rfm_breaks) IS 'binary output function of persona.rfm_breaks';
+
+-- The state is a float8[] (parameters, then every customer's values), not
+-- internal: partial states print and re-read exactly, so Citus can combine them.
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_combinefn(float8[], float8[])
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.rfm_breaks_finalfn(float8[])
+RETURNS persona.rfm_breaks AS 'MODULE_PATHNAME', 'rfm_breaks_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text) IS 'transition function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_combinefn(float8[], float8[]) IS 'combine function of persona.rfm_breaks';
+COMMENT ON FUNCTION persona.rfm_breaks_finalfn(float8[]) IS 'final function of persona.rfm_breaks';
+
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer, method text) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8) IS
+  'Tie-safe quintile cut points for RFM scoring over all customers (also usable OVER ()); NULL monetary: ranked on R and F only';
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer) IS
+  'Tie-safe quantile cut points for RFM scoring on bins (2..10) points';
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer, text) IS
+  'RFM cut points by method: quantile (tie-safe) or mean (2 bins, high/low against the average)';
+
+CREATE FUNCTION persona.rfm_thresholds(r_days float8[], f_counts float8[], m_amounts float8[])
+RETURNS persona.rfm_breaks AS 'MODULE_PATHNAME', 'rfm_thresholds' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_thresholds(float8[], float8[], float8[]) IS
+  'RFM cut points from business thresholds, e.g. {30} days, {3} orders a month, {5000} yuan';
+
+CREATE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8, breaks persona.rfm_breaks)
+RETURNS persona.rfm AS 'MODULE_PATHNAME', 'rfm_score_breaks' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, persona.rfm_breaks) IS
+  'RFM scores of one customer against cut points from rfm_breaks or rfm_thresholds; monetary NULL: R and F only (''54-''), another NULL: NULL';
+
+CREATE FUNCTION persona.rfm_score(recency float8, frequency float8, monetary float8,
+                                  r_days float8[], f_counts float8[], m_amounts float8[])
+RETURNS persona.rfm LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN persona.rfm_score(recency, frequency, monetary, persona.rfm_thresholds(r_days, f_counts, m_amounts));
+COMMENT ON FUNCTION persona.rfm_score(float8, float8, float8, float8[], float8[], float8[]) IS
+  'RFM scores of one customer against explicit business thresholds; monetary NULL: R and F only (''54-'')';
+
+------------------------------------------------------------------------
+-- 2. RFM: segments
+------------------------------------------------------------------------
+
+CREATE TABLE persona.segment_rules (
+    scheme      text    NOT NULL CHECK (scheme <> '' AND scheme NOT IN ('standard', 'cn8')),
+    priority    integer NOT NULL,
+    segment     text    NOT NULL,
+    segment_zh  text,
+    r_min       integer NOT NULL DEFAULT 1  CHECK (r_min BETWEEN 1 AND 10),
+    r_max       integer NOT NULL DEFAULT 10 CHECK (r_max BETWEEN 1 AND 10),
+    f_min       integer NOT NULL DEFAULT 1  CHECK (f_min BETWEEN 1 AND 10),
+    f_max       integer NOT NULL DEFAULT 10 CHECK (f_max BETWEEN 1 AND 10),
+    m_min       integer NOT NULL DEFAULT 1  CHECK (m_min BETWEEN 1 AND 10),
+    m_max       integer NOT NULL DEFAULT 10 CHECK (m_max BETWEEN 1 AND 10),
+    PRIMARY KEY (scheme, priority),
+    CHECK (r_min <= r_max AND f_min <= f_max AND m_min <= m_max)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.segment_rules', '');
+COMMENT ON TABLE persona.segment_rules IS
+  'User-defined RFM segment schemes: for a scheme, the first rule (lowest priority) whose score ranges match wins';
+COMMENT ON COLUMN persona.segment_rules.scheme IS 'scheme name passed to rfm_segment (standard and cn8 are built in)';
+COMMENT ON COLUMN persona.segment_rules.priority IS 'rules are tried in ascending priority';
+COMMENT ON COLUMN persona.segment_rules.segment IS 'label (shown when persona.language = en, or when segment_zh is NULL)';
+COMMENT ON COLUMN persona.segment_rules.segment_zh IS 'Chinese label (shown when persona.language = zh)';
+GRANT SELECT ON persona.segment_rules TO PUBLIC;
+
+CREATE FUNCTION persona.rfm_segment(scores persona.rfm, scheme text DEFAULT 'standard')
+RETURNS text AS 'MODULE_PATHNAME', 'rfm_segment' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_segment(persona.rfm, text) IS
+  'Segment label of RFM scores: standard (11 segments), cn8 (the Chinese 8-class scheme) or a scheme in persona.segment_rules';
+
+CREATE FUNCTION persona.rfm_segment(scores persona.rfm, scheme text, language text)
+RETURNS text AS 'MODULE_PATHNAME', 'rfm_segment_in' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_segment(persona.rfm, text, text) IS
+  'Segment label of RFM scores in a scheme, in language (en or zh) instead of persona.language';
+
+------------------------------------------------------------------------
+-- 2. Pareto (80/20)
+------------------------------------------------------------------------
+
+CREATE TYPE persona.pareto_summary AS (
+    customers           bigint,
+    revenue             double precision,
+    top_share           double precision,
+    top_revenue_share   double precision,
+    revenue_share       double precision,
+    customer_share      double precision
+);
+COMMENT ON TYPE persona.pareto_summary IS
+  'Revenue concentration: top_revenue_share from the top top_share of customers; customer_share making revenue_share';
+
+-- float8[] state (parameters, then the amounts): see rfm_breaks.
+CREATE FUNCTION persona.pareto_transfn(float8[], float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_transfn(float8[], float8, float8, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_combinefn(float8[], float8[])
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.pareto_finalfn(float8[])
+RETURNS persona.pareto_summary AS 'MODULE_PATHNAME', 'pareto_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_transfn(float8[], float8) IS 'transition function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_transfn(float8[], float8, float8, float8) IS 'transition function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_combinefn(float8[], float8[]) IS 'combine function of persona.pareto';
+COMMENT ON FUNCTION persona.pareto_finalfn(float8[]) IS 'final function of persona.pareto';
+
+CREATE AGGREGATE persona.pareto(amount float8) (
+    SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto(amount float8, top_share float8, revenue_share float8) (
+    SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto(float8) IS
+  'Revenue concentration over per-customer amounts: share from the top 20%, share of customers making 80%';
+COMMENT ON AGGREGATE persona.pareto(float8, float8, float8) IS
+  'Revenue concentration with chosen shares, e.g. pareto(revenue, 0.1, 0.5)';
+
+------------------------------------------------------------------------
+-- 3. Labels of persona's enums
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.label(anyenum) RETURNS text
+AS 'MODULE_PATHNAME', 'enum_label' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.label(anyenum) IS
+  'Display name of a persona enum value (lifecycle, funnel, daypart, value_tier) in persona.language';
+
+CREATE FUNCTION persona.label(anyenum, language text) RETURNS text
+AS 'MODULE_PATHNAME', 'enum_label_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.label(anyenum, text) IS
+  'Display name of a persona enum value in language (en or zh) instead of persona.language';
+
+------------------------------------------------------------------------
+-- 3. Lifecycle
+------------------------------------------------------------------------
+
+CREATE TYPE persona.lifecycle AS ENUM ('prospect', 'new', 'growing', 'mature', 'declining', 'churned');
+COMMENT ON TYPE persona.lifecycle IS
+  'Lifecycle stage: prospect/new/growing/mature/declining/churned; label() gives the display name in persona.language';
+
+CREATE FUNCTION persona.lifecycle_of(
+    stats persona.order_stats,
+    new_days integer DEFAULT NULL, mature_purchases integer DEFAULT NULL,
+    decline_factor float8 DEFAULT NULL, churn_factor float8 DEFAULT NULL,
+    min_days integer DEFAULT NULL, decline_days integer DEFAULT NULL, churn_days integer DEFAULT NULL)
+RETURNS persona.lifecycle AS 'MODULE_PATHNAME', 'lifecycle_stage_stats'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lifecycle_of(persona.order_stats, integer, integer, float8, float8, integer, integer, integer) IS
+  'Lifecycle stage from order statistics; NULL parameters take the persona.lifecycle_* settings';
+
+CREATE FUNCTION persona.lifecycle_stage(
+    first_at timestamptz, last_at timestamptz, orders bigint, as_of timestamptz,
+    mean_gap_days float8 DEFAULT NULL,
+    new_days integer DEFAULT NULL, mature_purchases integer DEFAULT NULL,
+    decline_factor float8 DEFAULT NULL, churn_factor float8 DEFAULT NULL,
+    min_days integer DEFAULT NULL, decline_days integer DEFAULT NULL, churn_days integer DEFAULT NULL)
+RETURNS persona.lifecycle AS 'MODULE_PATHNAME', 'lifecycle_stage_raw'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lifecycle_stage(timestamptz, timestamptz, bigint, timestamptz, float8, integer, integer, float8, float8, integer, integer, integer) IS
+  'Lifecycle stage from first/last order, number of purchase days (distinct order days, as in lifecycle_of) and (optionally) mean gap; NULL parameters take the settings';
+
+-- Local dates need no time zone at all.
+CREATE FUNCTION persona.lifecycle_stage(
+    first_on date, last_on date, purchase_days bigint, as_of date,
+    mean_gap_days float8 DEFAULT NULL,
+    new_days integer DEFAULT NULL, mature_purchases integer DEFAULT NULL,
+    decline_factor float8 DEFAULT NULL, churn_factor float8 DEFAULT NULL,
+    min_days integer DEFAULT NULL, decline_days integer DEFAULT NULL, churn_days integer DEFAULT NULL)
+RETURNS persona.lifecycle AS 'MODULE_PATHNAME', 'lifecycle_stage_dates'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lifecycle_stage(date, date, bigint, date, float8, integer, integer, float8, float8, integer, integer, integer) IS
+  'Lifecycle stage from the local dates of the first and last purchase, the number of purchase days and as_of (no time zone involved); NULL parameters take the settings';
+
+------------------------------------------------------------------------
+-- 3. AARRR funnel
+------------------------------------------------------------------------
+
+CREATE TYPE persona.funnel AS ENUM ('stranger', 'visitor', 'lead', 'customer', 'member', 'advocate');
+COMMENT ON TYPE persona.funnel IS
+  'AARRR funnel stage: stranger/visitor/lead/customer/member/advocate; label() gives the display name in persona.language';
+
+CREATE FUNCTION persona.funnel_stage(visits bigint, signed_up boolean, orders bigint,
+                                     is_member boolean, referrals bigint)
+RETURNS persona.funnel AS 'MODULE_PATHNAME', 'funnel_stage'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.funnel_stage(bigint, boolean, bigint, boolean, bigint) IS
+  'Highest funnel stage reached; NULL counts and flags count as 0 / false';
+
+CREATE FUNCTION persona.funnel_counts_transfn(bigint[], persona.funnel) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'funnel_counts_transfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.funnel_counts_combinefn(bigint[], bigint[]) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'funnel_counts_combinefn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.funnel_counts_transfn(bigint[], persona.funnel) IS 'transition function of persona.funnel_counts';
+COMMENT ON FUNCTION persona.funnel_counts_combinefn(bigint[], bigint[]) IS 'combine function of persona.funnel_counts';
+CREATE AGGREGATE persona.funnel_counts(stage persona.funnel) (
+    SFUNC = persona.funnel_counts_transfn, STYPE = bigint[], INITCOND = '{0,0,0,0,0,0}',
+    COMBINEFUNC = persona.funnel_counts_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.funnel_counts(persona.funnel) IS
+  'Customers at each funnel stage, as bigint[6] in stage order (input of funnel_report)';
+
+CREATE FUNCTION persona.funnel_counts_check(counts bigint[]) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'funnel_counts_check' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.funnel_counts_check(bigint[]) IS
+  'The counts if they are six non-negative numbers (one per funnel stage), else an error';
+
+CREATE FUNCTION persona.funnel_report(counts bigint[])
+RETURNS TABLE (stage persona.funnel, label text, customers bigint, reached bigint,
+               reached_share double precision, conversion double precision)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT x.stage, persona.label(x.stage), x.customers, x.reached,
+           x.reached::float8 / nullif(x.total, 0),
+           x.reached::float8 / nullif(lag(x.reached) OVER (ORDER BY x.n), 0)
+    FROM (SELECT s.stage, s.n, k.c[s.n] AS customers,
+                 (sum(k.c[s.n]) OVER (ORDER BY s.n DESC))::bigint AS reached,
+                 sum(k.c[s.n]) OVER () AS total
+          FROM (SELECT persona.funnel_counts_check(counts) AS c) k,
+               unnest(enum_range(NULL::persona.funnel)) WITH ORDINALITY AS s(stage, n)) x
+    ORDER BY x.n;
+END;
+COMMENT ON FUNCTION persona.funnel_report(bigint[]) IS
+  'Funnel table: customers at each stage, reached (at or beyond), share of all, conversion from the stage before';
+
+------------------------------------------------------------------------
+-- 3. Habits
+------------------------------------------------------------------------
+
+CREATE TYPE persona.daypart AS ENUM ('morning', 'lunch', 'afternoon', 'evening', 'night');
+COMMENT ON TYPE persona.daypart IS
+  'Part of the day: morning 05-11h, lunch 11-14h, afternoon 14-17h, evening 17-21h, night 21-05h; label() gives the display name in persona.language';
+
+CREATE FUNCTION persona.daypart_of(t timestamptz) RETURNS persona.daypart
+AS 'MODULE_PATHNAME', 'daypart_of' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.daypart_of(timestamptz) IS 'Daypart of a time in the session time zone';
+
+CREATE TYPE persona.habits AS (
+    orders              bigint,
+    weekday_share       double precision,
+    weekend_share       double precision,
+    morning             double precision,
+    lunch               double precision,
+    afternoon           double precision,
+    evening             double precision,
+    night               double precision,
+    daypart             persona.daypart,
+    favourite_weekday   integer,
+    favourite_hour      integer
+);
+COMMENT ON TYPE persona.habits IS
+  'When a customer buys: weekday/weekend and daypart shares, favourite daypart, ISO weekday (1 = Monday) and hour';
+
+CREATE FUNCTION persona.habits_transfn(internal, timestamptz) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION persona.habits_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.habits_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'habits_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.habits_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.habits_finalfn(internal) RETURNS persona.habits
+AS 'MODULE_PATHNAME', 'habits_finalfn' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.habits_transfn(internal, timestamptz) IS 'transition function of persona.habits';
+COMMENT ON FUNCTION persona.habits_combinefn(internal, internal) IS 'combine function of persona.habits';
+COMMENT ON FUNCTION persona.habits_serialfn(internal) IS 'serialisation function of persona.habits';
+COMMENT ON FUNCTION persona.habits_deserialfn(bytea, internal) IS 'deserialisation function of persona.habits';
+COMMENT ON FUNCTION persona.habits_finalfn(internal) IS 'final function of persona.habits';
+CREATE AGGREGATE persona.habits(ordered_at timestamptz) (
+    SFUNC = persona.habits_transfn, STYPE = internal, FINALFUNC = persona.habits_finalfn,
+    COMBINEFUNC = persona.habits_combinefn, SERIALFUNC = persona.habits_serialfn,
+    DESERIALFUNC = persona.habits_deserialfn, SSPACE = 128, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.habits(timestamptz) IS
+  'Buying habits of a customer (weekday/weekend, dayparts, favourite weekday and hour) in the session time zone';
+
+-- The same in a time zone given as a value.
+CREATE FUNCTION persona.daypart_of(t timestamptz, time_zone text) RETURNS persona.daypart
+AS 'MODULE_PATHNAME', 'daypart_of_zone' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.daypart_of(timestamptz, text) IS 'Daypart of a time in time_zone';
+CREATE FUNCTION persona.habits_zone_transfn(internal, timestamptz, text) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_zone_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.habits_zone_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_zone_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.habits_zone_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'habits_zone_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.habits_zone_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_zone_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.habits_merge_transfn(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_merge_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.habits_state_finalfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'habits_state_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.habits_zone_transfn(internal, timestamptz, text) IS 'transition function of persona.habits with a time zone and of persona.habits_state';
+COMMENT ON FUNCTION persona.habits_zone_combinefn(internal, internal) IS 'combine function of persona.habits with a time zone, habits_state and habits_merge';
+COMMENT ON FUNCTION persona.habits_zone_serialfn(internal) IS 'serialisation function of persona.habits with a time zone, habits_state and habits_merge';
+COMMENT ON FUNCTION persona.habits_zone_deserialfn(bytea, internal) IS 'deserialisation function of persona.habits with a time zone, habits_state and habits_merge';
+COMMENT ON FUNCTION persona.habits_merge_transfn(internal, bytea) IS 'transition function of persona.habits_merge';
+COMMENT ON FUNCTION persona.habits_state_finalfn(internal) IS 'final function of persona.habits_state and persona.habits_merge';
+CREATE AGGREGATE persona.habits(ordered_at timestamptz, time_zone text) (
+    SFUNC = persona.habits_zone_transfn, STYPE = internal, FINALFUNC = persona.habits_finalfn,
+    COMBINEFUNC = persona.habits_zone_combinefn, SERIALFUNC = persona.habits_zone_serialfn,
+    DESERIALFUNC = persona.habits_zone_deserialfn, SSPACE = 192, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.habits(timestamptz, text) IS
+  'Buying habits of a customer (weekday/weekend, dayparts, favourite weekday and hour) in time_zone';
+CREATE AGGREGATE persona.habits_state(ordered_at timestamptz, time_zone text) (
+    SFUNC = persona.habits_zone_transfn, STYPE = internal, FINALFUNC = persona.habits_state_finalfn,
+    COMBINEFUNC = persona.habits_zone_combinefn, SERIALFUNC = persona.habits_zone_serialfn,
+    DESERIALFUNC = persona.habits_zone_deserialfn, SSPACE = 192, PARALLEL = SAFE);
+CREATE AGGREGATE persona.habits_merge(state bytea) (
+    SFUNC = persona.habits_merge_transfn, STYPE = internal, FINALFUNC = persona.habits_state_finalfn,
+    COMBINEFUNC = persona.habits_zone_combinefn, SERIALFUNC = persona.habits_zone_serialfn,
+    DESERIALFUNC = persona.habits_zone_deserialfn, SSPACE = 192, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.habits_state(timestamptz, text) IS
+  'A customer''s habits state (order counts by weekday and hour in time_zone) as bytea; merge with habits_merge, finish with habits_of';
+COMMENT ON AGGREGATE persona.habits_merge(bytea) IS
+  'Merge habits states of one customer (NULLs skipped) into one state';
+CREATE FUNCTION persona.habits_of(state bytea) RETURNS persona.habits
+AS 'MODULE_PATHNAME', 'habits_of' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.habits_of(bytea) IS 'The habits of a habits state';
+
+------------------------------------------------------------------------
+-- 3. Frequency trend
+------------------------------------------------------------------------
+
+CREATE TYPE persona.frequency_trend AS (
+    recent_orders   bigint,
+    previous_orders bigint,
+    change          double precision,
+    falling         boolean
+);
+COMMENT ON TYPE persona.frequency_trend IS
+  'Orders in the recent window and the one before, relative change, and whether frequency is falling';
+
+CREATE FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION persona.trend_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.trend_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'trend_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.trend_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'trend_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.trend_finalfn(internal) RETURNS persona.frequency_trend
+AS 'MODULE_PATHNAME', 'trend_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval) IS 'transition function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_transfn(internal, timestamptz, timestamptz, interval, float8) IS 'transition function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_combinefn(internal, internal) IS 'combine function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_serialfn(internal) IS 'serialisation function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_deserialfn(bytea, internal) IS 'deserialisation function of persona.frequency_trend';
+COMMENT ON FUNCTION persona.trend_finalfn(internal) IS 'final function of persona.frequency_trend';
+CREATE AGGREGATE persona.frequency_trend(ordered_at timestamptz, as_of timestamptz, window_length interval) (
+    SFUNC = persona.trend_transfn, STYPE = internal, FINALFUNC = persona.trend_finalfn,
+    COMBINEFUNC = persona.trend_combinefn, SERIALFUNC = persona.trend_serialfn,
+    DESERIALFUNC = persona.trend_deserialfn, SSPACE = 88, PARALLEL = SAFE);
+CREATE AGGREGATE persona.frequency_trend(ordered_at timestamptz, as_of timestamptz, window_length interval, ratio float8) (
+    SFUNC = persona.trend_transfn, STYPE = internal, FINALFUNC = persona.trend_finalfn,
+    COMBINEFUNC = persona.trend_combinefn, SERIALFUNC = persona.trend_serialfn,
+    DESERIALFUNC = persona.trend_deserialfn, SSPACE = 88, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.frequency_trend(timestamptz, timestamptz, interval) IS
+  'Orders in (as_of - window, as_of] against the window before; falling when at most half as many (and >= 2 before)';
+COMMENT ON AGGREGATE persona.frequency_trend(timestamptz, timestamptz, interval, float8) IS
+  'Frequency trend with a chosen ratio: falling when recent <= ratio * previous (and previous >= 2)';
+
+------------------------------------------------------------------------
+-- 3. Quantisation and value tiers
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.bucket(value float8, breaks float8[], labels text[]) RETURNS text
+AS 'MODULE_PATHNAME', 'bucket_float8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bucket(float8, float8[], text[]) IS
+  'Label of the bucket holding value; breaks are inclusive upper bounds, strictly ascending, one fewer than labels';
+CREATE FUNCTION persona.bucket(value numeric, breaks numeric[], labels text[]) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN persona.bucket(value::float8, breaks::float8[], labels);
+COMMENT ON FUNCTION persona.bucket(numeric, numeric[], text[]) IS
+  'Label of the bucket holding value (numeric form); breaks are inclusive upper bounds';
+
+CREATE FUNCTION persona.purchase_count_bucket(orders bigint) RETURNS text
+AS 'MODULE_PATHNAME', 'purchase_count_bucket' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.purchase_count_bucket(bigint) IS
+  'Purchase frequency bucket 1-2 / 3-5 / more than 5, in persona.language; NULL for no orders';
+
+CREATE FUNCTION persona.price_sensitivity(promotion_uses bigint) RETURNS text
+AS 'MODULE_PATHNAME', 'price_sensitivity' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.price_sensitivity(bigint) IS
+  'Price sensitivity from promotion uses in 6 months: <= 2 low, 3-4 medium, >= 5 high, in persona.language';
+
+CREATE FUNCTION persona.ltv_bucket(value numeric) RETURNS text
+AS 'MODULE_PATHNAME', 'ltv_bucket' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.ltv_bucket(numeric) IS
+  'Lifetime value bucket: 0-500 low, 500-2000 medium, over 2000 high, in persona.language';
+
+CREATE TYPE persona.value_tier AS ENUM ('regular', 'gold', 'diamond');
+COMMENT ON TYPE persona.value_tier IS 'Value tier: regular/gold/diamond; label() gives the display name in persona.language';
+
+CREATE FUNCTION persona.value_tier(value float8, gold_min float8, diamond_min float8) RETURNS persona.value_tier
+AS 'MODULE_PATHNAME', 'value_tier' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.value_tier(float8, float8, float8) IS
+  'Value tier: diamond from diamond_min, gold from gold_min, else regular (e.g. revenue against its 95th/80th percentiles)';
+
+------------------------------------------------------------------------
+-- 4. Tags: the tagquery type, @@ and a GIN operator class
+------------------------------------------------------------------------
+
+CREATE TYPE persona.tagquery;
+CREATE FUNCTION persona.tagquery_in(cstring) RETURNS persona.tagquery
+AS 'MODULE_PATHNAME', 'tagquery_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.tagquery_out(persona.tagquery) RETURNS cstring
+AS 'MODULE_PATHNAME', 'tagquery_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.tagquery_recv(internal) RETURNS persona.tagquery
+AS 'MODULE_PATHNAME', 'tagquery_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.tagquery_send(persona.tagquery) RETURNS bytea
+AS 'MODULE_PATHNAME', 'tagquery_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.tagquery (
+    INPUT = persona.tagquery_in,
+    OUTPUT = persona.tagquery_out,
+    RECEIVE = persona.tagquery_recv,
+    SEND = persona.tagquery_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = int4,
+    STORAGE = extended
+);
+COMMENT ON TYPE persona.tagquery IS
+  'Boolean query over tags: & (and), | (or), ! (not), parentheses, quoted tags; e.g. ''parenting & (vip | !churn_risk)''';
+COMMENT ON FUNCTION persona.tagquery_in(cstring) IS 'input function of persona.tagquery';
+COMMENT ON FUNCTION persona.tagquery_out(persona.tagquery) IS 'output function of persona.tagquery';
+COMMENT ON FUNCTION persona.tagquery_recv(internal) IS 'binary input function of persona.tagquery';
+COMMENT ON FUNCTION persona.tagquery_send(persona.tagquery) IS 'binary output function of persona.tagquery';
+
+CREATE FUNCTION persona.tag_match(tags text[], query persona.tagquery) RETURNS boolean
+AS 'MODULE_PATHNAME', 'tag_match' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.tag_match(text[], persona.tagquery) IS
+  'Whether a set of tags satisfies a tagquery (NULL elements are not tags)';
+CREATE FUNCTION persona.tag_match_commutator(query persona.tagquery, tags text[]) RETURNS boolean
+AS 'MODULE_PATHNAME', 'tag_match_commutator' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.tag_match_commutator(persona.tagquery, text[]) IS
+  'Whether a set of tags satisfies a tagquery (query first)';
+
+CREATE OPERATOR persona.@@ (
+    LEFTARG = text[], RIGHTARG = persona.tagquery, PROCEDURE = persona.tag_match,
+    COMMUTATOR = OPERATOR(persona.~~), RESTRICT = contsel, JOIN = contjoinsel);
+CREATE OPERATOR persona.~~ (
+    LEFTARG = persona.tagquery, RIGHTARG = text[], PROCEDURE = persona.tag_match_commutator,
+    COMMUTATOR = OPERATOR(persona.@@), RESTRICT = contsel, JOIN = contjoinsel);
+COMMENT ON OPERATOR persona.@@ (text[], persona.tagquery) IS 'tags match the tagquery';
+COMMENT ON OPERATOR persona.~~ (persona.tagquery, text[]) IS 'tagquery matches the tags';
+
+-- String parameters: JDBC's setString binds varchar, other drivers text, so
+-- tags @@ $1 has a text or varchar argument.  Implicit I/O casts to
+-- tagquery let it resolve to this operator (a bad string is the tagquery
+-- input error), and the GIN index still answers it, since the cast of a
+-- parameter is a constant for the planner.  The only other operator of
+-- tagquery is ~~, whose text[] right argument keeps it apart from LIKE.
+-- (An operator @@(text[], text) in the opclass was the alternative: it
+-- would duplicate @@ for one argument type and not cover varchar.)
+CREATE CAST (text AS persona.tagquery) WITH INOUT AS IMPLICIT;
+CREATE CAST (varchar AS persona.tagquery) WITH INOUT AS IMPLICIT;
+COMMENT ON CAST (text AS persona.tagquery) IS
+  'parse a text value as a tagquery (implicit, so tags @@ $1 takes a text parameter)';
+COMMENT ON CAST (varchar AS persona.tagquery) IS
+  'parse a varchar value as a tagquery (implicit, so tags @@ ? takes a JDBC setString parameter)';
+
+CREATE FUNCTION persona.gin_tag_extract_query(text[], internal, int2, internal, internal, internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'gin_tag_extract_query' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal)
+RETURNS boolean AS 'MODULE_PATHNAME', 'gin_tag_consistent' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gin_tag_extract_query(text[], internal, int2, internal, internal, internal, internal) IS
+  'GIN support: keys of a query on text[] (array operators or a tagquery)';
+COMMENT ON FUNCTION persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal) IS
+  'GIN support: whether an item with these keys satisfies the query';
+CREATE FUNCTION persona.gin_tag_triconsistent(internal, int2, text[], int4, internal, internal, internal)
+RETURNS "char" AS 'MODULE_PATHNAME', 'gin_tag_triconsistent' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gin_tag_triconsistent(internal, int2, text[], int4, internal, internal, internal) IS
+  'GIN support: three-valued consistent, so GIN can skip items lacking a required key';
+
+CREATE OPERATOR CLASS persona.gin_tag_ops FOR TYPE text[] USING gin AS
+    OPERATOR 1 pg_catalog.&& (anyarray, anyarray),
+    OPERATOR 2 pg_catalog.@> (anyarray, anyarray),
+    OPERATOR 3 pg_catalog.<@ (anyarray, anyarray),
+    OPERATOR 4 pg_catalog.= (anyarray, anyarray),
+    OPERATOR 20 persona.@@ (text[], persona.tagquery),
+    FUNCTION 1 pg_catalog.bttextcmp(text, text),
+    FUNCTION 2 pg_catalog.ginarrayextract(anyarray, internal, internal),
+    FUNCTION 3 persona.gin_tag_extract_query(text[], internal, int2, internal, internal, internal, internal),
+    FUNCTION 4 persona.gin_tag_consistent(internal, int2, text[], int4, internal, internal, internal, internal),
+    FUNCTION 6 persona.gin_tag_triconsistent(internal, int2, text[], int4, internal, internal, internal),
+    STORAGE text;
+COMMENT ON OPERATOR CLASS persona.gin_tag_ops USING gin IS
+  'GIN index on text[] tags answering @@ tagquery as well as &&, @>, <@ and =';
+
+------------------------------------------------------------------------
+-- 4. Tag rules as data
+------------------------------------------------------------------------
+
+CREATE TYPE persona.tag_layer AS ENUM ('basic', 'behavior', 'preference', 'value', 'predictive');
+COMMENT ON TYPE persona.tag_layer IS 'Tag layer: basic/behavior/preference/value/predictive; label() gives the display name in persona.language';
+
+CREATE FUNCTION persona.check_tag_rule(source regclass, rule_sql text) RETURNS void
+AS 'MODULE_PATHNAME', 'check_tag_rule' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION persona.check_tag_rule(regclass, text) IS
+  'Error unless rule_sql is one boolean expression over the columns of source (checked as the caller)';
+
+CREATE TABLE persona.tag_rules (
+    source      regclass          NOT NULL,
+    tag         text              NOT NULL CHECK (tag <> ''),
+    layer       persona.tag_layer NOT NULL,
+    rule_sql    text              NOT NULL,
+    description text,
+    enabled     boolean           NOT NULL DEFAULT true,
+    PRIMARY KEY (source, tag)
+);
+-- Rules whose relation is gone (or was temporary) are left out of dumps: their
+-- source would restore as a bare OID naming nothing, or something else.
+SELECT pg_catalog.pg_extension_config_dump('persona.tag_rules',
+  'WHERE source OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relpersistence OPERATOR(pg_catalog.<>) ''t''))');
+GRANT SELECT ON persona.tag_rules TO PUBLIC;
+COMMENT ON TABLE persona.tag_rules IS
+  'Tag rules: a tag is given to every row of source (a profile relation, one row per customer) where rule_sql is true';
+COMMENT ON COLUMN persona.tag_rules.source IS 'the profile table or view the rule reads';
+COMMENT ON COLUMN persona.tag_rules.rule_sql IS 'one boolean SQL expression over the columns of source';
+COMMENT ON COLUMN persona.tag_rules.layer IS 'basic/behavior/preference/value/predictive';
+
+CREATE FUNCTION persona.tag_rules_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.rule_sql) IS DISTINCT FROM (OLD.source, OLD.rule_sql) THEN PERFORM persona.check_tag_rule(NEW.source, NEW.rule_sql);
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION persona.tag_rules_check() IS 'Trigger: reject tag rules that do not parse, are not boolean, reference missing columns or a missing relation';
+-- Changing only the layer, description or enabled flag is not checked, so a
+-- rule whose relation was dropped can still be disabled (or deleted).
+CREATE TRIGGER tag_rules_check BEFORE INSERT OR UPDATE ON persona.tag_rules
+    FOR EACH ROW EXECUTE FUNCTION persona.tag_rules_check();
+
+CREATE FUNCTION persona.build_tag_view(view_name text, source regclass, key_col text DEFAULT 'customer_id')
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    arms text := '';
+    name_parts text[] := parse_ident(view_name);
+    qualified text;
+    src text := persona.resolve_relation(source);
+BEGIN
+    IF view_name IS NULL OR src IS NULL OR key_col IS NULL THEN RAISE EXCEPTION 'arguments of build_tag_view must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
+    IF array_length(name_parts, 1) > 2 THEN
+        RAISE EXCEPTION 'view name "%" has too many dots', view_name USING ERRCODE = 'invalid_name';
+    END IF;
+    qualified := (SELECT string_agg(format('%I', p), '.') FROM unnest(name_parts) p);
+    FOR r IN SELECT tag, rule_sql FROM persona.tag_rules
+             WHERE tag_rules.source = build_tag_view.source AND enabled ORDER BY layer, tag
+    LOOP
+        -- checked again: the profile's columns may have changed since the rule was stored
+        PERFORM persona.check_tag_rule(build_tag_view.source, r.rule_sql);
+        arms := arms || format(E',\n        CASE WHEN (%s\n) THEN %L END', r.rule_sql, r.tag);
+    END LOOP;
+    EXECUTE format(E'CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS\nSELECT %I, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM %s',
+                   qualified, key_col, arms, src);
+    RETURN qualified;
+END $$;
+COMMENT ON FUNCTION persona.build_tag_view(text, regclass, text) IS
+  'Create or replace a security_invoker view (key, tags text[]) applying the enabled tag rules of source in one pass';
+
+CREATE FUNCTION persona.starter_tag_rules(source regclass) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    tag_text text;
+    n integer := 0;
+BEGIN
+    -- The seed articles' tags are Chinese.  This script is ASCII so that it
+    -- installs in every server encoding: the tags are their UTF-8 bytes in
+    -- hex, converted to the server encoding here (%L in a rule is the tag).
+    PERFORM persona.resolve_relation(source);
+    FOR r IN SELECT * FROM (VALUES
+        ('e9ab98e4bbb7e580bc', 'value'::persona.tag_layer, 'persona.m(rfm) >= 4 AND persona.f(rfm) >= 4', 'high value: top spenders who buy often (RFM M and F >= 4)'),
+        ('e9878de8a681e4bbb7e580bc', 'value', '2 * persona.r(rfm) > persona.bins(rfm) + 1 AND 2 * persona.f(rfm) > persona.bins(rfm) + 1 AND 2 * persona.m(rfm) > persona.bins(rfm) + 1', 'important value (cn8): R, F and M all high'),
+        ('e696b0e5aea2', 'behavior', 'lifecycle = ''new''', 'new customer (lifecycle new)'),
+        ('e6b289e79da1', 'behavior', 'recency_days > 90', 'no purchase for 90 days'),
+        ('e6b581e5a4b1e9a38ee999a9', 'predictive', 'lifecycle IN (''declining'', ''churned'')', 'declining or churned against their own cadence'),
+        ('e5b7a5e4bd9ce697a5e58d88e9a490', 'preference', '(habits).daypart = ''lunch'' AND (habits).weekday_share >= 0.8', 'buys weekday lunches'),
+        ('e591a8e69cabe5aeb6e5baad', 'preference', '(habits).weekend_share >= 0.6 AND (habits).daypart = ''evening''', 'buys on weekend evenings'),
+        ('e69c88e6b688e8b4b933e6aca1e4bba5e4b88a', 'basic', 'orders::float8 / greatest(tenure_days, 30) * 30 >= 3', 'at least 3 orders a month'),
+        ('e4bbb7e6a0bce6958fe6849f', 'preference', 'promotion_uses_6m >= 5', 'used 5 or more promotions in 6 months'),
+        ('e7a7bbe58aa8e694afe4bb98', 'preference', 'payment IN (''wechat_pay'', ''alipay'')', 'pays mostly by WeChat Pay or Alipay'),
+        ('e882b2e584bf', 'preference', '%L = ANY (categories)', 'bought parenting products'),
+        ('e7bb98e69cac', 'preference', '%L = ANY (categories)', 'bought picture books'),
+        ('e6b688e8b4b9e9a291e78e87e4b88be9998d', 'predictive', '(trend).falling', 'purchase frequency falling (frequency_trend)')
+    ) v(tag_hex, layer, rule_sql, description)
+    LOOP
+        BEGIN
+            tag_text := convert_from(decode(r.tag_hex, 'hex'), 'UTF8');
+        EXCEPTION WHEN untranslatable_character OR undefined_function THEN
+            RAISE EXCEPTION 'starter tags cannot be represented in server encoding "%"', getdatabaseencoding()
+                USING ERRCODE = 'untranslatable_character',
+                      DETAIL = 'The starter tags are Chinese words.',
+                      HINT = 'Use a database with encoding UTF8, or insert your own rules into persona.tag_rules.';
+        END;
+        BEGIN
+            INSERT INTO persona.tag_rules (source, tag, layer, rule_sql, description)
+            VALUES (starter_tag_rules.source, tag_text, r.layer, format(r.rule_sql, tag_text), r.description)
+            ON CONFLICT ON CONSTRAINT tag_rules_pkey DO NOTHING;
+            n := n + 1;
+        EXCEPTION WHEN undefined_column OR undefined_function OR datatype_mismatch THEN
+            -- the profile lacks what this rule reads: skip it
+        END;
+    END LOOP;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION persona.starter_tag_rules(regclass) IS
+  'Insert the seed articles'' example tags for source, skipping those whose columns source lacks; returns how many';
+
+------------------------------------------------------------------------
+-- 4. Tag combinations and affinity
+------------------------------------------------------------------------
+
+CREATE TYPE persona.tag_pair AS (
+    antecedent  text,
+    consequent  text,
+    customers   bigint,
+    support     double precision,
+    confidence  double precision,
+    lift        double precision
+);
+COMMENT ON TYPE persona.tag_pair IS
+  'Affinity of two tags: customers with both, support (share with both), confidence (share of antecedent holders with the consequent), lift';
+
+CREATE FUNCTION persona.affinity_transfn(internal, text[]) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_transfn(internal, text[], float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'affinity_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'affinity_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_finalfn(internal) RETURNS persona.tag_pair[]
+AS 'MODULE_PATHNAME', 'affinity_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.affinity_transfn(internal, text[]) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_transfn(internal, text[], float8) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_combinefn(internal, internal) IS 'combine function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_serialfn(internal) IS 'serialisation function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_deserialfn(bytea, internal) IS 'deserialisation function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_finalfn(internal) IS 'final function of persona.tag_affinity';
+
+CREATE AGGREGATE persona.tag_affinity(tags text[]) (
+    SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
+    COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
+    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
+CREATE AGGREGATE persona.tag_affinity(tags text[], min_support float8) (
+    SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
+    COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
+    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.tag_affinity(text[]) IS
+  'Support, confidence and lift of every pair of tags with support >= 1% (one tag set per customer)';
+COMMENT ON AGGREGATE persona.tag_affinity(text[], float8) IS
+  'Support, confidence and lift of every pair of tags with support >= min_support';
+
+CREATE FUNCTION persona.tag_set(tags text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN ARRAY(SELECT DISTINCT t FROM unnest(tags) t WHERE t IS NOT NULL ORDER BY t);
+COMMENT ON FUNCTION persona.tag_set(text[]) IS
+  'Sorted distinct tags without NULLs: group by it to count tag combinations';
+
+------------------------------------------------------------------------
+-- Privacy masks
+------------------------------------------------------------------------
+
+-- Each * stands for one character; the masks never raise (README, Privacy masks).
+CREATE FUNCTION persona.mask_phone(phone text) RETURNS text
+AS 'MODULE_PATHNAME', 'mask_phone' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.mask_phone(text) IS
+  'Masked phone number: a Chinese mobile keeps its first 3 and last 4 digits (138****5678), others the country code and last 4 digits; separators kept';
+CREATE FUNCTION persona.mask_name(name text) RETURNS text
+AS 'MODULE_PATHNAME', 'mask_name' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.mask_name(text) IS
+  'Masked person name: a CJK name keeps its first character, other names the first letter of each word (J*** S****)';
+CREATE FUNCTION persona.mask_email(email text) RETURNS text
+AS 'MODULE_PATHNAME', 'mask_email' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.mask_email(text) IS
+  'Masked e-mail address: the domain is kept, the local part keeps its first character (and its last from 5 characters)';
+CREATE FUNCTION persona.mask_id(id text) RETURNS text
+AS 'MODULE_PATHNAME', 'mask_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.mask_id(text) IS
+  'Masked identity number: an 18-character resident id keeps its first 6 and last 4, a 15-digit one 6 and 3, other ids of 7 or more characters their first character and last 2';
+
+------------------------------------------------------------------------
+-- Data quality
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.data_quality(
+    orders       regclass,
+    customer_col text        DEFAULT 'customer_id',
+    time_col     text        DEFAULT 'ordered_at',
+    amount_col   text        DEFAULT 'amount',
+    order_col    text        DEFAULT NULL,
+    time_zone    text        DEFAULT NULL,
+    as_of        timestamptz DEFAULT NULL,
+    language     text        DEFAULT NULL)
+RETURNS TABLE (check_name text, label text, rows bigint, share double precision, treatment text)
+AS 'MODULE_PATHNAME', 'data_quality'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 15;
+COMMENT ON FUNCTION persona.data_quality(regclass, text, text, text, text, text, timestamptz, text) IS
+  'Data quality of an orders table: duplicates, missing values, refunds, future and date-only times, amount outliers, one-time buyers; counts, shares and how persona treats each';
+
+------------------------------------------------------------------------
+-- 6. Predictive value: BG/NBD, Pareto/NBD, Gamma-Gamma, CLV, holdout
+------------------------------------------------------------------------
+
+CREATE TYPE persona.bgnbd AS (
+    r           double precision,
+    alpha       double precision,
+    a           double precision,
+    b           double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean,
+    se_r            double precision,
+    se_alpha        double precision,
+    se_a            double precision,
+    se_b            double precision,
+    se_log_r        double precision,
+    se_log_alpha    double precision,
+    se_log_a        double precision,
+    se_log_b        double precision,
+    identified      boolean,
+    status          text,
+    unit        text
+);
+COMMENT ON COLUMN persona.bgnbd.unit IS
+  'Time unit of the summaries it was fitted on (days, weeks, months); NULL when fitted on plain numbers';
+COMMENT ON TYPE persona.bgnbd IS
+  'A fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate gamma(r, alpha), dropout beta(a, b), log-likelihood';
+COMMENT ON COLUMN persona.bgnbd.se_r IS 'standard error of r (delta method from se_log_r); NULL when the information is singular or r is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_a IS 'standard error of a (delta method from se_log_a); NULL when the information is singular or a is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_b IS 'standard error of b (delta method from se_log_b); NULL when the information is singular or b is at a search bound';
+COMMENT ON COLUMN persona.bgnbd.se_log_r IS 'standard error of ln(r) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.se_log_a IS 'standard error of ln(a) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.se_log_b IS 'standard error of ln(b) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgnbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.bgnbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+
+-- The fit aggregates share one state: distinct input rows with summed weights.
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.fit_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'fit_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.fit_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'fit_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'fit_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.bgnbd_finalfn(internal) RETURNS persona.bgnbd
+AS 'MODULE_PATHNAME', 'bgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.fit_combinefn(internal, internal) IS 'combine function of the model fit aggregates';
+COMMENT ON FUNCTION persona.fit_serialfn(internal) IS 'serialisation function of the model fit aggregates';
+COMMENT ON FUNCTION persona.fit_deserialfn(bytea, internal) IS 'deserialisation function of the model fit aggregates';
+COMMENT ON FUNCTION persona.bgnbd_finalfn(internal) IS 'final function of persona.bgnbd_fit';
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8) IS
+  'Maximum-likelihood BG/NBD fit over the customers'' (x, t_x, T)';
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
+  'Maximum-likelihood BG/NBD fit over (x, t_x, T) rows with a count or weight each';
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8) IS
+  'BG/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+-- Fits on persona.btyd_summary rows record the summaries' time unit in the model.
+CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary) IS
+  'BG/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
+COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary, float8) IS
+  'BG/NBD fit over persona.btyd summaries with a count or weight each; the model records their time unit';
+COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary, float8, float8) IS
+  'BG/NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
+CREATE FUNCTION persona.p_alive(model persona.bgnbd, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_p_alive_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.bgnbd, persona.btyd_summary) IS
+  'P(alive) of a customer''s summary under a BG/NBD model (the summary''s unit must be the model''s)';
+CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_expected_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8, persona.btyd_summary) IS
+  'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (BG/NBD)';
+
+CREATE FUNCTION persona.p_alive(model persona.bgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.bgnbd, float8, float8, float8) IS
+  'Probability that a customer with this history is still active under a BG/NBD model';
+CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8, float8, float8, float8) IS
+  'Expected purchases in the next t periods given the customer''s history (BG/NBD)';
+CREATE FUNCTION persona.expected_purchases(model persona.bgnbd, t float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_expected_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgnbd, float8) IS
+  'Expected purchases in the first t periods of a newly acquired customer, E[X(t)] (BG/NBD)';
+CREATE FUNCTION persona.bgnbd_loglik(model persona.bgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bgnbd_loglik(persona.bgnbd, float8, float8, float8) IS
+  'One customer''s BG/NBD log-likelihood under the model''s parameters (sum it to compare models)';
+
+CREATE TYPE persona.pareto_nbd AS (
+    r           double precision,
+    alpha       double precision,
+    s           double precision,
+    beta        double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean,
+    se_r            double precision,
+    se_alpha        double precision,
+    se_s            double precision,
+    se_beta         double precision,
+    se_log_r        double precision,
+    se_log_alpha    double precision,
+    se_log_s        double precision,
+    se_log_beta     double precision,
+    identified      boolean,
+    status          text,
+    unit        text
+);
+COMMENT ON COLUMN persona.pareto_nbd.unit IS
+  'Time unit of the summaries it was fitted on (days, weeks, months); NULL when fitted on plain numbers';
+COMMENT ON TYPE persona.pareto_nbd IS
+  'A fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate gamma(r, alpha), dropout rate gamma(s, beta), log-likelihood';
+COMMENT ON COLUMN persona.pareto_nbd.se_r IS 'standard error of r (delta method from se_log_r); NULL when the information is singular or r is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_s IS 'standard error of s (delta method from se_log_s); NULL when the information is singular or s is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_beta IS 'standard error of beta (delta method from se_log_beta); NULL when the information is singular or beta is at a search bound';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_r IS 'standard error of ln(r) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_s IS 'standard error of ln(s) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.se_log_beta IS 'standard error of ln(beta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.pareto_nbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.pareto_nbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+CREATE FUNCTION persona.pareto_nbd_finalfn(internal) RETURNS persona.pareto_nbd
+AS 'MODULE_PATHNAME', 'pareto_nbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_nbd_finalfn(internal) IS 'final function of persona.pareto_nbd_fit';
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8) IS
+  'Maximum-likelihood Pareto/NBD fit over the customers'' (x, t_x, T)';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8) IS
+  'Maximum-likelihood Pareto/NBD fit over (x, t_x, T) rows with a count or weight each';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8) IS
+  'Pareto/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary) IS
+  'Pareto/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary, float8) IS
+  'Pareto/NBD fit over persona.btyd summaries with a count or weight each; the model records their time unit';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary, float8, float8) IS
+  'Pareto/NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
+CREATE FUNCTION persona.p_alive(model persona.pareto_nbd, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.pareto_nbd, persona.btyd_summary) IS
+  'P(alive) of a customer''s summary under a Pareto/NBD model (the summary''s unit must be the model''s)';
+CREATE FUNCTION persona.expected_purchases(model persona.pareto_nbd, t float8, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_expected_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.pareto_nbd, float8, persona.btyd_summary) IS
+  'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (Pareto/NBD)';
+
+CREATE FUNCTION persona.p_alive(model persona.pareto_nbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.pareto_nbd, float8, float8, float8) IS
+  'Probability that a customer with this history is still active under a Pareto/NBD model';
+CREATE FUNCTION persona.expected_purchases(model persona.pareto_nbd, t float8, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.pareto_nbd, float8, float8, float8, float8) IS
+  'Expected purchases in the next t periods given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION persona.expected_purchases(model persona.pareto_nbd, t float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_expected_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.pareto_nbd, float8) IS
+  'Expected purchases in the first t periods of a newly acquired customer, E[X(t)] (Pareto/NBD)';
+CREATE FUNCTION persona.pareto_nbd_loglik(model persona.pareto_nbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_nbd_loglik(persona.pareto_nbd, float8, float8, float8) IS
+  'One customer''s Pareto/NBD log-likelihood under the model''s parameters';
+
+CREATE TYPE persona.gamma_gamma AS (
+    p           double precision,
+    q           double precision,
+    v           double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean,
+    se_p            double precision,
+    se_q            double precision,
+    se_v            double precision,
+    se_log_p        double precision,
+    se_log_q        double precision,
+    se_log_v        double precision,
+    identified      boolean,
+    status          text
+);
+COMMENT ON TYPE persona.gamma_gamma IS
+  'A fitted Gamma-Gamma spend model (Fader, Hardie & Lee 2005): transaction value gamma(p, nu), nu ~ gamma(q, v) across customers';
+COMMENT ON COLUMN persona.gamma_gamma.se_p IS 'standard error of p (delta method from se_log_p); NULL when the information is singular or p is at a search bound';
+COMMENT ON COLUMN persona.gamma_gamma.se_q IS 'standard error of q (delta method from se_log_q); NULL when the information is singular or q is at a search bound';
+COMMENT ON COLUMN persona.gamma_gamma.se_v IS 'standard error of v (delta method from se_log_v); NULL when the information is singular or v is at a search bound';
+COMMENT ON COLUMN persona.gamma_gamma.se_log_p IS 'standard error of ln(p) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.gamma_gamma.se_log_q IS 'standard error of ln(q) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.gamma_gamma.se_log_v IS 'standard error of ln(v) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.gamma_gamma.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.gamma_gamma.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_finalfn(internal) RETURNS persona.gamma_gamma
+AS 'MODULE_PATHNAME', 'gamma_gamma_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_finalfn(internal) IS 'final function of persona.gamma_gamma_fit';
+CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8) IS
+  'Maximum-likelihood Gamma-Gamma spend fit over repeat buyers (x > 0; one-time buyers are skipped)';
+COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8) IS
+  'Gamma-Gamma spend fit with an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE FUNCTION persona.expected_spend(model persona.gamma_gamma, x float8, mean_spend float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_spend(persona.gamma_gamma, float8, float8) IS
+  'Expected mean transaction value of a customer with x repeat purchases of mean mean_spend (x = 0: the population mean; mean_spend may be NULL then)';
+CREATE FUNCTION persona.gamma_gamma_loglik(model persona.gamma_gamma, x float8, mean_spend float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'gamma_gamma_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gamma_gamma_loglik(persona.gamma_gamma, float8, float8) IS
+  'One repeat buyer''s Gamma-Gamma log-likelihood under the model''s parameters';
+
+-- Information criteria and the likelihood-ratio test: which model fits better, in one query.
+CREATE FUNCTION persona.aic(model persona.bgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.aic(model persona.pareto_nbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.aic(model persona.gamma_gamma) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 3 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.bgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.pareto_nbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.gamma_gamma) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 3 * ln(($1).customers) - 2 * ($1).loglik$$;
+COMMENT ON FUNCTION persona.aic(persona.bgnbd) IS
+  'Akaike information criterion of a BG/NBD fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.aic(persona.pareto_nbd) IS
+  'Akaike information criterion of a Pareto/NBD fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.aic(persona.gamma_gamma) IS
+  'Akaike information criterion of a Gamma-Gamma fit: 2k - 2 loglik with k = 3 (lower is better)';
+COMMENT ON FUNCTION persona.bic(persona.bgnbd) IS
+  'Bayesian information criterion of a BG/NBD fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
+COMMENT ON FUNCTION persona.bic(persona.pareto_nbd) IS
+  'Bayesian information criterion of a Pareto/NBD fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
+COMMENT ON FUNCTION persona.bic(persona.gamma_gamma) IS
+  'Bayesian information criterion of a Gamma-Gamma fit: k ln(n) - 2 loglik with k = 3, n = customers (the repeat buyers fitted)';
+CREATE FUNCTION persona.lr_test(restricted_loglik float8, full_loglik float8,
+                                OUT statistic float8, INOUT df integer, OUT p_value float8)
+AS 'MODULE_PATHNAME', 'lr_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lr_test(float8, float8, integer) IS
+  'Likelihood-ratio test of nested fits: statistic 2 (full_loglik - restricted_loglik), chi-square(df) upper-tail p-value; df = parameters the full model adds';
+
+CREATE FUNCTION persona.clv(model persona.bgnbd, spend persona.gamma_gamma,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text DEFAULT NULL,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'bgnbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.bgnbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
+  'Customer lifetime value over the next months: BG/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days, weeks, months; NULL: the model''s; another than the model''s: 22023)';
+CREATE FUNCTION persona.clv(model persona.pareto_nbd, spend persona.gamma_gamma,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text DEFAULT NULL,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'pareto_nbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.pareto_nbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
+  'Customer lifetime value over the next months: Pareto/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days, weeks, months; NULL: the model''s; another than the model''s: 22023)';
+
+CREATE FUNCTION persona.clv(model persona.bgnbd, spend persona.gamma_gamma, summary persona.btyd_summary,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'bgnbd_clv_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.bgnbd, persona.gamma_gamma, persona.btyd_summary, integer, float8) IS
+  'Customer lifetime value of a customer''s summary over the next months (BG/NBD and Gamma-Gamma); the summary''s unit must be the model''s';
+CREATE FUNCTION persona.clv(model persona.pareto_nbd, spend persona.gamma_gamma, summary persona.btyd_summary,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'pareto_nbd_clv_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.pareto_nbd, persona.gamma_gamma, persona.btyd_summary, integer, float8) IS
+  'Customer lifetime value of a customer''s summary over the next months (Pareto/NBD and Gamma-Gamma); the summary''s unit must be the model''s';
+
+CREATE FUNCTION persona.simulate_bgnbd(r float8, alpha float8, a float8, b float8,
+                                       customers integer, period float8, seed bigint DEFAULT 0,
+                                       holdout float8 DEFAULT 0)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8, holdout_purchases integer)
+AS 'MODULE_PATHNAME', 'simulate_bgnbd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION persona.simulate_bgnbd(float8, float8, float8, float8, integer, float8, bigint, float8) IS
+  'Customers simulated from BG/NBD parameters (seeded): repeat purchases over period, and over the holdout after it';
+CREATE FUNCTION persona.simulate_pareto_nbd(r float8, alpha float8, s float8, beta float8,
+                                            customers integer, period float8, seed bigint DEFAULT 0,
+                                            holdout float8 DEFAULT 0)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8, holdout_purchases integer)
+AS 'MODULE_PATHNAME', 'simulate_pareto_nbd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION persona.simulate_pareto_nbd(float8, float8, float8, float8, integer, float8, bigint, float8) IS
+  'Customers simulated from Pareto/NBD parameters (seeded): repeat purchases over period, and over the holdout after it';
+CREATE FUNCTION persona.simulate_mean_spend(p float8, q float8, v float8, x integer, seed bigint)
+RETURNS float8 AS 'MODULE_PATHNAME', 'simulate_mean_spend' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.simulate_mean_spend(float8, float8, float8, integer, bigint) IS
+  'Mean of x transaction values simulated from Gamma-Gamma parameters (seeded; NULL for x = 0)';
+
+-- MBG/NBD (Batislam, Denizel & Filiztekin 2007): BG/NBD in which a customer
+-- may also leave right after the first purchase.  Same inputs and state as
+-- bgnbd_fit.
+CREATE TYPE persona.mbgnbd AS (
+    r           double precision,
+    alpha       double precision,
+    a           double precision,
+    b           double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean,
+    se_r            double precision,
+    se_alpha        double precision,
+    se_a            double precision,
+    se_b            double precision,
+    se_log_r        double precision,
+    se_log_alpha    double precision,
+    se_log_a        double precision,
+    se_log_b        double precision,
+    identified      boolean,
+    status          text,
+    unit        text
+);
+COMMENT ON COLUMN persona.mbgnbd.unit IS
+  'Time unit of the summaries it was fitted on (days, weeks, months); NULL when fitted on plain numbers';
+COMMENT ON TYPE persona.mbgnbd IS
+  'A fitted MBG/NBD model (Batislam, Denizel & Filiztekin 2007): purchase rate gamma(r, alpha), dropout beta(a, b) after every purchase including the first, log-likelihood';
+COMMENT ON COLUMN persona.mbgnbd.r IS 'shape of the gamma distribution of purchase rates';
+COMMENT ON COLUMN persona.mbgnbd.alpha IS 'scale (in the time unit of t_x and T) of the gamma distribution of purchase rates; the mean rate is r/alpha';
+COMMENT ON COLUMN persona.mbgnbd.a IS 'first shape of the beta distribution of the dropout probability p';
+COMMENT ON COLUMN persona.mbgnbd.b IS 'second shape of the beta distribution of the dropout probability p; the mean p is a/(a+b)';
+COMMENT ON COLUMN persona.mbgnbd.loglik IS 'log-likelihood of the data at the parameters (unpenalised)';
+COMMENT ON COLUMN persona.mbgnbd.customers IS 'total weight (customers) the model was fitted on';
+COMMENT ON COLUMN persona.mbgnbd.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN persona.mbgnbd.converged IS 'whether the optimiser converged (false: the data may not identify the model)';
+COMMENT ON COLUMN persona.mbgnbd.se_r IS 'standard error of r (delta method from se_log_r); NULL when the information is singular or r is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_a IS 'standard error of a (delta method from se_log_a); NULL when the information is singular or a is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_b IS 'standard error of b (delta method from se_log_b); NULL when the information is singular or b is at a search bound';
+COMMENT ON COLUMN persona.mbgnbd.se_log_r IS 'standard error of ln(r) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.se_log_a IS 'standard error of ln(a) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.se_log_b IS 'standard error of ln(b) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.mbgnbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.mbgnbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+CREATE FUNCTION persona.mbgnbd_finalfn(internal) RETURNS persona.mbgnbd
+AS 'MODULE_PATHNAME', 'mbgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.mbgnbd_finalfn(internal) IS 'final function of persona.mbgnbd_fit';
+CREATE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8) IS
+  'Maximum-likelihood MBG/NBD fit over the customers'' (x, t_x, T)';
+COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8, float8) IS
+  'Maximum-likelihood MBG/NBD fit over (x, t_x, T) rows with a count or weight each';
+COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8, float8, float8) IS
+  'MBG/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.mbgnbd_fit(persona.btyd_summary) IS
+  'MBG/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
+COMMENT ON AGGREGATE persona.mbgnbd_fit(persona.btyd_summary, float8) IS
+  'MBG/NBD fit over persona.btyd summaries with a count or weight each; the model records their time unit';
+COMMENT ON AGGREGATE persona.mbgnbd_fit(persona.btyd_summary, float8, float8) IS
+  'MBG/NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
+CREATE FUNCTION persona.p_alive(model persona.mbgnbd, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'mbgnbd_p_alive_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.mbgnbd, persona.btyd_summary) IS
+  'P(alive) of a customer''s summary under a MBG/NBD model (the summary''s unit must be the model''s)';
+CREATE FUNCTION persona.expected_purchases(model persona.mbgnbd, t float8, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'mbgnbd_expected_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.mbgnbd, float8, persona.btyd_summary) IS
+  'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (MBG/NBD)';
+
+CREATE FUNCTION persona.aic(model persona.mbgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.mbgnbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+COMMENT ON FUNCTION persona.aic(persona.mbgnbd) IS
+  'Akaike information criterion of a MBG/NBD fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.bic(persona.mbgnbd) IS
+  'Bayesian information criterion of a MBG/NBD fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
+CREATE FUNCTION persona.p_alive(model persona.mbgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'mbgnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.mbgnbd, float8, float8, float8) IS
+  'Probability that a customer with this history is still active under an MBG/NBD model (below 1 also for x = 0)';
+CREATE FUNCTION persona.expected_purchases(model persona.mbgnbd, t float8, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'mbgnbd_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.mbgnbd, float8, float8, float8, float8) IS
+  'Expected purchases in the next t periods given the customer''s history (MBG/NBD)';
+CREATE FUNCTION persona.expected_purchases(model persona.mbgnbd, t float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'mbgnbd_expected_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.mbgnbd, float8) IS
+  'Expected purchases in the first t periods of a newly acquired customer, E[X(t)] (MBG/NBD)';
+CREATE FUNCTION persona.mbgnbd_loglik(model persona.mbgnbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'mbgnbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.mbgnbd_loglik(persona.mbgnbd, float8, float8, float8) IS
+  'One customer''s MBG/NBD log-likelihood under the model''s parameters (sum it to compare models)';
+CREATE FUNCTION persona.clv(model persona.mbgnbd, spend persona.gamma_gamma,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text DEFAULT NULL,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'mbgnbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.mbgnbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
+  'Customer lifetime value over the next months: MBG/NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days, weeks, months; NULL: the model''s; another than the model''s: 22023)';
+CREATE FUNCTION persona.clv(model persona.mbgnbd, spend persona.gamma_gamma, summary persona.btyd_summary,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'mbgnbd_clv_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.mbgnbd, persona.gamma_gamma, persona.btyd_summary, integer, float8) IS
+  'Customer lifetime value of a customer''s summary over the next months (MBG/NBD and Gamma-Gamma); the summary''s unit must be the model''s';
+CREATE FUNCTION persona.simulate_mbgnbd(r float8, alpha float8, a float8, b float8,
+                                        customers integer, period float8, seed bigint DEFAULT 0,
+                                        holdout float8 DEFAULT 0)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8, holdout_purchases integer)
+AS 'MODULE_PATHNAME', 'simulate_mbgnbd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION persona.simulate_mbgnbd(float8, float8, float8, float8, integer, float8, bigint, float8) IS
+  'Customers simulated from MBG/NBD parameters (seeded): repeat purchases over period, and over the holdout after it';
+
+-- BG/BB (Fader, Hardie & Shang 2010): discrete transaction opportunities.
+-- A customer is (x transactions, the last at opportunity t_x, of n).
+CREATE TYPE persona.bgbb AS (
+    alpha       double precision,
+    beta        double precision,
+    gamma       double precision,
+    delta       double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean,
+    se_alpha        double precision,
+    se_beta         double precision,
+    se_gamma        double precision,
+    se_delta        double precision,
+    se_log_alpha    double precision,
+    se_log_beta     double precision,
+    se_log_gamma    double precision,
+    se_log_delta    double precision,
+    identified      boolean,
+    status          text
+);
+COMMENT ON TYPE persona.bgbb IS
+  'A fitted BG/BB model (Fader, Hardie & Shang 2010) for discrete opportunities: transaction probability beta(alpha, beta), dropout probability beta(gamma, delta), log-likelihood';
+COMMENT ON COLUMN persona.bgbb.alpha IS 'first shape of the beta distribution of the transaction probability p';
+COMMENT ON COLUMN persona.bgbb.beta IS 'second shape of the beta distribution of the transaction probability p; the mean p is alpha/(alpha+beta)';
+COMMENT ON COLUMN persona.bgbb.gamma IS 'first shape of the beta distribution of the dropout probability theta';
+COMMENT ON COLUMN persona.bgbb.delta IS 'second shape of the beta distribution of the dropout probability theta; the mean theta is gamma/(gamma+delta)';
+COMMENT ON COLUMN persona.bgbb.loglik IS 'log-likelihood of the data at the parameters (unpenalised)';
+COMMENT ON COLUMN persona.bgbb.customers IS 'total weight (customers) the model was fitted on';
+COMMENT ON COLUMN persona.bgbb.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN persona.bgbb.converged IS 'whether the optimiser converged (false: the data may not identify the model)';
+COMMENT ON COLUMN persona.bgbb.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_beta IS 'standard error of beta (delta method from se_log_beta); NULL when the information is singular or beta is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_gamma IS 'standard error of gamma (delta method from se_log_gamma); NULL when the information is singular or gamma is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_delta IS 'standard error of delta (delta method from se_log_delta); NULL when the information is singular or delta is at a search bound';
+COMMENT ON COLUMN persona.bgbb.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.se_log_beta IS 'standard error of ln(beta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.se_log_gamma IS 'standard error of ln(gamma) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.se_log_delta IS 'standard error of ln(delta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.bgbb.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.bgbb.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
+CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgbb_finalfn(internal) RETURNS persona.bgbb
+AS 'MODULE_PATHNAME', 'bgbb_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_finalfn(internal) IS 'final function of persona.bgbb_fit';
+CREATE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8) (
+    SFUNC = persona.bgbb_fit_transfn, STYPE = internal, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8, weight float8) (
+    SFUNC = persona.bgbb_fit_transfn, STYPE = internal, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8, weight float8, penalty float8) (
+    SFUNC = persona.bgbb_fit_transfn, STYPE = internal, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgbb_fit(float8, float8, float8) IS
+  'Maximum-likelihood BG/BB fit over the customers'' (x, t_x, n): transactions, last transaction opportunity, opportunities';
+COMMENT ON AGGREGATE persona.bgbb_fit(float8, float8, float8, float8) IS
+  'Maximum-likelihood BG/BB fit over (x, t_x, n) rows with a count or weight each';
+COMMENT ON AGGREGATE persona.bgbb_fit(float8, float8, float8, float8, float8) IS
+  'BG/BB fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE FUNCTION persona.aic(model persona.bgbb) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 4 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.bgbb) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 4 * ln(($1).customers) - 2 * ($1).loglik$$;
+COMMENT ON FUNCTION persona.aic(persona.bgbb) IS
+  'Akaike information criterion of a BG/BB fit: 2k - 2 loglik with k = 4 (lower is better)';
+COMMENT ON FUNCTION persona.bic(persona.bgbb) IS
+  'Bayesian information criterion of a BG/BB fit: k ln(n) - 2 loglik with k = 4, n = customers (the sum of weights)';
+CREATE FUNCTION persona.p_alive(model persona.bgbb, x float8, t_x float8, n float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgbb_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.bgbb, float8, float8, float8) IS
+  'Probability that a customer with this history is still active at the next opportunity, n + 1 (BG/BB)';
+CREATE FUNCTION persona.expected_purchases(model persona.bgbb, n_star float8, x float8, t_x float8, n float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgbb_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgbb, float8, float8, float8, float8) IS
+  'Expected transactions in the next n_star opportunities given the customer''s history (BG/BB)';
+CREATE FUNCTION persona.expected_purchases(model persona.bgbb, n_star float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgbb_expected_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.bgbb, float8) IS
+  'Expected transactions in the first n_star opportunities of a newly acquired customer (BG/BB)';
+CREATE FUNCTION persona.bgbb_loglik(model persona.bgbb, x float8, t_x float8, n float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgbb_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bgbb_loglik(persona.bgbb, float8, float8, float8) IS
+  'One customer''s BG/BB log-likelihood under the model''s parameters (sum it, times the weights, to compare models)';
+CREATE FUNCTION persona.simulate_bgbb(alpha float8, beta float8, gamma float8, delta float8,
+                                      customers integer, n integer, seed bigint DEFAULT 0,
+                                      holdout integer DEFAULT 0)
+RETURNS TABLE (customer_id bigint, x integer, t_x integer, n integer, holdout_purchases integer)
+AS 'MODULE_PATHNAME', 'simulate_bgbb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION persona.simulate_bgbb(float8, float8, float8, float8, integer, integer, bigint, integer) IS
+  'Customers simulated from BG/BB parameters (seeded): transactions over opportunities 1..n, and over the holdout opportunities after them';
+
+-- Calibration/holdout check of a purchase model on an orders table.
+CREATE FUNCTION persona.holdout(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           text DEFAULT 'bgnbd',
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount')
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8,
+               predicted float8, actual integer)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := current_setting('TimeZone');
+BEGIN
+    PERFORM persona.btyd_fit_function(model);    -- 22023 for an unknown model, first
+    PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    PERFORM persona.holdout_check_source(orders, unit, customer_col, time_col, amount_col, tz);
+    -- Days are calendar days in the session time zone, as in order_stats;
+    -- persona.holdout_fit returns the parameters this fits.
+    RETURN QUERY EXECUTE format($q$
+        WITH c AS MATERIALIZED (SELECT * FROM persona.holdout_calibration($1, $2, $3, $4, $5, $6, $7, $8)),
+        m AS (SELECT %s(c.x, c.t_x, c.t_cal) AS m FROM c)
+        SELECT c.customer_id, c.x, c.t_x, c.t_cal,
+               persona.expected_purchases(m.m, persona.holdout_horizon($2, $3, $4, $8), c.x, c.t_x, c.t_cal),
+               c.actual
+        FROM c CROSS JOIN m
+        ORDER BY c.customer_id$q$, persona.btyd_fit_function(model))
+    USING orders, calibration_end, holdout_end, unit, customer_col, time_col, amount_col, tz;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
+  'Fit a BTYD model (bgnbd or pareto_nbd) on orders up to calibration_end and compare each customer''s predicted with actual repeat purchases up to holdout_end';
+
+CREATE FUNCTION persona.holdout_by_frequency(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           text DEFAULT 'bgnbd',
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount')
+RETURNS TABLE (frequency text, customers bigint, predicted float8, actual float8,
+               mae float8, rmse float8)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+    SELECT coalesce(CASE WHEN least(h.x, 7) = 7 THEN '7+' ELSE least(h.x, 7)::text END, 'all'),
+           count(*), avg(h.predicted), avg(h.actual),
+           avg(abs(h.predicted - h.actual)), sqrt(avg((h.predicted - h.actual) ^ 2))
+    FROM persona.holdout(orders, calibration_end, holdout_end, model, unit,
+                         customer_col, time_col, amount_col) h
+    GROUP BY GROUPING SETS ((least(h.x, 7)), ())
+    ORDER BY least(h.x, 7) NULLS LAST;
+END;
+COMMENT ON FUNCTION persona.holdout_by_frequency(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
+  'The calibration/holdout table: mean predicted and actual holdout repeat purchases by calibration frequency (0..7+, all), with MAE and RMSE';
+
+-- The calibration/holdout machinery: validated pieces shared by holdout,
+-- holdout_fit, holdout_by_frequency, tracking and period_transactions.
+-- Calendar days are days in time_zone (NULL: the session's TimeZone), the
+-- same days as order_stats(ordered_at, amount, as_of, time_zone) counts.
+
+-- The instant the day of ts ends in time_zone (NULL for NULL).
+CREATE FUNCTION persona.day_end(ts timestamptz, time_zone text) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (((ts AT TIME ZONE time_zone)::date + 1)::timestamp AT TIME ZONE time_zone);
+COMMENT ON FUNCTION persona.day_end(timestamptz, text) IS
+  'The instant the calendar day of ts ends in time_zone';
+
+CREATE FUNCTION persona.holdout_check_period(calibration_end timestamptz, holdout_end timestamptz, time_zone text)
+RETURNS void LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    IF calibration_end IS NULL OR holdout_end IS NULL
+       OR (holdout_end AT TIME ZONE time_zone)::date <= (calibration_end AT TIME ZONE time_zone)::date THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'the holdout must end on a later day than the calibration period',
+            DETAIL = format('calibration_end %s, holdout_end %s', calibration_end, holdout_end);
+    END IF;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_check_period(timestamptz, timestamptz, text) IS
+  'Raise 22023 unless holdout_end falls on a later day than calibration_end in time_zone';
+
+-- The holdout length in the model's unit: whole days in time_zone.
+CREATE FUNCTION persona.holdout_horizon(calibration_end timestamptz, holdout_end timestamptz, unit text, time_zone text)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ((holdout_end AT TIME ZONE time_zone)::date - (calibration_end AT TIME ZONE time_zone)::date)
+       / persona.time_unit_days(unit);
+COMMENT ON FUNCTION persona.holdout_horizon(timestamptz, timestamptz, text, text) IS
+  'Days from the day of calibration_end to the day of holdout_end in time_zone, in days, weeks or months';
+
+-- The one place that maps a model name to its fit aggregate.
+CREATE FUNCTION persona.btyd_fit_function(model text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd', 'mbgnbd') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown model %L', model),
+            HINT = 'Use ''bgnbd'', ''pareto_nbd'' or ''mbgnbd''.';
+    END IF;
+    RETURN format('persona.%s_fit', model);
+END;
+$fn$;
+COMMENT ON FUNCTION persona.btyd_fit_function(text) IS
+  'The fit aggregate of a purchase model named bgnbd, pareto_nbd or mbgnbd (22023 for another name)';
+
+-- A fitted model passed as a value: not NULL, of a type with expectations.
+CREATE FUNCTION persona.btyd_check_model(model anyelement) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    IF to_regprocedure(format('persona.expected_purchases(%s, float8, float8, float8, float8)',
+                              pg_typeof(model))) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('%s is not a purchase model', pg_typeof(model)),
+            HINT = 'Pass a fitted model: the value of persona.bgnbd_fit or persona.pareto_nbd_fit.';
+    END IF;
+    IF model IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'the model must not be NULL',
+            HINT = 'A fit over no customers is NULL.';
+    END IF;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.btyd_check_model(anyelement) IS
+  'Raise unless the value is a non-NULL fitted purchase model (persona.bgnbd, persona.pareto_nbd)';
+
+-- The unit a model-value check works in: the given one, which must be the
+-- model's when the model records one; NULL: the model's, or weeks for a
+-- model that records none (fitted on plain numbers).
+CREATE FUNCTION persona.btyd_model_unit(model anyelement, unit text) RETURNS text
+AS 'MODULE_PATHNAME', 'btyd_model_unit_sql' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_model_unit(anyelement, text) IS
+  'The time unit for a check of a model value: unit, which must match the model''s recorded unit; NULL gives the model''s unit (weeks when it records none)';
+
+-- The time column as timestamptz: timestamp and date values are local
+-- times in time_zone; another type is an error.
+CREATE FUNCTION persona.holdout_time_sql(orders regclass, time_col text, time_zone text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    typ regtype := (SELECT a.atttypid::regtype FROM pg_attribute a
+                    WHERE a.attrelid = orders AND a.attname = time_col AND a.attnum > 0 AND NOT a.attisdropped);
+BEGIN
+    IF typ = 'timestamptz'::regtype THEN
+        RETURN format('%I', time_col);
+    ELSIF typ IN ('timestamp'::regtype, 'date'::regtype) THEN
+        RETURN format('(%I::timestamp AT TIME ZONE %L)', time_col, time_zone);
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+        MESSAGE = format('column %I of %s is %s, not a time', time_col, orders, typ),
+        HINT = 'The time column must be timestamptz, timestamp or date.';
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_time_sql(regclass, text, text) IS
+  'SQL of an orders table''s time column as timestamptz (timestamp and date columns read in time_zone)';
+
+-- Validate the table, columns, unit and zone; the relation's SQL name.
+CREATE FUNCTION persona.holdout_check_source(orders regclass, unit text, customer_col text, time_col text,
+                                             amount_col text, time_zone text)
+RETURNS text LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    src text := persona.resolve_relation(orders);
+BEGIN
+    IF unit IS NULL OR persona.time_unit_days(unit) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown time unit %L', unit), HINT = 'Use ''days'', ''weeks'' or ''months'' (any case; a month is 365.25/12 days).';
+    END IF;
+    IF src IS NULL THEN RAISE EXCEPTION 'orders must not be NULL' USING ERRCODE = 'null_value_not_allowed'; END IF;
+    FOR i IN 1..3 LOOP
+        IF NOT EXISTS (SELECT FROM pg_attribute a
+                       WHERE a.attrelid = orders AND a.attnum > 0 AND NOT a.attisdropped
+                         AND a.attname = (ARRAY[customer_col, time_col, amount_col])[i]) THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+                MESSAGE = format('column %I does not exist in %s', (ARRAY[customer_col, time_col, amount_col])[i], orders),
+                HINT = 'Name the columns with customer_col, time_col and amount_col.';
+        END IF;
+    END LOOP;
+    IF time_zone IS NULL THEN
+        RAISE EXCEPTION 'time_zone must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM persona.daypart_of(now(), time_zone);    -- 22023 for a zone persona does not accept
+    RETURN src;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_check_source(regclass, text, text, text, text, text) IS
+  'Validate the orders table, its columns, the time unit and time zone of a holdout; the table''s SQL name';
+
+CREATE FUNCTION persona.holdout_calibration(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz DEFAULT NULL,
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS TABLE (customer_id bigint, first_on date, x integer, t_x float8, t_cal float8, actual integer)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+    src text;
+    t text;
+BEGIN
+    IF calibration_end IS NULL THEN
+        RAISE EXCEPTION 'calibration_end must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    src := persona.holdout_check_source(orders, unit, customer_col, time_col, amount_col, tz);
+    IF holdout_end IS NOT NULL THEN
+        PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    END IF;
+    t := persona.holdout_time_sql(orders, time_col, tz);
+    -- The calibration period ends with the day of calibration_end, the
+    -- holdout runs from the next day through the day of holdout_end, and
+    -- each holdout day with a purchase is one repeat purchase.
+    RETURN QUERY EXECUTE format($q$
+        WITH o AS NOT MATERIALIZED (SELECT %1$I::bigint AS id, %2$s AS t, %3$I::numeric AS amount FROM %4$s),
+        cal AS (
+            SELECT id, ((os).first_at AT TIME ZONE $5)::date AS first_on, persona.btyd(os, $4) AS b
+            FROM (SELECT id, persona.order_stats(t, amount, $1, $5) AS os FROM o WHERE t < $2 GROUP BY id) q),
+        hold AS (
+            SELECT id, count(DISTINCT (t AT TIME ZONE $5)::date)::integer AS n
+            FROM o WHERE t >= $2 AND t < $3 GROUP BY id)
+        SELECT cal.id, cal.first_on, (cal.b).x, (cal.b).t_x, (cal.b).t_cal,
+               CASE WHEN $3 IS NOT NULL THEN coalesce(hold.n, 0) END
+        FROM cal LEFT JOIN hold ON hold.id = cal.id
+        WHERE (cal.b).x IS NOT NULL
+        ORDER BY cal.id$q$, customer_col, t, amount_col, src)
+    USING calibration_end, persona.day_end(calibration_end, tz), persona.day_end(holdout_end, tz), unit, tz;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_calibration(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
+  'Per customer: first purchase day, calibration summary (x, t_x, T) up to calibration_end and actual repeat purchase days up to holdout_end (NULL without one), days in time_zone; fit your own model on it';
+
+-- The model's parameters as rows (one per parameter), for any fitted model.
+CREATE TYPE persona.model_parameter AS (
+    model       text,
+    parameter   text,
+    estimate    double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean
+);
+COMMENT ON TYPE persona.model_parameter IS
+  'One parameter of a fitted model, with the fit''s log-likelihood, customers and convergence repeated on each row';
+COMMENT ON COLUMN persona.model_parameter.model IS 'model type name (bgnbd, pareto_nbd, ...)';
+COMMENT ON COLUMN persona.model_parameter.parameter IS 'parameter name (r, alpha, a, b, s, beta, ...)';
+COMMENT ON COLUMN persona.model_parameter.estimate IS 'maximum-likelihood estimate of the parameter';
+COMMENT ON COLUMN persona.model_parameter.loglik IS 'log-likelihood of the fit';
+COMMENT ON COLUMN persona.model_parameter.customers IS 'customers the model was fitted on';
+COMMENT ON COLUMN persona.model_parameter.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN persona.model_parameter.converged IS 'whether the optimiser converged';
+
+CREATE FUNCTION persona.model_parameters(fitted anyelement) RETURNS SETOF persona.model_parameter
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 4
+AS $fn$
+DECLARE
+    j jsonb;
+BEGIN
+    PERFORM persona.btyd_check_model(fitted);
+    j := to_jsonb(fitted);
+    RETURN QUERY
+    SELECT t.typname::text, a.attname::text, (j ->> a.attname)::float8,
+           (j ->> 'loglik')::float8, (j ->> 'customers')::bigint, (j ->> 'iterations')::integer,
+           (j ->> 'converged')::boolean
+    FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+    WHERE t.oid = pg_typeof(fitted) AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attnum < (SELECT l.attnum FROM pg_attribute l WHERE l.attrelid = t.typrelid AND l.attname = 'loglik')
+    ORDER BY a.attnum;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.model_parameters(anyelement) IS
+  'A fitted purchase model as rows: one per parameter, with its log-likelihood, customers, iterations and convergence (built-in types, for BI tools)';
+
+CREATE FUNCTION persona.holdout_fit(
+    orders          regclass,
+    calibration_end timestamptz,
+    model           text DEFAULT 'bgnbd',
+    unit            text DEFAULT 'weeks',
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS SETOF persona.model_parameter
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED ROWS 4
+AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT p.* FROM (SELECT %s(c.x, c.t_x, c.t_cal) AS m
+                          FROM persona.holdout_calibration($1, $2, NULL, $3, $4, $5, $6, $7) c) f,
+                         persona.model_parameters(f.m) p', persona.btyd_fit_function(model))
+    USING orders, calibration_end, unit, customer_col, time_col, amount_col, time_zone;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_fit(regclass, timestamptz, text, text, text, text, text, text) IS
+  'The parameters persona.holdout(orders, calibration_end, holdout_end, model, ...) fits (with time_zone NULL: the session''s), one row each';
+
+CREATE FUNCTION persona.holdout(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           anyelement,
+    unit            text DEFAULT NULL,
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8,
+               predicted float8, actual integer)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+    horizon float8;
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    unit := persona.btyd_model_unit(model, unit);
+    PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    horizon := persona.holdout_horizon(calibration_end, holdout_end, unit, tz);
+    RETURN QUERY
+    SELECT c.customer_id, c.x, c.t_x, c.t_cal,
+           persona.expected_purchases(model, horizon, c.x, c.t_x, c.t_cal), c.actual
+    FROM persona.holdout_calibration(orders, calibration_end, holdout_end, unit,
+                                     customer_col, time_col, amount_col, tz) c;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.holdout(regclass, timestamptz, timestamptz, anyelement, text, text, text, text, text) IS
+  'Compare each customer''s predicted repeat purchases under a model you fitted (persona.bgnbd or persona.pareto_nbd value) with the actual ones up to holdout_end, days in time_zone';
+
+CREATE FUNCTION persona.holdout_by_frequency(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           anyelement,
+    unit            text DEFAULT NULL,
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL)
+RETURNS TABLE (frequency text, customers bigint, predicted float8, actual float8,
+               mae float8, rmse float8)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+AS $fn$
+    SELECT coalesce(CASE WHEN least(h.x, 7) = 7 THEN '7+' ELSE least(h.x, 7)::text END, 'all'),
+           count(*), avg(h.predicted), avg(h.actual),
+           avg(abs(h.predicted - h.actual)), sqrt(avg((h.predicted - h.actual) ^ 2))
+    FROM persona.holdout(orders, calibration_end, holdout_end, model, unit,
+                         customer_col, time_col, amount_col, time_zone) h
+    GROUP BY GROUPING SETS ((least(h.x, 7)), ())
+    ORDER BY least(h.x, 7) NULLS LAST;
+$fn$;
+COMMENT ON FUNCTION persona.holdout_by_frequency(regclass, timestamptz, timestamptz, anyelement, text, text, text, text, text) IS
+  'The calibration/holdout table under a model you fitted: mean predicted and actual holdout repeat purchases by calibration frequency (0..7+, all), with MAE and RMSE';
+
+-- Distinct purchase days of each customer before an instant (days in time_zone).
+CREATE FUNCTION persona.purchase_days(orders regclass, customer_col text, time_col text,
+                                      time_zone text, before timestamptz)
+RETURNS TABLE (customer_id bigint, day date)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    t text := persona.holdout_time_sql(orders, time_col, time_zone);
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT DISTINCT %1$I::bigint, (%2$s AT TIME ZONE $1)::date FROM %3$s WHERE %2$s < $2',
+                                customer_col, t, persona.resolve_relation(orders))
+    USING time_zone, before;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.purchase_days(regclass, text, text, text, timestamptz) IS
+  'Distinct (customer, purchase day in time_zone) pairs of an orders table before an instant';
+
+CREATE FUNCTION persona.tracking(
+    orders          regclass,
+    calibration_end timestamptz,
+    holdout_end     timestamptz,
+    model           anyelement,
+    unit            text DEFAULT NULL,
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL,
+    period_days     integer DEFAULT 7)
+RETURNS TABLE (period integer, period_start date, period_end date, holdout boolean,
+               actual bigint, expected float8, cumulative_actual bigint, cumulative_expected float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+    unit_days float8;
+    cal_day date;
+    end_day date;
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    unit := persona.btyd_model_unit(model, unit);
+    PERFORM persona.holdout_check_period(calibration_end, holdout_end, tz);
+    IF period_days IS NULL OR period_days < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('period_days must be at least 1, not %s', coalesce(period_days::text, 'NULL'));
+    END IF;
+    unit_days := persona.time_unit_days(unit);
+    cal_day := (calibration_end AT TIME ZONE tz)::date;
+    end_day := (holdout_end AT TIME ZONE tz)::date;
+    -- The cohort: customers with a first purchase by calibration_end.  A
+    -- customer acquired on day s is expected to have made E[X(d - s)]
+    -- repeat purchases by the end of day d, a function of d - s only: it is
+    -- evaluated once per lag and weighted by the customers acquired each day.
+    -- Periods run from the first acquisition day; the holdout's restart the
+    -- day after calibration_end, so no period straddles the two.
+    RETURN QUERY
+    WITH c AS MATERIALIZED (
+        SELECT h.customer_id AS id, h.first_on
+        FROM persona.holdout_calibration(orders, calibration_end, NULL, unit, customer_col, time_col, amount_col, tz) h),
+    acq AS (SELECT c.first_on, count(*) AS n FROM c GROUP BY c.first_on),
+    rep AS (
+        SELECT d.day, count(*) AS n
+        FROM persona.purchase_days(orders, customer_col, time_col, tz, persona.day_end(holdout_end, tz)) d
+        JOIN c ON c.id = d.customer_id AND d.day > c.first_on
+        GROUP BY d.day),
+    start AS (SELECT min(c.first_on) AS d0 FROM c),
+    p AS (
+        SELECT (row_number() OVER (ORDER BY q.p_start) - 1)::integer AS k, q.p_start, q.p_last, q.hold
+        FROM (SELECT s.d0 + g * period_days AS p_start, least(s.d0 + (g + 1) * period_days - 1, cal_day) AS p_last,
+                     false AS hold
+              FROM start s, generate_series(0, (cal_day - s.d0) / period_days) g
+              UNION ALL
+              SELECT cal_day + 1 + g * period_days, least(cal_day + (g + 1) * period_days, end_day), true
+              FROM start s, generate_series(0, (end_day - cal_day - 1) / period_days) g
+              WHERE s.d0 IS NOT NULL) q),
+    ex AS (
+        SELECT g AS lag, persona.expected_purchases(model, g / unit_days) AS e
+        FROM start s, generate_series(0, end_day - s.d0) g),
+    cum AS (
+        SELECT p.k, sum(acq.n * ex.e) AS e
+        FROM p JOIN acq ON acq.first_on <= p.p_last JOIN ex ON ex.lag = p.p_last - acq.first_on
+        GROUP BY p.k),
+    inc AS (
+        SELECT p.k, coalesce(sum(rep.n), 0)::bigint AS a
+        FROM p LEFT JOIN rep ON rep.day BETWEEN p.p_start AND p.p_last
+        GROUP BY p.k)
+    SELECT p.k, p.p_start, p.p_last, p.hold, inc.a,
+           cum.e - coalesce(lag(cum.e) OVER w, 0), (sum(inc.a) OVER w)::bigint, cum.e
+    FROM p JOIN cum ON cum.k = p.k JOIN inc ON inc.k = p.k
+    WINDOW w AS (ORDER BY p.k)
+    ORDER BY p.k;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.tracking(regclass, timestamptz, timestamptz, anyelement, text, text, text, text, text, integer) IS
+  'Tracking of a fitted model: actual and expected repeat purchases of the calibration cohort per period (default weeks) through holdout_end, incremental and cumulative, days in time_zone';
+
+CREATE FUNCTION persona.purchase_count_probability(model persona.bgnbd, t float8, n integer) RETURNS float8
+AS 'MODULE_PATHNAME', 'bgnbd_count_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.purchase_count_probability(persona.bgnbd, float8, integer) IS
+  'P(X(t) = n): probability that a new customer makes exactly n repeat purchases in the first t periods (BG/NBD, FHL 2005 eq. 8)';
+CREATE FUNCTION persona.purchase_count_probability(model persona.pareto_nbd, t float8, n integer) RETURNS float8
+AS 'MODULE_PATHNAME', 'pareto_nbd_count_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.purchase_count_probability(persona.pareto_nbd, float8, integer) IS
+  'P(X(t) = n): probability that a new customer makes exactly n repeat purchases in the first t periods (Pareto/NBD, integrated over the lifetime)';
+
+CREATE FUNCTION persona.period_transactions(
+    orders          regclass,
+    calibration_end timestamptz,
+    model           anyelement,
+    unit            text DEFAULT NULL,
+    customer_col    text DEFAULT 'customer_id',
+    time_col        text DEFAULT 'ordered_at',
+    amount_col      text DEFAULT 'amount',
+    time_zone       text DEFAULT NULL,
+    max_frequency   integer DEFAULT 7)
+RETURNS TABLE (frequency text, actual bigint, expected float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $fn$
+DECLARE
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    unit := persona.btyd_model_unit(model, unit);
+    IF to_regprocedure(format('persona.purchase_count_probability(%s, float8, integer)', pg_typeof(model))) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('period_transactions is not available for %s', pg_typeof(model)),
+            DETAIL = 'It needs the model''s P(X(t) = n), persona.purchase_count_probability.',
+            HINT = 'Use a BG/NBD or Pareto/NBD model, or compare models with persona.holdout_by_frequency.';
+    END IF;
+    IF max_frequency IS NULL OR max_frequency NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('max_frequency must be between 1 and 1000, not %s', coalesce(max_frequency::text, 'NULL'));
+    END IF;
+    -- Each customer's P(x = n) at their own T, summed; customers with the
+    -- same T share the computation.  The last row is the rest (n or more).
+    RETURN QUERY
+    WITH c AS MATERIALIZED (
+        SELECT h.x, h.t_cal
+        FROM persona.holdout_calibration(orders, calibration_end, NULL, unit, customer_col, time_col, amount_col, tz) h),
+    bytime AS (SELECT c.t_cal, count(*) AS n FROM c GROUP BY c.t_cal),
+    pk AS (
+        SELECT g.n AS k, sum(b.n * persona.purchase_count_probability(model, b.t_cal, g.n)) AS e
+        FROM generate_series(0, max_frequency - 1) g(n), bytime b
+        GROUP BY g.n),
+    tab AS (
+        SELECT pk.k, pk.e FROM pk
+        UNION ALL
+        SELECT max_frequency, greatest((SELECT sum(b.n) FROM bytime b) - (SELECT sum(pk.e) FROM pk), 0)
+        WHERE EXISTS (SELECT FROM c)),
+    act AS (SELECT least(c.x, max_frequency) AS k, count(*) AS n FROM c GROUP BY 1)
+    SELECT CASE WHEN tab.k = max_frequency THEN max_frequency || '+' ELSE tab.k::text END,
+           coalesce(act.n, 0), tab.e
+    FROM tab LEFT JOIN act ON act.k = tab.k
+    ORDER BY tab.k;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.period_transactions(regclass, timestamptz, anyelement, text, text, text, text, text, integer) IS
+  'Customers by repeat purchases in the calibration period (0, 1, ..., max_frequency+): actual count and the count the fitted model expects given each customer''s T, days in time_zone';
+
+CREATE FUNCTION persona.frequency_recency_matrix(
+    model           anyelement,
+    observed        float8,
+    horizon         float8 DEFAULT 1,
+    max_frequency   integer DEFAULT 20,
+    recency_step    float8 DEFAULT 1)
+RETURNS TABLE (frequency integer, recency float8, t_cal float8, expected float8, p_alive float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    PERFORM persona.btyd_check_model(model);
+    IF observed IS NULL OR NOT observed BETWEEN 0 AND 1e6 OR observed = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('observed (T) must be a number > 0 and at most 1e6, not %s', coalesce(observed::text, 'NULL'));
+    END IF;
+    IF horizon IS NULL OR NOT horizon BETWEEN 0 AND 1e6 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('the horizon must be a number >= 0 and at most 1e6, not %s', coalesce(horizon::text, 'NULL'));
+    END IF;
+    IF max_frequency IS NULL OR max_frequency NOT BETWEEN 0 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('max_frequency must be between 0 and 10000, not %s', coalesce(max_frequency::text, 'NULL'));
+    END IF;
+    IF recency_step IS NULL OR NOT recency_step > 0 OR recency_step = 'Infinity'
+       OR max_frequency * ceil(observed / recency_step) > 1e6 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('recency_step must be a number > 0 giving at most 1e6 cells, not %s',
+                             coalesce(recency_step::text, 'NULL')),
+            HINT = 'Take a larger recency_step or a smaller max_frequency.';
+    END IF;
+    -- x = 0 has recency 0 only; x > 0 has recency step, 2 step, ..., T.
+    RETURN QUERY
+    SELECT g.x, g.tx, observed,
+           persona.expected_purchases(model, horizon, g.x, g.tx, observed),
+           persona.p_alive(model, g.x, g.tx, observed)
+    FROM (SELECT 0 AS x, 0::float8 AS tx
+          UNION ALL
+          SELECT f, least(k * recency_step, observed)
+          FROM generate_series(1, max_frequency) f, generate_series(1, ceil(observed / recency_step)::integer) k) g
+    ORDER BY g.x, g.tx;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.frequency_recency_matrix(anyelement, float8, float8, integer, float8) IS
+  'Frequency x recency matrix of a fitted model for customers observed for T = observed: expected purchases in the next horizon periods and P(alive), one row per (frequency, recency)';
+
+------------------------------------------------------------------------
+-- Warm starts: a fit that begins at a previous fit's parameters
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) RETURNS internal
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) RETURNS internal
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) IS 'transition function of persona.bgnbd_fit with a start model';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) IS 'transition function of persona.pareto_nbd_fit with a start model';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) IS 'transition function of persona.gamma_gamma_fit with a start model';
+CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.bgnbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.pareto_nbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8, start persona.gamma_gamma) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8, persona.bgnbd) IS
+  'BG/NBD fit with weights and penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8, persona.pareto_nbd) IS
+  'Pareto/NBD fit with weights and penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8, persona.gamma_gamma) IS
+  'Gamma-Gamma fit with a penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
+
+------------------------------------------------------------------------
+-- One call: statistics, RFM, segment and lifecycle of every customer
+------------------------------------------------------------------------
+
+CREATE FUNCTION persona.customer_profile(
+    orders       regclass,
+    as_of        timestamptz,
+    customer_col text    DEFAULT 'customer_id',
+    time_col     text    DEFAULT 'ordered_at',
+    amount_col   text    DEFAULT 'amount',
+    bins         integer DEFAULT 5,
+    scheme       text    DEFAULT 'standard',
+    habits       boolean DEFAULT true)
+RETURNS TABLE (
+    customer_id     bigint,
+    first_at        timestamptz,
+    last_at         timestamptz,
+    orders          bigint,
+    purchase_days   integer,
+    revenue         numeric,
+    avg_amount      double precision,
+    recency_days    integer,
+    tenure_days     integer,
+    mean_gap_days   double precision,
+    gap_sd_days     double precision,
+    repeat_orders   bigint,
+    repeat_revenue  numeric,
+    refunds         bigint,
+    rfm             persona.rfm,
+    segment         text,
+    lifecycle       persona.lifecycle,
+    habits          persona.habits)
+AS 'MODULE_PATHNAME', 'customer_profile'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_profile(regclass, timestamptz, text, text, text, integer, text, boolean) IS
+  'Order statistics, tie-safe RFM scores, segment, lifecycle stage and (unless habits => false) habits of every customer of an orders table, in one scan';
+
+-- as_of as text read in time_zone (JDBC's setString binds varchar, which the
+-- timestamptz version does not take); days, habits and labels follow
+-- time_zone and language, NULL meaning the session's.
+CREATE FUNCTION persona.customer_profile(
+    orders       regclass,
+    as_of        text,
+    customer_col text    DEFAULT 'customer_id',
+    time_col     text    DEFAULT 'ordered_at',
+    amount_col   text    DEFAULT 'amount',
+    bins         integer DEFAULT 5,
+    scheme       text    DEFAULT 'standard',
+    habits       boolean DEFAULT true,
+    time_zone    text    DEFAULT NULL,
+    language     text    DEFAULT NULL)
+RETURNS TABLE (
+    customer_id     bigint,
+    first_at        timestamptz,
+    last_at         timestamptz,
+    orders          bigint,
+    purchase_days   integer,
+    revenue         numeric,
+    avg_amount      double precision,
+    recency_days    integer,
+    tenure_days     integer,
+    mean_gap_days   double precision,
+    gap_sd_days     double precision,
+    repeat_orders   bigint,
+    repeat_revenue  numeric,
+    refunds         bigint,
+    rfm             persona.rfm,
+    segment         text,
+    lifecycle       persona.lifecycle,
+    habits          persona.habits)
+AS 'MODULE_PATHNAME', 'customer_profile_text'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_profile(regclass, text, text, text, text, integer, text, boolean, text, text) IS
+  'customer_profile with as_of as text read in time_zone, days and habits in time_zone and segments in language (NULL: the session''s TimeZone and persona.language)';
+
+-- Every customer's order_stats and habits states in one scan, for profiles
+-- with integer keys: the same bytes as order_stats_state(t, amount, zone)
+-- and habits_state(t, zone) FILTER (WHERE amount IS NULL OR amount >= 0)
+-- with GROUP BY customer over the orders before until.
+CREATE FUNCTION persona.customer_states(
+    orders       regclass,
+    until        timestamptz,
+    time_zone    text,
+    customer_col text DEFAULT 'customer_id',
+    time_col     text DEFAULT 'ordered_at',
+    amount_col   text DEFAULT 'amount')
+RETURNS TABLE (
+    customer_id  bigint,
+    stats_state  bytea,
+    habits_state bytea)
+AS 'MODULE_PATHNAME', 'customer_states'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_states(regclass, timestamptz, text, text, text, text) IS
+  'Per-customer order_stats and habits states (bytea, as order_stats_state and habits_state make them) of the orders before until, timestamp and date columns read in time_zone, in one scan; integer customer keys';
+
+------------------------------------------------------------------------
+-- 8. Profiles: flat views for BI tools, scheduled and incremental refresh
+------------------------------------------------------------------------
+
+-- One row per profile.  Everything a refresh needs is recorded here as a
+-- value (time zone, language, lifecycle thresholds), so a profile gives the
+-- same rows whatever session, driver or cron job reads or refreshes it.
+CREATE TABLE persona.profiles (
+    name                text        PRIMARY KEY
+                                    CHECK (name ~ '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 40 AND name !~ '__'),
+    schema_name         name        NOT NULL,
+    orders              regclass    NOT NULL,
+    customer_col        name        NOT NULL,
+    time_col            name        NOT NULL,
+    amount_col          name        NOT NULL,
+    key_type            text        NOT NULL,
+    as_of               date,
+    time_zone           text        NOT NULL,
+    language            text        NOT NULL CHECK (language IN ('en', 'zh')),
+    materialized        boolean     NOT NULL,
+    incremental         boolean     NOT NULL,
+    bins                integer     NOT NULL,
+    scheme              text        NOT NULL,
+    parts               text[]      NOT NULL,
+    attributes_from     regclass,
+    attributes          text[],
+    pii                 jsonb,
+    mask_pii            boolean     NOT NULL,
+    funnel_columns      text[],
+    holdout_days        integer,
+    lifecycle_new_days          integer NOT NULL,
+    lifecycle_mature_purchases  integer NOT NULL,
+    lifecycle_decline_factor    float8  NOT NULL,
+    lifecycle_churn_factor      float8  NOT NULL,
+    lifecycle_min_days          integer NOT NULL,
+    lifecycle_decline_days      integer NOT NULL,
+    lifecycle_churn_days        integer NOT NULL,
+    owner               name        NOT NULL DEFAULT current_user,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    refreshed_at        timestamptz,
+    refreshed_as_of     date,
+    refresh_kind        text,
+    refresh_ms          float8,
+    customers           bigint,
+    last_error          text,
+    last_error_at       timestamptz,
+    cron_job            bigint,
+    view_version        text
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.profiles', '');
+GRANT SELECT ON persona.profiles TO PUBLIC;
+-- Whoever may write the registry (grant INSERT, UPDATE, DELETE to the roles
+-- that build profiles) changes only the rows of roles they belong to: a
+-- refresh runs as the profile's owner with what its row says.
+ALTER TABLE persona.profiles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY profiles_read ON persona.profiles FOR SELECT USING (true);
+CREATE POLICY profiles_insert ON persona.profiles FOR INSERT WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY profiles_update ON persona.profiles FOR UPDATE USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
+    WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY profiles_delete ON persona.profiles FOR DELETE USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
+COMMENT ON TABLE persona.profiles IS
+  'Registry of profiles made by persona.create_profile: sources, options, and the outcome of the last refresh';
+COMMENT ON COLUMN persona.profiles.name IS 'profile name: the prefix of its relations (lower case, at most 40 bytes, no double underscore)';
+COMMENT ON COLUMN persona.profiles.schema_name IS 'schema holding the profile''s relations';
+COMMENT ON COLUMN persona.profiles.orders IS 'the orders table or view the profile is computed from';
+COMMENT ON COLUMN persona.profiles.customer_col IS 'customer key column of orders (any type with a btree operator class)';
+COMMENT ON COLUMN persona.profiles.time_col IS 'order time column of orders (timestamptz, or timestamp/date read in time_zone)';
+COMMENT ON COLUMN persona.profiles.amount_col IS 'order amount column of orders (numeric or convertible)';
+COMMENT ON COLUMN persona.profiles.key_type IS 'SQL type of the customer key';
+COMMENT ON COLUMN persona.profiles.as_of IS 'fixed as-of day; NULL = the day of each refresh in time_zone';
+COMMENT ON COLUMN persona.profiles.time_zone IS 'time zone of calendar days, weekdays and hours (a full IANA name)';
+COMMENT ON COLUMN persona.profiles.language IS 'language of labels: en or zh';
+COMMENT ON COLUMN persona.profiles.materialized IS 'true: stored and refreshed; false: computed from orders by every read, as the reader';
+COMMENT ON COLUMN persona.profiles.incremental IS 'true: triggers on orders record changes and refresh_profile merges them by default';
+COMMENT ON COLUMN persona.profiles.bins IS 'points of the RFM scales';
+COMMENT ON COLUMN persona.profiles.scheme IS 'RFM segment scheme: standard, cn8 or a scheme of persona.segment_rules';
+COMMENT ON COLUMN persona.profiles.parts IS 'summary relations built besides customers';
+COMMENT ON COLUMN persona.profiles.attributes_from IS 'customer attribute table joined on the customer key (NULL: none)';
+COMMENT ON COLUMN persona.profiles.attributes IS 'attribute columns carried into the customers view';
+COMMENT ON COLUMN persona.profiles.pii IS 'attribute column -> mask kind (phone, name, email, id)';
+COMMENT ON COLUMN persona.profiles.mask_pii IS 'whether the pii columns are masked in the views';
+COMMENT ON COLUMN persona.profiles.funnel_columns IS 'attribute columns for visits, signed_up, is_member, referrals of the funnel part';
+COMMENT ON COLUMN persona.profiles.holdout_days IS 'length of the holdout period of the holdout part, in days';
+COMMENT ON COLUMN persona.profiles.lifecycle_new_days IS 'lifecycle threshold recorded at creation (persona.lifecycle_new_days)';
+COMMENT ON COLUMN persona.profiles.lifecycle_mature_purchases IS 'lifecycle threshold recorded at creation (persona.lifecycle_mature_purchases)';
+COMMENT ON COLUMN persona.profiles.lifecycle_decline_factor IS 'lifecycle threshold recorded at creation (persona.lifecycle_decline_factor)';
+COMMENT ON COLUMN persona.profiles.lifecycle_churn_factor IS 'lifecycle threshold recorded at creation (persona.lifecycle_churn_factor)';
+COMMENT ON COLUMN persona.profiles.lifecycle_min_days IS 'lifecycle threshold recorded at creation (persona.lifecycle_min_days)';
+COMMENT ON COLUMN persona.profiles.lifecycle_decline_days IS 'lifecycle threshold recorded at creation (persona.lifecycle_decline_days)';
+COMMENT ON COLUMN persona.profiles.lifecycle_churn_days IS 'lifecycle threshold recorded at creation (persona.lifecycle_churn_days)';
+COMMENT ON COLUMN persona.profiles.owner IS 'role that created the profile (owner of its relations)';
+COMMENT ON COLUMN persona.profiles.created_at IS 'when the profile was created';
+COMMENT ON COLUMN persona.profiles.refreshed_at IS 'end of the last successful refresh';
+COMMENT ON COLUMN persona.profiles.refreshed_as_of IS 'as-of day of the last successful refresh';
+COMMENT ON COLUMN persona.profiles.refresh_kind IS 'full or incremental: what the last successful refresh did';
+COMMENT ON COLUMN persona.profiles.refresh_ms IS 'duration of the last successful refresh in milliseconds';
+COMMENT ON COLUMN persona.profiles.customers IS 'customers in the profile after the last successful refresh';
+COMMENT ON COLUMN persona.profiles.last_error IS 'error of the last scheduled refresh when it failed; NULL after a success';
+COMMENT ON COLUMN persona.profiles.last_error_at IS 'when the last scheduled refresh failed';
+COMMENT ON COLUMN persona.profiles.cron_job IS 'pg_cron job id of schedule_refresh, NULL when not scheduled';
+COMMENT ON COLUMN persona.profiles.view_version IS 'digest of the customers view''s tag rules and attributes: the view is replaced only when they change';
+
+CREATE FUNCTION persona.profile_progress(message text) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    -- missing_ok: a session that has not loaded the library has no such setting yet
+    IF coalesce(current_setting('persona.progress', true), 'on')::boolean THEN
+        RAISE NOTICE '%', message;
+    END IF;
+END $$;
+COMMENT ON FUNCTION persona.profile_progress(text) IS
+  'A NOTICE with a step of create_profile or refresh_profile, unless persona.progress is off';
+
+CREATE FUNCTION persona.profile_get(profile text) RETURNS persona.profiles
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    p persona.profiles;
+BEGIN
+    IF profile IS NULL THEN
+        RAISE EXCEPTION 'profile name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO p FROM persona.profiles WHERE name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object',
+            HINT = 'See persona.profiles for the profiles of this database.';
+    END IF;
+    RETURN p;
+END $$;
+COMMENT ON FUNCTION persona.profile_get(text) IS 'The registry row of a profile; 42704 when there is none';
+
+-- Qualified name of one of a profile's relations.
+CREATE FUNCTION persona.profile_rel(p persona.profiles, suffix text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format('%I.%I', p.schema_name, p.name || suffix);
+COMMENT ON FUNCTION persona.profile_rel(persona.profiles, text) IS
+  'Quoted qualified name of the profile relation <name><suffix>';
+
+-- The read views of a materialized profile run with the owner's rights (the
+-- stored rows were computed once, as the owner), so they check the reader:
+-- who may not read orders may not read what was computed from them, and
+-- row-level security on orders cannot filter rows computed before.
+CREATE FUNCTION persona.profile_guard(orders regclass, profile text, materialized boolean)
+RETURNS boolean LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+BEGIN
+    IF NOT has_table_privilege(orders, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for profile "%"', profile USING ERRCODE = 'insufficient_privilege',
+            DETAIL = format('The profile is computed from %s, which role %s may not read.', orders, current_user),
+            HINT = format('GRANT SELECT ON %s to the role, or read the profile as a role that may.', orders);
+    END IF;
+    IF materialized AND row_security_active(orders) THEN
+        RAISE EXCEPTION 'profile "%" cannot be read under row-level security', profile USING ERRCODE = 'insufficient_privilege',
+            DETAIL = format('Row-level security on %s applies to role %s, but the profile was computed from all rows.', orders, current_user),
+            HINT = 'Create the profile with materialized => false: its views compute from orders as the reader.';
+    END IF;
+    RETURN true;
+END $$;
+COMMENT ON FUNCTION persona.profile_guard(regclass, text, boolean) IS
+  'true, or 42501 when the reader may not read orders or (materialized profiles) is subject to row-level security on them';
+
+-- Local day arithmetic in the profile's zone, written into generated SQL as
+-- literals: nothing generated depends on the session's TimeZone.
+CREATE FUNCTION persona.profile_day_end(p persona.profiles, as_of_sql text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format('((%s) + 1)::timestamp AT TIME ZONE %L', as_of_sql, p.time_zone);
+COMMENT ON FUNCTION persona.profile_day_end(persona.profiles, text) IS
+  'SQL of the instant the as-of day ends in the profile''s time zone';
+
+CREATE FUNCTION persona.profile_as_of_sql(p persona.profiles) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN p.as_of IS NOT NULL THEN format('%L::date', p.as_of)
+            ELSE format('(now() AT TIME ZONE %L)::date', p.time_zone) END;
+COMMENT ON FUNCTION persona.profile_as_of_sql(persona.profiles) IS
+  'SQL of the profile''s as-of day: the fixed day, or today in its time zone';
+
+-- The type of column col of rel, NULL when rel has no such column: every
+-- column check and type lookup of the builder.
+CREATE FUNCTION persona.profile_column_type(rel regclass, col text) RETURNS regtype
+LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+RETURN (SELECT a.atttypid::regtype FROM pg_attribute a
+        WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped);
+COMMENT ON FUNCTION persona.profile_column_type(regclass, text) IS
+  'Type of a column of a relation, NULL when it has none';
+
+-- The time column as timestamptz: timestamp and date values are local times
+-- in the profile's zone.
+CREATE FUNCTION persona.profile_time_sql(p persona.profiles, alias text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN persona.profile_column_type(p.orders, p.time_col) IN ('timestamp'::regtype, 'date'::regtype)
+            THEN format('(%s%I::timestamp AT TIME ZONE %L)', alias, p.time_col, p.time_zone)
+            ELSE format('%s%I', alias, p.time_col) END;
+COMMENT ON FUNCTION persona.profile_time_sql(persona.profiles, text) IS
+  'SQL of the order time as timestamptz (timestamp and date columns read in the profile''s time zone)';
+
+-- State rows (one per customer) from a relation src with columns k, st, hb:
+-- the as-of-independent statistics decoded once, and the states to merge.
+CREATE FUNCTION persona.profile_decode_sql(p persona.profiles, src text, as_of_sql text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format($q$SELECT d.k AS customer_id,
+       (os).first_at AS first_order_at, (os).last_at AS last_order_at,
+       ((os).first_at AT TIME ZONE %2$L)::date AS first_order_on,
+       ((os).last_at AT TIME ZONE %2$L)::date AS last_order_on,
+       (os).orders, (os).purchase_days, (os).revenue, (os).avg_amount,
+       (os).mean_gap_days, (os).gap_sd_days, (os).repeat_orders, (os).repeat_revenue, (os).refunds,
+       (h).weekday_share, (h).weekend_share, (h).morning AS morning_share, (h).lunch AS lunch_share,
+       (h).afternoon AS afternoon_share, (h).evening AS evening_share, (h).night AS night_share,
+       (h).daypart::text AS daypart, (h).favourite_weekday, (h).favourite_hour,
+       d.st AS stats_state, d.hb AS habits_state
+FROM %1$s d, LATERAL persona.order_stats_of(d.st, %3$s) os, LATERAL persona.habits_of(d.hb) h$q$,
+    src, p.time_zone, as_of_sql);
+COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
+  'SQL decoding per-customer states (k, st, hb) into the columns of a profile''s state table';
+
+-- Per-customer states straight from orders (extra_where: an extra SQL
+-- condition).  Habits count the orders order_stats counts: refunds are not
+-- orders.  All customers with an integer key: customer_states, one scan
+-- into its own hash table, the same bytes in about half the time of the
+-- GROUP BY, which stays for other keys and for a subset of customers.
+CREATE FUNCTION persona.profile_states_sql(p persona.profiles, as_of_sql text, extra_where text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN extra_where IS NULL AND p.key_type IN ('smallint', 'integer', 'bigint')
+THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
+ FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, %5$L, %6$L, %7$L) s)$q$,
+    p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
+    p.customer_col, p.time_col, p.amount_col)
+ELSE format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L) AS st,
+        persona.habits_state(%2$s, %4$L) FILTER (WHERE o.%3$I IS NULL OR o.%3$I >= 0) AS hb
+ FROM %5$s o
+ WHERE o.%1$I IS NOT NULL AND %2$s < %6$s%7$s
+ GROUP BY o.%1$I)$q$,
+    p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.time_zone,
+    p.orders::text, persona.profile_day_end(p, as_of_sql), coalesce(' AND ' || extra_where, '')) END;
+COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
+  'SQL of per-customer order_stats and habits states of the orders up to the end of the as-of day';
+
+-- One row of cut points, value-tier thresholds and model fits, in one scan
+-- of the state rows of src.  start_sql (NULL: none) is the SQL of a relation
+-- with columns bgnbd and gamma_gamma whose fits start the searches: an
+-- incremental refresh starts from the previous fits, a few iterations from
+-- the new optimum.
+CREATE FUNCTION persona.profile_globals_sql(p persona.profiles, src text, as_of_sql text, models boolean,
+                                            start_sql text DEFAULT NULL) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format($q$SELECT a.as_of, %3$L::text AS time_zone, %4$L::text AS language,
+       x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, x.bgnbd, x.gamma_gamma
+FROM (SELECT %6$s AS as_of) a
+CROSS JOIN LATERAL (
+    SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, s.revenue::float8, %5$s) AS breaks,
+           percentile_cont(ARRAY[0.80, 0.95]) WITHIN GROUP (ORDER BY s.revenue::float8) AS tiers,
+           %2$s
+    FROM %1$s s WHERE s.orders > 0) x$q$,
+    src,
+    CASE WHEN models THEN format($m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
+                             (a.as_of - s.first_order_on) / 7.0, 1, 0, %1$s)
+               FILTER (WHERE s.first_order_on < a.as_of) AS bgnbd,
+           persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), 0, %2$s)
+               FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
+         ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
+    p.time_zone, p.language, p.bins, as_of_sql);
+COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
+  'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
+
+-- Every as-of measure from state rows and the globals row: plain values
+-- in, plain values out, so reads do not depend on session settings.
+CREATE FUNCTION persona.profile_scored_sql(p persona.profiles, state_rel text, globals_rel text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format($q$SELECT s.customer_id,
+       s.first_order_at, s.last_order_at, s.first_order_on, s.last_order_on,
+       s.orders, s.purchase_days, s.revenue, s.avg_amount,
+       g.as_of - s.last_order_on AS recency_days, g.as_of - s.first_order_on AS tenure_days,
+       s.mean_gap_days, s.gap_sd_days, s.repeat_orders, s.repeat_revenue, s.refunds,
+       persona.r(sc.rfm)::smallint AS r_score, persona.f(sc.rfm)::smallint AS f_score,
+       persona.m(sc.rfm)::smallint AS m_score, sc.rfm::text AS rfm,
+       persona.rfm_segment(sc.rfm, %3$L, g.language) AS segment,
+       lc.stage::text AS lifecycle, persona.label(lc.stage, g.language) AS lifecycle_label,
+       s.weekday_share, s.weekend_share, s.morning_share, s.lunch_share, s.afternoon_share,
+       s.evening_share, s.night_share, s.daypart,
+       persona.label(s.daypart::persona.daypart, g.language) AS daypart_label,
+       s.favourite_weekday, s.favourite_hour,
+       vt.tier::text AS value_tier, persona.label(vt.tier, g.language) AS value_tier_label,
+       persona.p_alive(g.bgnbd, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
+                       (g.as_of - s.first_order_on) / 7.0) AS p_alive,
+       persona.expected_purchases(g.bgnbd, 90 / 7.0, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
+                                  (g.as_of - s.first_order_on) / 7.0) AS expected_purchases_90d,
+       persona.clv(g.bgnbd, g.gamma_gamma, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7.0,
+                   (g.as_of - s.first_order_on) / 7.0,
+                   CASE WHEN s.purchase_days > 1 THEN s.repeat_revenue::float8 / (s.purchase_days - 1) END,
+                   'weeks', 12, 0.01) AS clv_12m,
+       g.as_of
+FROM %1$s s
+CROSS JOIN (SELECT * FROM %2$s OFFSET 0) g
+CROSS JOIN LATERAL (SELECT persona.rfm_score((g.as_of - s.last_order_on)::float8, s.orders::float8,
+                                             s.revenue::float8, g.breaks) AS rfm) sc
+CROSS JOIN LATERAL (SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, g.as_of,
+                                                   s.mean_gap_days, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s, %10$s) AS stage) lc
+CROSS JOIN LATERAL (SELECT persona.value_tier(s.revenue::float8, g.gold_min, g.diamond_min) AS tier) vt
+WHERE s.orders > 0$q$,
+    state_rel, globals_rel, p.scheme,
+    p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
+    p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days);
+COMMENT ON FUNCTION persona.profile_scored_sql(persona.profiles, text, text) IS
+  'SQL of a profile''s per-customer measures as of its day (RFM, segment, lifecycle, habits, value tier, P(alive), CLV)';
+
+-- The summary relations, each a SELECT over the profile's scored view (or,
+-- for quality and holdout, over orders).
+CREATE FUNCTION persona.profile_summary_sql(p persona.profiles, part text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    scored text := persona.profile_rel(p, '__scored');
+    as_of_sql text := persona.profile_as_of_sql(p);
+BEGIN
+    CASE part
+    WHEN 'segments' THEN RETURN format($q$SELECT c.segment, count(*) AS customers,
+       count(*)::float8 / sum(count(*)) OVER () AS customer_share,
+       sum(c.revenue) AS revenue,
+       (sum(c.revenue) / nullif(sum(sum(c.revenue)) OVER (), 0))::float8 AS revenue_share,
+       avg(c.recency_days)::float8 AS avg_recency_days, avg(c.orders)::float8 AS avg_orders,
+       avg(c.revenue)::float8 AS avg_revenue,
+       count(*)::float8 / sum(count(*)) OVER () < 0.05 AS below_5_percent,
+       max(c.as_of) AS as_of
+FROM %s c GROUP BY c.segment$q$, scored);
+    WHEN 'lifecycle' THEN RETURN format($q$SELECT st::text AS lifecycle, persona.label(st, %L) AS label,
+       array_position(enum_range(NULL::persona.lifecycle), st) AS stage_order,
+       count(c.customer_id) AS customers,
+       count(c.customer_id)::float8 / nullif(sum(count(c.customer_id)) OVER (), 0) AS customer_share,
+       coalesce(sum(c.revenue), 0) AS revenue
+FROM unnest(enum_range(NULL::persona.lifecycle)) st LEFT JOIN %s c ON c.lifecycle = st::text
+GROUP BY st$q$, p.language, scored);
+    WHEN 'pareto' THEN RETURN format($q$SELECT %L::text AS profile, (x).customers, (x).revenue, (x).top_share,
+       (x).top_revenue_share, (x).revenue_share, (x).customer_share
+FROM (SELECT persona.pareto(c.revenue::float8) AS x FROM %s c) q$q$, p.name, scored);
+    WHEN 'models' THEN RETURN format($q$SELECT m.model, m.parameter, m.value, m.std_error, m.customers, m.loglik, m.converged,
+       m.status, 'weeks'::text AS time_unit, g.as_of
+FROM %s g, LATERAL (VALUES
+    ('bgnbd', 'r', (g.bgnbd).r, (g.bgnbd).se_r, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'alpha', (g.bgnbd).alpha, (g.bgnbd).se_alpha, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'a', (g.bgnbd).a, (g.bgnbd).se_a, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('bgnbd', 'b', (g.bgnbd).b, (g.bgnbd).se_b, (g.bgnbd).customers, (g.bgnbd).loglik, (g.bgnbd).converged, (g.bgnbd).status),
+    ('gamma_gamma', 'p', (g.gamma_gamma).p, (g.gamma_gamma).se_p, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status),
+    ('gamma_gamma', 'q', (g.gamma_gamma).q, (g.gamma_gamma).se_q, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status),
+    ('gamma_gamma', 'v', (g.gamma_gamma).v, (g.gamma_gamma).se_v, (g.gamma_gamma).customers, (g.gamma_gamma).loglik, (g.gamma_gamma).converged, (g.gamma_gamma).status))
+    m(model, parameter, value, std_error, customers, loglik, converged, status)
+WHERE m.value IS NOT NULL$q$, persona.profile_rel(p, '__globals'));
+    WHEN 'quality' THEN RETURN format($q$SELECT q.check_name, q.label, q.rows, q.share, q.treatment, %s AS checked_at
+FROM persona.data_quality(%L::regclass, %L, %L, %L, NULL, %L, %s, %L) q$q$,
+        -- stored: when the refresh computed it; computed by every read: NULL
+        CASE WHEN p.materialized THEN 'now()' ELSE 'NULL::timestamptz' END, p.orders::text, p.customer_col, p.time_col, p.amount_col, p.time_zone,
+        persona.profile_day_end(p, as_of_sql), p.language);
+    WHEN 'holdout' THEN RETURN format($q$SELECT h.frequency, h.customers, h.predicted, h.actual, h.mae, h.rmse,
+       %2$s AS calibration_end_on, %3$s AS holdout_end_on
+FROM persona.holdout_by_frequency(%1$L::regclass, (%2$s)::timestamp AT TIME ZONE %4$L, (%3$s)::timestamp AT TIME ZONE %4$L,
+                                  'bgnbd', 'weeks', %5$L, %6$L, %7$L) h$q$,
+        p.orders::text, format('(%s - %s)', as_of_sql, p.holdout_days), as_of_sql, p.time_zone,
+        p.customer_col, p.time_col, p.amount_col);
+    WHEN 'funnel' THEN RETURN format($q$SELECT q.stage, q.label, q.stage_order, q.customers, q.reached,
+       q.reached::float8 / nullif(lag(q.reached) OVER (ORDER BY q.stage_order), 0) AS conversion
+FROM (SELECT st::text AS stage, persona.label(st, %1$L) AS label,
+             array_position(enum_range(NULL::persona.funnel), st) AS stage_order,
+             count(f.stage) AS customers, sum(count(f.stage)) OVER (ORDER BY st DESC) AS reached
+      FROM unnest(enum_range(NULL::persona.funnel)) st
+      LEFT JOIN (SELECT persona.funnel_stage(a.%4$I::bigint, a.%5$I::boolean, c.orders, a.%6$I::boolean, a.%7$I::bigint) AS stage
+                 FROM %2$s a LEFT JOIN %3$s c ON c.customer_id = a.%8$I) f ON f.stage = st
+      GROUP BY st) q$q$, p.language, p.attributes_from::text, scored,
+        p.funnel_columns[1], p.funnel_columns[2], p.funnel_columns[3], p.funnel_columns[4], p.customer_col);
+    ELSE
+        RAISE EXCEPTION 'unknown profile part "%"', part USING ERRCODE = 'invalid_parameter_value';
+    END CASE;
+END $$;
+COMMENT ON FUNCTION persona.profile_summary_sql(persona.profiles, text) IS
+  'SQL of one summary relation of a profile (segments, lifecycle, pareto, models, quality, holdout, funnel)';
+
+-- Unique key of each materialized summary, for REFRESH ... CONCURRENTLY.
+CREATE FUNCTION persona.profile_summary_key(part text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE part WHEN 'segments' THEN 'segment' WHEN 'lifecycle' THEN 'lifecycle' WHEN 'pareto' THEN 'profile'
+                 WHEN 'models' THEN 'model, parameter' WHEN 'quality' THEN 'check_name'
+                 WHEN 'holdout' THEN 'frequency' WHEN 'funnel' THEN 'stage' END;
+COMMENT ON FUNCTION persona.profile_summary_key(text) IS 'Unique columns of a profile summary relation';
+
+-- The customers view: scored rows, attributes (masked), tags from the
+-- enabled rules of persona.tag_rules whose source is this view.
+CREATE FUNCTION persona.profile_customers_view(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    view_name text := persona.profile_rel(p, '_customers');
+    view_oid regclass := to_regclass(view_name);
+    attr_sql text := '';
+    join_sql text := '';
+    arms text := '';
+    col text;
+    kind text;
+    typ oid;
+    r record;
+    sql text;
+BEGIN
+    IF p.attributes_from IS NOT NULL THEN
+        FOREACH col IN ARRAY p.attributes LOOP
+            typ := persona.profile_column_type(p.attributes_from, col);
+            kind := p.pii ->> col;
+            IF kind IS NOT NULL AND p.mask_pii THEN
+                -- the function name comes from this list, never from the registry's text
+                attr_sql := attr_sql || format(', %s(a.%I::text) AS %I',
+                    CASE kind WHEN 'phone' THEN 'persona.mask_phone' WHEN 'name' THEN 'persona.mask_name'
+                              WHEN 'email' THEN 'persona.mask_email' WHEN 'id' THEN 'persona.mask_id' END, col, col);
+                IF kind NOT IN ('phone', 'name', 'email', 'id') THEN
+                    RAISE EXCEPTION 'unknown mask kind "%" for pii column "%"', kind, col USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Use phone, name, email or id.';
+                END IF;
+            ELSIF typ >= 16384 OR typ IN ('money'::regtype) THEN
+                -- a type of an extension or the user: its text, which every driver reads
+                attr_sql := attr_sql || format(', a.%I::text AS %I', col, col);
+            ELSE
+                attr_sql := attr_sql || format(', a.%I', col);
+            END IF;
+        END LOOP;
+        join_sql := format(' LEFT JOIN %s a ON a.%I = c.customer_id', p.attributes_from, p.customer_col);
+    END IF;
+    IF view_oid IS NOT NULL THEN
+        FOR r IN SELECT tag, rule_sql FROM persona.tag_rules
+                 WHERE source = view_oid AND enabled ORDER BY layer, tag
+        LOOP
+            -- checked again: the profile's columns may have changed since the rule was stored
+            PERFORM persona.check_tag_rule(view_oid, r.rule_sql);
+            arms := arms || format(E',\n        CASE WHEN (%s\n) THEN %L END', r.rule_sql, r.tag);
+        END LOOP;
+    END IF;
+    sql := format(E'CREATE OR REPLACE VIEW %s WITH (security_barrier%s) AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (SELECT c.*%s FROM %s c%s) b\nWHERE persona.profile_guard(%L::regclass, %L, %L)',
+                  view_name, CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+                  arms, attr_sql, persona.profile_rel(p, '__scored'), join_sql,
+                  p.orders::text, p.name, p.materialized);
+    -- Replacing a view waits for its readers and makes new ones wait: only
+    -- when the rules or attributes changed.
+    IF view_oid IS NOT NULL AND md5(sql) = (SELECT view_version FROM persona.profiles WHERE name = p.name) THEN
+        RETURN;
+    END IF;
+    EXECUTE sql;
+    UPDATE persona.profiles SET view_version = md5(sql) WHERE name = p.name;
+    EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+                   format('persona profile %s: one row per customer (built-in types only; as of its as_of day, time zone %s)', p.name, p.time_zone));
+END $$;
+COMMENT ON FUNCTION persona.profile_customers_view(persona.profiles) IS
+  'Create or replace a profile''s customers view with its attributes and the current tag rules';
+
+-- Create (or, with replace, recreate) every relation of a profile but the
+-- customers view's tags; no data is computed here.
+CREATE FUNCTION persona.profile_build(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    state_rel text := persona.profile_rel(p, '__state');
+    globals_rel text := persona.profile_rel(p, '__globals');
+    scored_rel text := persona.profile_rel(p, '__scored');
+    as_of_sql text := persona.profile_as_of_sql(p);
+    invoker text := CASE WHEN p.materialized THEN '' ELSE ' WITH (security_invoker)' END;
+    part text;
+    guard text := format('persona.profile_guard(%L::regclass, %L, %L)', p.orders::text, p.name, p.materialized);
+    key_sql text;
+    o text := p.orders::text;
+BEGIN
+    IF p.materialized THEN
+        EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', state_rel,
+                       persona.profile_decode_sql(p, persona.profile_states_sql(p, as_of_sql, 'false'), as_of_sql));
+        EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (customer_id)', state_rel);
+        EXECUTE format('COMMENT ON TABLE %s IS %L', state_rel,
+                       format('persona profile %s (internal): one row per customer, statistics that do not depend on the as-of day and the aggregate states that refreshes merge', p.name));
+        EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', globals_rel,
+                       persona.profile_globals_sql(p, state_rel, as_of_sql, true));
+        EXECUTE format('ALTER TABLE %s ADD COLUMN needs_full boolean NOT NULL DEFAULT false', globals_rel);
+        EXECUTE format('COMMENT ON TABLE %s IS %L', globals_rel,
+                       format('persona profile %s (internal): as-of day, RFM cut points, value-tier thresholds and model fits of the last refresh', p.name));
+        IF p.incremental THEN
+            EXECUTE format('CREATE TABLE %s AS SELECT o.%I AS customer_id, %s AS ordered_at, o.%I::numeric AS amount FROM %s o WITH NO DATA',
+                           persona.profile_rel(p, '__pending'), p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, o);
+            EXECUTE format('COMMENT ON TABLE %s IS %L', persona.profile_rel(p, '__pending'),
+                           format('persona profile %s (internal): orders inserted since the last refresh, merged by the next incremental refresh', p.name));
+            EXECUTE format('CREATE TABLE %s AS SELECT o.%I AS customer_id FROM %s o WITH NO DATA',
+                           persona.profile_rel(p, '__dirty'), p.customer_col, o);
+            EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (customer_id)', persona.profile_rel(p, '__dirty'));
+            EXECUTE format('COMMENT ON TABLE %s IS %L', persona.profile_rel(p, '__dirty'),
+                           format('persona profile %s (internal): customers whose orders were updated or deleted since the last refresh', p.name));
+            PERFORM persona.profile_capture_triggers(p);
+        END IF;
+    ELSE
+        EXECUTE format('CREATE VIEW %s WITH (security_invoker) AS %s', state_rel,
+                       persona.profile_decode_sql(p, persona.profile_states_sql(p, as_of_sql, NULL), as_of_sql));
+        EXECUTE format('CREATE VIEW %s WITH (security_invoker) AS %s', globals_rel,
+                       persona.profile_globals_sql(p, state_rel, as_of_sql, 'models' = ANY (p.parts)));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', state_rel, format('persona profile %s (internal): per-customer statistics computed from orders', p.name));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', globals_rel, format('persona profile %s (internal): as-of day, cut points and fits computed from orders', p.name));
+    END IF;
+    EXECUTE format('CREATE VIEW %s%s AS %s', scored_rel, invoker, persona.profile_scored_sql(p, state_rel, globals_rel));
+    EXECUTE format('COMMENT ON VIEW %s IS %L', scored_rel, format('persona profile %s (internal): per-customer measures as of the as-of day', p.name));
+    PERFORM persona.profile_customers_view(p);
+    IF 'customer_tags' = ANY (p.parts) THEN
+        EXECUTE format($q$CREATE VIEW %s WITH (security_barrier%s) AS
+SELECT c.customer_id, t.tag, r.layer::text AS layer, r.description
+FROM %s c CROSS JOIN LATERAL unnest(c.tags) t(tag)
+LEFT JOIN persona.tag_rules r ON r.source = %L::regclass AND r.tag = t.tag$q$,
+            persona.profile_rel(p, '_customer_tags'), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+            persona.profile_rel(p, '_customers'), persona.profile_rel(p, '_customers'));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_customer_tags'),
+                       format('persona profile %s: one row per customer and tag', p.name));
+    END IF;
+    FOREACH part IN ARRAY p.parts LOOP
+        CONTINUE WHEN part = 'customer_tags';
+        IF p.materialized AND part <> 'models' THEN
+            EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA',
+                           persona.profile_rel(p, '__' || part), persona.profile_summary_sql(p, part));
+            EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', persona.profile_rel(p, '__' || part), persona.profile_summary_key(part));
+            EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', persona.profile_rel(p, '__' || part),
+                           format('persona profile %s (internal): stored %s summary, refreshed concurrently', p.name, part));
+            EXECUTE format('CREATE VIEW %s WITH (security_barrier) AS SELECT * FROM %s WHERE %s',
+                           persona.profile_rel(p, '_' || part), persona.profile_rel(p, '__' || part), guard);
+        ELSE
+            EXECUTE format('CREATE VIEW %s WITH (security_barrier%s) AS SELECT * FROM (%s) s WHERE %s',
+                           persona.profile_rel(p, '_' || part), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+                           persona.profile_summary_sql(p, part), guard);
+        END IF;
+        EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_' || part),
+                       format('persona profile %s: %s summary (built-in types only)', p.name, part));
+    END LOOP;
+    -- The internal relations are read through the views only.
+    FOR part IN SELECT c.oid::regclass::text FROM pg_class c
+                WHERE c.relnamespace = p.schema_name::regnamespace AND c.relkind IN ('r', 'v', 'm') AND c.relname LIKE p.name || '\_\_%' LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', part);
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION persona.profile_build(persona.profiles) IS
+  'Create the relations of a profile from its registry row (no data)';
+
+-- Triggers recording changes of orders for incremental refresh.  The
+-- trigger function belongs to the profile owner and runs with the owner's
+-- rights, so writers of orders need no privileges on the profile.
+CREATE FUNCTION persona.profile_capture_triggers(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    fn text := persona.profile_rel(p, '__capture');
+    pending text := persona.profile_rel(p, '__pending');
+    dirty text := persona.profile_rel(p, '__dirty');
+    trg text := 'persona_' || p.name;
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = p.orders) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'incremental profiles need orders to be a table' USING ERRCODE = 'wrong_object_type',
+            DETAIL = format('%s is not a table; changes of a view cannot be captured.', p.orders),
+            HINT = 'Use incremental => false (refresh_profile recomputes the profile), or build the profile on the table.';
+    END IF;
+    EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO %2$s SELECT n.%4$I, %6$s, n.%5$I::numeric FROM new_rows n WHERE n.%4$I IS NOT NULL;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO %3$s SELECT o.%4$I FROM old_rows o WHERE o.%4$I IS NOT NULL
+                      UNION SELECT n.%4$I FROM new_rows n WHERE n.%4$I IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO %3$s SELECT DISTINCT o.%4$I FROM old_rows o WHERE o.%4$I IS NOT NULL ON CONFLICT DO NOTHING;
+    ELSE
+        UPDATE %7$s SET needs_full = true;
+    END IF;
+    RETURN NULL;
+END $body$ $f$, fn, pending, dirty, p.customer_col, p.amount_col,
+        persona.profile_time_sql(p, 'n.'), persona.profile_rel(p, '__globals'));
+    EXECUTE format('COMMENT ON FUNCTION %s() IS %L', fn,
+                   format('persona profile %s (internal): records changes of %s for incremental refresh', p.name, p.orders));
+    EXECUTE format('REVOKE ALL ON FUNCTION %s() FROM PUBLIC', fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_insert', p.orders, fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_update', p.orders, fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_delete', p.orders, fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_truncate', p.orders, fn);
+END $$;
+COMMENT ON FUNCTION persona.profile_capture_triggers(persona.profiles) IS
+  'Create the statement triggers (transition tables) on orders that record changes for an incremental profile';
+
+CREATE FUNCTION persona.create_profile(
+    name            text,
+    orders          regclass,
+    customer_col    text     DEFAULT 'customer_id',
+    time_col        text     DEFAULT 'ordered_at',
+    amount_col      text     DEFAULT 'amount',
+    schema          name     DEFAULT NULL,
+    as_of           date     DEFAULT NULL,
+    time_zone       text     DEFAULT NULL,
+    language        text     DEFAULT NULL,
+    materialized    boolean  DEFAULT true,
+    incremental     boolean  DEFAULT false,
+    bins            integer  DEFAULT 5,
+    scheme          text     DEFAULT 'standard',
+    parts           text[]   DEFAULT NULL,
+    attributes_from regclass DEFAULT NULL,
+    attributes      text[]   DEFAULT NULL,
+    pii             jsonb    DEFAULT NULL,
+    mask_pii        boolean  DEFAULT true,
+    funnel_columns  text[]   DEFAULT NULL,
+    holdout_days    integer  DEFAULT NULL)
+RETURNS SETOF regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles;
+    c text;
+    t regtype;
+    all_parts constant text[] := ARRAY['customer_tags', 'segments', 'lifecycle', 'pareto', 'models', 'quality', 'holdout', 'funnel'];
+    started timestamptz := clock_timestamp();
+BEGIN
+    IF name IS NULL OR orders IS NULL OR customer_col IS NULL OR time_col IS NULL OR amount_col IS NULL
+       OR materialized IS NULL OR incremental IS NULL OR bins IS NULL OR scheme IS NULL OR mask_pii IS NULL THEN
+        RAISE EXCEPTION 'arguments of create_profile must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            DETAIL = 'Only schema, as_of, time_zone, language, parts, attributes_from, attributes, pii, funnel_columns and holdout_days may be NULL.';
+    END IF;
+    IF name !~ '^[a-z][a-z0-9_]*$' OR octet_length(name) > 40 OR name ~ '__' THEN
+        RAISE EXCEPTION 'invalid profile name "%"', name USING ERRCODE = 'invalid_name',
+            DETAIL = 'A profile name is a lower-case letter followed by lower-case letters, digits and single underscores, at most 40 bytes: it prefixes the names of the profile''s relations.';
+    END IF;
+    IF EXISTS (SELECT FROM persona.profiles WHERE profiles.name = create_profile.name) THEN
+        RAISE EXCEPTION 'profile "%" already exists', name USING ERRCODE = 'duplicate_object',
+            HINT = 'Drop it with persona.drop_profile, or choose another name.';
+    END IF;
+    PERFORM persona.resolve_relation(orders);
+    p.name := name;
+    p.orders := orders;
+    p.schema_name := coalesce(schema, current_schema());
+    IF p.schema_name IS NULL OR to_regnamespace(p.schema_name) IS NULL THEN
+        RAISE EXCEPTION 'schema "%" does not exist', coalesce(schema, '(none)') USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    IF p.schema_name IN ('persona', 'pg_catalog', 'information_schema') THEN
+        RAISE EXCEPTION 'profiles cannot be created in schema "%"', p.schema_name USING ERRCODE = 'invalid_schema_name',
+            HINT = 'Name a schema of your own with schema =>.';
+    END IF;
+    IF NOT has_schema_privilege(p.schema_name, 'CREATE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', p.schema_name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- columns and their types
+    FOREACH c IN ARRAY ARRAY[customer_col, time_col, amount_col] LOOP
+        IF persona.profile_column_type(orders, c) IS NULL THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', c, orders USING ERRCODE = 'undefined_column',
+                HINT = 'Name the columns with customer_col, time_col and amount_col.';
+        END IF;
+    END LOOP;
+    p.customer_col := customer_col;
+    p.time_col := time_col;
+    p.amount_col := amount_col;
+    t := persona.profile_column_type(orders, customer_col);
+    IF NOT EXISTS (SELECT FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
+                   WHERE am.amname = 'btree' AND oc.opcdefault
+                     AND (oc.opcintype = t OR oc.opcintype = (SELECT typbasetype FROM pg_type WHERE oid = t))) THEN
+        RAISE EXCEPTION 'customer key column "%" of type % has no default btree operator class', customer_col, t
+            USING ERRCODE = 'datatype_mismatch', HINT = 'Use a key of an ordered type (integer, text, uuid, ...), or cast it in a view.';
+    END IF;
+    p.key_type := format_type(t, (SELECT atttypmod FROM pg_attribute a WHERE a.attrelid = orders AND a.attname = customer_col));
+    t := persona.profile_column_type(orders, time_col);
+    IF t NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+        RAISE EXCEPTION 'time column "%" has type %', time_col, t USING ERRCODE = 'datatype_mismatch',
+            DETAIL = 'The order time must be timestamptz, timestamp or date (timestamp and date are local times in the profile''s time zone).';
+    END IF;
+    t := persona.profile_column_type(orders, amount_col);
+    IF NOT EXISTS (SELECT FROM pg_type ty WHERE ty.oid = t AND ty.typcategory = 'N') THEN
+        RAISE EXCEPTION 'amount column "%" has type %', amount_col, t USING ERRCODE = 'datatype_mismatch',
+            DETAIL = 'The order amount must be a number (numeric, integer or floating point).';
+    END IF;
+    -- values recorded once, so that reads and scheduled refreshes do not depend on the session
+    p.time_zone := coalesce(time_zone, current_setting('TimeZone'));
+    PERFORM persona.daypart_of(now(), p.time_zone);    -- 22023 for a zone persona does not accept
+    p.language := coalesce(language, current_setting('persona.language'));
+    IF p.language NOT IN ('en', 'zh') THEN
+        RAISE EXCEPTION 'unknown language "%"', p.language USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''en'' or ''zh''.';
+    END IF;
+    p.as_of := as_of;
+    IF as_of IN ('infinity', '-infinity') THEN
+        RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF bins < 2 OR bins > 10 THEN
+        RAISE EXCEPTION 'bins must be between 2 and 10' USING ERRCODE = 'invalid_parameter_value', DETAIL = format('bins is %s.', bins);
+    END IF;
+    p.bins := bins;
+    PERFORM persona.rfm_segment(persona.rfm(1, 1, 1, bins), scheme);    -- unknown schemes raise here
+    p.scheme := scheme;
+    p.materialized := materialized;
+    p.incremental := incremental;
+    IF incremental AND NOT materialized THEN
+        RAISE EXCEPTION 'an incremental profile must be materialized' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A profile with materialized => false is computed by every read; there is nothing to refresh.';
+    END IF;
+    -- attributes
+    p.attributes_from := attributes_from;
+    p.mask_pii := mask_pii;
+    IF attributes_from IS NOT NULL THEN
+        PERFORM persona.resolve_relation(attributes_from);
+        IF persona.profile_column_type(attributes_from, customer_col) IS NULL THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', customer_col, attributes_from USING ERRCODE = 'undefined_column',
+                DETAIL = 'The attribute table is joined on the customer key column of orders.';
+        END IF;
+        p.attributes := coalesce(attributes, ARRAY(
+            SELECT a.attname::text FROM pg_attribute a
+            WHERE a.attrelid = attributes_from AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> customer_col
+            ORDER BY a.attnum));
+        FOREACH c IN ARRAY p.attributes LOOP
+            IF persona.profile_column_type(attributes_from, c) IS NULL THEN
+                RAISE EXCEPTION 'column "%" does not exist in %', c, attributes_from USING ERRCODE = 'undefined_column';
+            END IF;
+        END LOOP;
+    ELSIF attributes IS NOT NULL OR pii IS NOT NULL OR funnel_columns IS NOT NULL THEN
+        RAISE EXCEPTION 'attributes, pii and funnel_columns need attributes_from' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name the customer attribute table with attributes_from.';
+    END IF;
+    IF pii IS NOT NULL THEN
+        IF jsonb_typeof(pii) <> 'object' THEN
+            RAISE EXCEPTION 'pii must be a JSON object of column names and mask kinds' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'For example ''{"mobile": "phone", "real_name": "name"}''; kinds are phone, name, email and id.';
+        END IF;
+        FOR c IN SELECT key FROM jsonb_each_text(pii) LOOP
+            IF NOT c = ANY (p.attributes) THEN
+                RAISE EXCEPTION 'pii column "%" is not one of the attributes', c USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF pii ->> c IS NULL OR pii ->> c NOT IN ('phone', 'name', 'email', 'id') THEN
+                RAISE EXCEPTION 'unknown mask kind "%" for pii column "%"', pii ->> c, c USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Use phone, name, email or id.';
+            END IF;
+        END LOOP;
+    END IF;
+    p.pii := pii;
+    -- parts
+    p.parts := coalesce(parts, ARRAY['customer_tags', 'segments', 'lifecycle', 'pareto', 'models', 'quality']
+                               || CASE WHEN holdout_days IS NOT NULL THEN ARRAY['holdout'] ELSE '{}' END
+                               || CASE WHEN funnel_columns IS NOT NULL THEN ARRAY['funnel'] ELSE '{}' END);
+    FOREACH c IN ARRAY p.parts LOOP
+        IF c IS NULL OR NOT c = ANY (all_parts) THEN
+            RAISE EXCEPTION 'unknown profile part "%"', c USING ERRCODE = 'invalid_parameter_value',
+                HINT = format('Parts are %s.', array_to_string(all_parts, ', '));
+        END IF;
+    END LOOP;
+    p.parts := ARRAY(SELECT DISTINCT x FROM unnest(p.parts) x ORDER BY x);
+    IF 'funnel' = ANY (p.parts) THEN
+        IF funnel_columns IS NULL OR cardinality(funnel_columns) <> 4 OR array_position(funnel_columns, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'the funnel part needs funnel_columns' USING ERRCODE = 'invalid_parameter_value',
+                DETAIL = 'funnel_columns names four columns of attributes_from: visits, signed_up, is_member, referrals.';
+        END IF;
+        FOREACH c IN ARRAY funnel_columns LOOP
+            IF persona.profile_column_type(attributes_from, c) IS NULL THEN
+                RAISE EXCEPTION 'column "%" does not exist in %', c, attributes_from USING ERRCODE = 'undefined_column';
+            END IF;
+        END LOOP;
+    END IF;
+    p.funnel_columns := funnel_columns;
+    IF 'holdout' = ANY (p.parts) THEN
+        IF holdout_days IS NULL OR holdout_days < 1 THEN
+            RAISE EXCEPTION 'the holdout part needs holdout_days of at least 1' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF NOT materialized THEN
+            RAISE EXCEPTION 'the holdout part needs a materialized profile' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p.key_type NOT IN ('bigint', 'integer', 'smallint') THEN
+            RAISE EXCEPTION 'the holdout part needs an integer customer key' USING ERRCODE = 'datatype_mismatch',
+                DETAIL = format('The customer key has type %s.', p.key_type);
+        END IF;
+    END IF;
+    p.holdout_days := holdout_days;
+    p.lifecycle_new_days := current_setting('persona.lifecycle_new_days')::integer;
+    p.lifecycle_mature_purchases := current_setting('persona.lifecycle_mature_purchases')::integer;
+    p.lifecycle_decline_factor := current_setting('persona.lifecycle_decline_factor')::float8;
+    p.lifecycle_churn_factor := current_setting('persona.lifecycle_churn_factor')::float8;
+    p.lifecycle_min_days := current_setting('persona.lifecycle_min_days')::integer;
+    p.lifecycle_decline_days := current_setting('persona.lifecycle_decline_days')::integer;
+    p.lifecycle_churn_days := current_setting('persona.lifecycle_churn_days')::integer;
+    p.owner := current_user;
+    p.created_at := now();
+    IF EXISTS (SELECT FROM pg_class cl WHERE cl.relnamespace = p.schema_name::regnamespace
+               AND (cl.relname = p.name || '_customers' OR cl.relname LIKE p.name || '\_\_%')) THEN
+        RAISE EXCEPTION 'relation "%" already exists', p.name || '_customers' USING ERRCODE = 'duplicate_table',
+            HINT = 'Choose another profile name or schema.';
+    END IF;
+    INSERT INTO persona.profiles SELECT (p).*;
+    PERFORM persona.profile_progress(format('persona profile %s: creating relations in schema %s', p.name, p.schema_name));
+    PERFORM persona.profile_build(p);
+    IF materialized THEN
+        PERFORM persona.refresh_profile(name, false);
+    END IF;
+    PERFORM persona.profile_progress(format('persona profile %s: created in %s ms', p.name,
+                                            round(extract(epoch FROM clock_timestamp() - started) * 1000)));
+    RETURN QUERY SELECT cl.oid::regclass FROM pg_class cl
+                 WHERE cl.relnamespace = p.schema_name::regnamespace AND cl.relname LIKE p.name || '\_%'
+                   AND cl.relname NOT LIKE p.name || '\_\_%'
+                 ORDER BY cl.relname;
+END $$;
+COMMENT ON FUNCTION persona.create_profile(text, regclass, text, text, text, name, date, text, text, boolean, boolean, integer, text, text[], regclass, text[], jsonb, boolean, text[], integer) IS
+  'Create a profile: flat views <name>_customers, _customer_tags, _segments, _lifecycle, _pareto, _models, _quality (and _holdout, _funnel) with built-in column types, registered in persona.profiles and refreshed once';
+
+-- The sources a refresh reads, checked first so that a scheduled refresh
+-- records an error naming the profile's option rather than a query's alias.
+CREATE FUNCTION persona.profile_check_sources(p persona.profiles) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    i integer;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_class WHERE oid = p.orders) THEN
+        RAISE EXCEPTION 'the orders relation of profile "%" no longer exists', p.name USING ERRCODE = 'undefined_table',
+            HINT = 'Drop the profile with persona.drop_profile and create it again on the new relation.';
+    END IF;
+    FOR i IN 1..3 LOOP
+        IF persona.profile_column_type(p.orders, (ARRAY[p.customer_col, p.time_col, p.amount_col])[i]) IS NULL THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', (ARRAY[p.customer_col, p.time_col, p.amount_col])[i], p.orders
+                USING ERRCODE = 'undefined_column',
+                      DETAIL = format('Profile "%s" reads it as its %s.', p.name, (ARRAY['customer_col', 'time_col', 'amount_col'])[i]),
+                      HINT = 'Rename the column back, or drop the profile and create it with the new column name.';
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION persona.profile_check_sources(persona.profiles) IS
+  'Error naming the option when the orders relation or a column a profile reads is gone';
+
+-- Refresh in dependency order: per-customer states, then the globals row
+-- computed from them, then the materialized summaries (concurrently, so
+-- readers are never blocked).  One transaction: readers see the old profile
+-- or the new one.
+CREATE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
+RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles := persona.profile_get(profile);
+    started timestamptz := clock_timestamp();
+    step timestamptz;
+    state_rel text := persona.profile_rel(p, '__state');
+    globals_rel text := persona.profile_rel(p, '__globals');
+    pending_rel text := persona.profile_rel(p, '__pending');
+    dirty_rel text := persona.profile_rel(p, '__dirty');
+    day date;
+    day_sql text;
+    kind text;
+    n bigint := 0;
+    m bigint;
+    part text;
+    cols text;
+    excluded_cols text;
+    populated boolean;
+    old_zone text := current_setting('TimeZone');
+    old_work_mem text := current_setting('work_mem');
+    small text;
+    needs_full boolean;
+    start_sql text;
+BEGIN
+    IF NOT p.materialized THEN
+        PERFORM persona.profile_customers_view(p);
+        RETURN QUERY SELECT p.name, 'views'::text, NULL::date, NULL::bigint, 0::bigint,
+                            extract(epoch FROM clock_timestamp() - started)::float8 * 1000;
+        RETURN;
+    END IF;
+    IF incremental AND NOT p.incremental THEN
+        RAISE EXCEPTION 'profile "%" was created without incremental => true', p.name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Refresh it fully, or drop it and create it with incremental => true.';
+    END IF;
+    -- one refresh of a profile at a time
+    PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
+    PERFORM persona.profile_check_sources(p);
+    -- The changes recorded so far are what this refresh merges: writers of
+    -- orders (their triggers insert here) wait until it commits, so no
+    -- change lands between its statements.  Readers are never blocked.
+    IF p.incremental THEN
+        EXECUTE format('LOCK TABLE %s, %s IN EXCLUSIVE MODE', pending_rel, dirty_rel);
+    END IF;
+    -- session-zone functions used by a part (holdout) and the as-of day follow the profile
+    PERFORM set_config('TimeZone', p.time_zone, true);
+    day := coalesce(p.as_of, (now() AT TIME ZONE p.time_zone)::date);
+    day_sql := format('%L::date', day);
+    kind := CASE WHEN coalesce(incremental, p.incremental) THEN 'incremental' ELSE 'full' END;
+    IF kind = 'incremental' THEN
+        EXECUTE format('SELECT coalesce(bool_or(needs_full), true) FROM %s', globals_rel) INTO STRICT needs_full;
+        IF needs_full OR p.refreshed_as_of IS NULL OR day < p.refreshed_as_of THEN
+            kind := 'full';
+        END IF;
+    END IF;
+    cols := (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+             WHERE a.attrelid = state_rel::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    excluded_cols := (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x);
+    step := clock_timestamp();
+    IF kind = 'full' THEN
+        -- the new states, then only the customers whose states differ are
+        -- decoded and written: a daily full refresh rewrites few rows
+        EXECUTE format('CREATE TEMP TABLE persona_profile_new ON COMMIT DROP AS %s',
+                       persona.profile_states_sql(p, day_sql, NULL));
+        EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT FROM pg_temp.persona_profile_new n WHERE n.k = s.customer_id)', state_rel);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXECUTE format('INSERT INTO %1$s AS s %2$s
+                        ON CONFLICT (customer_id) DO UPDATE SET (%3$s) = (SELECT %4$s)',
+                       state_rel,
+                       persona.profile_decode_sql(p, format('(SELECT n.* FROM pg_temp.persona_profile_new n LEFT JOIN %s s ON s.customer_id = n.k
+                                                             WHERE s.customer_id IS NULL OR s.stats_state IS DISTINCT FROM n.st
+                                                                OR s.habits_state IS DISTINCT FROM n.hb)', state_rel), day_sql),
+                       cols, excluded_cols);
+        GET DIAGNOSTICS m = ROW_COUNT;
+        n := n + m;
+        DROP TABLE pg_temp.persona_profile_new;
+        IF p.incremental THEN
+            EXECUTE format('TRUNCATE %s, %s', pending_rel, dirty_rel);
+            -- orders after the as-of day wait in pending for the day they belong to
+            EXECUTE format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE o.%I IS NOT NULL AND %s >= %s',
+                           pending_rel, p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
+                           p.customer_col, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
+        END IF;
+    ELSE
+        -- customers with updated or deleted orders: recomputed from orders
+        EXECUTE format('DELETE FROM %s s USING %s d WHERE s.customer_id = d.customer_id', state_rel, dirty_rel);
+        EXECUTE format('INSERT INTO %s %s', state_rel,
+                       persona.profile_decode_sql(p, persona.profile_states_sql(p, day_sql,
+                           format('o.%I IN (SELECT customer_id FROM %s)', p.customer_col, dirty_rel)), day_sql));
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id AND q.ordered_at < %s',
+                       pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
+        EXECUTE format('TRUNCATE %s', dirty_rel);
+        -- inserted orders: their states merged into the customers' states
+        EXECUTE format($q$INSERT INTO %1$s AS s %2$s
+                        ON CONFLICT (customer_id) DO UPDATE SET (%5$s) = (SELECT %6$s)$q$,
+                       state_rel,
+                       persona.profile_decode_sql(p, format($d$(SELECT u.k, persona.order_stats_merge(u.st) AS st, persona.habits_merge(u.hb) AS hb
+  FROM (SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %1$L) AS st,
+               persona.habits_state(q.ordered_at, %1$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
+        FROM %2$s q WHERE q.ordered_at < %3$s GROUP BY q.customer_id
+        UNION ALL
+        SELECT s.customer_id, s.stats_state, s.habits_state FROM %4$s s
+        WHERE s.customer_id IN (SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s)) u
+  GROUP BY u.k)$d$, p.time_zone, pending_rel, persona.profile_day_end(p, day_sql), state_rel), day_sql),
+                       NULL, NULL, cols, excluded_cols);
+        GET DIAGNOSTICS m = ROW_COUNT;
+        n := n + m;
+        EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
+    END IF;
+    PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',
+                                            p.name, kind, day, n, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    PERFORM persona.profile_customers_view(p);
+    -- Nothing merged and the same day: the globals and summaries would come
+    -- out as they are (a frequent schedule with no new orders costs little).
+    IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of THEN
+        PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
+    ELSE
+    -- globals from the per-customer rows; an incremental refresh starts
+    -- the fits from the previous ones, passed as literals
+    step := clock_timestamp();
+    IF kind = 'incremental' THEN
+        EXECUTE format('SELECT format(''(SELECT %%L::persona.bgnbd AS bgnbd, %%L::persona.gamma_gamma AS gamma_gamma)'', bgnbd, gamma_gamma) FROM %s',
+                       globals_rel) INTO start_sql;
+    END IF;
+    EXECUTE format('DELETE FROM %s', globals_rel);
+    BEGIN
+        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, 'models' = ANY (p.parts), start_sql));
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+        RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
+            USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
+        EXECUTE format('INSERT INTO %s %s', globals_rel, persona.profile_globals_sql(p, state_rel, day_sql, false));
+    END;
+    PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
+                                            p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    FOREACH part IN ARRAY p.parts LOOP
+        CONTINUE WHEN part IN ('customer_tags', 'models');
+        -- data quality describes the orders table: a scan of all of it, done
+        -- by full refreshes only (checked_at says when)
+        populated := (SELECT relispopulated FROM pg_class WHERE oid = persona.profile_rel(p, '__' || part)::regclass);
+        CONTINUE WHEN part = 'quality' AND kind = 'incremental' AND populated;
+        step := clock_timestamp();
+        IF part = 'quality' THEN
+            -- data_quality's one pass holds ~48 bytes an order within
+            -- work_mem, else it takes a query many times slower: give this
+            -- step what the table needs (at most 1 GB), then set it back.
+            PERFORM set_config('work_mem', greatest(pg_size_bytes(old_work_mem),
+                least(1024 * 1024 * 1024, 48 * greatest((SELECT reltuples FROM pg_class WHERE oid = p.orders), 0)::bigint + 1024 * 1024)) / 1024 || 'kB', true);
+        END IF;
+        IF populated THEN
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', persona.profile_rel(p, '__' || part));
+        ELSE
+            EXECUTE format('REFRESH MATERIALIZED VIEW %s', persona.profile_rel(p, '__' || part));
+        END IF;
+        PERFORM set_config('work_mem', old_work_mem, true);
+        PERFORM persona.profile_progress(format('persona profile %s: %s (%s ms)',
+                                                p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
+    END LOOP;
+    END IF;
+    IF 'segments' = ANY (p.parts) THEN
+        -- seed 003: five to eight segments, each at least 5% of the customers
+        EXECUTE format($q$SELECT string_agg(format('%%s (%%s%%%%)', segment, round(customer_share::numeric * 100, 1)), ', ' ORDER BY customer_share)
+                          FROM %s WHERE below_5_percent$q$, persona.profile_rel(p, '__segments')) INTO small;
+        IF small IS NOT NULL THEN
+            PERFORM persona.profile_progress(format('persona profile %s: segments below 5%% of customers: %s', p.name, small)
+                || E'\nHINT:  merge them with a neighbouring segment (a scheme in persona.segment_rules), or use scheme => ''cn8''');
+        END IF;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE orders > 0', state_rel) INTO m;
+    PERFORM set_config('TimeZone', old_zone, true);
+    UPDATE persona.profiles pr SET refreshed_at = clock_timestamp(), refreshed_as_of = day, refresh_kind = kind,
+           refresh_ms = extract(epoch FROM clock_timestamp() - started) * 1000, customers = m,
+           last_error = NULL, last_error_at = NULL
+    WHERE pr.name = p.name;
+    RETURN QUERY SELECT p.name, kind, day, m, n, extract(epoch FROM clock_timestamp() - started)::float8 * 1000;
+END $$;
+COMMENT ON FUNCTION persona.profile_refresh_run(text, boolean) IS
+  'The steps of refresh_profile (called by it)';
+
+-- Errors of a step come from generated SQL, which as error context would
+-- bury the message: refresh_profile raises them as they were, without it.
+CREATE FUNCTION persona.refresh_profile(profile text, incremental boolean DEFAULT NULL)
+RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    msg text;
+    det text;
+    hin text;
+    code text;
+BEGIN
+    RETURN QUERY SELECT * FROM persona.profile_refresh_run(profile, incremental);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hin = PG_EXCEPTION_HINT, code = RETURNED_SQLSTATE;
+    IF strpos(msg || det, format('"%s"', profile)) = 0 THEN
+        det := CASE WHEN det <> '' THEN det || ' ' ELSE '' END || format('(refreshing profile "%s")', profile);
+    END IF;
+    IF det = '' THEN
+        det := NULL;
+    END IF;
+    IF hin <> '' AND det IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, DETAIL = det, HINT = hin;
+    ELSIF hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, HINT = hin;
+    END IF;
+    IF det IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, DETAIL = det;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg;
+END $$;
+COMMENT ON FUNCTION persona.refresh_profile(text, boolean) IS
+  'Refresh a materialized profile: fully from orders, or (incremental => true, the default of incremental profiles) by merging the recorded changes; summaries refreshed concurrently';
+
+-- What pg_cron runs: a failed refresh is recorded in the registry (and
+-- committed) before the job reports the error.
+CREATE PROCEDURE persona.run_scheduled_refresh(profile text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    msg text;
+    detail text;
+BEGIN
+    BEGIN
+        PERFORM persona.refresh_profile(profile);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    END;
+    IF msg IS NOT NULL THEN
+        UPDATE persona.profiles SET last_error = msg || coalesce(' (' || nullif(detail, '') || ')', ''), last_error_at = now()
+        WHERE name = profile;
+        COMMIT;
+        RAISE EXCEPTION 'scheduled refresh of profile "%" failed: %', profile, msg USING ERRCODE = 'external_routine_exception';
+    END IF;
+END $$;
+COMMENT ON PROCEDURE persona.run_scheduled_refresh(text) IS
+  'Refresh a profile as a scheduled job does: on failure, record the error in persona.profiles, commit, then raise it';
+
+CREATE FUNCTION persona.schedule_refresh(profile text, schedule text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles := persona.profile_get(profile);
+    job bigint;
+BEGIN
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION 'schedule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT p.materialized THEN
+        RAISE EXCEPTION 'profile "%" is not materialized', p.name USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = 'Its views compute from orders on every read; there is nothing to refresh.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'schedule_refresh needs the pg_cron extension' USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = format('pg_cron is not installed in database %s.', current_database()),
+            HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and CREATE EXTENSION pg_cron.';
+    END IF;
+    IF p.cron_job IS NOT NULL THEN
+        PERFORM persona.unschedule_refresh(profile);
+    END IF;
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+        USING 'persona refresh ' || p.name, schedule, format('CALL persona.run_scheduled_refresh(%L)', p.name);
+    UPDATE persona.profiles SET cron_job = job WHERE name = p.name;
+    RETURN job;
+END $$;
+COMMENT ON FUNCTION persona.schedule_refresh(text, text) IS
+  'Schedule refresh_profile with pg_cron (cron syntax or ''N seconds''); returns the job id; failures are recorded in persona.profiles.last_error';
+
+CREATE FUNCTION persona.unschedule_refresh(profile text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles := persona.profile_get(profile);
+    gone boolean := false;
+BEGIN
+    IF p.cron_job IS NULL THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        EXECUTE 'SELECT cron.unschedule(jobid) FROM cron.job WHERE jobid = $1' INTO gone USING p.cron_job;
+    END IF;
+    UPDATE persona.profiles SET cron_job = NULL WHERE name = p.name;
+    RETURN coalesce(gone, false);
+END $$;
+COMMENT ON FUNCTION persona.unschedule_refresh(text) IS
+  'Remove the pg_cron job of a profile; false when it had none';
+
+CREATE FUNCTION persona.drop_profile(profile text, cascade boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles := persona.profile_get(profile);
+    r record;
+    how text := CASE WHEN cascade THEN ' CASCADE' ELSE '' END;
+BEGIN
+    PERFORM persona.unschedule_refresh(profile);
+    DELETE FROM persona.tag_rules WHERE source = to_regclass(persona.profile_rel(p, '_customers'));
+    FOR r IN SELECT t.tgname FROM pg_trigger t WHERE t.tgrelid = p.orders AND t.tgname LIKE 'persona\_' || p.name || '\_%'
+             AND t.tgfoid = to_regprocedure(persona.profile_rel(p, '__capture') || '()') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, p.orders);
+    END LOOP;
+    -- the read views first, then what they read
+    FOR r IN SELECT c.oid::regclass AS rel, c.relkind FROM pg_class c
+             WHERE c.relnamespace = p.schema_name::regnamespace AND c.relkind IN ('v', 'm', 'r')
+               AND c.relname LIKE p.name || '\_%'
+             ORDER BY CASE WHEN c.relname NOT LIKE p.name || '\_\_%' THEN CASE WHEN c.relname = p.name || '_customers' THEN 2 ELSE 1 END
+                           WHEN c.relkind = 'm' THEN 3 WHEN c.relname = p.name || '__scored' THEN 4
+                           WHEN c.relname = p.name || '__globals' THEN 5 ELSE 6 END, c.relname LOOP
+        IF to_regclass(r.rel::text) IS NOT NULL THEN
+            EXECUTE format('DROP %s IF EXISTS %s%s',
+                           CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.rel, how);
+        END IF;
+    END LOOP;
+    IF to_regprocedure(persona.profile_rel(p, '__capture') || '()') IS NOT NULL THEN
+        EXECUTE format('DROP FUNCTION %s()', persona.profile_rel(p, '__capture'));
+    END IF;
+    DELETE FROM persona.profiles WHERE name = p.name;
+    PERFORM persona.profile_progress(format('persona profile %s dropped', p.name));
+END $$;
+COMMENT ON FUNCTION persona.drop_profile(text, boolean) IS
+  'Drop a profile: its schedule, triggers, relations, tag rules and registry row (cascade => true also drops user objects that depend on it)';

@@ -1,0 +1,325 @@
+/*
+ * weighted_rows.c — distinct weighted rows kept in a float8[][] and
+ * persona.weighted_rows(rows, changes), which adds weights to them.
+ *
+ * A profile's global parts (RFM cut points, value tiers, the Pareto
+ * summary, the model fits) are functions of multisets of per-customer
+ * values: recencies, order counts, revenues, (x, t_x, T) histories.  Kept
+ * as distinct values with counts, such a multiset is small where customers
+ * tie (a few hundred order counts) and never larger than the customers;
+ * when orders change, the changed customers' old values go out with weight
+ * -1 and their new values come in with +1, which is a merge of two sorted
+ * lists instead of a read of every customer.  The functions computing from
+ * rows (rfm_breaks_from_rows, weighted_percentile_cont, pareto_from_rows,
+ * bgnbd_fit_rows, gamma_gamma_fit_rows) give what their aggregates give
+ * over the same values, expanded.
+ */
+#include "weighted_rows.h"
+#include "persona.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(weighted_rows_merge);
+
+/* Key order of two rows of width values (the last is the weight). */
+static inline int
+wrow_cmp(const double *a, const double *b, int *width)
+{
+	for (int i = 0; i < *width - 1; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+/* sort_wrows(data, n, element_size, &width): interruptible, millions of rows */
+#define ST_SORT sort_wrows
+#define ST_ELEMENT_TYPE_VOID
+#define ST_COMPARE_ARG_TYPE int
+#define ST_COMPARE(a, b, arg) wrow_cmp((const double *) (a), (const double *) (b), (arg))
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+static void pg_attribute_noreturn()
+invalid_rows(const char *what, const char *detail, int64 row)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s", what),
+			 row >= 0 ? errdetail("Row %lld: %s", (long long) row + 1, detail) : errdetail("%s", detail),
+			 errhint("Pass an n x k float8[][] of keys then a weight per row, as persona.weighted_rows returns.")));
+}
+
+/*
+ * Copy of a float8[][] argument's values, checked for shape and finite
+ * values; *n rows of *width.  width 0: any of 2..WROWS_MAX_WIDTH.
+ */
+static double *
+wrows_copy(ArrayType *a, int *width, int64 *n, const char *what)
+{
+	int			w;
+	double	   *v;
+	int64		count;
+
+	*n = 0;
+	if (a == NULL || ARR_NDIM(a) == 0)
+		return NULL;
+	if (ARR_ELEMTYPE(a) != FLOAT8OID)
+		invalid_rows(what, "The array must be of float8.", -1);
+	if (ARR_NDIM(a) != 2)
+		invalid_rows(what, psprintf("The array has %d dimensions; it must have 2 (rows x columns).", ARR_NDIM(a)), -1);
+	if (array_contains_nulls(a))
+		invalid_rows(what, "The array contains NULLs.", -1);
+	w = ARR_DIMS(a)[1];
+	if (w < 2 || w > WROWS_MAX_WIDTH || (*width != 0 && w != *width))
+		invalid_rows(what, *width != 0 ? psprintf("Rows have %d columns; expected %d.", w, *width)
+					 : psprintf("Rows have %d columns; expected 2 to %d (keys, then a weight).", w, WROWS_MAX_WIDTH), -1);
+	*width = w;
+	*n = ARR_DIMS(a)[0];
+	count = *n * w;
+	v = palloc_extended(count * sizeof(double), MCXT_ALLOC_HUGE);
+	memcpy(v, ARR_DATA_PTR(a), count * sizeof(double));
+	for (int64 i = 0; i < count; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
+		if (!isfinite(v[i]))
+			invalid_rows(what, "Values must be finite.", i / w);
+		v[i] += 0.0;			/* -0 and 0 are one key */
+	}
+	return v;
+}
+
+/* Sort rows by key and combine equal keys, summing their weights; returns the new count. */
+static int64
+wrows_normalise(double *v, int64 n, int width)
+{
+	bool		sorted = true;
+	int64		out = 0;
+
+	for (int64 i = 1; i < n && sorted; i++)
+		sorted = wrow_cmp(v + (i - 1) * width, v + i * width, &width) < 0;
+	if (sorted)
+		return n;
+	sort_wrows(v, n, width * sizeof(double), &width);
+	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
+		if (out > 0 && wrow_cmp(v + (out - 1) * width, v + i * width, &width) == 0)
+			v[out * width - 1] += v[i * width + width - 1];
+		else
+		{
+			if (out != i)
+				memmove(v + out * width, v + i * width, width * sizeof(double));
+			out++;
+		}
+	}
+	return out;
+}
+
+WeightedRows
+wrows_read(ArrayType *a, int width, bool whole, const char *what)
+{
+	WeightedRows r = {0};
+
+	r.width = width;
+	r.v = wrows_copy(a, &r.width, &r.n, what);
+	for (int64 i = 0; i < r.n; i++)
+	{
+		double		w = r.v[i * r.width + r.width - 1];
+
+		if (!(w > 0))
+			invalid_rows(what, psprintf("Weight %g; weights must be > 0.", w), i);
+		if (whole && w != rint(w))
+			invalid_rows(what, psprintf("Weight %g; these weights count customers and must be whole numbers.", w), i);
+	}
+	r.n = wrows_normalise(r.v, r.n, r.width);
+	for (int64 i = 0; i < r.n; i++)
+		r.total += r.v[i * r.width + r.width - 1];
+	return r;
+}
+
+/* A float8[][] of n rows of width (no rows: an empty array). */
+static ArrayType *
+wrows_array(const double *v, int64 n, int width)
+{
+	int			dims[2];
+	int			lbs[2] = {1, 1};
+	ArrayType  *a;
+	Size		bytes;
+
+	if (n == 0)
+		return construct_empty_array(FLOAT8OID);
+	if (n > MaxAllocHugeSize / (width * sizeof(double)) || n * width > MaxArraySize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many weighted rows (%lld)", (long long) n)));
+	dims[0] = (int) n;
+	dims[1] = width;
+	bytes = ARR_OVERHEAD_NONULLS(2) + n * width * sizeof(double);
+	a = palloc_extended(bytes, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(a, bytes);
+	a->ndim = 2;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT8OID;
+	memcpy(ARR_DIMS(a), dims, sizeof(dims));
+	memcpy(ARR_LBOUND(a), lbs, sizeof(lbs));
+	memcpy(ARR_DATA_PTR(a), v, n * width * sizeof(double));
+	return a;
+}
+
+/*
+ * The sum of two weights of one key: exactly zero drops the row, a
+ * negative sum is an error (more removed than the rows hold).  Weights
+ * that are not whole numbers may not cancel exactly in floating point:
+ * what is left within 1e-12 of the terms counts as zero.
+ */
+static bool
+wrows_add(double *w, double change, const double *key, int width)
+{
+	double		sum = *w + change;
+
+	if (fabs(sum) <= 1e-12 * (fabs(*w) + fabs(change)))
+		return false;
+	if (sum < 0)
+	{
+		StringInfoData k;
+
+		initStringInfo(&k);
+		for (int i = 0; i < width - 1; i++)
+			appendStringInfo(&k, "%s%g", i ? ", " : "", key[i]);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("weighted rows would get a negative weight"),
+				 errdetail("Key (%s) holds weight %g; the change is %g.", k.data, *w, change),
+				 errhint("Remove only rows that are in the rows (weight -1 for a row added with weight 1).")));
+	}
+	*w = sum;
+	return true;
+}
+
+/*
+ * weighted_rows(rows float8[][], changes float8[][]): rows plus the
+ * weights of changes (negative: removed), in key order, equal keys
+ * combined, rows of weight zero left out.  NULL rows or changes: none.
+ */
+Datum
+weighted_rows_merge(PG_FUNCTION_ARGS)
+{
+	WeightedRows base;
+	int			width;
+	int64		nc, i = 0, j = 0, out = 0;
+	double	   *c;
+	double	   *res;
+
+	base = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 0, false, "weighted rows");
+	width = base.width;
+	c = wrows_copy(PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &width, &nc, "weighted row changes");
+	if (base.n == 0 && nc == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
+	nc = wrows_normalise(c, nc, width);
+	res = palloc_extended((base.n + nc) * width * sizeof(double) + sizeof(double), MCXT_ALLOC_HUGE);
+	while (i < base.n || j < nc)
+	{
+		const double *b = base.v + i * width;
+		const double *d = c + j * width;
+		int			cmp = i == base.n ? 1 : j == nc ? -1 : wrow_cmp(b, d, &width);
+		double	   *o = res + out * width;
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + j, 16);
+		if (cmp < 0)
+		{
+			memcpy(o, b, width * sizeof(double));
+			out++;
+			i++;
+			continue;
+		}
+		memcpy(o, d, width * sizeof(double));
+		o[width - 1] = 0;
+		if (cmp == 0)
+			o[width - 1] = b[width - 1];
+		if (wrows_add(&o[width - 1], d[width - 1], d, width))
+			out++;
+		if (cmp == 0)
+			i++;
+		j++;
+	}
+	PG_RETURN_ARRAYTYPE_P(wrows_array(res, out, width));
+}
+
+PG_FUNCTION_INFO_V1(weighted_percentile_cont);
+
+/* The value at 0-based position pos of the expanded (value, count) rows. */
+static double
+wrows_value_at(const WeightedRows *r, int64 pos, int64 *row, int64 *before)
+{
+	/* positions are asked in ascending order: continue from the last row */
+	while (*row < r->n && *before + (int64) r->v[2 * *row + 1] <= pos)
+	{
+		*before += (int64) r->v[2 * *row + 1];
+		(*row)++;
+	}
+	return r->v[2 * Min(*row, r->n - 1)];
+}
+
+/*
+ * weighted_percentile_cont(rows float8[][], fractions float8[]): what
+ * percentile_cont(fractions) WITHIN GROUP (ORDER BY value) gives over the
+ * (value, count) rows, each value counted count times — the same
+ * positions and the same interpolation.  NULL for no rows; a NULL
+ * fraction gives NULL.
+ */
+Datum
+weighted_percentile_cont(PG_FUNCTION_ARGS)
+{
+	WeightedRows r;
+	ArrayType  *fa;
+	Datum	   *fr;
+	bool	   *frnull;
+	int			nf;
+	Datum	   *out;
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	r = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 2, true, "percentile rows");
+	fa = PG_GETARG_ARRAYTYPE_P(1);
+	deconstruct_array(fa, FLOAT8OID, sizeof(double), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &fr, &frnull, &nf);
+	if (r.n == 0)
+		PG_RETURN_NULL();
+	out = palloc(Max(nf, 1) * sizeof(Datum));
+	for (int i = 0; i < nf; i++)
+	{
+		double		p, pos;
+		int64		first, second, row = 0, before = 0;
+		double		lo, hi;
+
+		if (frnull[i])
+			continue;
+		p = DatumGetFloat8(fr[i]);
+		if (p < 0 || p > 1 || isnan(p))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("percentile value %g is not between 0 and 1", p)));
+		pos = p * (r.total - 1);
+		first = (int64) floor(pos);
+		second = (int64) ceil(pos);
+		lo = wrows_value_at(&r, first, &row, &before);
+		hi = wrows_value_at(&r, second, &row, &before);
+		out[i] = Float8GetDatum(first == second ? lo : lo + ((pos - first) * (hi - lo)));
+	}
+	{
+		int			dims[1] = {nf};
+		int			lbs[1] = {ARR_NDIM(fa) > 0 ? ARR_LBOUND(fa)[0] : 1};
+
+		if (nf == 0)
+			PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
+		PG_RETURN_ARRAYTYPE_P(construct_md_array(out, frnull, 1, dims, lbs, FLOAT8OID, sizeof(double),
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * weighted_rows.h — distinct weighted rows in a float8[][]: the
+ * per-customer values a profile's global parts are computed from, kept
+ * between refreshes so that an incremental refresh merges the rows of the
+ * customers that changed instead of reading every customer again.
+ */
+#ifndef PERSONA_WEIGHTED_ROWS_H
+#define PERSONA_WEIGHTED_ROWS_H
+
+#include "postgres.h"
+#include "utils/array.h"
+
+/* widest row: four keys and the weight */
+#define WROWS_MAX_WIDTH 5
+
+/*
+ * Rows of width values each (width - 1 keys, then the weight), sorted by
+ * key with no key twice and every weight > 0 (see wrows_read).
+ */
+typedef struct WeightedRows
+{
+	double	   *v;				/* n * width values, row-major */
+	int64		n;
+	int			width;
+	double		total;			/* sum of the weights */
+} WeightedRows;
+
+/*
+ * The rows of a float8[][] argument (NULL or empty: no rows), validated
+ * (finite, weights > 0, width as given or any of 2..5 when width is 0)
+ * and brought into key order with equal keys combined.  whole: the weights
+ * must be whole numbers (counts of customers).
+ */
+extern WeightedRows wrows_read(ArrayType *a, int width, bool whole, const char *what);
+
+#endif							/* PERSONA_WEIGHTED_ROWS_H */

@@ -1,0 +1,79 @@
+-- Weighted rows: weighted_rows merges changes into distinct (keys, weight)
+-- rows, and the functions over rows give what their aggregates give over
+-- the values expanded (the same cut points, percentiles, Pareto summary
+-- and fits, bit for bit).  Data seeded: the same on every run.
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION persona;
+SELECT plan(24);
+SELECT setseed(0.42);
+
+-- 4,000 customers with ties in every dimension and some without amounts
+CREATE TEMP TABLE c AS
+SELECT i AS id, floor(random() * 400)::float8 AS r, (1 + floor(-ln(1 - random()) * 3))::float8 AS f,
+       CASE WHEN i % 37 = 0 THEN NULL ELSE round((exp(3 + random() * 2))::numeric, 2)::float8 END AS m
+FROM generate_series(1, 4000) i;
+CREATE TEMP TABLE rows AS
+SELECT persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[r, 1]) FROM c)) AS r,
+       persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[f, 1]) FROM c)) AS f,
+       persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[m, 1]) FROM c WHERE m IS NOT NULL)) AS m;
+
+-- merging
+SELECT is(persona.weighted_rows('{{3,1},{1,2}}', '{{3,-1},{0,5},{1,1}}'), '{{0,5},{1,3}}'::float8[],
+          'changes add weights, a key whose weight reaches 0 leaves, new keys come in, rows in key order');
+SELECT is(persona.weighted_rows(NULL, '{{2,1,1},{1,1,1},{2,1,1}}'), '{{1,1,1},{2,1,2}}'::float8[],
+          'equal keys combine');
+SELECT is(persona.weighted_rows('{{1,2}}', NULL), '{{1,2}}'::float8[], 'no changes: the rows');
+SELECT is(persona.weighted_rows(NULL, NULL), '{}'::float8[], 'nothing: no rows');
+SELECT is(persona.weighted_rows('{{1,1}}', '{{1,-1}}'), '{}'::float8[], 'every row removed: no rows');
+SELECT is((SELECT persona.weighted_rows(rows.m, (SELECT array_agg(ARRAY[m, -1]) FROM c WHERE id <= 1500 AND m IS NOT NULL))
+           FROM rows),
+          persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[m, 1]) FROM c WHERE id > 1500 AND m IS NOT NULL)),
+          'removing customers from the rows equals the rows of the others');
+SELECT throws_ok($$SELECT persona.weighted_rows('{{1,2}}', '{{1,-3}}')$$, '22023', 'weighted rows would get a negative weight',
+                 'removing more than the rows hold is an error');
+SELECT throws_ok($$SELECT persona.weighted_rows('{{1,0}}', NULL)$$, '22023', 'invalid weighted rows', 'a weight of 0 in the rows');
+SELECT throws_ok($$SELECT persona.weighted_rows('{1,2}', NULL)$$, '22023', 'invalid weighted rows', 'a one-dimensional array');
+SELECT throws_ok($$SELECT persona.weighted_rows('{{1,NaN}}', NULL)$$, '22023', 'invalid weighted rows', 'NaN');
+SELECT throws_ok($$SELECT persona.weighted_rows('{{1,NULL}}', NULL)$$, '22023', 'invalid weighted rows', 'a NULL element');
+SELECT throws_ok($$SELECT persona.weighted_rows('{{1,1}}', '{{1,2,1}}')$$, '22023', 'invalid weighted row changes',
+                 'changes of another width');
+SELECT throws_ok($$SELECT persona.weighted_rows('{{1,2,3,4,5,6}}', NULL)$$, '22023', 'invalid weighted rows', 'six columns');
+
+-- the same as the aggregates
+SELECT is((SELECT string_agg(persona.rfm_breaks_from_rows(rows.r, rows.f, rows.m, b)::text, ';' ORDER BY b)
+           FROM rows, generate_series(2, 10) b),
+          (SELECT string_agg((SELECT persona.rfm_breaks(r, f, m, b)::text FROM c), ';' ORDER BY b) FROM generate_series(2, 10) b),
+          'rfm_breaks_from_rows: the cut points of rfm_breaks for 2 to 10 bins, ties and missing amounts included');
+SELECT is((SELECT persona.rfm_breaks_from_rows(rows.r, rows.f, NULL)::text FROM rows),
+          (SELECT persona.rfm_breaks(r, f, NULL)::text FROM c), 'rfm_breaks_from_rows without amounts');
+SELECT throws_ok($$SELECT persona.rfm_breaks_from_rows('{{1,2}}', '{{1,3}}', NULL)$$, '22023',
+                 'recency, frequency and monetary rows count different customers', 'dimensions counting different customers');
+SELECT throws_ok($$SELECT persona.rfm_breaks_from_rows('{{1,1.5}}', '{{1,1.5}}', NULL)$$, '22023', 'invalid recency rows',
+                 'a count that is not whole');
+SELECT is((SELECT persona.weighted_percentile_cont(rows.m, ARRAY[0, 0.123, 0.5, 0.8, 0.95, 1, NULL]) FROM rows),
+          (SELECT percentile_cont(ARRAY[0, 0.123, 0.5, 0.8, 0.95, 1, NULL]) WITHIN GROUP (ORDER BY m) FROM c),
+          'weighted_percentile_cont: what percentile_cont gives');
+SELECT throws_ok($$SELECT persona.weighted_percentile_cont('{{1,1}}', ARRAY[1.5])$$, '22003',
+                 'percentile value 1.5 is not between 0 and 1', 'a fraction above 1');
+SELECT is((SELECT persona.pareto_from_rows(rows.m)::text FROM rows), (SELECT persona.pareto(m)::text FROM c),
+          'pareto_from_rows: what pareto gives');
+SELECT is(persona.pareto_from_rows(NULL), NULL, 'pareto_from_rows of no rows is NULL');
+
+-- fits: customer histories with ties, in weeks
+CREATE TEMP TABLE h AS
+SELECT x, CASE WHEN x = 0 THEN 0 ELSE round((1 + random() * 20)::numeric, 1)::float8 END AS t_x, 30::float8 AS big_t,
+       round((5 + random() * 60)::numeric, 1)::float8 AS spend
+FROM (SELECT floor(-ln(1 - random()) * 1.5)::float8 AS x FROM generate_series(1, 3000)) s;
+SELECT is(persona.bgnbd_fit_rows((SELECT persona.weighted_rows(NULL, array_agg(ARRAY[x, t_x, big_t, 1])) FROM h), 0.01)::text,
+          (SELECT persona.bgnbd_fit(x, t_x, big_t, 1, 0.01, NULL)::text FROM h),
+          'bgnbd_fit_rows: the fit bgnbd_fit makes of the same customers');
+SELECT is(persona.gamma_gamma_fit_rows((SELECT persona.weighted_rows(NULL, array_agg(ARRAY[x, spend, 1])) FROM h), 0.01)::text,
+          (SELECT persona.gamma_gamma_fit(x, spend, 0.01)::text FROM h),
+          'gamma_gamma_fit_rows: the fit gamma_gamma_fit makes of the same customers');
+SELECT throws_ok($$SELECT persona.bgnbd_fit_rows('{{1,0,5,1}}')$$, '22023', 'invalid customer summary (x = 1, t_x = 0, T = 5)',
+                 'fit rows are checked as the aggregate checks its input');
+
+SELECT * FROM finish();
+ROLLBACK;
