@@ -609,6 +609,10 @@ BEGIN
                        persona.profile_decode_sql(p, persona.profile_states_sql(p, day_sql,
                            format('o.%I IN (SELECT customer_id FROM %s)', p.customer_col, dirty_rel)), day_sql));
         GET DIAGNOSTICS n = ROW_COUNT;
+        -- customers whose every order was deleted changed too (they left)
+        EXECUTE format('SELECT count(*) FROM %s d WHERE NOT EXISTS (SELECT FROM %s s WHERE s.customer_id = d.customer_id)',
+                       dirty_rel, state_rel) INTO m;
+        n := n + m;
         EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id AND q.ordered_at < %s',
                        pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
         EXECUTE format('TRUNCATE %s', dirty_rel);

@@ -172,6 +172,12 @@ SELECT (SELECT count(*) FROM (SELECT * FROM inc_lifecycle EXCEPT SELECT * FROM b
        (SELECT count(*) FROM (SELECT * FROM inc_globals EXCEPT SELECT breaks::text, gold_min, diamond_min, r_rows, f_rows, m_rows,
                                                                bgnbd_rows, gamma_gamma_rows FROM bi.inc__globals) d) AS globals_differ;
 SELECT customer_id, orders, revenue, last_order_on FROM bi.inc_customers WHERE customer_id IN ('c010', 'c999') ORDER BY 1;
+-- a customer whose every order is deleted leaves the profile, its cut points and tallies
+DELETE FROM shop_orders WHERE customer = 'c999';
+SELECT refresh, customers, changed FROM persona.refresh_profile('inc');
+SELECT (SELECT (breaks::text::jsonb ->> 'n')::int FROM bi.inc__globals) AS ranked,
+       (SELECT sum(customers) FROM bi.inc_segments) AS in_segments,
+       (SELECT count(*) FROM bi.inc_customers WHERE customer_id = 'c999') AS c999_rows;
 -- TRUNCATE makes the next refresh a full one
 TRUNCATE shop_orders;
 SELECT refresh, customers FROM persona.refresh_profile('inc');
