@@ -519,6 +519,11 @@ DECLARE
     start_sql text;
     -- the state columns the weighted rows are made of
     value_cols text := 's.customer_id, s.orders, s.purchase_days, s.revenue, s.repeat_revenue, s.first_order_on, s.last_order_on, s.mean_gap_days';
+    -- the changed customers' values before the merge (persona_profile_old also keeps their states)
+    old_values text := '(SELECT customer_id, orders, purchase_days, revenue, repeat_revenue, first_order_on, last_order_on, mean_gap_days FROM pg_temp.persona_profile_old)';
+    -- merge_rows: the statements writing states return the new values into persona_profile_new_values
+    returning_pre text := '';
+    returning_post text := '';
     globals_cols text := 'as_of, time_zone, language, breaks, gold_min, diamond_min, bgnbd, gamma_gamma, r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows';
     merge_rows boolean := false;
     rows_sql text;
@@ -600,14 +605,17 @@ BEGIN
             EXECUTE format($q$CREATE TEMP TABLE persona_profile_changed ON COMMIT DROP AS
                 SELECT d.customer_id FROM %1$s d UNION SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s$q$,
                 dirty_rel, pending_rel, persona.profile_day_end(p, day_sql));
-            EXECUTE format('CREATE TEMP TABLE persona_profile_old ON COMMIT DROP AS SELECT %s FROM %s s
+            EXECUTE format('CREATE TEMP TABLE persona_profile_old ON COMMIT DROP AS SELECT %s, s.stats_state, s.habits_state FROM %s s
                             WHERE s.customer_id IN (SELECT c.customer_id FROM pg_temp.persona_profile_changed c)', value_cols, state_rel);
+            EXECUTE format('CREATE TEMP TABLE persona_profile_new_values ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
+            returning_pre := 'WITH written AS (';
+            returning_post := format(' RETURNING %s) INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM written', value_cols);
         END IF;
         -- customers with updated or deleted orders: recomputed from orders
         EXECUTE format('DELETE FROM %s s USING %s d WHERE s.customer_id = d.customer_id', state_rel, dirty_rel);
-        EXECUTE format('INSERT INTO %s %s', state_rel,
+        EXECUTE format('%sINSERT INTO %s AS s %s%s', returning_pre, state_rel,
                        persona.profile_decode_sql(p, persona.profile_states_sql(p, day_sql,
-                           format('o.%I IN (SELECT customer_id FROM %s)', p.customer_col, dirty_rel)), day_sql));
+                           format('o.%I IN (SELECT customer_id FROM %s)', p.customer_col, dirty_rel)), day_sql), returning_post);
         GET DIAGNOSTICS n = ROW_COUNT;
         -- customers whose every order was deleted changed too (they left)
         EXECUTE format('SELECT count(*) FROM %s d WHERE NOT EXISTS (SELECT FROM %s s WHERE s.customer_id = d.customer_id)',
@@ -617,8 +625,8 @@ BEGIN
                        pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
         EXECUTE format('TRUNCATE %s', dirty_rel);
         -- inserted orders: their states merged into the customers' states
-        EXECUTE format($q$INSERT INTO %1$s AS s %2$s
-                        ON CONFLICT (customer_id) DO UPDATE SET (%5$s) = (SELECT %6$s)$q$,
+        EXECUTE format($q$%7$sINSERT INTO %1$s AS s %2$s
+                        ON CONFLICT (customer_id) DO UPDATE SET (%5$s) = (SELECT %6$s)%8$s$q$,
                        state_rel,
                        persona.profile_decode_sql(p, format($d$(SELECT u.k, persona.order_stats_merge(u.st) AS st, persona.habits_merge(u.hb) AS hb
   FROM (SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %1$L) AS st,
@@ -627,16 +635,13 @@ BEGIN
         UNION ALL
         SELECT s.customer_id, s.stats_state, s.habits_state FROM %4$s s
         WHERE s.customer_id IN (SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s)) u
-  GROUP BY u.k)$d$, p.time_zone, pending_rel, persona.profile_day_end(p, day_sql), state_rel), day_sql),
-                       NULL, NULL, cols, excluded_cols);
+  GROUP BY u.k)$d$, p.time_zone, pending_rel, persona.profile_day_end(p, day_sql),
+                      -- the states read before the merge; the pending customers are not among the recomputed
+                      CASE WHEN merge_rows THEN 'pg_temp.persona_profile_old' ELSE state_rel END), day_sql),
+                       NULL, NULL, cols, excluded_cols, returning_pre, returning_post);
         GET DIAGNOSTICS m = ROW_COUNT;
         n := n + m;
         EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
-        IF merge_rows THEN
-            -- the changed customers' values after the merge, read once
-            EXECUTE format('CREATE TEMP TABLE persona_profile_new_values ON COMMIT DROP AS SELECT %s FROM %s s
-                            WHERE s.customer_id IN (SELECT c.customer_id FROM pg_temp.persona_profile_changed c)', value_cols, state_rel);
-        END IF;
     END IF;
     PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',
                                             p.name, kind, day, n, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
@@ -660,8 +665,8 @@ BEGIN
         tally_delta := tally_delta AND old_breaks IS NOT NULL;
         -- the previous row's weighted rows with the changed customers' merged
         rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.bgnbd_rows, g.gamma_gamma_rows)',
-            persona.profile_rows_sql(p, '(SELECT o.*, -1 AS w FROM pg_temp.persona_profile_old o
-                                          UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)', day_sql));
+            persona.profile_rows_sql(p, format('(SELECT o.*, -1 AS w FROM %s o
+                                          UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)', old_values), day_sql));
         BEGIN
             EXECUTE format('UPDATE %s g SET (%s) = (SELECT * FROM (%s) x), needs_full = false', globals_rel, globals_cols,
                            persona.profile_globals_rows_sql(p, rows_sql, day_sql, models, '(SELECT g.bgnbd, g.gamma_gamma)'));
@@ -704,9 +709,9 @@ BEGIN
                 crossing_rel := CASE WHEN part = 'segments' THEN 'pg_temp.persona_profile_crossing'
                                      ELSE '(SELECT c.customer_id FROM pg_temp.persona_profile_changed c WHERE false)' END;
                 tally_changes := persona.profile_tally_sql(p, part,
-                    format('(SELECT o.*, -1 AS w FROM pg_temp.persona_profile_old o
+                    format('(SELECT o.*, -1 AS w FROM %s o
                              UNION ALL SELECT %s, -1 FROM %s s WHERE s.customer_id IN (SELECT x.customer_id FROM %s x))',
-                           value_cols, state_rel, crossing_rel),
+                           old_values, value_cols, state_rel, crossing_rel),
                     format('%L::persona.rfm_breaks', old_breaks), day_sql)
                     || E'\nUNION ALL\n' ||
                     persona.profile_tally_sql(p, part,

@@ -476,6 +476,7 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	double		p[OPTIM_MAX_PARAMS] = {0};	/* start at all parameters 1 */
 	Objective	obj = {0};
 	OptimResult res;
+	double		H0[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
 
 	/*
 	 * or where the caller's start model is, a little inside the search
@@ -491,6 +492,8 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	obj.value_grad = value_grad;
 	obj.weight = d->weight;
 	obj.penalty = d->penalty;
+	if (d->start_k > 0 && fit_start_inverse_hessian(&obj, d, p, H0))
+		obj.start_inverse_hessian = H0;
 	res = optim_maximise(&obj, p);
 	return btyd_model_datum(fcinfo, &obj, p, d, res, name);
 }

@@ -50,4 +50,8 @@ typedef struct FitSummary
 extern void fit_summary(const Objective *obj, const FitData *d, const double *p, bool converged,
 						const char *const *names, FitSummary *out);
 
+/* The inverse observed information at p, to start a warm-started search with; false: none. */
+extern bool fit_start_inverse_hessian(const Objective *obj, const FitData *d, const double *p,
+									  double H[][OPTIM_MAX_PARAMS]);
+
 #endif							/* PERSONA_FIT_SUMMARY_H */

@@ -119,7 +119,10 @@ optim_maximise(const Objective *obj, double *p)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("the log-likelihood is not finite at the starting point"),
 				 errhint("Check the input for extreme values.")));
-	initial_inverse_hessian(H, g, k, 0.1);
+	if (obj->start_inverse_hessian)
+		memcpy(H, obj->start_inverse_hessian, sizeof(H));
+	else
+		initial_inverse_hessian(H, g, k, 0.1);
 	for (res.iterations = 1; res.iterations <= MAXIT; res.iterations++)
 	{
 		double		step = 1, fn = -INFINITY, slope = 0, sy = 0, gnorm = 0;

@@ -27,6 +27,8 @@ typedef struct Objective
 	double		(*value_grad) (void *data, const double *p, double *g);
 	double		weight;			/* sum of row weights (scales the tolerance and penalty) */
 	double		penalty;		/* L2 penalty on the parameters: LL - penalty * weight * sum(e^(2p)) */
+	/* inverse Hessian of -f to begin with (e.g. at a previous fit); NULL: a scaled identity */
+	const double (*start_inverse_hessian)[OPTIM_MAX_PARAMS];
 } Objective;
 
 typedef struct OptimResult

@@ -289,6 +289,11 @@ weighted_percentile_cont(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	r = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 2, true, "percentile rows");
 	fa = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(fa) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("fractions must be a one-dimensional array"),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(fa))));
 	deconstruct_array(fa, FLOAT8OID, sizeof(double), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &fr, &frnull, &nf);
 	if (r.n == 0)
 		PG_RETURN_NULL();

@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(24);
+SELECT plan(25);
 SELECT setseed(0.42);
 
 -- 4,000 customers with ties in every dimension and some without amounts
@@ -57,6 +57,8 @@ SELECT is((SELECT persona.weighted_percentile_cont(rows.m, ARRAY[0, 0.123, 0.5, 
           'weighted_percentile_cont: what percentile_cont gives');
 SELECT throws_ok($$SELECT persona.weighted_percentile_cont('{{1,1}}', ARRAY[1.5])$$, '22003',
                  'percentile value 1.5 is not between 0 and 1', 'a fraction above 1');
+SELECT throws_ok($$SELECT persona.weighted_percentile_cont('{{1,1}}', '{{0.5}}')$$, '2202E',
+                 'fractions must be a one-dimensional array', 'a two-dimensional array of fractions');
 SELECT is((SELECT persona.pareto_from_rows(rows.m)::text FROM rows), (SELECT persona.pareto(m)::text FROM c),
           'pareto_from_rows: what pareto gives');
 SELECT is(persona.pareto_from_rows(NULL), NULL, 'pareto_from_rows of no rows is NULL');
