@@ -322,6 +322,63 @@ END $$;
 COMMENT ON FUNCTION persona.profile_drop_temp(text[]) IS
   'Drop the temporary tables of these names that the session has';
 
+-- Refresh in dependency order: per-customer states, then the globals row
+-- computed from them, then the materialized summaries (concurrently, so
+-- readers are never blocked).  One transaction: readers see the old profile
+-- or the new one.
+-- Write a materialized profile's globals row.  merge_rows: the previous
+-- row's weighted rows corrected with the changed customers' old and new
+-- values (pg_temp.persona_profile_old and persona_profile_new_values);
+-- else the rows from every state row.  warm: the fits start at the previous
+-- row's.  A fit that fails leaves the models NULL (a WARNING says why).
+CREATE FUNCTION persona.profile_write_globals(p persona.profiles, day_sql text, merge_rows boolean, warm boolean)
+RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    globals_rel text := persona.profile_rel(p, '__globals');
+    cols text := 'as_of, time_zone, language, breaks, gold_min, diamond_min, bgnbd, gamma_gamma, r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows';
+    rows_sql text;
+    start_sql text;
+    fit boolean;
+BEGIN
+    IF merge_rows THEN
+        rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.bgnbd_rows, g.gamma_gamma_rows)',
+            persona.profile_rows_sql(p, '(SELECT o.customer_id, o.orders, o.purchase_days, o.revenue, o.repeat_revenue,
+                                                 o.first_order_on, o.last_order_on, o.mean_gap_days, -1 AS w
+                                          FROM pg_temp.persona_profile_old o
+                                          UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)', day_sql));
+        start_sql := '(SELECT g.bgnbd, g.gamma_gamma)';
+    ELSE
+        rows_sql := persona.profile_rows_merge_sql(NULL, persona.profile_rows_sql(p,
+            format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')), day_sql));
+        IF warm THEN
+            -- the previous fits as literals: the row is replaced
+            EXECUTE format('SELECT format(''(SELECT %%L::persona.bgnbd AS bgnbd, %%L::persona.gamma_gamma AS gamma_gamma)'', bgnbd, gamma_gamma) FROM %s',
+                           globals_rel) INTO start_sql;
+        END IF;
+    END IF;
+    FOREACH fit IN ARRAY CASE WHEN 'models' = ANY (p.parts) THEN ARRAY[true, false] ELSE ARRAY[false] END LOOP
+        BEGIN
+            IF merge_rows THEN
+                EXECUTE format('UPDATE %s g SET (%s) = (SELECT * FROM (%s) x), needs_full = false', globals_rel, cols,
+                               persona.profile_globals_rows_sql(p, rows_sql, day_sql, fit, start_sql));
+            ELSE
+                EXECUTE format('DELETE FROM %s', globals_rel);
+                EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, cols,
+                               persona.profile_globals_rows_sql(p, rows_sql, day_sql, fit, start_sql));
+            END IF;
+            RETURN;
+        EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+            IF NOT fit THEN
+                RAISE;
+            END IF;
+            RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
+                USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
+        END;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION persona.profile_write_globals(persona.profiles, text, boolean, boolean) IS
+  'Write a materialized profile''s globals row (cut points, tiers, fits, weighted rows), from corrected rows or from every state row';
+
 -- The summary relations, each a SELECT over the profile's scored view (or,
 -- for quality and holdout, over orders).
 CREATE OR REPLACE FUNCTION persona.profile_summary_sql(p persona.profiles, part text) RETURNS text
@@ -488,10 +545,6 @@ END $$;
 COMMENT ON FUNCTION persona.profile_build(persona.profiles) IS
   'Create the relations of a profile from its registry row (no data)';
 
--- Refresh in dependency order: per-customer states, then the globals row
--- computed from them, then the materialized summaries (concurrently, so
--- readers are never blocked).  One transaction: readers see the old profile
--- or the new one.
 CREATE OR REPLACE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
 RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
@@ -516,7 +569,6 @@ DECLARE
     old_work_mem text := current_setting('work_mem');
     small text;
     needs_full boolean;
-    start_sql text;
     -- the state columns the weighted rows are made of
     value_cols text := 's.customer_id, s.orders, s.purchase_days, s.revenue, s.repeat_revenue, s.first_order_on, s.last_order_on, s.mean_gap_days';
     -- the changed customers' values before the merge (persona_profile_old also keeps their states)
@@ -524,10 +576,7 @@ DECLARE
     -- merge_rows: the statements writing states return the new values into persona_profile_new_values
     returning_pre text := '';
     returning_post text := '';
-    globals_cols text := 'as_of, time_zone, language, breaks, gold_min, diamond_min, bgnbd, gamma_gamma, r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows';
     merge_rows boolean := false;
-    rows_sql text;
-    models boolean := 'models' = ANY (p.parts);
     old_breaks persona.rfm_breaks;
     tally_delta boolean := false;
     crossing text;
@@ -598,8 +647,9 @@ BEGIN
         -- The changed customers and their values before the merge: those
         -- leave the globals' weighted rows and the new values come in,
         -- unless the day moved (T of every customer moved with it).
-        EXECUTE format('SELECT r_rows IS NOT NULL FROM %s', globals_rel) INTO merge_rows;
-        merge_rows := coalesce(merge_rows, false) AND day = p.refreshed_as_of;
+        -- (the globals row says which day its rows are of: the registry row was read before the lock)
+        EXECUTE format('SELECT r_rows IS NOT NULL AND as_of = %s FROM %s', day_sql, globals_rel) INTO merge_rows;
+        merge_rows := coalesce(merge_rows, false);
         IF merge_rows THEN
             PERFORM persona.profile_drop_temp(ARRAY['persona_profile_changed', 'persona_profile_old', 'persona_profile_new_values', 'persona_profile_crossing']);
             EXECUTE format($q$CREATE TEMP TABLE persona_profile_changed ON COMMIT DROP AS
@@ -651,44 +701,15 @@ BEGIN
     IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of THEN
         PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
     ELSE
-    -- globals from the per-customer rows; an incremental refresh starts
-    -- the fits from the previous ones, passed as literals
+    -- globals from the per-customer rows
     step := clock_timestamp();
-    IF kind = 'incremental' THEN
-        EXECUTE format('SELECT format(''(SELECT %%L::persona.bgnbd AS bgnbd, %%L::persona.gamma_gamma AS gamma_gamma)'', bgnbd, gamma_gamma) FROM %s',
-                       globals_rel) INTO start_sql;
-    END IF;
     IF merge_rows THEN
         -- the tallies are corrected when what they were computed with is unchanged
         EXECUTE format('SELECT breaks, tally_digest IS NOT DISTINCT FROM %L FROM %s', persona.profile_tally_digest(p), globals_rel)
             INTO old_breaks, tally_delta;
         tally_delta := tally_delta AND old_breaks IS NOT NULL;
-        -- the previous row's weighted rows with the changed customers' merged
-        rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.bgnbd_rows, g.gamma_gamma_rows)',
-            persona.profile_rows_sql(p, format('(SELECT o.*, -1 AS w FROM %s o
-                                          UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)', old_values), day_sql));
-        BEGIN
-            EXECUTE format('UPDATE %s g SET (%s) = (SELECT * FROM (%s) x), needs_full = false', globals_rel, globals_cols,
-                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, models, '(SELECT g.bgnbd, g.gamma_gamma)'));
-        EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
-            RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
-                USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
-            EXECUTE format('UPDATE %s g SET (%s) = (SELECT * FROM (%s) x), needs_full = false', globals_rel, globals_cols,
-                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, false));
-        END;
-    ELSE
-        rows_sql := persona.profile_rows_merge_sql(NULL, persona.profile_rows_sql(p, format('(SELECT s.*, 1 AS w FROM %s s)', state_rel), day_sql));
-        EXECUTE format('DELETE FROM %s', globals_rel);
-        BEGIN
-            EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, globals_cols,
-                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, models, start_sql));
-        EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
-            RAISE WARNING 'persona profile %: the models could not be fitted: %', p.name, SQLERRM
-                USING HINT = 'P(alive), expected purchases and CLV are NULL until a refresh fits them.';
-            EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, globals_cols,
-                           persona.profile_globals_rows_sql(p, rows_sql, day_sql, false));
-        END;
     END IF;
+    PERFORM persona.profile_write_globals(p, day_sql, merge_rows, kind = 'incremental');
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     IF tally_delta AND 'segments' = ANY (p.parts) THEN
@@ -746,8 +767,8 @@ BEGIN
         PERFORM persona.profile_progress(format('persona profile %s: %s (%s ms)',
                                                 p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     END LOOP;
-    END IF;
     EXECUTE format('UPDATE %s SET tally_digest = %L', globals_rel, persona.profile_tally_digest(p));
+    END IF;
     IF 'segments' = ANY (p.parts) THEN
         -- seed 003: five to eight segments, each at least 5% of the customers
         EXECUTE format($q$SELECT string_agg(format('%%s (%%s%%%%)', segment, round(customer_share::numeric * 100, 1)), ', ' ORDER BY customer_share)
