@@ -3043,6 +3043,9 @@ BEGIN
                                                 AND a.attname = 'r_rows' AND NOT a.attisdropped) THEN
         -- without rows the next refresh computes them (and the tallies) from the state rows
         PERFORM persona.profile_rows_columns(p);
+        IF p.incremental THEN
+            EXECUTE format('ALTER TABLE %s SET (fillfactor = 85)', persona.profile_rel(p, '__state'));
+        END IF;
     END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part NOT IN ('segments', 'lifecycle', 'pareto');
@@ -3109,6 +3112,11 @@ BEGIN
         EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', state_rel,
                        persona.profile_decode_sql(p, persona.profile_states_sql(p, as_of_sql, 'false'), as_of_sql));
         EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (customer_id)', state_rel);
+        IF p.incremental THEN
+            -- room on each page for the merged rows: their updates stay on
+            -- the page (HOT, no new index entry), about twice as fast
+            EXECUTE format('ALTER TABLE %s SET (fillfactor = 85)', state_rel);
+        END IF;
         EXECUTE format('COMMENT ON TABLE %s IS %L', state_rel,
                        format('persona profile %s (internal): one row per customer, statistics that do not depend on the as-of day and the aggregate states that refreshes merge', p.name));
         EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', globals_rel,
@@ -3758,7 +3766,10 @@ BEGIN
                 || E'\nHINT:  merge them with a neighbouring segment (a scheme in persona.segment_rules), or use scheme => ''cn8''');
         END IF;
     END IF;
-    EXECUTE format('SELECT count(*) FROM %s WHERE orders > 0', state_rel) INTO m;
+    -- the customers with orders, as the frequency rows count them (no scan of every state row)
+    EXECUTE format('SELECT coalesce((SELECT sum(g.f_rows[i][2]) FROM generate_subscripts(g.f_rows, 1) i), 0)::bigint FROM %s g',
+                   globals_rel) INTO m;
+    m := coalesce(m, 0);
     PERFORM set_config('TimeZone', old_zone, true);
     UPDATE persona.profiles pr SET refreshed_at = clock_timestamp(), refreshed_as_of = day, refresh_kind = kind,
            refresh_ms = extract(epoch FROM clock_timestamp() - started) * 1000, customers = m,
