@@ -2649,10 +2649,12 @@ RETURN format($q$SELECT array_agg(ARRAY[(s.last_order_on - DATE '2000-01-01')::f
        array_agg(ARRAY[s.revenue::float8, s.w]) FILTER (WHERE s.revenue IS NOT NULL) AS m_rows,
        array_agg(ARRAY[(s.purchase_days - 1)::float8, ((s.last_order_on - s.first_order_on) / 7.0)::float8,
                        ((%2$s - s.first_order_on) / 7.0)::float8, s.w])
-           FILTER (WHERE s.first_order_on < %2$s) AS bgnbd_rows,
+           FILTER (WHERE %3$s AND s.first_order_on < %2$s) AS bgnbd_rows,
        array_agg(ARRAY[(s.purchase_days - 1)::float8, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), s.w])
-           FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma_rows
-FROM %1$s s WHERE s.orders > 0$q$, src, as_of_sql);
+           FILTER (WHERE %3$s AND s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma_rows
+FROM %1$s s WHERE s.orders > 0$q$, src, as_of_sql,
+    -- without the models part no fit reads them
+    CASE WHEN 'models' = ANY (p.parts) THEN 'true' ELSE 'false' END);
 COMMENT ON FUNCTION persona.profile_rows_sql(persona.profiles, text, text) IS
   'SQL of one row of weighted-row changes (r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows) from state rows with a weight column w';
 
