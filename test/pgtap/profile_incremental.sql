@@ -1,0 +1,120 @@
+-- Incremental refresh equals a full rebuild, round after round: one
+-- incremental profile and one refreshed fully, on the same orders (text
+-- customer keys, some orders without an amount, a user segment scheme),
+-- through seeded rounds of inserted, late, updated and deleted orders and
+-- deleted customers that move the cut points.  After each round every
+-- relation a reader sees, and the weighted rows and tallies behind them,
+-- are the same in both.  Then the scheme's rules change: the tallies are
+-- recomputed, not corrected.
+BEGIN;
+SET client_min_messages = warning;
+SET persona.progress = off;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION persona;
+SELECT plan(22);
+SELECT setseed(0.7);
+
+CREATE TABLE o (id serial PRIMARY KEY, cust text, at timestamptz, amount numeric(10,2));
+INSERT INTO o (cust, at, amount)
+SELECT 'u' || (1 + floor(random() * 400))::int, timestamptz '2024-01-01 00:00+08' + random() * interval '360 days',
+       CASE WHEN random() < 0.03 THEN NULL ELSE round((5 + random() * 200)::numeric, 2) END
+FROM generate_series(1, 4000);
+CREATE INDEX ON o (cust);
+INSERT INTO persona.segment_rules (scheme, priority, segment, segment_zh, r_min, f_min, m_min, m_max) VALUES
+  ('shop', 1, 'VIP', '贵宾', 4, 4, 4, 10), ('shop', 2, 'Active', '活跃', 3, 1, 1, 10),
+  ('shop', 3, 'Big spender', '大额', 1, 1, 5, 10), ('shop', 4, 'Other', '其他', 1, 1, 1, 10);
+
+SELECT isnt_empty($$SELECT persona.create_profile('inc', 'o', customer_col => 'cust', time_col => 'at', amount_col => 'amount',
+                                                  as_of => '2024-12-31', time_zone => 'Asia/Shanghai', scheme => 'shop',
+                                                  incremental => true, parts => '{segments,lifecycle,pareto}')$$,
+                  'the incremental profile is created');
+SELECT isnt_empty($$SELECT persona.create_profile('ref', 'o', customer_col => 'cust', time_col => 'at', amount_col => 'amount',
+                                                  as_of => '2024-12-31', time_zone => 'Asia/Shanghai', scheme => 'shop',
+                                                  parts => '{segments,lifecycle,pareto}')$$,
+                  'the reference profile is created');
+
+-- One round of changes, then both refreshed; returns the differing rows of
+-- every relation (0 when equal) and how the incremental profile refreshed.
+CREATE FUNCTION pg_temp.round(k int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    d bigint := 0;
+    n bigint;
+    kind text;
+    rel text;
+BEGIN
+    INSERT INTO o (cust, at, amount)
+    SELECT 'u' || (1 + floor(random() * 460))::int,          -- new customers too
+           CASE WHEN random() < 0.2 THEN timestamptz '2024-01-01 00:00+08' + random() * interval '200 days'   -- late
+                ELSE timestamptz '2024-12-20 00:00+08' + random() * interval '12 days' END,                  -- some after as_of
+           CASE WHEN random() < 0.05 THEN NULL ELSE round((5 + random() * 400 * k)::numeric, 2) END          -- bigger each round: M cuts move
+    FROM generate_series(1, 150);
+    UPDATE o SET amount = amount + 7 WHERE id IN (SELECT id FROM o ORDER BY random() LIMIT 30);
+    DELETE FROM o WHERE id IN (SELECT id FROM o ORDER BY random() LIMIT 30);
+    DELETE FROM o WHERE cust = (SELECT cust FROM o GROUP BY cust ORDER BY random() LIMIT 1);   -- a customer leaves
+    SELECT refresh INTO kind FROM persona.refresh_profile('inc');
+    PERFORM persona.refresh_profile('ref');
+    FOREACH rel IN ARRAY ARRAY['customers', 'segments', 'lifecycle'] LOOP
+        EXECUTE format('SELECT count(*) FROM ((SELECT * FROM inc_%1$s EXCEPT SELECT * FROM ref_%1$s)
+                                              UNION ALL (SELECT * FROM ref_%1$s EXCEPT SELECT * FROM inc_%1$s)) x', rel)
+            INTO STRICT n;
+        d := d + n;
+    END LOOP;
+    d := d + (SELECT count(*) FROM (SELECT customers, revenue, top_share, top_revenue_share, revenue_share, customer_share FROM inc_pareto
+                                    EXCEPT SELECT customers, revenue, top_share, top_revenue_share, revenue_share, customer_share FROM ref_pareto) x);
+    d := d + (SELECT count(*) FROM inc__globals i, ref__globals r
+              WHERE i.breaks::text IS DISTINCT FROM r.breaks::text OR i.gold_min IS DISTINCT FROM r.gold_min
+                 OR i.diamond_min IS DISTINCT FROM r.diamond_min OR i.r_rows IS DISTINCT FROM r.r_rows
+                 OR i.f_rows IS DISTINCT FROM r.f_rows OR i.m_rows IS DISTINCT FROM r.m_rows);
+    RETURN d || ' ' || kind;
+END $$;
+
+SELECT is(pg_temp.round(1), '0 incremental', 'round 1: the incremental profile equals the full rebuild');
+SELECT is(pg_temp.round(2), '0 incremental', 'round 2');
+SELECT is(pg_temp.round(3), '0 incremental', 'round 3');
+SELECT is(pg_temp.round(4), '0 incremental', 'round 4');
+SELECT is(pg_temp.round(5), '0 incremental', 'round 5');
+SELECT isnt((SELECT g.breaks::text FROM inc__globals g), NULL, 'the cut points are computed');
+SELECT cmp_ok((SELECT count(DISTINCT segment)::int FROM inc_segments), '>=', 3, 'the user scheme yields its segments');
+
+-- tallies are corrected, not recomputed, on the same day: a corrupted tally stays corrupted
+-- until a full refresh (which is how this test knows the correction path ran)
+UPDATE inc__lifecycle SET customers = customers + 1000 WHERE lifecycle = (SELECT lifecycle FROM inc__lifecycle LIMIT 1);
+INSERT INTO o (cust, at, amount) VALUES ('u1', '2024-12-30 10:00+08', 10);
+SELECT is((SELECT refresh FROM persona.refresh_profile('inc')), 'incremental', 'an incremental refresh');
+SELECT is((SELECT sum(customers)::bigint FROM inc_lifecycle) - (SELECT sum(customers)::bigint FROM ref_lifecycle), 1000::bigint,
+          'it corrected the stored tallies (the planted 1,000 is still there)');
+SELECT is((SELECT refresh FROM persona.refresh_profile('inc', incremental => false)), 'full', 'a full refresh');
+SELECT persona.refresh_profile('ref') \g /dev/null
+SELECT is((SELECT sum(customers)::bigint FROM inc_lifecycle), (SELECT sum(customers)::bigint FROM ref_lifecycle),
+          'the full refresh recomputed them');
+
+-- a changed rule of the scheme: the next incremental refresh recomputes the tallies
+UPDATE persona.segment_rules SET segment = 'Loyal' WHERE scheme = 'shop' AND priority = 2;
+UPDATE inc__segments SET customers = customers + 1000 WHERE segment = 'VIP';
+INSERT INTO o (cust, at, amount) VALUES ('u2', '2024-12-30 11:00+08', 12);
+SELECT is((SELECT refresh FROM persona.refresh_profile('inc')), 'incremental', 'an incremental refresh after the rule changed');
+SELECT persona.refresh_profile('ref') \g /dev/null
+SELECT is((SELECT count(*)::int FROM ((SELECT * FROM inc_segments EXCEPT SELECT * FROM ref_segments)
+                                      UNION ALL (SELECT * FROM ref_segments EXCEPT SELECT * FROM inc_segments)) x), 0,
+          'segments recomputed with the new rule (the planted error is gone)');
+SELECT ok(EXISTS (SELECT FROM inc_segments WHERE segment = 'Loyal'), 'the renamed segment appears');
+
+-- a new as-of day (a profile following "now" moves every recency): rows and tallies from every customer
+SELECT is((SELECT count(*)::int FROM persona.profiles WHERE name IN ('inc', 'ref')), 2, 'both profiles registered');
+UPDATE persona.profiles SET as_of = '2025-01-31' WHERE name IN ('inc', 'ref');
+SELECT is((SELECT refresh FROM persona.refresh_profile('inc')), 'incremental', 'an incremental refresh on a later day');
+SELECT persona.refresh_profile('ref') \g /dev/null
+SELECT is((SELECT count(*)::int FROM ((SELECT * FROM inc_customers EXCEPT SELECT * FROM ref_customers)
+                                      UNION ALL (SELECT * FROM ref_customers EXCEPT SELECT * FROM inc_customers)) x), 0,
+          'customers equal on the later day');
+SELECT is((SELECT count(*)::int FROM ((SELECT * FROM inc_segments EXCEPT SELECT * FROM ref_segments)
+                                      UNION ALL (SELECT * FROM ref_segments EXCEPT SELECT * FROM inc_segments)) x), 0,
+          'segments equal on the later day');
+SELECT is((SELECT count(*)::int FROM ((SELECT * FROM inc_lifecycle EXCEPT SELECT * FROM ref_lifecycle)
+                                      UNION ALL (SELECT * FROM ref_lifecycle EXCEPT SELECT * FROM inc_lifecycle)) x), 0,
+          'lifecycle equal on the later day');
+SELECT is((SELECT i.m_rows = r.m_rows AND i.r_rows = r.r_rows FROM inc__globals i, ref__globals r), true,
+          'weighted rows equal on the later day');
+
+SELECT * FROM finish();
+ROLLBACK;
