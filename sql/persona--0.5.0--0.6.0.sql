@@ -256,6 +256,27 @@ FROM (%s) c, %s b$q$, changes_sql,
 COMMENT ON FUNCTION persona.profile_rows_merge_sql(text, text) IS
   'SQL of one row of weighted rows: a base row''s rows (NULL: none) with changes merged';
 
+-- The tallies table of a materialized profile's segments or lifecycle
+-- (empty) and its published view (created, or replaced with the same
+-- columns so that views over it survive).
+CREATE FUNCTION persona.profile_create_tally(p persona.profiles, part text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    tally text := persona.profile_rel(p, '__' || part);
+    globals_rel text := persona.profile_rel(p, '__globals');
+BEGIN
+    EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', tally,
+                   persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
+                                             format('(SELECT g.breaks FROM %s g)', globals_rel),
+                                             format('(SELECT g.as_of FROM %s g)', globals_rel)));
+    EXECUTE format('COMMENT ON TABLE %s IS %L', tally,
+                   format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
+    EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM (%s) s WHERE persona.profile_guard(%L::regclass, %L, %L)',
+                   persona.profile_rel(p, '_' || part), persona.profile_tally_view_sql(p, part), p.orders::text, p.name, p.materialized);
+END $$;
+COMMENT ON FUNCTION persona.profile_create_tally(persona.profiles, text) IS
+  'Create a materialized profile''s segments or lifecycle tallies table and its published view';
+
 -- A materialized profile created by persona 0.5.0 or earlier, brought to
 -- the layout of this version by its first refresh after the update (an
 -- extension script cannot do it: what it creates would belong to the
@@ -295,14 +316,7 @@ BEGIN
             EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM %s WHERE %s',
                            persona.profile_rel(p, '_' || part), rel, guard);
         ELSE
-            EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', rel,
-                           persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
-                                                     format('(SELECT g.breaks FROM %s g)', persona.profile_rel(p, '__globals')),
-                                                     format('(SELECT g.as_of FROM %s g)', persona.profile_rel(p, '__globals'))));
-            EXECUTE format('COMMENT ON TABLE %s IS %L', rel,
-                           format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
-            EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM (%s) s WHERE %s',
-                           persona.profile_rel(p, '_' || part), persona.profile_tally_view_sql(p, part), guard);
+            PERFORM persona.profile_create_tally(p, part);
         END IF;
         EXECUTE format('DROP MATERIALIZED VIEW %s', persona.profile_rel(p, '__' || part || '_old'));
         EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', rel);
@@ -523,13 +537,7 @@ LEFT JOIN persona.tag_rules r ON r.source = %L::regclass AND r.tag = t.tag$q$,
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part = 'customer_tags';
         IF p.materialized AND part IN ('segments', 'lifecycle') THEN
-            EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', persona.profile_rel(p, '__' || part),
-                           persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', state_rel),
-                                                     format('(SELECT g.breaks FROM %s g)', globals_rel), as_of_sql));
-            EXECUTE format('COMMENT ON TABLE %s IS %L', persona.profile_rel(p, '__' || part),
-                           format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
-            EXECUTE format('CREATE VIEW %s WITH (security_barrier) AS SELECT * FROM (%s) s WHERE %s',
-                           persona.profile_rel(p, '_' || part), persona.profile_tally_view_sql(p, part), guard);
+            PERFORM persona.profile_create_tally(p, part);
         ELSIF p.materialized AND part <> 'models' THEN
             EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA',
                            persona.profile_rel(p, '__' || part), persona.profile_summary_sql(p, part));

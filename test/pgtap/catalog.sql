@@ -40,7 +40,7 @@ SELECT results_eq($$
            ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'),
            ('holdout_calibration', 'r'), ('holdout_check_source', 'r'), ('holdout_fit', 'r'), ('holdout_time_sql', 'r'),
            ('period_transactions', 'r'),
-           ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_column_type', 'r'), ('profile_customers_view', 'u'),
+           ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_column_type', 'r'), ('profile_create_tally', 'u'), ('profile_customers_view', 'u'),
            ('profile_drop_temp', 'u'), ('profile_guard', 'r'), ('profile_refresh_run', 'u'), ('profile_rows_columns', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'),
            ('purchase_days', 'r'), ('refresh_profile', 'u'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
            ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('tracking', 'r'), ('unschedule_refresh', 'u')$$,
@@ -55,7 +55,7 @@ SELECT results_eq($$
   WHERE p.pronamespace = 'persona'::regnamespace AND p.prokind = 'f' AND p.provolatile = 'v'
   ORDER BY 1$$,
   $$VALUES ('build_tag_view', 'u'), ('create_profile', 'u'), ('drop_profile', 'u'), ('profile_build', 'u'),
-           ('profile_capture_triggers', 'u'), ('profile_customers_view', 'u'), ('profile_drop_temp', 'u'), ('profile_refresh_run', 'u'),
+           ('profile_capture_triggers', 'u'), ('profile_create_tally', 'u'), ('profile_customers_view', 'u'), ('profile_drop_temp', 'u'), ('profile_refresh_run', 'u'),
            ('profile_rows_columns', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'), ('refresh_profile', 'u'),
            ('schedule_refresh', 'u'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('unschedule_refresh', 'u')$$,
   'only the functions that write are VOLATILE, and they are PARALLEL UNSAFE');
