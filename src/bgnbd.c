@@ -41,6 +41,95 @@ PG_FUNCTION_INFO_V1(bgnbd_count_probability);
  * a/(b+x) to every customer, x = 0 included (s = 1 below; BG/NBD s = 0).
  * Inlined with a constant flag, each model gets its own loop.
  */
+/*
+ * Distinct values of a time column (t_x or T): customers share first and
+ * last purchase days, so a million rows hold a few hundred distinct times,
+ * and ln(alpha + t) is computed once per time instead of once per row (the
+ * same operations on the same values: the likelihood is bit for bit the
+ * same).  Kept only when it saves work.
+ */
+typedef struct FitTimeColumn
+{
+	double	   *values;			/* sorted, distinct */
+	int32	   *index;			/* per row: its value's position */
+	int			n;
+} FitTimeColumn;
+
+typedef struct FitTimes
+{
+	bool		used;			/* false: too many distinct times, compute per row */
+	FitTimeColumn tx, T;
+	double	   *log_tx, *log_T;	/* ln(alpha + value) of the current evaluation */
+} FitTimes;
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The distinct values of column col (1 = k2, 2 = k3) of d's rows, or false when there are too many. */
+static bool
+fit_time_column(const FitData *d, int col, FitTimeColumn *c)
+{
+	double	   *v = palloc_extended(d->n * sizeof(double), MCXT_ALLOC_HUGE);
+	int64		m = 0;
+
+	for (int64 i = 0; i < d->n; i++)
+		v[i] = col == 1 ? d->rows[i].k2 : d->rows[i].k3;
+	qsort(v, d->n, sizeof(double), cmp_double);
+	for (int64 i = 0; i < d->n; i++)
+		if (m == 0 || v[i] != v[m - 1])
+			v[m++] = v[i];
+	if (m > d->n / 8 || m > PG_INT32_MAX)
+	{
+		pfree(v);
+		return false;
+	}
+	c->values = v;
+	c->n = (int) m;
+	c->index = palloc_extended(d->n * sizeof(int32), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < d->n; i++)
+	{
+		double		t = col == 1 ? d->rows[i].k2 : d->rows[i].k3;
+		int			lo = 0, hi = c->n - 1;
+
+		while (lo < hi)
+		{
+			int			mid = (lo + hi) / 2;
+
+			if (c->values[mid] < t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		c->index[i] = lo;
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 14);
+	}
+	return true;
+}
+
+/* d's distinct times, built on the first evaluation of a fit over many rows. */
+static FitTimes *
+fit_times(const FitData *d)
+{
+	FitData    *md = (FitData *) d;	/* a cache of the same rows, not a change of them */
+	FitTimes   *t;
+
+	if (md->times)
+		return md->times->used ? md->times : NULL;
+	t = palloc0(sizeof(FitTimes));
+	md->times = t;
+	if (d->n < 4096 || !fit_time_column(d, 1, &t->tx) || !fit_time_column(d, 2, &t->T))
+		return NULL;
+	t->log_tx = palloc(t->tx.n * sizeof(double));
+	t->log_T = palloc(t->T.n * sizeof(double));
+	t->used = true;
+	return t;
+}
+
 static pg_attribute_always_inline double
 bg_core(const FitData *d, const double *p, double *g, bool modified)
 {
@@ -51,6 +140,8 @@ bg_core(const FitData *d, const double *p, double *g, bool modified)
 	double		lastx = -1, lg = 0, dr = 0, dab = 0, db = 0;
 	double		base = -lgamma(r) + r * lalpha + lgamma(a + b) - lgamma(b);
 	double		psi_r = 0, psi_ab = 0, psi_b = 0;
+	double		lbx = 0;
+	FitTimes   *times = fit_times(d);
 
 	if (g)
 	{
@@ -58,21 +149,25 @@ bg_core(const FitData *d, const double *p, double *g, bool modified)
 		psi_ab = persona_digamma(a + b);
 		psi_b = persona_digamma(b);
 	}
+	if (times)
+	{
+		for (int j = 0; j < times->tx.n; j++)
+			times->log_tx[j] = log(alpha + times->tx.values[j]);
+		for (int j = 0; j < times->T.n; j++)
+			times->log_T[j] = log(alpha + times->T.values[j]);
+	}
 	for (int64 i = 0; i < d->n; i++)
 	{
 		const FitRow *o = &d->rows[i];
 		double		x = o->k1, w = o->w;
 		bool		drop = modified || x > 0;	/* the dropout term is there */
-		double		lT = log(alpha + o->k3);
-		double		ltx = drop ? log(alpha + o->k2) : 0;
-		double		a3 = -(r + x) * lT;
-		double		a4 = drop ? la - log(b + x - 1 + s) - (r + x) * ltx : -INFINITY;
-		double		lse = logsumexp(a3, a4);
+		double		lT, ltx, a3, a4, lse;
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
 		if (x != lastx)
 		{
 			lastx = x;
+			lbx = log(b + x - 1 + s);
 			lg = lgamma(r + x) + base + lgamma(b + x + s) - lgamma(a + b + x + s);
 			if (g)
 			{
@@ -81,6 +176,11 @@ bg_core(const FitData *d, const double *p, double *g, bool modified)
 				db = persona_digamma(b + x + s) - psi_b;
 			}
 		}
+		lT = times ? times->log_T[times->T.index[i]] : log(alpha + o->k3);
+		ltx = drop ? (times ? times->log_tx[times->tx.index[i]] : log(alpha + o->k2)) : 0;
+		a3 = -(r + x) * lT;
+		a4 = drop ? la - lbx - (r + x) * ltx : -INFINITY;
+		lse = logsumexp(a3, a4);
 		ll += w * (lg + lse);
 		if (g)
 		{
