@@ -118,11 +118,13 @@ fit_times(const FitData *d)
 	FitData    *md = (FitData *) d;	/* a cache of the same rows, not a change of them */
 	FitTimes   *t;
 
+	if (d->n < 4096)			/* few rows (a single customer's loglik): not worth it */
+		return NULL;
 	if (md->times)
 		return md->times->used ? md->times : NULL;
 	t = palloc0(sizeof(FitTimes));
 	md->times = t;
-	if (d->n < 4096 || !fit_time_column(d, 1, &t->tx) || !fit_time_column(d, 2, &t->T))
+	if (!fit_time_column(d, 1, &t->tx) || !fit_time_column(d, 2, &t->T))
 		return NULL;
 	t->log_tx = palloc(t->tx.n * sizeof(double));
 	t->log_T = palloc(t->T.n * sizeof(double));
