@@ -2872,6 +2872,16 @@ END $$;
 COMMENT ON FUNCTION persona.profile_crossing_sql(persona.rfm_breaks, persona.rfm_breaks, date) IS
   'SQL condition selecting the state rows whose RFM score may change when the cut points move from old_breaks to new_breaks (NULL: none moved)';
 
+-- SQL of a profile's segments or lifecycle tallies from every state row,
+-- scored with the globals row's cut points and day.
+CREATE FUNCTION persona.profile_tally_all_sql(p persona.profiles, part text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
+                                 format('(SELECT g.breaks FROM %s g)', persona.profile_rel(p, '__globals')),
+                                 format('(SELECT g.as_of FROM %s g)', persona.profile_rel(p, '__globals')));
+COMMENT ON FUNCTION persona.profile_tally_all_sql(persona.profiles, text) IS
+  'SQL of a profile''s segments or lifecycle tallies from every state row, with the globals row''s cut points and day';
+
 -- Recompute (changes NULL) or correct (changes: SQL of the weighted tally
 -- rows to add) a profile's segments or lifecycle tallies.
 CREATE FUNCTION persona.profile_tally_apply(p persona.profiles, part text, changes text) RETURNS void
@@ -2884,10 +2894,7 @@ DECLARE
 BEGIN
     IF changes IS NULL THEN
         EXECUTE format('DELETE FROM %s', tally);
-        EXECUTE format('INSERT INTO %s %s', tally,
-                       persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
-                                                 format('(SELECT g.breaks FROM %s g)', persona.profile_rel(p, '__globals')),
-                                                 format('(SELECT g.as_of FROM %s g)', persona.profile_rel(p, '__globals'))));
+        EXECUTE format('INSERT INTO %s %s', tally, persona.profile_tally_all_sql(p, part));
         RETURN;
     END IF;
     EXECUTE format('INSERT INTO %s %s', tally, changes);
@@ -3031,12 +3038,8 @@ CREATE FUNCTION persona.profile_create_tally(p persona.profiles, part text) RETU
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     tally text := persona.profile_rel(p, '__' || part);
-    globals_rel text := persona.profile_rel(p, '__globals');
 BEGIN
-    EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', tally,
-                   persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
-                                             format('(SELECT g.breaks FROM %s g)', globals_rel),
-                                             format('(SELECT g.as_of FROM %s g)', globals_rel)));
+    EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', tally, persona.profile_tally_all_sql(p, part));
     EXECUTE format('COMMENT ON TABLE %s IS %L', tally,
                    format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
     EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM (%s) s WHERE persona.profile_guard(%L::regclass, %L, %L)',
@@ -3490,12 +3493,12 @@ COMMENT ON FUNCTION persona.profile_check_sources(persona.profiles) IS
 -- computed from them, then the materialized summaries (concurrently, so
 -- readers are never blocked).  One transaction: readers see the old profile
 -- or the new one.
--- Write a materialized profile's globals row.  merge_rows: the previous
--- row's weighted rows corrected with the changed customers' old and new
--- values (pg_temp.persona_profile_old and persona_profile_new_values);
--- else the rows from every state row.  warm: the fits start at the previous
--- row's.  A fit that fails leaves the models NULL (a WARNING says why).
-CREATE FUNCTION persona.profile_write_globals(p persona.profiles, day_sql text, merge_rows boolean, warm boolean)
+-- Write a materialized profile's globals row.  changes_sql: SQL of the
+-- changed customers' old (w = -1) and new (w = 1) state values, which
+-- correct the previous row's weighted rows; NULL: the rows from every
+-- state row.  warm: the fits start at the previous row's.  A fit that
+-- fails leaves the models NULL (a WARNING says why).
+CREATE FUNCTION persona.profile_write_globals(p persona.profiles, day_sql text, changes_sql text, warm boolean)
 RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     globals_rel text := persona.profile_rel(p, '__globals');
@@ -3503,13 +3506,11 @@ DECLARE
     rows_sql text;
     start_sql text;
     fit boolean;
+    merge_rows boolean := changes_sql IS NOT NULL;
 BEGIN
     IF merge_rows THEN
         rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.bgnbd_rows, g.gamma_gamma_rows)',
-            persona.profile_rows_sql(p, '(SELECT o.customer_id, o.orders, o.purchase_days, o.revenue, o.repeat_revenue,
-                                                 o.first_order_on, o.last_order_on, o.mean_gap_days, -1 AS w
-                                          FROM pg_temp.persona_profile_old o
-                                          UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)', day_sql));
+                                                   persona.profile_rows_sql(p, changes_sql, day_sql));
         start_sql := '(SELECT g.bgnbd, g.gamma_gamma)';
     ELSE
         rows_sql := persona.profile_rows_merge_sql(NULL, persona.profile_rows_sql(p,
@@ -3540,7 +3541,7 @@ BEGIN
         END;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION persona.profile_write_globals(persona.profiles, text, boolean, boolean) IS
+COMMENT ON FUNCTION persona.profile_write_globals(persona.profiles, text, text, boolean) IS
   'Write a materialized profile''s globals row (cut points, tiers, fits, weighted rows), from corrected rows or from every state row';
 
 CREATE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
@@ -3707,7 +3708,10 @@ BEGIN
             INTO old_breaks, tally_delta;
         tally_delta := tally_delta AND old_breaks IS NOT NULL;
     END IF;
-    PERFORM persona.profile_write_globals(p, day_sql, merge_rows, kind = 'incremental');
+    PERFORM persona.profile_write_globals(p, day_sql,
+        CASE WHEN merge_rows THEN format('(SELECT o.*, -1 AS w FROM %s o UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)',
+                                         old_values) END,
+        kind = 'incremental');
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     IF tally_delta AND 'segments' = ANY (p.parts) THEN

@@ -671,13 +671,13 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 }
 
 /*
- * The cuts of quantile_cuts_ascending over (value, count) rows in
- * ascending order, as if each value were there count times: the j-th
- * value is in row i when the counts before i are <= j and it is a new
- * value when j is the first of its row; else the cut is the next row's.
+ * The cuts of quantile_cuts_ascending over (value, count) rows r in
+ * ascending order, as if each value were there count times: the j-th value
+ * is a new value when it is the first of its row; else the cut is the next
+ * row's.
  */
 static void
-quantile_cuts_rows(const double *v, int64 n, int64 total, int bins, double *cut)
+quantile_cuts_rows(const WeightedRows *r, int64 total, int bins, double *cut)
 {
 	for (int k = 1; k < bins; k++)
 	{
@@ -685,18 +685,13 @@ quantile_cuts_rows(const double *v, int64 n, int64 total, int bins, double *cut)
 		int64		before = 0;
 		int64		i = 0;
 
-		while (i < n && before + (int64) v[2 * i + 1] <= j)
-		{
-			PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-			before += (int64) v[2 * i + 1];
-			i++;
-		}
-		if (i == n)
+		i = wrows_row_at(r, j, &i, &before);
+		if (i == r->n)
 			cut[k - 1] = INFINITY;
 		else if (j == before)
-			cut[k - 1] = v[2 * i];
+			cut[k - 1] = r->v[2 * i];
 		else
-			cut[k - 1] = i + 1 < n ? v[2 * (i + 1)] : INFINITY;
+			cut[k - 1] = i + 1 < r->n ? r->v[2 * (i + 1)] : INFINITY;
 	}
 }
 
@@ -749,23 +744,24 @@ rfm_breaks_from_rows(PG_FUNCTION_ARGS)
 	/* fewer days is better: rank the negated days, the rows in reverse */
 	{
 		WeightedRows *r = &dim[0];
-		double	   *neg = palloc_extended(Max(r->n, 1) * 2 * sizeof(double), MCXT_ALLOC_HUGE);
+		WeightedRows neg = *r;
 
+		neg.v = palloc_extended(Max(r->n, 1) * 2 * sizeof(double), MCXT_ALLOC_HUGE);
 		for (int64 i = 0; i < r->n; i++)
 		{
-			neg[2 * i] = -r->v[2 * (r->n - 1 - i)];
-			neg[2 * i + 1] = r->v[2 * (r->n - 1 - i) + 1];
+			neg.v[2 * i] = -r->v[2 * (r->n - 1 - i)];
+			neg.v[2 * i + 1] = r->v[2 * (r->n - 1 - i) + 1];
 		}
-		quantile_cuts_rows(neg, r->n, n, bins, R_CUTS(b));
+		quantile_cuts_rows(&neg, n, bins, R_CUTS(b));
 		for (int k = 0; k < bins - 1; k++)
 			R_CUTS(b)[k] = -R_CUTS(b)[k];
 	}
-	quantile_cuts_rows(dim[1].v, dim[1].n, n, bins, F_CUTS(b));
+	quantile_cuts_rows(&dim[1], n, bins, F_CUTS(b));
 	if (dim[2].n == 0)
 		for (int k = 0; k < bins - 1; k++)
 			M_CUTS(b)[k] = INFINITY;
 	else
-		quantile_cuts_rows(dim[2].v, dim[2].n, (int64) dim[2].total, bins, M_CUTS(b));
+		quantile_cuts_rows(&dim[2], (int64) dim[2].total, bins, M_CUTS(b));
 	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks rows");
 	PG_RETURN_POINTER(b);
 }

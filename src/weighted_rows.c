@@ -255,17 +255,23 @@ weighted_rows_merge(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(weighted_percentile_cont);
 
-/* The value at 0-based position pos of the expanded (value, count) rows. */
-static double
-wrows_value_at(const WeightedRows *r, int64 pos, int64 *row, int64 *before)
+int64
+wrows_row_at(const WeightedRows *r, int64 pos, int64 *row, int64 *before)
 {
-	/* positions are asked in ascending order: continue from the last row */
 	while (*row < r->n && *before + (int64) r->v[2 * *row + 1] <= pos)
 	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(*row, 16);
 		*before += (int64) r->v[2 * *row + 1];
 		(*row)++;
 	}
-	return r->v[2 * Min(*row, r->n - 1)];
+	return *row;
+}
+
+/* The value at 0-based position pos of the expanded (value, count) rows (pos < total). */
+static double
+wrows_value_at(const WeightedRows *r, int64 pos, int64 *row, int64 *before)
+{
+	return r->v[2 * Min(wrows_row_at(r, pos, row, before), r->n - 1)];
 }
 
 /*

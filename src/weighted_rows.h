@@ -33,4 +33,12 @@ typedef struct WeightedRows
  */
 extern WeightedRows wrows_read(ArrayType *a, int width, bool whole, const char *what);
 
+/*
+ * The row holding 0-based position pos of the (value, count) rows r
+ * expanded by their counts, searching on from *row (with *before counts in
+ * the rows ahead of it): positions asked in ascending order cost one pass.
+ * r->n when pos is past the end.
+ */
+extern int64 wrows_row_at(const WeightedRows *r, int64 pos, int64 *row, int64 *before);
+
 #endif							/* PERSONA_WEIGHTED_ROWS_H */
