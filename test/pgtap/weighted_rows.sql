@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(25);
+SELECT plan(28);
 SELECT setseed(0.42);
 
 -- 4,000 customers with ties in every dimension and some without amounts
@@ -62,6 +62,12 @@ SELECT throws_ok($$SELECT persona.weighted_percentile_cont('{{1,1}}', '{{0.5}}')
 SELECT is((SELECT persona.pareto_from_rows(rows.m)::text FROM rows), (SELECT persona.pareto(m)::text FROM c),
           'pareto_from_rows: what pareto gives');
 SELECT is(persona.pareto_from_rows(NULL), NULL, 'pareto_from_rows of no rows is NULL');
+SELECT throws_ok($$SELECT persona.pareto_from_rows('{{1,1}}', NULL, 0.8)$$, '22004',
+                 'top_share and revenue_share must not be NULL', 'pareto_from_rows with a NULL share');
+SELECT throws_ok($$SELECT persona.rfm_breaks_from_rows('{{1,1}}', '{{1,1}}', NULL, NULL)$$, '22004',
+                 'number of bins must not be NULL', 'rfm_breaks_from_rows with NULL bins');
+SELECT throws_ok($$SELECT persona.rfm_breaks_from_rows('{{1,1}}', '{{1,1}}', NULL, 11)$$, '22023', NULL,
+                 'rfm_breaks_from_rows with 11 bins');
 
 -- fits: customer histories with ties, in weeks
 CREATE TEMP TABLE h AS
