@@ -150,6 +150,10 @@ COMMENT ON AGGREGATE persona.order_stats_state(timestamptz, numeric, text) IS
   'A customer''s order_stats state as bytea (no as_of: no order ignored), calendar days in time_zone; merge with order_stats_merge, finish with order_stats_of';
 COMMENT ON AGGREGATE persona.order_stats_merge(bytea) IS
   'Merge order_stats states of one customer (NULLs skipped) into one state';
+CREATE FUNCTION persona.order_stats_merge(a bytea, b bytea) RETURNS bytea
+AS 'MODULE_PATHNAME', 'order_stats_merge_pair' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.order_stats_merge(bytea, bytea) IS
+  'Merge two order_stats states of one customer into one, as the aggregate over both gives it (a NULL side is skipped; NULL when both are)';
 CREATE FUNCTION persona.order_stats_of(state bytea, as_of date) RETURNS persona.order_stats
 AS 'MODULE_PATHNAME', 'order_stats_of' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.order_stats_of(bytea, date) IS
@@ -637,6 +641,10 @@ COMMENT ON AGGREGATE persona.habits_state(timestamptz, text) IS
   'A customer''s habits state (order counts by weekday and hour in time_zone) as bytea; merge with habits_merge, finish with habits_of';
 COMMENT ON AGGREGATE persona.habits_merge(bytea) IS
   'Merge habits states of one customer (NULLs skipped) into one state';
+CREATE FUNCTION persona.habits_merge(a bytea, b bytea) RETURNS bytea
+AS 'MODULE_PATHNAME', 'habits_merge_pair' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.habits_merge(bytea, bytea) IS
+  'Merge two habits states of one customer into one, as the aggregate over both gives it (a NULL side is skipped; NULL when both are)';
 CREATE FUNCTION persona.habits_of(state bytea) RETURNS persona.habits
 AS 'MODULE_PATHNAME', 'habits_of' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION persona.habits_of(bytea) IS 'The habits of a habits state';
@@ -3569,12 +3577,13 @@ DECLARE
     small text;
     needs_full boolean;
     -- the state columns the weighted rows are made of
-    value_cols text := 's.customer_id, s.orders, s.purchase_days, s.revenue, s.repeat_revenue, s.first_order_on, s.last_order_on, s.mean_gap_days';
-    -- the changed customers' values before the merge (persona_profile_old also keeps their states)
-    old_values text := '(SELECT customer_id, orders, purchase_days, revenue, repeat_revenue, first_order_on, last_order_on, mean_gap_days FROM pg_temp.persona_profile_old)';
-    -- merge_rows: the statements writing states return the new values into persona_profile_new_values
-    returning_pre text := '';
-    returning_post text := '';
+    value_names text[] := ARRAY['customer_id', 'orders', 'purchase_days', 'revenue', 'repeat_revenue', 'first_order_on', 'last_order_on', 'mean_gap_days'];
+    value_cols text := (SELECT string_agg('s.' || c, ', ') FROM unnest(value_names) c);
+    -- the changed customers' values before this refresh
+    old_values text := 'pg_temp.persona_profile_old';
+    state_names text[];
+    old_hash text;
+    old_merge text;
     merge_rows boolean := false;
     old_breaks persona.rfm_breaks;
     tally_delta boolean := false;
@@ -3614,8 +3623,9 @@ BEGIN
             kind := 'full';
         END IF;
     END IF;
-    cols := (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
-             WHERE a.attrelid = state_rel::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    state_names := (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+                    WHERE a.attrelid = state_rel::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    cols := (SELECT string_agg(format('%I', c), ', ') FROM unnest(state_names) c);
     excluded_cols := (SELECT string_agg('excluded.' || x, ', ') FROM unnest(string_to_array(cols, ', ')) x);
     step := clock_timestamp();
     IF kind = 'full' THEN
@@ -3643,28 +3653,23 @@ BEGIN
                            p.customer_col, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
         END IF;
     ELSE
-        -- The changed customers and their values before the merge: those
-        -- leave the globals' weighted rows and the new values come in,
-        -- unless the day moved (T of every customer moved with it).
-        -- (the globals row says which day its rows are of: the registry row was read before the lock)
+        -- The changed customers' values before and after this refresh: the
+        -- old ones leave the globals' weighted rows and the tallies, the new
+        -- ones come in, unless the day moved (T of every customer moved with
+        -- it).  (The globals row says which day its rows are of: the
+        -- registry row was read before the lock.)
         EXECUTE format('SELECT r_rows IS NOT NULL AND as_of = %s FROM %s', day_sql, globals_rel) INTO merge_rows;
         merge_rows := coalesce(merge_rows, false);
-        IF merge_rows THEN
-            PERFORM persona.profile_drop_temp(ARRAY['persona_profile_changed', 'persona_profile_old', 'persona_profile_new_values', 'persona_profile_crossing']);
-            EXECUTE format($q$CREATE TEMP TABLE persona_profile_changed ON COMMIT DROP AS
-                SELECT d.customer_id FROM %1$s d UNION SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s$q$,
-                dirty_rel, pending_rel, persona.profile_day_end(p, day_sql));
-            EXECUTE format('CREATE TEMP TABLE persona_profile_old ON COMMIT DROP AS SELECT %s, s.stats_state, s.habits_state FROM %s s
-                            WHERE s.customer_id IN (SELECT c.customer_id FROM pg_temp.persona_profile_changed c)', value_cols, state_rel);
-            EXECUTE format('CREATE TEMP TABLE persona_profile_new_values ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
-            returning_pre := 'WITH written AS (';
-            returning_post := format(' RETURNING %s) INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM written', value_cols);
-        END IF;
+        PERFORM persona.profile_drop_temp(ARRAY['persona_profile_changed', 'persona_profile_old', 'persona_profile_new_values', 'persona_profile_crossing']);
+        EXECUTE format('CREATE TEMP TABLE persona_profile_old ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
+        EXECUTE format('CREATE TEMP TABLE persona_profile_new_values ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
         -- customers with updated or deleted orders: recomputed from orders
+        EXECUTE format('INSERT INTO pg_temp.persona_profile_old SELECT %s FROM %s s WHERE s.customer_id IN (SELECT d.customer_id FROM %s d)',
+                       value_cols, state_rel, dirty_rel);
         EXECUTE format('DELETE FROM %s s USING %s d WHERE s.customer_id = d.customer_id', state_rel, dirty_rel);
-        EXECUTE format('%sINSERT INTO %s AS s %s%s', returning_pre, state_rel,
-                       persona.profile_decode_sql(p, persona.profile_states_sql(p, day_sql,
-                           format('o.%I IN (SELECT customer_id FROM %s)', p.customer_col, dirty_rel)), day_sql), returning_post);
+        EXECUTE format('WITH written AS (INSERT INTO %s AS s %s RETURNING %s) INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM written',
+                       state_rel, persona.profile_decode_sql(p, persona.profile_states_sql(p, day_sql,
+                           format('o.%I IN (SELECT customer_id FROM %s)', p.customer_col, dirty_rel)), day_sql), value_cols);
         GET DIAGNOSTICS n = ROW_COUNT;
         -- customers whose every order was deleted changed too (they left)
         EXECUTE format('SELECT count(*) FROM %s d WHERE NOT EXISTS (SELECT FROM %s s WHERE s.customer_id = d.customer_id)',
@@ -3673,23 +3678,45 @@ BEGIN
         EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id AND q.ordered_at < %s',
                        pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
         EXECUTE format('TRUNCATE %s', dirty_rel);
-        -- inserted orders: their states merged into the customers' states
-        EXECUTE format($q$%7$sINSERT INTO %1$s AS s %2$s
-                        ON CONFLICT (customer_id) DO UPDATE SET (%5$s) = (SELECT %6$s)%8$s$q$,
-                       state_rel,
-                       persona.profile_decode_sql(p, format($d$(SELECT u.k, persona.order_stats_merge(u.st) AS st, persona.habits_merge(u.hb) AS hb
-  FROM (SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %1$L) AS st,
-               persona.habits_state(q.ordered_at, %1$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
-        FROM %2$s q WHERE q.ordered_at < %3$s GROUP BY q.customer_id
-        UNION ALL
-        SELECT s.customer_id, s.stats_state, s.habits_state FROM %4$s s
-        WHERE s.customer_id IN (SELECT q.customer_id FROM %2$s q WHERE q.ordered_at < %3$s)) u
-  GROUP BY u.k)$d$, p.time_zone, pending_rel, persona.profile_day_end(p, day_sql),
-                      -- the states read before the merge; the pending customers are not among the recomputed
-                      CASE WHEN merge_rows THEN 'pg_temp.persona_profile_old' ELSE state_rel END), day_sql),
-                       NULL, NULL, cols, excluded_cols, returning_pre, returning_post);
+        -- Inserted orders: each customer's state merged with the state of
+        -- its new orders in one pass over the state rows.  The pending
+        -- customers in key order find their rows by the primary key
+        -- (neighbouring pages), and the rows are updated where they were
+        -- read (by ctid), their old values kept on the way; new customers
+        -- are inserted.  The plan is fixed (no hash or merge join): the
+        -- estimates of a freshly filled pending table cannot be trusted,
+        -- and a hash join would read every state row.
+        old_hash := current_setting('enable_hashjoin');
+        old_merge := current_setting('enable_mergejoin');
+        PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true);
+        EXECUTE format($q$WITH m AS MATERIALIZED (
+    SELECT p.k, o.ctid AS tid, %1$s,
+           persona.order_stats_merge(o.stats_state, p.st) AS st, persona.habits_merge(o.habits_state, p.hb) AS hb
+    FROM (SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %2$L) AS st,
+                 persona.habits_state(q.ordered_at, %2$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
+          FROM %3$s q WHERE q.ordered_at < %4$s GROUP BY q.customer_id ORDER BY q.customer_id) p
+    LEFT JOIN %5$s o ON o.customer_id = p.k),
+upd AS (UPDATE %5$s s SET (%6$s) = (%7$s)
+        FROM (%8$s) d WHERE s.ctid = d.tid
+        RETURNING %9$s),
+ins AS (INSERT INTO %5$s AS s %10$s RETURNING %9$s),
+old AS (INSERT INTO pg_temp.persona_profile_old SELECT %11$s FROM m WHERE m.tid IS NOT NULL)
+INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM upd UNION ALL SELECT * FROM ins$q$,
+            (SELECT string_agg(format('o.%1$I AS %2$I', c, 'old_' || c), ', ') FROM unnest(value_names) c),
+            p.time_zone, pending_rel, persona.profile_day_end(p, day_sql), state_rel,
+            (SELECT string_agg(format('%I', c), ', ') FROM unnest(state_names) c WHERE c <> 'customer_id'),
+            (SELECT string_agg(format('d.%I', c), ', ') FROM unnest(state_names) c WHERE c <> 'customer_id'),
+            format('SELECT m.tid, x.* FROM m, LATERAL (%s) x WHERE m.tid IS NOT NULL',
+                   persona.profile_decode_sql(p, '(SELECT m.k, m.st, m.hb)', day_sql)),
+            value_cols,
+            persona.profile_decode_sql(p, '(SELECT m.k, m.st, m.hb FROM m WHERE m.tid IS NULL)', day_sql),
+            (SELECT string_agg(format('m.%I', 'old_' || c), ', ') FROM unnest(value_names) c));
         GET DIAGNOSTICS m = ROW_COUNT;
+        PERFORM set_config('enable_hashjoin', old_hash, true), set_config('enable_mergejoin', old_merge, true);
         n := n + m;
+        -- the changed customers (those that left are among the old values)
+        EXECUTE 'CREATE TEMP TABLE persona_profile_changed ON COMMIT DROP AS
+                 SELECT o.customer_id FROM pg_temp.persona_profile_old o UNION SELECT n.customer_id FROM pg_temp.persona_profile_new_values n';
         EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
     END IF;
     PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',

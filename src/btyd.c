@@ -479,12 +479,12 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	double		H0[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
 
 	/*
-	 * or where the caller's start model is, a little inside the search
-	 * bounds: a start on a bound (a previous fit that ran to it) leaves the
-	 * line search no room and the fit would end unconverged
+	 * or where the caller's start model is, within the search bounds (a
+	 * previous fit that ran to a bound starts there: the search holds it
+	 * while the likelihood still pushes outwards)
 	 */
 	for (int i = 0; i < d->start_k && i < k; i++)
-		p[i] = Max(-OPTIM_LOG_BOUND + 1, Min(OPTIM_LOG_BOUND - 1, log(d->start[i])));
+		p[i] = Max(-OPTIM_LOG_BOUND, Min(OPTIM_LOG_BOUND, log(d->start[i])));
 
 	obj.k = k;
 	obj.data = d;

@@ -367,26 +367,42 @@ fit_summary(const Objective *full, const FitData *d, const double *p, bool conve
  * standard errors), for a search that starts at a previous fit: its first
  * step is then a Newton step instead of a short one along the gradient,
  * and a start a little off the optimum takes an iteration or two instead
- * of a dozen.  False (start as usual) when a parameter is at a bound or
- * the information is not positive definite.
+ * of a dozen.  A parameter at a search bound (a boundary fit) is left out
+ * of the information and gets the smallest curvature scale of the others,
+ * uncoupled: the search holds it while the likelihood pushes outwards.
+ * False (start as usual) when every parameter is at a bound or the
+ * information is not positive definite.
  */
 bool
 fit_start_inverse_hessian(const Objective *full, const FitData *d, const double *p,
 						  double H[][OPTIM_MAX_PARAMS])
 {
 	Objective	sampled = *full;
-	int			k = full->k, idx[OPTIM_MAX_PARAMS];
+	int			k = full->k, idx[OPTIM_MAX_PARAMS], n = 0;
 	double		I[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS], L[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
+	double		Hf[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
+	double		smallest = INFINITY;
 
 	for (int i = 0; i < k; i++)
-	{
-		if (!(fabs(p[i]) < OPTIM_LOG_BOUND - FIT_BOUND_MARGIN))
-			return false;
-		idx[i] = i;
-	}
-	sampled.data = (void *) information_data(d);
-	if (!information(&sampled, p, idx, k, I) || !cholesky(I, k, L))
+		if (fabs(p[i]) < OPTIM_LOG_BOUND - FIT_BOUND_MARGIN)
+			idx[n++] = i;
+	if (n == 0)
 		return false;
-	inverse_from_cholesky(L, k, H);
+	sampled.data = (void *) information_data(d);
+	if (!information(&sampled, p, idx, n, I) || !cholesky(I, n, L))
+		return false;
+	inverse_from_cholesky(L, n, Hf);
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < k; j++)
+			H[i][j] = 0;
+	for (int i = 0; i < n; i++)
+	{
+		for (int j = 0; j < n; j++)
+			H[idx[i]][idx[j]] = Hf[i][j];
+		smallest = Min(smallest, Hf[i][i]);
+	}
+	for (int i = 0; i < k; i++)
+		if (!(fabs(p[i]) < OPTIM_LOG_BOUND - FIT_BOUND_MARGIN))
+			H[i][i] = smallest;
 	return true;
 }

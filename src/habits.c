@@ -70,6 +70,7 @@ static const char *const daypart_names[DP_COUNT] = {"morning", "lunch", "afterno
 PG_FUNCTION_INFO_V1(habits_transfn);
 PG_FUNCTION_INFO_V1(habits_zone_transfn);
 PG_FUNCTION_INFO_V1(habits_merge_transfn);
+PG_FUNCTION_INFO_V1(habits_merge_pair);
 PG_FUNCTION_INFO_V1(habits_combinefn);
 PG_FUNCTION_INFO_V1(habits_zone_combinefn);
 PG_FUNCTION_INFO_V1(habits_serialfn);
@@ -371,6 +372,27 @@ habits_merge_transfn(PG_FUNCTION_ARGS)
 	persona_check_same_zone(st->zone, in.zone);
 	counts_merge(&st->counts, &in.counts);
 	PG_RETURN_POINTER(st);
+}
+
+/* habits_merge(a bytea, b bytea): both states' counts; a NULL side is skipped. */
+Datum
+habits_merge_pair(PG_FUNCTION_ARGS)
+{
+	HabitsZoneState a;
+	HabitsZoneState b;
+
+	if (PG_ARGISNULL(0) && PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	memset(&a, 0, sizeof(a));
+	zone_state_deserialize(PG_GETARG_BYTEA_PP(PG_ARGISNULL(0) ? 1 : 0), &a);
+	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
+	{
+		memset(&b, 0, sizeof(b));
+		zone_state_deserialize(PG_GETARG_BYTEA_PP(1), &b);
+		persona_check_same_zone(a.zone, b.zone);
+		counts_merge(&a.counts, &b.counts);
+	}
+	PG_RETURN_BYTEA_P(zone_state_serialize(&a));
 }
 
 /* The state as bytea (habits_state, habits_merge); NULL for no rows. */

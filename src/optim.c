@@ -100,6 +100,42 @@ initial_inverse_hessian(double H[][OPTIM_MAX_PARAMS], const double *g, int k, do
  * gradient vanished (relative to the total weight) or the objective stopped
  * changing at full steps.
  */
+/*
+ * A parameter held on a search bound: it is on the bound (within BOUND_TOL)
+ * and the gradient pushes it further out.  The search then moves the other
+ * parameters only (a projected BFGS): without this, every trial step of
+ * the line search would leave the box and be halved a few dozen times.
+ */
+#define BOUND_TOL 1e-9
+
+static bool
+held_on_bound(double p, double g)
+{
+	return (p >= OPTIM_LOG_BOUND - BOUND_TOL && g > 0) ||
+		(p <= -OPTIM_LOG_BOUND + BOUND_TOL && g < 0);
+}
+
+/* The longest step (at most 1) along d from p that stays within the bounds. */
+static double
+step_to_bounds(const double *p, const double *d, int k)
+{
+	double		t = 1;
+
+	for (int i = 0; i < k; i++)
+	{
+		if (d[i] > 0)
+			t = Min(t, (OPTIM_LOG_BOUND - p[i]) / d[i]);
+		else if (d[i] < 0)
+			t = Min(t, (-OPTIM_LOG_BOUND - p[i]) / d[i]);
+	}
+	return Max(t, 0);
+}
+
+/*
+ * Maximise from p (log-parameters, updated in place).  Converged means the
+ * gradient vanished (relative to the total weight) in the parameters not
+ * held on a bound, or the objective stopped changing at full steps.
+ */
 OptimResult
 optim_maximise(const Objective *obj, double *p)
 {
@@ -107,12 +143,15 @@ optim_maximise(const Objective *obj, double *p)
 	double		H[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
 	double		g[OPTIM_MAX_PARAMS], gn[OPTIM_MAX_PARAMS], d[OPTIM_MAX_PARAMS];
 	double		s[OPTIM_MAX_PARAMS], y[OPTIM_MAX_PARAMS], pn[OPTIM_MAX_PARAMS];
+	bool		held[OPTIM_MAX_PARAMS];
 	double		f;
 	double		history[STALL_ITERATIONS];	/* f of the last iterations */
 	bool		restarted = false;
 	OptimResult res = {0};
 
 	Assert(k <= OPTIM_MAX_PARAMS);
+	for (int i = 0; i < k; i++)
+		p[i] = Max(-OPTIM_LOG_BOUND, Min(OPTIM_LOG_BOUND, p[i]));
 	f = optim_objective(obj, p, g);
 	if (!isfinite(f) || !finite_vector(g, k))
 		ereport(ERROR,
@@ -125,42 +164,54 @@ optim_maximise(const Objective *obj, double *p)
 		initial_inverse_hessian(H, g, k, 0.1);
 	for (res.iterations = 1; res.iterations <= MAXIT; res.iterations++)
 	{
-		double		step = 1, fn = -INFINITY, slope = 0, sy = 0, gnorm = 0;
+		double		first, step, fn = -INFINITY, slope = 0, sy = 0, gnorm = 0;
 		bool		have_grad = false;
 		double		dmax;
 
 		CHECK_FOR_INTERRUPTS();
 		for (int i = 0; i < k; i++)
-			gnorm = Max(gnorm, fabs(g[i]));
+		{
+			held[i] = held_on_bound(p[i], g[i]);
+			if (!held[i])
+				gnorm = Max(gnorm, fabs(g[i]));
+		}
 		if (gnorm < 1e-6 * Max(1.0, obj->weight))
 		{
 			res.converged = true;
 			break;
 		}
-		/* ascent direction d = H g, at most MAXSTEP on the log scale */
-		dmax = 0;
+		/* ascent direction d = H g in the free parameters, at most MAXSTEP on the log scale */
 		for (int i = 0; i < k; i++)
 		{
 			d[i] = 0;
-			for (int j = 0; j < k; j++)
-				d[i] += H[i][j] * g[j];
-			dmax = Max(dmax, fabs(d[i]));
+			for (int j = 0; j < k && !held[i]; j++)
+				if (!held[j])
+					d[i] += H[i][j] * g[j];
+			/* a free parameter on a bound the direction points out of stays there */
+			if ((p[i] >= OPTIM_LOG_BOUND - BOUND_TOL && d[i] > 0) ||
+				(p[i] <= -OPTIM_LOG_BOUND + BOUND_TOL && d[i] < 0))
+				d[i] = 0;
 		}
+		dmax = 0;
+		for (int i = 0; i < k; i++)
+			dmax = Max(dmax, fabs(d[i]));
 		for (int i = 0; i < k; i++)
 		{
 			if (dmax > MAXSTEP)
 				d[i] *= MAXSTEP / dmax;
 			slope += g[i] * d[i];
 		}
-		for (; step >= 1e-12; step /= 2)
+		/* the first trial goes at most to the nearest bound */
+		first = step_to_bounds(p, d, k);
+		for (step = first; step >= 1e-12; step /= 2)
 		{
 			for (int i = 0; i < k; i++)
-				pn[i] = p[i] + step * d[i];
+				pn[i] = Max(-OPTIM_LOG_BOUND, Min(OPTIM_LOG_BOUND, p[i] + step * d[i]));
 			/*
-			 * With an analytic gradient, take it along on the full step,
+			 * With an analytic gradient, take it along on the first trial,
 			 * which is mostly accepted; shorter trials are values only.
 			 */
-			have_grad = obj->value_grad && step == 1;
+			have_grad = obj->value_grad && step == first;
 			fn = optim_objective(obj, pn, have_grad ? gn : NULL);
 			if (isfinite(fn) && fn >= f + 1e-4 * step * slope)
 				break;
@@ -182,7 +233,8 @@ optim_maximise(const Objective *obj, double *p)
 		for (int i = 0; i < k; i++)
 		{
 			s[i] = pn[i] - p[i];
-			y[i] = g[i] - gn[i];	/* change of the gradient of -f */
+			/* change of the gradient of -f, in the free parameters only */
+			y[i] = held[i] ? 0 : g[i] - gn[i];
 			sy += s[i] * y[i];
 		}
 		if (sy > 1e-12)
@@ -203,7 +255,7 @@ optim_maximise(const Objective *obj, double *p)
 		}
 		memcpy(p, pn, sizeof(double) * k);
 		memcpy(g, gn, sizeof(double) * k);
-		if (fabs(fn - f) < 1e-12 * Max(1.0, fabs(f)) && step == 1)
+		if (fabs(fn - f) < 1e-12 * Max(1.0, fabs(f)) && step == first)
 		{
 			f = fn;
 			res.converged = true;

@@ -66,6 +66,7 @@ typedef struct OrderStatsState
 PG_FUNCTION_INFO_V1(order_stats_transfn);
 PG_FUNCTION_INFO_V1(order_stats_state_transfn);
 PG_FUNCTION_INFO_V1(order_stats_merge_transfn);
+PG_FUNCTION_INFO_V1(order_stats_merge_pair);
 PG_FUNCTION_INFO_V1(order_stats_combinefn);
 PG_FUNCTION_INFO_V1(order_stats_serialfn);
 PG_FUNCTION_INFO_V1(order_stats_deserialfn);
@@ -324,6 +325,30 @@ order_stats_merge_transfn(PG_FUNCTION_ARGS)
 		st = state_new(fcinfo, aggctx, in.zone, false, 0);
 	state_merge(st, &in, aggctx);
 	PG_RETURN_POINTER(st);
+}
+
+/*
+ * order_stats_merge(a bytea, b bytea): the state of both states' orders, as
+ * the aggregate over the two would give it; a NULL side is skipped.  An
+ * incremental refresh merges a customer's stored state with the state of
+ * its new orders row by row, without a GROUP BY.
+ */
+Datum
+order_stats_merge_pair(PG_FUNCTION_ARGS)
+{
+	OrderStatsState a;
+	OrderStatsState b;
+
+	if (PG_ARGISNULL(0) && PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	/* a lone side is read and written again: as checked as a merged one */
+	state_deserialize(PG_GETARG_BYTEA_PP(PG_ARGISNULL(0) ? 1 : 0), &a, CurrentMemoryContext, true);
+	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
+	{
+		state_deserialize(PG_GETARG_BYTEA_PP(1), &b, CurrentMemoryContext, true);
+		state_merge(&a, &b, CurrentMemoryContext);
+	}
+	PG_RETURN_BYTEA_P(state_serialize(&a));
 }
 
 /* The state as bytea (order_stats_state, order_stats_merge); NULL for no rows. */

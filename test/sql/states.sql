@@ -71,6 +71,16 @@ FROM (SELECT customer_id, persona.order_stats_merge(os) AS os, persona.habits_me
       FROM (SELECT customer_id, id, persona.order_stats_state(ordered_at, amount, zone) AS os, persona.habits_state(ordered_at, zone) AS hs
             FROM so GROUP BY customer_id, id) one
       GROUP BY customer_id) m JOIN reference r USING (customer_id);
+-- The two-state forms (an incremental refresh merges row by row) give the
+-- aggregate's bytes; a NULL side is skipped.
+SELECT count(*) AS pairs,
+       count(*) FILTER (WHERE persona.order_stats_merge(a.os, b.os) = (SELECT persona.order_stats_merge(x) FROM (VALUES (a.os), (b.os)) v(x))) AS same_stats_pair,
+       count(*) FILTER (WHERE persona.habits_merge(a.hs, b.hs) IS NOT DISTINCT FROM (SELECT persona.habits_merge(x) FROM (VALUES (a.hs), (b.hs)) v(x))) AS same_habits_pair
+FROM batch_states a JOIN batch_states b ON b.customer_id = a.customer_id AND b.batch = a.batch + 1;
+SELECT persona.order_stats_merge(NULL::bytea, NULL) IS NULL AS both_null, persona.habits_merge(NULL::bytea, NULL) IS NULL AS both_null_habits,
+       bool_and(persona.order_stats_merge(os, NULL) = os AND persona.order_stats_merge(NULL, os) = os) AS null_side_skipped,
+       bool_and(persona.habits_merge(hs, NULL) IS NOT DISTINCT FROM hs AND persona.habits_merge(NULL, hs) IS NOT DISTINCT FROM hs) AS null_side_skipped_habits
+FROM batch_states;
 
 -- Incremental refresh: the stored state absorbs one batch at a time; after
 -- each batch it equals order_stats over the orders so far, as of the end of
@@ -168,6 +178,8 @@ SELECT pg_temp.err($$SELECT persona.order_stats_of(persona.order_stats_state(now
 SELECT pg_temp.err($$SELECT persona.order_stats_merge(s) FROM (SELECT persona.order_stats_state(now(), 1, z) FROM unnest('{UTC,Asia/Shanghai}'::text[]) z GROUP BY z) v(s)$$) AS mixed_zones;
 SELECT pg_temp.err($$SELECT persona.habits_merge(s) FROM (SELECT persona.habits_state(now(), z) FROM unnest('{UTC,Asia/Shanghai}'::text[]) z GROUP BY z) v(s)$$) AS mixed_zones_habits;
 SELECT pg_temp.err($$SELECT persona.order_stats_state(now(), 1, z) FROM (VALUES ('UTC'), ('Europe/London')) v(z)$$) AS mixed_rows;
+SELECT pg_temp.err($$SELECT persona.order_stats_merge(persona.order_stats_state(now(), 1, 'UTC'), persona.order_stats_state(now(), 1, 'Asia/Shanghai'))$$) AS mixed_zones_pair,
+       pg_temp.err($$SELECT persona.habits_merge(persona.habits_state(now(), 'UTC'), persona.habits_state(now(), 'Asia/Shanghai'))$$) AS mixed_zones_habits_pair;
 
 -- Crafted and garbage bytea: 22P03, never a crash or a silent answer.
 -- The layout of a state of one order of 10.5 on 2025-01-01 (day 9132 = 0x23ac) in UTC:
@@ -197,6 +209,10 @@ RETURN pg_temp.err(format('SELECT persona.order_stats_merge(s) FROM (VALUES (%L:
 SELECT pg_temp.of(:'state') AS valid, pg_temp.hof(:'hstate') AS valid_habits;
 SELECT pg_temp.of('') AS empty, pg_temp.of('\x00') AS one_byte, pg_temp.hof('\xdeadbeef') AS garbage,
        pg_temp.merge('\x6f0100') AS header_only;
+-- the two-state forms check each side, also a lone one
+SELECT pg_temp.err(format('SELECT persona.order_stats_merge(%L::bytea, NULL)', '\x6f0100')) AS header_only_pair,
+       pg_temp.err(format('SELECT persona.order_stats_merge(%L::bytea, %L::bytea)', :'state', '\x00')) AS one_byte_pair,
+       pg_temp.err(format('SELECT persona.habits_merge(NULL, %L::bytea)', '\xdeadbeef')) AS garbage_habits_pair;
 -- Every truncation of a valid state is an error; so is a trailing byte.
 SELECT count(*) AS prefixes, count(*) FILTER (WHERE pg_temp.of(substr(:'state'::bytea, 1, n)) LIKE '22P03:%') AS rejected,
        count(*) FILTER (WHERE pg_temp.hof(substr(:'hstate'::bytea, 1, n)) LIKE '22P03:%') AS rejected_habits
