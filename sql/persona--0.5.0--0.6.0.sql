@@ -594,8 +594,8 @@ DECLARE
     -- the changed customers' values before this refresh
     old_values text := 'pg_temp.persona_profile_old';
     state_names text[];
-    old_hash text;
-    old_merge text;
+    old_plan text[];
+    orders_waiting boolean;
     merge_rows boolean := false;
     old_breaks persona.rfm_breaks;
     tally_delta boolean := false;
@@ -697,10 +697,12 @@ BEGIN
         -- read (by ctid), their old values kept on the way; new customers
         -- are inserted.  The plan is fixed (no hash or merge join): the
         -- estimates of a freshly filled pending table cannot be trusted,
-        -- and a hash join would read every state row.
-        old_hash := current_setting('enable_hashjoin');
-        old_merge := current_setting('enable_mergejoin');
-        PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true);
+        -- and a hash join would read every state row.  The new orders are
+        -- sorted and grouped (no hash aggregate): the groups come out in
+        -- key order without sorting the states.
+        old_plan := ARRAY[current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), current_setting('enable_hashagg')];
+        PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+                set_config('enable_hashagg', 'off', true);
         EXECUTE format($q$WITH m AS MATERIALIZED (
     SELECT p.k, o.ctid AS tid, %1$s,
            persona.order_stats_merge(o.stats_state, p.st) AS st, persona.habits_merge(o.habits_state, p.hb) AS hb
@@ -724,12 +726,20 @@ INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM upd UNION ALL SELEC
             persona.profile_decode_sql(p, '(SELECT m.k, m.st, m.hb FROM m WHERE m.tid IS NULL)', day_sql),
             (SELECT string_agg(format('m.%I', 'old_' || c), ', ') FROM unnest(value_names) c));
         GET DIAGNOSTICS m = ROW_COUNT;
-        PERFORM set_config('enable_hashjoin', old_hash, true), set_config('enable_mergejoin', old_merge, true);
+        PERFORM set_config('enable_hashjoin', old_plan[1], true), set_config('enable_mergejoin', old_plan[2], true),
+                set_config('enable_hashagg', old_plan[3], true);
         n := n + m;
         -- the changed customers (those that left are among the old values)
         EXECUTE 'CREATE TEMP TABLE persona_profile_changed ON COMMIT DROP AS
                  SELECT o.customer_id FROM pg_temp.persona_profile_old o UNION SELECT n.customer_id FROM pg_temp.persona_profile_new_values n';
-        EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
+        -- merged: out of pending (all of it, unless orders wait for a later day)
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s q WHERE q.ordered_at >= %s)', pending_rel, persona.profile_day_end(p, day_sql))
+            INTO orders_waiting;
+        IF orders_waiting THEN
+            EXECUTE format('DELETE FROM %s q WHERE q.ordered_at < %s', pending_rel, persona.profile_day_end(p, day_sql));
+        ELSE
+            EXECUTE format('TRUNCATE %s', pending_rel);
+        END IF;
     END IF;
     PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',
                                             p.name, kind, day, n, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
