@@ -28,6 +28,8 @@ PG_FUNCTION_INFO_V1(pareto_transfn);
 PG_FUNCTION_INFO_V1(pareto_combinefn);
 PG_FUNCTION_INFO_V1(pareto_finalfn);
 PG_FUNCTION_INFO_V1(pareto_from_rows);
+PG_FUNCTION_INFO_V1(lorenz_transfn);
+PG_FUNCTION_INFO_V1(lorenz_finalfn);
 
 /* Error unless 0 < share < 1. */
 static void
@@ -232,3 +234,82 @@ pareto_from_rows(PG_FUNCTION_ARGS)
 	}
 	return pareto_summary_of(fcinfo, v, n, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2));
 }
+
+/*
+ * lorenz_curve(amount): the Lorenz curve in 1% steps, as pareto measures
+ * it: element k + 1 is the share of total revenue from the top k% of
+ * customers (k = 0..100), interpolated inside a customer.  The state is
+ * pareto's with a header of zeros (no shares to check), so pareto's
+ * combine function merges it.  NULL for no amounts or a total that is not
+ * positive.
+ */
+#define LORENZ_STEPS 100
+
+Datum
+lorenz_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	double		header[PARETO_HEADER] = {0, 0};
+	double		v;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_DATUM(f8state_append((Datum) 0, true, aggctx, header, PARETO_HEADER, &v, 0));
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	v = PG_GETARG_FLOAT8(1);
+	persona_check_finite(v, "amount");
+	PG_RETURN_DATUM(f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx,
+								   header, PARETO_HEADER, &v, 1));
+}
+
+Datum
+lorenz_finalfn(PG_FUNCTION_ARGS)
+{
+	const double *all;
+	double	   *v;
+	int64		n, whole = 0;
+	double		total = 0, cum = 0;
+	Datum		out[LORENZ_STEPS + 1];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	all = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, &n, "lorenz_curve");
+	if (all[0] != 0 || all[1] != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid lorenz_curve state"),
+				 errdetail("Its header is not that of a lorenz_curve state.")));
+	if (n == 0)
+		PG_RETURN_NULL();
+	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
+	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
+	sort_desc(v, n);
+	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
+		total += v[i];
+	}
+	if (!isfinite(total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total amount is out of range for type double precision"),
+				 errhint("Scale the amounts down, e.g. to thousands.")));
+	if (!(total > 0))
+		PG_RETURN_NULL();
+	for (int k = 0; k <= LORENZ_STEPS; k++)
+	{
+		double		c = (double) k * n / LORENZ_STEPS;	/* customers in the top k% */
+		int64		upto = Min((int64) floor(c), n);
+
+		for (; whole < upto; whole++)
+		{
+			PERSONA_CHECK_INTERRUPTS_EVERY(whole, 16);
+			cum += v[whole];
+		}
+		out[k] = Float8GetDatum((cum + (whole < n ? (c - whole) * v[whole] : 0)) / total);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, LORENZ_STEPS + 1, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
