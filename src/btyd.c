@@ -274,16 +274,26 @@ btyd_fit_data(FunctionCallInfo fcinfo, const char *model)
 
 /*
  * Read the k parameters from a model row; they must be positive and finite
- * (a hand-written model row can hold anything).
+ * (a hand-written model row can hold anything).  Every model type begins
+ * with its k float8 parameters: without NULLs among them they are read
+ * straight from the row (a scoring query calls this once per customer, and
+ * GetAttributeByNum looks the row type up on every call).
  */
 void
 btyd_model_params(HeapTupleHeader m, int k, double *out, const char *model)
 {
+	bool		direct = HeapTupleHeaderGetNatts(m) >= k;
+
+	for (int i = 0; i < k && direct && (m->t_infomask & HEAP_HASNULL); i++)
+		direct = !att_isnull(i, m->t_bits);
 	for (int i = 0; i < k; i++)
 	{
-		bool		isnull;
+		bool		isnull = false;
 
-		out[i] = DatumGetFloat8(GetAttributeByNum(m, i + 1, &isnull));
+		if (direct)
+			memcpy(&out[i], (const char *) m + m->t_hoff + i * sizeof(double), sizeof(double));
+		else
+			out[i] = DatumGetFloat8(GetAttributeByNum(m, i + 1, &isnull));
 		if (isnull || !(out[i] > 0) || isinf(out[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
