@@ -280,4 +280,22 @@ SELECT label, rows, round(100 * share::numeric, 2) AS "%", treatment FROM bi.ret
 \echo '== Registry persona.profiles =='
 SELECT name, schema_name, orders, time_zone, language, incremental, refresh_kind, refreshed_as_of, customers, round(refresh_ms) AS ms
 FROM persona.profiles ORDER BY name;
+\echo '== Reports 画像报告: one self-contained HTML page per profile (inline SVG charts; open in a browser) =='
+\if :{?report_dir}
+\else
+  \getenv report_dir PWD
+\endif
+\set cdnow_report :report_dir '/cdnow_report.html'
+\set retail_report :report_dir '/retail_report.html'
+\pset tuples_only on
+\pset format unaligned
+\o :cdnow_report
+SELECT persona.profile_report('cdnow');
+\o :retail_report
+SELECT persona.profile_report('retail');
+\o
+\pset tuples_only off
+\pset format aligned
+\echo :cdnow_report
+\echo :retail_report
 RESET persona.progress;

@@ -63,8 +63,8 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN format($q$SELECT array_agg(ARRAY[(s.last_order_on - DATE '2000-01-01')::float8, s.w]) AS r_rows,
        array_agg(ARRAY[s.orders::float8, s.w]) AS f_rows,
        array_agg(ARRAY[s.revenue::float8, s.w]) FILTER (WHERE s.revenue IS NOT NULL) AS m_rows,
-       array_agg(ARRAY[(s.purchase_days - 1)::float8, ((s.last_order_on - s.first_order_on) / 7.0)::float8,
-                       ((%2$s - s.first_order_on) / 7.0)::float8, s.w])
+       array_agg(ARRAY[(s.purchase_days - 1)::float8, (s.last_order_on - s.first_order_on) / 7::float8,
+                       (%2$s - s.first_order_on) / 7::float8, s.w])
            FILTER (WHERE %3$s AND s.first_order_on < %2$s) AS bgnbd_rows,
        array_agg(ARRAY[(s.purchase_days - 1)::float8, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), s.w])
            FILTER (WHERE %3$s AND s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma_rows
@@ -855,4 +855,813 @@ AS 'MODULE_PATHNAME', 'habits_merge_pair' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.habits_merge(bytea, bytea) IS
   'Merge two habits states of one customer into one, as the aggregate over both gives it (a NULL side is skipped; NULL when both are)';
 
+-- Profile scores and fit inputs in float8 time arithmetic (the same values, without numeric division per row).
+CREATE OR REPLACE FUNCTION persona.profile_globals_sql(p persona.profiles, src text, as_of_sql text, models boolean,
+                                            start_sql text DEFAULT NULL) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format($q$SELECT a.as_of, %3$L::text AS time_zone, %4$L::text AS language,
+       x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, x.bgnbd, x.gamma_gamma
+FROM (SELECT %6$s AS as_of) a
+CROSS JOIN LATERAL (
+    SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, s.revenue::float8, %5$s) AS breaks,
+           percentile_cont(ARRAY[0.80, 0.95]) WITHIN GROUP (ORDER BY s.revenue::float8) AS tiers,
+           %2$s
+    FROM %1$s s WHERE s.orders > 0) x$q$,
+    src,
+    CASE WHEN models THEN format($m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
+                             (a.as_of - s.first_order_on) / 7::float8, 1, 0, %1$s)
+               FILTER (WHERE s.first_order_on < a.as_of) AS bgnbd,
+           persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), 0, %2$s)
+               FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
+               CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
+         ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
+    p.time_zone, p.language, p.bins, as_of_sql);
+COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
+  'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
+
+CREATE OR REPLACE FUNCTION persona.profile_scored_sql(p persona.profiles, state_rel text, globals_rel text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format($q$SELECT s.customer_id,
+       s.first_order_at, s.last_order_at, s.first_order_on, s.last_order_on,
+       s.orders, s.purchase_days, s.revenue, s.avg_amount,
+       g.as_of - s.last_order_on AS recency_days, g.as_of - s.first_order_on AS tenure_days,
+       s.mean_gap_days, s.gap_sd_days, s.repeat_orders, s.repeat_revenue, s.refunds,
+       persona.r(sc.rfm)::smallint AS r_score, persona.f(sc.rfm)::smallint AS f_score,
+       persona.m(sc.rfm)::smallint AS m_score, sc.rfm::text AS rfm,
+       persona.rfm_segment(sc.rfm, %3$L, g.language) AS segment,
+       lc.stage::text AS lifecycle, persona.label(lc.stage, g.language) AS lifecycle_label,
+       s.weekday_share, s.weekend_share, s.morning_share, s.lunch_share, s.afternoon_share,
+       s.evening_share, s.night_share, s.daypart,
+       persona.label(s.daypart::persona.daypart, g.language) AS daypart_label,
+       s.favourite_weekday, s.favourite_hour,
+       vt.tier::text AS value_tier, persona.label(vt.tier, g.language) AS value_tier_label,
+       persona.p_alive(g.bgnbd, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
+                       (g.as_of - s.first_order_on) / 7::float8) AS p_alive,
+       persona.expected_purchases(g.bgnbd, 90 / 7::float8, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
+                                  (g.as_of - s.first_order_on) / 7::float8) AS expected_purchases_90d,
+       persona.clv(g.bgnbd, g.gamma_gamma, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
+                   (g.as_of - s.first_order_on) / 7::float8,
+                   CASE WHEN s.purchase_days > 1 THEN s.repeat_revenue::float8 / (s.purchase_days - 1) END,
+                   'weeks', 12, 0.01) AS clv_12m,
+       g.as_of
+FROM %1$s s
+CROSS JOIN (SELECT * FROM %2$s OFFSET 0) g
+CROSS JOIN LATERAL (SELECT persona.rfm_score((g.as_of - s.last_order_on)::float8, s.orders::float8,
+                                             s.revenue::float8, g.breaks) AS rfm) sc
+CROSS JOIN LATERAL (SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, g.as_of,
+                                                   s.mean_gap_days, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s, %10$s) AS stage) lc
+CROSS JOIN LATERAL (SELECT persona.value_tier(s.revenue::float8, g.gold_min, g.diamond_min) AS tier) vt
+WHERE s.orders > 0$q$,
+    state_rel, globals_rel, p.scheme,
+    p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
+    p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days);
+COMMENT ON FUNCTION persona.profile_scored_sql(persona.profiles, text, text) IS
+  'SQL of a profile''s per-customer measures as of its day (RFM, segment, lifecycle, habits, value tier, P(alive), CLV)';
+
+
 -- Materialized profiles of 0.5.0 take the new layout at their next refresh (profile_upgrade_layout).
+
+------------------------------------------------------------------------
+-- 9. Charts (SVG as text) and the profile report
+------------------------------------------------------------------------
+
+-- Text for an HTML or SVG text node or attribute value: the five XML
+-- specials escaped and the control characters XML cannot carry dropped,
+-- so a customer, segment or tag name can neither break nor inject into a
+-- page.
+CREATE FUNCTION persona.html_escape(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN replace(replace(replace(replace(replace(
+           regexp_replace(t, E'[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]', '', 'g'),
+           '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;');
+COMMENT ON FUNCTION persona.html_escape(text) IS
+  'Text escaped for HTML and SVG (& < > " '' as entities; control characters dropped)';
+
+-- Numbers for people: thousands separators whatever lc_numeric says,
+-- a fixed number of decimals, '-' for NULL and NaN.
+CREATE FUNCTION persona.format_number(x float8, decimals integer DEFAULT 0) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN x IS NULL OR x = 'NaN' THEN '-'
+            WHEN x = 'Infinity' THEN 'Infinity' WHEN x = '-Infinity' THEN '-Infinity'
+            ELSE (SELECT CASE WHEN r < 0 THEN '-' ELSE '' END
+                         || regexp_replace(split_part(abs(r)::text, '.', 1), '(\d)(?=(\d{3})+$)', '\1,', 'g')
+                         || CASE WHEN d > 0 THEN '.' || split_part(abs(r)::text, '.', 2) ELSE '' END
+                  FROM (SELECT least(greatest(coalesce(decimals, 0), 0), 12) AS d) dd,
+                       LATERAL (SELECT round(x::numeric, dd.d) AS r) rr) END;
+COMMENT ON FUNCTION persona.format_number(float8, integer) IS
+  'A number with thousands separators and the given decimals (0-12), locale-independent; - for NULL or NaN';
+
+-- Four significant digits, scientific below 0.001 or from 10^9 (model
+-- parameters run from e^-15 to e^15).
+CREATE FUNCTION persona.format_significant(x float8) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN x IS NULL OR x = 'NaN' OR x IN ('Infinity', '-Infinity') OR x = 0 THEN persona.format_number(x)
+            WHEN abs(x) < 0.001 OR abs(x) >= 1e9 THEN trim(to_char(x, '9.999EEEE'))
+            ELSE persona.format_number(x, greatest(0, 3 - floor(log(abs(x)))::int)) END;
+COMMENT ON FUNCTION persona.format_significant(float8) IS
+  'A number to four significant digits (thousands separators), scientific notation below 0.001 or from 10^9';
+
+CREATE FUNCTION persona.format_share(share float8, decimals integer DEFAULT 1) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN share IS NULL OR share = 'NaN' THEN '-' ELSE persona.format_number(share * 100, decimals) || '%' END;
+COMMENT ON FUNCTION persona.format_share(float8, integer) IS
+  'A share as a percentage with one decimal (or the given decimals), e.g. 0.1234 -> 12.3%; - for NULL or NaN';
+
+-- A bar of block characters for terminals: width characters for a share
+-- of 1, eighths of a character in between (0.53 at width 10: five full
+-- blocks and a quarter block).  In a database encoding without the block
+-- characters (anything but UTF8) it is '#' per whole character.
+CREATE FUNCTION persona.text_bar(share float8, width integer DEFAULT 20) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    eighths integer;
+BEGIN
+    IF width IS NULL OR width < 1 OR width > 1000 THEN
+        RAISE EXCEPTION 'text bar width must be between 1 and 1000, not %', coalesce(width::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF share IS NULL OR share = 'NaN' OR share <= 0 THEN
+        RETURN '';
+    END IF;
+    eighths := round(least(share, 1) * width * 8);
+    IF getdatabaseencoding() <> 'UTF8' THEN
+        RETURN repeat('#', round(least(share, 1) * width)::int);
+    END IF;
+    -- U+2588 full block; U+258F .. U+2589: one to seven eighths
+    RETURN repeat(chr(9608), eighths / 8) || CASE WHEN eighths % 8 = 0 THEN '' ELSE chr(9616 - eighths % 8) END;
+END $$;
+COMMENT ON FUNCTION persona.text_bar(float8, integer) IS
+  'A bar of block characters (eighths of a character) for a share between 0 and 1, width characters at 1; empty for NULL, NaN or <= 0';
+
+-- A value as a chart shows it: number (thousands separators, up to two
+-- decimals), integer, or share (percent with one decimal).
+CREATE FUNCTION persona.chart_value(v float8, value_format text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE value_format
+    WHEN 'share' THEN persona.format_share(v)
+    WHEN 'integer' THEN persona.format_number(v, 0)
+    ELSE persona.format_number(v, CASE WHEN v IS NULL OR v = 'NaN' OR abs(v) >= 100 OR v = trunc(v) THEN 0 ELSE 2 END) END;
+COMMENT ON FUNCTION persona.chart_value(float8, text) IS
+  'A chart value as text: number (up to two decimals), integer or share (percent)';
+
+-- The checks every chart makes of its arguments.
+CREATE FUNCTION persona.chart_check(what text, n integer, arr anyarray, value_format text DEFAULT 'number', per text DEFAULT 'label')
+RETURNS void LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF coalesce(value_format, '') NOT IN ('number', 'integer', 'share') THEN
+        RAISE EXCEPTION 'unknown value format "%"', value_format USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use number, integer or share.';
+    END IF;
+    IF arr IS NOT NULL AND array_ndims(arr) > 1 THEN
+        RAISE EXCEPTION '% must be a one-dimensional array', what USING ERRCODE = 'array_subscript_error';
+    END IF;
+    IF arr IS NOT NULL AND coalesce(cardinality(arr), 0) <> n THEN
+        RAISE EXCEPTION '% must have one element per %', what, per USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('There are %s %ss and %s %s.', n, per, coalesce(cardinality(arr), 0), what);
+    END IF;
+END $$;
+COMMENT ON FUNCTION persona.chart_check(text, integer, anyarray, text, text) IS
+  'Error unless a chart argument array has n elements, one per label (or per point, cell), in one dimension, and the value format is known';
+
+-- An empty chart: the title and a note instead of an error.
+CREATE FUNCTION persona.svg_empty(title text, note text, width integer DEFAULT 720) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format('<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" width="%1$s" height="48" viewBox="0 0 %1$s 48" role="img"><title>%2$s</title><text class="title" x="0" y="16">%2$s</text><text class="note" x="0" y="38">%3$s</text></svg>',
+              width, persona.html_escape(coalesce(title, '')), persona.html_escape(note));
+COMMENT ON FUNCTION persona.svg_empty(text, text, integer) IS 'An SVG chart with a title and a note only (no data)';
+
+-- Horizontal bars, one row per label: values (and values2, a second
+-- series drawn below the first), each bar's value written after it.
+-- marked rows are drawn in the warning colour with a mark (segments under
+-- 5% of customers).  Values must be finite and >= 0; NULL and NaN draw no
+-- bar and show '-'.  Empty input gives an empty chart with a note.
+CREATE FUNCTION persona.svg_bar_chart(labels text[], vals float8[], title text DEFAULT NULL,
+                                      vals2 float8[] DEFAULT NULL, legend text[] DEFAULT NULL,
+                                      marked boolean[] DEFAULT NULL, value_format text DEFAULT 'number',
+                                      mark_note text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    n integer := coalesce(cardinality(labels), 0);
+    two boolean := vals2 IS NOT NULL;
+    row_h integer := CASE WHEN vals2 IS NULL THEN 24 ELSE 34 END;
+    top integer := CASE WHEN title IS NULL THEN 4 ELSE 26 END + CASE WHEN legend IS NULL THEN 0 ELSE 20 END;
+    label_w integer := 210;
+    bar_w integer := 380;
+    width integer := 720;
+    scale float8;
+    out text;
+    y integer;
+    v float8;
+    bw float8;
+BEGIN
+    PERFORM persona.chart_check('values', n, vals, value_format);
+    PERFORM persona.chart_check('values2', n, vals2);
+    PERFORM persona.chart_check('marked', n, marked);
+    PERFORM persona.chart_check('legend', CASE WHEN two THEN 2 ELSE 1 END, legend);
+    IF EXISTS (SELECT FROM unnest(coalesce(vals, '{}') || coalesce(vals2, '{}')) x WHERE x < 0 OR x = 'Infinity') THEN
+        RAISE EXCEPTION 'bar values must be finite and >= 0' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Chart a shift from a baseline as two series, or use svg_line_chart.';
+    END IF;
+    IF n = 0 THEN
+        RETURN persona.svg_empty(title, 'No data', width);
+    END IF;
+    scale := (SELECT max(x) FROM unnest(coalesce(vals, '{}') || coalesce(vals2, '{}')) x WHERE x <> 'NaN');
+    out := format('<svg xmlns="http://www.w3.org/2000/svg" class="chart bar-chart" width="%1$s" height="%2$s" viewBox="0 0 %1$s %2$s" role="img">',
+                  width, top + n * row_h + 8);
+    out := out || format('<title>%s</title>', persona.html_escape(coalesce(title, 'bar chart')));
+    IF title IS NOT NULL THEN
+        out := out || format('<text class="title" x="0" y="16">%s</text>', persona.html_escape(title));
+    END IF;
+    IF legend IS NOT NULL THEN
+        FOR i IN 1 .. cardinality(legend) LOOP
+            out := out || format('<rect class="key s%1$s" x="%2$s" y="%3$s" width="10" height="10"/><text class="legend" x="%4$s" y="%5$s">%6$s</text>',
+                                 i, label_w + (i - 1) * 160, top - 16, label_w + (i - 1) * 160 + 14, top - 7, persona.html_escape(legend[i]));
+        END LOOP;
+    END IF;
+    FOR i IN 1 .. n LOOP
+        y := top + (i - 1) * row_h;
+        out := out || format('<g class="row%s"><text class="label" x="%s" y="%s" text-anchor="end">%s</text>',
+                             CASE WHEN marked[i] THEN ' marked' ELSE '' END, label_w - 8, y + 15,
+                             persona.html_escape(coalesce(labels[i], '-')));
+        FOR s IN 1 .. CASE WHEN two THEN 2 ELSE 1 END LOOP
+            v := CASE WHEN s = 1 THEN vals[i] ELSE vals2[i] END;
+            bw := CASE WHEN v IS NULL OR v = 'NaN' OR coalesce(scale, 0) <= 0 THEN 0 ELSE v / scale * bar_w END;
+            IF v IS NOT NULL AND v <> 'NaN' THEN
+                out := out || format('<rect class="bar s%s%s" x="%s" y="%s" width="%s" height="%s" data-value="%s"/>',
+                                     s, CASE WHEN marked[i] THEN ' marked' ELSE '' END, label_w,
+                                     y + 3 + (s - 1) * 14, round(bw::numeric, 2), CASE WHEN two THEN 12 ELSE 16 END, v);
+            END IF;
+            out := out || format('<text class="value" x="%s" y="%s">%s%s</text>', label_w + round(bw::numeric, 2) + 5,
+                                 y + 14 + (s - 1) * 14, persona.chart_value(v, value_format),
+                                 CASE WHEN marked[i] AND s = 1 AND mark_note IS NOT NULL THEN ' ' || persona.html_escape(mark_note) ELSE '' END);
+        END LOOP;
+        out := out || '</g>';
+    END LOOP;
+    RETURN out || '</svg>';
+END $$;
+COMMENT ON FUNCTION persona.svg_bar_chart(text[], float8[], text, float8[], text[], boolean[], text, text) IS
+  'SVG horizontal bar chart (one or two series, marked rows, values written) as text; values finite and >= 0, NULL/NaN drawn as -';
+
+-- Lines through (x, y) points, one per series (points of a series in the
+-- order given), with axes, five ticks each and a legend; an optional
+-- marked point with a label (the 80/20 point of a Lorenz curve).  Points
+-- with a NULL or NaN coordinate are left out; infinite ones are an error.
+CREATE FUNCTION persona.svg_line_chart(x float8[], y float8[], series text[] DEFAULT NULL, title text DEFAULT NULL,
+                                       x_label text DEFAULT NULL, y_label text DEFAULT NULL,
+                                       x_format text DEFAULT 'number', y_format text DEFAULT 'number',
+                                       mark_x float8 DEFAULT NULL, mark_y float8 DEFAULT NULL, mark_label text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    n integer := coalesce(cardinality(x), 0);
+    width integer := 720;
+    height integer := 360;
+    left_m integer := 70;
+    right_m integer := 20;
+    top integer := CASE WHEN title IS NULL THEN 10 ELSE 30 END;
+    bottom integer := 50;
+    pw integer := width - left_m - right_m;
+    ph integer;
+    x0 float8; x1 float8; y0 float8; y1 float8;
+    names text[];
+    out text;
+    pts text;
+    px float8; py float8;
+BEGIN
+    PERFORM persona.chart_check('x', n, x, x_format, 'point');
+    PERFORM persona.chart_check('y', n, y, y_format, 'point');
+    PERFORM persona.chart_check('series', n, series, per => 'point');
+    IF EXISTS (SELECT FROM unnest(coalesce(x, '{}') || coalesce(y, '{}') || ARRAY[mark_x, mark_y]) v WHERE v IN ('Infinity', '-Infinity')) THEN
+        RAISE EXCEPTION 'chart coordinates must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT min(a), max(a), least(min(b), 0), max(b) INTO x0, x1, y0, y1
+    FROM unnest(x, y) u(a, b) WHERE a IS NOT NULL AND b IS NOT NULL AND a <> 'NaN' AND b <> 'NaN';
+    IF x0 IS NULL THEN
+        RETURN persona.svg_empty(title, 'No data', width);
+    END IF;
+    IF x1 = x0 THEN x1 := x0 + 1; END IF;
+    IF y1 <= y0 THEN y1 := y0 + 1; END IF;
+    ph := height - top - bottom;
+    out := format('<svg xmlns="http://www.w3.org/2000/svg" class="chart line-chart" width="%1$s" height="%2$s" viewBox="0 0 %1$s %2$s" role="img">', width, height);
+    out := out || format('<title>%s</title>', persona.html_escape(coalesce(title, 'line chart')));
+    IF title IS NOT NULL THEN
+        out := out || format('<text class="title" x="0" y="16">%s</text>', persona.html_escape(title));
+    END IF;
+    -- axes and ticks
+    out := out || format('<line class="axis" x1="%1$s" y1="%2$s" x2="%3$s" y2="%2$s"/><line class="axis" x1="%1$s" y1="%4$s" x2="%1$s" y2="%2$s"/>',
+                         left_m, top + ph, left_m + pw, top);
+    FOR k IN 0 .. 4 LOOP
+        out := out || format('<text class="tick" x="%s" y="%s" text-anchor="middle">%s</text>',
+                             left_m + round(pw * k / 4.0), top + ph + 16, persona.chart_value(x0 + (x1 - x0) * k / 4, x_format))
+                   || format('<text class="tick" x="%s" y="%s" text-anchor="end">%s</text><line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/>',
+                             left_m - 6, top + ph - round(ph * k / 4.0) + 4, persona.chart_value(y0 + (y1 - y0) * k / 4, y_format),
+                             left_m, top + ph - round(ph * k / 4.0), left_m + pw, top + ph - round(ph * k / 4.0));
+    END LOOP;
+    IF x_label IS NOT NULL THEN
+        out := out || format('<text class="axis-label" x="%s" y="%s" text-anchor="middle">%s</text>', left_m + pw / 2, height - 8, persona.html_escape(x_label));
+    END IF;
+    IF y_label IS NOT NULL THEN
+        out := out || format('<text class="axis-label" x="12" y="%s" text-anchor="middle" transform="rotate(-90 12 %s)">%s</text>',
+                             top + ph / 2, top + ph / 2, persona.html_escape(y_label));
+    END IF;
+    names := ARRAY(SELECT s FROM (SELECT coalesce(s, '') AS s, min(i) AS first FROM unnest(coalesce(series, array_fill(NULL::text, ARRAY[n]))) WITH ORDINALITY u(s, i)
+                                  GROUP BY 1) z ORDER BY first);
+    FOR k IN 1 .. cardinality(names) LOOP
+        pts := (SELECT string_agg(round((left_m + (a - x0) / (x1 - x0) * pw)::numeric, 2) || ',' || round((top + ph - (b - y0) / (y1 - y0) * ph)::numeric, 2), ' ' ORDER BY i)
+                FROM unnest(x, y, coalesce(series, array_fill(NULL::text, ARRAY[n]))) WITH ORDINALITY u(a, b, s, i)
+                WHERE coalesce(s, '') = names[k] AND a IS NOT NULL AND b IS NOT NULL AND a <> 'NaN' AND b <> 'NaN');
+        IF pts IS NOT NULL THEN
+            out := out || format('<polyline class="line s%s" fill="none" points="%s"/>', k, pts);
+        END IF;
+        IF cardinality(names) > 1 OR names[1] <> '' THEN
+            out := out || format('<rect class="line-key s%1$s" x="%2$s" y="%3$s" width="10" height="10"/><text class="legend" x="%4$s" y="%5$s">%6$s</text>',
+                                 k, left_m + 10 + (k - 1) * 200, top + 4, left_m + 24 + (k - 1) * 200, top + 13, persona.html_escape(names[k]));
+        END IF;
+    END LOOP;
+    IF mark_x IS NOT NULL AND mark_y IS NOT NULL AND mark_x <> 'NaN' AND mark_y <> 'NaN' THEN
+        px := left_m + (mark_x - x0) / (x1 - x0) * pw;
+        py := top + ph - (mark_y - y0) / (y1 - y0) * ph;
+        out := out || format('<circle class="mark" cx="%s" cy="%s" r="5"/><text class="mark-label" x="%s" y="%s">%s</text>',
+                             round(px::numeric, 2), round(py::numeric, 2), round(px::numeric + 9, 2), round(py::numeric + 16, 2),
+                             persona.html_escape(coalesce(mark_label, '')));
+    END IF;
+    RETURN out || '</svg>';
+END $$;
+COMMENT ON FUNCTION persona.svg_line_chart(float8[], float8[], text[], text, text, text, text, text, float8, float8, text) IS
+  'SVG line chart of (x, y) points by series, with axes, ticks, legend and an optional marked point, as text';
+
+-- A grid of cells coloured by value (darker = larger), each with its value
+-- written: vals lists the rows one after another (row-major), as many as
+-- row_labels x col_labels.  NULL and NaN cells are grey with '-'; values
+-- must be finite and >= 0.
+CREATE FUNCTION persona.svg_heatmap(row_labels text[], col_labels text[], vals float8[], title text DEFAULT NULL,
+                                    value_format text DEFAULT 'number', row_title text DEFAULT NULL, col_title text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    nr integer := coalesce(cardinality(row_labels), 0);
+    nc integer := coalesce(cardinality(col_labels), 0);
+    cell_w integer;
+    cell_h integer := 30;
+    left_m integer := 130;
+    top integer := CASE WHEN title IS NULL THEN 24 ELSE 46 END + CASE WHEN col_title IS NULL THEN 0 ELSE 16 END;
+    width integer := 720;
+    hi float8;
+    out text;
+    v float8;
+    t float8;
+BEGIN
+    PERFORM persona.chart_check('values', nr * nc, vals, value_format, 'cell');
+    IF EXISTS (SELECT FROM unnest(vals) x WHERE x < 0 OR x = 'Infinity') THEN
+        RAISE EXCEPTION 'heatmap values must be finite and >= 0' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF nr = 0 OR nc = 0 THEN
+        RETURN persona.svg_empty(title, 'No data', width);
+    END IF;
+    cell_w := greatest(24, least(90, (width - left_m - 10) / nc));
+    hi := (SELECT max(x) FROM unnest(vals) x WHERE x <> 'NaN');
+    out := format('<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" width="%1$s" height="%2$s" viewBox="0 0 %1$s %2$s" role="img">',
+                  width, top + nr * cell_h + 10);
+    out := out || format('<title>%s</title>', persona.html_escape(coalesce(title, 'heatmap')));
+    IF title IS NOT NULL THEN
+        out := out || format('<text class="title" x="0" y="16">%s</text>', persona.html_escape(title));
+    END IF;
+    IF col_title IS NOT NULL THEN
+        out := out || format('<text class="axis-label" x="%s" y="%s" text-anchor="middle">%s</text>', left_m + nc * cell_w / 2, top - 22, persona.html_escape(col_title));
+    END IF;
+    IF row_title IS NOT NULL THEN
+        out := out || format('<text class="axis-label" x="0" y="%s">%s</text>', top - 6, persona.html_escape(row_title));
+    END IF;
+    FOR j IN 1 .. nc LOOP
+        out := out || format('<text class="col-label" x="%s" y="%s" text-anchor="middle">%s</text>',
+                             left_m + (j - 1) * cell_w + cell_w / 2, top - 6, persona.html_escape(coalesce(col_labels[j], '-')));
+    END LOOP;
+    FOR i IN 1 .. nr LOOP
+        out := out || format('<text class="row-label" x="%s" y="%s" text-anchor="end">%s</text>',
+                             left_m - 6, top + (i - 1) * cell_h + 19, persona.html_escape(coalesce(row_labels[i], '-')));
+        FOR j IN 1 .. nc LOOP
+            v := vals[(i - 1) * nc + j];
+            t := CASE WHEN v IS NULL OR v = 'NaN' THEN NULL WHEN coalesce(hi, 0) <= 0 THEN 0 ELSE v / hi END;
+            out := out || format('<rect class="cell" x="%s" y="%s" width="%s" height="%s" fill="%s" data-row="%s" data-col="%s"%s/><text class="cell-value%s" x="%s" y="%s" text-anchor="middle">%s</text>',
+                                 left_m + (j - 1) * cell_w, top + (i - 1) * cell_h, cell_w - 2, cell_h - 2,
+                                 CASE WHEN t IS NULL THEN '#e5e5e5'
+                                      ELSE format('rgb(%s,%s,%s)', round(239 - t * 231), round(243 - t * 195), round(255 - t * 148)) END,
+                                 i, j, CASE WHEN t IS NULL THEN '' ELSE format(' data-value="%s"', v) END,
+                                 CASE WHEN t > 0.55 THEN ' dark' ELSE '' END,
+                                 left_m + (j - 1) * cell_w + cell_w / 2 - 1, top + (i - 1) * cell_h + 19, persona.chart_value(v, value_format));
+        END LOOP;
+    END LOOP;
+    RETURN out || '</svg>';
+END $$;
+COMMENT ON FUNCTION persona.svg_heatmap(text[], text[], float8[], text, text, text, text) IS
+  'SVG heatmap of a row-major grid of values (rows x columns), each cell coloured by value and labelled, as text';
+
+-- The Lorenz curve of per-customer amounts, as pareto measures it.
+CREATE FUNCTION persona.lorenz_transfn(float8[], float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'lorenz_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lorenz_transfn(float8[], float8) IS 'transition function of persona.lorenz_curve';
+CREATE FUNCTION persona.lorenz_finalfn(float8[])
+RETURNS float8[] AS 'MODULE_PATHNAME', 'lorenz_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lorenz_finalfn(float8[]) IS 'final function of persona.lorenz_curve';
+CREATE AGGREGATE persona.lorenz_curve(amount float8) (
+    SFUNC = persona.lorenz_transfn, STYPE = float8[], FINALFUNC = persona.lorenz_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.lorenz_curve(float8) IS
+  'Lorenz curve in 1% steps: element k+1 is the share of the total from the top k% of customers (k = 0..100), interpolated inside a customer as pareto does; NULL unless the total is positive';
+
+-- Report captions in the profile's language: the Chinese one is given as
+-- its UTF-8 bytes in hex (the extension scripts are ASCII, valid in every
+-- server encoding) and converted only when asked for; an encoding without
+-- its characters gives 22P05, as Chinese labels do.
+CREATE FUNCTION persona.report_text(en text, zh_utf8_hex text, language text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    enc text := getdatabaseencoding();
+    caption text;
+BEGIN
+    IF language IS DISTINCT FROM 'zh' THEN
+        RETURN en;
+    END IF;
+    caption := convert_from(decode(zh_utf8_hex, 'hex'), 'UTF8');
+    IF enc NOT IN ('UTF8', 'SQL_ASCII') THEN
+        -- some mapping tables (EUC_TW) yield bytes the encoding's own check rejects
+        PERFORM convert(convert_to(caption, enc), enc, 'UTF8');
+    END IF;
+    RETURN caption;
+EXCEPTION WHEN untranslatable_character OR character_not_in_repertoire OR undefined_function THEN
+    RAISE EXCEPTION 'report caption cannot be represented in server encoding "%"', getdatabaseencoding()
+        USING ERRCODE = 'untranslatable_character',
+              DETAIL = format('The Chinese caption of "%s" has characters with no equivalent in encoding "%s".', en, getdatabaseencoding()),
+              HINT = 'Use a profile with language ''en'', or a database with encoding UTF8.';
+END $$;
+COMMENT ON FUNCTION persona.report_text(text, text, text) IS
+  'A report caption in language: en, or zh given as UTF-8 hex and converted to the server encoding';
+
+-- An HTML table of rows of already escaped cells; numeric columns
+-- (num_cols, 1-based) are right-aligned.
+CREATE FUNCTION persona.report_table(headers text[], cells text[], num_cols integer[] DEFAULT '{}', css_class text DEFAULT 'data')
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    k integer := cardinality(headers);
+    out text;
+BEGIN
+    IF k IS NULL OR k = 0 OR coalesce(cardinality(cells), 0) % k <> 0 THEN
+        RAISE EXCEPTION 'a report table needs whole rows of % cells', coalesce(k, 0) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    out := format('<table class="%s"><thead><tr>', persona.html_escape(css_class))
+        || (SELECT string_agg(format('<th%s>%s</th>', CASE WHEN i = ANY (num_cols) THEN ' class="num"' ELSE '' END, persona.html_escape(h)), '' ORDER BY i)
+            FROM unnest(headers) WITH ORDINALITY u(h, i))
+        || '</tr></thead><tbody>';
+    FOR r IN 0 .. coalesce(cardinality(cells), 0) / k - 1 LOOP
+        out := out || '<tr>' || (SELECT string_agg(format('<td%s>%s</td>', CASE WHEN i = ANY (num_cols) THEN ' class="num"' ELSE '' END, coalesce(cells[r * k + i], '-')), '' ORDER BY i)
+                                 FROM generate_series(1, k) i) || '</tr>';
+    END LOOP;
+    RETURN out || '</tbody></table>';
+END $$;
+COMMENT ON FUNCTION persona.report_table(text[], text[], integer[], text) IS
+  'An HTML table (escaped headers, cells already escaped HTML), numeric columns right-aligned';
+
+-- The page around a report's sections: inline style, no scripts, no
+-- fetches, fonts from the system (CJK fallbacks named).
+CREATE FUNCTION persona.report_page(title text, language text, body text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '<!DOCTYPE html>' || E'\n'
+    || format('<html xmlns="http://www.w3.org/1999/xhtml" lang="%s"><head><meta charset="utf-8"/><title>%s</title>',
+              CASE WHEN language = 'zh' THEN 'zh-CN' ELSE 'en' END, persona.html_escape(title))
+    || '<style>
+body { font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif;
+       color: #1f2933; margin: 24px auto; max-width: 760px; line-height: 1.4; }
+h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; border-bottom: 1px solid #d9e2ec; padding-bottom: 4px; margin-top: 32px; }
+p.meta, p.note { color: #52606d; font-size: 13px; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e4e7eb; text-align: left; } .num { text-align: right; font-variant-numeric: tabular-nums; }
+table.figures td.num { font-size: 18px; font-weight: 600; }
+svg { display: block; margin: 8px 0; font-size: 12px; }
+svg text { fill: #1f2933; } svg .title { font-size: 14px; font-weight: 600; } svg .note { fill: #7b8794; }
+svg .bar.s1, svg .key.s1 { fill: #2f6fb0; } svg .bar.s2, svg .key.s2 { fill: #f0a202; } svg .bar.marked { fill: #c8553d; }
+svg .row.marked .label { fill: #c8553d; font-weight: 600; }
+svg .line { stroke-width: 2.5; } svg .line.s1 { stroke: #2f6fb0; } svg .line.s2 { stroke: #9aa5b1; stroke-dasharray: 5 4; } svg .line.s3 { stroke: #f0a202; }
+svg .line-key.s1 { fill: #2f6fb0; } svg .line-key.s2 { fill: #9aa5b1; } svg .line-key.s3 { fill: #f0a202; } svg .axis { stroke: #52606d; } svg .grid { stroke: #e4e7eb; } svg .tick { fill: #52606d; font-size: 11px; }
+svg .mark { fill: #c8553d; } svg .mark-label { fill: #c8553d; font-weight: 600; }
+svg .cell-value { font-size: 11px; } svg .cell-value.dark { fill: #ffffff; }
+footer { margin-top: 40px; color: #7b8794; font-size: 12px; }
+</style></head><body>' || body || '</body></html>';
+COMMENT ON FUNCTION persona.report_page(text, text, text) IS
+  'A self-contained HTML page (inline style, no scripts or fetches) around report sections';
+
+-- One section of a report: a heading and its content.
+CREATE FUNCTION persona.report_section(id text, heading text, content text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format('<section id="%s"><h2>%s</h2>%s</section>', persona.html_escape(id), persona.html_escape(heading), coalesce(content, ''));
+COMMENT ON FUNCTION persona.report_section(text, text, text) IS 'A report section: id, escaped heading, content';
+
+-- The grids a report draws from one pass over a profile's customers:
+-- customers by R and F score (rows R = bins down to 1, columns F = 1 up
+-- to bins) with their mean revenue; customers by favourite weekday and
+-- main daypart; mean P(alive) by repeat purchases and recency.  Cells
+-- without customers count 0 (P(alive): NULL).
+CREATE FUNCTION persona.report_grids(p persona.profiles, OUT rf float8[], OUT rf_revenue float8[],
+                                     OUT habits float8[], OUT p_alive float8[])
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+BEGIN
+    EXECUTE format($q$WITH g AS MATERIALIZED (
+    SELECT CASE WHEN grouping(c.r_score, c.f_score) = 0 THEN 1 WHEN grouping(c.favourite_weekday, c.daypart) = 0 THEN 2 ELSE 3 END AS part,
+           coalesce(c.r_score, c.favourite_weekday, c.xb) AS a, coalesce(c.f_score, c.daypart, c.rb) AS b,
+           count(*)::float8 AS n, avg(c.revenue) AS revenue, avg(c.p_alive) AS p_alive
+    FROM (SELECT s.r_score::int AS r_score, s.f_score::int AS f_score, s.revenue::float8 AS revenue, s.favourite_weekday,
+                 CASE s.daypart WHEN 'morning' THEN 1 WHEN 'lunch' THEN 2 WHEN 'afternoon' THEN 3 WHEN 'evening' THEN 4
+                                WHEN 'night' THEN 5 END AS daypart,
+                 %2$s AS p_alive,
+                 CASE WHEN s.purchase_days <= 3 THEN s.purchase_days WHEN s.purchase_days <= 5 THEN 4
+                      WHEN s.purchase_days <= 10 THEN 5 ELSE 6 END AS xb,
+                 CASE WHEN s.recency_days <= 30 THEN 1 WHEN s.recency_days <= 90 THEN 2 WHEN s.recency_days <= 180 THEN 3
+                      WHEN s.recency_days <= 365 THEN 4 ELSE 5 END AS rb
+          FROM %1$s s WHERE s.orders > 0) c
+    GROUP BY GROUPING SETS ((c.r_score, c.f_score), (c.favourite_weekday, c.daypart), (c.xb, c.rb)))
+SELECT (SELECT array_agg(coalesce(g.n, 0) ORDER BY r DESC, f) FROM generate_series(1, %3$s) r CROSS JOIN generate_series(1, %3$s) f
+        LEFT JOIN g ON g.part = 1 AND g.a = r AND g.b = f),
+       (SELECT array_agg(g.revenue ORDER BY r DESC, f) FROM generate_series(1, %3$s) r CROSS JOIN generate_series(1, %3$s) f
+        LEFT JOIN g ON g.part = 1 AND g.a = r AND g.b = f),
+       (SELECT array_agg(coalesce(g.n, 0) ORDER BY w, d) FROM generate_series(1, 7) w CROSS JOIN generate_series(1, 5) d
+        LEFT JOIN g ON g.part = 2 AND g.a = w AND g.b = d),
+       (SELECT array_agg(g.p_alive ORDER BY x, r) FROM generate_series(1, 6) x CROSS JOIN generate_series(1, 5) r
+        LEFT JOIN g ON g.part = 3 AND g.a = x AND g.b = r)$q$,
+        persona.profile_rel(p, '_customers'), CASE WHEN 'models' = ANY (p.parts) THEN 's.p_alive' ELSE 'NULL::float8' END, p.bins)
+    INTO rf, rf_revenue, habits, p_alive;
+END $$;
+COMMENT ON FUNCTION persona.report_grids(persona.profiles) IS
+  'The R x F, weekday x daypart and repeat purchases x recency grids of a profile report, from one pass over its customers';
+
+CREATE FUNCTION persona.report_segments(p persona.profiles) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    lang text := p.language;
+    r record;
+    out text;
+BEGIN
+    EXECUTE format($q$SELECT array_agg(s.segment ORDER BY s.customers DESC, s.segment) AS labels,
+                            array_agg(s.customer_share ORDER BY s.customers DESC, s.segment) AS customer_share,
+                            array_agg(s.revenue_share ORDER BY s.customers DESC, s.segment) AS revenue_share,
+                            array_agg(s.below_5_percent ORDER BY s.customers DESC, s.segment) AS small,
+                            (SELECT array_agg(c ORDER BY t.customers DESC, t.segment, i)
+                             FROM %1$s t, LATERAL unnest(ARRAY[persona.html_escape(t.segment), persona.format_number(t.customers),
+                                                              persona.format_share(t.customer_share), persona.format_number(t.revenue::float8),
+                                                              persona.format_share(t.revenue_share), persona.format_number(t.avg_revenue, 2),
+                                                              persona.format_number(t.avg_recency_days, 1), persona.format_number(t.avg_orders, 1)])
+                                          WITH ORDINALITY u(c, i)) AS cells
+                     FROM %1$s s$q$, persona.profile_rel(p, '_segments')) INTO r;
+    out := persona.svg_bar_chart(r.labels, r.customer_share,
+                                 persona.report_text('Share of customers and of revenue per segment', 'e59084e58886e7bea4e79a84e5aea2e688b7e58da0e6af94e4b88ee99480e594aee9a29de58da0e6af94', lang),
+                                 r.revenue_share,
+                                 ARRAY[persona.report_text('customers', 'e5aea2e688b7e58da0e6af94', lang), persona.report_text('revenue', 'e99480e594aee9a29de58da0e6af94', lang)],
+                                 r.small, 'share', '< 5%');
+    IF true = ANY (r.small) THEN
+        out := out || format('<p class="note">%s</p>', persona.html_escape(persona.report_text('Segments in red hold under 5% of customers: merge them with a neighbouring segment (seed 003: 5-8 segments of at least 5% each).', 'e7baa2e889b2e58886e7bea4e79a84e5aea2e688b7e4b88de8b6b3203525efbc9ae5bbbae8aeaee4b88ee79bb8e982bbe58886e7bea4e59088e5b9b6efbc88352d3820e4b8aae58886e7bea4efbc8ce6af8fe4b8aae887b3e5b091203525efbc89e38082', lang)));
+    END IF;
+    RETURN persona.report_section('segments', persona.report_text('Segments', 'e5aea2e688b7e58886e7bea4', lang), out
+        || persona.report_table(ARRAY[persona.report_text('Segment', 'e58886e7bea4', lang), persona.report_text('Customers', 'e5aea2e688b7e695b0', lang),
+                                      persona.report_text('Share', 'e58da0e6af94', lang), persona.report_text('Revenue', 'e99480e594aee9a29d', lang),
+                                      persona.report_text('Revenue share', 'e99480e594aee9a29de58da0e6af94', lang),
+                                      persona.report_text('Revenue per customer', 'e4babae59d87e99480e594aee9a29d', lang),
+                                      persona.report_text('Avg recency (days)', 'e5b9b3e59d87e69c80e8bf91e8b4ade4b9b028e5a4a929', lang),
+                                      persona.report_text('Avg orders', 'e5b9b3e59d87e8aea2e58d95e695b0', lang)],
+                                r.cells, ARRAY[2, 3, 4, 5, 6, 7, 8], 'data segments'));
+END $$;
+COMMENT ON FUNCTION persona.report_segments(persona.profiles) IS 'The segments section of a profile report';
+
+CREATE FUNCTION persona.report_lifecycle(p persona.profiles) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    r record;
+BEGIN
+    EXECUTE format('SELECT array_agg(l.label ORDER BY l.stage_order) AS labels, array_agg(l.customer_share ORDER BY l.stage_order) AS shares,
+                           array_agg(l.customers::float8 ORDER BY l.stage_order) AS customers
+                    FROM %s l', persona.profile_rel(p, '_lifecycle')) INTO r;
+    RETURN persona.report_section('lifecycle', persona.report_text('Lifecycle stages', 'e7949fe591bde591a8e69c9f', p.language),
+        persona.svg_bar_chart(r.labels, r.shares, persona.report_text('Share of customers per stage', 'e59084e998b6e6aeb5e5aea2e688b7e58da0e6af94', p.language),
+                              value_format => 'share'));
+END $$;
+COMMENT ON FUNCTION persona.report_lifecycle(persona.profiles) IS 'The lifecycle section of a profile report';
+
+CREATE FUNCTION persona.report_pareto(p persona.profiles, lorenz float8[]) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    lang text := p.language;
+    x float8[] := ARRAY(SELECT k / 100.0 FROM generate_series(0, 100) k);
+    top float8 := lorenz[21];
+BEGIN
+    IF lorenz IS NULL THEN
+        RETURN persona.report_section('pareto', persona.report_text('Revenue concentration (Pareto)', 'e99480e594aee9a29de99b86e4b8ade5baa6efbc88e5b895e7b4afe68998efbc89', lang),
+            persona.svg_empty(NULL, persona.report_text('No revenue to draw.', 'e6b2a1e69c89e58fafe7bb98e588b6e79a84e99480e594aee9a29de38082', lang)));
+    END IF;
+    RETURN persona.report_section('pareto', persona.report_text('Revenue concentration (Pareto)', 'e99480e594aee9a29de99b86e4b8ade5baa6efbc88e5b895e7b4afe68998efbc89', lang),
+        persona.svg_line_chart(x || x, lorenz || x,
+            array_fill(persona.report_text('customers ranked by revenue', 'e68c89e99480e594aee9a29de68e92e5ba8fe79a84e5aea2e688b7', lang), ARRAY[101])
+                || array_fill(persona.report_text('equal shares', 'e5ae8ce585a8e5b9b3e59d87', lang), ARRAY[101]),
+            persona.report_text('Cumulative share of revenue by share of customers', 'e7b4afe8aea1e5aea2e688b7e58da0e6af94e5afb9e5ba94e79a84e7b4afe8aea1e99480e594aee9a29de58da0e6af94', lang),
+            persona.report_text('share of customers, largest first', 'e5aea2e688b7e58da0e6af94efbc88e4bb8ee9ab98e588b0e4bd8eefbc89', lang),
+            persona.report_text('share of revenue', 'e99480e594aee9a29de58da0e6af94', lang), 'share', 'share',
+            0.2, top, format(persona.report_text('top 20%% of customers: %s of revenue', 'e5898d203230252520e5aea2e688b7e8b4a1e78cae20257320e99480e594aee9a29d', lang), persona.format_share(top)))
+        || format('<p class="note" data-key="top_20_share">%s</p>',
+                  persona.html_escape(format(persona.report_text('The top 20%% of customers bring %s of revenue.', 'e5898d203230252520e79a84e5aea2e688b7e8b4a1e78caee4ba8620257320e79a84e99480e594aee9a29de38082', lang),
+                                             persona.format_share(top)))));
+END $$;
+COMMENT ON FUNCTION persona.report_pareto(persona.profiles, float8[]) IS 'The Pareto (Lorenz curve) section of a profile report';
+
+CREATE FUNCTION persona.report_rf(p persona.profiles, rf float8[], rf_revenue float8[]) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    lang text := p.language;
+    rows text[] := ARRAY(SELECT 'R ' || r FROM generate_series(p.bins, 1, -1) r);
+    cols text[] := ARRAY(SELECT 'F ' || f FROM generate_series(1, p.bins) f);
+BEGIN
+    RETURN persona.report_section('rf', persona.report_text('Recency x frequency', 'e69c80e8bf91e8b4ade4b9b020c39720e8b4ade4b9b0e9a291e6aca1', lang),
+        persona.svg_heatmap(rows, cols, rf, persona.report_text('Customers by R and F score', 'e68c892052e380814620e5be97e58886e79a84e5aea2e688b7e695b0', lang), 'integer',
+                            persona.report_text('R (5 = most recent)', '52efbc8835203d20e69c80e8bf91efbc89', lang), persona.report_text('F score', '4620e5be97e58886', lang))
+        || persona.svg_heatmap(rows, cols, rf_revenue, persona.report_text('Mean revenue per customer by R and F score', 'e68c892052e380814620e5be97e58886e79a84e4babae59d87e99480e594aee9a29d', lang), 'number',
+                               persona.report_text('R (5 = most recent)', '52efbc8835203d20e69c80e8bf91efbc89', lang), persona.report_text('F score', '4620e5be97e58886', lang)));
+END $$;
+COMMENT ON FUNCTION persona.report_rf(persona.profiles, float8[], float8[]) IS 'The recency x frequency section of a profile report';
+
+CREATE FUNCTION persona.report_habits(p persona.profiles, habits float8[]) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    lang text := p.language;
+BEGIN
+    IF NOT EXISTS (SELECT FROM unnest(habits) h WHERE h > 0) THEN
+        -- date-only orders: no times of day, no dayparts
+        RETURN persona.report_section('habits', persona.report_text('Habits', 'e8b4ade4b9b0e4b9a0e683af', lang),
+            format('<p class="note">%s</p>', persona.html_escape(persona.report_text('The orders have no times of day (date-only), so there are no dayparts to show.', 'e8aea2e58d95e6b2a1e69c89e585b7e4bd93e697b6e997b4efbc88e58faae69c89e697a5e69c9fefbc89efbc8ce697a0e6b395e698bee7a4bae697b6e6aeb5e38082', lang))));
+    END IF;
+    RETURN persona.report_section('habits', persona.report_text('Habits', 'e8b4ade4b9b0e4b9a0e683af', lang),
+        persona.svg_heatmap(ARRAY(SELECT persona.report_text(w[1], w[2], lang) FROM (VALUES (1, ARRAY['Mon', 'e591a8e4b880']), (2, ARRAY['Tue', 'e591a8e4ba8c']), (3, ARRAY['Wed', 'e591a8e4b889']), (4, ARRAY['Thu', 'e591a8e59b9b']), (5, ARRAY['Fri', 'e591a8e4ba94']), (6, ARRAY['Sat', 'e591a8e585ad']), (7, ARRAY['Sun', 'e591a8e697a5'])) d(i, w) ORDER BY i),
+                            ARRAY(SELECT persona.label(d, lang) FROM unnest(enum_range(NULL::persona.daypart)) d),
+                            habits, persona.report_text('Customers by favourite weekday and main daypart', 'e68c89e69c80e5b8b8e8b4ade4b9b0e79a84e6989fe69c9fe4b88ee697b6e6aeb5e79a84e5aea2e688b7e695b0', lang),
+                            'integer', persona.report_text('weekday', 'e6989fe69c9f', lang), persona.report_text('daypart', 'e697b6e6aeb5', lang)));
+END $$;
+COMMENT ON FUNCTION persona.report_habits(persona.profiles, float8[]) IS 'The habits (weekday x daypart) section of a profile report';
+
+-- Tags: how many customers carry each (the 15 most common) and the pairs
+-- that go together most (lift), when the profile has tag rules.
+CREATE FUNCTION persona.report_tags(p persona.profiles, customers bigint) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    lang text := p.language;
+    r record;
+    a record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM persona.tag_rules t WHERE t.source = to_regclass(persona.profile_rel(p, '_customers')) AND t.enabled) THEN
+        RETURN persona.report_section('tags', persona.report_text('Tags', 'e6a087e7adbe', lang),
+            format('<p class="note">%s</p>', persona.html_escape(persona.report_text('No tag rules on this profile (persona.tag_rules).', 'e6ada4e794bbe5838fe6b2a1e69c89e6a087e7adbee8a784e58899efbc88706572736f6e612e7461675f72756c6573efbc89e38082', lang))));
+    END IF;
+    EXECUTE format($q$SELECT array_agg(tag ORDER BY n DESC, tag) AS tags, array_agg(n::float8 / %2$s ORDER BY n DESC, tag) AS shares
+                     FROM (SELECT t.tag, count(DISTINCT t.customer_id) AS n FROM %1$s t GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 15) x$q$,
+                   persona.profile_rel(p, '_customer_tags'), greatest(customers, 1)) INTO r;
+    EXECUTE format($q$SELECT array_agg(c ORDER BY z.rank, i) AS cells FROM (
+                         SELECT x.*, row_number() OVER (ORDER BY x.lift DESC, x.antecedent, x.consequent) AS rank
+                         FROM (SELECT (a).* FROM (SELECT unnest(persona.tag_affinity(s.tags)) AS a FROM %s s) y) x) z,
+                       LATERAL unnest(ARRAY[persona.html_escape(z.antecedent), persona.html_escape(z.consequent), persona.format_share(z.support),
+                                            persona.format_share(z.confidence), persona.format_number(z.lift, 2)]) WITH ORDINALITY u(c, i)
+                     WHERE z.rank <= 10$q$, persona.profile_rel(p, '_customers')) INTO a;
+    RETURN persona.report_section('tags', persona.report_text('Tags', 'e6a087e7adbe', lang),
+        persona.svg_bar_chart(r.tags, r.shares, persona.report_text('Share of customers with each tag', 'e59084e6a087e7adbee79a84e5aea2e688b7e58da0e6af94', lang), value_format => 'share')
+        || CASE WHEN a.cells IS NULL THEN '' ELSE
+           persona.report_table(ARRAY[persona.report_text('Tag', 'e6a087e7adbe', lang), persona.report_text('With tag', 'e585b3e88194e6a087e7adbe', lang),
+                                      persona.report_text('Support', 'e694afe68c81e5baa6', lang), persona.report_text('Confidence', 'e7bdaee4bfa1e5baa6', lang),
+                                      persona.report_text('Lift', 'e68f90e58d87e5baa6', lang)], a.cells, ARRAY[3, 4, 5], 'data affinity') END);
+END $$;
+COMMENT ON FUNCTION persona.report_tags(persona.profiles, bigint) IS 'The tags section (prevalence, strongest affinities) of a profile report';
+
+-- Models: the fitted parameters, mean P(alive) by repeat purchases and
+-- recency, calibration against holdout by frequency, CLV by value tier.
+CREATE FUNCTION persona.report_models(p persona.profiles, p_alive float8[], customers bigint, clv_customers bigint) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    lang text := p.language;
+    r record;
+    out text;
+BEGIN
+    IF NOT 'models' = ANY (p.parts) THEN
+        RETURN '';
+    END IF;
+    EXECUTE format($q$SELECT array_agg(c ORDER BY m.model, m.parameter, i) AS cells
+                     FROM %s m, LATERAL unnest(ARRAY[persona.html_escape(m.model), persona.html_escape(m.parameter), persona.format_significant(m.value),
+                                                     persona.format_significant(m.std_error), persona.format_number(m.loglik, 2),
+                                                     persona.html_escape(m.status)]) WITH ORDINALITY u(c, i)$q$,
+                   persona.profile_rel(p, '_models')) INTO r;
+    out := CASE WHEN r.cells IS NULL
+                THEN format('<p class="note">%s</p>', persona.html_escape(persona.report_text('The models could not be fitted (see the refresh''s warnings).', 'e6a8a1e59e8be69caae883bde68b9fe59088efbc88e8a781e588b7e696b0e697b6e79a84e8ada6e5918aefbc89e38082', lang)))
+                ELSE persona.report_table(ARRAY[persona.report_text('Model', 'e6a8a1e59e8b', lang), persona.report_text('Parameter', 'e58f82e695b0', lang),
+                                                persona.report_text('Value', 'e4bcb0e8aea1e580bc', lang), persona.report_text('Std. error', 'e6a087e58786e8afaf', lang),
+                                                persona.report_text('Log-likelihood', 'e5afb9e695b0e4bcbce784b6', lang), persona.report_text('Status', 'e78ab6e68081', lang)],
+                                          r.cells, ARRAY[3, 4, 5], 'data models') END;
+    out := out || persona.svg_heatmap(ARRAY['0', '1', '2', '3-4', '5-9', '10+'],
+                                      ARRAY(SELECT persona.report_text(b[1], b[2], lang) FROM (VALUES (1, ARRAY['<= 30 d', 'e289a43330e5a4a9']), (2, ARRAY['31-90 d', '33312d3930e5a4a9']), (3, ARRAY['91-180 d', '39312d313830e5a4a9']), (4, ARRAY['181-365 d', '3138312d333635e5a4a9']), (5, ARRAY['> 365 d', '3e333635e5a4a9'])) d(i, b) ORDER BY i),
+                                      p_alive, persona.report_text('Mean P(alive) by repeat purchases and days since the last order', 'e68c89e5a48de8b4ade6aca1e695b0e4b88ee8b79de4b88ae6aca1e8b4ade4b9b0e5a4a9e695b0e79a84e5b9b3e59d87e5ad98e6b4bbe6a682e78e87', lang),
+                                      'share', persona.report_text('repeat purchases', 'e5a48de8b4ade6aca1e695b0', lang), persona.report_text('days since the last order', 'e8b79de4b88ae6aca1e8b4ade4b9b0e5a4a9e695b0', lang));
+    IF to_regclass(persona.profile_rel(p, '_holdout')) IS NOT NULL THEN
+        -- rows by calibration frequency ('0' .. '7+') and one 'all' row: means per customer
+        EXECUTE format($q$SELECT array_agg(h.frequency ORDER BY length(h.frequency), h.frequency) AS labels,
+                                array_agg(h.actual ORDER BY length(h.frequency), h.frequency) AS actual,
+                                array_agg(h.predicted ORDER BY length(h.frequency), h.frequency) AS predicted
+                         FROM %s h WHERE h.frequency <> 'all'$q$, persona.profile_rel(p, '_holdout')) INTO r;
+        out := out || persona.svg_bar_chart(r.labels, r.actual,
+                    persona.report_text('Holdout purchases per customer by calibration frequency: actual and predicted (BG/NBD)', 'e79599e587bae69c9fe4babae59d87e8b4ade4b9b0efbc88e68c89e6a0a1e58786e69c9fe5a48de8b4ade6aca1e695b0efbc89efbc9ae5ae9ee99985e4b88ee9a284e6b58befbc8842472f4e4244efbc89', lang),
+                    r.predicted, ARRAY[persona.report_text('actual', 'e5ae9ee99985', lang), persona.report_text('predicted', 'e9a284e6b58b', lang)]);
+    END IF;
+    IF customers <= clv_customers THEN
+        EXECUTE format($q$SELECT array_agg(persona.label(t, %2$L) ORDER BY t) AS labels,
+                                array_agg(n / nullif(all_n, 0) ORDER BY t) AS customers, array_agg(clv / nullif(all_clv, 0) ORDER BY t) AS clv
+                         FROM (SELECT t, coalesce(x.n, 0)::float8 AS n, coalesce(x.clv, 0) AS clv,
+                                      sum(coalesce(x.n, 0)) OVER () AS all_n, sum(coalesce(x.clv, 0)) OVER () AS all_clv
+                               FROM unnest(enum_range(NULL::persona.value_tier)) t
+                               LEFT JOIN (SELECT s.value_tier, count(*) AS n, sum(s.clv_12m) AS clv FROM %1$s s WHERE s.orders > 0 GROUP BY 1) x
+                                 ON x.value_tier = t::text) y$q$, persona.profile_rel(p, '_customers'), lang) INTO r;
+        out := out || persona.svg_bar_chart(r.labels, r.customers,
+                    persona.report_text('Customers and 12-month CLV per value tier', 'e59084e4bbb7e580bce5b182e7baa7e79a84e5aea2e688b7e58da0e6af94e4b88e20313220e4b8aae69c8820434c5620e58da0e6af94', lang), r.clv,
+                    ARRAY[persona.report_text('customers', 'e5aea2e688b7e58da0e6af94', lang), persona.report_text('CLV (12 months)', '434c5620e58da0e6af94efbc88313220e4b8aae69c88efbc89', lang)],
+                    value_format => 'share');
+    ELSE
+        out := out || format('<p class="note">%s</p>', persona.html_escape(format(persona.report_text('CLV by value tier is left out above %s customers (it computes every customer''s CLV); raise clv_customers to include it.', 'e5aea2e688b7e695b0e8b685e8bf8720257320e697b6e4b88de8aea1e7ae97e59084e4bbb7e580bce5b182e7baa7e79a8420434c56efbc88e99c80e98090e4b8aae5aea2e688b7e8aea1e7ae97efbc89efbc9be58fafe8b083e5a4a720636c765f637573746f6d657273e38082', lang), persona.format_number(clv_customers))));
+    END IF;
+    RETURN persona.report_section('models', persona.report_text('Predictive models', 'e9a284e6b58be6a8a1e59e8b', lang), out);
+END $$;
+COMMENT ON FUNCTION persona.report_models(persona.profiles, float8[], bigint, bigint) IS
+  'The models section (parameters, P(alive) matrix, holdout calibration, CLV by value tier) of a profile report';
+
+CREATE FUNCTION persona.report_quality(p persona.profiles) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    r record;
+BEGIN
+    IF NOT 'quality' = ANY (p.parts) THEN
+        RETURN '';
+    END IF;
+    EXECUTE format($q$SELECT array_agg(c ORDER BY q.rows DESC, q.check_name, i) AS cells
+                     FROM %s q, LATERAL unnest(ARRAY[persona.html_escape(q.label), persona.format_number(q.rows), persona.format_share(q.share),
+                                                     persona.html_escape(q.treatment)]) WITH ORDINALITY u(c, i)
+                     WHERE q.rows > 0 AND q.check_name <> 'orders'$q$, persona.profile_rel(p, '_quality')) INTO r;
+    RETURN persona.report_section('quality', persona.report_text('Data quality', 'e695b0e68daee8b4a8e9878f', p.language),
+        CASE WHEN r.cells IS NULL THEN format('<p class="note">%s</p>', persona.html_escape(persona.report_text('No findings.', 'e69caae58f91e78eb0e997aee9a298e38082', p.language)))
+             ELSE persona.report_table(ARRAY[persona.report_text('Finding', 'e6a380e69fa5e9a1b9', p.language), persona.report_text('Rows', 'e8a18ce695b0', p.language),
+                                             persona.report_text('Share', 'e58da0e6af94', p.language), persona.report_text('Treatment', 'e5a484e79086e696b9e5bc8f', p.language)],
+                                       r.cells, ARRAY[2, 3], 'data quality') END);
+END $$;
+COMMENT ON FUNCTION persona.report_quality(persona.profiles) IS 'The data-quality section of a profile report';
+
+-- A profile's report: one self-contained HTML page (inline SVG, no scripts
+-- or fetches) in the profile's language, read from its published views,
+-- so a reader needs what reading them needs.  CLV by value tier computes
+-- every customer's CLV: only for profiles of at most clv_customers.
+CREATE FUNCTION persona.profile_report(profile text, clv_customers bigint DEFAULT 200000)
+RETURNS text LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    p persona.profiles := persona.profile_get(profile);
+    lang text := p.language;
+    g record;
+    h record;
+    body text;
+BEGIN
+    IF clv_customers IS NULL OR clv_customers < 0 THEN
+        RAISE EXCEPTION 'clv_customers must be >= 0, not %', coalesce(clv_customers::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    g := persona.report_grids(p);
+    EXECUTE format($q$SELECT count(*) AS customers, coalesce(sum(s.orders), 0) AS orders, coalesce(sum(s.revenue), 0) AS revenue,
+                           count(*) FILTER (WHERE s.purchase_days > 1) AS repeaters, max(s.as_of) AS as_of,
+                           persona.lorenz_curve(s.revenue::float8) AS lorenz
+                    FROM %s s WHERE s.orders > 0$q$, persona.profile_rel(p, '_customers')) INTO h;
+    body := format('<h1>%s: %s</h1><p class="meta">%s %s | %s %s | %s %s</p>',
+                   persona.report_text('Customer profile', 'e5aea2e688b7e794bbe5838f', lang), persona.html_escape(p.name),
+                   persona.report_text('as of', 'e688aae887b3', lang), coalesce(h.as_of::text, coalesce(p.refreshed_as_of::text, '-')),
+                   persona.report_text('time zone', 'e697b6e58cba', lang), persona.html_escape(p.time_zone),
+                   persona.report_text('refreshed', 'e588b7e696b0e4ba8e', lang),
+                   coalesce(to_char(p.refreshed_at AT TIME ZONE p.time_zone, 'YYYY-MM-DD HH24:MI'), '-'));
+    body := body || persona.report_section('headline', persona.report_text('Headline figures', 'e6a0b8e5bf83e68c87e6a087', lang),
+        persona.report_table(ARRAY[persona.report_text('Measure', 'e68c87e6a087', lang), persona.report_text('Value', 'e695b0e580bc', lang)],
+            ARRAY[persona.report_text('Customers', 'e5aea2e688b7e695b0', lang), format('<span data-key="customers">%s</span>', persona.format_number(h.customers)),
+                  persona.report_text('Orders', 'e8aea2e58d95e695b0', lang), format('<span data-key="orders">%s</span>', persona.format_number(h.orders)),
+                  persona.report_text('Revenue', 'e99480e594aee9a29d', lang), format('<span data-key="revenue">%s</span>', persona.format_number(h.revenue::float8)),
+                  persona.report_text('Average order value (per order)', 'e5aea2e58d95e4bbb7efbc88e68c89e8aea2e58d95efbc89', lang),
+                      format('<span data-key="aov">%s</span>', persona.format_number(h.revenue::float8 / nullif(h.orders, 0), 2)),
+                  persona.report_text('Repeat customers', 'e5a48de8b4ade5aea2e688b7e58da0e6af94', lang),
+                      format('<span data-key="repeat_share">%s</span>', persona.format_share(h.repeaters::float8 / nullif(h.customers, 0))),
+                  persona.report_text('As of', 'e688aae887b3e697a5e69c9f', lang), persona.html_escape(coalesce(h.as_of::text, '-')),
+                  persona.report_text('Time zone', 'e697b6e58cba', lang), persona.html_escape(p.time_zone)],
+            ARRAY[2], 'figures'));
+    IF 'segments' = ANY (p.parts) THEN
+        body := body || persona.report_segments(p);
+    END IF;
+    body := body || persona.report_rf(p, g.rf, g.rf_revenue);
+    IF 'lifecycle' = ANY (p.parts) THEN
+        body := body || persona.report_lifecycle(p);
+    END IF;
+    body := body || persona.report_pareto(p, h.lorenz)
+                 || persona.report_habits(p, g.habits)
+                 || persona.report_tags(p, h.customers)
+                 || persona.report_models(p, g.p_alive, h.customers, clv_customers)
+                 || persona.report_quality(p)
+                 || format('<footer>persona %s | %s</footer>', persona.html_escape((SELECT e.extversion FROM pg_extension e WHERE e.extname = 'persona')),
+                           persona.html_escape(persona.report_text('made in the database by persona.profile_report', 'e794b120706572736f6e612e70726f66696c655f7265706f727420e59ca8e695b0e68daee5ba93e4b8ade7949fe68890', lang)));
+    RETURN persona.report_page(format('%s: %s', persona.report_text('Customer profile', 'e5aea2e688b7e794bbe5838f', lang), p.name), lang, body);
+END $$;
+COMMENT ON FUNCTION persona.profile_report(text, bigint) IS
+  'A profile''s report as one self-contained HTML page (headline figures, segments, R x F, lifecycle, Pareto, habits, tags, models, data quality) in its language';

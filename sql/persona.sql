@@ -3989,7 +3989,7 @@ COMMENT ON FUNCTION persona.html_escape(text) IS
 CREATE FUNCTION persona.format_number(x float8, decimals integer DEFAULT 0) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN x IS NULL OR x = 'NaN' THEN '-'
-            WHEN x = 'Infinity' THEN '∞' WHEN x = '-Infinity' THEN '-∞'
+            WHEN x = 'Infinity' THEN 'Infinity' WHEN x = '-Infinity' THEN '-Infinity'
             ELSE (SELECT CASE WHEN r < 0 THEN '-' ELSE '' END
                          || regexp_replace(split_part(abs(r)::text, '.', 1), '(\d)(?=(\d{3})+$)', '\1,', 'g')
                          || CASE WHEN d > 0 THEN '.' || split_part(abs(r)::text, '.', 2) ELSE '' END
@@ -4015,7 +4015,9 @@ COMMENT ON FUNCTION persona.format_share(float8, integer) IS
   'A share as a percentage with one decimal (or the given decimals), e.g. 0.1234 -> 12.3%; - for NULL or NaN';
 
 -- A bar of block characters for terminals: width characters for a share
--- of 1, eighths of a character in between (0.53 at width 10: █████▎).
+-- of 1, eighths of a character in between (0.53 at width 10: five full
+-- blocks and a quarter block).  In a database encoding without the block
+-- characters (anything but UTF8) it is '#' per whole character.
 CREATE FUNCTION persona.text_bar(share float8, width integer DEFAULT 20) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
@@ -4029,7 +4031,11 @@ BEGIN
         RETURN '';
     END IF;
     eighths := round(least(share, 1) * width * 8);
-    RETURN repeat('█', eighths / 8) || CASE WHEN eighths % 8 = 0 THEN '' ELSE substr('▏▎▍▌▋▊▉', eighths % 8, 1) END;
+    IF getdatabaseencoding() <> 'UTF8' THEN
+        RETURN repeat('#', round(least(share, 1) * width)::int);
+    END IF;
+    -- U+2588 full block; U+258F .. U+2589: one to seven eighths
+    RETURN repeat(chr(9608), eighths / 8) || CASE WHEN eighths % 8 = 0 THEN '' ELSE chr(9616 - eighths % 8) END;
 END $$;
 COMMENT ON FUNCTION persona.text_bar(float8, integer) IS
   'A bar of block characters (eighths of a character) for a share between 0 and 1, width characters at 1; empty for NULL, NaN or <= 0';
@@ -4298,9 +4304,9 @@ COMMENT ON FUNCTION persona.svg_heatmap(text[], text[], float8[], text, text, te
 -- The Lorenz curve of per-customer amounts, as pareto measures it.
 CREATE FUNCTION persona.lorenz_transfn(float8[], float8)
 RETURNS float8[] AS 'MODULE_PATHNAME', 'lorenz_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lorenz_transfn(float8[], float8) IS 'transition function of persona.lorenz_curve';
 CREATE FUNCTION persona.lorenz_finalfn(float8[])
 RETURNS float8[] AS 'MODULE_PATHNAME', 'lorenz_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.lorenz_transfn(float8[], float8) IS 'transition function of persona.lorenz_curve';
 COMMENT ON FUNCTION persona.lorenz_finalfn(float8[]) IS 'final function of persona.lorenz_curve';
 CREATE AGGREGATE persona.lorenz_curve(amount float8) (
     SFUNC = persona.lorenz_transfn, STYPE = float8[], FINALFUNC = persona.lorenz_finalfn,
@@ -4308,11 +4314,33 @@ CREATE AGGREGATE persona.lorenz_curve(amount float8) (
 COMMENT ON AGGREGATE persona.lorenz_curve(float8) IS
   'Lorenz curve in 1% steps: element k+1 is the share of the total from the top k% of customers (k = 0..100), interpolated inside a customer as pareto does; NULL unless the total is positive';
 
--- Report captions in the profile's language.
-CREATE FUNCTION persona.report_text(en text, zh text, language text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN language = 'zh' THEN zh ELSE en END;
-COMMENT ON FUNCTION persona.report_text(text, text, text) IS 'A report caption in language (en or zh)';
+-- Report captions in the profile's language: the Chinese one is given as
+-- its UTF-8 bytes in hex (the extension scripts are ASCII, valid in every
+-- server encoding) and converted only when asked for; an encoding without
+-- its characters gives 22P05, as Chinese labels do.
+CREATE FUNCTION persona.report_text(en text, zh_utf8_hex text, language text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    enc text := getdatabaseencoding();
+    caption text;
+BEGIN
+    IF language IS DISTINCT FROM 'zh' THEN
+        RETURN en;
+    END IF;
+    caption := convert_from(decode(zh_utf8_hex, 'hex'), 'UTF8');
+    IF enc NOT IN ('UTF8', 'SQL_ASCII') THEN
+        -- some mapping tables (EUC_TW) yield bytes the encoding's own check rejects
+        PERFORM convert(convert_to(caption, enc), enc, 'UTF8');
+    END IF;
+    RETURN caption;
+EXCEPTION WHEN untranslatable_character OR character_not_in_repertoire OR undefined_function THEN
+    RAISE EXCEPTION 'report caption cannot be represented in server encoding "%"', getdatabaseencoding()
+        USING ERRCODE = 'untranslatable_character',
+              DETAIL = format('The Chinese caption of "%s" has characters with no equivalent in encoding "%s".', en, getdatabaseencoding()),
+              HINT = 'Use a profile with language ''en'', or a database with encoding UTF8.';
+END $$;
+COMMENT ON FUNCTION persona.report_text(text, text, text) IS
+  'A report caption in language: en, or zh given as UTF-8 hex and converted to the server encoding';
 
 -- An HTML table of rows of already escaped cells; numeric columns
 -- (num_cols, 1-based) are right-aligned.
@@ -4428,22 +4456,20 @@ BEGIN
                                           WITH ORDINALITY u(c, i)) AS cells
                      FROM %1$s s$q$, persona.profile_rel(p, '_segments')) INTO r;
     out := persona.svg_bar_chart(r.labels, r.customer_share,
-                                 persona.report_text('Share of customers and of revenue per segment', '各分群的客户占比与销售额占比', lang),
+                                 persona.report_text('Share of customers and of revenue per segment', 'e59084e58886e7bea4e79a84e5aea2e688b7e58da0e6af94e4b88ee99480e594aee9a29de58da0e6af94', lang),
                                  r.revenue_share,
-                                 ARRAY[persona.report_text('customers', '客户占比', lang), persona.report_text('revenue', '销售额占比', lang)],
+                                 ARRAY[persona.report_text('customers', 'e5aea2e688b7e58da0e6af94', lang), persona.report_text('revenue', 'e99480e594aee9a29de58da0e6af94', lang)],
                                  r.small, 'share', '< 5%');
     IF true = ANY (r.small) THEN
-        out := out || format('<p class="note">%s</p>', persona.html_escape(persona.report_text(
-            'Segments in red hold under 5% of customers: merge them with a neighbouring segment (seed 003: 5-8 segments of at least 5% each).',
-            '红色分群的客户不足 5%：建议与相邻分群合并（5-8 个分群，每个至少 5%）。', lang)));
+        out := out || format('<p class="note">%s</p>', persona.html_escape(persona.report_text('Segments in red hold under 5% of customers: merge them with a neighbouring segment (seed 003: 5-8 segments of at least 5% each).', 'e7baa2e889b2e58886e7bea4e79a84e5aea2e688b7e4b88de8b6b3203525efbc9ae5bbbae8aeaee4b88ee79bb8e982bbe58886e7bea4e59088e5b9b6efbc88352d3820e4b8aae58886e7bea4efbc8ce6af8fe4b8aae887b3e5b091203525efbc89e38082', lang)));
     END IF;
-    RETURN persona.report_section('segments', persona.report_text('Segments', '客户分群', lang), out
-        || persona.report_table(ARRAY[persona.report_text('Segment', '分群', lang), persona.report_text('Customers', '客户数', lang),
-                                      persona.report_text('Share', '占比', lang), persona.report_text('Revenue', '销售额', lang),
-                                      persona.report_text('Revenue share', '销售额占比', lang),
-                                      persona.report_text('Revenue per customer', '人均销售额', lang),
-                                      persona.report_text('Avg recency (days)', '平均最近购买(天)', lang),
-                                      persona.report_text('Avg orders', '平均订单数', lang)],
+    RETURN persona.report_section('segments', persona.report_text('Segments', 'e5aea2e688b7e58886e7bea4', lang), out
+        || persona.report_table(ARRAY[persona.report_text('Segment', 'e58886e7bea4', lang), persona.report_text('Customers', 'e5aea2e688b7e695b0', lang),
+                                      persona.report_text('Share', 'e58da0e6af94', lang), persona.report_text('Revenue', 'e99480e594aee9a29d', lang),
+                                      persona.report_text('Revenue share', 'e99480e594aee9a29de58da0e6af94', lang),
+                                      persona.report_text('Revenue per customer', 'e4babae59d87e99480e594aee9a29d', lang),
+                                      persona.report_text('Avg recency (days)', 'e5b9b3e59d87e69c80e8bf91e8b4ade4b9b028e5a4a929', lang),
+                                      persona.report_text('Avg orders', 'e5b9b3e59d87e8aea2e58d95e695b0', lang)],
                                 r.cells, ARRAY[2, 3, 4, 5, 6, 7, 8], 'data segments'));
 END $$;
 COMMENT ON FUNCTION persona.report_segments(persona.profiles) IS 'The segments section of a profile report';
@@ -4456,8 +4482,8 @@ BEGIN
     EXECUTE format('SELECT array_agg(l.label ORDER BY l.stage_order) AS labels, array_agg(l.customer_share ORDER BY l.stage_order) AS shares,
                            array_agg(l.customers::float8 ORDER BY l.stage_order) AS customers
                     FROM %s l', persona.profile_rel(p, '_lifecycle')) INTO r;
-    RETURN persona.report_section('lifecycle', persona.report_text('Lifecycle stages', '生命周期', p.language),
-        persona.svg_bar_chart(r.labels, r.shares, persona.report_text('Share of customers per stage', '各阶段客户占比', p.language),
+    RETURN persona.report_section('lifecycle', persona.report_text('Lifecycle stages', 'e7949fe591bde591a8e69c9f', p.language),
+        persona.svg_bar_chart(r.labels, r.shares, persona.report_text('Share of customers per stage', 'e59084e998b6e6aeb5e5aea2e688b7e58da0e6af94', p.language),
                               value_format => 'share'));
 END $$;
 COMMENT ON FUNCTION persona.report_lifecycle(persona.profiles) IS 'The lifecycle section of a profile report';
@@ -4470,19 +4496,19 @@ DECLARE
     top float8 := lorenz[21];
 BEGIN
     IF lorenz IS NULL THEN
-        RETURN persona.report_section('pareto', persona.report_text('Revenue concentration (Pareto)', '销售额集中度（帕累托）', lang),
-            persona.svg_empty(NULL, persona.report_text('No revenue to draw.', '没有可绘制的销售额。', lang)));
+        RETURN persona.report_section('pareto', persona.report_text('Revenue concentration (Pareto)', 'e99480e594aee9a29de99b86e4b8ade5baa6efbc88e5b895e7b4afe68998efbc89', lang),
+            persona.svg_empty(NULL, persona.report_text('No revenue to draw.', 'e6b2a1e69c89e58fafe7bb98e588b6e79a84e99480e594aee9a29de38082', lang)));
     END IF;
-    RETURN persona.report_section('pareto', persona.report_text('Revenue concentration (Pareto)', '销售额集中度（帕累托）', lang),
+    RETURN persona.report_section('pareto', persona.report_text('Revenue concentration (Pareto)', 'e99480e594aee9a29de99b86e4b8ade5baa6efbc88e5b895e7b4afe68998efbc89', lang),
         persona.svg_line_chart(x || x, lorenz || x,
-            array_fill(persona.report_text('customers ranked by revenue', '按销售额排序的客户', lang), ARRAY[101])
-                || array_fill(persona.report_text('equal shares', '完全平均', lang), ARRAY[101]),
-            persona.report_text('Cumulative share of revenue by share of customers', '累计客户占比对应的累计销售额占比', lang),
-            persona.report_text('share of customers, largest first', '客户占比（从高到低）', lang),
-            persona.report_text('share of revenue', '销售额占比', lang), 'share', 'share',
-            0.2, top, format(persona.report_text('top 20%% of customers: %s of revenue', '前 20%% 客户贡献 %s 销售额', lang), persona.format_share(top)))
+            array_fill(persona.report_text('customers ranked by revenue', 'e68c89e99480e594aee9a29de68e92e5ba8fe79a84e5aea2e688b7', lang), ARRAY[101])
+                || array_fill(persona.report_text('equal shares', 'e5ae8ce585a8e5b9b3e59d87', lang), ARRAY[101]),
+            persona.report_text('Cumulative share of revenue by share of customers', 'e7b4afe8aea1e5aea2e688b7e58da0e6af94e5afb9e5ba94e79a84e7b4afe8aea1e99480e594aee9a29de58da0e6af94', lang),
+            persona.report_text('share of customers, largest first', 'e5aea2e688b7e58da0e6af94efbc88e4bb8ee9ab98e588b0e4bd8eefbc89', lang),
+            persona.report_text('share of revenue', 'e99480e594aee9a29de58da0e6af94', lang), 'share', 'share',
+            0.2, top, format(persona.report_text('top 20%% of customers: %s of revenue', 'e5898d203230252520e5aea2e688b7e8b4a1e78cae20257320e99480e594aee9a29d', lang), persona.format_share(top)))
         || format('<p class="note" data-key="top_20_share">%s</p>',
-                  persona.html_escape(format(persona.report_text('The top 20%% of customers bring %s of revenue.', '前 20%% 的客户贡献了 %s 的销售额。', lang),
+                  persona.html_escape(format(persona.report_text('The top 20%% of customers bring %s of revenue.', 'e5898d203230252520e79a84e5aea2e688b7e8b4a1e78caee4ba8620257320e79a84e99480e594aee9a29de38082', lang),
                                              persona.format_share(top)))));
 END $$;
 COMMENT ON FUNCTION persona.report_pareto(persona.profiles, float8[]) IS 'The Pareto (Lorenz curve) section of a profile report';
@@ -4494,11 +4520,11 @@ DECLARE
     rows text[] := ARRAY(SELECT 'R ' || r FROM generate_series(p.bins, 1, -1) r);
     cols text[] := ARRAY(SELECT 'F ' || f FROM generate_series(1, p.bins) f);
 BEGIN
-    RETURN persona.report_section('rf', persona.report_text('Recency × frequency', '最近购买 × 购买频次', lang),
-        persona.svg_heatmap(rows, cols, rf, persona.report_text('Customers by R and F score', '按 R、F 得分的客户数', lang), 'integer',
-                            persona.report_text('R (5 = most recent)', 'R（5 = 最近）', lang), persona.report_text('F score', 'F 得分', lang))
-        || persona.svg_heatmap(rows, cols, rf_revenue, persona.report_text('Mean revenue per customer by R and F score', '按 R、F 得分的人均销售额', lang), 'number',
-                               persona.report_text('R (5 = most recent)', 'R（5 = 最近）', lang), persona.report_text('F score', 'F 得分', lang)));
+    RETURN persona.report_section('rf', persona.report_text('Recency x frequency', 'e69c80e8bf91e8b4ade4b9b020c39720e8b4ade4b9b0e9a291e6aca1', lang),
+        persona.svg_heatmap(rows, cols, rf, persona.report_text('Customers by R and F score', 'e68c892052e380814620e5be97e58886e79a84e5aea2e688b7e695b0', lang), 'integer',
+                            persona.report_text('R (5 = most recent)', '52efbc8835203d20e69c80e8bf91efbc89', lang), persona.report_text('F score', '4620e5be97e58886', lang))
+        || persona.svg_heatmap(rows, cols, rf_revenue, persona.report_text('Mean revenue per customer by R and F score', 'e68c892052e380814620e5be97e58886e79a84e4babae59d87e99480e594aee9a29d', lang), 'number',
+                               persona.report_text('R (5 = most recent)', '52efbc8835203d20e69c80e8bf91efbc89', lang), persona.report_text('F score', '4620e5be97e58886', lang)));
 END $$;
 COMMENT ON FUNCTION persona.report_rf(persona.profiles, float8[], float8[]) IS 'The recency x frequency section of a profile report';
 
@@ -4509,16 +4535,14 @@ DECLARE
 BEGIN
     IF NOT EXISTS (SELECT FROM unnest(habits) h WHERE h > 0) THEN
         -- date-only orders: no times of day, no dayparts
-        RETURN persona.report_section('habits', persona.report_text('Habits', '购买习惯', lang),
-            format('<p class="note">%s</p>', persona.html_escape(persona.report_text('The orders have no times of day (date-only), so there are no dayparts to show.',
-                                                                                     '订单没有具体时间（只有日期），无法显示时段。', lang))));
+        RETURN persona.report_section('habits', persona.report_text('Habits', 'e8b4ade4b9b0e4b9a0e683af', lang),
+            format('<p class="note">%s</p>', persona.html_escape(persona.report_text('The orders have no times of day (date-only), so there are no dayparts to show.', 'e8aea2e58d95e6b2a1e69c89e585b7e4bd93e697b6e997b4efbc88e58faae69c89e697a5e69c9fefbc89efbc8ce697a0e6b395e698bee7a4bae697b6e6aeb5e38082', lang))));
     END IF;
-    RETURN persona.report_section('habits', persona.report_text('Habits', '购买习惯', lang),
-        persona.svg_heatmap(CASE WHEN lang = 'zh' THEN ARRAY['周一', '周二', '周三', '周四', '周五', '周六', '周日']
-                                 ELSE ARRAY['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] END,
+    RETURN persona.report_section('habits', persona.report_text('Habits', 'e8b4ade4b9b0e4b9a0e683af', lang),
+        persona.svg_heatmap(ARRAY(SELECT persona.report_text(w[1], w[2], lang) FROM (VALUES (1, ARRAY['Mon', 'e591a8e4b880']), (2, ARRAY['Tue', 'e591a8e4ba8c']), (3, ARRAY['Wed', 'e591a8e4b889']), (4, ARRAY['Thu', 'e591a8e59b9b']), (5, ARRAY['Fri', 'e591a8e4ba94']), (6, ARRAY['Sat', 'e591a8e585ad']), (7, ARRAY['Sun', 'e591a8e697a5'])) d(i, w) ORDER BY i),
                             ARRAY(SELECT persona.label(d, lang) FROM unnest(enum_range(NULL::persona.daypart)) d),
-                            habits, persona.report_text('Customers by favourite weekday and main daypart', '按最常购买的星期与时段的客户数', lang),
-                            'integer', persona.report_text('weekday', '星期', lang), persona.report_text('daypart', '时段', lang)));
+                            habits, persona.report_text('Customers by favourite weekday and main daypart', 'e68c89e69c80e5b8b8e8b4ade4b9b0e79a84e6989fe69c9fe4b88ee697b6e6aeb5e79a84e5aea2e688b7e695b0', lang),
+                            'integer', persona.report_text('weekday', 'e6989fe69c9f', lang), persona.report_text('daypart', 'e697b6e6aeb5', lang)));
 END $$;
 COMMENT ON FUNCTION persona.report_habits(persona.profiles, float8[]) IS 'The habits (weekday x daypart) section of a profile report';
 
@@ -4532,8 +4556,8 @@ DECLARE
     a record;
 BEGIN
     IF NOT EXISTS (SELECT FROM persona.tag_rules t WHERE t.source = to_regclass(persona.profile_rel(p, '_customers')) AND t.enabled) THEN
-        RETURN persona.report_section('tags', persona.report_text('Tags', '标签', lang),
-            format('<p class="note">%s</p>', persona.html_escape(persona.report_text('No tag rules on this profile (persona.tag_rules).', '此画像没有标签规则（persona.tag_rules）。', lang))));
+        RETURN persona.report_section('tags', persona.report_text('Tags', 'e6a087e7adbe', lang),
+            format('<p class="note">%s</p>', persona.html_escape(persona.report_text('No tag rules on this profile (persona.tag_rules).', 'e6ada4e794bbe5838fe6b2a1e69c89e6a087e7adbee8a784e58899efbc88706572736f6e612e7461675f72756c6573efbc89e38082', lang))));
     END IF;
     EXECUTE format($q$SELECT array_agg(tag ORDER BY n DESC, tag) AS tags, array_agg(n::float8 / %2$s ORDER BY n DESC, tag) AS shares
                      FROM (SELECT t.tag, count(DISTINCT t.customer_id) AS n FROM %1$s t GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 15) x$q$,
@@ -4544,12 +4568,12 @@ BEGIN
                        LATERAL unnest(ARRAY[persona.html_escape(z.antecedent), persona.html_escape(z.consequent), persona.format_share(z.support),
                                             persona.format_share(z.confidence), persona.format_number(z.lift, 2)]) WITH ORDINALITY u(c, i)
                      WHERE z.rank <= 10$q$, persona.profile_rel(p, '_customers')) INTO a;
-    RETURN persona.report_section('tags', persona.report_text('Tags', '标签', lang),
-        persona.svg_bar_chart(r.tags, r.shares, persona.report_text('Share of customers with each tag', '各标签的客户占比', lang), value_format => 'share')
+    RETURN persona.report_section('tags', persona.report_text('Tags', 'e6a087e7adbe', lang),
+        persona.svg_bar_chart(r.tags, r.shares, persona.report_text('Share of customers with each tag', 'e59084e6a087e7adbee79a84e5aea2e688b7e58da0e6af94', lang), value_format => 'share')
         || CASE WHEN a.cells IS NULL THEN '' ELSE
-           persona.report_table(ARRAY[persona.report_text('Tag', '标签', lang), persona.report_text('With tag', '关联标签', lang),
-                                      persona.report_text('Support', '支持度', lang), persona.report_text('Confidence', '置信度', lang),
-                                      persona.report_text('Lift', '提升度', lang)], a.cells, ARRAY[3, 4, 5], 'data affinity') END);
+           persona.report_table(ARRAY[persona.report_text('Tag', 'e6a087e7adbe', lang), persona.report_text('With tag', 'e585b3e88194e6a087e7adbe', lang),
+                                      persona.report_text('Support', 'e694afe68c81e5baa6', lang), persona.report_text('Confidence', 'e7bdaee4bfa1e5baa6', lang),
+                                      persona.report_text('Lift', 'e68f90e58d87e5baa6', lang)], a.cells, ARRAY[3, 4, 5], 'data affinity') END);
 END $$;
 COMMENT ON FUNCTION persona.report_tags(persona.profiles, bigint) IS 'The tags section (prevalence, strongest affinities) of a profile report';
 
@@ -4571,27 +4595,24 @@ BEGIN
                                                      persona.html_escape(m.status)]) WITH ORDINALITY u(c, i)$q$,
                    persona.profile_rel(p, '_models')) INTO r;
     out := CASE WHEN r.cells IS NULL
-                THEN format('<p class="note">%s</p>', persona.html_escape(persona.report_text('The models could not be fitted (see the refresh''s warnings).', '模型未能拟合（见刷新时的警告）。', lang)))
-                ELSE persona.report_table(ARRAY[persona.report_text('Model', '模型', lang), persona.report_text('Parameter', '参数', lang),
-                                                persona.report_text('Value', '估计值', lang), persona.report_text('Std. error', '标准误', lang),
-                                                persona.report_text('Log-likelihood', '对数似然', lang), persona.report_text('Status', '状态', lang)],
+                THEN format('<p class="note">%s</p>', persona.html_escape(persona.report_text('The models could not be fitted (see the refresh''s warnings).', 'e6a8a1e59e8be69caae883bde68b9fe59088efbc88e8a781e588b7e696b0e697b6e79a84e8ada6e5918aefbc89e38082', lang)))
+                ELSE persona.report_table(ARRAY[persona.report_text('Model', 'e6a8a1e59e8b', lang), persona.report_text('Parameter', 'e58f82e695b0', lang),
+                                                persona.report_text('Value', 'e4bcb0e8aea1e580bc', lang), persona.report_text('Std. error', 'e6a087e58786e8afaf', lang),
+                                                persona.report_text('Log-likelihood', 'e5afb9e695b0e4bcbce784b6', lang), persona.report_text('Status', 'e78ab6e68081', lang)],
                                           r.cells, ARRAY[3, 4, 5], 'data models') END;
     out := out || persona.svg_heatmap(ARRAY['0', '1', '2', '3-4', '5-9', '10+'],
-                                      CASE WHEN lang = 'zh' THEN ARRAY['≤30天', '31-90天', '91-180天', '181-365天', '>365天']
-                                           ELSE ARRAY['≤30 d', '31-90 d', '91-180 d', '181-365 d', '>365 d'] END,
-                                      p_alive, persona.report_text('Mean P(alive) by repeat purchases and days since the last order', '按复购次数与距上次购买天数的平均存活概率', lang),
-                                      'share', persona.report_text('repeat purchases', '复购次数', lang), persona.report_text('days since the last order', '距上次购买天数', lang));
+                                      ARRAY(SELECT persona.report_text(b[1], b[2], lang) FROM (VALUES (1, ARRAY['<= 30 d', 'e289a43330e5a4a9']), (2, ARRAY['31-90 d', '33312d3930e5a4a9']), (3, ARRAY['91-180 d', '39312d313830e5a4a9']), (4, ARRAY['181-365 d', '3138312d333635e5a4a9']), (5, ARRAY['> 365 d', '3e333635e5a4a9'])) d(i, b) ORDER BY i),
+                                      p_alive, persona.report_text('Mean P(alive) by repeat purchases and days since the last order', 'e68c89e5a48de8b4ade6aca1e695b0e4b88ee8b79de4b88ae6aca1e8b4ade4b9b0e5a4a9e695b0e79a84e5b9b3e59d87e5ad98e6b4bbe6a682e78e87', lang),
+                                      'share', persona.report_text('repeat purchases', 'e5a48de8b4ade6aca1e695b0', lang), persona.report_text('days since the last order', 'e8b79de4b88ae6aca1e8b4ade4b9b0e5a4a9e695b0', lang));
     IF to_regclass(persona.profile_rel(p, '_holdout')) IS NOT NULL THEN
-        EXECUTE format($q$SELECT array_agg(h.frequency::float8 ORDER BY h.frequency) FILTER (WHERE h.frequency IS NOT NULL) AS x,
-                                array_agg(h.actual / nullif(h.customers, 0) ORDER BY h.frequency) FILTER (WHERE h.frequency IS NOT NULL) AS actual,
-                                array_agg(h.predicted / nullif(h.customers, 0) ORDER BY h.frequency) FILTER (WHERE h.frequency IS NOT NULL) AS predicted
-                         FROM %s h$q$, persona.profile_rel(p, '_holdout')) INTO r;
-        out := out || persona.svg_line_chart(r.x || r.x, r.actual || r.predicted,
-                    array_fill(persona.report_text('actual', '实际', lang), ARRAY[cardinality(r.x)])
-                        || array_fill(persona.report_text('predicted (BG/NBD)', '预测（BG/NBD）', lang), ARRAY[cardinality(r.x)]),
-                    persona.report_text('Purchases per customer in the holdout period, by calibration frequency', '留出期人均购买次数（按校准期频次）', lang),
-                    persona.report_text('repeat purchases in the calibration period', '校准期复购次数', lang),
-                    persona.report_text('purchases per customer in the holdout', '留出期人均购买', lang));
+        -- rows by calibration frequency ('0' .. '7+') and one 'all' row: means per customer
+        EXECUTE format($q$SELECT array_agg(h.frequency ORDER BY length(h.frequency), h.frequency) AS labels,
+                                array_agg(h.actual ORDER BY length(h.frequency), h.frequency) AS actual,
+                                array_agg(h.predicted ORDER BY length(h.frequency), h.frequency) AS predicted
+                         FROM %s h WHERE h.frequency <> 'all'$q$, persona.profile_rel(p, '_holdout')) INTO r;
+        out := out || persona.svg_bar_chart(r.labels, r.actual,
+                    persona.report_text('Holdout purchases per customer by calibration frequency: actual and predicted (BG/NBD)', 'e79599e587bae69c9fe4babae59d87e8b4ade4b9b0efbc88e68c89e6a0a1e58786e69c9fe5a48de8b4ade6aca1e695b0efbc89efbc9ae5ae9ee99985e4b88ee9a284e6b58befbc8842472f4e4244efbc89', lang),
+                    r.predicted, ARRAY[persona.report_text('actual', 'e5ae9ee99985', lang), persona.report_text('predicted', 'e9a284e6b58b', lang)]);
     END IF;
     IF customers <= clv_customers THEN
         EXECUTE format($q$SELECT array_agg(persona.label(t, %2$L) ORDER BY t) AS labels,
@@ -4602,15 +4623,13 @@ BEGIN
                                LEFT JOIN (SELECT s.value_tier, count(*) AS n, sum(s.clv_12m) AS clv FROM %1$s s WHERE s.orders > 0 GROUP BY 1) x
                                  ON x.value_tier = t::text) y$q$, persona.profile_rel(p, '_customers'), lang) INTO r;
         out := out || persona.svg_bar_chart(r.labels, r.customers,
-                    persona.report_text('Customers and 12-month CLV per value tier', '各价值层级的客户占比与 12 个月 CLV 占比', lang), r.clv,
-                    ARRAY[persona.report_text('customers', '客户占比', lang), persona.report_text('CLV (12 months)', 'CLV 占比（12 个月）', lang)],
+                    persona.report_text('Customers and 12-month CLV per value tier', 'e59084e4bbb7e580bce5b182e7baa7e79a84e5aea2e688b7e58da0e6af94e4b88e20313220e4b8aae69c8820434c5620e58da0e6af94', lang), r.clv,
+                    ARRAY[persona.report_text('customers', 'e5aea2e688b7e58da0e6af94', lang), persona.report_text('CLV (12 months)', '434c5620e58da0e6af94efbc88313220e4b8aae69c88efbc89', lang)],
                     value_format => 'share');
     ELSE
-        out := out || format('<p class="note">%s</p>', persona.html_escape(format(persona.report_text(
-            'CLV by value tier is left out above %s customers (it computes every customer''s CLV); raise clv_customers to include it.',
-            '客户数超过 %s 时不计算各价值层级的 CLV（需逐个客户计算）；可调大 clv_customers。', lang), persona.format_number(clv_customers))));
+        out := out || format('<p class="note">%s</p>', persona.html_escape(format(persona.report_text('CLV by value tier is left out above %s customers (it computes every customer''s CLV); raise clv_customers to include it.', 'e5aea2e688b7e695b0e8b685e8bf8720257320e697b6e4b88de8aea1e7ae97e59084e4bbb7e580bce5b182e7baa7e79a8420434c56efbc88e99c80e98090e4b8aae5aea2e688b7e8aea1e7ae97efbc89efbc9be58fafe8b083e5a4a720636c765f637573746f6d657273e38082', lang), persona.format_number(clv_customers))));
     END IF;
-    RETURN persona.report_section('models', persona.report_text('Predictive models', '预测模型', lang), out);
+    RETURN persona.report_section('models', persona.report_text('Predictive models', 'e9a284e6b58be6a8a1e59e8b', lang), out);
 END $$;
 COMMENT ON FUNCTION persona.report_models(persona.profiles, float8[], bigint, bigint) IS
   'The models section (parameters, P(alive) matrix, holdout calibration, CLV by value tier) of a profile report';
@@ -4627,10 +4646,10 @@ BEGIN
                      FROM %s q, LATERAL unnest(ARRAY[persona.html_escape(q.label), persona.format_number(q.rows), persona.format_share(q.share),
                                                      persona.html_escape(q.treatment)]) WITH ORDINALITY u(c, i)
                      WHERE q.rows > 0 AND q.check_name <> 'orders'$q$, persona.profile_rel(p, '_quality')) INTO r;
-    RETURN persona.report_section('quality', persona.report_text('Data quality', '数据质量', p.language),
-        CASE WHEN r.cells IS NULL THEN format('<p class="note">%s</p>', persona.html_escape(persona.report_text('No findings.', '未发现问题。', p.language)))
-             ELSE persona.report_table(ARRAY[persona.report_text('Finding', '检查项', p.language), persona.report_text('Rows', '行数', p.language),
-                                             persona.report_text('Share', '占比', p.language), persona.report_text('Treatment', '处理方式', p.language)],
+    RETURN persona.report_section('quality', persona.report_text('Data quality', 'e695b0e68daee8b4a8e9878f', p.language),
+        CASE WHEN r.cells IS NULL THEN format('<p class="note">%s</p>', persona.html_escape(persona.report_text('No findings.', 'e69caae58f91e78eb0e997aee9a298e38082', p.language)))
+             ELSE persona.report_table(ARRAY[persona.report_text('Finding', 'e6a380e69fa5e9a1b9', p.language), persona.report_text('Rows', 'e8a18ce695b0', p.language),
+                                             persona.report_text('Share', 'e58da0e6af94', p.language), persona.report_text('Treatment', 'e5a484e79086e696b9e5bc8f', p.language)],
                                        r.cells, ARRAY[2, 3], 'data quality') END);
 END $$;
 COMMENT ON FUNCTION persona.report_quality(persona.profiles) IS 'The data-quality section of a profile report';
@@ -4656,23 +4675,23 @@ BEGIN
                            count(*) FILTER (WHERE s.purchase_days > 1) AS repeaters, max(s.as_of) AS as_of,
                            persona.lorenz_curve(s.revenue::float8) AS lorenz
                     FROM %s s WHERE s.orders > 0$q$, persona.profile_rel(p, '_customers')) INTO h;
-    body := format('<h1>%s: %s</h1><p class="meta">%s %s · %s %s · %s %s</p>',
-                   persona.report_text('Customer profile', '客户画像', lang), persona.html_escape(p.name),
-                   persona.report_text('as of', '截至', lang), coalesce(h.as_of::text, coalesce(p.refreshed_as_of::text, '-')),
-                   persona.report_text('time zone', '时区', lang), persona.html_escape(p.time_zone),
-                   persona.report_text('refreshed', '刷新于', lang),
+    body := format('<h1>%s: %s</h1><p class="meta">%s %s | %s %s | %s %s</p>',
+                   persona.report_text('Customer profile', 'e5aea2e688b7e794bbe5838f', lang), persona.html_escape(p.name),
+                   persona.report_text('as of', 'e688aae887b3', lang), coalesce(h.as_of::text, coalesce(p.refreshed_as_of::text, '-')),
+                   persona.report_text('time zone', 'e697b6e58cba', lang), persona.html_escape(p.time_zone),
+                   persona.report_text('refreshed', 'e588b7e696b0e4ba8e', lang),
                    coalesce(to_char(p.refreshed_at AT TIME ZONE p.time_zone, 'YYYY-MM-DD HH24:MI'), '-'));
-    body := body || persona.report_section('headline', persona.report_text('Headline figures', '核心指标', lang),
-        persona.report_table(ARRAY[persona.report_text('Measure', '指标', lang), persona.report_text('Value', '数值', lang)],
-            ARRAY[persona.report_text('Customers', '客户数', lang), format('<span data-key="customers">%s</span>', persona.format_number(h.customers)),
-                  persona.report_text('Orders', '订单数', lang), format('<span data-key="orders">%s</span>', persona.format_number(h.orders)),
-                  persona.report_text('Revenue', '销售额', lang), format('<span data-key="revenue">%s</span>', persona.format_number(h.revenue::float8)),
-                  persona.report_text('Average order value (per order)', '客单价（按订单）', lang),
+    body := body || persona.report_section('headline', persona.report_text('Headline figures', 'e6a0b8e5bf83e68c87e6a087', lang),
+        persona.report_table(ARRAY[persona.report_text('Measure', 'e68c87e6a087', lang), persona.report_text('Value', 'e695b0e580bc', lang)],
+            ARRAY[persona.report_text('Customers', 'e5aea2e688b7e695b0', lang), format('<span data-key="customers">%s</span>', persona.format_number(h.customers)),
+                  persona.report_text('Orders', 'e8aea2e58d95e695b0', lang), format('<span data-key="orders">%s</span>', persona.format_number(h.orders)),
+                  persona.report_text('Revenue', 'e99480e594aee9a29d', lang), format('<span data-key="revenue">%s</span>', persona.format_number(h.revenue::float8)),
+                  persona.report_text('Average order value (per order)', 'e5aea2e58d95e4bbb7efbc88e68c89e8aea2e58d95efbc89', lang),
                       format('<span data-key="aov">%s</span>', persona.format_number(h.revenue::float8 / nullif(h.orders, 0), 2)),
-                  persona.report_text('Repeat customers', '复购客户占比', lang),
+                  persona.report_text('Repeat customers', 'e5a48de8b4ade5aea2e688b7e58da0e6af94', lang),
                       format('<span data-key="repeat_share">%s</span>', persona.format_share(h.repeaters::float8 / nullif(h.customers, 0))),
-                  persona.report_text('As of', '截至日期', lang), persona.html_escape(coalesce(h.as_of::text, '-')),
-                  persona.report_text('Time zone', '时区', lang), persona.html_escape(p.time_zone)],
+                  persona.report_text('As of', 'e688aae887b3e697a5e69c9f', lang), persona.html_escape(coalesce(h.as_of::text, '-')),
+                  persona.report_text('Time zone', 'e697b6e58cba', lang), persona.html_escape(p.time_zone)],
             ARRAY[2], 'figures'));
     IF 'segments' = ANY (p.parts) THEN
         body := body || persona.report_segments(p);
@@ -4686,9 +4705,9 @@ BEGIN
                  || persona.report_tags(p, h.customers)
                  || persona.report_models(p, g.p_alive, h.customers, clv_customers)
                  || persona.report_quality(p)
-                 || format('<footer>persona %s · %s</footer>', persona.html_escape((SELECT e.extversion FROM pg_extension e WHERE e.extname = 'persona')),
-                           persona.html_escape(persona.report_text('made in the database by persona.profile_report', '由 persona.profile_report 在数据库中生成', lang)));
-    RETURN persona.report_page(format('%s: %s', persona.report_text('Customer profile', '客户画像', lang), p.name), lang, body);
+                 || format('<footer>persona %s | %s</footer>', persona.html_escape((SELECT e.extversion FROM pg_extension e WHERE e.extname = 'persona')),
+                           persona.html_escape(persona.report_text('made in the database by persona.profile_report', 'e794b120706572736f6e612e70726f66696c655f7265706f727420e59ca8e695b0e68daee5ba93e4b8ade7949fe68890', lang)));
+    RETURN persona.report_page(format('%s: %s', persona.report_text('Customer profile', 'e5aea2e688b7e794bbe5838f', lang), p.name), lang, body);
 END $$;
 COMMENT ON FUNCTION persona.profile_report(text, bigint) IS
   'A profile''s report as one self-contained HTML page (headline figures, segments, R x F, lifecycle, Pareto, habits, tags, models, data quality) in its language';

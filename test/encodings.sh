@@ -168,6 +168,28 @@ BEGIN
     INSERT INTO enc_result VALUES (persona.rfm_segment('555', 'enc') = t, 'user segment_zh label');
     SET LOCAL persona.language = en;
     INSERT INTO enc_result VALUES (persona.rfm_segment('555', 'enc') = 'Mine', 'user segment label');
+
+    -- Charts and report captions: English everywhere; Chinese captions
+    -- where the encoding has them (22P05 otherwise); text bars of blocks in
+    -- UTF8, of '#' elsewhere.
+    -- (libxml reads the document in UTF-8: MULE_INTERNAL, which has no conversion to it, only by its text)
+    INSERT INTO enc_result VALUES (CASE WHEN enc = 'MULE_INTERNAL'
+                                        THEN persona.svg_bar_chart(ARRAY['a & b'], ARRAY[1], 'chart') LIKE '<svg %>a &amp; b</text>%</svg>'
+                                        ELSE xml_is_well_formed_document(persona.svg_bar_chart(ARRAY['a & b'], ARRAY[1], 'chart'))
+                                             AND xml_is_well_formed_document(persona.svg_heatmap(ARRAY['r'], ARRAY['c'], ARRAY[1])) END,
+                                   'SVG charts');
+    INSERT INTO enc_result VALUES (persona.report_text('Segments', 'e5aea2e688b7e58886e7bea4', 'en') = 'Segments', 'English report caption');
+    BEGIN
+        got := persona.report_text('Segments', 'e5aea2e688b7e58886e7bea4', 'zh');
+        INSERT INTO enc_result VALUES (convert_to(got, enc) = CASE WHEN enc = 'SQL_ASCII' THEN decode('e5aea2e688b7e58886e7bea4', 'hex')
+                                                                   ELSE convert(decode('e5aea2e688b7e58886e7bea4', 'hex'), 'UTF8', enc) END,
+                                       'Chinese report caption');
+    EXCEPTION WHEN untranslatable_character OR character_not_in_repertoire THEN
+        GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT, state = RETURNED_SQLSTATE;
+        INSERT INTO enc_result VALUES (state = '22P05' AND hint LIKE '%encoding UTF8%', 'Chinese report caption: 22P05 with a hint');
+    END;
+    INSERT INTO enc_result VALUES (length(persona.text_bar(0.5, 4)) = 2
+                                   AND (enc = 'UTF8') = (persona.text_bar(0.5, 4) <> '##'), 'text bar');
 END $$;
 SELECT CASE WHEN ok THEN 'ok' ELSE 'FAIL' END || ' ' || what FROM enc_result ORDER BY ok, what;
 SQL
