@@ -1443,7 +1443,7 @@ END $$;
 COMMENT ON FUNCTION persona.report_lifecycle(persona.profiles) IS 'The lifecycle section of a profile report';
 
 CREATE FUNCTION persona.report_pareto(p persona.profiles, lorenz float8[]) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     lang text := p.language;
     x float8[] := ARRAY(SELECT k / 100.0 FROM generate_series(0, 100) k);
@@ -1468,7 +1468,7 @@ END $$;
 COMMENT ON FUNCTION persona.report_pareto(persona.profiles, float8[]) IS 'The Pareto (Lorenz curve) section of a profile report';
 
 CREATE FUNCTION persona.report_rf(p persona.profiles, rf float8[], rf_revenue float8[]) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     lang text := p.language;
     rows text[] := ARRAY(SELECT 'R ' || r FROM generate_series(p.bins, 1, -1) r);
@@ -1483,7 +1483,7 @@ END $$;
 COMMENT ON FUNCTION persona.report_rf(persona.profiles, float8[], float8[]) IS 'The recency x frequency section of a profile report';
 
 CREATE FUNCTION persona.report_habits(p persona.profiles, habits float8[]) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     lang text := p.language;
 BEGIN
