@@ -4613,6 +4613,29 @@ BEGIN
         out := out || persona.svg_bar_chart(r.labels, r.actual,
                     persona.report_text('Holdout purchases per customer by calibration frequency: actual and predicted (BG/NBD)', 'e79599e587bae69c9fe4babae59d87e8b4ade4b9b0efbc88e68c89e6a0a1e58786e69c9fe5a48de8b4ade6aca1e695b0efbc89efbc9ae5ae9ee99985e4b88ee9a284e6b58befbc8842472f4e4244efbc89', lang),
                     r.predicted, ARRAY[persona.report_text('actual', 'e5ae9ee99985', lang), persona.report_text('predicted', 'e9a284e6b58b', lang)]);
+        -- weekly cumulative repeat purchases of the calibration cohort, actual and expected
+        -- under a BG/NBD fitted to the calibration period (BTYD's tracking plot)
+        EXECUTE format($q$WITH w AS (SELECT min(h.calibration_end_on) AS cal, min(h.holdout_end_on) AS hold FROM %1$s h),
+                          m AS (SELECT persona.bgnbd_fit(c.x, c.t_x, c.t_cal) AS bg
+                                FROM w, persona.holdout_calibration(%2$L::regclass, w.cal::timestamp AT TIME ZONE %6$L, NULL, 'weeks',
+                                                                     %3$L, %4$L, %5$L, %6$L) c)
+                     SELECT array_agg(t.period::float8 ORDER BY t.period) AS x,
+                            array_agg(t.cumulative_actual::float8 ORDER BY t.period) AS actual,
+                            array_agg(t.cumulative_expected ORDER BY t.period) AS expected,
+                            min(t.period) FILTER (WHERE t.holdout) AS first_holdout,
+                            min(t.cumulative_actual) FILTER (WHERE t.holdout) AS at_holdout
+                     FROM w, m, persona.tracking(%2$L::regclass, w.cal::timestamp AT TIME ZONE %6$L, w.hold::timestamp AT TIME ZONE %6$L,
+                                                  m.bg, 'weeks', %3$L, %4$L, %5$L, %6$L, 7) t$q$,
+                       persona.profile_rel(p, '_holdout'), p.orders::text, p.customer_col, p.time_col, p.amount_col, p.time_zone) INTO r;
+        IF r.x IS NOT NULL THEN
+            out := out || persona.svg_line_chart(r.x || r.x, r.actual || r.expected,
+                        array_fill(persona.report_text('actual', 'e5ae9ee99985', lang), ARRAY[cardinality(r.x)])
+                            || array_fill(persona.report_text('expected (BG/NBD on the calibration period)', 'e9a284e69c9fefbc88e6a0a1e58786e69c9fe68b9fe59088e79a842042472f4e4244efbc89', lang), ARRAY[cardinality(r.x)]),
+                        persona.report_text('Cumulative repeat purchases of the calibration cohort, by week', 'e6a0a1e58786e69c9fe5aea2e7bea4e79a84e7b4afe8aea1e5a48de8b4adefbc88e68c89e591a8efbc89', lang),
+                        persona.report_text('week', 'e591a8', lang), persona.report_text('repeat purchases', 'e5a48de8b4ade6aca1e695b0', lang),
+                        'integer', 'integer', r.first_holdout, r.at_holdout,
+                        persona.report_text('holdout starts', 'e79599e587bae69c9fe5bc80e5a78b', lang));
+        END IF;
     END IF;
     IF customers <= clv_customers THEN
         EXECUTE format($q$SELECT array_agg(persona.label(t, %2$L) ORDER BY t) AS labels,

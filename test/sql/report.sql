@@ -133,6 +133,23 @@ SELECT refresh FROM persona.refresh_profile('rep');
 SELECT (pg_temp.xp(r, '//h:h1/text()'))[1] AS title_zh, (pg_temp.xp(r, '/h:html/@lang'))[1] AS lang,
        pg_temp.xp(r, '//h:section[@id="segments"]//s:text[@class="label"]/text()') AS segments_zh
 FROM (SELECT persona.profile_report('rep') AS r) x;
+-- with a holdout: the calibration bars are the holdout view's, the tracking line has a point per week
+CREATE TABLE rep.orders_int AS SELECT id, substr(customer, 2)::int AS customer_id, placed_at AS ordered_at, amount FROM rep.orders;
+SELECT count(*) AS relations FROM persona.create_profile('reph', 'rep.orders_int', schema => 'rep', as_of => '2024-12-31',
+                                                         time_zone => 'Asia/Shanghai', language => 'en', holdout_days => 91);
+CREATE TEMP TABLE page_h AS SELECT persona.profile_report('reph') AS html;
+SELECT xml_is_well_formed_document(html) AS well_formed,
+       (SELECT array_agg(round(v::numeric, 6) ORDER BY i) FROM unnest(pg_temp.xp(html, '//h:section[@id="models"]/s:svg[contains(@class, "bar-chart")][1]//s:rect[contains(@class, "bar s1")]/@data-value')) WITH ORDINALITY u(v, i))
+         = (SELECT array_agg(round(actual::numeric, 6) ORDER BY length(frequency), frequency) FROM rep.reph_holdout WHERE frequency <> 'all' AND actual IS NOT NULL) AS holdout_actual_shown,
+       (SELECT array_agg(round(v::numeric, 6) ORDER BY i) FROM unnest(pg_temp.xp(html, '//h:section[@id="models"]/s:svg[contains(@class, "bar-chart")][1]//s:rect[contains(@class, "bar s2")]/@data-value')) WITH ORDINALITY u(v, i))
+         = (SELECT array_agg(round(predicted::numeric, 6) ORDER BY length(frequency), frequency) FROM rep.reph_holdout WHERE frequency <> 'all' AND predicted IS NOT NULL) AS holdout_predicted_shown,
+       cardinality(regexp_split_to_array((pg_temp.xp(html, '//h:section[@id="models"]//s:svg[contains(@class, "line-chart")]//s:polyline[1]/@points'))[1], ' ')) AS tracking_points,
+       (SELECT count(*) FROM persona.tracking('rep.orders_int', '2024-10-01'::timestamp AT TIME ZONE 'Asia/Shanghai', '2024-12-31'::timestamp AT TIME ZONE 'Asia/Shanghai',
+                                              (SELECT persona.bgnbd_fit(c.x, c.t_x, c.t_cal) FROM persona.holdout_calibration('rep.orders_int', '2024-10-01'::timestamp AT TIME ZONE 'Asia/Shanghai', NULL, 'weeks', time_zone => 'Asia/Shanghai') c),
+                                              'weeks', time_zone => 'Asia/Shanghai')) AS tracking_weeks,
+       (SELECT min(calibration_end_on) FROM rep.reph_holdout) AS calibration_end
+FROM page_h;
+SELECT persona.drop_profile('reph');
 SELECT pg_temp.err($$SELECT persona.profile_report('nope')$$) AS unknown_profile,
        pg_temp.err($$SELECT persona.profile_report('rep', -1)$$) AS negative_clv_limit;
 -- a reader without access to the orders cannot read the report
