@@ -248,7 +248,7 @@ SELECT count(*) AS relations FROM persona.create_profile('cdnow', 'cdnow', time_
 \echo '== bi.cdnow_segments (客户分群结果表; below_5_percent flags groups to merge) =='
 SELECT segment, customers, round(100 * customer_share::numeric, 1) AS "占比 %", revenue,
        round(100 * revenue_share::numeric, 1) AS "revenue %", round(avg_recency_days::numeric) AS "avg R days",
-       round(avg_orders::numeric, 1) AS "avg F", below_5_percent
+       round(avg_orders::numeric, 1) AS "avg F", below_5_percent, persona.text_bar(customer_share, 20) AS customers_bar
 FROM bi.cdnow_segments ORDER BY revenue DESC;
 
 CREATE VIEW retail_people AS
@@ -264,7 +264,8 @@ INSERT INTO persona.tag_rules (source, tag, layer, rule_sql) VALUES
   ('bi.retail_customers', convert_from('\xe6b581e5a4b1e9a38ee999a9', 'UTF8'), 'predictive', 'lifecycle IN (''declining'', ''churned'')');
 SELECT refresh FROM persona.refresh_profile('retail') \gset
 \echo '== 零售 profile bi.retail_*:' :relations 'views, tags from persona.tag_rules; 生命周期 and 漏斗 =='
-SELECT label AS "阶段", customers AS "客户数", round(100 * customer_share::numeric, 1) AS "占比 %" FROM bi.retail_lifecycle ORDER BY stage_order;
+SELECT label AS "阶段", customers AS "客户数", round(100 * customer_share::numeric, 1) AS "占比 %", persona.text_bar(customer_share, 20) AS "分布"
+FROM bi.retail_lifecycle ORDER BY stage_order;
 SELECT label AS "漏斗", customers AS "客户数", reached AS "到达", round(100 * conversion::numeric, 1) AS "转化 %" FROM bi.retail_funnel ORDER BY stage_order;
 \echo '== 画像卡片 Portrait card of the customer with the most tags (bi.retail_customers; name and phone masked) =='
 \x on
