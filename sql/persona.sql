@@ -4070,11 +4070,21 @@ END $$;
 COMMENT ON FUNCTION persona.chart_check(text, integer, anyarray, text, text) IS
   'Error unless a chart argument array has n elements, one per label (or per point, cell), in one dimension, and the value format is known';
 
+-- The start of a chart: the svg element of a size, its accessible title
+-- and, when given, the visible one.
+CREATE FUNCTION persona.svg_open(css_class text, width integer, height integer, title text, default_title text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format('<svg xmlns="http://www.w3.org/2000/svg" class="chart %1$s" width="%2$s" height="%3$s" viewBox="0 0 %2$s %3$s" role="img"><title>%4$s</title>',
+              css_class, width, height, persona.html_escape(coalesce(title, default_title)))
+    || CASE WHEN title IS NULL THEN '' ELSE format('<text class="title" x="0" y="16">%s</text>', persona.html_escape(title)) END;
+COMMENT ON FUNCTION persona.svg_open(text, integer, integer, text, text) IS
+  'The opening of an SVG chart: the svg element, its title (default_title when title is NULL) and the visible title';
+
 -- An empty chart: the title and a note instead of an error.
 CREATE FUNCTION persona.svg_empty(title text, note text, width integer DEFAULT 720) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN format('<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" width="%1$s" height="48" viewBox="0 0 %1$s 48" role="img"><title>%2$s</title><text class="title" x="0" y="16">%2$s</text><text class="note" x="0" y="38">%3$s</text></svg>',
-              width, persona.html_escape(coalesce(title, '')), persona.html_escape(note));
+RETURN persona.svg_open('empty', width, 48, title, 'chart')
+    || format('<text class="note" x="0" y="38">%s</text></svg>', persona.html_escape(note));
 COMMENT ON FUNCTION persona.svg_empty(text, text, integer) IS 'An SVG chart with a title and a note only (no data)';
 
 -- Horizontal bars, one row per label: values (and values2, a second
@@ -4113,12 +4123,7 @@ BEGIN
         RETURN persona.svg_empty(title, 'No data', width);
     END IF;
     scale := (SELECT max(x) FROM unnest(coalesce(vals, '{}') || coalesce(vals2, '{}')) x WHERE x <> 'NaN');
-    out := format('<svg xmlns="http://www.w3.org/2000/svg" class="chart bar-chart" width="%1$s" height="%2$s" viewBox="0 0 %1$s %2$s" role="img">',
-                  width, top + n * row_h + 8);
-    out := out || format('<title>%s</title>', persona.html_escape(coalesce(title, 'bar chart')));
-    IF title IS NOT NULL THEN
-        out := out || format('<text class="title" x="0" y="16">%s</text>', persona.html_escape(title));
-    END IF;
+    out := persona.svg_open('bar-chart', width, top + n * row_h + 8, title, 'bar chart');
     IF legend IS NOT NULL THEN
         FOR i IN 1 .. cardinality(legend) LOOP
             out := out || format('<rect class="key s%1$s" x="%2$s" y="%3$s" width="10" height="10"/><text class="legend" x="%4$s" y="%5$s">%6$s</text>',
@@ -4188,11 +4193,7 @@ BEGIN
     IF x1 = x0 THEN x1 := x0 + 1; END IF;
     IF y1 <= y0 THEN y1 := y0 + 1; END IF;
     ph := height - top - bottom;
-    out := format('<svg xmlns="http://www.w3.org/2000/svg" class="chart line-chart" width="%1$s" height="%2$s" viewBox="0 0 %1$s %2$s" role="img">', width, height);
-    out := out || format('<title>%s</title>', persona.html_escape(coalesce(title, 'line chart')));
-    IF title IS NOT NULL THEN
-        out := out || format('<text class="title" x="0" y="16">%s</text>', persona.html_escape(title));
-    END IF;
+    out := persona.svg_open('line-chart', width, height, title, 'line chart');
     -- axes and ticks
     out := out || format('<line class="axis" x1="%1$s" y1="%2$s" x2="%3$s" y2="%2$s"/><line class="axis" x1="%1$s" y1="%4$s" x2="%1$s" y2="%2$s"/>',
                          left_m, top + ph, left_m + pw, top);
@@ -4265,12 +4266,7 @@ BEGIN
     END IF;
     cell_w := greatest(24, least(90, (width - left_m - 10) / nc));
     hi := (SELECT max(x) FROM unnest(vals) x WHERE x <> 'NaN');
-    out := format('<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" width="%1$s" height="%2$s" viewBox="0 0 %1$s %2$s" role="img">',
-                  width, top + nr * cell_h + 10);
-    out := out || format('<title>%s</title>', persona.html_escape(coalesce(title, 'heatmap')));
-    IF title IS NOT NULL THEN
-        out := out || format('<text class="title" x="0" y="16">%s</text>', persona.html_escape(title));
-    END IF;
+    out := persona.svg_open('heatmap', width, top + nr * cell_h + 10, title, 'heatmap');
     IF col_title IS NOT NULL THEN
         out := out || format('<text class="axis-label" x="%s" y="%s" text-anchor="middle">%s</text>', left_m + nc * cell_w / 2, top - 22, persona.html_escape(col_title));
     END IF;

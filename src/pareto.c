@@ -43,15 +43,33 @@ check_share(double x, const char *name)
 				 errhint("Write 20%% as 0.2.")));
 }
 
+/*
+ * The state with argument 1 (an amount) appended, or as it is for a NULL
+ * amount; a first row starts it with header.
+ */
+static Datum
+amount_append(FunctionCallInfo fcinfo, const double *header)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	double		v;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			return f8state_append((Datum) 0, true, aggctx, header, PARETO_HEADER, &v, 0);
+		return PG_GETARG_DATUM(0);
+	}
+	v = PG_GETARG_FLOAT8(1);
+	persona_check_finite(v, "amount");
+	return f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx, header, PARETO_HEADER, &v, 1);
+}
+
 /* pareto_transfn(state float8[], amount [, top_share, revenue_share]) */
 Datum
 pareto_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx;
 	double		header[PARETO_HEADER] = {0.2, 0.8};
-	double		v;
 
-	aggctx = persona_agg_context(fcinfo);
 	if (PG_NARGS() > 2)
 	{
 		if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -71,16 +89,7 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_share and revenue_share must be the same for every row")));
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_DATUM(f8state_append((Datum) 0, true, aggctx, header, PARETO_HEADER, &v, 0));
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	v = PG_GETARG_FLOAT8(1);
-	persona_check_finite(v, "amount");
-	PG_RETURN_DATUM(f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx,
-								   header, PARETO_HEADER, &v, 1));
+	PG_RETURN_DATUM(amount_append(fcinfo, header));
 }
 
 /* Append b's amounts to a. */
@@ -110,18 +119,12 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-/* The persona.pareto_summary row of n > 0 amounts v sorted high first. */
-static Datum
-pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_share, double revenue_share)
+/* The sum of n amounts, added in order; an error when it overflows. */
+static double
+amounts_total(const double *v, int64 n)
 {
-	TupleDesc	desc;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
 	double		total = 0;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	desc = BlessTupleDesc(desc);
 	for (int64 i = 0; i < n; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
@@ -132,6 +135,22 @@ pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("total amount is out of range for type double precision"),
 				 errhint("Scale the amounts down, e.g. to thousands.")));
+	return total;
+}
+
+/* The persona.pareto_summary row of n > 0 amounts v sorted high first. */
+static Datum
+pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_share, double revenue_share)
+{
+	TupleDesc	desc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+	double		total;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	total = amounts_total(v, n);
 
 	values[0] = Int64GetDatum(n);
 	values[1] = Float8GetDatum(total);
@@ -248,20 +267,9 @@ pareto_from_rows(PG_FUNCTION_ARGS)
 Datum
 lorenz_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx = persona_agg_context(fcinfo);
-	double		header[PARETO_HEADER] = {0, 0};
-	double		v;
+	static const double header[PARETO_HEADER] = {0, 0};
 
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_DATUM(f8state_append((Datum) 0, true, aggctx, header, PARETO_HEADER, &v, 0));
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	v = PG_GETARG_FLOAT8(1);
-	persona_check_finite(v, "amount");
-	PG_RETURN_DATUM(f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx,
-								   header, PARETO_HEADER, &v, 1));
+	PG_RETURN_DATUM(amount_append(fcinfo, header));
 }
 
 Datum
@@ -270,7 +278,7 @@ lorenz_finalfn(PG_FUNCTION_ARGS)
 	const double *all;
 	double	   *v;
 	int64		n, whole = 0;
-	double		total = 0, cum = 0;
+	double		total, cum = 0;
 	Datum		out[LORENZ_STEPS + 1];
 
 	if (PG_ARGISNULL(0))
@@ -286,16 +294,7 @@ lorenz_finalfn(PG_FUNCTION_ARGS)
 	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
 	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
 	sort_desc(v, n);
-	for (int64 i = 0; i < n; i++)
-	{
-		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-		total += v[i];
-	}
-	if (!isfinite(total))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("total amount is out of range for type double precision"),
-				 errhint("Scale the amounts down, e.g. to thousands.")));
+	total = amounts_total(v, n);
 	if (!(total > 0))
 		PG_RETURN_NULL();
 	for (int k = 0; k <= LORENZ_STEPS; k++)
