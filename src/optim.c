@@ -5,7 +5,10 @@
  * backtracking Armijo line search.  Models supply the log-likelihood and,
  * when they can, its gradient; otherwise central differences are used.
  * The log-parameters are kept within ±OPTIM_LOG_BOUND: outside, lgamma
- * differences lose all precision and the optimum is degenerate anyway.
+ * differences lose all precision and the optimum is degenerate anyway.  A
+ * parameter on a bound that the likelihood pushes outwards is held there
+ * and the others move (a projected step), so boundary optima (no dropout:
+ * a -> 0) are reached instead of line-searched at.
  *
  * An optional L2 penalty, the one lifetimes calls penalizer_coef, is
  * subtracted from the mean log-likelihood: LL/W − λ Σ θ² on the natural
@@ -95,11 +98,6 @@ initial_inverse_hessian(double H[][OPTIM_MAX_PARAMS], const double *g, int k, do
 			H[i][j] = i == j ? size / Max(gmax, 1e-12) : 0;
 }
 
-/*
- * Maximise from p (log-parameters, updated in place).  Converged means the
- * gradient vanished (relative to the total weight) or the objective stopped
- * changing at full steps.
- */
 /*
  * A parameter held on a search bound: it is on the bound (within BOUND_TOL)
  * and the gradient pushes it further out.  The search then moves the other
