@@ -150,6 +150,19 @@ SELECT xml_is_well_formed_document(html) AS well_formed,
        (SELECT min(calibration_end_on) FROM rep.reph_holdout) AS calibration_end
 FROM page_h;
 SELECT persona.drop_profile('reph');
+-- a profile of plain views, and one of the Pareto part only with date-only orders (no dayparts)
+CREATE TABLE rep.orders_days AS SELECT id, customer_id, (ordered_at AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC' AS ordered_at, amount FROM rep.orders_int;
+SET client_min_messages = error;
+SELECT count(*) AS relations FROM persona.create_profile('repv', 'rep.orders_days', schema => 'rep', as_of => '2024-12-31',
+                                                         time_zone => 'UTC', materialized => false);
+SELECT xml_is_well_formed_document(persona.profile_report('repv')) AS views_page_well_formed;
+RESET client_min_messages;
+SELECT count(*) AS relations FROM persona.create_profile('repp', 'rep.orders_days', schema => 'rep', as_of => '2024-12-31',
+                                                         time_zone => 'UTC', parts => ARRAY['pareto']);
+SELECT xml_is_well_formed_document(r) AS well_formed, r ~ 'id="segments"' AS segments, r ~ 'id="models"' AS models,
+       (pg_temp.xp(r, '//h:section[@id="habits"]/h:p/text()'))[1] AS habits_note
+FROM (SELECT persona.profile_report('repp') AS r) x;
+SELECT persona.drop_profile('repv'), persona.drop_profile('repp');
 SELECT pg_temp.err($$SELECT persona.profile_report('nope')$$) AS unknown_profile,
        pg_temp.err($$SELECT persona.profile_report('rep', -1)$$) AS negative_clv_limit;
 -- a reader without access to the orders cannot read the report
