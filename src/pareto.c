@@ -48,9 +48,8 @@ check_share(double x, const char *name)
  * amount; a first row starts it with header.
  */
 static Datum
-amount_append(FunctionCallInfo fcinfo, const double *header)
+amount_append(FunctionCallInfo fcinfo, MemoryContext aggctx, const double *header)
 {
-	MemoryContext aggctx = persona_agg_context(fcinfo);
 	double		v;
 
 	if (PG_ARGISNULL(1))
@@ -68,6 +67,7 @@ amount_append(FunctionCallInfo fcinfo, const double *header)
 Datum
 pareto_transfn(PG_FUNCTION_ARGS)
 {
+	MemoryContext aggctx = persona_agg_context(fcinfo);
 	double		header[PARETO_HEADER] = {0.2, 0.8};
 
 	if (PG_NARGS() > 2)
@@ -89,7 +89,7 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_share and revenue_share must be the same for every row")));
-	PG_RETURN_DATUM(amount_append(fcinfo, header));
+	PG_RETURN_DATUM(amount_append(fcinfo, aggctx, header));
 }
 
 /* Append b's amounts to a. */
@@ -267,9 +267,10 @@ pareto_from_rows(PG_FUNCTION_ARGS)
 Datum
 lorenz_transfn(PG_FUNCTION_ARGS)
 {
+	MemoryContext aggctx = persona_agg_context(fcinfo);
 	static const double header[PARETO_HEADER] = {0, 0};
 
-	PG_RETURN_DATUM(amount_append(fcinfo, header));
+	PG_RETURN_DATUM(amount_append(fcinfo, aggctx, header));
 }
 
 Datum
