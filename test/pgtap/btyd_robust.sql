@@ -50,8 +50,8 @@ SELECT persona.bgnbd_fit(x, t_x, t_cal) AS f,
        sum(x) * ln(sum(x) / sum(t_cal)) - sum(x) AS poisson_ll FROM even;
 SELECT ok((SELECT (f).loglik >= poisson_ll - 1e-3 AND (f).loglik <= poisson_ll + 1e-3 FROM even_fit),
           'without dropout or heterogeneity the BG/NBD fit reaches the Poisson-limit log-likelihood (within 1e-3)');
-SELECT is((SELECT (f).status FROM even_fit), 'boundary: alpha -> infinity, a -> 0, b -> infinity',
-          'the fit names the parameters that ran to their limits');
+SELECT is((SELECT (f).status FROM even_fit), 'boundary: alpha -> infinity, a -> 0, b -> infinity; reduces to Poisson',
+          'the fit names the parameters that ran to their limits and what the model reduces to');
 SELECT ok((SELECT abs((persona.bgnbd_fit_rows(r, 0, e.f)).loglik - (e.f).loglik) < 1e-6 * abs((e.f).loglik)
            FROM even_fit e, (SELECT array_agg(ARRAY[x, t_x, t_cal, 1]::float8[]) AS r FROM even) rows),
           'a fit started at the boundary fit ends at the same log-likelihood');

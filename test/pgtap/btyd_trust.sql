@@ -133,14 +133,14 @@ FROM fbig;
 -- reporting arbitrary values as plainly converged.
 SELECT is((SELECT (f).identified::text || ' ' || (f).status
            FROM (SELECT persona.bgnbd_fit(x, t_x, t_cal) f FROM persona.simulate_bgnbd(0.5, 5, 0.01, 100, 2000, 39, 1)) q),
-          'false boundary: a -> 0', 'BG/NBD without dropout: a runs to 0, flagged');
+          'false boundary: a -> 0; reduces to NBD', 'BG/NBD without dropout: a runs to 0, flagged as the NBD limit');
 SELECT is((SELECT (f).identified::text || ' ' || (f).status || ' ' || ((f).se_log_s > 2)::text
            FROM (SELECT persona.pareto_nbd_fit(x, t_x, t_cal) f FROM persona.simulate_pareto_nbd(0.5, 5, 0.01, 100, 2000, 39, 1)) q),
           'false not identified: s and beta move together true', 'Pareto/NBD without dropout: s and beta run off together, flagged');
 -- the issue's case: with a penalty Pareto/NBD still runs s to the bound; flagged, not promised finite
 SELECT is((SELECT (f).identified::text || ' ' || (f).status || ' ' || ((f).se_s IS NULL)::text
            FROM (SELECT persona.pareto_nbd_fit(x, t_x, t_cal, NULL, 0.01) f FROM persona.simulate_pareto_nbd(0.5, 5, 0.01, 100, 2000, 39, 1)) q),
-          'false boundary: s -> 0 true', 'penalised Pareto/NBD with s -> 0: flagged as a boundary, no SE for s');
+          'false boundary: s -> 0; reduces to NBD true', 'penalised Pareto/NBD with s -> 0: flagged as a boundary (the NBD limit), no SE for s');
 -- 14. Customers all alike: the information is not positive definite; no SEs.
 SELECT ok(NOT (f).identified AND (f).se_log_r IS NULL AND (f).status LIKE 'not identified: %', 'customers all alike: not identified, SEs NULL')
 FROM (SELECT persona.bgnbd_fit(2, 10, 20) AS f FROM generate_series(1, 100)) q;
