@@ -510,6 +510,41 @@ btyd_model_unit_sql(PG_FUNCTION_ARGS)
 																		  format_type_be(type)))));
 }
 
+/*
+ * A purchase-model search that stopped on the ridge towards the
+ * no-dropout limit (BG/NBD and MBG/NBD a / (a + b), Pareto/NBD s / beta
+ * below 1e-5, the dropout parameter not on its bound: the likelihood is
+ * almost flat along a ridge that only ends at the limit) is searched again
+ * from the limit itself, the dropout parameter on its lower bound, where
+ * the search holds it while the likelihood pushes outwards; the better of
+ * the two ends is kept (p and the result are replaced).
+ */
+static OptimResult
+try_no_dropout_limit(const Objective *obj, double *p, OptimResult res, const char *model)
+{
+	bool		bg = strcmp(model, "BG/NBD") == 0 || strcmp(model, "MBG/NBD") == 0;
+	bool		pnbd = strcmp(model, "Pareto/NBD") == 0;
+	double		dropout;
+	double		q[OPTIM_MAX_PARAMS];
+	Objective	again = *obj;
+	OptimResult at_limit;
+
+	if (!(bg || pnbd) || obj->k != 4 || obj->penalty > 0 || !(p[2] > -OPTIM_LOG_BOUND + FIT_BOUND_MARGIN))
+		return res;
+	dropout = bg ? 1 / (1 + exp(p[3] - p[2])) : exp(p[2] - p[3]);
+	if (!(dropout < 1e-5))
+		return res;
+	memcpy(q, p, sizeof(double) * obj->k);
+	q[2] = -OPTIM_LOG_BOUND;
+	again.start_inverse_hessian = NULL;
+	at_limit = optim_maximise(&again, q);
+	if (!(at_limit.loglik > res.loglik))
+		return res;
+	memcpy(p, q, sizeof(double) * obj->k);
+	at_limit.iterations += res.iterations;
+	return at_limit;
+}
+
 Datum
 fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 				double (*value) (void *, const double *),
@@ -538,6 +573,7 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	if (d->start_k > 0 && fit_start_inverse_hessian(&obj, d, p, H0))
 		obj.start_inverse_hessian = H0;
 	res = optim_maximise(&obj, p);
+	res = try_no_dropout_limit(&obj, p, res, name);
 	return btyd_model_datum(fcinfo, &obj, p, d, res, name);
 }
 
