@@ -201,16 +201,26 @@ warn_fit(const char *model, const FitSummary *sum, OptimResult res)
  * search bound (e^-15 left of dropout: a relative difference of about
  * 1e-11 on a million customers).
  */
+/*
+ * The purchase models with a no-dropout limit: r, alpha, then two dropout
+ * parameters, a and b (BG/NBD, MBG/NBD: a customer drops out after a
+ * purchase with probability a / (a + b)) or s and beta (Pareto/NBD: mean
+ * dropout rate s / beta).
+ */
+static bool
+has_dropout_limit(const char *model)
+{
+	return strcmp(model, "BG/NBD") == 0 || strcmp(model, "MBG/NBD") == 0 || strcmp(model, "Pareto/NBD") == 0;
+}
+
 static void
 note_limit_model(const char *model, const double *p, FitSummary *sum)
 {
-	bool		bg = strcmp(model, "BG/NBD") == 0 || strcmp(model, "MBG/NBD") == 0;
-	bool		pnbd = strcmp(model, "Pareto/NBD") == 0;
 	double		edge = OPTIM_LOG_BOUND - FIT_BOUND_MARGIN;
 	bool		no_dropout, same_rate;
 	const char *limit;
 
-	if (sum->problem != FIT_BOUNDARY || !(bg || pnbd))
+	if (sum->problem != FIT_BOUNDARY || !has_dropout_limit(model))
 		return;
 	/* p: r, alpha, then a, b (BG/NBD) or s, beta (Pareto/NBD) */
 	no_dropout = p[2] <= -edge || p[3] >= edge;
@@ -522,16 +532,15 @@ btyd_model_unit_sql(PG_FUNCTION_ARGS)
 static OptimResult
 try_no_dropout_limit(const Objective *obj, double *p, OptimResult res, const char *model)
 {
-	bool		bg = strcmp(model, "BG/NBD") == 0 || strcmp(model, "MBG/NBD") == 0;
-	bool		pnbd = strcmp(model, "Pareto/NBD") == 0;
 	double		dropout;
 	double		q[OPTIM_MAX_PARAMS];
 	Objective	again = *obj;
 	OptimResult at_limit;
 
-	if (!(bg || pnbd) || obj->k != 4 || obj->penalty > 0 || !(p[2] > -OPTIM_LOG_BOUND + FIT_BOUND_MARGIN))
+	if (!has_dropout_limit(model) || obj->k != 4 || obj->penalty > 0 || !(p[2] > -OPTIM_LOG_BOUND + FIT_BOUND_MARGIN))
 		return res;
-	dropout = bg ? 1 / (1 + exp(p[3] - p[2])) : exp(p[2] - p[3]);
+	/* a / (a + b), or s / beta */
+	dropout = strcmp(model, "Pareto/NBD") == 0 ? exp(p[2] - p[3]) : 1 / (1 + exp(p[3] - p[2]));
 	if (!(dropout < 1e-5))
 		return res;
 	memcpy(q, p, sizeof(double) * obj->k);
