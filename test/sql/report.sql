@@ -25,10 +25,25 @@ SELECT persona.format_number(1234567.891) AS n0, persona.format_number(1234567.8
 SET lc_numeric = 'C';
 SELECT persona.format_number(1234567) AS same_whatever_the_locale;
 RESET lc_numeric;
+SELECT persona.format_number('Infinity') AS inf, persona.format_number('-Infinity') AS minus_inf,
+       persona.format_number(1e300) ~ '^1,000' AS huge, persona.format_share('NaN') AS nan_share,
+       persona.format_significant(0) AS zero, persona.format_significant(-2.5e12) AS big_negative;
+-- The Lorenz curve (101 points, pareto's interpolation): its 20% point is pareto's top_revenue_share.
+SELECT cardinality(l) AS points, l[1] AS top_0, l[101] AS top_100, l[51] AS top_half,
+       l[21] = (SELECT (persona.pareto(v)).top_revenue_share FROM (VALUES (3.0), (1.0), (0.0), (4.0)) t(v)) AS same_as_pareto
+FROM (SELECT persona.lorenz_curve(v) AS l FROM (VALUES (3.0), (1.0), (0.0), (4.0), (NULL)) t(v)) x;
+SELECT (SELECT persona.lorenz_curve(v) FROM (VALUES (0.0), (0.0)) t(v)) IS NULL AS no_revenue_null,
+       (SELECT persona.lorenz_curve(v) FROM (VALUES (NULL::float8)) t(v)) IS NULL AS only_nulls_null,
+       (SELECT persona.lorenz_curve(v) FROM (SELECT 1.0 WHERE false) t(v)) IS NULL AS no_rows_null,
+       (SELECT bool_and(abs(l[k] - (k - 1) / 100.0) < 1e-12) FROM (SELECT persona.lorenz_curve(5) AS l FROM generate_series(1, 7)) x,
+               generate_series(1, 101) k) AS equal_amounts_diagonal;
+SELECT pg_temp.err($$SELECT persona.lorenz_curve(v) FROM (VALUES (1.0), ('NaN')) t(v)$$) AS nan_amount,
+       pg_temp.err($$SELECT persona.lorenz_curve(v) FROM (VALUES (1e308), (1e308)) t(v)$$) AS overflow;
 -- Text bars for psql.
 SELECT persona.text_bar(0.53, 10) AS half, persona.text_bar(1, 4) AS full, persona.text_bar(0.01, 10) AS sliver,
        persona.text_bar(0) = '' AS zero_empty, persona.text_bar(NULL) = '' AS null_empty, persona.text_bar(2, 3) AS clipped;
-SELECT pg_temp.err($$SELECT persona.text_bar(0.5, 0)$$) AS zero_width;
+SELECT pg_temp.err($$SELECT persona.text_bar(0.5, 0)$$) AS zero_width, persona.text_bar('NaN') = '' AS nan_empty,
+       persona.text_bar('Infinity', 3) AS infinite_clipped;
 -- Escaping: the five specials and control characters.
 SELECT persona.html_escape(E'<a href="x">Tom & Jerry''s</a>\x01') AS escaped;
 
@@ -60,6 +75,8 @@ SELECT pg_temp.err($$SELECT persona.svg_bar_chart(ARRAY['a', 'b'], ARRAY[1])$$) 
 SELECT pg_temp.err($$SELECT persona.svg_heatmap(ARRAY['r1', 'r2'], ARRAY['c1', 'c2'], ARRAY[1, 2, 3])$$) AS heatmap_size,
        pg_temp.err($$SELECT persona.svg_line_chart(ARRAY[1, 2], ARRAY[1])$$) AS line_lengths,
        pg_temp.err($$SELECT persona.svg_line_chart('{1,Infinity}', '{1,2}')$$) AS line_infinite;
+SELECT pg_temp.err($$SELECT persona.report_table(ARRAY['a', 'b'], ARRAY['x'])$$) AS partial_row,
+       pg_temp.xp(persona.svg_bar_chart(ARRAY['a'], NULL), '//s:text[@class="value"]/text()') AS null_values_shown;
 -- a line per series, NaN points left out; a heatmap cell per value, NULL grey
 SELECT cardinality(pg_temp.xp(c, '//s:polyline')) AS lines,
        (pg_temp.xp(c, '//s:polyline[1]/@points'))[1] ~ '^[0-9., ]+$' AS points_are_numbers,
@@ -127,6 +144,18 @@ SELECT (SELECT sum(v::float8) FROM unnest(pg_temp.xp(html, '//h:section[@id="rf"
        cardinality(pg_temp.xp(html, '//h:section[@id="models"]//h:table')) AS model_tables,
        cardinality(pg_temp.xp(html, '//h:section[@id="habits"]//s:rect[@class="cell"]')) AS habit_cells
 FROM page;
+-- the same page whatever the reading session's time zone
+SET TimeZone = 'UTC';
+CREATE TEMP TABLE page_utc AS SELECT persona.profile_report('rep') AS html;
+SET TimeZone = 'Asia/Shanghai';
+SELECT p.html = u.html AS same_page_in_utc_and_shanghai FROM page_utc u, (SELECT persona.profile_report('rep') AS html) p;
+RESET TimeZone;
+-- a cancel stops it (the page takes far longer than 1 ms): 57014, not caught
+\set VERBOSITY terse
+SET statement_timeout = '1ms';
+SELECT persona.profile_report('rep') IS NULL AS not_reached;
+RESET statement_timeout;
+\set VERBOSITY default
 -- in Chinese: the profile's language
 UPDATE persona.profiles SET language = 'zh' WHERE name = 'rep';
 SELECT refresh FROM persona.refresh_profile('rep');
