@@ -1539,6 +1539,135 @@ AS 'MODULE_PATHNAME', 'simulate_mbgnbd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAF
 COMMENT ON FUNCTION persona.simulate_mbgnbd(float8, float8, float8, float8, integer, float8, bigint, float8) IS
   'Customers simulated from MBG/NBD parameters (seeded): repeat purchases over period, and over the holdout after it';
 
+-- NBD (Ehrenberg 1959; BTYDplus nbd.*): purchases a Poisson process with
+-- a gamma(r, alpha) rate and no dropout, the limit of BG/NBD, MBG/NBD and
+-- Pareto/NBD without dropout.  Same inputs and state as bgnbd_fit (t_x is
+-- checked but does not enter the likelihood).
+CREATE TYPE persona.nbd AS (
+    r           double precision,
+    alpha       double precision,
+    loglik      double precision,
+    customers   bigint,
+    iterations  integer,
+    converged   boolean,
+    se_r            double precision,
+    se_alpha        double precision,
+    se_log_r        double precision,
+    se_log_alpha    double precision,
+    identified      boolean,
+    status          text,
+    unit        text
+);
+COMMENT ON TYPE persona.nbd IS
+  'A fitted NBD model (Ehrenberg 1959): purchase rate gamma(r, alpha), no dropout; the limit of BG/NBD, MBG/NBD and Pareto/NBD without dropout';
+COMMENT ON COLUMN persona.nbd.r IS 'shape of the gamma distribution of purchase rates';
+COMMENT ON COLUMN persona.nbd.alpha IS 'scale (in the time unit of T) of the gamma distribution of purchase rates; the mean rate is r/alpha';
+COMMENT ON COLUMN persona.nbd.loglik IS 'log-likelihood of the data at the parameters (unpenalised; the density of the purchase times, as in BG/NBD, so the two compare)';
+COMMENT ON COLUMN persona.nbd.customers IS 'total weight (customers) the model was fitted on';
+COMMENT ON COLUMN persona.nbd.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN persona.nbd.converged IS 'whether the optimiser converged (false: the data may not identify the model)';
+COMMENT ON COLUMN persona.nbd.se_r IS 'standard error of r (delta method from se_log_r); NULL when the information is singular or r is at a search bound';
+COMMENT ON COLUMN persona.nbd.se_alpha IS 'standard error of alpha (delta method from se_log_alpha); NULL when the information is singular or alpha is at a search bound';
+COMMENT ON COLUMN persona.nbd.se_log_r IS 'standard error of ln(r) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.nbd.se_log_alpha IS 'standard error of ln(alpha) from the observed information at the optimum (of the penalised objective when a penalty is given)';
+COMMENT ON COLUMN persona.nbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
+COMMENT ON COLUMN persona.nbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity (alpha -> infinity: ''; reduces to Poisson'', every customer buys at one rate)';
+COMMENT ON COLUMN persona.nbd.unit IS
+  'Time unit of the summaries it was fitted on (days, weeks, months); NULL when fitted on plain numbers';
+CREATE FUNCTION persona.nbd_finalfn(internal) RETURNS persona.nbd
+AS 'MODULE_PATHNAME', 'nbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.nbd_finalfn(internal) IS 'final function of persona.nbd_fit';
+CREATE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.nbd_fit(float8, float8, float8) IS
+  'Maximum-likelihood NBD fit over the customers'' (x, t_x, T) (t_x checked, not used: without dropout only x and T matter)';
+COMMENT ON AGGREGATE persona.nbd_fit(float8, float8, float8, float8) IS
+  'Maximum-likelihood NBD fit over (x, t_x, T) rows with a count or weight each';
+COMMENT ON AGGREGATE persona.nbd_fit(float8, float8, float8, float8, float8) IS
+  'NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
+CREATE AGGREGATE persona.nbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.nbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE AGGREGATE persona.nbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
+    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.nbd_fit(persona.btyd_summary) IS
+  'NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
+COMMENT ON AGGREGATE persona.nbd_fit(persona.btyd_summary, float8) IS
+  'NBD fit over persona.btyd summaries with a count or weight each; the model records their time unit';
+COMMENT ON AGGREGATE persona.nbd_fit(persona.btyd_summary, float8, float8) IS
+  'NBD fit over persona.btyd summaries with weights and an L2 penalty; the model records their time unit';
+CREATE FUNCTION persona.p_alive(model persona.nbd, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'nbd_p_alive_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.nbd, persona.btyd_summary) IS
+  'P(alive) of a customer''s summary under an NBD model: 1, the model has no dropout (the summary is still checked; its unit must be the model''s)';
+CREATE FUNCTION persona.expected_purchases(model persona.nbd, t float8, summary persona.btyd_summary) RETURNS float8
+AS 'MODULE_PATHNAME', 'nbd_expected_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.nbd, float8, persona.btyd_summary) IS
+  'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (NBD: t (r + x) / (alpha + T))';
+CREATE FUNCTION persona.aic(model persona.nbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 2 - 2 * ($1).loglik$$;
+CREATE FUNCTION persona.bic(model persona.nbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * ln(($1).customers) - 2 * ($1).loglik$$;
+COMMENT ON FUNCTION persona.aic(persona.nbd) IS
+  'Akaike information criterion of an NBD fit: 2k - 2 loglik with k = 2 (lower is better; compares with BG/NBD, MBG/NBD and Pareto/NBD fits on the same data)';
+COMMENT ON FUNCTION persona.bic(persona.nbd) IS
+  'Bayesian information criterion of an NBD fit: k ln(n) - 2 loglik with k = 2, n = customers (the sum of weights)';
+CREATE FUNCTION persona.p_alive(model persona.nbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'nbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.p_alive(persona.nbd, float8, float8, float8) IS
+  'P(alive) under an NBD model: 1 for every valid history (no dropout)';
+CREATE FUNCTION persona.expected_purchases(model persona.nbd, t float8, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'nbd_expected' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.nbd, float8, float8, float8, float8) IS
+  'Expected purchases in the next t periods given the customer''s history (NBD: t (r + x) / (alpha + T))';
+CREATE FUNCTION persona.expected_purchases(model persona.nbd, t float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'nbd_expected_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.expected_purchases(persona.nbd, float8) IS
+  'Expected purchases in the first t periods of a newly acquired customer, E[X(t)] = r t / alpha (NBD)';
+CREATE FUNCTION persona.nbd_loglik(model persona.nbd, x float8, t_x float8, t_cal float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'nbd_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.nbd_loglik(persona.nbd, float8, float8, float8) IS
+  'One customer''s NBD log-likelihood under the model''s parameters (sum it to compare models)';
+CREATE FUNCTION persona.purchase_count_probability(model persona.nbd, t float8, n integer) RETURNS float8
+AS 'MODULE_PATHNAME', 'nbd_count_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.purchase_count_probability(persona.nbd, float8, integer) IS
+  'P(X(t) = n): probability that a new customer makes exactly n repeat purchases in the first t periods (NBD: negative binomial)';
+CREATE FUNCTION persona.clv(model persona.nbd, spend persona.gamma_gamma,
+                            x float8, t_x float8, t_cal float8, mean_spend float8, unit text DEFAULT NULL,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'nbd_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.nbd, persona.gamma_gamma, float8, float8, float8, float8, text, integer, float8) IS
+  'Customer lifetime value over the next months: NBD expected purchases per month times Gamma-Gamma expected spend, discounted monthly; unit is the time unit of x, t_x, T (days, weeks, months; NULL: the model''s; another than the model''s: 22023)';
+CREATE FUNCTION persona.clv(model persona.nbd, spend persona.gamma_gamma, summary persona.btyd_summary,
+                            months integer DEFAULT 12, monthly_discount float8 DEFAULT 0.01)
+RETURNS float8 AS 'MODULE_PATHNAME', 'nbd_clv_summary' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.clv(persona.nbd, persona.gamma_gamma, persona.btyd_summary, integer, float8) IS
+  'Customer lifetime value of a customer''s summary over the next months (NBD and Gamma-Gamma); the summary''s unit must be the model''s';
+CREATE FUNCTION persona.simulate_nbd(r float8, alpha float8,
+                                     customers integer, period float8, seed bigint DEFAULT 0,
+                                     holdout float8 DEFAULT 0)
+RETURNS TABLE (customer_id bigint, x integer, t_x float8, t_cal float8, holdout_purchases integer)
+AS 'MODULE_PATHNAME', 'simulate_nbd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION persona.simulate_nbd(float8, float8, integer, float8, bigint, float8) IS
+  'Customers simulated from NBD parameters (seeded, no dropout): repeat purchases over period, and over the holdout after it';
+
 -- BG/BB (Fader, Hardie & Shang 2010): discrete transaction opportunities.
 -- A customer is (x transactions, the last at opportunity t_x, of n).
 CREATE TYPE persona.bgbb AS (
@@ -1743,16 +1872,16 @@ CREATE FUNCTION persona.btyd_fit_function(model text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $fn$
 BEGIN
-    IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd', 'mbgnbd') THEN
+    IF model IS NULL OR model NOT IN ('bgnbd', 'pareto_nbd', 'mbgnbd', 'nbd') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('unknown model %L', model),
-            HINT = 'Use ''bgnbd'', ''pareto_nbd'' or ''mbgnbd''.';
+            HINT = 'Use ''bgnbd'', ''pareto_nbd'', ''mbgnbd'' or ''nbd''.';
     END IF;
     RETURN format('persona.%s_fit', model);
 END;
 $fn$;
 COMMENT ON FUNCTION persona.btyd_fit_function(text) IS
-  'The fit aggregate of a purchase model named bgnbd, pareto_nbd or mbgnbd (22023 for another name)';
+  'The fit aggregate of a purchase model named bgnbd, pareto_nbd, mbgnbd or nbd (22023 for another name)';
 
 -- A fitted model passed as a value: not NULL, of a type with expectations.
 CREATE FUNCTION persona.btyd_check_model(model anyelement) RETURNS void

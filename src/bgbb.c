@@ -265,7 +265,7 @@ bb_expected(const double *m, double ns, double x, double tx, double n)
 			   + bgbb_log_survival_sum(gamma, delta, n, ns));
 }
 
-const BtydModel bgbb_model = {"BG/BB", bb_value, bb_value_grad, bb_p_alive, bb_expected,
+const BtydModel bgbb_model = {"BG/BB", 4, bb_value, bb_value_grad, bb_p_alive, bb_expected,
 	bgbb_check_summary, bgbb_check_horizon, NULL};
 
 /* SQL: (state, x, t_x, n [, weight [, penalty]]) */

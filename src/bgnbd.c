@@ -431,10 +431,10 @@ bg_count_probability(const double *m, double t, int n)
 	return alive + exp(log_beta(a + 1, b + n - 1) - lb) * Max(0.0, 1 - head);
 }
 
-const BtydModel bgnbd_model = {"BG/NBD", bg_value, bg_value_grad, bg_p_alive, bg_expected,
+const BtydModel bgnbd_model = {"BG/NBD", 4, bg_value, bg_value_grad, bg_p_alive, bg_expected,
 	btyd_check_summary, btyd_check_horizon, bg_count_probability};
 /* its SQL functions are in mbgnbd.c */
-const BtydModel mbgnbd_model = {"MBG/NBD", mbg_value, mbg_value_grad, mbg_p_alive, mbg_expected,
+const BtydModel mbgnbd_model = {"MBG/NBD", 4, mbg_value, mbg_value_grad, mbg_p_alive, mbg_expected,
 	btyd_check_summary, btyd_check_horizon, NULL};
 
 /* SQL: the fit's final function and the scoring functions */

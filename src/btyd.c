@@ -168,40 +168,6 @@ model_row_set_float8(TupleDesc desc, Datum *values, bool *nulls, const char *nam
 }
 
 /*
- * Warn about a fit the data do not identify, or one that did not converge:
- * the row says so too (identified, status, converged).
- */
-static void
-warn_fit(const char *model, const FitSummary *sum, OptimResult res)
-{
-	if (sum->problem == FIT_NOT_IDENTIFIED || sum->problem == FIT_BOUNDARY)
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("%s fit is %s", model,
-						sum->problem == FIT_BOUNDARY ? "at a boundary of the parameter space" : "not identified"),
-				 errdetail("%s%s", sum->detail,
-						   res.converged ? "" : " The optimiser also stopped before meeting its tolerance."),
-				 sum->towards_zero ?
-				 errhint("The fit's identified column is false and status says why. A penalty pulls parameters towards 0, so it does not help here; use a longer calibration period or a simpler model.") :
-				 errhint("The fit's identified column is false and status says why. A small penalty (the last argument, e.g. 0.01) keeps large parameters finite; a longer calibration period or a simpler model may identify them.")));
-	else if (!res.converged)
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("%s fit did not converge after %d iterations", model, res.iterations),
-				 errdetail("The parameters are identified (standard errors are finite) but the optimiser stopped before meeting its tolerance."),
-				 errhint("The fit's converged column is false. Check the input for extreme values.")));
-}
-
-/*
- * What a purchase model at a boundary reduces to, named in its status and
- * warning: without dropout (BG/NBD and MBG/NBD a -> 0 or b -> infinity,
- * Pareto/NBD s -> 0 or beta -> infinity) it is the NBD model, and with
- * alpha -> infinity as well (every customer buys at the same rate) a
- * Poisson process.  The likelihood reported is that limit's, to the
- * search bound (e^-15 left of dropout: a relative difference of about
- * 1e-11 on a million customers).
- */
-/*
  * The purchase models with a no-dropout limit: r, alpha, then two dropout
  * parameters, a and b (BG/NBD, MBG/NBD: a customer drops out after a
  * purchase with probability a / (a + b)) or s and beta (Pareto/NBD: mean
@@ -213,25 +179,143 @@ has_dropout_limit(const char *model)
 	return strcmp(model, "BG/NBD") == 0 || strcmp(model, "MBG/NBD") == 0 || strcmp(model, "Pareto/NBD") == 0;
 }
 
-static void
-note_limit_model(const char *model, const double *p, FitSummary *sum)
+typedef enum FitLimit
+{
+	LIMIT_NONE,
+	LIMIT_NBD,					/* no dropout */
+	LIMIT_POISSON				/* no dropout, one purchase rate */
+} FitLimit;
+
+/*
+ * What a purchase model whose log-parameters p ran to the search bounds
+ * reduces to: without dropout (BG/NBD and MBG/NBD a -> 0 or b -> infinity,
+ * Pareto/NBD s -> 0 or beta -> infinity) the NBD model, and with
+ * alpha -> infinity as well (r too, r / alpha the rate every customer has)
+ * a Poisson process; so does the NBD model with alpha -> infinity.
+ */
+static FitLimit
+fit_limit(const char *model, const double *p)
 {
 	double		edge = OPTIM_LOG_BOUND - FIT_BOUND_MARGIN;
-	bool		no_dropout, same_rate;
-	const char *limit;
+	bool		nbd = strcmp(model, "NBD") == 0;
 
-	if (sum->problem != FIT_BOUNDARY || !has_dropout_limit(model))
-		return;
-	/* p: r, alpha, then a, b (BG/NBD) or s, beta (Pareto/NBD) */
-	no_dropout = p[2] <= -edge || p[3] >= edge;
-	same_rate = p[1] >= edge;
-	if (!no_dropout)
-		return;
-	limit = same_rate ? "a Poisson process (no dropout, one purchase rate)" : "the NBD model (no dropout)";
-	strlcat(sum->status, same_rate ? "; reduces to Poisson" : "; reduces to NBD", sizeof(sum->status));
+	if (!nbd && !(has_dropout_limit(model) && (p[2] <= -edge || p[3] >= edge)))
+		return LIMIT_NONE;
+	if (p[1] >= edge)
+		return LIMIT_POISSON;
+	return nbd ? LIMIT_NONE : LIMIT_NBD;
+}
+
+/*
+ * The supremum of the likelihood in the Poisson limit: every customer buys
+ * at the rate lambda = sum w x / sum w T, and each contributes
+ * x ln lambda - lambda T (the NBD likelihood as r, alpha -> infinity with
+ * r / alpha = lambda), so the total is X (ln lambda - 1) with X = sum w x.
+ */
+static double
+poisson_limit_loglik(const FitData *d)
+{
+	double		X = 0, T = 0;
+
+	for (int64 i = 0; i < d->n; i++)
+	{
+		X += d->rows[i].w * d->rows[i].k1;
+		T += d->rows[i].w * d->rows[i].k3;
+	}
+	return X > 0 && T > 0 ? X * (log(X / T) - 1) : -INFINITY;
+}
+
+/*
+ * A fit that ran to a limit reports the limit model's likelihood, not that
+ * of the point on the bounds it stopped at (on the way there, the last
+ * digits still rise): the NBD fit of the same rows from the r and alpha
+ * reached (they replace them when it is better), and the Poisson limit's
+ * supremum in closed form (then the fit has converged: nothing above it
+ * remains).  Unpenalised fits only: a penalty keeps parameters finite.
+ */
+static OptimResult
+reach_limit_model(const Objective *obj, const FitData *d, double *p, OptimResult res, const char *model)
+{
+	FitLimit	limit = obj->penalty > 0 ? LIMIT_NONE : fit_limit(model, p);
+
+	if (limit == LIMIT_NBD)
+	{
+		Objective	nbd = *obj;
+		double		q[OPTIM_MAX_PARAMS] = {p[0], p[1]};
+		OptimResult at_limit;
+
+		nbd.k = nbd_model.k;
+		nbd.value = nbd_model.value;
+		nbd.value_grad = nbd_model.value_grad;
+		nbd.start_inverse_hessian = NULL;
+		at_limit = optim_maximise(&nbd, q);
+		if (at_limit.loglik > res.loglik)
+		{
+			p[0] = q[0];
+			p[1] = q[1];
+			at_limit.iterations += res.iterations;
+			res = at_limit;
+		}
+		limit = fit_limit("NBD", p);
+	}
+	if (limit == LIMIT_POISSON)
+	{
+		double		ll = poisson_limit_loglik(d);
+
+		if (ll >= res.loglik)
+		{
+			res.loglik = ll;
+			res.converged = true;
+		}
+	}
+	return res;
+}
+
+/*
+ * Warn about a fit the data do not identify, or one that did not converge:
+ * the row says so too (identified, status, converged).  The hint of a fit
+ * at a limit names the simpler model.
+ */
+static void
+warn_fit(const char *model, const FitSummary *sum, OptimResult res, FitLimit limit)
+{
+	if (sum->problem == FIT_NOT_IDENTIFIED || sum->problem == FIT_BOUNDARY)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s fit is %s", model,
+						sum->problem == FIT_BOUNDARY ? "at a boundary of the parameter space" : "not identified"),
+				 errdetail("%s%s", sum->detail,
+						   res.converged ? "" : " The optimiser also stopped before meeting its tolerance."),
+				 limit == LIMIT_POISSON ?
+				 errhint("The fit's identified column is false and status says why. The data show neither dropout nor differences in purchase rates: every customer buys at the rate sum(x) / sum(T).") :
+				 limit == LIMIT_NBD ?
+				 errhint("The fit's identified column is false and status says why. The data show no dropout: persona.nbd_fit fits that model itself, with standard errors.") :
+				 sum->towards_zero ?
+				 errhint("The fit's identified column is false and status says why. A penalty pulls parameters towards 0, so it does not help here; use a longer calibration period or a simpler model.") :
+				 errhint("The fit's identified column is false and status says why. A small penalty (the last argument, e.g. 0.01) keeps large parameters finite; a longer calibration period or a simpler model may identify them.")));
+	else if (!res.converged)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s fit did not converge after %d iterations", model, res.iterations),
+				 errdetail("The parameters are identified (standard errors are finite) but the optimiser stopped before meeting its tolerance."),
+				 errhint("The fit's converged column is false. Check the input for extreme values.")));
+}
+
+/* The status and warning of a fit at a limit name the model it reduces to. */
+static FitLimit
+note_limit_model(const char *model, const double *p, FitSummary *sum)
+{
+	FitLimit	limit = fit_limit(model, p);
+	const char *what;
+
+	if (sum->problem != FIT_BOUNDARY || limit == LIMIT_NONE)
+		return LIMIT_NONE;
+	what = limit == LIMIT_POISSON ? "a Poisson process (no dropout, one purchase rate)" : "the NBD model (no dropout)";
+	strlcat(sum->status, limit == LIMIT_POISSON ? "; reduces to Poisson" : "; reduces to NBD", sizeof(sum->status));
 	strlcat(sum->detail, " The model reduces to ", sizeof(sum->detail));
-	strlcat(sum->detail, limit, sizeof(sum->detail));
+	strlcat(sum->detail, what, sizeof(sum->detail));
 	strlcat(sum->detail, ", and its log-likelihood is that limit's.", sizeof(sum->detail));
+	return limit;
 }
 
 /*
@@ -248,6 +332,7 @@ btyd_model_datum(FunctionCallInfo fcinfo, const Objective *obj, const double *p,
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 	const char *names[OPTIM_MAX_PARAMS];
 	FitSummary	sum;
+	FitLimit	limit;
 	int			k = obj->k;
 
 	/* weights are any float8 >= 0: their sum must still fit the bigint customers */
@@ -265,7 +350,16 @@ btyd_model_datum(FunctionCallInfo fcinfo, const Objective *obj, const double *p,
 		names[i] = NameStr(TupleDescAttr(desc, i)->attname);
 	}
 	fit_summary(obj, d, p, res.converged, names, &sum);
-	note_limit_model(model, p, &sum);
+	limit = note_limit_model(model, p, &sum);
+	/*
+	 * In a limit the parameters that went there are not identified one by
+	 * one: without dropout neither dropout parameter (the likelihood no
+	 * longer depends on the one left finite), in the Poisson limit neither
+	 * r nor alpha (only r / alpha); they have no standard errors.
+	 */
+	for (int i = 0; i < k; i++)
+		if ((limit != LIMIT_NONE && i >= 2) || (limit == LIMIT_POISSON && i < 2))
+			sum.se[i] = sum.se_log[i] = NAN;
 	model_row_set(desc, values, nulls, "loglik", Float8GetDatum(res.loglik));
 	model_row_set(desc, values, nulls, "customers", Int64GetDatum((int64) rint(d->weight)));
 	model_row_set(desc, values, nulls, "iterations", Int32GetDatum(res.iterations));
@@ -284,7 +378,7 @@ btyd_model_datum(FunctionCallInfo fcinfo, const Objective *obj, const double *p,
 	model_row_set(desc, values, nulls, "status", CStringGetTextDatum(sum.status));
 	if (d->unit_days != 0)
 		model_row_set(desc, values, nulls, "unit", CStringGetTextDatum(btyd_unit_name(d->unit_days)));
-	warn_fit(model, &sum, res);
+	warn_fit(model, &sum, res, limit);
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
@@ -583,6 +677,7 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 		obj.start_inverse_hessian = H0;
 	res = optim_maximise(&obj, p);
 	res = try_no_dropout_limit(&obj, p, res, name);
+	res = reach_limit_model(&obj, d, p, res, name);
 	return btyd_model_datum(fcinfo, &obj, p, d, res, name);
 }
 
@@ -599,10 +694,10 @@ btyd_fit_rows_call(FunctionCallInfo fcinfo, const BtydModel *model)
 
 	for (int64 i = 0; i < r.n; i++)
 		model->check(r.v[4 * i], r.v[4 * i + 1], r.v[4 * i + 2]);
-	d = btyd_fit_check_repeaters(fitdata_from_rows(&r, fcinfo, 1, 2, 4, "start model"), model->name);
+	d = btyd_fit_check_repeaters(fitdata_from_rows(&r, fcinfo, 1, 2, model->k, "start model"), model->name);
 	if (d == NULL)
 		PG_RETURN_NULL();
-	return fit_model_datum(fcinfo, d, 4, model->value, model->value_grad, model->name);
+	return fit_model_datum(fcinfo, d, model->k, model->value, model->value_grad, model->name);
 }
 
 Datum
@@ -612,7 +707,7 @@ btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model)
 
 	if (d == NULL)
 		PG_RETURN_NULL();
-	return fit_model_datum(fcinfo, d, 4, model->value, model->value_grad, model->name);
+	return fit_model_datum(fcinfo, d, model->k, model->value, model->value_grad, model->name);
 }
 
 /*
@@ -638,9 +733,9 @@ btyd_summary_arg(FunctionCallInfo fcinfo, int argno, const BtydModel *model,
 Datum
 btyd_p_alive_summary_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4], x, tx, T;
+	double		m[OPTIM_MAX_PARAMS], x, tx, T;
 
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	if (!btyd_summary_arg(fcinfo, 1, model, &x, &tx, &T))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(btyd_in_domain(model->p_alive(m, x, tx, T), 0, 1, "P(alive)"));
@@ -650,10 +745,10 @@ btyd_p_alive_summary_call(FunctionCallInfo fcinfo, const BtydModel *model)
 Datum
 btyd_expected_summary_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4], x, tx, T;
+	double		m[OPTIM_MAX_PARAMS], x, tx, T;
 	double		t = PG_GETARG_FLOAT8(1);
 
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	if (!btyd_summary_arg(fcinfo, 2, model, &x, &tx, &T))
 		PG_RETURN_NULL();
 	btyd_check_horizon(t);
@@ -664,10 +759,10 @@ btyd_expected_summary_call(FunctionCallInfo fcinfo, const BtydModel *model)
 Datum
 btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4];
+	double		m[OPTIM_MAX_PARAMS];
 	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
 
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	model->check(x, tx, T);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->p_alive(m, x, tx, T), 0, 1, "P(alive)"));
 }
@@ -676,11 +771,11 @@ btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydModel *model)
 Datum
 btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4];
+	double		m[OPTIM_MAX_PARAMS];
 	double		t = PG_GETARG_FLOAT8(1);
 	double		x = PG_GETARG_FLOAT8(2), tx = PG_GETARG_FLOAT8(3), T = PG_GETARG_FLOAT8(4);
 
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	model->check(x, tx, T);
 	model->check_horizon(t);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, x, tx, T), 0, DBL_MAX, "expected purchases"));
@@ -690,10 +785,10 @@ btyd_expected_call(FunctionCallInfo fcinfo, const BtydModel *model)
 Datum
 btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4];
+	double		m[OPTIM_MAX_PARAMS];
 	double		t = PG_GETARG_FLOAT8(1);
 
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	model->check_horizon(t);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->expected(m, t, 0, 0, 0), 0, DBL_MAX, "expected purchases"));
 }
@@ -721,11 +816,11 @@ fit_row_loglik(double (*value) (void *, const double *), int k, const double *m,
 Datum
 btyd_count_probability_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4];
+	double		m[OPTIM_MAX_PARAMS];
 	double		t = PG_GETARG_FLOAT8(1);
 	int32		n = PG_GETARG_INT32(2);
 
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	btyd_check_horizon(t);
 	btyd_check_count(n);
 	PG_RETURN_FLOAT8(btyd_in_domain(model->count_probability(m, t, n), 0, 1, "purchase count probability"));
@@ -735,11 +830,11 @@ btyd_count_probability_call(FunctionCallInfo fcinfo, const BtydModel *model)
 Datum
 btyd_loglik_call(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4];
+	double		m[OPTIM_MAX_PARAMS];
 	double		x = PG_GETARG_FLOAT8(1), tx = PG_GETARG_FLOAT8(2), T = PG_GETARG_FLOAT8(3);
 
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	model->check(x, tx, T);
-	PG_RETURN_FLOAT8(btyd_in_domain(fit_row_loglik(model->value, 4, m, x, tx, T), -INFINITY, DBL_MAX,
+	PG_RETURN_FLOAT8(btyd_in_domain(fit_row_loglik(model->value, model->k, m, x, tx, T), -INFINITY, DBL_MAX,
 									"log-likelihood"));
 }

@@ -10,8 +10,9 @@
 #include "optim.h"
 
 /*
- * A purchase model (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB): its likelihood
- * over a FitData and its scoring formulas over the parameters m[4].  The
+ * A purchase model (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, NBD): its
+ * likelihood over a FitData and its scoring formulas over its k parameters
+ * m[k] (4, or 2 for NBD).  The
  * SQL-callable functions of all of them are these applied to one
  * descriptor.  check validates one customer summary (x, t_x, T) — for the
  * discrete BG/BB, (x, t_x, n) — and check_horizon a prediction horizon.
@@ -19,6 +20,7 @@
 typedef struct BtydModel
 {
 	const char *name;
+	int			k;				/* parameters, first in its row type */
 	double		(*value) (void *data, const double *p);
 	double		(*value_grad) (void *data, const double *p, double *g);	/* or NULL */
 	double		(*p_alive) (const double *m, double x, double tx, double T);
@@ -33,6 +35,7 @@ extern const BtydModel bgnbd_model;
 extern const BtydModel mbgnbd_model;
 extern const BtydModel pareto_nbd_model;
 extern const BtydModel bgbb_model;
+extern const BtydModel nbd_model;
 
 /* fit aggregate final function; P(alive); conditional, unconditional expectation; loglik */
 extern Datum btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model);

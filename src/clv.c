@@ -1,6 +1,6 @@
 /*
- * clv.c — customer lifetime value from a purchase model (BG/NBD, MBG/NBD
- * or Pareto/NBD) and the Gamma-Gamma spend model.
+ * clv.c — customer lifetime value from a purchase model (BG/NBD, MBG/NBD,
+ * Pareto/NBD or NBD) and the Gamma-Gamma spend model.
  *
  * As in lifetimes' customer_lifetime_value: the expected purchases of each
  * month of the horizon, times the expected mean spend, discounted monthly:
@@ -22,10 +22,12 @@ PG_FUNCTION_INFO_V1(pareto_nbd_clv);
 PG_FUNCTION_INFO_V1(bgnbd_clv_summary);
 PG_FUNCTION_INFO_V1(pareto_nbd_clv_summary);
 PG_FUNCTION_INFO_V1(mbgnbd_clv_summary);
+PG_FUNCTION_INFO_V1(nbd_clv);
+PG_FUNCTION_INFO_V1(nbd_clv_summary);
 
 /*
  * The CLV of (x, t_x, T, mean spend) in a unit of unit_days days under
- * purchase parameters m[4] and spend parameters gg[3].
+ * purchase parameters m[model->k] and spend parameters gg[3].
  */
 static double
 clv_value(const BtydModel *model, const double *m, const double *gg, double x, double tx, double T,
@@ -64,13 +66,13 @@ clv_value(const BtydModel *model, const double *m, const double *gg, double x, d
 static Datum
 clv(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4], gg[3];
+	double		m[OPTIM_MAX_PARAMS], gg[3];
 	double		x, unit_days;
 
 	for (int i = 0; i < 9; i++)
 		if (PG_ARGISNULL(i) && i != 5 && i != 6)
 			PG_RETURN_NULL();
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(1), 3, gg, "Gamma-Gamma");
 	x = PG_GETARG_FLOAT8(2);
 	unit_days = btyd_scoring_unit(btyd_model_unit(PG_GETARG_HEAPTUPLEHEADER(0)), btyd_unit_arg(fcinfo, 6),
@@ -90,7 +92,7 @@ clv(FunctionCallInfo fcinfo, const BtydModel *model)
 static Datum
 clv_summary(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	double		m[4], gg[3];
+	double		m[OPTIM_MAX_PARAMS], gg[3];
 	double		x, tx, T, unit_days;
 	bool		spend_null;
 	Datum		spend;
@@ -99,7 +101,7 @@ clv_summary(FunctionCallInfo fcinfo, const BtydModel *model)
 	for (int i = 0; i < 5; i++)
 		if (PG_ARGISNULL(i))
 			PG_RETURN_NULL();
-	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, m, model->name);
+	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(0), model->k, m, model->name);
 	btyd_model_params(PG_GETARG_HEAPTUPLEHEADER(1), 3, gg, "Gamma-Gamma");
 	s = PG_GETARG_HEAPTUPLEHEADER(2);
 	if (!btyd_read_summary(s, &x, &tx, &T, &unit_days))
@@ -147,4 +149,16 @@ Datum
 mbgnbd_clv_summary(PG_FUNCTION_ARGS)
 {
 	return clv_summary(fcinfo, &mbgnbd_model);
+}
+
+Datum
+nbd_clv(PG_FUNCTION_ARGS)
+{
+	return clv(fcinfo, &nbd_model);
+}
+
+Datum
+nbd_clv_summary(PG_FUNCTION_ARGS)
+{
+	return clv_summary(fcinfo, &nbd_model);
 }

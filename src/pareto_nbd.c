@@ -501,7 +501,7 @@ pnbd_count_probability(const double *m, double t, int n)
 	return exp(alive) + (total > 0 ? exp(log(s) + s * log(beta) + lnb + f.K + log(total)) : 0);
 }
 
-const BtydModel pareto_nbd_model = {"Pareto/NBD", pnbd_value, pnbd_value_grad, pnbd_p_alive, pnbd_expected,
+const BtydModel pareto_nbd_model = {"Pareto/NBD", 4, pnbd_value, pnbd_value_grad, pnbd_p_alive, pnbd_expected,
 	btyd_check_summary, btyd_check_horizon, pnbd_count_probability};
 
 /* SQL: the fit's final function and the scoring functions */

@@ -1,6 +1,6 @@
 /*
  * simulate.c — seeded simulation of customers from known BG/NBD, MBG/NBD,
- * Pareto/NBD, BG/BB and Gamma-Gamma parameters.  The tests fit the
+ * Pareto/NBD, NBD, BG/BB and Gamma-Gamma parameters.  The tests fit the
  * simulated data and check that the fit recovers the parameters; analysts
  * can use the same functions to see how much data a stable fit needs.
  *
@@ -24,6 +24,7 @@ PG_FUNCTION_INFO_V1(simulate_bgnbd);
 PG_FUNCTION_INFO_V1(simulate_mbgnbd);
 PG_FUNCTION_INFO_V1(simulate_bgbb);
 PG_FUNCTION_INFO_V1(simulate_pareto_nbd);
+PG_FUNCTION_INFO_V1(simulate_nbd);
 PG_FUNCTION_INFO_V1(simulate_mean_spend);
 
 /* uniform on (0, 1) */
@@ -90,17 +91,18 @@ typedef struct SimArgs
 	pg_prng_state rng;
 } SimArgs;
 
+/* (k parameters named names, customers, period, seed, holdout) */
 static void
-sim_args(FunctionCallInfo fcinfo, SimArgs *a, const char *const *names)
+sim_args(FunctionCallInfo fcinfo, SimArgs *a, const char *const *names, int k)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < k; i++)
 	{
 		a->par[i] = PG_GETARG_FLOAT8(i);
 		check_positive(a->par[i], names[i]);
 	}
-	a->customers = PG_GETARG_INT32(4);
-	a->period = PG_GETARG_FLOAT8(5);
-	a->holdout = PG_GETARG_FLOAT8(7);
+	a->customers = PG_GETARG_INT32(k);
+	a->period = PG_GETARG_FLOAT8(k + 1);
+	a->holdout = PG_GETARG_FLOAT8(k + 3);
 	check_positive(a->period, "period");
 	if (a->customers < 0)
 		ereport(ERROR,
@@ -110,7 +112,7 @@ sim_args(FunctionCallInfo fcinfo, SimArgs *a, const char *const *names)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("holdout must be a finite number >= 0, not %g", a->holdout)));
-	pg_prng_seed(&a->rng, (uint64) PG_GETARG_INT64(6));
+	pg_prng_seed(&a->rng, (uint64) PG_GETARG_INT64(k + 2));
 	InitMaterializedSRF(fcinfo, 0);
 }
 
@@ -170,7 +172,7 @@ simulate_bg_family(FunctionCallInfo fcinfo, bool modified)
 	static const char *const names[] = {"r", "alpha", "a", "b"};
 	SimArgs		a;
 
-	sim_args(fcinfo, &a, names);
+	sim_args(fcinfo, &a, names, 4);
 	for (int32 c = 1; c <= a.customers; c++)
 	{
 		double		lambda = gamma_variate(&a.rng, a.par[0]) / a.par[1];
@@ -215,7 +217,7 @@ simulate_pareto_nbd(PG_FUNCTION_ARGS)
 	static const char *const names[] = {"r", "alpha", "s", "beta"};
 	SimArgs		a;
 
-	sim_args(fcinfo, &a, names);
+	sim_args(fcinfo, &a, names, 4);
 	for (int32 c = 1; c <= a.customers; c++)
 	{
 		double		lambda = gamma_variate(&a.rng, a.par[0]) / a.par[1];
@@ -230,6 +232,33 @@ simulate_pareto_nbd(PG_FUNCTION_ARGS)
 		{
 			t += exponential(&a.rng, lambda);
 			if (t > end)
+				break;
+			purchase(&a, t, &x, &tx, &hx);
+		}
+		emit(fcinfo, c, x, tx, a.period, hx);
+	}
+	return (Datum) 0;
+}
+
+/* simulate_nbd(r, alpha, customers, period, seed, holdout): no dropout */
+Datum
+simulate_nbd(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {"r", "alpha"};
+	SimArgs		a;
+
+	sim_args(fcinfo, &a, names, 2);
+	for (int32 c = 1; c <= a.customers; c++)
+	{
+		double		lambda = gamma_variate(&a.rng, a.par[0]) / a.par[1];
+		double		t = 0, tx = 0;
+		int32		x = 0, hx = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (;;)
+		{
+			t += exponential(&a.rng, lambda);
+			if (t > a.period + a.holdout)
 				break;
 			purchase(&a, t, &x, &tx, &hx);
 		}

@@ -1,5 +1,5 @@
--- Fits whose optimum is the no-dropout limit, checked against an
--- independent maximisation inside the test: 3,000 simulated customers who
+-- Fits whose optimum is the no-dropout limit (and the no-heterogeneity
+-- ridge beyond it), checked against an independent maximisation inside the test: 3,000 simulated customers who
 -- never drop out (purchases Poisson at rates Gamma(2, 5) per week, observed
 -- 10-52 weeks after their first purchase). BG/NBD and Pareto/NBD must
 -- report the boundary, name the NBD limit, and reach the NBD likelihood
@@ -11,7 +11,7 @@ BEGIN;
 SET client_min_messages = error;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(6);
+SELECT plan(12);
 SELECT setseed(0.15);
 CREATE TEMP TABLE cust AS
 SELECT g AS id, 10 + 42 * random() AS t_cal, (-ln(1 - random()) - ln(1 - random())) / 5 AS lambda
@@ -28,25 +28,12 @@ FROM cust c, LATERAL (SELECT random() AS u) r,
          FROM lnfact f) q
        WHERE q.cdf >= r.u) k;
 CREATE TEMP TABLE fits AS
-SELECT persona.bgnbd_fit(x, t_x, t_cal) AS bg, persona.pareto_nbd_fit(x, t_x, t_cal) AS pn FROM hist;
+SELECT persona.bgnbd_fit(x, t_x, t_cal) AS bg, persona.pareto_nbd_fit(x, t_x, t_cal) AS pn,
+       persona.mbgnbd_fit(x, t_x, t_cal) AS mb, persona.nbd_fit(x, t_x, t_cal) AS nb FROM hist;
 
--- the NBD log-likelihood at (r, alpha): sum over customers of sum_{j<x} ln(r+j) (by x, with
--- counts) + r ln(alpha) - (r+x) ln(alpha+T)
+-- the NBD log-likelihood and its grid search, over (x, T) with counts
 CREATE TEMP TABLE xt AS SELECT x::int AS x, t_cal, count(*)::float8 AS w FROM hist GROUP BY 1, 2;
-CREATE TEMP TABLE xw AS SELECT x, sum(w) AS w FROM xt WHERE x > 0 GROUP BY x;
-CREATE FUNCTION pg_temp.nbd_ll(r float8, alpha float8) RETURNS float8 LANGUAGE sql STABLE AS $$
-SELECT (SELECT sum(xw.w * s.cum)
-        FROM xw JOIN (SELECT j + 1 AS x, sum(ln(r + j)) OVER (ORDER BY j) AS cum
-                      FROM generate_series(0, (SELECT max(x) FROM xw)) j) s ON s.x = xw.x)
-     + (SELECT sum(xt.w * (r * ln(alpha) - (r + xt.x) * ln(alpha + xt.t_cal))) FROM xt)
-$$;
--- a 25 x 25 grid on the log scale around (r, alpha), spacing step; the best point
-CREATE FUNCTION pg_temp.grid(r0 float8, a0 float8, step float8, OUT r float8, OUT alpha float8, OUT ll float8)
-LANGUAGE sql STABLE AS $$
-SELECT r0 * exp(step * i), a0 * exp(step * j), pg_temp.nbd_ll(r0 * exp(step * i), a0 * exp(step * j))
-FROM generate_series(-12, 12) i, generate_series(-12, 12) j
-ORDER BY 3 DESC LIMIT 1
-$$;
+\ir ../nbd_grid.psql
 CREATE TEMP TABLE sup AS
 WITH g1 AS (SELECT * FROM pg_temp.grid(1, 5, 0.25)),
      g2 AS (SELECT g.* FROM g1, pg_temp.grid(g1.r, g1.alpha, 0.02) g),
@@ -68,5 +55,40 @@ SELECT ok((SELECT (bg).loglik <= s.ll + 1e-3 AND abs((bg).r - s.r) < 0.01 * s.r 
           'BG/NBD: the NBD limit''s likelihood, r and alpha (within 1%)');
 SELECT ok((SELECT abs((bg).loglik - (pn).loglik) < 1e-6 * abs((bg).loglik) FROM fits),
           'both models reach the same limit likelihood (within 1e-6 relative)');
+-- the NBD model itself: an interior optimum, the grid's, and the dropout models' likelihood
+SELECT ok((SELECT (nb).status = 'ok' AND (nb).converged AND (nb).loglik >= s.ll - 1e-9 * abs(s.ll)
+                  AND abs((nb).r - s.r) < 1e-3 * s.r AND abs((nb).alpha - s.alpha) < 1e-3 * s.alpha
+           FROM fits, sup s),
+          'nbd_fit: converged, at least as likely as the refined grid, r and alpha within 0.1% of its best point');
+SELECT ok((SELECT abs((bg).loglik - (nb).loglik) < 1e-6 AND abs((pn).loglik - (nb).loglik) < 1e-6
+                  AND abs((mb).loglik - (nb).loglik) < 1e-6 FROM fits),
+          'BG/NBD, Pareto/NBD and MBG/NBD without dropout report the NBD fit''s likelihood (within 1e-6)');
+SELECT ok((SELECT abs((bg).r - (nb).r) < 1e-4 * (nb).r AND abs((bg).alpha - (nb).alpha) < 1e-4 * (nb).alpha
+                  AND abs((pn).r - (nb).r) < 1e-4 * (nb).r FROM fits),
+          'and its r and alpha (within 1e-4 relative)');
+
+-- Customers who all buy at one rate (every 7 weeks, observed 10-60 weeks):
+-- no heterogeneity either, the likelihood rises along the ridge
+-- r, alpha -> infinity with r / alpha fixed; its supremum is the Poisson
+-- process's, X (ln(X / T) - 1) for X purchases in T customer-weeks.
+CREATE TEMP TABLE regular AS
+SELECT floor(t / 7) AS x, floor(t / 7) * 7 AS t_x, t AS t_cal
+FROM (SELECT 10 + (g % 51)::float8 AS t FROM generate_series(1, 2000) g) q;
+CREATE TEMP TABLE ridge AS
+SELECT persona.bgnbd_fit(x, t_x, t_cal) AS bg, persona.pareto_nbd_fit(x, t_x, t_cal) AS pn,
+       persona.mbgnbd_fit(x, t_x, t_cal) AS mb, persona.nbd_fit(x, t_x, t_cal) AS nb,
+       sum(x) * (ln(sum(x) / sum(t_cal)) - 1) AS poisson_ll
+FROM regular;
+SELECT ok((SELECT bool_and(f.status ~ '; reduces to Poisson$' AND f.converged)
+           FROM ridge, LATERAL (VALUES ((bg).status, (bg).converged), ((pn).status, (pn).converged),
+                                       ((mb).status, (mb).converged), ((nb).status, (nb).converged)) f(status, converged)),
+          'on the ridge every model names the Poisson limit, and has converged to it');
+SELECT ok((SELECT abs((bg).loglik - poisson_ll) < 1e-9 * abs(poisson_ll) AND abs((pn).loglik - poisson_ll) < 1e-9 * abs(poisson_ll)
+                  AND abs((mb).loglik - poisson_ll) < 1e-9 * abs(poisson_ll) AND abs((nb).loglik - poisson_ll) < 1e-9 * abs(poisson_ll)
+           FROM ridge),
+          'with the Poisson limit''s likelihood (closed form, within 1e-9 relative), not a point on the way there');
+SELECT ok((SELECT (nb).loglik > persona_ll FROM ridge,
+                  LATERAL (SELECT sum(persona.nbd_loglik(nb, x, t_x, t_cal)) AS persona_ll FROM regular) q),
+          'which is above the likelihood at the parameters on the search bound');
 SELECT * FROM finish();
 ROLLBACK;

@@ -142,11 +142,12 @@ SELECT is((SELECT (f).identified::text || ' ' || (f).status || ' ' || ((f).se_s 
            FROM (SELECT persona.pareto_nbd_fit(x, t_x, t_cal, NULL, 0.01) f FROM persona.simulate_pareto_nbd(0.5, 5, 0.01, 100, 2000, 39, 1)) q),
           'false boundary: s -> 0; reduces to NBD true', 'penalised Pareto/NBD with s -> 0: flagged as a boundary (the NBD limit), no SE for s');
 -- 14. Customers all alike: no heterogeneity and no dropout to see, so the fit
--- ends at the no-dropout limit (its search from there beats the ridge it
--- first stopped on) with the Poisson-limit likelihood 200 ln(0.1) - 200;
--- flagged, no SEs.
-SELECT ok(NOT (f).identified AND (f).se_log_r IS NULL AND (f).status LIKE 'boundary: %; reduces to NBD'
-          AND (f).loglik >= 200 * ln(0.1) - 200 - 1e-3, 'customers all alike: flagged at the no-dropout limit, its likelihood, SEs NULL')
+-- ends in the Poisson limit (no dropout, alpha -> infinity) and reports that
+-- limit's likelihood, 200 ln(0.1) - 200 in closed form, as converged;
+-- flagged, no SEs for the parameters that went to the limit.
+SELECT ok(NOT (f).identified AND (f).converged AND (f).se_log_r IS NULL AND (f).se_log_alpha IS NULL
+          AND (f).se_log_a IS NULL AND (f).se_log_b IS NULL AND (f).status LIKE 'boundary: %; reduces to Poisson'
+          AND abs((f).loglik - (200 * ln(0.1) - 200)) < 1e-9, 'customers all alike: flagged as the Poisson limit, its likelihood, SEs NULL')
 FROM (SELECT persona.bgnbd_fit(2, 10, 20) AS f FROM generate_series(1, 100)) q;
 
 -- 15-16. A NULL weight counts as 1, so bgnbd_fit(x, t_x, T, NULL, penalty)

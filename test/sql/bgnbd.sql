@@ -44,7 +44,8 @@ SELECT (f).customers, round((f).r::numeric, 3) AS r FROM (SELECT persona.bgnbd_f
 -- Customers first seen at the end of the period (T = 0) change nothing.
 SELECT (persona.bgnbd_fit(x, t_x, t_cal)).loglik = (SELECT (m).loglik FROM m) AS t0_ignored
 FROM (SELECT x, t_x, t_cal FROM s UNION ALL SELECT 0, 0, 0 FROM generate_series(1, 50)) q;
--- Customers all alike do not identify the model: a warning, converged and identified false.
+-- Customers all alike do not identify the model: a warning, identified false;
+-- the fit is the Poisson limit (no dropout, one rate), whose supremum it reports as converged.
 SELECT (f).converged, (f).identified, (f).status FROM (SELECT persona.bgnbd_fit(2, 10, 20) AS f FROM generate_series(1, 100)) q;
 -- ... and a penalty keeps the parameters finite here (lifetimes' penalizer_coef).
 SELECT (f).converged, (f).identified, round((f).r::numeric, 3) AS r, round((f).a::numeric, 3) AS a
