@@ -2299,6 +2299,7 @@ static const DomainRule domain_rules[] = {
 	{"bgnbd_fit", "r", DBL_MIN, INF}, {"bgnbd_fit", "alpha", DBL_MIN, INF}, {"bgnbd_fit", "a", DBL_MIN, INF}, {"bgnbd_fit", "b", DBL_MIN, INF},
 	{"pareto_nbd_fit", "r", DBL_MIN, INF}, {"pareto_nbd_fit", "alpha", DBL_MIN, INF}, {"pareto_nbd_fit", "s", DBL_MIN, INF}, {"pareto_nbd_fit", "beta", DBL_MIN, INF},
 	{"mbgnbd_fit", "r", DBL_MIN, INF}, {"mbgnbd_fit", "alpha", DBL_MIN, INF}, {"mbgnbd_fit", "a", DBL_MIN, INF}, {"mbgnbd_fit", "b", DBL_MIN, INF},
+	{"nbd_fit", "r", DBL_MIN, INF}, {"nbd_fit", "alpha", DBL_MIN, INF},
 	{"bgbb_fit", "alpha", DBL_MIN, INF}, {"bgbb_fit", "beta", DBL_MIN, INF}, {"bgbb_fit", "gamma", DBL_MIN, INF}, {"bgbb_fit", "delta", DBL_MIN, INF},
 	{"*", "n", 0, INF},
 	{"gamma_gamma_fit", "p", DBL_MIN, INF}, {"gamma_gamma_fit", "q", DBL_MIN, INF}, {"gamma_gamma_fit", "v", DBL_MIN, INF},
@@ -2682,6 +2683,7 @@ static const struct
 	{"simulate_mean_spend", NULL, 0, "SELECT persona.simulate_mean_spend(6.25, 3.74, 15.44, 2147483647, 1) AS result"},
 	{"simulate_bgnbd", NULL, 0, "SELECT count(*) FROM persona.simulate_bgnbd(0.24, 4.4, 0.79, 2.4, 2147483647, 39, 1)"},
 	{"simulate_mbgnbd", NULL, 0, "SELECT count(*) FROM persona.simulate_mbgnbd(0.52, 6.2, 0.89, 1.6, 2147483647, 39, 1)"},
+	{"simulate_nbd", NULL, 0, "SELECT count(*) FROM persona.simulate_nbd(0.8, 4, 2147483647, 39, 1)"},
 	{"simulate_bgbb", NULL, 0, "SELECT count(*) FROM persona.simulate_bgbb(1.2, 0.75, 1e-6, 1e6, 2147483647, 1000000, 1)"},
 	{"bgbb_fit", NULL, 0, "SELECT persona.bgbb_fit(1, t, 1000000) FROM generate_series(1, 100000) t"},
 	/* 0.4.0: time zones as values, per-customer states (crafted bytea must be 22P03) */
@@ -3093,6 +3095,7 @@ load_samples(void)
 		{"persona.bgnbd", "SELECT persona.bgnbd_fit(x, t_x, t_cal)::text FROM persona.simulate_bgnbd(1.5, 2, 0.3, 5, 300, 20, 2)"},
 		{"persona.pareto_nbd", "SELECT persona.pareto_nbd_fit(x, t_x, t_cal)::text FROM persona.simulate_pareto_nbd(0.55, 10.6, 0.6, 11.7, 400, 39, 1)"},
 		{"persona.mbgnbd", "SELECT persona.mbgnbd_fit(x, t_x, t_cal)::text FROM persona.simulate_mbgnbd(0.52, 6.2, 0.89, 1.6, 400, 39, 1)"},
+		{"persona.nbd", "SELECT persona.nbd_fit(x, t_x, t_cal)::text FROM persona.simulate_nbd(0.8, 4, 400, 39, 1)"},
 		{"persona.bgbb", "SELECT persona.bgbb_fit(x, t_x, n)::text FROM persona.simulate_bgbb(1.2, 0.75, 0.66, 2.8, 400, 6, 1)"},
 		{"persona.gamma_gamma", "SELECT persona.gamma_gamma_fit(x, persona.simulate_mean_spend(6.25, 3.74, 15.44, x, g))::text FROM (SELECT g, 1 + g % 7 AS x FROM generate_series(1, 300) g) s"},
 		{"persona.habits", "SELECT persona.habits(ordered_at)::text FROM fz_orders GROUP BY customer_id ORDER BY customer_id LIMIT 10"},
