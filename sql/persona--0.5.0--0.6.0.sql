@@ -767,10 +767,11 @@ INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM upd UNION ALL SELEC
         -- customers whose scores the moved cut points change, besides the changed ones
         EXECUTE format('SELECT persona.profile_crossing_sql(%L::persona.rfm_breaks, g.breaks, %s) FROM %s g',
                        old_breaks, day_sql, globals_rel) INTO crossing;
-        EXECUTE format('CREATE TEMP TABLE persona_profile_crossing ON COMMIT DROP AS SELECT s.customer_id FROM %s s
+        -- (with their values: the tallies read them from here, not by key)
+        EXECUTE format('CREATE TEMP TABLE persona_profile_crossing ON COMMIT DROP AS SELECT %s FROM %s s
                         WHERE s.orders > 0 AND (%s)
                           AND NOT EXISTS (SELECT FROM pg_temp.persona_profile_changed c WHERE c.customer_id = s.customer_id)',
-                       state_rel, coalesce(crossing, 'false'));
+                       value_cols, state_rel, coalesce(crossing, 'false'));
     END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part IN ('customer_tags', 'models');
@@ -779,17 +780,13 @@ INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM upd UNION ALL SELEC
             IF tally_delta THEN
                 -- out: the old rows scored as before; in: the new rows scored now
                 crossing_rel := CASE WHEN part = 'segments' THEN 'pg_temp.persona_profile_crossing'
-                                     ELSE '(SELECT c.customer_id FROM pg_temp.persona_profile_changed c WHERE false)' END;
+                                     ELSE format('(SELECT o.* FROM %s o WHERE false)', old_values) END;
                 tally_changes := persona.profile_tally_sql(p, part,
-                    format('(SELECT o.*, -1 AS w FROM %s o
-                             UNION ALL SELECT %s, -1 FROM %s s WHERE s.customer_id IN (SELECT x.customer_id FROM %s x))',
-                           old_values, value_cols, state_rel, crossing_rel),
+                    format('(SELECT o.*, -1 AS w FROM %s o UNION ALL SELECT x.*, -1 FROM %s x)', old_values, crossing_rel),
                     format('%L::persona.rfm_breaks', old_breaks), day_sql)
                     || E'\nUNION ALL\n' ||
                     persona.profile_tally_sql(p, part,
-                    format('(SELECT n.*, 1 AS w FROM pg_temp.persona_profile_new_values n
-                             UNION ALL SELECT %s, 1 FROM %s s WHERE s.customer_id IN (SELECT x.customer_id FROM %s x))',
-                           value_cols, state_rel, crossing_rel),
+                    format('(SELECT n.*, 1 AS w FROM pg_temp.persona_profile_new_values n UNION ALL SELECT x.*, 1 FROM %s x)', crossing_rel),
                     format('(SELECT g.breaks FROM %s g)', globals_rel), day_sql);
             END IF;
             PERFORM persona.profile_tally_apply(p, part, tally_changes);
@@ -1007,10 +1004,10 @@ COMMENT ON FUNCTION persona.expected_purchases(persona.nbd, float8, persona.btyd
   'Expected purchases in the next t periods (the summary''s unit, which must be the model''s) given a customer''s summary (NBD: t (r + x) / (alpha + T))';
 CREATE FUNCTION persona.aic(model persona.nbd) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * 2 - 2 * ($1).loglik$$;
-CREATE FUNCTION persona.bic(model persona.nbd) RETURNS float8
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * ln(($1).customers) - 2 * ($1).loglik$$;
 COMMENT ON FUNCTION persona.aic(persona.nbd) IS
   'Akaike information criterion of an NBD fit: 2k - 2 loglik with k = 2 (lower is better; compares with BG/NBD, MBG/NBD and Pareto/NBD fits on the same data)';
+CREATE FUNCTION persona.bic(model persona.nbd) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$SELECT 2 * ln(($1).customers) - 2 * ($1).loglik$$;
 COMMENT ON FUNCTION persona.bic(persona.nbd) IS
   'Bayesian information criterion of an NBD fit: k ln(n) - 2 loglik with k = 2, n = customers (the sum of weights)';
 CREATE FUNCTION persona.p_alive(model persona.nbd, x float8, t_x float8, t_cal float8) RETURNS float8

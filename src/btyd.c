@@ -207,6 +207,26 @@ fit_limit(const char *model, const double *p)
 }
 
 /*
+ * The NBD fit of obj's rows from r and alpha in q (the first two of a
+ * dropout model's parameters), its search begun with the inverse observed
+ * information there: it starts near the optimum.
+ */
+static OptimResult
+fit_nbd_limit(const Objective *obj, double *q)
+{
+	Objective	nbd = *obj;
+	double		H0[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
+
+	nbd.k = nbd_model.k;
+	nbd.value = nbd_model.value;
+	nbd.value_grad = nbd_model.value_grad;
+	nbd.start_inverse_hessian = NULL;
+	if (fit_start_inverse_hessian(&nbd, obj->data, q, H0))
+		nbd.start_inverse_hessian = H0;
+	return optim_maximise(&nbd, q);
+}
+
+/*
  * The supremum of the likelihood in the Poisson limit: every customer buys
  * at the rate lambda = sum w x / sum w T, and each contributes
  * x ln lambda - lambda T (the NBD likelihood as r, alpha -> infinity with
@@ -240,15 +260,9 @@ reach_limit_model(const Objective *obj, const FitData *d, double *p, OptimResult
 
 	if (limit == LIMIT_NBD)
 	{
-		Objective	nbd = *obj;
 		double		q[OPTIM_MAX_PARAMS] = {p[0], p[1]};
-		OptimResult at_limit;
+		OptimResult at_limit = fit_nbd_limit(obj, q);
 
-		nbd.k = nbd_model.k;
-		nbd.value = nbd_model.value;
-		nbd.value_grad = nbd_model.value_grad;
-		nbd.start_inverse_hessian = NULL;
-		at_limit = optim_maximise(&nbd, q);
 		if (at_limit.loglik > res.loglik)
 		{
 			p[0] = q[0];
@@ -269,6 +283,41 @@ reach_limit_model(const Objective *obj, const FitData *d, double *p, OptimResult
 		}
 	}
 	return res;
+}
+
+/*
+ * A warm start at the no-dropout limit (a previous fit that reduced to
+ * NBD, its dropout parameter on the search bound): refit the NBD model
+ * from its r and alpha, and stay at the limit if the likelihood still
+ * pushes the dropout parameter out of the box there.  The full search
+ * from such a start is ill-conditioned (the other dropout parameter no
+ * longer changes the likelihood) and can spend hundreds of evaluations
+ * to get where this gets in a few.  False (p unchanged) when the data now
+ * show dropout: then the full search runs.
+ */
+static bool
+stay_at_nbd_limit(const Objective *obj, double *p, OptimResult *res)
+{
+	double		q[OPTIM_MAX_PARAMS] = {p[0], p[1]};
+	double		at[OPTIM_MAX_PARAMS], g[OPTIM_MAX_PARAMS];
+	OptimResult at_limit;
+	bool		pushed_out;
+
+	if (obj->k != 4 || obj->penalty > 0)
+		return false;
+	at_limit = fit_nbd_limit(obj, q);
+	memcpy(at, p, sizeof(double) * obj->k);
+	at[0] = q[0];
+	at[1] = q[1];
+	(void) optim_objective(obj, at, g);
+	/* a (or s) held at 0, or b (or beta) at infinity, by a likelihood rising outwards */
+	pushed_out = (at[2] <= -OPTIM_LOG_BOUND + 1e-9 && g[2] <= 0) ||
+		(at[3] >= OPTIM_LOG_BOUND - 1e-9 && g[3] >= 0);
+	if (!pushed_out)
+		return false;
+	memcpy(p, at, sizeof(double) * obj->k);
+	*res = at_limit;
+	return true;
 }
 
 /*
@@ -648,6 +697,28 @@ try_no_dropout_limit(const Objective *obj, double *p, OptimResult res, const cha
 	return at_limit;
 }
 
+/*
+ * Whether the likelihood at a start p rises into the box from a parameter
+ * on its lower bound: a search begun there would not leave it (see
+ * fit_model_datum), so the fit starts cold instead.
+ */
+static bool
+leaves_lower_bound(const Objective *obj, const double *p)
+{
+	double		g[OPTIM_MAX_PARAMS];
+	bool		on_bound = false;
+
+	for (int i = 0; i < obj->k; i++)
+		on_bound |= p[i] <= -OPTIM_LOG_BOUND + 1e-9;
+	if (!on_bound)
+		return false;
+	(void) optim_objective(obj, p, g);
+	for (int i = 0; i < obj->k; i++)
+		if (p[i] <= -OPTIM_LOG_BOUND + 1e-9 && g[i] > 0)
+			return true;
+	return false;
+}
+
 Datum
 fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 				double (*value) (void *, const double *),
@@ -658,11 +729,13 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	Objective	obj = {0};
 	OptimResult res;
 	double		H0[OPTIM_MAX_PARAMS][OPTIM_MAX_PARAMS];
+	bool		warm = d->start_k > 0;
 
 	/*
 	 * or where the caller's start model is, within the search bounds (a
 	 * previous fit that ran to a bound starts there: the search holds it
-	 * while the likelihood still pushes outwards)
+	 * while the likelihood still pushes outwards; where it now rises into
+	 * the box from a lower bound, the fit starts cold, below)
 	 */
 	for (int i = 0; i < d->start_k && i < k; i++)
 		p[i] = Max(-OPTIM_LOG_BOUND, Min(OPTIM_LOG_BOUND, log(d->start[i])));
@@ -673,7 +746,24 @@ fit_model_datum(FunctionCallInfo fcinfo, FitData *d, int k,
 	obj.value_grad = value_grad;
 	obj.weight = d->weight;
 	obj.penalty = d->penalty;
-	if (d->start_k > 0 && fit_start_inverse_hessian(&obj, d, p, H0))
+	if (warm && fit_limit(name, p) == LIMIT_NBD)
+	{
+		if (stay_at_nbd_limit(&obj, p, &res))
+			return btyd_model_datum(fcinfo, &obj, p, d, res, name);
+		/*
+		 * The data now show dropout, but a search begun on the bound would
+		 * not leave it: on the log scale the gradient there is a times the
+		 * slope, which vanishes at a = e^-15.  Start cold.
+		 */
+		memset(p, 0, sizeof(p));
+		warm = false;
+	}
+	else if (warm && leaves_lower_bound(&obj, p))
+	{
+		memset(p, 0, sizeof(p));
+		warm = false;
+	}
+	if (warm && fit_start_inverse_hessian(&obj, d, p, H0))
 		obj.start_inverse_hessian = H0;
 	res = optim_maximise(&obj, p);
 	res = try_no_dropout_limit(&obj, p, res, name);

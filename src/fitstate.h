@@ -31,7 +31,7 @@ typedef struct FitData
 	int64		skipped;		/* rows counted but left out (fitstate_skip_row) */
 	int			start_k;		/* > 0: start the search at start[0..start_k-1] */
 	double		start[4];		/* a previous fit's parameters (natural scale) */
-	struct FitTimes *times;		/* bgnbd.c: distinct t_x and T, built on first use; NULL: none yet */
+	struct FitTimes *times;		/* fit_times.c: distinct t_x and T, built on first use; NULL: none yet */
 } FitData;
 
 typedef struct FitState FitState;

@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "btyd.h"
+#include "fit_times.h"
 #include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(nbd_finalfn);
@@ -32,7 +33,8 @@ PG_FUNCTION_INFO_V1(nbd_count_probability);
 /*
  * Log-likelihood of all rows at log-parameters p, and its gradient with
  * respect to p when g is not NULL.  Rows are sorted by x, so the lgamma
- * and digamma terms are computed once per distinct x.
+ * and digamma terms are computed once per distinct x, and ln(alpha + T)
+ * once per distinct T (fit_times.c).
  */
 static double
 nbd_core(const FitData *d, const double *p, double *g)
@@ -43,12 +45,16 @@ nbd_core(const FitData *d, const double *p, double *g)
 	double		psi_r = g ? persona_digamma(r) : 0;
 	double		ll = 0, gr = 0, galpha = 0;
 	double		lastx = -1, lg = 0, dr = 0;
+	FitTimes   *times = fit_times(d);
 
+	if (times)
+		for (int j = 0; j < times->T.n; j++)
+			times->log_T[j] = log(alpha + times->T.values[j]);
 	for (int64 i = 0; i < d->n; i++)
 	{
 		const FitRow *o = &d->rows[i];
 		double		x = o->k1, w = o->w;
-		double		lT = log(alpha + o->k3);
+		double		lT = times ? times->log_T[times->T.index[i]] : log(alpha + o->k3);
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
 		if (x != lastx)

@@ -11,7 +11,7 @@ BEGIN;
 SET client_min_messages = error;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(12);
+SELECT plan(16);
 SELECT setseed(0.15);
 CREATE TEMP TABLE cust AS
 SELECT g AS id, 10 + 42 * random() AS t_cal, (-ln(1 - random()) - ln(1 - random())) / 5 AS lambda
@@ -67,6 +67,21 @@ SELECT ok((SELECT abs((bg).r - (nb).r) < 1e-4 * (nb).r AND abs((bg).alpha - (nb)
                   AND abs((pn).r - (nb).r) < 1e-4 * (nb).r FROM fits),
           'and its r and alpha (within 1e-4 relative)');
 
+-- A warm start at the limit (an incremental profile refit after new orders):
+-- the NBD refit from there, few iterations, the same likelihood as the cold
+-- fit; on data that do show dropout the same start leaves the boundary.
+SELECT ok((SELECT (w).iterations <= 5 AND (w).status = (bg).status AND abs((w).loglik - (nb).loglik) < 1e-6
+           FROM fits, LATERAL (SELECT persona.bgnbd_fit(h.x, h.t_x, h.t_cal, 1, 0, fits.bg) AS w FROM hist h) q),
+          'BG/NBD warm-started at its NBD limit: at most 5 iterations, the NBD likelihood');
+SELECT ok((SELECT (w).iterations <= 5 AND (w).status = (pn).status AND abs((w).loglik - (nb).loglik) < 1e-6
+           FROM fits, LATERAL (SELECT persona.pareto_nbd_fit(h.x, h.t_x, h.t_cal, 1, 0, fits.pn) AS w FROM hist h) q),
+          'Pareto/NBD warm-started at its NBD limit: at most 5 iterations, the NBD likelihood');
+CREATE TEMP TABLE dropping AS SELECT * FROM persona.simulate_bgnbd(0.5, 5, 0.8, 2.4, 3000, 52, 3);
+SELECT ok((SELECT (w).status = 'ok' AND abs((w).loglik - (c).loglik) < 1e-6 * abs((c).loglik)
+           FROM fits,
+                LATERAL (SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, 0, fits.bg) AS w, persona.bgnbd_fit(x, t_x, t_cal) AS c FROM dropping) q),
+          'a start at the limit on data with dropout leaves the boundary: the cold fit''s likelihood');
+
 -- Customers who all buy at one rate (every 7 weeks, observed 10-60 weeks):
 -- no heterogeneity either, the likelihood rises along the ridge
 -- r, alpha -> infinity with r / alpha fixed; its supremum is the Poisson
@@ -87,6 +102,10 @@ SELECT ok((SELECT abs((bg).loglik - poisson_ll) < 1e-9 * abs(poisson_ll) AND abs
                   AND abs((mb).loglik - poisson_ll) < 1e-9 * abs(poisson_ll) AND abs((nb).loglik - poisson_ll) < 1e-9 * abs(poisson_ll)
            FROM ridge),
           'with the Poisson limit''s likelihood (closed form, within 1e-9 relative), not a point on the way there');
+SELECT ok((SELECT (w).status = 'ok' AND abs((w).loglik - (c).loglik) < 1e-6 * abs((c).loglik)
+           FROM ridge,
+                LATERAL (SELECT persona.bgnbd_fit(x, t_x, t_cal, 1, 0, ridge.bg) AS w, persona.bgnbd_fit(x, t_x, t_cal) AS c FROM dropping) q),
+          'a start at the Poisson limit on data with dropout and different rates leaves the bounds: the cold fit''s likelihood');
 SELECT ok((SELECT (nb).loglik > persona_ll FROM ridge,
                   LATERAL (SELECT sum(persona.nbd_loglik(nb, x, t_x, t_cal)) AS persona_ll FROM regular) q),
           'which is above the likelihood at the parameters on the search bound');
