@@ -1064,6 +1064,99 @@ $fn$;
 COMMENT ON FUNCTION persona.btyd_fit_function(text) IS
   'The fit aggregate of a purchase model named bgnbd, pareto_nbd, mbgnbd or nbd (22023 for another name)';
 
+-- persona.time_zone (issue 12): zone-taking aggregates that postgres_fdw pushes down.
+-- persona.time_zone: a zone name as a value of its own, not collatable
+-- type.  postgres_fdw ships an aggregate to a shard only when each of its
+-- collatable inputs is a column of the foreign table, so the text overloads
+-- above run on the coordinator over every fetched row; these run whole on
+-- the shards (README, Running on more than one machine).  Same C functions:
+-- the value is the name's bytes, as in text.
+CREATE TYPE persona.time_zone;
+CREATE FUNCTION persona.time_zone_in(cstring) RETURNS persona.time_zone
+AS 'MODULE_PATHNAME', 'time_zone_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.time_zone_in(cstring) IS 'input function of persona.time_zone (22023 for a name persona does not take)';
+CREATE FUNCTION persona.time_zone_out(persona.time_zone) RETURNS cstring
+AS 'MODULE_PATHNAME', 'time_zone_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.time_zone_out(persona.time_zone) IS 'output function of persona.time_zone';
+CREATE FUNCTION persona.time_zone_recv(internal) RETURNS persona.time_zone
+AS 'MODULE_PATHNAME', 'time_zone_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.time_zone_recv(internal) IS 'binary input function of persona.time_zone';
+CREATE FUNCTION persona.time_zone_send(persona.time_zone) RETURNS bytea
+AS 'MODULE_PATHNAME', 'time_zone_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.time_zone_send(persona.time_zone) IS 'binary output function of persona.time_zone';
+CREATE TYPE persona.time_zone (
+    INPUT = persona.time_zone_in, OUTPUT = persona.time_zone_out,
+    RECEIVE = persona.time_zone_recv, SEND = persona.time_zone_send,
+    INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON TYPE persona.time_zone IS
+  'A time zone name (IANA such as Asia/Shanghai, or POSIX) checked on input; not collatable, so the aggregates taking it are pushed down to postgres_fdw shards';
+CREATE CAST (text AS persona.time_zone) WITH INOUT AS ASSIGNMENT;
+CREATE CAST (persona.time_zone AS text) WITHOUT FUNCTION AS ASSIGNMENT;
+COMMENT ON CAST (text AS persona.time_zone) IS 'a zone name, checked as the type''s input checks it';
+COMMENT ON CAST (persona.time_zone AS text) IS 'the zone''s name';
+
+CREATE FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric, timestamptz, persona.time_zone)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.order_stats_transfn(internal, timestamptz, numeric, timestamptz, persona.time_zone) IS 'transition function of persona.order_stats with a persona.time_zone';
+CREATE AGGREGATE persona.order_stats(ordered_at timestamptz, amount numeric, as_of timestamptz, time_zone persona.time_zone) (
+    SFUNC = persona.order_stats_transfn, STYPE = internal, FINALFUNC = persona.order_stats_finalfn,
+    COMBINEFUNC = persona.order_stats_combinefn, SERIALFUNC = persona.order_stats_serialfn,
+    DESERIALFUNC = persona.order_stats_deserialfn, SSPACE = 280, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.order_stats(timestamptz, numeric, timestamptz, persona.time_zone) IS
+  'Per-customer order statistics as of a day, calendar days in time_zone; runs whole on postgres_fdw shards';
+CREATE FUNCTION persona.order_stats_state_transfn(internal, timestamptz, numeric, persona.time_zone)
+RETURNS internal AS 'MODULE_PATHNAME', 'order_stats_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.order_stats_state_transfn(internal, timestamptz, numeric, persona.time_zone) IS 'transition function of persona.order_stats_state with a persona.time_zone';
+CREATE AGGREGATE persona.order_stats_state(ordered_at timestamptz, amount numeric, time_zone persona.time_zone) (
+    SFUNC = persona.order_stats_state_transfn, STYPE = internal, FINALFUNC = persona.order_stats_state_finalfn,
+    COMBINEFUNC = persona.order_stats_combinefn, SERIALFUNC = persona.order_stats_serialfn,
+    DESERIALFUNC = persona.order_stats_deserialfn, SSPACE = 280, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.order_stats_state(timestamptz, numeric, persona.time_zone) IS
+  'A customer''s order_stats state as bytea, calendar days in time_zone; runs whole on postgres_fdw shards';
+CREATE FUNCTION persona.habits_zone_transfn(internal, timestamptz, persona.time_zone) RETURNS internal
+AS 'MODULE_PATHNAME', 'habits_zone_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.habits_zone_transfn(internal, timestamptz, persona.time_zone) IS 'transition function of persona.habits and persona.habits_state with a persona.time_zone';
+CREATE AGGREGATE persona.habits(ordered_at timestamptz, time_zone persona.time_zone) (
+    SFUNC = persona.habits_zone_transfn, STYPE = internal, FINALFUNC = persona.habits_finalfn,
+    COMBINEFUNC = persona.habits_zone_combinefn, SERIALFUNC = persona.habits_zone_serialfn,
+    DESERIALFUNC = persona.habits_zone_deserialfn, SSPACE = 192, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.habits(timestamptz, persona.time_zone) IS
+  'Buying habits of a customer in time_zone; runs whole on postgres_fdw shards';
+CREATE AGGREGATE persona.habits_state(ordered_at timestamptz, time_zone persona.time_zone) (
+    SFUNC = persona.habits_zone_transfn, STYPE = internal, FINALFUNC = persona.habits_state_finalfn,
+    COMBINEFUNC = persona.habits_zone_combinefn, SERIALFUNC = persona.habits_zone_serialfn,
+    DESERIALFUNC = persona.habits_zone_deserialfn, SSPACE = 192, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.habits_state(timestamptz, persona.time_zone) IS
+  'A customer''s habits state as bytea, in time_zone; runs whole on postgres_fdw shards';
+CREATE FUNCTION persona.daypart_of(t timestamptz, time_zone persona.time_zone) RETURNS persona.daypart
+AS 'MODULE_PATHNAME', 'daypart_of_zone' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.daypart_of(timestamptz, persona.time_zone) IS 'Daypart of a time in time_zone (shippable to postgres_fdw shards)';
+
+-- Profiles over foreign tables or partitions compute their states with the GROUP BY, pushed down.
+CREATE OR REPLACE FUNCTION persona.profile_states_sql(p persona.profiles, as_of_sql text, extra_where text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN extra_where IS NULL AND p.key_type IN ('smallint', 'integer', 'bigint')
+                 -- foreign tables or partitions: the GROUP BY, which postgres_fdw runs on the shards
+                 AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = p.orders AND c.relkind = 'f')
+                 AND NOT EXISTS (SELECT FROM pg_partition_tree(p.orders) t JOIN pg_class c ON c.oid = t.relid
+                                 WHERE c.relkind = 'f')
+THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
+ FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, %5$L, %6$L, %7$L) s)$q$,
+    p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
+    p.customer_col, p.time_col, p.amount_col)
+ELSE format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L::persona.time_zone) AS st,
+        persona.habits_state(%2$s, %4$L::persona.time_zone) FILTER (WHERE o.%3$I IS NULL OR o.%3$I >= 0) AS hb
+ FROM %5$s o
+ WHERE o.%1$I IS NOT NULL AND %2$s < %6$s%7$s
+ GROUP BY o.%1$I)$q$,
+    p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.time_zone,
+    p.orders::text, persona.profile_day_end(p, as_of_sql), coalesce(' AND ' || extra_where, '')) END;
+COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
+  'SQL of per-customer order_stats and habits states of the orders up to the end of the as-of day';
+
+
 ------------------------------------------------------------------------
 -- 9. Charts (SVG as text) and the profile report
 ------------------------------------------------------------------------

@@ -172,6 +172,8 @@ habits_transfn(PG_FUNCTION_ARGS)
 	PersonaLocal l;
 
 	aggctx = persona_agg_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		persona_check_session_zone_here("persona.habits", "Pass the zone as a value: persona.habits(ordered_at, 'Asia/Shanghai'::persona.time_zone).");
 	st = PG_ARGISNULL(0) ? persona_state_alloc(fcinfo, aggctx, sizeof(HabitsState))
 		: (HabitsState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))

@@ -157,7 +157,12 @@ order_stats_transfn(PG_FUNCTION_ARGS)
 	zone = PG_NARGS() > 4 ? persona_zone_arg(fcinfo, 4) : session_timezone;
 
 	if (PG_ARGISNULL(0))
+	{
+		if (PG_NARGS() <= 4)
+			persona_check_session_zone_here("persona.order_stats",
+											"Pass the zone as a value: persona.order_stats(ordered_at, amount, as_of, 'Asia/Shanghai'::persona.time_zone).");
 		st = state_new(fcinfo, aggctx, zone, true, as_of);
+	}
 	else
 	{
 		st = (OrderStatsState *) PG_GETARG_POINTER(0);

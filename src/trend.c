@@ -10,6 +10,8 @@
  */
 #include "persona.h"
 
+#include "tzspan.h"
+
 #include <math.h>
 
 #include "access/htup_details.h"
@@ -87,8 +89,15 @@ trend_transfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("as_of, window and ratio must not be NULL")));
 	if (PG_ARGISNULL(0))
-		st = state_new(aggctx, PG_GETARG_TIMESTAMPTZ(2), PG_GETARG_INTERVAL_P(3),
-					   PG_NARGS() > 4 ? PG_GETARG_FLOAT8(4) : 0.5);
+	{
+		Interval   *w = PG_GETARG_INTERVAL_P(3);
+
+		/* days and months of a window are calendar ones, in the session TimeZone */
+		if (w->day != 0 || w->month != 0)
+			persona_check_session_zone_here("persona.frequency_trend with a window in days or months",
+											"Give the window in hours, e.g. interval '720 hours', which no time zone changes.");
+		st = state_new(aggctx, PG_GETARG_TIMESTAMPTZ(2), w, PG_NARGS() > 4 ? PG_GETARG_FLOAT8(4) : 0.5);
+	}
 	else
 	{
 		st = (TrendState *) PG_GETARG_POINTER(0);

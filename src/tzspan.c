@@ -6,6 +6,7 @@
 
 #include "tzspan.h"
 
+#include "catalog/namespace.h"
 #include "datatype/timestamp.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
@@ -98,6 +99,34 @@ persona_zone(text *name)
 	cached_len = len;
 	cached_zone = tz;
 	return tz;
+}
+
+/*
+ * Error when an aggregate reading the session TimeZone runs in a
+ * postgres_fdw remote session.  postgres_fdw ships an aggregate to the shard
+ * whatever its support functions read (an aggregate is always immutable to
+ * the planner), and its remote sessions run with search_path = pg_catalog
+ * and TimeZone UTC, so the calendar days would silently be UTC's instead of
+ * the caller's: say so, with a hint that names the form that carries the
+ * zone.  (A
+ * session of one's own with exactly these settings gets the same error; its
+ * hint is the same fix.)
+ */
+void
+persona_check_session_zone_here(const char *what, const char *hint)
+{
+	const char *zone;
+
+	if (namespace_search_path == NULL || strcmp(namespace_search_path, "pg_catalog") != 0)
+		return;
+	zone = pg_get_timezone_name(session_timezone);
+	if (zone == NULL || (pg_strcasecmp(zone, "UTC") != 0 && pg_strcasecmp(zone, "GMT") != 0))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s without a time zone cannot run in a postgres_fdw remote session", what),
+			 errdetail("It reads the session TimeZone, and postgres_fdw runs it on the shard in UTC, not in the caller's zone (this session has search_path pg_catalog and TimeZone UTC, as postgres_fdw's do)."),
+			 errhint("%s", hint)));
 }
 
 /* The zone of argument argno, which must not be NULL (22004). */

@@ -308,4 +308,50 @@ SELECT pg_temp.err($$SELECT persona.rfm_segment('555', 'standard', '')$$) AS emp
 SELECT pg_temp.err($$SELECT persona.rfm_segment('555', 'nosuch', 'en')$$) AS bad_scheme;
 SELECT persona.label('night'::persona.daypart, NULL) IS NULL AS null_language, persona.rfm_segment('555', 'standard', NULL) IS NULL AS null_language_segment;
 
+-- persona.time_zone: the zone as a value of its own type (not collatable,
+-- so postgres_fdw ships the aggregates taking it: test/fdw_shards.sh).
+-- Input checks the name as the text arguments do; the aggregates give what
+-- the text overloads give; an unknown literal still picks the text ones.
+SELECT 'Asia/Shanghai'::persona.time_zone AS zone, 'UTC'::text::persona.time_zone AS from_text,
+       ('America/New_York'::persona.time_zone)::text AS to_text,
+       (SELECT typcollation FROM pg_type WHERE oid = 'persona.time_zone'::regtype) = 0 AS not_collatable;
+SELECT pg_temp.err($$SELECT 'EST'::persona.time_zone$$) AS abbreviation,
+       pg_temp.err($$SELECT 'Mars/Olympus'::persona.time_zone$$) AS unknown,
+       pg_temp.err($$SELECT ''::persona.time_zone$$) AS empty,
+       pg_temp.err($$SELECT 'right/UTC'::text::persona.time_zone$$) AS leap_seconds;
+SELECT bool_and(a1::text = a2::text) AS same_stats, bool_and(h1::text = h2::text) AS same_habits,
+       bool_and(s1 = s2) AS same_state, bool_and(hs1 = hs2) AS same_habits_state, count(*) AS customers
+FROM (SELECT customer_id,
+             persona.order_stats(ordered_at, amount, '2025-06-30 16:00+00', 'Asia/Shanghai'::persona.time_zone) AS a1,
+             persona.order_stats(ordered_at, amount, '2025-06-30 16:00+00', 'Asia/Shanghai') AS a2,
+             persona.habits(ordered_at, 'Asia/Shanghai'::persona.time_zone) AS h1, persona.habits(ordered_at, 'Asia/Shanghai') AS h2,
+             persona.order_stats_state(ordered_at, amount, 'Asia/Shanghai'::persona.time_zone) AS s1,
+             persona.order_stats_state(ordered_at, amount, 'Asia/Shanghai') AS s2,
+             persona.habits_state(ordered_at, 'Asia/Shanghai'::persona.time_zone) AS hs1, persona.habits_state(ordered_at, 'Asia/Shanghai') AS hs2
+      FROM tz_orders GROUP BY 1) q;
+SELECT string_agg(persona.daypart_of(ordered_at, 'Asia/Shanghai'::persona.time_zone)::text, ',' ORDER BY customer_id, ordered_at)
+       = string_agg(persona.daypart_of(ordered_at, 'Asia/Shanghai')::text, ',' ORDER BY customer_id, ordered_at) AS same_dayparts
+FROM tz_orders;
+-- an unknown literal resolves to the text overload (as before the type existed)
+EXPLAIN (VERBOSE, COSTS OFF) SELECT persona.habits(ordered_at, 'UTC') FROM tz_orders;
+-- Rows of one group in two spellings of one zone are one zone; two zones are an error.
+SELECT count(*) FROM (SELECT persona.habits(ordered_at, z::persona.time_zone) FROM tz_orders,
+                      (VALUES ('Asia/Shanghai'), ('asia/shanghai')) v(z) GROUP BY customer_id) q;
+SELECT pg_temp.err($$SELECT persona.habits(ordered_at, z::persona.time_zone) FROM tz_orders, (VALUES ('UTC'), ('Asia/Shanghai')) v(z) GROUP BY customer_id$$) AS two_zones;
+
+-- The aggregates that read the session TimeZone refuse to run in a session
+-- set up as postgres_fdw sets up its remote ones (search_path pg_catalog,
+-- TimeZone UTC): there they would count UTC's days, not the caller's.
+BEGIN;
+SET LOCAL search_path = pg_catalog;
+SET LOCAL TimeZone = 'UTC';
+SELECT pg_temp.err($$SELECT persona.order_stats(ordered_at, amount, '2025-06-30') FROM public.tz_orders GROUP BY customer_id$$) AS fdw_like_stats;
+SELECT pg_temp.err($$SELECT persona.habits(ordered_at) FROM public.tz_orders GROUP BY customer_id$$) AS fdw_like_habits;
+SELECT pg_temp.err($$SELECT persona.frequency_trend(ordered_at, '2025-06-30', '30 days') FROM public.tz_orders GROUP BY customer_id$$) AS fdw_like_trend;
+SELECT count(t::text) AS hours_window_runs, count(s::text) AS zone_value_runs
+FROM (SELECT customer_id, persona.frequency_trend(ordered_at, '2025-06-30', '720 hours') AS t,
+             persona.order_stats(ordered_at, amount, '2025-06-30', 'UTC'::persona.time_zone) AS s
+      FROM public.tz_orders GROUP BY customer_id) q;
+ROLLBACK;
+
 DROP TABLE tz_orders, seen;
