@@ -19,6 +19,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 PG_FUNCTION_INFO_V1(rfm_segment);
 PG_FUNCTION_INFO_V1(rfm_segment_in);
@@ -117,6 +118,16 @@ load_user_scheme(SegmentScheme *c, MemoryContext mcxt)
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read persona.segment_rules");
 	n = SPI_processed;
+	/*
+	 * On a Citus worker the rules table is the worker's, empty: the rules
+	 * live on the coordinator, where the query must label the scores.
+	 */
+	if (n == 0 && application_name != NULL && strncmp(application_name, "citus_internal", 14) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("segment scheme \"%s\" does not exist on this Citus worker", c->name),
+				 errdetail("Citus ran rfm_segment on a worker; user schemes are rows of persona.segment_rules on the coordinator."),
+				 errhint("Label the scores on the coordinator: compute them in a MATERIALIZED CTE and call rfm_segment in the outer query.")));
 	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -11,6 +11,7 @@
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 /* ------------------------------------------------------------------ zones */
@@ -102,21 +103,29 @@ persona_zone(text *name)
 }
 
 /*
- * Error when an aggregate reading the session TimeZone runs in a
- * postgres_fdw remote session.  postgres_fdw ships an aggregate to the shard
- * whatever its support functions read (an aggregate is always immutable to
- * the planner), and its remote sessions run with search_path = pg_catalog
- * and TimeZone UTC, so the calendar days would silently be UTC's instead of
- * the caller's: say so, with a hint that names the form that carries the
- * zone.  (A
- * session of one's own with exactly these settings gets the same error; its
- * hint is the same fix.)
+ * Error when an aggregate reading the session TimeZone runs where the
+ * session is not the caller's: in a postgres_fdw remote session or a Citus
+ * worker task.  Both ship the aggregate whatever its support functions read
+ * (an aggregate is always immutable to the planner): postgres_fdw's remote
+ * sessions run with search_path = pg_catalog and TimeZone UTC, Citus's tasks
+ * (application_name citus_internal ...) in the worker's own TimeZone, so the
+ * calendar days would silently be another zone's.  Say so, with a hint that
+ * names the form that carries the zone.  (A session of one's own with
+ * exactly postgres_fdw's settings gets the same error; its hint is the
+ * same fix.)
  */
 void
 persona_check_session_zone_here(const char *what, const char *hint)
 {
 	const char *zone;
 
+	if (application_name != NULL && strncmp(application_name, "citus_internal", 14) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s without a time zone cannot run on a Citus worker", what),
+				 errdetail("It reads the session TimeZone, and Citus runs it on the worker in the worker's TimeZone (%s), not in the caller's.",
+						   pg_get_timezone_name(session_timezone)),
+				 errhint("%s", hint)));
 	if (namespace_search_path == NULL || strcmp(namespace_search_path, "pg_catalog") != 0)
 		return;
 	zone = pg_get_timezone_name(session_timezone);

@@ -29,7 +29,7 @@ typedef struct PersonaLocal
 extern pg_tz *persona_zone(text *name);
 extern pg_tz *persona_zone_arg(FunctionCallInfo fcinfo, int argno);
 extern pg_tz *persona_zone_or_session(FunctionCallInfo fcinfo, int argno);
-/* Error when a session-zone aggregate runs in a postgres_fdw remote session. */
+/* Error when a session-zone aggregate runs in a postgres_fdw remote session or a Citus worker task. */
 extern void persona_check_session_zone_here(const char *what, const char *hint);
 extern void persona_check_same_zone(pg_tz *a, pg_tz *b);
 extern TimestampTz persona_timestamptz_in_zone(const char *str, pg_tz *tz);

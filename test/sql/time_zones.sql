@@ -353,5 +353,14 @@ FROM (SELECT customer_id, persona.frequency_trend(ordered_at, '2025-06-30', '720
              persona.order_stats(ordered_at, amount, '2025-06-30', 'UTC'::persona.time_zone) AS s
       FROM public.tz_orders GROUP BY customer_id) q;
 ROLLBACK;
+-- and in a Citus worker task (application_name citus_internal ...), which runs
+-- in the worker's own TimeZone; a user segment scheme is not there either
+BEGIN;
+SET LOCAL application_name = 'citus_internal gpid=10000000001';
+SELECT pg_temp.err($$SELECT persona.order_stats(ordered_at, amount, '2025-06-30') FROM tz_orders GROUP BY customer_id$$) AS citus_like_stats;
+SELECT pg_temp.err($$SELECT persona.rfm_segment('555', 'no_such_scheme')$$) AS citus_like_scheme;
+SELECT count(s::text) AS zone_value_runs
+FROM (SELECT customer_id, persona.order_stats(ordered_at, amount, '2025-06-30', 'UTC'::persona.time_zone) AS s FROM tz_orders GROUP BY customer_id) q;
+ROLLBACK;
 
 DROP TABLE tz_orders, seen;
