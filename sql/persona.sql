@@ -2794,13 +2794,32 @@ COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
 -- orders.  All customers with an integer key: customer_states, one scan
 -- into its own hash table, the same bytes in about half the time of the
 -- GROUP BY, which stays for other keys and for a subset of customers.
+-- Whether a relation's rows live on other servers: a foreign table, a
+-- partitioned table with foreign partitions, or a Citus distributed table
+-- (Citus's catalog is read only where Citus is installed).
+CREATE FUNCTION persona.relation_is_remote(rel regclass) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $fn$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF EXISTS (SELECT FROM pg_class c WHERE c.oid = rel AND c.relkind = 'f')
+       OR EXISTS (SELECT FROM pg_partition_tree(rel) t JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'f') THEN
+        RETURN true;
+    END IF;
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1 AND partmethod <> ''n'')'
+            INTO distributed USING rel;
+    END IF;
+    RETURN distributed;
+END $fn$;
+COMMENT ON FUNCTION persona.relation_is_remote(regclass) IS
+  'Whether a relation''s rows live on other servers (a foreign table, foreign partitions, a Citus distributed table): profiles over it compute per-customer states with a GROUP BY those servers run';
+
 CREATE FUNCTION persona.profile_states_sql(p persona.profiles, as_of_sql text, extra_where text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE WHEN extra_where IS NULL AND p.key_type IN ('smallint', 'integer', 'bigint')
-                 -- foreign tables or partitions: the GROUP BY, which postgres_fdw runs on the shards
-                 AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = p.orders AND c.relkind = 'f')
-                 AND NOT EXISTS (SELECT FROM pg_partition_tree(p.orders) t JOIN pg_class c ON c.oid = t.relid
-                                 WHERE c.relkind = 'f')
+                 -- rows on other servers: the GROUP BY, which postgres_fdw and Citus run there
+                 AND NOT persona.relation_is_remote(p.orders)
 THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
  FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, %5$L, %6$L, %7$L) s)$q$,
     p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,

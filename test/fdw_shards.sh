@@ -178,6 +178,9 @@ SELECT persona.create_profile('fdw_local', 'orders_local', 'customer_id', 'order
 SELECT persona.create_profile('fdw_dist', 'orders_dist', 'customer_id', 'ordered_at', 'amount', schema => 'public',
                               as_of => '2024-12-31', time_zone => 'Asia/Shanghai', language => 'zh');
 SQL
+remote=$(psql -X -A -t -d $db -c "SELECT persona.relation_is_remote('orders_local'), persona.relation_is_remote('orders_dist'), persona.relation_is_remote('orders_dist_p1')")
+[ "$remote" = "f|t|t" ] && ok "relation_is_remote: the local table no, the partitioned table and a foreign partition yes" ||
+  bad "relation_is_remote: $remote"
 # its per-customer states are computed on the shards (the GROUP BY with the zone as a persona.time_zone)
 states=$(psql -X -A -t -d $db -c "SELECT persona.profile_states_sql(persona.profile_get('fdw_dist'), '''2024-12-31''::date', NULL)")
 pushed=$(psql -X -A -t -d $db -c "$settings" -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM $states s" | grep -c "Remote SQL: SELECT customer_id, persona.order_stats_state(" || true)
