@@ -41,6 +41,10 @@ bench:
 bench-memory:
 	bench/memory
 
+# customer_profile at 0.5M, 1M, 2M and 4M customers: time per order and peak memory (also the end of make bench)
+bench-scale:
+	bench/scale
+
 # How late statement_timeout arrives in the heavy queries (server from PG*; minutes, ~2 GB of tables).
 cancel-latency:
 	test/cancel_latency.sh
@@ -69,4 +73,4 @@ valgrind:
 asan:
 	PG_CONFIG=$(PG_CONFIG) test/memcheck/asan.sh
 
-.PHONY: prove bench bench-memory cancel-latency fuzz fuzz-quick valgrind asan
+.PHONY: prove bench bench-memory bench-scale cancel-latency fuzz fuzz-quick valgrind asan
