@@ -82,6 +82,17 @@ persona_agg_context(FunctionCallInfo fcinfo)
 	pg_unreachable();
 }
 
+/*
+ * Whether this backend runs a task a Citus coordinator sent it: Citus
+ * names those sessions citus_internal (gpid ...).  Their settings are the
+ * worker's, and tables such as persona.segment_rules are the worker's too.
+ */
+bool
+persona_in_citus_task(void)
+{
+	return application_name != NULL && strncmp(application_name, "citus_internal", 14) == 0;
+}
+
 /* Error out unless x is a finite number. */
 void
 persona_check_finite(double x, const char *what)

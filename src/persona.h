@@ -109,5 +109,7 @@ extern MemoryContext persona_agg_context(FunctionCallInfo fcinfo);
 
 /* Error out unless x is a finite float8; what names the argument in the message. */
 extern void persona_check_finite(double x, const char *what);
+/* Whether this backend runs a Citus worker task (application_name citus_internal ...). */
+extern bool persona_in_citus_task(void);
 
 #endif							/* PERSONA_H */

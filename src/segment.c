@@ -19,7 +19,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 
 PG_FUNCTION_INFO_V1(rfm_segment);
 PG_FUNCTION_INFO_V1(rfm_segment_in);
@@ -122,7 +121,7 @@ load_user_scheme(SegmentScheme *c, MemoryContext mcxt)
 	 * On a Citus worker the rules table is the worker's, empty: the rules
 	 * live on the coordinator, where the query must label the scores.
 	 */
-	if (n == 0 && application_name != NULL && strncmp(application_name, "citus_internal", 14) == 0)
+	if (n == 0 && persona_in_citus_task())
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("segment scheme \"%s\" does not exist on this Citus worker", c->name),

@@ -2,7 +2,7 @@
  * tzspan.c — time zones as values, and the calendar day, weekday and hour
  * of a timestamptz in a zone without a timestamp2tm() call per row.
  */
-#include "postgres.h"
+#include "persona.h"
 
 #include "tzspan.h"
 
@@ -11,7 +11,6 @@
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 /* ------------------------------------------------------------------ zones */
@@ -119,7 +118,7 @@ persona_check_session_zone_here(const char *what, const char *hint)
 {
 	const char *zone;
 
-	if (application_name != NULL && strncmp(application_name, "citus_internal", 14) == 0)
+	if (persona_in_citus_task())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s without a time zone cannot run on a Citus worker", what),
