@@ -1136,7 +1136,7 @@ COMMENT ON FUNCTION persona.daypart_of(timestamptz, persona.time_zone) IS 'Daypa
 
 -- Profiles over foreign tables, foreign partitions or Citus distributed tables compute their states with the GROUP BY, pushed down.
 CREATE FUNCTION persona.relation_is_remote(rel regclass) RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $fn$
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $fn$
 DECLARE
     distributed boolean := false;
 BEGIN

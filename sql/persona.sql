@@ -2798,7 +2798,7 @@ COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
 -- partitioned table with foreign partitions, or a Citus distributed table
 -- (Citus's catalog is read only where Citus is installed).
 CREATE FUNCTION persona.relation_is_remote(rel regclass) RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $fn$
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $fn$
 DECLARE
     distributed boolean := false;
 BEGIN

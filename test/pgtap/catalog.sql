@@ -43,7 +43,7 @@ SELECT results_eq($$
            ('profile_build', 'u'), ('profile_capture_triggers', 'u'), ('profile_column_type', 'r'), ('profile_create_tally', 'u'), ('profile_customers_view', 'u'),
            ('profile_drop_temp', 'u'), ('profile_guard', 'r'), ('profile_refresh_run', 'u'), ('profile_report', 'r'), ('profile_rows_columns', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'),
            ('purchase_days', 'r'), ('refresh_profile', 'u'),
-           ('report_grids', 'r'), ('report_lifecycle', 'r'), ('report_models', 'r'), ('report_quality', 'r'), ('report_segments', 'r'), ('report_tags', 'r'),
+           ('relation_is_remote', 'r'), ('report_grids', 'r'), ('report_lifecycle', 'r'), ('report_models', 'r'), ('report_quality', 'r'), ('report_segments', 'r'), ('report_tags', 'r'),
            ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
            ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('tracking', 'r'), ('unschedule_refresh', 'u')$$,
   'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
