@@ -1175,6 +1175,31 @@ COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
 
 
 ------------------------------------------------------------------------
+-- Global aggregates: compact states and the approximate mode
+------------------------------------------------------------------------
+-- rfm_breaks, pareto and lorenz_curve keep their float8[] state type (so
+-- views using them survive); its contents are now distinct values with
+-- counts (f8state.h), which the new library reads and writes.
+
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text, float8) IS 'transition function of persona.rfm_breaks';
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer, method text, accuracy float8) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer, text, float8) IS
+  'RFM cut points with monetary values quantised to within accuracy (e.g. 0.01; 0 = exact): monetary cuts are grid values at most about 2 x accuracy above the exact ones, scores stay tie-safe, partial states stay small';
+
+CREATE FUNCTION persona.pareto_transfn(float8[], float8, float8, float8, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_transfn(float8[], float8, float8, float8, float8) IS 'transition function of persona.pareto';
+CREATE AGGREGATE persona.pareto(amount float8, top_share float8, revenue_share float8, accuracy float8) (
+    SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto(float8, float8, float8, float8) IS
+  'Revenue concentration with amounts represented within accuracy (e.g. 0.01; 0 = exact): revenue exact, shares within about 2 x accuracy, partial states small';
+
+------------------------------------------------------------------------
 -- 9. Charts (SVG as text) and the profile report
 ------------------------------------------------------------------------
 

@@ -318,8 +318,9 @@ COMMENT ON FUNCTION persona.rfm_breaks_out(persona.rfm_breaks) IS 'output functi
 COMMENT ON FUNCTION persona.rfm_breaks_recv(internal) IS 'binary input function of persona.rfm_breaks';
 COMMENT ON FUNCTION persona.rfm_breaks_send(persona.rfm_breaks) IS 'binary output function of persona.rfm_breaks';
 
--- The state is a float8[] (parameters, then every customer's values), not
--- internal: partial states print and re-read exactly, so Citus can combine them.
+-- The state is a float8[] (parameters, then the distinct values of each
+-- dimension with their customers: f8state.h), not internal: partial states
+-- print and re-read exactly, so Citus can combine them.
 CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8)
 RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer)
@@ -351,6 +352,18 @@ COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer) IS
   'Tie-safe quantile cut points for RFM scoring on bins (2..10) points';
 COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer, text) IS
   'RFM cut points by method: quantile (tie-safe) or mean (2 bins, high/low against the average)';
+
+-- The approximate mode: monetary values quantised to a grid of relative
+-- step 2 accuracy, so partial states stay small however many distinct
+-- amounts there are (recency and frequency stay exact).
+CREATE FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'rfm_breaks_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_breaks_transfn(float8[], float8, float8, float8, integer, text, float8) IS 'transition function of persona.rfm_breaks';
+CREATE AGGREGATE persona.rfm_breaks(recency float8, frequency float8, monetary float8, bins integer, method text, accuracy float8) (
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn,
+    COMBINEFUNC = persona.rfm_breaks_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.rfm_breaks(float8, float8, float8, integer, text, float8) IS
+  'RFM cut points with monetary values quantised to within accuracy (e.g. 0.01; 0 = exact): monetary cuts are grid values at most about 2 x accuracy above the exact ones, scores stay tie-safe, partial states stay small';
 
 CREATE FUNCTION persona.rfm_thresholds(r_days float8[], f_counts float8[], m_amounts float8[])
 RETURNS persona.rfm_breaks AS 'MODULE_PATHNAME', 'rfm_thresholds' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -421,7 +434,7 @@ CREATE TYPE persona.pareto_summary AS (
 COMMENT ON TYPE persona.pareto_summary IS
   'Revenue concentration: top_revenue_share from the top top_share of customers; customer_share making revenue_share';
 
--- float8[] state (parameters, then the amounts): see rfm_breaks.
+-- float8[] state (parameters, then the distinct amounts with their customers): see rfm_breaks.
 CREATE FUNCTION persona.pareto_transfn(float8[], float8)
 RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION persona.pareto_transfn(float8[], float8, float8, float8)
@@ -445,6 +458,15 @@ COMMENT ON AGGREGATE persona.pareto(float8) IS
   'Revenue concentration over per-customer amounts: share from the top 20%, share of customers making 80%';
 COMMENT ON AGGREGATE persona.pareto(float8, float8, float8) IS
   'Revenue concentration with chosen shares, e.g. pareto(revenue, 0.1, 0.5)';
+
+CREATE FUNCTION persona.pareto_transfn(float8[], float8, float8, float8, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'pareto_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_transfn(float8[], float8, float8, float8, float8) IS 'transition function of persona.pareto';
+CREATE AGGREGATE persona.pareto(amount float8, top_share float8, revenue_share float8, accuracy float8) (
+    SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.pareto(float8, float8, float8, float8) IS
+  'Revenue concentration with amounts represented within accuracy (e.g. 0.01; 0 = exact): revenue exact, shares within about 2 x accuracy, partial states small';
 
 ------------------------------------------------------------------------
 -- 3. Labels of persona's enums

@@ -21,8 +21,14 @@
 #include "f8state.h"
 #include "weighted_rows.h"
 
-/* Aggregate state: float8[] of [top_share, revenue_share, amount1, amount2, ...]. */
-#define PARETO_HEADER 2
+/*
+ * Aggregate state (f8state.h): header [top_share, revenue_share, accuracy,
+ * sum of the amounts], then the distinct amounts with their customers.
+ * accuracy > 0 quantises the amounts (f8state_quantise); the header's sum
+ * then keeps the exact total revenue.
+ */
+#define PARETO_HEADER 4
+#define PARETO_FIXED 3
 
 PG_FUNCTION_INFO_V1(pareto_transfn);
 PG_FUNCTION_INFO_V1(pareto_combinefn);
@@ -44,31 +50,30 @@ check_share(double x, const char *name)
 }
 
 /*
- * The state with argument 1 (an amount) appended, or as it is for a NULL
+ * The state with argument 1 (an amount) added, or as it is for a NULL
  * amount; a first row starts it with header.
  */
 static Datum
-amount_append(FunctionCallInfo fcinfo, MemoryContext aggctx, const double *header)
+amount_add(FunctionCallInfo fcinfo, MemoryContext aggctx, const double *header, const char *what)
 {
-	double		v;
+	double		v, q;
+	Datum		state;
 
 	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			return f8state_append((Datum) 0, true, aggctx, header, PARETO_HEADER, &v, 0);
-		return PG_GETARG_DATUM(0);
-	}
+		return f8state_add(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx, header, PARETO_HEADER, 1, -1, NULL, what);
 	v = PG_GETARG_FLOAT8(1);
 	persona_check_finite(v, "amount");
-	return f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx, header, PARETO_HEADER, &v, 1);
+	q = header[2] > 0 ? f8state_quantise(v, header[2]) : v;
+	state = f8state_add(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx, header, PARETO_HEADER, 1, -1, &q, what);
+	return f8state_header_add(state, 3, v);
 }
 
-/* pareto_transfn(state float8[], amount [, top_share, revenue_share]) */
+/* pareto_transfn(state float8[], amount [, top_share, revenue_share [, accuracy]]) */
 Datum
 pareto_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx = persona_agg_context(fcinfo);
-	double		header[PARETO_HEADER] = {0.2, 0.8};
+	double		header[PARETO_HEADER] = {0.2, 0.8, 0, 0};
 
 	if (PG_NARGS() > 2)
 	{
@@ -79,20 +84,31 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		header[0] = PG_GETARG_FLOAT8(2);
 		header[1] = PG_GETARG_FLOAT8(3);
 	}
+	if (PG_NARGS() > 4)
+	{
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("accuracy must not be NULL"),
+					 errhint("Pass 0 for exact shares.")));
+		header[2] = PG_GETARG_FLOAT8(4);
+	}
 	if (PG_ARGISNULL(0))
 	{
 		check_share(header[0], "top_share");
 		check_share(header[1], "revenue_share");
+		f8state_check_accuracy(header[2]);
 	}
 	else if (f8state_header(PG_GETARG_DATUM(0), 0, "pareto") != header[0] ||
-			 f8state_header(PG_GETARG_DATUM(0), 1, "pareto") != header[1])
+			 f8state_header(PG_GETARG_DATUM(0), 1, "pareto") != header[1] ||
+			 f8state_header(PG_GETARG_DATUM(0), 2, "pareto") != header[2])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("top_share and revenue_share must be the same for every row")));
-	PG_RETURN_DATUM(amount_append(fcinfo, aggctx, header));
+				 errmsg("top_share, revenue_share and accuracy must be the same for every row")));
+	PG_RETURN_DATUM(amount_add(fcinfo, aggctx, header, "pareto"));
 }
 
-/* Append b's amounts to a. */
+/* Merge b's amounts into a. */
 Datum
 pareto_combinefn(PG_FUNCTION_ARGS)
 {
@@ -106,18 +122,9 @@ pareto_combinefn(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	PG_RETURN_DATUM(f8state_combine(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1),
-									aggctx, PARETO_HEADER, 1, -1, "pareto"));
+									aggctx, PARETO_HEADER, PARETO_FIXED, 1, -1, "pareto"));
 }
 
-/* sort_desc(data, n): descending, and interruptible for millions of customers. */
-#define ST_SORT sort_desc
-#define ST_ELEMENT_TYPE double
-#define ST_COMPARE(a, b) ((*(a) < *(b)) - (*(a) > *(b)))
-#define ST_SCOPE static
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
 
 /* The sum of n amounts, added in order; an error when it overflows. */
 static double
@@ -140,7 +147,8 @@ amounts_total(const double *v, int64 n)
 
 /* The persona.pareto_summary row of n > 0 amounts v sorted high first. */
 static Datum
-pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_share, double revenue_share)
+pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_share, double revenue_share,
+				  double revenue)
 {
 	TupleDesc	desc;
 	Datum		values[6];
@@ -153,7 +161,7 @@ pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_
 	total = amounts_total(v, n);
 
 	values[0] = Int64GetDatum(n);
-	values[1] = Float8GetDatum(total);
+	values[1] = Float8GetDatum(isnan(revenue) ? total : revenue);
 	values[2] = Float8GetDatum(top_share);
 	values[4] = Float8GetDatum(revenue_share);
 	if (total > 0)
@@ -197,25 +205,57 @@ pareto_summary_of(FunctionCallInfo fcinfo, const double *v, int64 n, double top_
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
+/*
+ * The amounts of (amount, customers) runs r, ascending, expanded high
+ * first; accuracy > 0: each quantised amount's representative.  *n counts
+ * them.
+ */
+static double *
+expand_high_first(const WeightedRows *r, double accuracy, int64 *n, const char *what)
+{
+	double	   *v;
+
+	if (!(r->total < (double) (MaxAllocHugeSize / sizeof(double))))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s count too many customers (%g)", what, r->total)));
+	v = palloc_extended(Max(r->total, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	*n = 0;
+	for (int64 i = r->n - 1; i >= 0; i--)
+	{
+		double		x = accuracy > 0 ? f8state_representative(r->v[2 * i], accuracy) : r->v[2 * i];
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 12);
+		for (int64 c = 0; c < (int64) r->v[2 * i + 1]; c++)
+			v[(*n)++] = x;
+	}
+	return v;
+}
+
 /* The persona.pareto_summary row; NULL for no input. */
 Datum
 pareto_finalfn(PG_FUNCTION_ARGS)
 {
-	const double *all;
+	F8State		s;
 	double	   *v;
 	int64		n;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	all = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, &n, "pareto");
-	check_share(all[0], "top_share");
-	check_share(all[1], "revenue_share");
-	if (n == 0)
+	s = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, 1, -1, "pareto");
+	check_share(s.header[0], "top_share");
+	check_share(s.header[1], "revenue_share");
+	f8state_check_accuracy(s.header[2]);
+	if (s.dim[0].n == 0)
 		PG_RETURN_NULL();
-	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
-	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
-	sort_desc(v, n);
-	return pareto_summary_of(fcinfo, v, n, all[0], all[1]);
+	v = expand_high_first(&s.dim[0], s.header[2], &n, "pareto state");
+	/* approximate: the exact total kept in the header */
+	if (s.header[2] > 0 && !isfinite(s.header[3]))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total amount is out of range for type double precision"),
+				 errhint("Scale the amounts down, e.g. to thousands.")));
+	return pareto_summary_of(fcinfo, v, n, s.header[0], s.header[1], s.header[2] > 0 ? s.header[3] : NAN);
 }
 
 /*
@@ -228,7 +268,7 @@ pareto_from_rows(PG_FUNCTION_ARGS)
 {
 	WeightedRows r;
 	double	   *v;
-	int64		n = 0;
+	int64		n;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -239,19 +279,9 @@ pareto_from_rows(PG_FUNCTION_ARGS)
 	r = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 2, true, "pareto rows");
 	if (r.n == 0)
 		PG_RETURN_NULL();
-	if (!(r.total < (double) (MaxAllocHugeSize / sizeof(double))))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("pareto rows count too many customers (%g)", r.total)));
 	/* expanded high first: the same additions, in the same order, as the aggregate's */
-	v = palloc_extended((Size) r.total * sizeof(double), MCXT_ALLOC_HUGE);
-	for (int64 i = r.n - 1; i >= 0; i--)
-	{
-		PERSONA_CHECK_INTERRUPTS_EVERY(i, 12);
-		for (int64 c = 0; c < (int64) r.v[2 * i + 1]; c++)
-			v[n++] = r.v[2 * i];
-	}
-	return pareto_summary_of(fcinfo, v, n, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2));
+	v = expand_high_first(&r, 0, &n, "pareto rows");
+	return pareto_summary_of(fcinfo, v, n, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), NAN);
 }
 
 /*
@@ -268,15 +298,15 @@ Datum
 lorenz_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx = persona_agg_context(fcinfo);
-	static const double header[PARETO_HEADER] = {0, 0};
+	static const double header[PARETO_HEADER] = {0, 0, 0, 0};
 
-	PG_RETURN_DATUM(amount_append(fcinfo, aggctx, header));
+	PG_RETURN_DATUM(amount_add(fcinfo, aggctx, header, "lorenz_curve"));
 }
 
 Datum
 lorenz_finalfn(PG_FUNCTION_ARGS)
 {
-	const double *all;
+	F8State		s;
 	double	   *v;
 	int64		n, whole = 0;
 	double		total, cum = 0;
@@ -284,17 +314,15 @@ lorenz_finalfn(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	all = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, &n, "lorenz_curve");
-	if (all[0] != 0 || all[1] != 0)
+	s = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, 1, -1, "lorenz_curve");
+	if (s.header[0] != 0 || s.header[1] != 0 || s.header[2] != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid lorenz_curve state"),
 				 errdetail("Its header is not that of a lorenz_curve state.")));
-	if (n == 0)
+	if (s.dim[0].n == 0)
 		PG_RETURN_NULL();
-	v = palloc_extended(n * sizeof(double), MCXT_ALLOC_HUGE);
-	memcpy(v, all + PARETO_HEADER, n * sizeof(double));
-	sort_desc(v, n);
+	v = expand_high_first(&s.dim[0], 0, &n, "lorenz_curve state");
 	total = amounts_total(v, n);
 	if (!(total > 0))
 		PG_RETURN_NULL();
@@ -312,4 +340,3 @@ lorenz_finalfn(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, LORENZ_STEPS + 1, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
-

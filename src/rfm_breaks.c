@@ -64,10 +64,12 @@ typedef struct RfmBreaks
 #define M_CUTS(b)	((b)->cuts + 2 * ((b)->bins - 1))
 
 /*
- * Aggregate state: float8[] of [bins, method, r1, f1, m1, r2, f2, m2, ...]
- * (see f8state.h), so that partial states print and re-read exactly.
+ * Aggregate state (f8state.h): header [bins, method, accuracy], then the
+ * distinct recency, frequency and monetary values with their customers;
+ * pending rows (r, f, m) have m NaN when the customer has no amount.
+ * accuracy > 0 quantises monetary values (f8state_quantise).
  */
-#define BREAKS_HEADER 2
+#define BREAKS_HEADER 3
 
 PG_FUNCTION_INFO_V1(rfm_breaks_in);
 PG_FUNCTION_INFO_V1(rfm_breaks_out);
@@ -450,13 +452,14 @@ check_params(int bins, int method)
 				 errhint("Use persona.rfm_thresholds(r_days, f_counts, m_amounts).")));
 }
 
-/* rfm_breaks_transfn(state float8[], recency, frequency, monetary [, bins [, method]]) */
+/* rfm_breaks_transfn(state float8[], recency, frequency, monetary [, bins [, method [, accuracy]]]) */
 Datum
 rfm_breaks_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
 	int			bins = RFM_DEFAULT_BINS;
 	int			method = BREAKS_QUANTILE;
+	double		accuracy = 0;
 	double		header[BREAKS_HEADER];
 	double		v[3];
 
@@ -477,39 +480,54 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 					 errmsg("method must not be NULL")));
 		method = method_from_name(text_to_cstring(PG_GETARG_TEXT_PP(5)));
 	}
+	if (PG_NARGS() > 6)
+	{
+		if (PG_ARGISNULL(6))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("accuracy must not be NULL"),
+					 errhint("Pass 0 for exact cut points.")));
+		accuracy = PG_GETARG_FLOAT8(6);
+	}
 	if (PG_ARGISNULL(0))
+	{
 		check_params(bins, method);
+		f8state_check_accuracy(accuracy);
+	}
 	else if (f8state_header(PG_GETARG_DATUM(0), 0, "rfm_breaks") != bins ||
-			 f8state_header(PG_GETARG_DATUM(0), 1, "rfm_breaks") != method)
+			 f8state_header(PG_GETARG_DATUM(0), 1, "rfm_breaks") != method ||
+			 f8state_header(PG_GETARG_DATUM(0), 2, "rfm_breaks") != accuracy)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bins and method must be the same for every row"),
+				 errmsg("bins, method and accuracy must be the same for every row"),
 				 errhint("Pass constants.")));
 	header[0] = bins;
 	header[1] = method;
+	header[2] = accuracy;
 
 	/*
 	 * A customer with a NULL recency or frequency is not ranked; a NULL
 	 * monetary (no amounts) is ranked on R and F only, kept as NaN.
 	 */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_DATUM(f8state_append((Datum) 0, true, aggctx, header, BREAKS_HEADER, v, 0));
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+		PG_RETURN_DATUM(f8state_add(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx, header,
+									BREAKS_HEADER, 3, 2, NULL, "rfm_breaks"));
 	v[0] = PG_GETARG_FLOAT8(1);
 	v[1] = PG_GETARG_FLOAT8(2);
 	v[2] = PG_ARGISNULL(3) ? NAN : PG_GETARG_FLOAT8(3);
 	persona_check_finite(v[0], "recency");
 	persona_check_finite(v[1], "frequency");
 	if (!PG_ARGISNULL(3))
+	{
 		persona_check_finite(v[2], "monetary");
-	PG_RETURN_DATUM(f8state_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx,
-								   header, BREAKS_HEADER, v, 3));
+		if (accuracy > 0)
+			v[2] = f8state_quantise(v[2], accuracy);
+	}
+	PG_RETURN_DATUM(f8state_add(PG_GETARG_DATUM(0), PG_ARGISNULL(0), aggctx, header,
+								BREAKS_HEADER, 3, 2, v, "rfm_breaks"));
 }
 
-/* Append b's values to a. */
+/* Merge b's runs into a's. */
 Datum
 rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 {
@@ -523,7 +541,7 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	PG_RETURN_DATUM(f8state_combine(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1),
-									aggctx, BREAKS_HEADER, 3, 2, "rfm_breaks"));
+									aggctx, BREAKS_HEADER, BREAKS_HEADER, 3, 2, "rfm_breaks"));
 }
 
 /*
@@ -585,91 +603,6 @@ rfm_quantile_cuts(double *v, int64 n, int bins, bool lower_is_better, double *cu
 		cut[k] = -cut[k];
 }
 
-/* Mean of v[0..n-1] (finite values), finite even when their sum overflows. */
-static double
-mean_of(const double *v, int64 n)
-{
-	double		s = 0;
-
-	for (int64 i = 0; i < n; i++)
-	{
-		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-		s += v[i];
-	}
-	if (isfinite(s))
-		return s / n;
-	s = 0;
-	for (int64 i = 0; i < n; i++)
-	{
-		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-		s += v[i] / n;
-	}
-	return s;
-}
-
-/* One dimension (0 = r, 1 = f, 2 = m) of the interleaved data, copied without missing (NaN) values. */
-static double *
-column(const double *data, int64 n, int d, int64 *nvalues)
-{
-	double	   *c = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-
-	*nvalues = 0;
-	for (int64 i = 0; i < n; i++)
-	{
-		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-		if (!isnan(data[3 * i + d]))
-			c[(*nvalues)++] = data[3 * i + d];
-	}
-	return c;
-}
-
-/* The persona.rfm_breaks value; NULL when no customer was ranked. */
-Datum
-rfm_breaks_finalfn(PG_FUNCTION_ARGS)
-{
-	const double *all;
-	int64		len, n;
-	int			bins, method;
-	RfmBreaks  *b;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	all = f8state_read_missing(PG_GETARG_DATUM(0), BREAKS_HEADER, 3, 2, &len, "rfm_breaks");
-	/* a state can be written by hand: check it before casting to int */
-	if (!(all[0] >= RFM_MIN_BINS && all[0] <= RFM_MAX_BINS && all[0] == rint(all[0])) ||
-		!(all[1] == BREAKS_QUANTILE || all[1] == BREAKS_MEAN) || len % 3 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid rfm_breaks state"),
-				 errdetail("Expected the number of bins (2 to 10), the method (0 = quantile, 1 = mean), then recency, frequency and monetary of each customer."),
-				 errhint("Pass the state of the rfm_breaks aggregate.")));
-	bins = (int) all[0];
-	method = (int) all[1];
-	check_params(bins, method);
-	n = len / 3;
-	if (n == 0)
-		PG_RETURN_NULL();
-	b = breaks_alloc(bins, method, n);
-	for (int d = 0; d < 3; d++)
-	{
-		int64		nv;
-		double	   *v = column(all + BREAKS_HEADER, n, d, &nv);
-		double	   *cut = b->cuts + d * (bins - 1);
-
-		/* M over the customers with a monetary value; none: no value reaches a cut */
-		if (nv == 0)
-			for (int k = 0; k < bins - 1; k++)
-				cut[k] = INFINITY;
-		else if (method == BREAKS_MEAN)
-			cut[0] = mean_of(v, nv);
-		else
-			rfm_quantile_cuts(v, nv, bins, d == 0, cut);
-		pfree(v);
-	}
-	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks state");
-	PG_RETURN_POINTER(b);
-}
-
 /*
  * The cuts of quantile_cuts_ascending over (value, count) rows r in
  * ascending order, as if each value were there count times: the j-th value
@@ -706,31 +639,35 @@ rows_customers(const WeightedRows *r, const char *what)
 	return (int64) r->total;
 }
 
-/*
- * rfm_breaks_from_rows(recency, frequency, monetary, bins): the 'quantile'
- * breaks rfm_breaks computes, from (value, customers) rows of each
- * dimension instead of one row per customer.  Recency and frequency must
- * count the same customers; monetary may count fewer (customers without
- * amounts are ranked on R and F only) or none.  NULL when no customer.
- */
-Datum
-rfm_breaks_from_rows(PG_FUNCTION_ARGS)
+/* Mean of (value, count) runs, finite even when their sum overflows. */
+static double
+runs_mean(const WeightedRows *r)
 {
-	WeightedRows dim[3];
+	double		s = 0;
+
+	for (int64 i = 0; i < r->n; i++)
+		s += r->v[2 * i] * r->v[2 * i + 1];
+	if (isfinite(s))
+		return s / r->total;
+	s = 0;
+	for (int64 i = 0; i < r->n; i++)
+		s += r->v[2 * i] * (r->v[2 * i + 1] / r->total);
+	return s;
+}
+
+/*
+ * The breaks of (value, customers) runs of each dimension, ascending:
+ * recency and frequency must count the same customers, monetary as many
+ * or fewer (customers without amounts are ranked on R and F only).  NULL
+ * when no customer.  what names the input in errors.
+ */
+static RfmBreaks *
+breaks_of_runs(WeightedRows *dim, int bins, int method, const char *what)
+{
 	static const char *const names[] = {"recency rows", "frequency rows", "monetary rows"};
-	int			bins;
-	int64		n;
+	int64		n = rows_customers(&dim[0], names[0]);
 	RfmBreaks  *b;
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("number of bins must not be NULL")));
-	bins = PG_GETARG_INT32(3);
-	check_params(bins, BREAKS_QUANTILE);
-	for (int d = 0; d < 3; d++)
-		dim[d] = wrows_read(PG_ARGISNULL(d) ? NULL : PG_GETARG_ARRAYTYPE_P(d), 2, true, names[d]);
-	n = rows_customers(&dim[0], names[0]);
 	if (rows_customers(&dim[1], names[1]) != n || rows_customers(&dim[2], names[2]) > n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -739,10 +676,17 @@ rfm_breaks_from_rows(PG_FUNCTION_ARGS)
 						   (long long) n, (long long) dim[1].total, (long long) dim[2].total),
 				 errhint("Recency and frequency count every ranked customer; monetary those with an amount.")));
 	if (n == 0)
-		PG_RETURN_NULL();
-	b = breaks_alloc(bins, BREAKS_QUANTILE, n);
-	/* fewer days is better: rank the negated days, the rows in reverse */
+		return NULL;
+	b = breaks_alloc(bins, method, n);
+	if (method == BREAKS_MEAN)
 	{
+		R_CUTS(b)[0] = runs_mean(&dim[0]);
+		F_CUTS(b)[0] = runs_mean(&dim[1]);
+		M_CUTS(b)[0] = dim[2].n == 0 ? INFINITY : runs_mean(&dim[2]);
+	}
+	else
+	{
+		/* fewer days is better: rank the negated days, the rows in reverse */
 		WeightedRows *r = &dim[0];
 		WeightedRows neg = *r;
 
@@ -755,14 +699,68 @@ rfm_breaks_from_rows(PG_FUNCTION_ARGS)
 		quantile_cuts_rows(&neg, n, bins, R_CUTS(b));
 		for (int k = 0; k < bins - 1; k++)
 			R_CUTS(b)[k] = -R_CUTS(b)[k];
+		quantile_cuts_rows(&dim[1], n, bins, F_CUTS(b));
+		/* M over the customers with a monetary value; none: no value reaches a cut */
+		if (dim[2].n == 0)
+			for (int k = 0; k < bins - 1; k++)
+				M_CUTS(b)[k] = INFINITY;
+		else
+			quantile_cuts_rows(&dim[2], (int64) dim[2].total, bins, M_CUTS(b));
 	}
-	quantile_cuts_rows(&dim[1], n, bins, F_CUTS(b));
-	if (dim[2].n == 0)
-		for (int k = 0; k < bins - 1; k++)
-			M_CUTS(b)[k] = INFINITY;
-	else
-		quantile_cuts_rows(&dim[2], (int64) dim[2].total, bins, M_CUTS(b));
-	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, "invalid rfm_breaks rows");
+	breaks_check(b, ERRCODE_INVALID_PARAMETER_VALUE, what);
+	return b;
+}
+
+/* The persona.rfm_breaks value; NULL when no customer was ranked. */
+Datum
+rfm_breaks_finalfn(PG_FUNCTION_ARGS)
+{
+	F8State		s;
+	RfmBreaks  *b;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	s = f8state_read(PG_GETARG_DATUM(0), BREAKS_HEADER, 3, 2, "rfm_breaks");
+	/* a state can be written by hand: check it before casting to int */
+	if (!(s.header[0] >= RFM_MIN_BINS && s.header[0] <= RFM_MAX_BINS && s.header[0] == rint(s.header[0])) ||
+		!(s.header[1] == BREAKS_QUANTILE || s.header[1] == BREAKS_MEAN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid rfm_breaks state"),
+				 errdetail("Expected the number of bins (2 to 10), the method (0 = quantile, 1 = mean) and the accuracy, then the runs of recency, frequency and monetary values."),
+				 errhint("Pass the state of the rfm_breaks aggregate.")));
+	check_params((int) s.header[0], (int) s.header[1]);
+	f8state_check_accuracy(s.header[2]);
+	b = breaks_of_runs(s.dim, (int) s.header[0], (int) s.header[1], "invalid rfm_breaks state");
+	if (b == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(b);
+}
+
+/*
+ * rfm_breaks_from_rows(recency, frequency, monetary, bins): the 'quantile'
+ * breaks rfm_breaks computes, from (value, customers) rows of each
+ * dimension instead of one row per customer.  NULL when no customer.
+ */
+Datum
+rfm_breaks_from_rows(PG_FUNCTION_ARGS)
+{
+	WeightedRows dim[3];
+	static const char *const names[] = {"recency rows", "frequency rows", "monetary rows"};
+	int			bins;
+	RfmBreaks  *b;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("number of bins must not be NULL")));
+	bins = PG_GETARG_INT32(3);
+	check_params(bins, BREAKS_QUANTILE);
+	for (int d = 0; d < 3; d++)
+		dim[d] = wrows_read(PG_ARGISNULL(d) ? NULL : PG_GETARG_ARRAYTYPE_P(d), 2, true, names[d]);
+	b = breaks_of_runs(dim, bins, BREAKS_QUANTILE, "invalid rfm_breaks rows");
+	if (b == NULL)
+		PG_RETURN_NULL();
 	PG_RETURN_POINTER(b);
 }
 

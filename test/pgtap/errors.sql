@@ -145,7 +145,7 @@ SELECT lives_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NUL
 -- RFM without M (0.5.0)
 SELECT throws_ok($$SELECT persona.rfm(5, 4, 0)$$, '22003', 'rfm scores must be between 1 and 5', 'rfm with m = 0');
 SELECT throws_ok($$SELECT '54-3'::persona.rfm$$, '22P02', 'invalid input syntax for type rfm: "54-3"', 'rfm literal with a dash before M');
-SELECT throws_ok($$SELECT persona.rfm_breaks_finalfn('{5,0,1,NaN,2}')$$, '22023', 'invalid rfm_breaks state', 'NaN frequency in an rfm_breaks state');
+SELECT throws_ok($$SELECT persona.rfm_breaks_finalfn('{5,0,0,0,0,0,1,NaN,2}')$$, '22023', 'invalid rfm_breaks state', 'NaN frequency in an rfm_breaks state');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -202,12 +202,16 @@ WHERE n.nspname = 'persona' AND p.proname ~ '_(transfn|combinefn)$'
 ------------------------------------------------------------------------
 INSERT INTO checks SELECT 'rfm_breaks_finalfn on ' || s || ' raises 22023',
        pg_temp.sqlstate_of(format('SELECT persona.rfm_breaks_finalfn(%L)', s)) = '22023'
-FROM unnest(ARRAY['{5,2000000,1,2,3}', '{NaN,0}', '{-1e300,0}', '{5,0,1}', '{5,0,1,NaN,2}', '{5,0,1,2,Infinity}', '{5,0,NULL,1,2}',
-                  '{{5,0},{1,2}}', '{2,1,1,2}', '{5,2,1,2,3}', '{2.5,0,1,2,3}', '{2,0.5,1,2,3}', '{5,1,1,2,3}']) s;
+FROM unnest(ARRAY['{5,2000000,0,0,0,0,1,2,3}', '{NaN,0,0,0,0,0}', '{-1e300,0,0,0,0,0}', '{5,0,0,0,0,0,1}', '{5,0,0,0,0,0,1,NaN,2}',
+                  '{5,0,0,0,0,0,1,2,Infinity}', '{5,0,0,0,0,0,NULL,1,2}', '{{5,0},{1,2}}', '{2,1,0,0,0,0,1,2}', '{5,2,0,0,0,0,1,2,3}',
+                  '{2.5,0,0,0,0,0,1,2,3}', '{2,0.5,0,0,0,0,1,2,3}', '{5,1,0,0,0,0,1,2,3}', '{2,0,0.2,0,0,0}', '{2,0,NaN,0,0,0}',
+                  '{2,0,0,-1,0,0}', '{2,0,0,1e300,0,0}', '{2,0,0,0.5,0,0}', '{2,0,0,1,1,0,1,-1,1,1}', '{2,0,0,1,1,0,Infinity,1,1,1}',
+                  '{2,0,0,2,1,0,3,1,3,1,1,2}', '{2,0,0,1,1,0,1,1e300,1,1}', '{2,0,0,1,1,0,1,2,1,1}']) s;
 INSERT INTO checks SELECT 'pareto_finalfn on ' || s || ' raises a user error',
        pg_temp.sqlstate_of(format('SELECT persona.pareto_finalfn(%L)', s)) IN ('22023', '22003')
-FROM unnest(ARRAY['{0.2,0.8,NaN}', '{0.2,0.8,-Infinity}', '{0.2}', '{NaN,0.8,1}', '{0.2,1,1}', '{0.2,0.8,NULL}',
-                  '{{0.2,0.8},{1,1}}', '{0.2,0.8,1e308,1e308}']) s;
+FROM unnest(ARRAY['{0.2,0.8,0,0,0,NaN}', '{0.2,0.8,0,0,0,-Infinity}', '{0.2}', '{NaN,0.8,0,0,0,1}', '{0.2,1,0,0,0,1}',
+                  '{0.2,0.8,0,0,0,NULL}', '{{0.2,0.8},{1,1}}', '{0.2,0.8,0,0,0,1e308,1e308}', '{0.2,0.8,0,0,1,5,0}',
+                  '{0.2,0.8,0.01,NaN,1,5,1}', '{0.2,0.8,1,0,0,1}', '{0.2,0.8,0,0,2,5,1,5,1}']) s;
 INSERT INTO checks SELECT 'funnel_counts_check/funnel_report on ' || s || ' raise 22023',
        pg_temp.sqlstate_of(format('SELECT persona.funnel_counts_check(%L)', s)) = '22023' AND
        pg_temp.sqlstate_of(format('SELECT * FROM persona.funnel_report(%L)', s)) = '22023'

@@ -13,11 +13,58 @@ CREATE AGGREGATE pareto_combine(float8[]) (SFUNC = persona.pareto_combinefn, STY
 CREATE TABLE shipped AS
 SELECT id % 3 AS shard, breaks_partial(r, f, m)::text AS breaks_state, pareto_partial(m)::text AS pareto_state
 FROM c GROUP BY id % 3;
-SELECT shard, length(breaks_state) > 1000 AS has_values, left(breaks_state, 6) AS header FROM shipped ORDER BY shard;
+-- Compact: the distinct values with their customers (recency 400 values,
+-- frequency 13, monetary 100), not a copy of 1,667 customers' rows.
+SELECT shard, left(breaks_state, 12) AS header_and_runs,
+       cardinality(breaks_state::float8[]) AS breaks_numbers,
+       cardinality(pareto_state::float8[]) AS pareto_numbers
+FROM shipped ORDER BY shard;
 SELECT (SELECT breaks_combine(breaks_state::float8[]) FROM shipped)::text
        = (SELECT persona.rfm_breaks(r, f, m) FROM c)::text AS breaks_same,
        (SELECT pareto_combine(pareto_state::float8[]) FROM shipped)::text
        = (SELECT persona.pareto(m) FROM c)::text AS pareto_same;
+-- The approximate mode: monetary values on a grid of relative step 2%:
+-- states smaller still, tie-safe cuts at most a grid step above the exact ones.
+CREATE TABLE spread AS SELECT i AS id, (i % 90)::float8 AS r, (1 + i % 5)::float8 AS f,
+                              exp((hashint4(i) & 65535) / 4000.0)::float8 AS m
+FROM generate_series(1, 20000) i;
+CREATE AGGREGATE breaks_partial(float8, float8, float8, int, text, float8) (SFUNC = persona.rfm_breaks_transfn, STYPE = float8[]);
+CREATE AGGREGATE pareto_partial(float8, float8, float8, float8) (SFUNC = persona.pareto_transfn, STYPE = float8[]);
+WITH s AS (SELECT id % 4 AS shard, breaks_partial(r, f, m, 5, 'quantile', 0) AS exact,
+                  breaks_partial(r, f, m, 5, 'quantile', 0.01) AS approx,
+                  pareto_partial(m) AS p_exact, pareto_partial(m, 0.2, 0.8, 0.01) AS p_approx
+           FROM spread GROUP BY 1)
+SELECT sum(cardinality(exact)) AS exact_numbers, sum(cardinality(approx)) AS approx_numbers,
+       sum(cardinality(p_exact)) AS pareto_exact_numbers, sum(cardinality(p_approx)) AS pareto_approx_numbers,
+       (SELECT breaks_combine(approx) FROM s)::text = (SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', 0.01) FROM spread)::text AS approx_combines,
+       (SELECT row((x).customers, (x).top_revenue_share, (x).customer_share) FROM (SELECT pareto_combine(p_approx) AS x FROM s) c)
+       = (SELECT row((x).customers, (x).top_revenue_share, (x).customer_share) FROM (SELECT persona.pareto(m, 0.2, 0.8, 0.01) AS x FROM spread) c)
+         AS pareto_approx_combines
+FROM s;
+WITH e AS (SELECT persona.rfm_breaks(r, f, m) AS b FROM spread),
+     a AS (SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', 0.01) AS b FROM spread)
+SELECT k, (e.b::text::jsonb -> 'm' ->> k)::float8 AS exact_cut, (a.b::text::jsonb -> 'm' ->> k)::float8 AS approx_cut,
+       (a.b::text::jsonb -> 'm' ->> k)::float8 / (e.b::text::jsonb -> 'm' ->> k)::float8 BETWEEN 1 AND 1.01 / 0.99 AS within_a_step,
+       (e.b::text::jsonb -> 'r') = (a.b::text::jsonb -> 'r') AND (e.b::text::jsonb -> 'f') = (a.b::text::jsonb -> 'f') AS r_f_exact
+FROM e, a, generate_series(0, 3) k;
+-- Scores against approximate cuts are tie-safe: equal amounts, equal scores.
+WITH a AS (SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', 0.01) AS b FROM spread)
+SELECT count(*) AS amounts, count(*) FILTER (WHERE customers > 1) AS tied_amounts, bool_and(scores = 1) AS one_score_per_amount,
+       sum(customers) FILTER (WHERE low_score = 1) AS scored_1
+FROM (SELECT m, count(*) AS customers, count(DISTINCT persona.m(persona.rfm_score(r, f, m, a.b))) AS scores,
+             min(persona.m(persona.rfm_score(r, f, m, a.b))) AS low_score
+      FROM spread, a GROUP BY m) t;
+WITH e AS (SELECT persona.pareto(m) AS p FROM spread), a AS (SELECT persona.pareto(m, 0.2, 0.8, 0.01) AS p FROM spread)
+SELECT (a.p).customers = (e.p).customers AS same_customers,
+       abs((a.p).revenue / (e.p).revenue - 1) < 1e-12 AS revenue_exact,
+       abs((a.p).top_revenue_share / (e.p).top_revenue_share - 1) <= 0.02 AS top_share_within_2pct,
+       abs((a.p).customer_share / (e.p).customer_share - 1) <= 0.02 AS customer_share_within_2pct
+FROM e, a;
+SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', 0.5) FROM spread;
+SELECT persona.pareto(m, 0.2, 0.8, -0.01) FROM spread;
+SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', NULL) FROM spread;
+DROP AGGREGATE breaks_partial(float8, float8, float8, int, text, float8), pareto_partial(float8, float8, float8, float8);
+DROP TABLE spread;
 -- Partial states with different parameters do not combine.
 CREATE AGGREGATE breaks_partial(float8, float8, float8, int) (SFUNC = persona.rfm_breaks_transfn, STYPE = float8[]);
 SELECT breaks_combine(s) FROM (SELECT breaks_partial(r, f, m) AS s FROM c

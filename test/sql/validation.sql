@@ -7,19 +7,26 @@ CREATE FUNCTION pg_temp.same(b persona.rfm_breaks) RETURNS boolean LANGUAGE sql
 RETURN persona.rfm_breaks_send(b) = persona.rfm_breaks_send(b::text::persona.rfm_breaks);
 
 -- rfm_breaks: the final function reads hand-made states safely.
-SELECT persona.rfm_breaks_finalfn('{5,2000000,1,2,3}');
-SELECT persona.rfm_breaks_finalfn('{NaN,0,1,2,3}');
-SELECT persona.rfm_breaks_finalfn('{1e300,0}');
-SELECT persona.rfm_breaks_finalfn('{5,0,1,2}');
-SELECT persona.rfm_breaks_finalfn('{5,0,1,2,Infinity}');
-SELECT persona.rfm_breaks_finalfn('{5,0,1,NULL,3}');
+SELECT persona.rfm_breaks_finalfn('{5,2000000,0,0,0,0,1,2,3}');
+SELECT persona.rfm_breaks_finalfn('{NaN,0,0,0,0,0,1,2,3}');
+SELECT persona.rfm_breaks_finalfn('{1e300,0,0,0,0,0}');
+SELECT persona.rfm_breaks_finalfn('{5,0,0,0,0,0,1,2}');
+SELECT persona.rfm_breaks_finalfn('{5,0,0,0,0,0,1,2,Infinity}');
+SELECT persona.rfm_breaks_finalfn('{5,0,0,0,0,0,1,NULL,3}');
 SELECT persona.rfm_breaks_finalfn('{{5,0},{1,2}}');
-SELECT persona.rfm_breaks_finalfn('{5,1,1,2,3}');
-SELECT persona.rfm_breaks_finalfn('{2,2,1,2,3}');
-SELECT persona.rfm_breaks_finalfn('{2,0,10,2,300}');
+SELECT persona.rfm_breaks_finalfn('{5,1,0,0,0,0,1,2,3}');
+SELECT persona.rfm_breaks_finalfn('{2,2,0,0,0,0,1,2,3}');
+SELECT persona.rfm_breaks_finalfn('{2,0,0,0,0,0,10,2,300}');
+-- Runs: (value, customers) per dimension after the three run counts.
+SELECT persona.rfm_breaks_finalfn('{2,0,0,1,1,1,10,1,2,1,300,1}');
+SELECT persona.rfm_breaks_finalfn('{2,0,0,2,1,0,10,1,9,1,2,2}');
+SELECT persona.rfm_breaks_finalfn('{2,0,0,1,1,0,10,0.5,2,1}');
+SELECT persona.rfm_breaks_finalfn('{2,0,0,1,1,0,10,2,2,1}');
+SELECT persona.rfm_breaks_finalfn('{2,0,0,9,1,0,10,2,2,1}');
+SELECT persona.rfm_breaks_finalfn('{2,0,0.5,0,0,0,10,2,300}');
 -- The mean of huge values is finite: it prints as a number, not null.
 SELECT b, pg_temp.same(b)
-FROM persona.rfm_breaks_finalfn('{2,1,1e308,1e308,1e308,1.5e308,1.7e308,1.7e308}') b;
+FROM persona.rfm_breaks_finalfn('{2,1,0,0,0,0,1e308,1e308,1e308,1.5e308,1.7e308,1.7e308}') b;
 -- Subnormal cuts are valid float8 values: accepted, printed and re-read exactly.
 SELECT b, pg_temp.same(b) FROM persona.rfm_thresholds('{30}', '{2}', '{1e-310}') b;
 SELECT b, pg_temp.same(b)
@@ -85,11 +92,13 @@ SELECT b, pg_temp.same(b), persona.rfm_breaks_send(b) = (SELECT p FROM payload) 
 SELECT persona.rfm_score(10, 2, 100, b) FROM rb;
 
 -- Other aggregate states taken by SQL-callable functions.
-SELECT persona.pareto_finalfn('{0.2,0.8,NaN}');
-SELECT persona.pareto_finalfn('{0.2,0.8,1,Infinity}');
-SELECT persona.pareto_finalfn('{0.2,1.5,1}');
+SELECT persona.pareto_finalfn('{0.2,0.8,0,0,0,NaN}');
+SELECT persona.pareto_finalfn('{0.2,0.8,0,0,0,1,Infinity}');
+SELECT persona.pareto_finalfn('{0.2,1.5,0,0,0,1}');
 SELECT persona.pareto_finalfn('{0.2}');
-SELECT persona.pareto_finalfn('{0.2,0.8,1e308,1e308}');
+SELECT persona.pareto_finalfn('{0.2,0.8,0,0,0,1e308,1e308}');
+SELECT persona.pareto_finalfn('{0.2,0.8,0.01,Infinity,1,100,1}');
+SELECT persona.pareto_finalfn('{0.2,0.8,0,0,2,100,1,50,1}');
 SELECT persona.funnel_counts_check('[0:5]={1,2,3,4,5,6}');
 SELECT persona.funnel_counts_check('{{1,2,3},{4,5,6}}');
 SELECT persona.funnel_counts_check('{1,2,3,4,5,-1}');
@@ -101,7 +110,7 @@ CREATE AGGREGATE pg_temp.breaks_from(float8, float8, float8) (
     SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn, INITCOND = '{5}');
 SELECT pg_temp.breaks_from(1, 2, 3);
 CREATE AGGREGATE pg_temp.breaks_nan(float8, float8, float8) (
-    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn, INITCOND = '{5,0,NaN,1,2}');
+    SFUNC = persona.rfm_breaks_transfn, STYPE = float8[], FINALFUNC = persona.rfm_breaks_finalfn, INITCOND = '{5,0,0,0,0,0,NaN,1,2}');
 SELECT pg_temp.breaks_nan(1, 2, 3);
 CREATE AGGREGATE pg_temp.pareto_from(float8) (
     SFUNC = persona.pareto_transfn, STYPE = float8[], FINALFUNC = persona.pareto_finalfn, INITCOND = '{{0.2,0.8}}');
@@ -111,7 +120,7 @@ CREATE AGGREGATE pg_temp.funnel_from(persona.funnel) (
 SELECT pg_temp.funnel_from('lead');
 -- Support functions called directly: one SQLSTATE (0A000), one message.
 SELECT persona.rfm_breaks_transfn(NULL, 1, 2, 3);
-SELECT persona.rfm_breaks_combinefn('{2,0}', '{2,0}');
+SELECT persona.rfm_breaks_combinefn('{2,0,0,0,0,0}', '{2,0,0,0,0,0}');
 SELECT persona.pareto_transfn(NULL, 1);
 SELECT persona.funnel_counts_transfn('{0,0,0,0,0,0}', 'lead');
 SELECT persona.funnel_counts_combinefn('{0,0,0,0,0,0}', '{0,0,0,0,0,0}');
