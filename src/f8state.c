@@ -131,13 +131,12 @@ check_values(const double *v, const Layout *l, int nd, int nan_col, const char *
 	}
 }
 
-/* sort_float8(data, n): ascending (never NaN), interruptible. */
-#define ST_SORT sort_float8
+/* f8state_sort(data, n): an inlined-comparison sort that checks for interrupts. */
+#define ST_SORT f8state_sort
 #define ST_ELEMENT_TYPE double
 #define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_SCOPE static
+#define ST_SCOPE
 #define ST_CHECK_FOR_INTERRUPTS
-#define ST_DECLARE
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
@@ -189,7 +188,7 @@ dimension(const double *v, const Layout *l, int d, int nd)
 		if (!isnan(x))
 			p[np++] = x;
 	}
-	sort_float8(p, np);
+	f8state_sort(p, np);
 	for (int64 i = 0; i < np; nr++)
 	{
 		runs[2 * nr] = p[i];

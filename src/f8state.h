@@ -51,6 +51,8 @@ extern Datum f8state_combine(Datum a, bool a_null, Datum b, MemoryContext aggctx
 							 int nheader, int nfixed, int nd, int nan_col, const char *what);
 /* A state validated and read back, pending rows merged into the runs. */
 extern F8State f8state_read(Datum state, int nheader, int nd, int nan_col, const char *what);
+/* Sort n values (never NaN) ascending, checking for interrupts: millions of customers. */
+extern void f8state_sort(double *v, size_t n);
 /* Header value i of a state (expanded or flat), checked. */
 extern double f8state_header(Datum state, int i, const char *what);
 

@@ -544,18 +544,6 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 									aggctx, BREAKS_HEADER, BREAKS_HEADER, 3, 2, "rfm_breaks"));
 }
 
-/*
- * sort_float8(data, n): an inlined-comparison sort (values are never NaN
- * here) that checks for interrupts, as sorts of millions of customers must.
- */
-#define ST_SORT sort_float8
-#define ST_ELEMENT_TYPE double
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_SCOPE static
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
 
 /*
  * Quantile cuts of v[0..n-1] (sorted here, ascending = worst first):
@@ -565,7 +553,7 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 static void
 quantile_cuts_ascending(double *v, int64 n, int bins, double *cut)
 {
-	sort_float8(v, n);
+	f8state_sort(v, n);
 	for (int k = 1; k < bins; k++)
 	{
 		int64		j = (k * n + bins - 1) / bins;	/* ceil(k n / bins) */
