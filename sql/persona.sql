@@ -4549,6 +4549,14 @@ CREATE AGGREGATE persona.lorenz_curve(amount float8) (
     COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.lorenz_curve(float8) IS
   'Lorenz curve in 1% steps: element k+1 is the share of the total from the top k% of customers (k = 0..100), interpolated inside a customer as pareto does; NULL unless the total is positive';
+CREATE FUNCTION persona.lorenz_transfn(float8[], float8, float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'lorenz_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.lorenz_transfn(float8[], float8, float8) IS 'transition function of persona.lorenz_curve';
+CREATE AGGREGATE persona.lorenz_curve(amount float8, accuracy float8) (
+    SFUNC = persona.lorenz_transfn, STYPE = float8[], FINALFUNC = persona.lorenz_finalfn,
+    COMBINEFUNC = persona.pareto_combinefn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.lorenz_curve(float8, float8) IS
+  'Lorenz curve with amounts represented within accuracy (e.g. 0.01; 0 = exact), as pareto(amount, top_share, revenue_share, accuracy): shares within about 2 x accuracy, partial states small';
 
 -- Report captions in the profile's language: the Chinese one is given as
 -- its UTF-8 bytes in hex (the extension scripts are ASCII, valid in every

@@ -289,8 +289,8 @@ pareto_from_rows(PG_FUNCTION_ARGS)
  * it: element k + 1 is the share of total revenue from the top k% of
  * customers (k = 0..100), interpolated inside a customer.  The state is
  * pareto's with a header of zeros (no shares to check), so pareto's
- * combine function merges it.  NULL for no amounts or a total that is not
- * positive.
+ * combine function merges it; with an accuracy the amounts are quantised
+ * as pareto's.  NULL for no amounts or a total that is not positive.
  */
 #define LORENZ_STEPS 100
 
@@ -298,8 +298,23 @@ Datum
 lorenz_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx = persona_agg_context(fcinfo);
-	static const double header[PARETO_HEADER] = {0, 0, 0, 0};
+	double		header[PARETO_HEADER] = {0, 0, 0, 0};
 
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("accuracy must not be NULL"),
+					 errhint("Pass 0 for the exact curve.")));
+		header[2] = PG_GETARG_FLOAT8(2);
+	}
+	if (PG_ARGISNULL(0))
+		f8state_check_accuracy(header[2]);
+	else if (f8state_header(PG_GETARG_DATUM(0), 2, "lorenz_curve") != header[2])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("accuracy must be the same for every row")));
 	PG_RETURN_DATUM(amount_add(fcinfo, aggctx, header, "lorenz_curve"));
 }
 
@@ -315,14 +330,16 @@ lorenz_finalfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	s = f8state_read(PG_GETARG_DATUM(0), PARETO_HEADER, 1, -1, "lorenz_curve");
-	if (s.header[0] != 0 || s.header[1] != 0 || s.header[2] != 0)
+	if (s.header[0] != 0 || s.header[1] != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid lorenz_curve state"),
 				 errdetail("Its header is not that of a lorenz_curve state.")));
+	f8state_check_accuracy(s.header[2]);
 	if (s.dim[0].n == 0)
 		PG_RETURN_NULL();
-	v = expand_high_first(&s.dim[0], 0, &n, "lorenz_curve state");
+	/* approximate: the shares of the representatives' total, as pareto's */
+	v = expand_high_first(&s.dim[0], s.header[2], &n, "lorenz_curve state");
 	total = amounts_total(v, n);
 	if (!(total > 0))
 		PG_RETURN_NULL();

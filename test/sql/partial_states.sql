@@ -60,6 +60,16 @@ SELECT (a.p).customers = (e.p).customers AS same_customers,
        abs((a.p).top_revenue_share / (e.p).top_revenue_share - 1) <= 0.02 AS top_share_within_2pct,
        abs((a.p).customer_share / (e.p).customer_share - 1) <= 0.02 AS customer_share_within_2pct
 FROM e, a;
+CREATE AGGREGATE lorenz_partial(float8, float8) (SFUNC = persona.lorenz_transfn, STYPE = float8[]);
+CREATE AGGREGATE lorenz_combine(float8[]) (SFUNC = persona.pareto_combinefn, STYPE = float8[], FINALFUNC = persona.lorenz_finalfn);
+WITH e AS (SELECT persona.lorenz_curve(m) AS l FROM spread), a AS (SELECT persona.lorenz_curve(m, 0.01) AS l FROM spread),
+     s AS (SELECT lorenz_partial(m, 0.01) AS st FROM spread GROUP BY id % 4)
+SELECT (SELECT lorenz_combine(st) FROM s) = a.l AS approx_combines,
+       (SELECT sum(cardinality(st)) FROM s) AS approx_numbers,
+       bool_and(abs(a.l[k] / e.l[k] - 1) <= 0.02) AS every_step_within_2pct, a.l[1] = 0 AND a.l[101] = 1 AS from_0_to_1
+FROM e, a, generate_series(2, 101) k GROUP BY a.l;
+SELECT persona.lorenz_curve(m, 0.2) FROM spread;
+DROP AGGREGATE lorenz_partial(float8, float8), lorenz_combine(float8[]);
 SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', 0.5) FROM spread;
 SELECT persona.pareto(m, 0.2, 0.8, -0.01) FROM spread;
 SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', NULL) FROM spread;
