@@ -374,6 +374,19 @@ f8state_header(Datum state, int i, const char *what)
 
 /* ---------- the approximate mode ---------- */
 
+double
+f8state_accuracy_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno)
+		return 0;
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("accuracy must not be NULL"),
+				 errhint("Pass 0 for the exact result.")));
+	return PG_GETARG_FLOAT8(argno);
+}
+
 void
 f8state_check_accuracy(double accuracy)
 {

@@ -65,6 +65,8 @@ extern double f8state_header(Datum state, int i, const char *what);
 extern double f8state_quantise(double v, double accuracy);
 /* A value of the bucket [q, next grid value) within relative accuracy of all of it. */
 extern double f8state_representative(double q, double accuracy);
+/* The accuracy argument argno (absent: 0, exact); NULL is an error. */
+extern double f8state_accuracy_arg(FunctionCallInfo fcinfo, int argno);
 /* Error unless accuracy is 0 (exact) or between 1e-6 and 0.1. */
 extern void f8state_check_accuracy(double accuracy);
 

@@ -84,15 +84,7 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		header[0] = PG_GETARG_FLOAT8(2);
 		header[1] = PG_GETARG_FLOAT8(3);
 	}
-	if (PG_NARGS() > 4)
-	{
-		if (PG_ARGISNULL(4))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("accuracy must not be NULL"),
-					 errhint("Pass 0 for exact shares.")));
-		header[2] = PG_GETARG_FLOAT8(4);
-	}
+	header[2] = f8state_accuracy_arg(fcinfo, 4);
 	if (PG_ARGISNULL(0))
 	{
 		check_share(header[0], "top_share");
@@ -300,15 +292,7 @@ lorenz_transfn(PG_FUNCTION_ARGS)
 	MemoryContext aggctx = persona_agg_context(fcinfo);
 	double		header[PARETO_HEADER] = {0, 0, 0, 0};
 
-	if (PG_NARGS() > 2)
-	{
-		if (PG_ARGISNULL(2))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("accuracy must not be NULL"),
-					 errhint("Pass 0 for the exact curve.")));
-		header[2] = PG_GETARG_FLOAT8(2);
-	}
+	header[2] = f8state_accuracy_arg(fcinfo, 2);
 	if (PG_ARGISNULL(0))
 		f8state_check_accuracy(header[2]);
 	else if (f8state_header(PG_GETARG_DATUM(0), 2, "lorenz_curve") != header[2])

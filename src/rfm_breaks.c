@@ -480,15 +480,7 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 					 errmsg("method must not be NULL")));
 		method = method_from_name(text_to_cstring(PG_GETARG_TEXT_PP(5)));
 	}
-	if (PG_NARGS() > 6)
-	{
-		if (PG_ARGISNULL(6))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("accuracy must not be NULL"),
-					 errhint("Pass 0 for exact cut points.")));
-		accuracy = PG_GETARG_FLOAT8(6);
-	}
+	accuracy = f8state_accuracy_arg(fcinfo, 6);
 	if (PG_ARGISNULL(0))
 	{
 		check_params(bins, method);
