@@ -2,6 +2,7 @@
 -- shard (32, by customer), as text, against the raw values they summarise
 -- (8 bytes a value: recency, frequency, monetary for rfm_breaks; monetary
 -- for pareto).  Issue 12's target: <= 5% of the raw bytes.
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS bench_rfm;
 CREATE UNLOGGED TABLE bench_rfm AS
 SELECT customer_id, (s).recency_days::float8 AS r, (s).orders::float8 AS f, (s).revenue::float8 AS m
