@@ -56,6 +56,7 @@ elements(Datum state, int *len, const char *what)
 		v = palloc_extended(Max(*len, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 		for (int i = 0; i < *len; i++)
 		{
+			PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 			if (eah->dnulls && eah->dnulls[i])
 				bad_state(what, shape);
 			v[i] = DatumGetFloat8(eah->dvalues[i]);
