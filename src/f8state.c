@@ -373,6 +373,15 @@ f8state_header(Datum state, int i, const char *what)
 	}
 }
 
+bool
+f8state_header_equals(Datum state, const double *header, int first, int n, const char *what)
+{
+	for (int i = first; i < first + n; i++)
+		if (f8state_header(state, i, what) != header[i])
+			return false;
+	return true;
+}
+
 /* ---------- the approximate mode ---------- */
 
 double

@@ -55,6 +55,8 @@ extern F8State f8state_read(Datum state, int nheader, int nd, int nan_col, const
 extern void f8state_sort(double *v, size_t n);
 /* Header value i of a state (expanded or flat), checked. */
 extern double f8state_header(Datum state, int i, const char *what);
+/* Whether header values first .. first + n - 1 of a state are those of header. */
+extern bool f8state_header_equals(Datum state, const double *header, int first, int n, const char *what);
 
 /*
  * Quantisation of the approximate (sketch) mode: the largest value of the

@@ -91,9 +91,7 @@ pareto_transfn(PG_FUNCTION_ARGS)
 		check_share(header[1], "revenue_share");
 		f8state_check_accuracy(header[2]);
 	}
-	else if (f8state_header(PG_GETARG_DATUM(0), 0, "pareto") != header[0] ||
-			 f8state_header(PG_GETARG_DATUM(0), 1, "pareto") != header[1] ||
-			 f8state_header(PG_GETARG_DATUM(0), 2, "pareto") != header[2])
+	else if (!f8state_header_equals(PG_GETARG_DATUM(0), header, 0, PARETO_FIXED, "pareto"))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_share, revenue_share and accuracy must be the same for every row")));
@@ -295,7 +293,7 @@ lorenz_transfn(PG_FUNCTION_ARGS)
 	header[2] = f8state_accuracy_arg(fcinfo, 2);
 	if (PG_ARGISNULL(0))
 		f8state_check_accuracy(header[2]);
-	else if (f8state_header(PG_GETARG_DATUM(0), 2, "lorenz_curve") != header[2])
+	else if (!f8state_header_equals(PG_GETARG_DATUM(0), header, 2, 1, "lorenz_curve"))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("accuracy must be the same for every row")));

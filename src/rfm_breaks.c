@@ -47,6 +47,9 @@ typedef enum BreaksMethod
 
 static const char *const method_names[] = {"quantile", "mean", "thresholds"};
 
+/* What the rows of each dimension are called in errors. */
+static const char *const dim_rows_names[] = {"recency rows", "frequency rows", "monetary rows"};
+
 /* The persona.rfm_breaks varlena. */
 typedef struct RfmBreaks
 {
@@ -459,7 +462,7 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	MemoryContext aggctx;
 	int			bins = RFM_DEFAULT_BINS;
 	int			method = BREAKS_QUANTILE;
-	double		accuracy = 0;
+	double		accuracy;
 	double		header[BREAKS_HEADER];
 	double		v[3];
 
@@ -481,21 +484,19 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 		method = method_from_name(text_to_cstring(PG_GETARG_TEXT_PP(5)));
 	}
 	accuracy = f8state_accuracy_arg(fcinfo, 6);
+	header[0] = bins;
+	header[1] = method;
+	header[2] = accuracy;
 	if (PG_ARGISNULL(0))
 	{
 		check_params(bins, method);
 		f8state_check_accuracy(accuracy);
 	}
-	else if (f8state_header(PG_GETARG_DATUM(0), 0, "rfm_breaks") != bins ||
-			 f8state_header(PG_GETARG_DATUM(0), 1, "rfm_breaks") != method ||
-			 f8state_header(PG_GETARG_DATUM(0), 2, "rfm_breaks") != accuracy)
+	else if (!f8state_header_equals(PG_GETARG_DATUM(0), header, 0, BREAKS_HEADER, "rfm_breaks"))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bins, method and accuracy must be the same for every row"),
 				 errhint("Pass constants.")));
-	header[0] = bins;
-	header[1] = method;
-	header[2] = accuracy;
 
 	/*
 	 * A customer with a NULL recency or frequency is not ranked; a NULL
@@ -644,11 +645,10 @@ runs_mean(const WeightedRows *r)
 static RfmBreaks *
 breaks_of_runs(WeightedRows *dim, int bins, int method, const char *what)
 {
-	static const char *const names[] = {"recency rows", "frequency rows", "monetary rows"};
-	int64		n = rows_customers(&dim[0], names[0]);
+	int64		n = rows_customers(&dim[0], dim_rows_names[0]);
 	RfmBreaks  *b;
 
-	if (rows_customers(&dim[1], names[1]) != n || rows_customers(&dim[2], names[2]) > n)
+	if (rows_customers(&dim[1], dim_rows_names[1]) != n || rows_customers(&dim[2], dim_rows_names[2]) > n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("recency, frequency and monetary rows count different customers"),
@@ -726,7 +726,6 @@ Datum
 rfm_breaks_from_rows(PG_FUNCTION_ARGS)
 {
 	WeightedRows dim[3];
-	static const char *const names[] = {"recency rows", "frequency rows", "monetary rows"};
 	int			bins;
 	RfmBreaks  *b;
 
@@ -737,7 +736,7 @@ rfm_breaks_from_rows(PG_FUNCTION_ARGS)
 	bins = PG_GETARG_INT32(3);
 	check_params(bins, BREAKS_QUANTILE);
 	for (int d = 0; d < 3; d++)
-		dim[d] = wrows_read(PG_ARGISNULL(d) ? NULL : PG_GETARG_ARRAYTYPE_P(d), 2, true, names[d]);
+		dim[d] = wrows_read(PG_ARGISNULL(d) ? NULL : PG_GETARG_ARRAYTYPE_P(d), 2, true, dim_rows_names[d]);
 	b = breaks_of_runs(dim, bins, BREAKS_QUANTILE, "invalid rfm_breaks rows");
 	if (b == NULL)
 		PG_RETURN_NULL();
