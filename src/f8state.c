@@ -4,6 +4,7 @@
 #include "persona.h"
 #include "f8state.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -440,7 +441,8 @@ f8state_quantise(double v, double accuracy)
 		k++;
 	for (int i = 0; i < 3 && grid(k - 1, lg) >= a; i++)
 		k--;
-	return -grid(k, lg);
+	/* below the last finite grid value: the bottom bucket starts at -DBL_MAX */
+	return isinf(grid(k, lg)) ? -DBL_MAX : -grid(k, lg);
 }
 
 double

@@ -60,7 +60,8 @@ extern bool f8state_header_equals(Datum state, const double *header, int first, 
 
 /*
  * Quantisation of the approximate (sketch) mode: the largest value of the
- * grid {0, +-gamma^k} not above v, gamma = (1 + accuracy) / (1 - accuracy).
+ * grid {0, +-gamma^k} not above v, gamma = (1 + accuracy) / (1 - accuracy)
+ * (-DBL_MAX below the most negative finite grid value).
  * It is monotone and keeps grid values, so scoring raw values against a
  * grid cut agrees with the counts of the quantised ones.
  */

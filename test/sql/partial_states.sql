@@ -70,6 +70,12 @@ SELECT (SELECT lorenz_combine(st) FROM s) = a.l AS approx_combines,
 FROM e, a, generate_series(2, 101) k GROUP BY a.l;
 SELECT persona.lorenz_curve(m, 0.2) FROM spread;
 DROP AGGREGATE lorenz_partial(float8, float8), lorenz_combine(float8[]);
+-- Extremes: the most negative amounts fall in a bottom bucket at -DBL_MAX, subnormals and -0 stay finite.
+SELECT persona.rfm_breaks(r, 1, m, 2, 'quantile', 0.1)
+FROM (VALUES (1, -1.7976931348623157e308), (2, -1.7e308), (3, 1.7976931348623157e308), (4, 5e-324), (5, -0)) v(r, m);
+SELECT persona.pareto(m, 0.5, 0.5, 0.1) FROM (VALUES (-1.7976931348623157e308), (5e-324), (-0)) v(m);
+SELECT persona.rfm_breaks(1, 1, 1, 5, 'quantile', 'NaN');
+SELECT persona.lorenz_curve(1, 'Infinity');
 SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', 0.5) FROM spread;
 SELECT persona.pareto(m, 0.2, 0.8, -0.01) FROM spread;
 SELECT persona.rfm_breaks(r, f, m, 5, 'quantile', NULL) FROM spread;
