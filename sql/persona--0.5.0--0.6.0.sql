@@ -1969,3 +1969,260 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION persona.profile_report(text, bigint) IS
   'A profile''s report as one self-contained HTML page (headline figures, segments, R x F, lifecycle, Pareto, habits, tags, models, data quality) in its language';
+
+-- Fit and affinity states: real types instead of internal, so that Citus
+-- combines partial fits and tag_affinity states from its workers.  The
+-- aggregates are replaced in place (CREATE OR REPLACE AGGREGATE keeps their
+-- OIDs, so views over them survive); then the internal support functions go.
+
+-- The fit aggregates' state as a real type: distinct rows with summed
+-- weights.  Its text form re-reads exactly, so Citus combines partial fits
+-- from its workers instead of gathering every customer's row.
+CREATE TYPE persona.fit_state;
+CREATE FUNCTION persona.fit_state_in(cstring) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'fit_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_state_out(persona.fit_state) RETURNS cstring
+AS 'MODULE_PATHNAME', 'fit_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_state_recv(internal) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'fit_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_state_send(persona.fit_state) RETURNS bytea
+AS 'MODULE_PATHNAME', 'fit_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.fit_state (
+    INPUT = persona.fit_state_in, OUTPUT = persona.fit_state_out,
+    RECEIVE = persona.fit_state_recv, SEND = persona.fit_state_send,
+    INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended);
+COMMENT ON TYPE persona.fit_state IS
+  'State of the model fit aggregates: {kind, rows read, rows skipped, has penalty, penalty, unit days, start parameters given, 4 start parameters, distinct rows, then k1, k2, k3, weight per row}';
+COMMENT ON FUNCTION persona.fit_state_in(cstring) IS 'input function of persona.fit_state';
+COMMENT ON FUNCTION persona.fit_state_out(persona.fit_state) IS 'output function of persona.fit_state';
+COMMENT ON FUNCTION persona.fit_state_recv(internal) IS 'binary input function of persona.fit_state';
+COMMENT ON FUNCTION persona.fit_state_send(persona.fit_state) IS 'binary output function of persona.fit_state';
+
+-- tag_affinity's state as a real type (tags with their customers, pair
+-- counts), so that Citus combines partial states from its workers.
+CREATE TYPE persona.affinity_state;
+CREATE FUNCTION persona.affinity_state_in(cstring) RETURNS persona.affinity_state
+AS 'MODULE_PATHNAME', 'affinity_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_state_out(persona.affinity_state) RETURNS cstring
+AS 'MODULE_PATHNAME', 'affinity_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_state_recv(internal) RETURNS persona.affinity_state
+AS 'MODULE_PATHNAME', 'affinity_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_state_send(persona.affinity_state) RETURNS bytea
+AS 'MODULE_PATHNAME', 'affinity_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.affinity_state (
+    INPUT = persona.affinity_state_in, OUTPUT = persona.affinity_state_out,
+    RECEIVE = persona.affinity_state_recv, SEND = persona.affinity_state_send,
+    INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended);
+COMMENT ON TYPE persona.affinity_state IS
+  'State of persona.tag_affinity: {min_support, customers, tags, then each tag and its customers, pairs, then i, j, customers with both per pair (tag numbers from 1, i < j)}';
+COMMENT ON FUNCTION persona.affinity_state_in(cstring) IS 'input function of persona.affinity_state';
+COMMENT ON FUNCTION persona.affinity_state_out(persona.affinity_state) IS 'output function of persona.affinity_state';
+COMMENT ON FUNCTION persona.affinity_state_recv(internal) IS 'binary input function of persona.affinity_state';
+COMMENT ON FUNCTION persona.affinity_state_send(persona.affinity_state) IS 'binary output function of persona.affinity_state';
+
+CREATE FUNCTION persona.affinity_transfn(persona.affinity_state, text[]) RETURNS persona.affinity_state
+AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_transfn(persona.affinity_state, text[], float8) RETURNS persona.affinity_state
+AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_combinefn(persona.affinity_state, persona.affinity_state) RETURNS persona.affinity_state
+AS 'MODULE_PATHNAME', 'affinity_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_finalfn(persona.affinity_state) RETURNS persona.tag_pair[]
+AS 'MODULE_PATHNAME', 'affinity_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.affinity_transfn(persona.affinity_state, text[]) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_transfn(persona.affinity_state, text[], float8) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_combinefn(persona.affinity_state, persona.affinity_state) IS 'combine function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_finalfn(persona.affinity_state) IS 'final function of persona.tag_affinity';
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.fit_combinefn(persona.fit_state, persona.fit_state) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'fit_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgnbd_finalfn(persona.fit_state) RETURNS persona.bgnbd
+AS 'MODULE_PATHNAME', 'bgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.fit_combinefn(persona.fit_state, persona.fit_state) IS 'combine function of the model fit aggregates';
+COMMENT ON FUNCTION persona.bgnbd_finalfn(persona.fit_state) IS 'final function of persona.bgnbd_fit';
+CREATE FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+CREATE FUNCTION persona.pareto_nbd_finalfn(persona.fit_state) RETURNS persona.pareto_nbd
+AS 'MODULE_PATHNAME', 'pareto_nbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.pareto_nbd_finalfn(persona.fit_state) IS 'final function of persona.pareto_nbd_fit';
+CREATE FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_finalfn(persona.fit_state) RETURNS persona.gamma_gamma
+AS 'MODULE_PATHNAME', 'gamma_gamma_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_finalfn(persona.fit_state) IS 'final function of persona.gamma_gamma_fit';
+CREATE FUNCTION persona.mbgnbd_finalfn(persona.fit_state) RETURNS persona.mbgnbd
+AS 'MODULE_PATHNAME', 'mbgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.mbgnbd_finalfn(persona.fit_state) IS 'final function of persona.mbgnbd_fit';
+CREATE FUNCTION persona.nbd_finalfn(persona.fit_state) RETURNS persona.nbd
+AS 'MODULE_PATHNAME', 'nbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.nbd_finalfn(persona.fit_state) IS 'final function of persona.nbd_fit';
+CREATE FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.bgbb_finalfn(persona.fit_state) RETURNS persona.bgbb
+AS 'MODULE_PATHNAME', 'bgbb_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_finalfn(persona.fit_state) IS 'final function of persona.bgbb_fit';
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.bgnbd) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.pareto_nbd) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8, persona.gamma_gamma) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.bgnbd) IS 'transition function of persona.bgnbd_fit with a start model';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.pareto_nbd) IS 'transition function of persona.pareto_nbd_fit with a start model';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8, persona.gamma_gamma) IS 'transition function of persona.gamma_gamma_fit with a start model';
+CREATE OR REPLACE AGGREGATE persona.tag_affinity(tags text[]) (
+    SFUNC = persona.affinity_transfn, STYPE = persona.affinity_state, FINALFUNC = persona.affinity_finalfn,
+    COMBINEFUNC = persona.affinity_combinefn, SSPACE = 3200, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.tag_affinity(tags text[], min_support float8) (
+    SFUNC = persona.affinity_transfn, STYPE = persona.affinity_state, FINALFUNC = persona.affinity_finalfn,
+    COMBINEFUNC = persona.affinity_combinefn, SSPACE = 3200, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = persona.fit_state, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = persona.fit_state, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.nbd_fit(summary persona.btyd_summary) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.nbd_fit(summary persona.btyd_summary, weight float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.nbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8) (
+    SFUNC = persona.bgbb_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8, weight float8) (
+    SFUNC = persona.bgbb_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8, weight float8, penalty float8) (
+    SFUNC = persona.bgbb_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.bgnbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.pareto_nbd) (
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8, start persona.gamma_gamma) (
+    SFUNC = persona.gamma_gamma_transfn, STYPE = persona.fit_state, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
+DROP FUNCTION persona.affinity_transfn(internal, text[]);
+DROP FUNCTION persona.affinity_transfn(internal, text[], float8);
+DROP FUNCTION persona.affinity_combinefn(internal, internal);
+DROP FUNCTION persona.affinity_serialfn(internal);
+DROP FUNCTION persona.affinity_deserialfn(bytea, internal);
+DROP FUNCTION persona.affinity_finalfn(internal);
+DROP FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8);
+DROP FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8);
+DROP FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8);
+DROP FUNCTION persona.fit_combinefn(internal, internal);
+DROP FUNCTION persona.fit_serialfn(internal);
+DROP FUNCTION persona.fit_deserialfn(bytea, internal);
+DROP FUNCTION persona.bgnbd_finalfn(internal);
+DROP FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary);
+DROP FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8);
+DROP FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8, float8);
+DROP FUNCTION persona.pareto_nbd_finalfn(internal);
+DROP FUNCTION persona.gamma_gamma_transfn(internal, float8, float8);
+DROP FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8);
+DROP FUNCTION persona.gamma_gamma_finalfn(internal);
+DROP FUNCTION persona.mbgnbd_finalfn(internal);
+DROP FUNCTION persona.nbd_finalfn(internal);
+DROP FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8);
+DROP FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8);
+DROP FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8, float8);
+DROP FUNCTION persona.bgbb_finalfn(internal);
+DROP FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd);
+DROP FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd);
+DROP FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma);

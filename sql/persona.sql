@@ -1049,33 +1049,47 @@ CREATE TYPE persona.tag_pair AS (
 COMMENT ON TYPE persona.tag_pair IS
   'Affinity of two tags: customers with both, support (share with both), confidence (share of antecedent holders with the consequent), lift';
 
-CREATE FUNCTION persona.affinity_transfn(internal, text[]) RETURNS internal
+-- tag_affinity's state as a real type (tags with their customers, pair
+-- counts), so that Citus combines partial states from its workers.
+CREATE TYPE persona.affinity_state;
+CREATE FUNCTION persona.affinity_state_in(cstring) RETURNS persona.affinity_state
+AS 'MODULE_PATHNAME', 'affinity_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_state_out(persona.affinity_state) RETURNS cstring
+AS 'MODULE_PATHNAME', 'affinity_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_state_recv(internal) RETURNS persona.affinity_state
+AS 'MODULE_PATHNAME', 'affinity_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.affinity_state_send(persona.affinity_state) RETURNS bytea
+AS 'MODULE_PATHNAME', 'affinity_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.affinity_state (
+    INPUT = persona.affinity_state_in, OUTPUT = persona.affinity_state_out,
+    RECEIVE = persona.affinity_state_recv, SEND = persona.affinity_state_send,
+    INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended);
+COMMENT ON TYPE persona.affinity_state IS
+  'State of persona.tag_affinity: {min_support, customers, tags, then each tag and its customers, pairs, then i, j, customers with both per pair (tag numbers from 1, i < j)}';
+COMMENT ON FUNCTION persona.affinity_state_in(cstring) IS 'input function of persona.affinity_state';
+COMMENT ON FUNCTION persona.affinity_state_out(persona.affinity_state) IS 'output function of persona.affinity_state';
+COMMENT ON FUNCTION persona.affinity_state_recv(internal) IS 'binary input function of persona.affinity_state';
+COMMENT ON FUNCTION persona.affinity_state_send(persona.affinity_state) IS 'binary output function of persona.affinity_state';
+
+CREATE FUNCTION persona.affinity_transfn(persona.affinity_state, text[]) RETURNS persona.affinity_state
 AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.affinity_transfn(internal, text[], float8) RETURNS internal
+CREATE FUNCTION persona.affinity_transfn(persona.affinity_state, text[], float8) RETURNS persona.affinity_state
 AS 'MODULE_PATHNAME', 'affinity_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.affinity_combinefn(internal, internal) RETURNS internal
+CREATE FUNCTION persona.affinity_combinefn(persona.affinity_state, persona.affinity_state) RETURNS persona.affinity_state
 AS 'MODULE_PATHNAME', 'affinity_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.affinity_serialfn(internal) RETURNS bytea
-AS 'MODULE_PATHNAME', 'affinity_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.affinity_deserialfn(bytea, internal) RETURNS internal
-AS 'MODULE_PATHNAME', 'affinity_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.affinity_finalfn(internal) RETURNS persona.tag_pair[]
+CREATE FUNCTION persona.affinity_finalfn(persona.affinity_state) RETURNS persona.tag_pair[]
 AS 'MODULE_PATHNAME', 'affinity_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.affinity_transfn(internal, text[]) IS 'transition function of persona.tag_affinity';
-COMMENT ON FUNCTION persona.affinity_transfn(internal, text[], float8) IS 'transition function of persona.tag_affinity';
-COMMENT ON FUNCTION persona.affinity_combinefn(internal, internal) IS 'combine function of persona.tag_affinity';
-COMMENT ON FUNCTION persona.affinity_serialfn(internal) IS 'serialisation function of persona.tag_affinity';
-COMMENT ON FUNCTION persona.affinity_deserialfn(bytea, internal) IS 'deserialisation function of persona.tag_affinity';
-COMMENT ON FUNCTION persona.affinity_finalfn(internal) IS 'final function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_transfn(persona.affinity_state, text[]) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_transfn(persona.affinity_state, text[], float8) IS 'transition function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_combinefn(persona.affinity_state, persona.affinity_state) IS 'combine function of persona.tag_affinity';
+COMMENT ON FUNCTION persona.affinity_finalfn(persona.affinity_state) IS 'final function of persona.tag_affinity';
 
 CREATE AGGREGATE persona.tag_affinity(tags text[]) (
-    SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
-    COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
-    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
+    SFUNC = persona.affinity_transfn, STYPE = persona.affinity_state, FINALFUNC = persona.affinity_finalfn,
+    COMBINEFUNC = persona.affinity_combinefn, SSPACE = 3200, PARALLEL = SAFE);
 CREATE AGGREGATE persona.tag_affinity(tags text[], min_support float8) (
-    SFUNC = persona.affinity_transfn, STYPE = internal, FINALFUNC = persona.affinity_finalfn,
-    COMBINEFUNC = persona.affinity_combinefn, SERIALFUNC = persona.affinity_serialfn,
-    DESERIALFUNC = persona.affinity_deserialfn, SSPACE = 3200, PARALLEL = SAFE);
+    SFUNC = persona.affinity_transfn, STYPE = persona.affinity_state, FINALFUNC = persona.affinity_finalfn,
+    COMBINEFUNC = persona.affinity_combinefn, SSPACE = 3200, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.tag_affinity(text[]) IS
   'Support, confidence and lift of every pair of tags with support >= 1% (one tag set per customer)';
 COMMENT ON AGGREGATE persona.tag_affinity(text[], float8) IS
@@ -1168,40 +1182,54 @@ COMMENT ON COLUMN persona.bgnbd.se_log_b IS 'standard error of ln(b) from the ob
 COMMENT ON COLUMN persona.bgnbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
 COMMENT ON COLUMN persona.bgnbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
 
+-- The fit aggregates' state as a real type: distinct rows with summed
+-- weights.  Its text form re-reads exactly, so Citus combines partial fits
+-- from its workers instead of gathering every customer's row.
+CREATE TYPE persona.fit_state;
+CREATE FUNCTION persona.fit_state_in(cstring) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'fit_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_state_out(persona.fit_state) RETURNS cstring
+AS 'MODULE_PATHNAME', 'fit_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_state_recv(internal) RETURNS persona.fit_state
+AS 'MODULE_PATHNAME', 'fit_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.fit_state_send(persona.fit_state) RETURNS bytea
+AS 'MODULE_PATHNAME', 'fit_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE persona.fit_state (
+    INPUT = persona.fit_state_in, OUTPUT = persona.fit_state_out,
+    RECEIVE = persona.fit_state_recv, SEND = persona.fit_state_send,
+    INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended);
+COMMENT ON TYPE persona.fit_state IS
+  'State of the model fit aggregates: {kind, rows read, rows skipped, has penalty, penalty, unit days, start parameters given, 4 start parameters, distinct rows, then k1, k2, k3, weight per row}';
+COMMENT ON FUNCTION persona.fit_state_in(cstring) IS 'input function of persona.fit_state';
+COMMENT ON FUNCTION persona.fit_state_out(persona.fit_state) IS 'output function of persona.fit_state';
+COMMENT ON FUNCTION persona.fit_state_recv(internal) IS 'binary input function of persona.fit_state';
+COMMENT ON FUNCTION persona.fit_state_send(persona.fit_state) IS 'binary output function of persona.fit_state';
+
 -- The fit aggregates share one state: distinct input rows with summed weights.
-CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.fit_combinefn(internal, internal) RETURNS internal
+CREATE FUNCTION persona.fit_combinefn(persona.fit_state, persona.fit_state) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'fit_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.fit_serialfn(internal) RETURNS bytea
-AS 'MODULE_PATHNAME', 'fit_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.fit_deserialfn(bytea, internal) RETURNS internal
-AS 'MODULE_PATHNAME', 'fit_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION persona.bgnbd_finalfn(internal) RETURNS persona.bgnbd
+CREATE FUNCTION persona.bgnbd_finalfn(persona.fit_state) RETURNS persona.bgnbd
 AS 'MODULE_PATHNAME', 'bgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
-COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
-COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
-COMMENT ON FUNCTION persona.fit_combinefn(internal, internal) IS 'combine function of the model fit aggregates';
-COMMENT ON FUNCTION persona.fit_serialfn(internal) IS 'serialisation function of the model fit aggregates';
-COMMENT ON FUNCTION persona.fit_deserialfn(bytea, internal) IS 'deserialisation function of the model fit aggregates';
-COMMENT ON FUNCTION persona.bgnbd_finalfn(internal) IS 'final function of persona.bgnbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) IS 'transition function of persona.bgnbd_fit, persona.mbgnbd_fit and persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.fit_combinefn(persona.fit_state, persona.fit_state) IS 'combine function of the model fit aggregates';
+COMMENT ON FUNCTION persona.bgnbd_finalfn(persona.fit_state) IS 'final function of persona.bgnbd_fit';
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8) IS
   'Maximum-likelihood BG/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
@@ -1209,27 +1237,24 @@ COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8) IS
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8) IS
   'BG/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
 -- Fits on persona.btyd_summary rows record the summaries' time unit in the model.
-CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8, float8) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_summary_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
-COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
-COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(internal, persona.btyd_summary, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
+COMMENT ON FUNCTION persona.btyd_fit_summary_transfn(persona.fit_state, persona.btyd_summary, float8, float8) IS 'transition function of persona.bgnbd_fit and persona.pareto_nbd_fit over summaries';
 CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgnbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary) IS
   'BG/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
 COMMENT ON AGGREGATE persona.bgnbd_fit(persona.btyd_summary, float8) IS
@@ -1297,21 +1322,18 @@ COMMENT ON COLUMN persona.pareto_nbd.se_log_s IS 'standard error of ln(s) from t
 COMMENT ON COLUMN persona.pareto_nbd.se_log_beta IS 'standard error of ln(beta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
 COMMENT ON COLUMN persona.pareto_nbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
 COMMENT ON COLUMN persona.pareto_nbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
-CREATE FUNCTION persona.pareto_nbd_finalfn(internal) RETURNS persona.pareto_nbd
+CREATE FUNCTION persona.pareto_nbd_finalfn(persona.fit_state) RETURNS persona.pareto_nbd
 AS 'MODULE_PATHNAME', 'pareto_nbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.pareto_nbd_finalfn(internal) IS 'final function of persona.pareto_nbd_fit';
+COMMENT ON FUNCTION persona.pareto_nbd_finalfn(persona.fit_state) IS 'final function of persona.pareto_nbd_fit';
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8) IS
   'Maximum-likelihood Pareto/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8) IS
@@ -1319,17 +1341,14 @@ COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8) IS
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8) IS
   'Pareto/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
 CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary) IS
   'Pareto/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(persona.btyd_summary, float8) IS
@@ -1389,23 +1408,21 @@ COMMENT ON COLUMN persona.gamma_gamma.se_log_q IS 'standard error of ln(q) from 
 COMMENT ON COLUMN persona.gamma_gamma.se_log_v IS 'standard error of ln(v) from the observed information at the optimum (of the penalised objective when a penalty is given)';
 COMMENT ON COLUMN persona.gamma_gamma.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
 COMMENT ON COLUMN persona.gamma_gamma.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
-CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8) RETURNS internal
+CREATE FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8) RETURNS internal
+CREATE FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.gamma_gamma_finalfn(internal) RETURNS persona.gamma_gamma
+CREATE FUNCTION persona.gamma_gamma_finalfn(persona.fit_state) RETURNS persona.gamma_gamma
 AS 'MODULE_PATHNAME', 'gamma_gamma_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
-COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
-COMMENT ON FUNCTION persona.gamma_gamma_finalfn(internal) IS 'final function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8) IS 'transition function of persona.gamma_gamma_fit';
+COMMENT ON FUNCTION persona.gamma_gamma_finalfn(persona.fit_state) IS 'final function of persona.gamma_gamma_fit';
 CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8) (
-    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.gamma_gamma_transfn, STYPE = persona.fit_state, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8) (
-    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.gamma_gamma_transfn, STYPE = persona.fit_state, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8) IS
   'Maximum-likelihood Gamma-Gamma spend fit over repeat buyers (x > 0; one-time buyers are skipped)';
 COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8, float8) IS
@@ -1539,21 +1556,18 @@ COMMENT ON COLUMN persona.mbgnbd.se_log_a IS 'standard error of ln(a) from the o
 COMMENT ON COLUMN persona.mbgnbd.se_log_b IS 'standard error of ln(b) from the observed information at the optimum (of the penalised objective when a penalty is given)';
 COMMENT ON COLUMN persona.mbgnbd.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
 COMMENT ON COLUMN persona.mbgnbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
-CREATE FUNCTION persona.mbgnbd_finalfn(internal) RETURNS persona.mbgnbd
+CREATE FUNCTION persona.mbgnbd_finalfn(persona.fit_state) RETURNS persona.mbgnbd
 AS 'MODULE_PATHNAME', 'mbgnbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.mbgnbd_finalfn(internal) IS 'final function of persona.mbgnbd_fit';
+COMMENT ON FUNCTION persona.mbgnbd_finalfn(persona.fit_state) IS 'final function of persona.mbgnbd_fit';
 CREATE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.mbgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8) IS
   'Maximum-likelihood MBG/NBD fit over the customers'' (x, t_x, T)';
 COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8, float8) IS
@@ -1561,17 +1575,14 @@ COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8, float8) IS
 COMMENT ON AGGREGATE persona.mbgnbd_fit(float8, float8, float8, float8, float8) IS
   'MBG/NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
 CREATE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary, weight float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.mbgnbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.mbgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.mbgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.mbgnbd_fit(persona.btyd_summary) IS
   'MBG/NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
 COMMENT ON AGGREGATE persona.mbgnbd_fit(persona.btyd_summary, float8) IS
@@ -1665,21 +1676,18 @@ COMMENT ON COLUMN persona.nbd.identified IS 'false when the observed information
 COMMENT ON COLUMN persona.nbd.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity (alpha -> infinity: ''; reduces to Poisson'', every customer buys at one rate)';
 COMMENT ON COLUMN persona.nbd.unit IS
   'Time unit of the summaries it was fitted on (days, weeks, months); NULL when fitted on plain numbers';
-CREATE FUNCTION persona.nbd_finalfn(internal) RETURNS persona.nbd
+CREATE FUNCTION persona.nbd_finalfn(persona.fit_state) RETURNS persona.nbd
 AS 'MODULE_PATHNAME', 'nbd_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.nbd_finalfn(internal) IS 'final function of persona.nbd_fit';
+COMMENT ON FUNCTION persona.nbd_finalfn(persona.fit_state) IS 'final function of persona.nbd_fit';
 CREATE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8, weight float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.nbd_fit(float8, float8, float8) IS
   'Maximum-likelihood NBD fit over the customers'' (x, t_x, T) (t_x checked, not used: without dropout only x and T matter)';
 COMMENT ON AGGREGATE persona.nbd_fit(float8, float8, float8, float8) IS
@@ -1687,17 +1695,14 @@ COMMENT ON AGGREGATE persona.nbd_fit(float8, float8, float8, float8) IS
 COMMENT ON AGGREGATE persona.nbd_fit(float8, float8, float8, float8, float8) IS
   'NBD fit with weights and an L2 penalty on the parameters (lifetimes'' penalizer_coef)';
 CREATE AGGREGATE persona.nbd_fit(summary persona.btyd_summary) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.nbd_fit(summary persona.btyd_summary, weight float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.nbd_fit(summary persona.btyd_summary, weight float8, penalty float8) (
-    SFUNC = persona.btyd_fit_summary_transfn, STYPE = internal, FINALFUNC = persona.nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_summary_transfn, STYPE = persona.fit_state, FINALFUNC = persona.nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.nbd_fit(persona.btyd_summary) IS
   'NBD fit over persona.btyd summaries; the model records their time unit (summaries in different units: 22023)';
 COMMENT ON AGGREGATE persona.nbd_fit(persona.btyd_summary, float8) IS
@@ -1801,30 +1806,27 @@ COMMENT ON COLUMN persona.bgbb.se_log_gamma IS 'standard error of ln(gamma) from
 COMMENT ON COLUMN persona.bgbb.se_log_delta IS 'standard error of ln(delta) from the observed information at the optimum (of the penalised objective when a penalty is given)';
 COMMENT ON COLUMN persona.bgbb.identified IS 'false when the observed information is singular, a standard error of a log parameter exceeds 2, or a parameter ran to a search bound (a WARNING says which)';
 COMMENT ON COLUMN persona.bgbb.status IS 'ok, not converged, not identified: <parameters that move together>, or boundary: <parameter> -> 0 | infinity';
-CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8) RETURNS internal
+CREATE FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8) RETURNS internal
+CREATE FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8, float8) RETURNS internal
+CREATE FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'bgbb_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.bgbb_finalfn(internal) RETURNS persona.bgbb
+CREATE FUNCTION persona.bgbb_finalfn(persona.fit_state) RETURNS persona.bgbb
 AS 'MODULE_PATHNAME', 'bgbb_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
-COMMENT ON FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
-COMMENT ON FUNCTION persona.bgbb_fit_transfn(internal, float8, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
-COMMENT ON FUNCTION persona.bgbb_finalfn(internal) IS 'final function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8) IS 'transition function of persona.bgbb_fit';
+COMMENT ON FUNCTION persona.bgbb_finalfn(persona.fit_state) IS 'final function of persona.bgbb_fit';
 CREATE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8) (
-    SFUNC = persona.bgbb_fit_transfn, STYPE = internal, FINALFUNC = persona.bgbb_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.bgbb_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8, weight float8) (
-    SFUNC = persona.bgbb_fit_transfn, STYPE = internal, FINALFUNC = persona.bgbb_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.bgbb_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.bgbb_fit(x float8, t_x float8, n float8, weight float8, penalty float8) (
-    SFUNC = persona.bgbb_fit_transfn, STYPE = internal, FINALFUNC = persona.bgbb_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.bgbb_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgbb_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.bgbb_fit(float8, float8, float8) IS
   'Maximum-likelihood BG/BB fit over the customers'' (x, t_x, n): transactions, last transaction opportunity, opportunities';
 COMMENT ON AGGREGATE persona.bgbb_fit(float8, float8, float8, float8) IS
@@ -2432,27 +2434,24 @@ COMMENT ON FUNCTION persona.frequency_recency_matrix(anyelement, float8, float8,
 -- Warm starts: a fit that begins at a previous fit's parameters
 ------------------------------------------------------------------------
 
-CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.bgnbd) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) RETURNS internal
+CREATE FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.pareto_nbd) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'btyd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) RETURNS internal
+CREATE FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8, persona.gamma_gamma) RETURNS persona.fit_state
 AS 'MODULE_PATHNAME', 'gamma_gamma_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd) IS 'transition function of persona.bgnbd_fit with a start model';
-COMMENT ON FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd) IS 'transition function of persona.pareto_nbd_fit with a start model';
-COMMENT ON FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma) IS 'transition function of persona.gamma_gamma_fit with a start model';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.bgnbd) IS 'transition function of persona.bgnbd_fit with a start model';
+COMMENT ON FUNCTION persona.btyd_fit_transfn(persona.fit_state, float8, float8, float8, float8, float8, persona.pareto_nbd) IS 'transition function of persona.pareto_nbd_fit with a start model';
+COMMENT ON FUNCTION persona.gamma_gamma_transfn(persona.fit_state, float8, float8, float8, persona.gamma_gamma) IS 'transition function of persona.gamma_gamma_fit with a start model';
 CREATE AGGREGATE persona.bgnbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.bgnbd) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.bgnbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.bgnbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.pareto_nbd_fit(x float8, t_x float8, t_cal float8, weight float8, penalty float8, start persona.pareto_nbd) (
-    SFUNC = persona.btyd_fit_transfn, STYPE = internal, FINALFUNC = persona.pareto_nbd_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state, FINALFUNC = persona.pareto_nbd_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 CREATE AGGREGATE persona.gamma_gamma_fit(x float8, mean_spend float8, penalty float8, start persona.gamma_gamma) (
-    SFUNC = persona.gamma_gamma_transfn, STYPE = internal, FINALFUNC = persona.gamma_gamma_finalfn,
-    COMBINEFUNC = persona.fit_combinefn, SERIALFUNC = persona.fit_serialfn,
-    DESERIALFUNC = persona.fit_deserialfn, SSPACE = 82088, PARALLEL = SAFE);
+    SFUNC = persona.gamma_gamma_transfn, STYPE = persona.fit_state, FINALFUNC = persona.gamma_gamma_finalfn,
+    COMBINEFUNC = persona.fit_combinefn, SSPACE = 82088, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8, float8, float8, persona.bgnbd) IS
   'BG/NBD fit with weights and penalty whose search starts at a previous fit''s parameters (a warm start; NULL start: the default start)';
 COMMENT ON AGGREGATE persona.pareto_nbd_fit(float8, float8, float8, float8, float8, persona.pareto_nbd) IS

@@ -13,8 +13,15 @@
 #include "persona.h"
 #include "tagquery.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "expstate.h"
+#include "mb/pg_wchar.h"
+#include "utils/fmgroids.h"
+#include "utils/float.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
@@ -42,11 +49,26 @@ typedef struct AffinityState
 	uint32	   *slot_hash;
 } AffinityState;
 
+static void affinity_write(void *state, StringInfo buf);
+static void *affinity_read_flat(const char *data, Size len, MemoryContext ctx);
+
+static const ExpStateMethods affinity_methods = {
+	"persona.affinity_state", affinity_write, affinity_read_flat
+};
+
+/* The format word that starts the flat and binary forms. */
+#define AFFINITY_FORMAT 1
+
 PG_FUNCTION_INFO_V1(affinity_transfn);
 PG_FUNCTION_INFO_V1(affinity_combinefn);
+PG_FUNCTION_INFO_V1(affinity_finalfn);
+PG_FUNCTION_INFO_V1(affinity_state_in);
+PG_FUNCTION_INFO_V1(affinity_state_out);
+PG_FUNCTION_INFO_V1(affinity_state_recv);
+PG_FUNCTION_INFO_V1(affinity_state_send);
+/* the support functions of 0.5.0 and earlier (internal state), until ALTER EXTENSION persona UPDATE */
 PG_FUNCTION_INFO_V1(affinity_serialfn);
 PG_FUNCTION_INFO_V1(affinity_deserialfn);
-PG_FUNCTION_INFO_V1(affinity_finalfn);
 
 /* An empty state in ctx. */
 static AffinityState *
@@ -182,6 +204,7 @@ Datum
 affinity_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
+	ExpState   *es;
 	AffinityState *st;
 	ArrayType  *a;
 	Datum	   *elems;
@@ -201,13 +224,20 @@ affinity_transfn(PG_FUNCTION_ARGS)
 					 errmsg("min_support must not be NULL")));
 		min_support = PG_GETARG_FLOAT8(2);
 	}
-	st = PG_ARGISNULL(0) ? state_new(aggctx, min_support) : (AffinityState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(0))
+	{
+		es = expstate_create(aggctx, &affinity_methods);
+		es->state = state_new(es->hdr.eoh_context, min_support);
+	}
+	else
+		es = expstate_for_update(PG_GETARG_DATUM(0), aggctx, &affinity_methods);
+	st = es->state;
 	if (st->min_support != min_support)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("min_support must be the same for every row")));
 	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(st);	/* a customer without a tag set is not counted */
+		PG_RETURN_DATUM(expstate_datum(es));	/* a customer without a tag set is not counted */
 	a = PG_GETARG_ARRAYTYPE_P(1);
 	if (ARR_NDIM(a) > 1)
 		ereport(ERROR,
@@ -225,25 +255,20 @@ affinity_transfn(PG_FUNCTION_ARGS)
 		}
 	count_customer(st, ids, k);
 	pfree(ids);
-	PG_RETURN_POINTER(st);
+	PG_RETURN_DATUM(expstate_datum(es));
 }
 
 /* Add b's counts to a, mapping b's tag ids to a's. */
-Datum
-affinity_combinefn(PG_FUNCTION_ARGS)
+static void
+merge(AffinityState *a, const AffinityState *b)
 {
-	MemoryContext aggctx;
-	AffinityState *a;
-	AffinityState *b;
 	int		   *map;
 
-	aggctx = persona_agg_context(fcinfo);
-	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
-	b = (AffinityState *) PG_GETARG_POINTER(1);
-	a = PG_ARGISNULL(0) ? state_new(aggctx, b->min_support) : (AffinityState *) PG_GETARG_POINTER(0);
 	if (a->min_support != b->min_support)
-		elog(ERROR, "tag_affinity partial states with different min_support");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_support must be the same for every row"),
+				 errdetail("Partial states with min_support %g and %g.", a->min_support, b->min_support)));
 	map = palloc(Max(b->ntags, 1) * sizeof(int));
 	for (int i = 0; i < b->ntags; i++)
 		map[i] = tag_id(a, b->tags[i], b->lens[i]);
@@ -263,86 +288,352 @@ affinity_combinefn(PG_FUNCTION_ARGS)
 		}
 	}
 	pfree(map);
-	PG_RETURN_POINTER(a);
 }
 
-/* State to bytea: customers, tags with counts, then the non-zero pairs. */
 Datum
-affinity_serialfn(PG_FUNCTION_ARGS)
+affinity_combinefn(PG_FUNCTION_ARGS)
 {
-	AffinityState *st = (AffinityState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	ExpState   *a;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(0), aggctx, &affinity_methods)));
+	}
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(1), aggctx, &affinity_methods)));
+	a = expstate_for_update(PG_GETARG_DATUM(0), aggctx, &affinity_methods);
+	merge((AffinityState *) a->state, expstate_read(PG_GETARG_DATUM(1), &affinity_methods));
+	PG_RETURN_DATUM(expstate_datum(a));
+}
+
+/* Number of pairs counted at least once. */
+static int64
+nonzero_pairs(const AffinityState *st)
+{
 	int64		npairs = 0;
 
-	pq_begintypsend(&buf);
-	pq_sendfloat8(&buf, st->min_support);
-	pq_sendint64(&buf, st->customers);
-	pq_sendint32(&buf, st->ntags);
-	for (int i = 0; i < st->ntags; i++)
-	{
-		pq_sendint32(&buf, st->lens[i]);
-		pq_sendbytes(&buf, st->tags[i], st->lens[i]);
-		pq_sendint64(&buf, st->single[i]);
-	}
 	for (int i = 0; i < st->ntags; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		for (int j = i + 1; j < st->ntags; j++)
 			npairs += st->pairs[(Size) i * st->cap + j] != 0;
 	}
-	pq_sendint64(&buf, npairs);
+	return npairs;
+}
+
+/*
+ * Flat and binary form: a format word, min_support, customers, the tags
+ * (length, bytes, customers with it), then the pairs counted at least once
+ * (tag ids i < j from 0, customers with both).
+ */
+static void
+affinity_write(void *state, StringInfo buf)
+{
+	AffinityState *st = (AffinityState *) state;
+	int64		npairs = nonzero_pairs(st);
+
+	pq_sendint32(buf, AFFINITY_FORMAT);
+	pq_sendfloat8(buf, st->min_support);
+	pq_sendint64(buf, st->customers);
+	pq_sendint32(buf, st->ntags);
+	for (int i = 0; i < st->ntags; i++)
+	{
+		pq_sendint32(buf, st->lens[i]);
+		pq_sendbytes(buf, st->tags[i], st->lens[i]);
+		pq_sendint64(buf, st->single[i]);
+	}
+	pq_sendint64(buf, npairs);
 	for (int i = 0; i < st->ntags; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		for (int j = i + 1; j < st->ntags; j++)
 			if (st->pairs[(Size) i * st->cap + j] != 0)
 			{
-				pq_sendint32(&buf, i);
-				pq_sendint32(&buf, j);
-				pq_sendint64(&buf, st->pairs[(Size) i * st->cap + j]);
+				pq_sendint32(buf, i);
+				pq_sendint32(buf, j);
+				pq_sendint64(buf, st->pairs[(Size) i * st->cap + j]);
 			}
 	}
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-/* bytea to state. */
+/* Error sqlstate "invalid persona.affinity_state" with a detail. */
+static void pg_attribute_noreturn()
+invalid_state(int sqlstate, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("invalid persona.affinity_state"),
+			 errdetail_internal("%s", detail)));
+	pg_unreachable();
+}
+
+/* Tag i's customer count, checked against the customers. */
+static void
+set_single(AffinityState *st, int i, int64 c, int sqlstate)
+{
+	if (c < 1 || c > st->customers)
+		invalid_state(sqlstate, psprintf("Tag %d has %lld customers of %lld; a stored tag has at least one.",
+										 i + 1, (long long) c, (long long) st->customers));
+	st->single[i] = c;
+}
+
+/* A new tag of the state being read: distinct from the ones before it. */
+static void
+add_read_tag(AffinityState *st, const char *s, int len, int sqlstate)
+{
+	int			i = st->ntags;
+
+	if (len < 0 || (len > 0 && memchr(s, '\0', len) != NULL))
+		invalid_state(sqlstate, psprintf("Tag %d has a length of %d or a zero byte.", i + 1, len));
+	if (tag_id(st, s, len) != i)
+		invalid_state(sqlstate, psprintf("Tag %d, \"%.*s\", appears twice.", i + 1, Min(len, 40), s));
+}
+
+/* Pair (i, j) of the state being read, 0-based, with c customers with both. */
+static void
+set_pair(AffinityState *st, int64 i, int64 j, int64 c, int sqlstate)
+{
+	int64	   *cell;
+
+	if (i < 0 || j <= i || j >= st->ntags)
+		invalid_state(sqlstate, psprintf("Pair (%lld, %lld) of %d tags; pairs are (i, j) with i < j.",
+										 (long long) i + 1, (long long) j + 1, st->ntags));
+	cell = &st->pairs[(Size) i * st->cap + j];
+	if (*cell != 0)
+		invalid_state(sqlstate, psprintf("Pair (%lld, %lld) appears twice.", (long long) i + 1, (long long) j + 1));
+	if (c < 1 || c > Min(st->single[i], st->single[j]))
+		invalid_state(sqlstate, psprintf("Pair (%lld, %lld) has %lld customers; the tags have %lld and %lld.",
+										 (long long) i + 1, (long long) j + 1, (long long) c,
+										 (long long) st->single[i], (long long) st->single[j]));
+	*cell = c;
+}
+
+/* A state of customers (checked) with min_support (checked by state_new). */
+static AffinityState *
+read_header(double min_support, int64 customers, MemoryContext ctx, int sqlstate)
+{
+	AffinityState *st;
+
+	if (isnan(min_support))
+		invalid_state(sqlstate, "min_support is NaN.");
+	st = state_new(ctx, min_support);
+	if (customers < 0)
+		invalid_state(sqlstate, psprintf("%lld customers.", (long long) customers));
+	st->customers = customers;
+	return st;
+}
+
+/* Read the flat (or binary) form in buf, validated. */
+static AffinityState *
+read_binary(StringInfo buf, MemoryContext ctx, int sqlstate)
+{
+	AffinityState *st;
+	int			format;
+	int			ntags;
+	int64		npairs;
+	double		min_support;
+
+	if (buf->len < 4 + 8 + 8 + 4 + 8)
+		invalid_state(sqlstate, psprintf("%d bytes.", buf->len));
+	format = pq_getmsgint(buf, 4);
+	if (format != AFFINITY_FORMAT)
+		invalid_state(sqlstate, psprintf("Unknown format %d.", format));
+	min_support = pq_getmsgfloat8(buf);
+	st = read_header(min_support, pq_getmsgint64(buf), ctx, sqlstate);
+	ntags = pq_getmsgint(buf, 4);
+	if (ntags < 0 || ntags > AFFINITY_MAX_TAGS)
+		invalid_state(sqlstate, psprintf("%d tags; at most %d.", ntags, AFFINITY_MAX_TAGS));
+	for (int i = 0; i < ntags; i++)
+	{
+		int			len = pq_getmsgint(buf, 4);
+		const char *s;
+
+		if (len < 0 || len > buf->len - buf->cursor)
+			invalid_state(sqlstate, psprintf("Tag %d has a length of %d.", i + 1, len));
+		s = pq_getmsgbytes(buf, len);
+		if (!pg_verifymbstr(s, len, true))
+			invalid_state(sqlstate, psprintf("Tag %d is not valid in the database encoding.", i + 1));
+		add_read_tag(st, s, len, sqlstate);
+		set_single(st, i, pq_getmsgint64(buf), sqlstate);
+	}
+	npairs = pq_getmsgint64(buf);
+	if (npairs < 0 || npairs > (buf->len - buf->cursor) / 16)
+		invalid_state(sqlstate, psprintf("%lld pairs in %d bytes.", (long long) npairs, buf->len - buf->cursor));
+	for (int64 k = 0; k < npairs; k++)
+	{
+		int			i = pq_getmsgint(buf, 4);
+		int			j = pq_getmsgint(buf, 4);
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(k + 1, 12);
+		set_pair(st, i, j, pq_getmsgint64(buf), sqlstate);
+	}
+	if (buf->cursor != buf->len)
+		invalid_state(sqlstate, psprintf("%d bytes after the last pair.", buf->len - buf->cursor));
+	return st;
+}
+
+static void *
+affinity_read_flat(const char *data, Size len, MemoryContext ctx)
+{
+	StringInfoData buf;
+
+	buf.data = (char *) data;
+	buf.len = (int) len;
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	return read_binary(&buf, ctx, ERRCODE_DATA_CORRUPTED);
+}
+
+/* The state's 0.5.0-style serial function: the flat form as bytea. */
+Datum
+affinity_serialfn(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(expstate_flatten(expstate_read(PG_GETARG_DATUM(0), &affinity_methods), &affinity_methods));
+}
+
 Datum
 affinity_deserialfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx;
-	StringInfoData buf;
-	AffinityState *st;
-	int			ntags;
-	int64		npairs;
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	ExpState   *es = expstate_create(aggctx, &affinity_methods);
 
-	aggctx = persona_agg_context(fcinfo);
-	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
-	st = state_new(aggctx, pq_getmsgfloat8(&buf));
-	st->customers = pq_getmsgint64(&buf);
-	ntags = pq_getmsgint(&buf, 4);
+	es->state = affinity_read_flat(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), es->hdr.eoh_context);
+	PG_RETURN_DATUM(expstate_datum(es));
+}
+
+/* Append s to buf as a double-quoted array element. */
+static void
+append_quoted(StringInfo buf, const char *s, int len)
+{
+	appendStringInfoChar(buf, '"');
+	for (int i = 0; i < len; i++)
+	{
+		if (s[i] == '"' || s[i] == '\\')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, s[i]);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+/*
+ * affinity_state_out: a text[] literal of min_support, customers, the
+ * number of tags, each tag and its customers, the number of pairs, and
+ * each pair as (tag number i < j from 1, customers with both).
+ */
+Datum
+affinity_state_out(PG_FUNCTION_ARGS)
+{
+	AffinityState *st = expstate_read(PG_GETARG_DATUM(0), &affinity_methods);
+	StringInfoData buf;
+	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	initStringInfo(&buf);
+	double_to_shortest_decimal_buf(st->min_support, num);
+	appendStringInfo(&buf, "{%s,%lld,%d", num, (long long) st->customers, st->ntags);
+	for (int i = 0; i < st->ntags; i++)
+	{
+		appendStringInfoChar(&buf, ',');
+		append_quoted(&buf, st->tags[i], st->lens[i]);
+		appendStringInfo(&buf, ",%lld", (long long) st->single[i]);
+	}
+	appendStringInfo(&buf, ",%lld", (long long) nonzero_pairs(st));
+	for (int i = 0; i < st->ntags; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int j = i + 1; j < st->ntags; j++)
+			if (st->pairs[(Size) i * st->cap + j] != 0)
+				appendStringInfo(&buf, ",%d,%d,%lld", i + 1, j + 1, (long long) st->pairs[(Size) i * st->cap + j]);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* Element k of the parsed literal as a whole number, or a syntax error. */
+static int64
+element_int(Datum *elems, bool *nulls, int n, int k)
+{
+	if (k >= n)
+		invalid_state(ERRCODE_INVALID_TEXT_REPRESENTATION, psprintf("It ends after %d elements.", n));
+	if (nulls[k])
+		invalid_state(ERRCODE_INVALID_TEXT_REPRESENTATION, psprintf("Element %d is NULL.", k + 1));
+	return pg_strtoint64(TextDatumGetCString(elems[k]));
+}
+
+/* affinity_state_in: the text[] literal affinity_state_out writes. */
+Datum
+affinity_state_in(PG_FUNCTION_ARGS)
+{
+	char	   *s = PG_GETARG_CSTRING(0);
+	ArrayType  *a;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			k = 0;
+	int64		ntags;
+	int64		npairs;
+	char	   *ms;
+	AffinityState *st;
+	const int	sqlstate = ERRCODE_INVALID_TEXT_REPRESENTATION;
+
+	a = DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, s, TEXTOID, -1));
+	if (ARR_NDIM(a) != 1)
+		invalid_state(sqlstate, "The literal is not a one-dimensional list.");
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n < 4 || nulls[0])
+		invalid_state(sqlstate, psprintf("It has %d elements; the shortest state has 4.", n));
+	ms = TextDatumGetCString(elems[k++]);
+	st = read_header(float8in_internal(ms, NULL, "persona.affinity_state", s), element_int(elems, nulls, n, k),
+					 CurrentMemoryContext, sqlstate);
+	k++;
+	ntags = element_int(elems, nulls, n, k++);
+	if (ntags < 0 || ntags > AFFINITY_MAX_TAGS)
+		invalid_state(sqlstate, psprintf("%lld tags; at most %d.", (long long) ntags, AFFINITY_MAX_TAGS));
 	for (int i = 0; i < ntags; i++)
 	{
-		int			len = pq_getmsgint(&buf, 4);
-		const char *s = pq_getmsgbytes(&buf, len);
-		int			id = tag_id(st, s, len);
+		text	   *t;
 
-		if (id != i)
-			elog(ERROR, "invalid serialised tag_affinity state");
-		st->single[id] = pq_getmsgint64(&buf);
+		if (k >= n || nulls[k])
+			invalid_state(sqlstate, psprintf("Tag %d is missing or NULL.", i + 1));
+		t = DatumGetTextPP(elems[k++]);
+		add_read_tag(st, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), sqlstate);
+		set_single(st, i, element_int(elems, nulls, n, k++), sqlstate);
 	}
-	npairs = pq_getmsgint64(&buf);
-	for (int64 k = 0; k < npairs; k++)
+	npairs = element_int(elems, nulls, n, k++);
+	if (npairs < 0 || npairs != (n - k) / 3 || (n - k) % 3 != 0)
+		invalid_state(sqlstate, psprintf("%lld pairs, with %d elements after the count.", (long long) npairs, n - k));
+	for (int64 p = 0; p < npairs; p++)
 	{
-		int			i = pq_getmsgint(&buf, 4);
-		int			j = pq_getmsgint(&buf, 4);
+		int64		i = element_int(elems, nulls, n, k++);
+		int64		j = element_int(elems, nulls, n, k++);
 
-		PERSONA_CHECK_INTERRUPTS_EVERY(k + 1, 12);
-		if (i < 0 || j <= i || j >= st->ntags)
-			elog(ERROR, "invalid serialised tag_affinity state");
-		st->pairs[(Size) i * st->cap + j] = pq_getmsgint64(&buf);
+		PERSONA_CHECK_INTERRUPTS_EVERY(p + 1, 12);
+		set_pair(st, i - 1, j - 1, element_int(elems, nulls, n, k++), sqlstate);
 	}
-	pq_getmsgend(&buf);
-	PG_RETURN_POINTER(st);
+	PG_RETURN_POINTER(expstate_flatten(st, &affinity_methods));
+}
+
+Datum
+affinity_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+
+	PG_RETURN_POINTER(expstate_flatten(read_binary(buf, CurrentMemoryContext, ERRCODE_INVALID_BINARY_REPRESENTATION),
+									   &affinity_methods));
+}
+
+Datum
+affinity_state_send(PG_FUNCTION_ARGS)
+{
+	AffinityState *st = expstate_read(PG_GETARG_DATUM(0), &affinity_methods);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	affinity_write(st, &buf);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
 /* Bytes a text of len bytes takes in a tuple at offset off, plus off. */
@@ -461,7 +752,7 @@ affinity_finalfn(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	st = (AffinityState *) PG_GETARG_POINTER(0);
+	st = expstate_read(PG_GETARG_DATUM(0), &affinity_methods);
 	min_support = st->min_support;
 	desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(pair_type, -1));
 	maxrows = affinity_rows(st);

@@ -272,7 +272,7 @@ const BtydModel bgbb_model = {"BG/BB", 4, bb_value, bb_value_grad, bb_p_alive, b
 Datum
 bgbb_fit_transfn(PG_FUNCTION_ARGS)
 {
-	return btyd_fit_trans(fcinfo, bgbb_check_summary);
+	return btyd_fit_trans(fcinfo, FIT_OPPORTUNITIES);
 }
 
 Datum

@@ -10,6 +10,7 @@
 
 #include "access/htup_details.h"
 #include "btyd.h"
+#include "expstate.h"
 #include "weighted_rows.h"
 #include "executor/executor.h"
 #include "fit_summary.h"
@@ -43,17 +44,16 @@ btyd_check_summary(double x, double tx, double T)
 }
 
 /*
- * Add one (x, t_x, T) row, validated by check, with the weight, penalty and
- * start model of arguments wargno, wargno + 1 and wargno + 2 if given (a
- * NULL weight: 1).
+ * Add one (x, t_x, T) row, validated for the state's kind, with the weight,
+ * penalty and start model of arguments wargno, wargno + 1 and wargno + 2 if
+ * given (a NULL weight: 1).
  */
 static void
-btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, void (*check) (double, double, double),
-			 double x, double tx, double T, int wargno)
+btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, double x, double tx, double T, int wargno)
 {
 	double		w = 1;
 
-	check(x, tx, T);
+	fitstate_check_row(st, x, tx, T);
 	if (PG_NARGS() > wargno && !PG_ARGISNULL(wargno))
 	{
 		w = PG_GETARG_FLOAT8(wargno);
@@ -72,12 +72,13 @@ btyd_fit_add(FitState *st, FunctionCallInfo fcinfo, void (*check) (double, doubl
 /*
  * Transition function of the purchase-model fits:
  * (state, x, t_x, T [, weight [, penalty [, start]]]), each row validated
- * by check.
+ * as a row of a state of this kind.
  */
 Datum
-btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double))
+btyd_fit_trans(FunctionCallInfo fcinfo, FitKind kind)
 {
-	FitState   *st = fitstate_get(fcinfo);
+	ExpState   *es = fitstate_begin(fcinfo, kind);
+	FitState   *st = es->state;
 
 	/*
 	 * Like other aggregates, skip rows with a NULL x, t_x or T.  A NULL
@@ -85,9 +86,9 @@ btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double))
 	 * bgnbd_fit(x, t_x, T, NULL, penalty) is the unweighted penalised fit.
 	 */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		PG_RETURN_POINTER(st);
-	btyd_fit_add(st, fcinfo, check, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3), 4);
-	PG_RETURN_POINTER(st);
+		PG_RETURN_DATUM(expstate_datum(es));
+	btyd_fit_add(st, fcinfo, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3), 4);
+	PG_RETURN_DATUM(expstate_datum(es));
 }
 
 /*
@@ -120,22 +121,23 @@ btyd_read_summary(HeapTupleHeader s, double *x, double *tx, double *T, double *u
 Datum
 btyd_fit_summary_transfn(PG_FUNCTION_ARGS)
 {
-	FitState   *st = fitstate_get(fcinfo);
+	ExpState   *es = fitstate_begin(fcinfo, FIT_HISTORIES);
+	FitState   *st = es->state;
 	double		x, tx, T, unit_days;
 
 	if (PG_ARGISNULL(1) ||
 		!btyd_read_summary(PG_GETARG_HEAPTUPLEHEADER(1), &x, &tx, &T, &unit_days))
-		PG_RETURN_POINTER(st);
+		PG_RETURN_DATUM(expstate_datum(es));
 	fitstate_unit(st, unit_days);
-	btyd_fit_add(st, fcinfo, btyd_check_summary, x, tx, T, 2);
-	PG_RETURN_POINTER(st);
+	btyd_fit_add(st, fcinfo, x, tx, T, 2);
+	PG_RETURN_DATUM(expstate_datum(es));
 }
 
 /* Transition function of bgnbd_fit, mbgnbd_fit and pareto_nbd_fit. */
 Datum
 btyd_fit_transfn(PG_FUNCTION_ARGS)
 {
-	return btyd_fit_trans(fcinfo, btyd_check_summary);
+	return btyd_fit_trans(fcinfo, FIT_HISTORIES);
 }
 
 /*
@@ -451,11 +453,13 @@ btyd_fit_check_repeaters(FitData *d, const char *model)
 
 /* The data of a BTYD fit aggregate, or NULL when there is nothing to fit; errors when no one repeated. */
 FitData *
-btyd_fit_data(FunctionCallInfo fcinfo, const char *model)
+btyd_fit_data(FunctionCallInfo fcinfo, const BtydModel *model)
 {
+	FitKind		kind = model == &bgbb_model ? FIT_OPPORTUNITIES : FIT_HISTORIES;
+
 	if (PG_ARGISNULL(0))
 		return NULL;
-	return btyd_fit_check_repeaters(fitstate_data((FitState *) PG_GETARG_POINTER(0)), model);
+	return btyd_fit_check_repeaters(fitstate_data(PG_GETARG_DATUM(0), kind, model->name), model->name);
 }
 
 /*
@@ -572,6 +576,16 @@ time_unit_days(PG_FUNCTION_ARGS)
 }
 
 /* The canonical name of a unit of days days (one btyd_unit_days returned). */
+/* Whether days is the length of one of the time units. */
+bool
+btyd_unit_known(double days)
+{
+	for (int i = 0; i < lengthof(btyd_units); i++)
+		if (btyd_units[i].days == days)
+			return true;
+	return false;
+}
+
 const char *
 btyd_unit_name(double days)
 {
@@ -793,7 +807,7 @@ btyd_fit_rows_call(FunctionCallInfo fcinfo, const BtydModel *model)
 Datum
 btyd_fit_final(FunctionCallInfo fcinfo, const BtydModel *model)
 {
-	FitData    *d = btyd_fit_data(fcinfo, model->name);
+	FitData    *d = btyd_fit_data(fcinfo, model);
 
 	if (d == NULL)
 		PG_RETURN_NULL();

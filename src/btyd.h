@@ -72,8 +72,8 @@ extern double fit_row_loglik(double (*value) (void *, const double *), int k, co
 
 extern void btyd_check_summary(double x, double tx, double T);
 /* Transition function of a fit aggregate whose rows check validates. */
-extern Datum btyd_fit_trans(FunctionCallInfo fcinfo, void (*check) (double, double, double));
-extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const char *model);
+extern Datum btyd_fit_trans(FunctionCallInfo fcinfo, FitKind kind);
+extern FitData *btyd_fit_data(FunctionCallInfo fcinfo, const BtydModel *model);
 extern void btyd_check_horizon(double t);
 extern void btyd_check_count(int n);
 extern double btyd_in_domain(double v, double lo, double hi, const char *what);
@@ -83,6 +83,7 @@ extern double btyd_in_domain(double v, double lo, double hi, const char *what);
 /* Time units (days, weeks, months; any case): days in one, its name, of an argument. */
 extern double btyd_unit_days(const char *unit);
 extern const char *btyd_unit_name(double days);
+extern bool btyd_unit_known(double days);
 extern double btyd_unit_arg(FunctionCallInfo fcinfo, int argno);
 /* The unit a model records (0: none); the unit to score in (error if none or a mismatch). */
 extern double btyd_model_unit(HeapTupleHeader m);

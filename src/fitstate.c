@@ -1,21 +1,25 @@
 /*
  * fitstate.c — the shared state of the model-fitting aggregates
- * (bgnbd_fit, mbgnbd_fit, pareto_nbd_fit, bgbb_fit, gamma_gamma_fit): a
- * hash table of distinct rows with summed weights, and the
- * combine/serial/deserial functions they all use.
+ * (bgnbd_fit, mbgnbd_fit, pareto_nbd_fit, nbd_fit, bgbb_fit,
+ * gamma_gamma_fit): a hash table of distinct rows with summed weights, the
+ * SQL type persona.fit_state that carries it between processes and nodes,
+ * and the combine function they all use.
  */
 #include "fitstate.h"
-#include "btyd.h"
 
+#include <ctype.h>
 #include <math.h>
 
+#include "btyd.h"
 #include "common/hashfn.h"
+#include "common/shortest_dec.h"
+#include "expstate.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
-#include "btyd.h"
 #include "persona.h"
-#include "weighted_rows.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
+#include "weighted_rows.h"
 
 typedef struct FitKey
 {
@@ -69,6 +73,7 @@ fittab_free(fittab_hash *tb, void *pointer)
 
 struct FitState
 {
+	FitKind		kind;
 	fittab_hash *tab;
 	int64		input_rows;
 	double		penalty;
@@ -79,33 +84,112 @@ struct FitState
 	double		start[4];
 };
 
+/*
+ * A persona.fit_state is a list of numbers, the same in its text form (a
+ * float8 array literal), its binary form and on disk:
+ *
+ *	kind, input rows, skipped rows, has penalty (0/1), penalty, unit (days),
+ *	start parameters given (0, 3 or 4), 4 start parameters (0 when unused),
+ *	distinct rows, then (k1, k2, k3, weight) per distinct row
+ *
+ * The flat form stores them as native float8 after a format word.
+ */
+#define FIT_HEADER 12
+#define FIT_FORMAT 1
+
+static void fitstate_write(void *state, StringInfo buf);
+static void *fitstate_read_flat(const char *data, Size len, MemoryContext ctx);
+
+static const ExpStateMethods fitstate_methods = {
+	"persona.fit_state", fitstate_write, fitstate_read_flat
+};
+
+PG_FUNCTION_INFO_V1(fit_state_in);
+PG_FUNCTION_INFO_V1(fit_state_out);
+PG_FUNCTION_INFO_V1(fit_state_recv);
+PG_FUNCTION_INFO_V1(fit_state_send);
 PG_FUNCTION_INFO_V1(fit_combinefn);
+/* the support functions of 0.5.0 and earlier (internal state), until ALTER EXTENSION persona UPDATE */
 PG_FUNCTION_INFO_V1(fit_serialfn);
 PG_FUNCTION_INFO_V1(fit_deserialfn);
-/* the 0.1.0 names of the same functions, until ALTER EXTENSION persona UPDATE */
 PG_FUNCTION_INFO_V1(bgnbd_transfn);
 PG_FUNCTION_INFO_V1(bgnbd_combinefn);
 PG_FUNCTION_INFO_V1(bgnbd_serialfn);
 PG_FUNCTION_INFO_V1(bgnbd_deserialfn);
 
 static FitState *
-fitstate_new(MemoryContext ctx)
+fitstate_new(MemoryContext ctx, FitKind kind)
 {
 	FitState   *st = MemoryContextAllocZero(ctx, sizeof(FitState));
 
+	st->kind = kind;
 	st->tab = fittab_create(ctx, 1024, NULL);
 	return st;
 }
 
-FitState *
-fitstate_get(FunctionCallInfo fcinfo)
+static const char *
+kind_name(FitKind kind)
 {
-	MemoryContext aggctx;
+	switch (kind)
+	{
+		case FIT_HISTORIES:
+			return "purchase histories (x, t_x, T)";
+		case FIT_OPPORTUNITIES:
+			return "discrete-time histories (x, t_x, n)";
+		case FIT_SPEND:
+			return "spend summaries (x, mean spend)";
+	}
+	return "?";
+}
 
-	aggctx = persona_agg_context(fcinfo);
-	if (!PG_ARGISNULL(0))
-		return (FitState *) PG_GETARG_POINTER(0);
-	return fitstate_new(aggctx);
+/* Validate one row of a state of this kind as the transition function would. */
+static void
+check_row(FitKind kind, double k1, double k2, double k3)
+{
+	switch (kind)
+	{
+		case FIT_HISTORIES:
+			btyd_check_summary(k1, k2, k3);
+			break;
+		case FIT_OPPORTUNITIES:
+			bgbb_model.check(k1, k2, k3);
+			break;
+		case FIT_SPEND:
+			gamma_gamma_check_spend(k1, k2);
+			if (k1 <= 0 || k2 <= 0 || k3 != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid persona.fit_state row (%g, %g, %g)", k1, k2, k3),
+						 errdetail("A spend state holds repeat buyers (x > 0) with a mean spend > 0, and 0 third.")));
+			break;
+	}
+}
+
+ExpState *
+fitstate_begin(FunctionCallInfo fcinfo, FitKind kind)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	ExpState   *es;
+
+	if (PG_ARGISNULL(0))
+	{
+		es = expstate_create(aggctx, &fitstate_methods);
+		es->state = fitstate_new(es->hdr.eoh_context, kind);
+		return es;
+	}
+	es = expstate_for_update(PG_GETARG_DATUM(0), aggctx, &fitstate_methods);
+	fitstate_check_kind((FitState *) es->state, kind, "this aggregate");
+	return es;
+}
+
+void
+fitstate_check_kind(const FitState *st, FitKind kind, const char *model)
+{
+	if (st->kind != kind)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a persona.fit_state of %s cannot be used by %s", kind_name(st->kind), model),
+				 errdetail("%s needs a state of %s.", model, kind_name(kind))));
 }
 
 void
@@ -123,6 +207,12 @@ fitstate_add(FitState *st, double k1, double k2, double k3, double w)
 	e->w = found ? e->w + w : w;
 }
 
+void
+fitstate_check_row(const FitState *st, double k1, double k2, double k3)
+{
+	check_row(st->kind, k1, k2, k3);
+}
+
 static void
 set_penalty(FitState *st, double penalty)
 {
@@ -135,6 +225,16 @@ set_penalty(FitState *st, double penalty)
 	st->has_penalty = true;
 }
 
+static void
+check_penalty(double penalty)
+{
+	persona_check_finite(penalty, "penalty");
+	if (penalty < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("penalty must be >= 0, not %g", penalty)));
+}
+
 void
 fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno)
 {
@@ -143,11 +243,7 @@ fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno)
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return;
 	penalty = PG_GETARG_FLOAT8(argno);
-	persona_check_finite(penalty, "penalty");
-	if (penalty < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("penalty must be >= 0, not %g", penalty)));
+	check_penalty(penalty);
 	set_penalty(st, penalty);
 }
 
@@ -217,36 +313,48 @@ fitrow_cmp(const FitRow *x, const FitRow *y)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-FitData *
-fitstate_data(FitState *st)
+/* The rows of positive weight, sorted (a fixed order makes the summed likelihood reproducible). */
+static FitRow *
+sorted_rows(const FitState *st, int64 *n, double *weight)
 {
-	FitData    *d = palloc0(sizeof(FitData));
+	FitRow	   *rows = palloc_extended(Max(st->tab->members, 1) * sizeof(FitRow), MCXT_ALLOC_HUGE);
 	fittab_iterator it;
 	FitEntry   *e;
 	uint64		visited = 0;
 
-	d->rows = palloc_extended(Max(st->tab->members, 1) * sizeof(FitRow), MCXT_ALLOC_HUGE);
-	d->input_rows = st->input_rows;
-	d->penalty = st->has_penalty ? st->penalty : 0;
-	d->unit_days = st->unit_days;
-	d->skipped = st->skipped;
-	d->start_k = st->start_k;
-	memcpy(d->start, st->start, sizeof(d->start));
+	*n = 0;
+	*weight = 0;
 	fittab_start_iterate(st->tab, &it);
 	while ((e = fittab_iterate(st->tab, &it)) != NULL)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
 		if (e->w == 0)
 			continue;
-		d->rows[d->n].k1 = e->key.k1;
-		d->rows[d->n].k2 = e->key.k2;
-		d->rows[d->n].k3 = e->key.k3;
-		d->rows[d->n].w = e->w;
-		d->weight += e->w;
-		d->n++;
+		rows[*n].k1 = e->key.k1;
+		rows[*n].k2 = e->key.k2;
+		rows[*n].k3 = e->key.k3;
+		rows[*n].w = e->w;
+		*weight += e->w;
+		(*n)++;
 	}
-	/* a fixed order makes the summed likelihood, and so the fit, reproducible */
-	sort_fitrows(d->rows, d->n);
+	sort_fitrows(rows, *n);
+	return rows;
+}
+
+FitData *
+fitstate_data(Datum state, FitKind kind, const char *model)
+{
+	FitState   *st = expstate_read(state, &fitstate_methods);
+	FitData    *d = palloc0(sizeof(FitData));
+
+	fitstate_check_kind(st, kind, model);
+	d->input_rows = st->input_rows;
+	d->penalty = st->has_penalty ? st->penalty : 0;
+	d->unit_days = st->unit_days;
+	d->skipped = st->skipped;
+	d->start_k = st->start_k;
+	memcpy(d->start, st->start, sizeof(d->start));
+	d->rows = sorted_rows(st, &d->n, &d->weight);
 	return d;
 }
 
@@ -264,21 +372,15 @@ fitstate_skip_row(FitState *st)
 	st->skipped++;
 }
 
-Datum
-fit_combinefn(PG_FUNCTION_ARGS)
+/* Merge b into a: add weights and counts; penalty, unit and kind must agree. */
+static void
+merge(FitState *a, const FitState *b)
 {
-	MemoryContext aggctx;
-	FitState   *a;
-	FitState   *b;
 	fittab_iterator it;
 	FitEntry   *e;
 	uint64		visited = 0;
 
-	aggctx = persona_agg_context(fcinfo);
-	if (PG_ARGISNULL(1))
-		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
-	b = (FitState *) PG_GETARG_POINTER(1);
-	a = PG_ARGISNULL(0) ? fitstate_new(aggctx) : (FitState *) PG_GETARG_POINTER(0);
+	fitstate_check_kind(b, a->kind, "this aggregate");
 	fittab_start_iterate(b->tab, &it);
 	while ((e = fittab_iterate(b->tab, &it)) != NULL)
 	{
@@ -291,85 +393,372 @@ fit_combinefn(PG_FUNCTION_ARGS)
 		set_penalty(a, b->penalty);
 	fitstate_unit(a, b->unit_days);
 	copy_start(a, b);
-	PG_RETURN_POINTER(a);
+}
+
+/* fit_combinefn(a, b): the combine function of every fit aggregate. */
+Datum
+fit_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	ExpState   *a;
+	FitState   *b;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(0), aggctx, &fitstate_methods)));
+	}
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(1), aggctx, &fitstate_methods)));
+	a = expstate_for_update(PG_GETARG_DATUM(0), aggctx, &fitstate_methods);
+	b = expstate_read(PG_GETARG_DATUM(1), &fitstate_methods);
+	merge((FitState *) a->state, b);
+	PG_RETURN_DATUM(expstate_datum(a));
+}
+
+/* The state as its list of numbers (see the layout above); *n gets their count. */
+static double *
+state_numbers(const FitState *st, int64 *n)
+{
+	int64		nrows;
+	double		weight;
+	FitRow	   *rows = sorted_rows(st, &nrows, &weight);
+	double	   *v;
+
+	*n = FIT_HEADER + 4 * nrows;
+	if (!AllocSizeIsValid((Size) *n * sizeof(double) + 2 * VARHDRSZ))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("persona.fit_state would take more than 1 GB"),
+				 errdetail("It holds %lld distinct histories.", (long long) nrows),
+				 errhint("Round t_x and T to whole days or weeks: customers with equal histories share a row.")));
+	v = palloc_extended(*n * sizeof(double), MCXT_ALLOC_HUGE);
+	v[0] = st->kind;
+	v[1] = (double) st->input_rows;
+	v[2] = (double) st->skipped;
+	v[3] = st->has_penalty;
+	v[4] = st->has_penalty ? st->penalty : 0;
+	v[5] = st->unit_days;
+	v[6] = st->start_k;
+	for (int i = 0; i < 4; i++)
+		v[7 + i] = i < st->start_k ? st->start[i] : 0;
+	v[11] = (double) nrows;
+	memcpy(v + FIT_HEADER, rows, nrows * sizeof(FitRow));
+	pfree(rows);
+	return v;
+}
+
+/* Error unless v is a whole number in [lo, hi]. */
+static void
+check_whole(double v, double lo, double hi, int sqlstate, const char *what)
+{
+	if (!(v >= lo && v <= hi && v == rint(v)))
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("invalid persona.fit_state"),
+				 errdetail("%s must be a whole number from %.17g to %.17g, not %g.", what, lo, hi, v)));
+}
+
+/*
+ * A state from its list of numbers, every one checked as strictly as the
+ * transition function checks its input: a hand-made state is a user's
+ * input like any other.
+ */
+static FitState *
+state_from_numbers(const double *v, int64 n, MemoryContext ctx, int sqlstate)
+{
+	FitState   *st;
+	int64		nrows;
+	const double max_count = 9007199254740992.0;	/* 2^53 */
+
+	if (n < FIT_HEADER)
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("invalid persona.fit_state"),
+				 errdetail("It has %lld numbers; its header alone has %d.", (long long) n, FIT_HEADER)));
+	check_whole(v[0], FIT_HISTORIES, FIT_SPEND, sqlstate, "the kind (1: (x, t_x, T), 2: (x, t_x, n), 3: (x, mean spend))");
+	check_whole(v[1], 0, max_count, sqlstate, "the input row count");
+	check_whole(v[2], 0, v[1], sqlstate, "the skipped row count");
+	check_whole(v[3], 0, 1, sqlstate, "whether a penalty is given");
+	check_whole(v[6], 0, 4, sqlstate, "the number of start parameters");
+	check_whole(v[11], 0, v[1], sqlstate, "the number of distinct rows");
+	nrows = (int64) v[11];
+	if (n != FIT_HEADER + 4 * nrows)
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("invalid persona.fit_state"),
+				 errdetail("It has %lld numbers; a header and %lld rows of 4 are %lld.",
+						   (long long) n, (long long) nrows, (long long) (FIT_HEADER + 4 * nrows))));
+	st = fitstate_new(ctx, (FitKind) v[0]);
+	st->input_rows = (int64) v[1];
+	st->skipped = (int64) v[2];
+	if (v[3] == 1)
+	{
+		check_penalty(v[4]);
+		set_penalty(st, v[4]);
+	}
+	else if (v[4] != 0)
+		check_whole(v[4], 0, 0, sqlstate, "the penalty of a state without one");
+	if (v[5] != 0 && !btyd_unit_known(v[5]))
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("invalid persona.fit_state"),
+				 errdetail("The unit is %g days: 0 (not stated) or the days of a day, week or month.", v[5])));
+	st->unit_days = v[5];
+	st->start_k = (int) v[6];
+	if (st->start_k != 0 && st->start_k != (st->kind == FIT_SPEND ? 3 : 4))
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("invalid persona.fit_state"),
+				 errdetail("A state of %s has %d start parameters or none, not %d.",
+						   kind_name(st->kind), st->kind == FIT_SPEND ? 3 : 4, st->start_k)));
+	for (int i = 0; i < 4; i++)
+	{
+		if (i < st->start_k)
+		{
+			persona_check_finite(v[7 + i], "start parameter");
+			if (v[7 + i] <= 0)
+				ereport(ERROR,
+						(errcode(sqlstate),
+						 errmsg("invalid persona.fit_state"),
+						 errdetail("Start parameter %d is %g; parameters are > 0.", i + 1, v[7 + i])));
+		}
+		else if (v[7 + i] != 0)
+			check_whole(v[7 + i], 0, 0, sqlstate, "an unused start parameter");
+		st->start[i] = v[7 + i];
+	}
+	for (int64 i = 0; i < nrows; i++)
+	{
+		const double *r = v + FIT_HEADER + 4 * i;
+		bool		found;
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
+		check_row(st->kind, r[0], r[1], r[2]);
+		persona_check_finite(r[3], "weight");
+		if (r[3] <= 0)
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("invalid persona.fit_state"),
+					 errdetail("Row %lld has weight %g; stored rows have a weight > 0.", (long long) i + 1, r[3])));
+		{
+			FitKey		key = {r[0] + 0.0, r[1] + 0.0, r[2] + 0.0};
+			FitEntry   *e = fittab_insert(st->tab, key, &found);
+
+			if (found)
+				ereport(ERROR,
+						(errcode(sqlstate),
+						 errmsg("invalid persona.fit_state"),
+						 errdetail("Row %lld, (%g, %g, %g), appears twice.", (long long) i + 1, r[0], r[1], r[2])));
+			e->w = r[3];
+		}
+	}
+	return st;
+}
+
+/* Flat form: a format word, then the numbers as native float8. */
+static void
+fitstate_write(void *state, StringInfo buf)
+{
+	int64		n;
+	double	   *v = state_numbers((FitState *) state, &n);
+	int32		format = FIT_FORMAT;
+
+	appendBinaryStringInfo(buf, (char *) &format, sizeof(format));
+	appendBinaryStringInfo(buf, (char *) v, n * sizeof(double));
+	pfree(v);
+}
+
+static void *
+fitstate_read_flat(const char *data, Size len, MemoryContext ctx)
+{
+	int32		format;
+	double	   *v;
+	int64		n;
+	FitState   *st;
+
+	if (len < sizeof(int32) || (len - sizeof(int32)) % sizeof(double) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid persona.fit_state"),
+				 errdetail("A stored state of %zu bytes.", len)));
+	memcpy(&format, data, sizeof(format));
+	if (format != FIT_FORMAT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid persona.fit_state"),
+				 errdetail("Unknown stored format %d.", format)));
+	n = (len - sizeof(int32)) / sizeof(double);
+	v = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	memcpy(v, data + sizeof(int32), n * sizeof(double));	/* aligned */
+	st = state_from_numbers(v, n, ctx, ERRCODE_DATA_CORRUPTED);
+	pfree(v);
+	return st;
+}
+
+/* fit_state_in(cstring): a float8 array literal of the numbers. */
+Datum
+fit_state_in(PG_FUNCTION_ARGS)
+{
+	char	   *s = PG_GETARG_CSTRING(0);
+	char	   *p = s;
+	int64		n = 0;
+	int64		cap = 64;
+	double	   *v = palloc(cap * sizeof(double));
+	FitState   *st;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p++ != '{')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
+				 errdetail("A state is a list of numbers in braces, as a float8[] literal.")));
+	while (isspace((unsigned char) *p))
+		p++;
+	while (*p != '}')
+	{
+		char	   *end;
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(n + 1, 12);
+		if (n == cap)
+		{
+			if ((Size) cap * 2 * sizeof(double) > MaxAllocHugeSize / 2)
+				ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+								errmsg("persona.fit_state literal too long")));
+			cap *= 2;
+			v = repalloc_huge(v, cap * sizeof(double));
+		}
+		if (*p == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
+					 errdetail("Missing \"}\".")));
+		v[n++] = float8in_internal(p, &end, "persona.fit_state", s);
+		p = end;
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == ',')
+		{
+			p++;
+			while (isspace((unsigned char) *p))
+				p++;
+			if (*p == '}')
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
+						 errdetail("A number is missing before \"}\".")));
+		}
+		else if (*p != '}')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
+					 errdetail("Expected \",\" or \"}\" at \"%.20s\".", p)));
+	}
+	p++;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
+				 errdetail("Junk after \"}\".")));
+	st = state_from_numbers(v, n, CurrentMemoryContext, ERRCODE_INVALID_TEXT_REPRESENTATION);
+	PG_RETURN_POINTER(expstate_flatten(st, &fitstate_methods));
+}
+
+/*
+ * fit_state_out(fit_state): every number in its shortest exact form, so
+ * that the text re-reads to the same state whatever extra_float_digits is
+ * (Citus ships partial states between nodes as text).
+ */
+Datum
+fit_state_out(PG_FUNCTION_ARGS)
+{
+	FitState   *st = expstate_read(PG_GETARG_DATUM(0), &fitstate_methods);
+	int64		n;
+	double	   *v = state_numbers(st, &n);
+	StringInfoData buf;
+	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int64 i = 0; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		double_to_shortest_decimal_buf(v[i], num);
+		appendStringInfoString(&buf, num);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* fit_state_recv(internal): a format word and the numbers as float8. */
+Datum
+fit_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		format = pq_getmsgint(buf, 4);
+	int64		n;
+	double	   *v;
+	FitState   *st;
+
+	if (format != FIT_FORMAT || (buf->len - buf->cursor) % 8 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary persona.fit_state"),
+				 errdetail("Format %d with %d bytes after it.", format, buf->len - buf->cursor)));
+	n = (buf->len - buf->cursor) / 8;
+	v = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < n; i++)
+		v[i] = pq_getmsgfloat8(buf);
+	st = state_from_numbers(v, n, CurrentMemoryContext, ERRCODE_INVALID_BINARY_REPRESENTATION);
+	PG_RETURN_POINTER(expstate_flatten(st, &fitstate_methods));
 }
 
 Datum
-fit_serialfn(PG_FUNCTION_ARGS)
+fit_state_send(PG_FUNCTION_ARGS)
 {
-	FitState   *st = (FitState *) PG_GETARG_POINTER(0);
+	FitState   *st = expstate_read(PG_GETARG_DATUM(0), &fitstate_methods);
+	int64		n;
+	double	   *v = state_numbers(st, &n);
 	StringInfoData buf;
-	fittab_iterator it;
-	FitEntry   *e;
-	uint64		visited = 0;
 
 	pq_begintypsend(&buf);
-	pq_sendint64(&buf, st->input_rows);
-	pq_sendbyte(&buf, st->has_penalty);
-	pq_sendfloat8(&buf, st->penalty);
-	pq_sendfloat8(&buf, st->unit_days);
-	pq_sendint64(&buf, st->skipped);
-	pq_sendint32(&buf, st->start_k);
-	for (int i = 0; i < st->start_k; i++)
-		pq_sendfloat8(&buf, st->start[i]);
-	pq_sendint64(&buf, st->tab->members);
-	fittab_start_iterate(st->tab, &it);
-	while ((e = fittab_iterate(st->tab, &it)) != NULL)
-	{
-		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
-		pq_sendfloat8(&buf, e->key.k1);
-		pq_sendfloat8(&buf, e->key.k2);
-		pq_sendfloat8(&buf, e->key.k3);
-		pq_sendfloat8(&buf, e->w);
-	}
+	pq_sendint32(&buf, FIT_FORMAT);
+	for (int64 i = 0; i < n; i++)
+		pq_sendfloat8(&buf, v[i]);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/*
+ * The aggregates of persona 0.5.0 and earlier kept the state as internal
+ * with these serial and deserial functions; a database that loads this
+ * library before ALTER EXTENSION persona UPDATE still runs them (the
+ * support functions work on the expanded state either way).
+ */
+Datum
+fit_serialfn(PG_FUNCTION_ARGS)
+{
+	FitState   *st = expstate_read(PG_GETARG_DATUM(0), &fitstate_methods);
+
+	PG_RETURN_BYTEA_P(expstate_flatten(st, &fitstate_methods));
 }
 
 Datum
 fit_deserialfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx;
-	StringInfoData buf;
-	FitState   *st;
-	int64		n;
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	ExpState   *es = expstate_create(aggctx, &fitstate_methods);
 
-	aggctx = persona_agg_context(fcinfo);
-	persona_bytea_reader(&buf, PG_GETARG_BYTEA_PP(0));
-	st = fitstate_new(aggctx);
-	st->input_rows = pq_getmsgint64(&buf);
-	st->has_penalty = pq_getmsgbyte(&buf) != 0;
-	st->penalty = pq_getmsgfloat8(&buf);
-	st->unit_days = pq_getmsgfloat8(&buf);
-	if (st->unit_days != 0)
-		(void) btyd_unit_name(st->unit_days);	/* one of the known units */
-	st->skipped = pq_getmsgint64(&buf);
-	st->start_k = pq_getmsgint(&buf, 4);
-	if (st->start_k < 0 || st->start_k > 4)
-		elog(ERROR, "invalid serialised fit state");
-	for (int i = 0; i < st->start_k; i++)
-		st->start[i] = pq_getmsgfloat8(&buf);
-	n = pq_getmsgint64(&buf);
-	if (n < 0 || n > (buf.len - buf.cursor) / 32)
-		elog(ERROR, "invalid serialised fit state");
-	for (int64 i = 0; i < n; i++)
-	{
-		double		k1 = pq_getmsgfloat8(&buf);
-		double		k2 = pq_getmsgfloat8(&buf);
-		double		k3 = pq_getmsgfloat8(&buf);
-		double		w = pq_getmsgfloat8(&buf);
-
-		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
-		fitstate_add(st, k1, k2, k3, w);
-	}
-	pq_getmsgend(&buf);
-	PG_RETURN_POINTER(st);
+	es->state = fitstate_read_flat(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), es->hdr.eoh_context);
+	PG_RETURN_DATUM(expstate_datum(es));
 }
 
-/*
- * persona 0.1.0's bgnbd_fit named its support functions bgnbd_*.  A 0.1.0
- * database that loads this library before ALTER EXTENSION persona UPDATE
- * keeps working: the old names run the new state.
- */
+/* persona 0.1.0's bgnbd_fit named its support functions bgnbd_*: the same, under the old names. */
 Datum
 bgnbd_transfn(PG_FUNCTION_ARGS)
 {

@@ -12,7 +12,10 @@
  * — (x, t_x, T) for BG/NBD and Pareto/NBD, (x, mean spend, 0) for
  * Gamma-Gamma.  Customers with the same history are one row however many
  * there are, which is what makes fits on millions of customers cheap, and
- * partial states combine by adding weights.
+ * partial states combine by adding weights.  In SQL the state is the type
+ * persona.fit_state (its text form re-reads exactly, so Citus can combine
+ * partial fits from its workers); inside an aggregate it is an expanded
+ * object (expstate.h) around the hash table.
  */
 typedef struct FitRow
 {
@@ -34,18 +37,35 @@ typedef struct FitData
 	struct FitTimes *times;		/* fit_times.c: distinct t_x and T, built on first use; NULL: none yet */
 } FitData;
 
+/* What a state's rows are, and so how they are checked. */
+typedef enum FitKind
+{
+	FIT_HISTORIES = 1,			/* (x, t_x, T): BG/NBD, MBG/NBD, Pareto/NBD, NBD */
+	FIT_OPPORTUNITIES = 2,		/* (x, t_x, n): BG/BB */
+	FIT_SPEND = 3				/* (x, mean spend, 0): Gamma-Gamma */
+} FitKind;
+
 typedef struct FitState FitState;
+struct ExpState;
 /* Count one aggregated row. */
 extern void fitstate_count_row(FitState *st);
 /* Count one row left out of the fit, for the final function to report. */
 extern void fitstate_skip_row(FitState *st);
 /* Add weight w to the row (k1, k2, k3). */
 extern void fitstate_add(FitState *st, double k1, double k2, double k3, double w);
-/* The distinct rows, sorted, for the final function (NULL state: NULL). */
-extern FitData *fitstate_data(FitState *st);
+/* Error unless row (k1, k2, k3) is valid for the state's kind. */
+extern void fitstate_check_row(const FitState *st, double k1, double k2, double k3);
+/* Error unless the state is of this kind (model names the aggregate in the message). */
+extern void fitstate_check_kind(const FitState *st, FitKind kind, const char *model);
+/* The distinct rows of a persona.fit_state datum, sorted, for a final function. */
+extern FitData *fitstate_data(Datum state, FitKind kind, const char *model);
 
-/* Start or continue the state of a fit aggregate's transition function. */
-extern FitState *fitstate_get(FunctionCallInfo fcinfo);
+/*
+ * The state a fit aggregate's transition function updates (argument 0; a
+ * new one of this kind on the first row): return expstate_datum() of it,
+ * with the FitState in its ->state.
+ */
+extern struct ExpState *fitstate_begin(FunctionCallInfo fcinfo, FitKind kind);
 /* Take the optional penalty argument (the same on every row). */
 extern void fitstate_penalty_arg(FitState *st, FunctionCallInfo fcinfo, int argno);
 /* Take the optional start argument, a model row whose first k attributes are its parameters. */

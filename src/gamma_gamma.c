@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "btyd.h"
+#include "expstate.h"
 #include "weighted_rows.h"
 #include "miscadmin.h"
 
@@ -56,11 +57,12 @@ gamma_gamma_check_spend(double x, double m)
 Datum
 gamma_gamma_transfn(PG_FUNCTION_ARGS)
 {
-	FitState   *st = fitstate_get(fcinfo);
+	ExpState   *es = fitstate_begin(fcinfo, FIT_SPEND);
+	FitState   *st = es->state;
 	double		x, m;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_POINTER(st);
+		PG_RETURN_DATUM(expstate_datum(es));
 	x = PG_GETARG_FLOAT8(1);
 	m = PG_GETARG_FLOAT8(2);
 	gamma_gamma_check_spend(x, m);
@@ -71,7 +73,7 @@ gamma_gamma_transfn(PG_FUNCTION_ARGS)
 		fitstate_skip_row(st);
 	else if (x > 0)
 		fitstate_add(st, x, m, 0, 1);
-	PG_RETURN_POINTER(st);
+	PG_RETURN_DATUM(expstate_datum(es));
 }
 
 /*
@@ -166,7 +168,7 @@ gamma_gamma_finalfn(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	return gamma_gamma_fit_data(fcinfo, fitstate_data((FitState *) PG_GETARG_POINTER(0)));
+	return gamma_gamma_fit_data(fcinfo, fitstate_data(PG_GETARG_DATUM(0), FIT_SPEND, "Gamma-Gamma"));
 }
 
 /*

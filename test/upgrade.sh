@@ -30,6 +30,9 @@ CREATE TABLE summary (id int, x float8, t_x float8, t_cal float8);
 INSERT INTO summary VALUES (1, 2, 30.43, 38.86), (2, 1, 1.71, 38.86), (3, 0, 0, 38.86), (4, 0, 0, 38.86), (5, 5, 30, 35);
 CREATE VIEW fit_v AS
 SELECT persona.bgnbd_fit(x, t_x, t_cal) AS m, persona.bgnbd_fit(x, t_x, t_cal, 2.0::float8) AS mw FROM summary;
+CREATE VIEW affinity_v AS
+SELECT persona.tag_affinity(tags, 0.05) AS pairs
+FROM (SELECT CASE WHEN id % 2 = 0 THEN '{a,b}'::text[] ELSE '{a,c}' END AS tags FROM summary) s;
 CREATE VIEW alive_v AS
 SELECT s.id, persona.p_alive(f.m, s.x, s.t_x, s.t_cal) AS p_alive,
        persona.expected_purchases(f.m, 10, s.x, s.t_x, s.t_cal) AS expected
@@ -77,6 +80,7 @@ SQL
 # The answers the user objects give.
 cat > "$dir/answers.sql" <<'SQL'
 SELECT 'fit', round((m).loglik::numeric, 2), round((mw).loglik::numeric, 2), (m).customers FROM fit_v;
+SELECT 'affinity', (SELECT array_agg(p ORDER BY p.antecedent, p.consequent) FROM unnest(pairs) p) FROM affinity_v;
 SELECT 'alive', id, round(p_alive::numeric, 2), round(expected::numeric, 1) FROM alive_v ORDER BY id;
 SELECT 'stats', customer_id, st, h FROM stats_mv ORDER BY customer_id;
 SELECT 'breaks', b, p FROM breaks_v;
@@ -167,6 +171,6 @@ for path in "0.1.0 0.2.0 0.3.0 0.4.0 0.5.0 $latest" "0.1.0 $latest" "0.2.0 $late
   done
 done
 [ $status = 0 ] &&
-  echo "ok - upgrades with user objects (6 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest, 0.3.0 -> $latest, 0.4.0 -> $latest, 0.5.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
+  echo "ok - upgrades with user objects (7 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest, 0.3.0 -> $latest, 0.4.0 -> $latest, 0.5.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
 for d in $dbs; do psql -X -q -c "DROP DATABASE IF EXISTS $d"; done
 exit $status

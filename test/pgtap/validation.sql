@@ -191,7 +191,9 @@ SELECT 'every SQL-callable transition/combine function called directly raises 0A
                                          WHEN t = 'bigint[]'::regtype THEN '''{0,0,0,0,0,0}''::bigint[]'
                                          WHEN t = 'float8[]'::regtype THEN '''{2,0}''::float8[]'
                                          WHEN t = 'text'::regtype THEN '''quantile'''
-                                         ELSE '1::' || format_type(t, NULL) END, ', ' ORDER BY k)
+                                         WHEN t IN ('float8'::regtype, 'numeric'::regtype, 'integer'::regtype, 'bigint'::regtype)
+                                           THEN '1::' || format_type(t, NULL)
+                                         ELSE 'NULL::' || format_type(t, NULL) END, ', ' ORDER BY k)
                   FROM unnest(p.proargtypes::regtype[]) WITH ORDINALITY u(t, k)))) = '0A000')
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'persona' AND p.proname ~ '_(transfn|combinefn)$'

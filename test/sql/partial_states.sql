@@ -90,3 +90,72 @@ SELECT breaks_combine(s) FROM (VALUES ('{5}'::float8[]), ('{5,0,NULL}')) v(s);
 DROP AGGREGATE breaks_partial(float8, float8, float8), breaks_partial(float8, float8, float8, int),
      breaks_combine(float8[]), pareto_partial(float8), pareto_combine(float8[]);
 DROP TABLE c, shipped;
+-- Model fits and tag_affinity: their states are the real types
+-- persona.fit_state and persona.affinity_state, so a worker's partial state
+-- travels as text and the coordinator combines it.
+CREATE TABLE h AS
+SELECT i AS id, (i % 6)::float8 AS x,
+       CASE WHEN i % 6 = 0 THEN 0 ELSE (i % 6) * 4 + i % 3 END::float8 AS t_x,
+       (30 + i % 11)::float8 AS t_cal, 5 + (i * 37 % 50)::float8 AS spend
+FROM generate_series(1, 6000) i;
+CREATE AGGREGATE fit_partial(float8, float8, float8) (SFUNC = persona.btyd_fit_transfn, STYPE = persona.fit_state);
+CREATE AGGREGATE spend_partial(float8, float8) (SFUNC = persona.gamma_gamma_transfn, STYPE = persona.fit_state);
+CREATE AGGREGATE bgnbd_combine(persona.fit_state) (SFUNC = persona.fit_combinefn, STYPE = persona.fit_state,
+                                                   FINALFUNC = persona.bgnbd_finalfn);
+CREATE AGGREGATE pnbd_combine(persona.fit_state) (SFUNC = persona.fit_combinefn, STYPE = persona.fit_state,
+                                                  FINALFUNC = persona.pareto_nbd_finalfn);
+CREATE AGGREGATE gg_combine(persona.fit_state) (SFUNC = persona.fit_combinefn, STYPE = persona.fit_state,
+                                                FINALFUNC = persona.gamma_gamma_finalfn);
+-- Four customers' state: the header, then (x, t_x, T, customers) per distinct history.
+SELECT fit_partial(x, t_x, t_cal) FROM h WHERE id IN (6, 12, 7, 13);
+SELECT spend_partial(x, spend) FROM h WHERE id IN (6, 7, 13);
+CREATE TABLE fit_shipped AS
+SELECT id % 4 AS shard, fit_partial(x, t_x, t_cal)::text AS fit_state, spend_partial(x, spend)::text AS spend_state
+FROM h GROUP BY id % 4;
+-- 1,500 customers a shard, 33 distinct histories: 12 + 4 x 33 numbers (spend: 50 or 75 rows).
+SELECT shard, cardinality(fit_state::float8[]) AS fit_numbers, cardinality(spend_state::float8[]) AS spend_numbers
+FROM fit_shipped ORDER BY shard;
+-- Combined from text, the fits are the one-node fits to the last digit
+-- (whose boundary warnings are not the point here).
+SET client_min_messages = error;
+SELECT (SELECT bgnbd_combine(fit_state::persona.fit_state) FROM fit_shipped)::text
+       = (SELECT persona.bgnbd_fit(x, t_x, t_cal) FROM h)::text AS bgnbd_same,
+       (SELECT pnbd_combine(fit_state::persona.fit_state) FROM fit_shipped)::text
+       = (SELECT persona.pareto_nbd_fit(x, t_x, t_cal) FROM h)::text AS pareto_nbd_same,
+       (SELECT gg_combine(spend_state::persona.fit_state) FROM fit_shipped)::text
+       = (SELECT persona.gamma_gamma_fit(x, spend) FROM h)::text AS gamma_gamma_same;
+RESET client_min_messages;
+-- The text does not depend on extra_float_digits (Citus sessions may set it).
+SET extra_float_digits = -15;
+SELECT bool_and(fit_state = (SELECT fit_partial(x, t_x, t_cal)::text FROM h WHERE id % 4 = shard)) AS same_text
+FROM fit_shipped;
+RESET extra_float_digits;
+-- A state of spend summaries is not a purchase history.
+SELECT bgnbd_combine(spend_state::persona.fit_state) FROM fit_shipped;
+CREATE AGGREGATE affinity_partial(text[]) (SFUNC = persona.affinity_transfn, STYPE = persona.affinity_state);
+CREATE AGGREGATE affinity_combine(persona.affinity_state) (SFUNC = persona.affinity_combinefn,
+                                                           STYPE = persona.affinity_state,
+                                                           FINALFUNC = persona.affinity_finalfn);
+CREATE TABLE baskets AS
+SELECT id, (ARRAY['育儿', '绘本', 'toys "kids"', 'back\slash'])[1 + id % 4 : 1 + id % 4 + id % 3] AS tags
+FROM h;
+-- tags with their customers, then (tag i, tag j, customers with both) per pair
+SELECT affinity_partial(tags) FROM baskets WHERE id <= 12;
+CREATE TABLE affinity_shipped AS SELECT id % 4 AS shard, affinity_partial(tags)::text AS state FROM baskets GROUP BY 1;
+-- the same pairs and numbers as one node (the order of the pairs may differ)
+SELECT count(*) AS pairs,
+       count(*) FILTER (WHERE one IS NOT DISTINCT FROM combined) AS equal
+FROM (SELECT * FROM unnest((SELECT persona.tag_affinity(tags) FROM baskets))) one
+FULL JOIN (SELECT * FROM unnest((SELECT affinity_combine(state::persona.affinity_state) FROM affinity_shipped))) combined
+  USING (antecedent, consequent);
+-- Binary COPY round-trips both types.
+\copy (SELECT shard, fit_state::persona.fit_state, state::persona.affinity_state FROM fit_shipped JOIN affinity_shipped USING (shard)) TO 'results/states.copy' WITH (FORMAT binary)
+CREATE TABLE states_back (shard int, fit persona.fit_state, affinity persona.affinity_state);
+\copy states_back FROM 'results/states.copy' WITH (FORMAT binary)
+SELECT count(*) AS states,
+       count(*) FILTER (WHERE b.fit::text = f.fit_state AND b.affinity::text = a.state) AS equal
+FROM states_back b JOIN fit_shipped f USING (shard) JOIN affinity_shipped a USING (shard);
+DROP AGGREGATE fit_partial(float8, float8, float8), spend_partial(float8, float8), bgnbd_combine(persona.fit_state),
+     pnbd_combine(persona.fit_state), gg_combine(persona.fit_state), affinity_partial(text[]),
+     affinity_combine(persona.affinity_state);
+DROP TABLE h, fit_shipped, baskets, affinity_shipped, states_back;

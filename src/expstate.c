@@ -1,0 +1,117 @@
+/*
+ * expstate.c — expanded-object wrappers of C aggregate states (see
+ * expstate.h).
+ */
+#include "expstate.h"
+
+#include "utils/memutils.h"
+
+static Size expstate_get_flat_size(ExpandedObjectHeader *eohptr);
+static void expstate_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size);
+
+static const ExpandedObjectMethods expstate_methods = {
+	expstate_get_flat_size,
+	expstate_flatten_into
+};
+
+ExpState *
+expstate_create(MemoryContext parent, const ExpStateMethods *m)
+{
+	MemoryContext ctx = AllocSetContextCreate(parent, "persona expanded state", ALLOCSET_DEFAULT_SIZES);
+	ExpState   *es = MemoryContextAllocZero(ctx, sizeof(ExpState));
+
+	EOH_init_header(&es->hdr, &expstate_methods, ctx);
+	es->methods = m;
+	return es;
+}
+
+/*
+ * The executor asks for the size and then, with nothing in between that
+ * changes the state, for the bytes: build the flat form once, here.
+ */
+static Size
+expstate_get_flat_size(ExpandedObjectHeader *eohptr)
+{
+	ExpState   *es = (ExpState *) eohptr;
+
+	if (es->flat.data != NULL)
+		pfree(es->flat.data);
+	{
+		MemoryContext old = MemoryContextSwitchTo(es->hdr.eoh_context);
+
+		initStringInfo(&es->flat);
+		MemoryContextSwitchTo(old);
+	}
+	appendStringInfoSpaces(&es->flat, VARHDRSZ);
+	es->methods->write(es->state, &es->flat);
+	if (!AllocSizeIsValid(es->flat.len))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s would take more than 1 GB", es->methods->type_name)));
+	return es->flat.len;
+}
+
+static void
+expstate_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	ExpState   *es = (ExpState *) eohptr;
+
+	Assert(es->flat.data != NULL && allocated_size == (Size) es->flat.len);
+	memcpy(result, es->flat.data, allocated_size);
+	SET_VARSIZE(result, allocated_size);
+	pfree(es->flat.data);
+	es->flat.data = NULL;
+}
+
+ExpState *
+expstate_for_update(Datum d, MemoryContext aggctx, const ExpStateMethods *m)
+{
+	ExpState   *es;
+	struct varlena *flat;
+
+	if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)))
+	{
+		es = (ExpState *) DatumGetEOHP(d);
+		Assert(es->methods == m);
+		return es;
+	}
+	/* flat, toasted or someone else's read-only copy: detoasting flattens */
+	flat = PG_DETOAST_DATUM(d);
+	es = expstate_create(aggctx, m);
+	es->state = m->read(VARDATA(flat), VARSIZE(flat) - VARHDRSZ, es->hdr.eoh_context);
+	if ((Pointer) flat != DatumGetPointer(d))
+		pfree(flat);
+	return es;
+}
+
+void *
+expstate_read(Datum d, const ExpStateMethods *m)
+{
+	struct varlena *flat;
+
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)))
+	{
+		ExpState   *es = (ExpState *) DatumGetEOHP(d);
+
+		Assert(es->methods == m);
+		return es->state;
+	}
+	flat = PG_DETOAST_DATUM(d);
+	return m->read(VARDATA(flat), VARSIZE(flat) - VARHDRSZ, CurrentMemoryContext);
+}
+
+struct varlena *
+expstate_flatten(void *state, const ExpStateMethods *m)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoSpaces(&buf, VARHDRSZ);
+	m->write(state, &buf);
+	if (!AllocSizeIsValid(buf.len))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s would take more than 1 GB", m->type_name)));
+	SET_VARSIZE(buf.data, buf.len);
+	return (struct varlena *) buf.data;
+}
