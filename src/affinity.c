@@ -260,8 +260,10 @@ affinity_transfn(PG_FUNCTION_ARGS)
 
 /* Add b's counts to a, mapping b's tag ids to a's. */
 static void
-merge(AffinityState *a, const AffinityState *b)
+merge(void *into, const void *from)
 {
+	AffinityState *a = into;
+	const AffinityState *b = from;
 	int		   *map;
 
 	if (a->min_support != b->min_support)
@@ -293,20 +295,7 @@ merge(AffinityState *a, const AffinityState *b)
 Datum
 affinity_combinefn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx = persona_agg_context(fcinfo);
-	ExpState   *a;
-
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(0), aggctx, &affinity_methods)));
-	}
-	if (PG_ARGISNULL(0))
-		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(1), aggctx, &affinity_methods)));
-	a = expstate_for_update(PG_GETARG_DATUM(0), aggctx, &affinity_methods);
-	merge((AffinityState *) a->state, expstate_read(PG_GETARG_DATUM(1), &affinity_methods));
-	PG_RETURN_DATUM(expstate_datum(a));
+	return expstate_combine(fcinfo, &affinity_methods, merge);
 }
 
 /* Number of pairs counted at least once. */
@@ -742,7 +731,8 @@ affinity_finalfn(PG_FUNCTION_ARGS)
 {
 	AffinityState *st;
 	double		min_support;
-	Oid			array_type = get_fn_expr_rettype(fcinfo->flinfo);
+	/* the declared type: Citus's coordinator calls this without an expression */
+	Oid			array_type = get_func_rettype(fcinfo->flinfo->fn_oid);
 	Oid			pair_type = get_element_type(array_type);
 	TupleDesc	desc;
 	Datum	   *rows;

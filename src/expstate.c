@@ -4,6 +4,7 @@
  */
 #include "expstate.h"
 
+#include "persona.h"
 #include "utils/memutils.h"
 
 static Size expstate_get_flat_size(ExpandedObjectHeader *eohptr);
@@ -98,6 +99,22 @@ expstate_read(Datum d, const ExpStateMethods *m)
 	}
 	flat = PG_DETOAST_DATUM(d);
 	return m->read(VARDATA(flat), VARSIZE(flat) - VARHDRSZ, CurrentMemoryContext);
+}
+
+Datum
+expstate_combine(FunctionCallInfo fcinfo, const ExpStateMethods *m,
+				 void (*merge) (void *into, const void *from))
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	ExpState   *a;
+
+	if (PG_ARGISNULL(0) && PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(PG_ARGISNULL(0) ? 1 : 0), aggctx, m)));
+	a = expstate_for_update(PG_GETARG_DATUM(0), aggctx, m);
+	merge(a->state, expstate_read(PG_GETARG_DATUM(1), m));
+	PG_RETURN_DATUM(expstate_datum(a));
 }
 
 struct varlena *

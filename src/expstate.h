@@ -49,6 +49,12 @@ extern ExpState *expstate_create(MemoryContext parent, const ExpStateMethods *m)
 extern ExpState *expstate_for_update(Datum d, MemoryContext aggctx, const ExpStateMethods *m);
 /* The C state of d for reading: in place when expanded, else read into CurrentMemoryContext. */
 extern void *expstate_read(Datum d, const ExpStateMethods *m);
+/*
+ * A combine function over states of m: NULL and NULL is NULL, NULL and b a
+ * copy of b, otherwise merge(a's C state, b's C state) updates a in place.
+ */
+extern Datum expstate_combine(FunctionCallInfo fcinfo, const ExpStateMethods *m,
+							  void (*merge) (void *into, const void *from));
 /* The flat varlena of a C state (input and receive functions). */
 extern struct varlena *expstate_flatten(void *state, const ExpStateMethods *m);
 

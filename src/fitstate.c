@@ -374,8 +374,10 @@ fitstate_skip_row(FitState *st)
 
 /* Merge b into a: add weights and counts; penalty, unit and kind must agree. */
 static void
-merge(FitState *a, const FitState *b)
+merge(void *into, const void *from)
 {
+	FitState   *a = into;
+	const FitState *b = from;
 	fittab_iterator it;
 	FitEntry   *e;
 	uint64		visited = 0;
@@ -399,22 +401,7 @@ merge(FitState *a, const FitState *b)
 Datum
 fit_combinefn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx = persona_agg_context(fcinfo);
-	ExpState   *a;
-	FitState   *b;
-
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(0), aggctx, &fitstate_methods)));
-	}
-	if (PG_ARGISNULL(0))
-		PG_RETURN_DATUM(expstate_datum(expstate_for_update(PG_GETARG_DATUM(1), aggctx, &fitstate_methods)));
-	a = expstate_for_update(PG_GETARG_DATUM(0), aggctx, &fitstate_methods);
-	b = expstate_read(PG_GETARG_DATUM(1), &fitstate_methods);
-	merge((FitState *) a->state, b);
-	PG_RETURN_DATUM(expstate_datum(a));
+	return expstate_combine(fcinfo, &fitstate_methods, merge);
 }
 
 /* The state as its list of numbers (see the layout above); *n gets their count. */
@@ -708,7 +695,7 @@ fit_state_recv(PG_FUNCTION_ARGS)
 	if (format != FIT_FORMAT || (buf->len - buf->cursor) % 8 != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary persona.fit_state"),
+				 errmsg("invalid persona.fit_state"),
 				 errdetail("Format %d with %d bytes after it.", format, buf->len - buf->cursor)));
 	n = (buf->len - buf->cursor) / 8;
 	v = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);

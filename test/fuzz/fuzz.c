@@ -1383,7 +1383,7 @@ typedef struct TypeInfo
 	unsigned int oid;
 	char		name[128];		/* qualified */
 	char		send[128];
-	int			gen;			/* 0 rfm, 1 rfm_breaks, 2 tagquery, 3 generic */
+	int			gen;			/* 0 rfm, 1 rfm_breaks, 2 tagquery, 3 fit_state, 4 affinity_state, 5 generic */
 	/* corpus of accepted values: text and send output */
 	char	  **ctext;
 	char	  **cbin;
@@ -1537,7 +1537,48 @@ static const char *const breaks_seeds[] = {
 	"{\"bins\": 3, \"method\": \"thresholds\", \"n\": 0, \"r\": [null, 3], \"f\": [2, null], \"m\": [1e3, 2e3]}",
 	"{\"bins\": 10, \"method\": \"quantile\", \"n\": 9000000000000000, \"r\": [9, 8, 7, 6, 5, 4, 3, 2, 1], \"f\": [1, 2, 3, 4, 5, 6, 7, 8, 9], \"m\": [1, 2, 3, 4, 5, 6, 7, 8, 9]}",
 };
+/* valid states of the fit aggregates and tag_affinity, and near misses */
+static const char *const fit_state_seeds[] = {
+	"{1,3,0,0,0,0,0,0,0,0,0,2,0,0,30,1,2,10,30,2}",
+	"{1,5,0,1,0.5,7,4,0.2,4.4,0.8,2.4,2,0,0,39,3,3,20.5,39,2}",
+	"{2,4,0,0,0,0,0,0,0,0,0,3,0,0,6,1,2,4,6,2,6,6,6,1}",
+	"{3,4,1,0,0,0,3,6,3.7,15,0,2,1,14.5,0,1,3,22.25,0,2}",
+	"{1,0,0,0,0,0,0,0,0,0,0,0}",
+	"{1,2,0,0,0,0,0,0,0,0,0,1,1,0,3,2}",
+};
+static const char *const affinity_state_seeds[] = {
+	"{0.01,3,2,\"a\",2,\"b\",2,1,1,2,1}",
+	"{0.2,5,3,\"育儿\",4,\"绘本\",3,\"toys \\\"kids\\\"\",1,3,1,2,3,1,3,1,2,3,1}",
+	"{0,0,0,0}",
+	"{0.01,2,2,\"a\",1,\"a\",1,0}",
+};
 static const char *const tq_seeds[] = {"a", "育儿 & (vip | !churn_risk)", "\"new york\" & !churn", "!a", "a | b & c", "(a | b) & c", "a & (b & c)", "\"\""};
+
+/* The seed inputs of a type (n = 0: none). */
+static const char *const *
+type_seeds(const TypeInfo *t, int *n)
+{
+	switch (t->gen)
+	{
+		case 0:
+			*n = lengthof(rfm_seeds);
+			return rfm_seeds;
+		case 1:
+			*n = lengthof(breaks_seeds);
+			return breaks_seeds;
+		case 2:
+			*n = lengthof(tq_seeds);
+			return tq_seeds;
+		case 3:
+			*n = lengthof(fit_state_seeds);
+			return fit_state_seeds;
+		case 4:
+			*n = lengthof(affinity_state_seeds);
+			return affinity_state_seeds;
+	}
+	*n = 0;
+	return NULL;
+}
 
 /* ---------------------------------------------------------- types phase */
 
@@ -1564,7 +1605,8 @@ load_types(void)
 			snprintf(t->send, sizeof(t->send), "%s", PQgetvalue(r, i, 2));
 			if ((paren = strchr(t->send, '(')) != NULL)
 				*paren = 0;
-			t->gen = strcmp(nm, "rfm") == 0 ? 0 : strcmp(nm, "rfm_breaks") == 0 ? 1 : strcmp(nm, "tagquery") == 0 ? 2 : 3;
+			t->gen = strcmp(nm, "rfm") == 0 ? 0 : strcmp(nm, "rfm_breaks") == 0 ? 1 : strcmp(nm, "tagquery") == 0 ? 2 :
+				strcmp(nm, "fit_state") == 0 ? 3 : strcmp(nm, "affinity_state") == 0 ? 4 : 5;
 		}
 	else
 		for (int i = 0; i < PQntuples(r) && i < ntypes; i++)
@@ -1720,8 +1762,8 @@ phase_types(void)
 	{
 		TypeInfo   *t = &types[ti];
 		Stat	   *st = stat_get(cur_db, 0, t->name);
-		const char *const *seeds = t->gen == 0 ? rfm_seeds : t->gen == 1 ? breaks_seeds : tq_seeds;
-		int			nseeds = t->gen == 0 ? lengthof(rfm_seeds) : t->gen == 1 ? lengthof(breaks_seeds) : t->gen == 2 ? lengthof(tq_seeds) : 0;
+		int			nseeds;
+		const char *const *seeds = type_seeds(t, &nseeds);
 		double		t0 = now_ms();
 
 		rng_for(cur_db, "types", t->name);
@@ -2100,7 +2142,12 @@ scalar_text(Sb *out, TypeDesc *d, const char *argname, int sane, ArgFlags *fl)
 		if (t->ncorpus && (sane || chance(0.9)))
 			sb_add(out, t->ctext[rnd(t->ncorpus)]);
 		else
-			sb_add(out, t->gen == 0 ? PICK(rfm_seeds) : t->gen == 1 ? PICK(breaks_seeds) : PICK(tq_seeds));
+		{
+			int			nseeds;
+			const char *const *seeds = type_seeds(t, &nseeds);
+
+			sb_add(out, nseeds > 0 ? seeds[rnd(nseeds)] : PICK(tq_seeds));
+		}
 	}
 	else if (d->typtype == 'c' && d->nsamples && (sane || chance(0.5)))
 		sb_add(out, d->samples[rnd(d->nsamples)]);
