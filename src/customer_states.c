@@ -73,31 +73,34 @@ customer_states(PG_FUNCTION_ARGS)
 	scan = cust_scan(&rel, &spec, work);
 
 	rowctx = AllocSetContextCreate(work, "persona customer_states row", ALLOCSET_SMALL_SIZES);
-	cust_scan_rewind(scan);
-	while ((e = cust_scan_next(scan)) != NULL)
+	do
 	{
-		Datum		values[STATES_NATTS];
-		bool		nulls[STATES_NATTS] = {false, false, false};
-
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(rowctx);
-		MemoryContextSwitchTo(rowctx);
-		values[0] = Int64GetDatum(e->cs.key);
-		values[1] = PointerGetDatum(order_stats_state_bytes(spec.zone, &e->cs,
-															cust_scan_last_day(scan, e)));
-		/* habits_state over no rows (only refunds) is NULL */
-		if (e->cs.orders > 0)
+		cust_scan_rewind(scan);
+		while ((e = cust_scan_next(scan)) != NULL)
 		{
-			int64		wd[7], hr[24];
-			int64		at_midnight = cust_scan_habits(scan, e, wd, hr);
+			Datum		values[STATES_NATTS];
+			bool		nulls[STATES_NATTS] = {false, false, false};
 
-			values[2] = PointerGetDatum(habits_state_bytes(spec.zone, wd, hr, at_midnight));
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextReset(rowctx);
+			MemoryContextSwitchTo(rowctx);
+			values[0] = Int64GetDatum(e->cs.key);
+			values[1] = PointerGetDatum(order_stats_state_bytes(spec.zone, &e->cs,
+																cust_scan_last_day(scan, e)));
+			/* habits_state over no rows (only refunds) is NULL */
+			if (e->cs.orders > 0)
+			{
+				int64		wd[7], hr[24];
+				int64		at_midnight = cust_scan_habits(scan, e, wd, hr);
+
+				values[2] = PointerGetDatum(habits_state_bytes(spec.zone, wd, hr, at_midnight));
+			}
+			else
+				nulls[2] = true;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextSwitchTo(work);
 		}
-		else
-			nulls[2] = true;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		MemoryContextSwitchTo(work);
-	}
+	} while (cust_scan_next_pass(scan));	/* customers beyond work_mem come in later passes */
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	return (Datum) 0;

@@ -7,6 +7,14 @@
  * of 192-byte customer entries with integer keys.  Rows are decoded as
  * they arrive and applied in batches whose table slots are prefetched
  * first, so the cache misses of a batch overlap.
+ *
+ * Memory: the table of one pass stays within work_mem x hash_mem_multiplier
+ * as a hash aggregate does.  When it is full, the pass stops admitting new
+ * customers: their rows go to 32 temporary files by the hash of the
+ * customer, while the customers already in the table go on being updated.
+ * The caller walks the finished customers, then each file is read back as
+ * a pass of its own (one that can spill again, on the next hash bits).
+ * Every customer is in exactly one pass, with all its rows.
  */
 #include "persona.h"
 
@@ -15,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "storage/buffile.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
 #include "tcop/dest.h"
@@ -107,6 +116,11 @@ custhash_free(custhash_hash *tb, void *pointer)
 
 #define SCAN_BATCH 16
 
+/* Spill files of a full pass: 2^SPILL_BITS by the next bits of the customer's hash. */
+#define SPILL_BITS 5
+#define SPILL_FANOUT (1 << SPILL_BITS)
+#define SPILL_MAX_LEVEL 5		/* 6 levels of 5 bits: 2^30 partitions */
+
 typedef struct PendingRow
 {
 	int64		key;
@@ -121,12 +135,48 @@ typedef struct PendingRow
 	DecAmount	amount;
 } PendingRow;
 
+/* A row as it is written to a spill file (a numeric off the fast path follows it). */
+typedef struct SpillRow
+{
+	int64		key;
+	TimestampTz t;
+	int64		units;
+	int32		day;
+	int32		numeric_bytes;	/* 0: fast amount (or none) */
+	int16		dscale;
+	int8		isodow;
+	int8		hour;
+	int8		sign;
+	bool		fast;
+	bool		amount_null;
+	bool		no_order;
+	bool		midnight;
+} SpillRow;
+
+/* A spill file waiting to be read as a pass, and the hash level of its customers. */
+typedef struct SpillFile
+{
+	BufFile    *file;
+	int			level;
+	int64		rows;
+} SpillFile;
+
 /* The scan: a receiver that folds each order into the table, then the table. */
 struct CustScan
 {
 	DestReceiver pub;
 	custhash_hash *table;
-	MemoryContext ctx;			/* for day arrays and side sums */
+	MemoryContext ctx;			/* the scan itself and its spill bookkeeping */
+	MemoryContext pass_ctx;		/* the table of this pass, day arrays, side sums and tables */
+	Size		mem_limit;		/* bytes a pass may hold before it spills */
+	uint32		initial_size;	/* expected customers, for the first pass's table */
+	int			level;			/* hash level of this pass (0: the first, over every customer) */
+	bool		spilling;		/* this pass admits no new customers */
+	SpillFile	out[SPILL_FANOUT];	/* this pass's spill files (file NULL: none yet) */
+	List	   *todo;			/* SpillFile * still to read */
+	int64		spilled_rows;	/* rows written to spill files, every pass */
+	int			passes;
+	const char *caller;
 	pg_tz	   *zone;
 	int32		as_of_day;
 	bool		habits;
@@ -159,7 +209,7 @@ habits_spill(CustScan *s, CustEntry *e)
 	bool		found;
 
 	if (s->overflow == NULL)
-		s->overflow = side_table("persona habit overflow", sizeof(HabitOverflow), s->ctx);
+		s->overflow = side_table("persona habit overflow", sizeof(HabitOverflow), s->pass_ctx);
 	o = hash_search(s->overflow, &e->cs.key, HASH_ENTER, &found);
 	if (!found)
 		memset((char *) o + sizeof(int64), 0, sizeof(HabitOverflow) - sizeof(int64));
@@ -198,23 +248,107 @@ note_refund_day(CustScan *s, int64 key, int32 day)
 	bool		found;
 
 	if (s->refund_days == NULL)
-		s->refund_days = side_table("persona refund days", sizeof(RefundDay), s->ctx);
+		s->refund_days = side_table("persona refund days", sizeof(RefundDay), s->pass_ctx);
 	r = hash_search(s->refund_days, &key, HASH_ENTER, &found);
 	if (!found || day > r->day)
 		r->day = day;
 }
 
-/* Apply the pending rows to the table. */
+/*
+ * Whether the pass has to stop admitting customers: its memory is at the
+ * limit, or growing the table (old and new arrays at once) would pass it.
+ */
+static bool
+pass_full(const CustScan *s)
+{
+	Size		used;
+
+	if (s->mem_limit == 0 || s->table->members == 0)
+		return false;			/* every pass admits its first customer: progress */
+	used = MemoryContextMemAllocated(s->pass_ctx, true);
+	if (used >= s->mem_limit)
+		return true;
+	return s->table->members + SCAN_BATCH >= s->table->grow_threshold &&
+		used + 2 * (Size) s->table->size * sizeof(CustEntry) > s->mem_limit;
+}
+
+/* Write a row of a customer this pass does not hold to its spill file. */
+static void
+spill_row(CustScan *s, const PendingRow *row)
+{
+	int			shift = 32 - SPILL_BITS * (s->level + 1);
+	int			part = (row->hash >> shift) & (SPILL_FANOUT - 1);
+	SpillFile  *f = &s->out[part];
+	SpillRow	r;
+
+	if (f->file == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->ctx);
+
+		f->file = BufFileCreateTemp(false);
+		f->level = s->level + 1;
+		f->rows = 0;
+		MemoryContextSwitchTo(old);
+	}
+	memset(&r, 0, sizeof(r));
+	r.key = row->key;
+	r.t = row->t;
+	r.day = row->day;
+	r.isodow = row->isodow;
+	r.hour = row->hour;
+	r.amount_null = row->amount_null;
+	r.no_order = row->no_order;
+	r.midnight = row->midnight;
+	if (!row->no_order && !row->amount_null)
+	{
+		r.fast = row->amount.fast;
+		r.sign = (int8) row->amount.sign;
+		r.dscale = row->amount.dscale;
+		r.units = row->amount.units;
+		if (!r.fast)
+			r.numeric_bytes = VARSIZE_ANY(DatumGetPointer(row->amount.datum));
+	}
+	BufFileWrite(f->file, &r, sizeof(r));
+	if (r.numeric_bytes > 0)
+		BufFileWrite(f->file, DatumGetPointer(row->amount.datum), r.numeric_bytes);
+	f->rows++;
+	s->spilled_rows++;
+}
+
+/* Apply the pending rows to the table (or, for customers it cannot take, to the spill files). */
 static void
 scan_flush(CustScan *s)
 {
+	if (!s->spilling && s->npending > 0 && pass_full(s))
+	{
+		if (s->level > SPILL_MAX_LEVEL)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%s cannot fit its customers into work_mem", s->caller),
+					 errdetail("Customers were split %d times into %d parts and a part still needs more than %zu kB.",
+							   s->level, SPILL_FANOUT, s->mem_limit / 1024),
+					 errhint("Raise work_mem or hash_mem_multiplier.")));
+		s->spilling = true;
+	}
 	for (int i = 0; i < s->npending; i++)
 	{
 		PendingRow *row = &s->pending[i];
 		bool		found;
-		CustEntry  *e = custhash_insert_hash(s->table, row->key, row->hash, &found);
+		CustEntry  *e;
 		bool		refund;
 
+		if (s->spilling)
+		{
+			e = custhash_lookup_hash(s->table, row->key, row->hash);
+			if (e == NULL)
+			{
+				spill_row(s, row);
+				continue;
+			}
+			found = true;
+		}
+		else
+			e = custhash_insert_hash(s->table, row->key, row->hash, &found);
 		if (!found)
 		{
 			char		status = e->status;
@@ -227,7 +361,7 @@ scan_flush(CustScan *s)
 		/* After as_of the customer exists but has no orders yet. */
 		if (row->no_order || row->day > s->as_of_day)
 			continue;
-		cust_add(&e->cs, row->t, row->day, row->amount_null, &row->amount, s->ctx);
+		cust_add(&e->cs, row->t, row->day, row->amount_null, &row->amount, s->pass_ctx);
 		/* Habits count the orders order_stats counts (refunds are not orders). */
 		refund = !row->amount_null && row->amount.sign < 0;
 		if (s->habits && !refund)
@@ -274,7 +408,7 @@ scan_receive(TupleTableSlot *slot, DestReceiver *self)
 		/* The slot's memory goes away with the next row: keep a copy. */
 		if (!row->amount.fast)
 		{
-			MemoryContext old = MemoryContextSwitchTo(s->ctx);
+			MemoryContext old = MemoryContextSwitchTo(s->pass_ctx);
 
 			row->amount.datum = datumCopy(row->amount.datum, false, -1);
 			MemoryContextSwitchTo(old);
@@ -389,9 +523,51 @@ expected_customers(const PersonaRelation *rel, const char *cust_col)
 	return (uint32) Min(Max(n, 1024.0), 64.0 * 1024 * 1024);
 }
 
+/* Start a pass: a fresh context and table of about n customers (within the memory limit). */
+static void
+pass_begin(CustScan *s, uint32 n)
+{
+	if (s->pass_ctx != NULL)
+		MemoryContextDelete(s->pass_ctx);
+	s->pass_ctx = AllocSetContextCreate(s->ctx, "persona customer pass", ALLOCSET_DEFAULT_SIZES);
+	s->overflow = NULL;
+	s->refund_days = NULL;
+	s->spilling = false;
+	memset(s->out, 0, sizeof(s->out));
+	/* a table bigger than the limit would spill before its first customer */
+	if (s->mem_limit > 0)
+		n = (uint32) Min((Size) n, Max(s->mem_limit / (4 * sizeof(CustEntry)), 64));
+	s->table = custhash_create(s->pass_ctx, n, s->pass_ctx);
+	s->passes++;
+}
+
+/* The files this pass spilled go on the list of passes to come. */
+static void
+pass_end(CustScan *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->ctx);
+
+	scan_flush(s);
+	for (int i = 0; i < SPILL_FANOUT; i++)
+		if (s->out[i].file != NULL)
+		{
+			SpillFile  *f = palloc(sizeof(SpillFile));
+
+			*f = s->out[i];
+			/*
+			 * Depth first: the files of this pass are read before older
+			 * ones, so at most 32 per level are open (8 kB of buffer each).
+			 */
+			s->todo = lcons(f, s->todo);
+		}
+	memset(s->out, 0, sizeof(s->out));
+	MemoryContextSwitchTo(old);
+}
+
 /*
- * Read rel once into a new table in ctx (which must outlive the walk of
- * the table; deleting it frees everything).
+ * Read rel into a new scan in ctx (which must outlive the walk of the
+ * tables; deleting it frees everything): the first pass.  Walk its
+ * customers, then call cust_scan_next_pass until it returns false.
  */
 CustScan *
 cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx)
@@ -413,11 +589,13 @@ cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ct
 	s->as_of_day = spec->as_of_day;
 	s->habits = spec->habits;
 	s->last_days = spec->last_days;
+	s->mem_limit = get_hash_memory_limit();
+	s->caller = spec->caller;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query = scan_query(rel, spec);
-	s->table = custhash_create(ctx, expected_customers(rel, spec->cust_col), ctx);
+	pass_begin(s, expected_customers(rel, spec->cust_col));
 	plan = SPI_prepare_cursor(query, spec->has_until ? 1 : 0, &argtype, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "%s scan could not be planned: %s", spec->caller, SPI_result_code_string(SPI_result));
@@ -437,8 +615,106 @@ cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ct
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
 		elog(ERROR, "%s scan failed: %s", spec->caller, SPI_result_code_string(ret));
 	SPI_finish();
-	scan_flush(s);
+	pass_end(s);
 	return s;
+}
+
+/* Read one row back from a spill file into the pending batch; false at its end. */
+static bool
+read_spilled(CustScan *s, BufFile *file)
+{
+	PendingRow *row = &s->pending[s->npending];
+	SpillRow	r;
+	size_t		got = BufFileRead(file, &r, sizeof(r));
+
+	if (got == 0)
+		return false;
+	if (got != sizeof(r))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read a persona spill file: read %zu of %zu bytes", got, sizeof(r))));
+	memset(row, 0, sizeof(*row));
+	row->key = r.key;
+	row->hash = hash_customer(r.key);
+	row->t = r.t;
+	row->day = r.day;
+	row->isodow = r.isodow;
+	row->hour = r.hour;
+	row->amount_null = r.amount_null;
+	row->no_order = r.no_order;
+	row->midnight = r.midnight;
+	row->amount.fast = r.fast;
+	row->amount.sign = r.sign;
+	row->amount.dscale = r.dscale;
+	row->amount.units = r.units;
+	if (r.numeric_bytes > 0)
+	{
+		char	   *num = MemoryContextAlloc(s->pass_ctx, r.numeric_bytes);
+
+		if (BufFileRead(file, num, r.numeric_bytes) != (size_t) r.numeric_bytes)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read a persona spill file")));
+		row->amount.datum = PointerGetDatum(num);
+	}
+	if (++s->npending == SCAN_BATCH)
+		scan_flush(s);
+	return true;
+}
+
+/*
+ * Read the next spill file into a new table: true when there is one (walk
+ * it as the first), false when every customer has been walked.  The
+ * entries of the previous pass are gone.
+ */
+bool
+cust_scan_next_pass(CustScan *s)
+{
+	SpillFile  *f;
+	int64		read = 0;
+
+	if (s->todo == NIL)
+	{
+		if (s->spilled_rows > 0)
+			ereport(DEBUG1,
+					(errmsg_internal("%s read its customers in %d passes, %lld rows through temporary files (limit %zu kB)",
+									 s->caller, s->passes, (long long) s->spilled_rows, s->mem_limit / 1024)));
+		if (s->pass_ctx != NULL)
+			MemoryContextDelete(s->pass_ctx);
+		s->pass_ctx = NULL;
+		s->table = NULL;
+		return false;
+	}
+	f = (SpillFile *) linitial(s->todo);
+	s->todo = list_delete_first(s->todo);
+	/* customers of a file are about rows / 4 (the first pass's orders per customer are unknown) */
+	pass_begin(s, (uint32) Min(Max(f->rows / 4, 1024), 64 * 1024 * 1024));
+	s->level = f->level;
+	if (BufFileSeek(f->file, 0, 0, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rewind a persona spill file")));
+	while (read_spilled(s, f->file))
+		PERSONA_CHECK_INTERRUPTS_EVERY(++read, 12);
+	BufFileClose(f->file);
+	pfree(f);
+	pass_end(s);
+	return true;
+}
+
+/* Whether the scan spilled: its customers come in more than one pass. */
+bool
+cust_scan_spilled(const CustScan *s)
+{
+	return s->spilled_rows > 0;
+}
+
+/* Passes so far and rows written to spill files (for tests and NOTICEs). */
+void
+cust_scan_spill_stats(const CustScan *s, int *passes, int64 *rows)
+{
+	*passes = s->passes;
+	*rows = s->spilled_rows;
 }
 
 /* Number of customers in the table. */

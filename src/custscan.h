@@ -68,7 +68,16 @@ typedef struct CustScanSpec
 
 typedef struct CustScan CustScan;
 
+/*
+ * The first pass over rel: walk its customers (rewind, next), then call
+ * cust_scan_next_pass until it returns false.  A pass holds at most
+ * work_mem x hash_mem_multiplier; customers beyond it wait in temporary
+ * files for a later pass.  Each customer comes in exactly one pass.
+ */
 extern CustScan *cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx);
+extern bool cust_scan_next_pass(CustScan *s);
+extern bool cust_scan_spilled(const CustScan *s);
+extern void cust_scan_spill_stats(const CustScan *s, int *passes, int64 *rows);
 extern uint64 cust_scan_customers(const CustScan *s);
 extern void cust_scan_rewind(CustScan *s);
 extern CustEntry *cust_scan_next(CustScan *s);

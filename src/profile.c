@@ -18,6 +18,9 @@
 #include "rfm.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "utils/tuplestore.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -94,98 +97,116 @@ profile_habits(const CustScan *scan, const CustEntry *e, const HabitsMaker *m)
 	return habits_make(m, wd, hr, e->cs.orders > 0 && at_midnight == e->cs.orders);
 }
 
-/* The profile of rel as of as_of, days in zone, labels in lang (arguments 2..7 as above). */
-static Datum
-profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_of,
-			pg_tz *zone, PersonaLanguage lang)
+/* Everything profile_run's rows need besides the customers. */
+typedef struct ProfileRun
 {
-	char	   *scheme_name;
 	int			bins;
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext work;
-	MemoryContext rowctx;
-	MemoryContext old;
-	CustScanSpec spec;
-	CustScan   *scan;
+	int32		as_of_day;
+	bool		want_habits;
 	SegmentScheme *scheme;
+	PersonaLanguage lang;
 	const Datum *stages;
 	HabitsMaker *habits;
-	CustEntry  *e;
+	double	   *cuts;			/* R, F, M cut points, bins - 1 each */
+	/* R, F, M of the customers with orders (M: of those with an amount) */
 	double	   *r, *f, *m;
-	double	   *cuts;
-	int64		n = 0,
-				nm = 0;			/* customers with orders; of them, with an amount */
+	int64		n, nm, cap;
+} ProfileRun;
+
+/* Keep a customer's R, F and M for the cut points. */
+static void
+note_rfm(ProfileRun *p, const CustResult *cr)
+{
+	if (!cr->has_orders)
+		return;
+	if (p->n == p->cap)
+	{
+		p->cap = Max(p->cap * 2, 1024);
+		p->r = repalloc_huge(p->r, sizeof(double) * p->cap);
+		p->f = repalloc_huge(p->f, sizeof(double) * p->cap);
+		p->m = repalloc_huge(p->m, sizeof(double) * p->cap);
+	}
+	p->r[p->n] = cr->recency_days;
+	p->f[p->n] = (double) cr->orders;
+	if (cr->has_revenue)
+		p->m[p->nm++] = cr->revenue_float;
+	p->n++;
+}
+
+/* Cut points over all customers with orders, as rfm_breaks computes them. */
+static void
+compute_cuts(ProfileRun *p)
+{
+	int			k = p->bins - 1;
+
+	p->cuts = palloc(sizeof(double) * 3 * k);
+	if (p->n > 0)
+	{
+		rfm_quantile_cuts(p->r, p->n, p->bins, true, p->cuts);
+		rfm_quantile_cuts(p->f, p->n, p->bins, false, p->cuts + k);
+	}
+	/* M over the customers with an amount; without any, no value reaches a cut (as rfm_breaks) */
+	if (p->nm > 0)
+		rfm_quantile_cuts(p->m, p->nm, p->bins, false, p->cuts + 2 * k);
+	else
+		for (int i = 0; i < k; i++)
+			p->cuts[2 * k + i] = INFINITY;
+}
+
+/* The columns of a customer's row but its score and segment (left NULL). */
+static void
+fill_row(const ProfileRun *p, const CustScan *scan, CustEntry *e, const CustResult *cr,
+		 Datum *values, bool *nulls)
+{
+	values[0] = Int64GetDatum(e->cs.key);
+	nulls[0] = false;
+	persona_stats_values(&e->cs, cr, values + 1, nulls + 1);
+	nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
+	values[OS_NATTS + 3] = persona_lifecycle_value(cr, p->stages);
+	nulls[OS_NATTS + 3] = false;
+	if (p->want_habits)
+		values[OS_NATTS + 4] = profile_habits(scan, e, p->habits);
+	nulls[OS_NATTS + 4] = !p->want_habits;
+}
+
+/* Score and label a customer with orders, recency r, frequency f, monetary m (NaN: none). */
+static void
+fill_score(const ProfileRun *p, double r, double f, double m, Datum *values, bool *nulls)
+{
+	int			k = p->bins - 1;
+	Rfm			x = rfm_score_cuts(r, f, m, p->cuts, p->cuts + k, p->cuts + 2 * k, p->bins);
+	const char *label = segment_label(p->scheme, x, p->lang);
+
+	values[OS_NATTS + 1] = RfmGetDatum(x);
+	nulls[OS_NATTS + 1] = false;
+	if (label)
+	{
+		values[OS_NATTS + 2] = CStringGetTextDatum(label);
+		nulls[OS_NATTS + 2] = false;
+	}
+}
+
+/*
+ * One pass held every customer: cut points from them, then their rows
+ * straight from the table.
+ */
+static void
+emit_one_pass(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext work)
+{
+	MemoryContext rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
+	CustEntry  *e;
 	uint64		visited = 0;
-	uint64		customers;
-	bool		want_habits;
 
-	memset(&spec, 0, sizeof(spec));
-	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	bins = PG_GETARG_INT32(5);
-	scheme_name = text_to_cstring(PG_GETARG_TEXT_PP(6));
-	want_habits = PG_GETARG_BOOL(7);
-	rfm_check_bins(bins);
-
-	InitMaterializedSRF(fcinfo, 0);
-	work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_profile",
-								 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-
-	spec.as_of_day = persona_zone_day(zone, as_of, "as_of");
-	scheme = segment_scheme_load(scheme_name, work);
-	stages = persona_lifecycle_values(fcinfo);
-	habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
-		TupleDescAttr(rsinfo->setDesc, OS_NATTS + 4)->atttypid, -1));
-
-	/* Scan: every order into the hash table. */
-	spec.zone = zone;
-	spec.habits = want_habits;
-	spec.caller = "customer_profile";
-	scan = cust_scan(rel, &spec, work);
-	customers = cust_scan_customers(scan);
-
-	/* R, F, M of every customer with orders (finishing is idempotent). */
-	r = MemoryContextAllocHuge(work, sizeof(double) * Max(customers, 1));
-	f = MemoryContextAllocHuge(work, sizeof(double) * Max(customers, 1));
-	m = MemoryContextAllocHuge(work, sizeof(double) * Max(customers, 1));
 	cust_scan_rewind(scan);
 	while ((e = cust_scan_next(scan)) != NULL)
 	{
 		CustResult	cr;
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
-		cust_finish(&e->cs, spec.as_of_day, &cr);
-		if (cr.has_orders)
-		{
-			r[n] = cr.recency_days;
-			f[n] = (double) cr.orders;
-			if (cr.has_revenue)
-				m[nm++] = cr.revenue_float;
-			n++;
-		}
+		cust_finish(&e->cs, p->as_of_day, &cr);
+		note_rfm(p, &cr);
 	}
-
-	/* Cut points over all customers with orders, as rfm_breaks computes them. */
-	cuts = palloc(sizeof(double) * 3 * (bins - 1));
-	if (n > 0)
-	{
-		rfm_quantile_cuts(r, n, bins, true, cuts);
-		rfm_quantile_cuts(f, n, bins, false, cuts + (bins - 1));
-	}
-	/* M over the customers with an amount; without any, no value reaches a cut (as rfm_breaks) */
-	if (nm > 0)
-		rfm_quantile_cuts(m, nm, bins, false, cuts + 2 * (bins - 1));
-	else
-		for (int k = 0; k < bins - 1; k++)
-			cuts[2 * (bins - 1) + k] = INFINITY;
-	pfree(r);
-	pfree(f);
-	pfree(m);
-
-	/* Emit one row per customer, in hash table order. */
-	rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
+	compute_cuts(p);
 	cust_scan_rewind(scan);
 	while ((e = cust_scan_next(scan)) != NULL)
 	{
@@ -196,34 +217,126 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(rowctx);
 		MemoryContextSwitchTo(rowctx);
-		cust_finish(&e->cs, spec.as_of_day, &cr);
-		values[0] = Int64GetDatum(e->cs.key);
-		nulls[0] = false;
-		persona_stats_values(&e->cs, &cr, values + 1, nulls + 1);
-		nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
-		values[OS_NATTS + 3] = persona_lifecycle_value(&cr, stages);
-		nulls[OS_NATTS + 3] = false;
-		if (want_habits)
-			values[OS_NATTS + 4] = profile_habits(scan, e, habits);
-		nulls[OS_NATTS + 4] = !want_habits;
+		cust_finish(&e->cs, p->as_of_day, &cr);
+		fill_row(p, scan, e, &cr, values, nulls);
 		if (cr.has_orders)
-		{
-			Rfm			x = rfm_score_cuts(cr.recency_days, (double) cr.orders,
-										   cr.has_revenue ? cr.revenue_float : NAN,
-										   cuts, cuts + (bins - 1), cuts + 2 * (bins - 1), bins);
-			const char *label = segment_label(scheme, x, lang);
-
-			values[OS_NATTS + 1] = RfmGetDatum(x);
-			nulls[OS_NATTS + 1] = false;
-			if (label)
-			{
-				values[OS_NATTS + 2] = CStringGetTextDatum(label);
-				nulls[OS_NATTS + 2] = false;
-			}
-		}
+			fill_score(p, cr.recency_days, (double) cr.orders,
+					   cr.has_revenue ? cr.revenue_float : NAN, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(work);
 	}
+}
+
+/*
+ * The customers came in several passes (they did not fit in work_mem):
+ * each pass's rows wait, with the R, F and M they are scored on, in a
+ * tuplestore (which spills to disk as well) until every customer has been
+ * seen and the cut points are known.
+ */
+static void
+emit_passes(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext work)
+{
+	MemoryContext rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
+	TupleDesc	held_desc = CreateTemplateTupleDesc(PROFILE_NATTS + 3);
+	Tuplestorestate *held = tuplestore_begin_heap(false, false, work_mem);
+	TupleTableSlot *slot;
+	CustEntry  *e;
+
+	for (int i = 0; i < PROFILE_NATTS; i++)
+		TupleDescCopyEntry(held_desc, i + 1, rsinfo->setDesc, i + 1);
+	for (int i = 0; i < 3; i++)
+		TupleDescInitEntry(held_desc, PROFILE_NATTS + i + 1, NULL, FLOAT8OID, -1, 0);
+	do
+	{
+		cust_scan_rewind(scan);
+		while ((e = cust_scan_next(scan)) != NULL)
+		{
+			Datum		values[PROFILE_NATTS + 3];
+			bool		nulls[PROFILE_NATTS + 3];
+			CustResult	cr;
+
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextReset(rowctx);
+			MemoryContextSwitchTo(rowctx);
+			cust_finish(&e->cs, p->as_of_day, &cr);
+			note_rfm(p, &cr);
+			fill_row(p, scan, e, &cr, values, nulls);
+			/* the scoring inputs, exactly as the one-pass path reads them */
+			values[PROFILE_NATTS] = Float8GetDatum(cr.recency_days);
+			values[PROFILE_NATTS + 1] = Float8GetDatum((double) cr.orders);
+			values[PROFILE_NATTS + 2] = Float8GetDatum(cr.has_revenue ? cr.revenue_float : NAN);
+			nulls[PROFILE_NATTS] = !cr.has_orders;
+			nulls[PROFILE_NATTS + 1] = nulls[PROFILE_NATTS + 2] = false;
+			tuplestore_putvalues(held, held_desc, values, nulls);
+			MemoryContextSwitchTo(work);
+		}
+	} while (cust_scan_next_pass(scan));
+	compute_cuts(p);
+	slot = MakeSingleTupleTableSlot(held_desc, &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(held, true, false, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(rowctx);
+		MemoryContextSwitchTo(rowctx);
+		slot_getallattrs(slot);
+		if (!slot->tts_isnull[PROFILE_NATTS])
+			fill_score(p, DatumGetFloat8(slot->tts_values[PROFILE_NATTS]),
+					   DatumGetFloat8(slot->tts_values[PROFILE_NATTS + 1]),
+					   DatumGetFloat8(slot->tts_values[PROFILE_NATTS + 2]),
+					   slot->tts_values, slot->tts_isnull);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, slot->tts_values, slot->tts_isnull);
+		MemoryContextSwitchTo(work);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_end(held);
+}
+
+/* The profile of rel as of as_of, days in zone, labels in lang (arguments 2..7 as above). */
+static Datum
+profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_of,
+			pg_tz *zone, PersonaLanguage lang)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext work;
+	MemoryContext old;
+	CustScanSpec spec;
+	CustScan   *scan;
+	ProfileRun	p;
+
+	memset(&spec, 0, sizeof(spec));
+	memset(&p, 0, sizeof(p));
+	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	p.bins = PG_GETARG_INT32(5);
+	p.want_habits = PG_GETARG_BOOL(7);
+	p.lang = lang;
+	rfm_check_bins(p.bins);
+
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_profile",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+
+	spec.as_of_day = p.as_of_day = persona_zone_day(zone, as_of, "as_of");
+	p.scheme = segment_scheme_load(text_to_cstring(PG_GETARG_TEXT_PP(6)), work);
+	p.stages = persona_lifecycle_values(fcinfo);
+	p.habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
+		TupleDescAttr(rsinfo->setDesc, OS_NATTS + 4)->atttypid, -1));
+	p.cap = 1024;
+	p.r = MemoryContextAllocHuge(work, sizeof(double) * p.cap);
+	p.f = MemoryContextAllocHuge(work, sizeof(double) * p.cap);
+	p.m = MemoryContextAllocHuge(work, sizeof(double) * p.cap);
+
+	/* Scan: every order into the hash table (or, beyond work_mem, several passes). */
+	spec.zone = zone;
+	spec.habits = p.want_habits;
+	spec.caller = "customer_profile";
+	scan = cust_scan(rel, &spec, work);
+	if (!cust_scan_spilled(scan))
+		emit_one_pass(&p, scan, rsinfo, work);
+	else
+		emit_passes(&p, scan, rsinfo, work);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	return (Datum) 0;

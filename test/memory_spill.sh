@@ -1,0 +1,72 @@
+#!/bin/sh
+# customer_profile and customer_states within work_mem x hash_mem_multiplier:
+# with a tiny work_mem they read the customers in several passes through
+# temporary files, give exactly the rows they give in one pass, and the
+# backend's peak memory stays a fraction of the one-pass peak.
+set -eu
+export PGOPTIONS="-c client_min_messages=warning"
+db=persona_spill
+fail() { echo "not ok - $1"; exit 1; }
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+P="psql -X -q -tA -v ON_ERROR_STOP=1 -d $db"
+# refunds, amounts off the fast path, NULL amounts and times, a NULL
+# customer, an order after as_of, a customer of 70,000 orders in one hour
+# (its 16-bit habit counters overflow), date-only orders
+$P >/dev/null <<'SQL'
+CREATE EXTENSION persona;
+CREATE TABLE o (customer_id bigint, ordered_at timestamptz, amount numeric);
+INSERT INTO o
+SELECT c, timestamptz '2023-01-01 00:00+00' + ((c * 37 + k * 11) % 700) * interval '1 day'
+          + CASE WHEN c % 50 = 0 THEN interval '0' ELSE (k % 24) * interval '1 hour' + (c % 60) * interval '1 minute' END,
+       CASE WHEN k % 17 = 0 THEN -5 WHEN k % 23 = 0 THEN 12.345678 WHEN k % 29 = 0 THEN NULL
+            WHEN k % 31 = 0 THEN 1e13 + 0.5 ELSE (c * 13 + k * 7) % 200 + 0.5 END
+FROM generate_series(1, 40000) c, generate_series(1, 1 + c % 9) k;
+INSERT INTO o SELECT 777777, timestamptz '2024-01-01 10:00+00' + k * interval '1 second', 1 FROM generate_series(1, 70000) k;
+INSERT INTO o VALUES (NULL, '2024-01-01', 1), (888888, NULL, 5), (999999, '2030-01-01', 5);
+ANALYZE o;
+CREATE TABLE one_pass AS SELECT * FROM persona.customer_profile('o', '2025-01-01');
+CREATE TABLE one_pass_nohabits AS SELECT * FROM persona.customer_profile('o', '2025-01-01', habits => false, bins => 3, scheme => 'cn8');
+CREATE TABLE one_pass_states AS
+SELECT customer_id, stats_state::text AS s, habits_state::text AS h FROM persona.customer_states('o', '2025-01-01', 'Asia/Shanghai');
+SQL
+spill=$($P -c "SET work_mem = '64kB'" -c "SET client_min_messages = debug1" \
+           -c "CREATE TABLE passes AS SELECT * FROM persona.customer_profile('o', '2025-01-01')" 2>&1)
+case "$spill" in
+  *"customer_profile read its customers in "*" passes, "*" rows through temporary files (limit 128 kB)"*) ;;
+  *) fail "customer_profile with work_mem 64kB reads its customers in several passes (got: $spill)" ;;
+esac
+passes=$(echo "$spill" | sed -n 's/.*customers in \([0-9]*\) passes, \([0-9]*\) rows.*/\1 passes, \2 rows/p')
+$P >/dev/null <<'SQL'
+SET work_mem = '64kB';
+CREATE TABLE passes_nohabits AS SELECT * FROM persona.customer_profile('o', '2025-01-01', habits => false, bins => 3, scheme => 'cn8');
+CREATE TABLE passes_states AS
+SELECT customer_id, stats_state::text AS s, habits_state::text AS h FROM persona.customer_states('o', '2025-01-01', 'Asia/Shanghai');
+SQL
+for pair in "one_pass passes" "one_pass_nohabits passes_nohabits" "one_pass_states passes_states"; do
+  set -- $pair
+  r=$($P -c "SELECT (SELECT count(*) FROM $1) || ' ' || (SELECT count(*) FROM $2) || ' ' ||
+                    (SELECT count(*) FROM ((TABLE $1 EXCEPT ALL TABLE $2) UNION ALL (TABLE $2 EXCEPT ALL TABLE $1)) d)")
+  set -- $pair $r
+  [ "$3" = "$4" ] && [ "$5" = 0 ] && [ "$3" -gt 40000 ] || fail "$1 and $2 differ: $r"
+done
+# peak memory of a fresh backend: the plain scan, one pass, several passes
+peak() {
+  $P <<SQL | sed -n 's/^VmHWM:[^0-9]*\([0-9]*\) kB/\1/p'
+SET work_mem = '$1';
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv PID :pid
+\\o /dev/null
+$2;
+\\o
+\\! cat /proc/\$PID/status
+SQL
+}
+q="SELECT count(*), sum(orders) FROM persona.customer_profile('o', '2025-01-01')"
+base=$(peak 1GB "SELECT count(*) FROM o")
+big=$(peak 1GB "$q")
+small=$(peak 64kB "$q")
+[ -n "$base" ] && [ -n "$big" ] && [ -n "$small" ] || fail "read the backends' peak memory (got '$base' '$big' '$small')"
+[ $((small - base)) -lt $(((big - base) / 2)) ] ||
+  fail "customer_profile within work_mem 64kB peaks at $((small - base)) kB over the scan, one pass at $((big - base)) kB"
+echo "ok - customer_profile and customer_states within work_mem: with 64kB they read 40,003 customers in $passes through temporary files and return exactly the one-pass rows (with and without habits, 3 bins and cn8; states); peak backend memory over a plain scan $((small - base)) kB against $((big - base)) kB in one pass"
+psql -X -q -d postgres -c "DROP DATABASE $db"
