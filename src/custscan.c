@@ -169,7 +169,6 @@ struct CustScan
 	MemoryContext ctx;			/* the scan itself and its spill bookkeeping */
 	MemoryContext pass_ctx;		/* the table of this pass, day arrays, side sums and tables */
 	Size		mem_limit;		/* bytes a pass may hold before it spills */
-	uint32		initial_size;	/* expected customers, for the first pass's table */
 	int			level;			/* hash level of this pass (0: the first, over every customer) */
 	bool		spilling;		/* this pass admits no new customers */
 	SpillFile	out[SPILL_FANOUT];	/* this pass's spill files (file NULL: none yet) */

@@ -238,7 +238,11 @@ emit_passes(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext 
 {
 	MemoryContext rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
 	TupleDesc	held_desc = CreateTemplateTupleDesc(PROFILE_NATTS + 3);
-	Tuplestorestate *held = tuplestore_begin_heap(false, false, work_mem);
+	/*
+	 * An eighth of work_mem: the table of a pass takes work_mem x
+	 * hash_mem_multiplier meanwhile, the result tuplestore work_mem at the end.
+	 */
+	Tuplestorestate *held = tuplestore_begin_heap(false, false, Max(64, work_mem / 8));
 	TupleTableSlot *slot;
 	CustEntry  *e;
 
