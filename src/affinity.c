@@ -480,18 +480,13 @@ affinity_read_flat(const char *data, Size len, MemoryContext ctx)
 Datum
 affinity_serialfn(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BYTEA_P(expstate_flatten(expstate_read(PG_GETARG_DATUM(0), &affinity_methods), &affinity_methods));
+	return expstate_serial(fcinfo, &affinity_methods);
 }
 
 Datum
 affinity_deserialfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx = persona_agg_context(fcinfo);
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
-	ExpState   *es = expstate_create(aggctx, &affinity_methods);
-
-	es->state = affinity_read_flat(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), es->hdr.eoh_context);
-	PG_RETURN_DATUM(expstate_datum(es));
+	return expstate_deserial(fcinfo, &affinity_methods);
 }
 
 /* Append s to buf as a double-quoted array element. */

@@ -117,6 +117,23 @@ expstate_combine(FunctionCallInfo fcinfo, const ExpStateMethods *m,
 	PG_RETURN_DATUM(expstate_datum(a));
 }
 
+Datum
+expstate_serial(FunctionCallInfo fcinfo, const ExpStateMethods *m)
+{
+	PG_RETURN_BYTEA_P(expstate_flatten(expstate_read(PG_GETARG_DATUM(0), m), m));
+}
+
+Datum
+expstate_deserial(FunctionCallInfo fcinfo, const ExpStateMethods *m)
+{
+	MemoryContext aggctx = persona_agg_context(fcinfo);
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	ExpState   *es = expstate_create(aggctx, m);
+
+	es->state = m->read(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), es->hdr.eoh_context);
+	PG_RETURN_DATUM(expstate_datum(es));
+}
+
 struct varlena *
 expstate_flatten(void *state, const ExpStateMethods *m)
 {

@@ -55,6 +55,13 @@ extern void *expstate_read(Datum d, const ExpStateMethods *m);
  */
 extern Datum expstate_combine(FunctionCallInfo fcinfo, const ExpStateMethods *m,
 							  void (*merge) (void *into, const void *from));
+/*
+ * The serial and deserial functions of aggregates that declare this state
+ * internal (persona 0.5.0 and earlier, until ALTER EXTENSION UPDATE): the
+ * flat form as bytea, and back.
+ */
+extern Datum expstate_serial(FunctionCallInfo fcinfo, const ExpStateMethods *m);
+extern Datum expstate_deserial(FunctionCallInfo fcinfo, const ExpStateMethods *m);
 /* The flat varlena of a C state (input and receive functions). */
 extern struct varlena *expstate_flatten(void *state, const ExpStateMethods *m);
 

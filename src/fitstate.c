@@ -729,20 +729,13 @@ fit_state_send(PG_FUNCTION_ARGS)
 Datum
 fit_serialfn(PG_FUNCTION_ARGS)
 {
-	FitState   *st = expstate_read(PG_GETARG_DATUM(0), &fitstate_methods);
-
-	PG_RETURN_BYTEA_P(expstate_flatten(st, &fitstate_methods));
+	return expstate_serial(fcinfo, &fitstate_methods);
 }
 
 Datum
 fit_deserialfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx = persona_agg_context(fcinfo);
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
-	ExpState   *es = expstate_create(aggctx, &fitstate_methods);
-
-	es->state = fitstate_read_flat(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), es->hdr.eoh_context);
-	PG_RETURN_DATUM(expstate_datum(es));
+	return expstate_deserial(fcinfo, &fitstate_methods);
 }
 
 /* persona 0.1.0's bgnbd_fit named its support functions bgnbd_*: the same, under the old names. */
