@@ -174,6 +174,8 @@ struct CustScan
 	SpillFile	out[SPILL_FANOUT];	/* this pass's spill files (file NULL: none yet) */
 	List	   *todo;			/* SpillFile * still to read */
 	int64		spilled_rows;	/* rows written to spill files, every pass */
+	int64		rows_seen;		/* rows this pass has read */
+	double		rows_total;		/* rows it will read (estimated for the first pass; 0: unknown) */
 	int			passes;
 	const char *caller;
 	pg_tz	   *zone;
@@ -255,20 +257,34 @@ note_refund_day(CustScan *s, int64 key, int32 day)
 
 /*
  * Whether the pass has to stop admitting customers: its memory is at the
- * limit, or growing the table (old and new arrays at once) would pass it.
+ * limit; or growing the table (old and new arrays at once) would pass it;
+ * or the customers it holds will pass it with the rows still to come (their
+ * purchase days grow with their orders, which are spread over the scan):
+ * their memory beyond the table's array, scaled from the share of the rows
+ * read so far.
  */
 static bool
 pass_full(const CustScan *s)
 {
 	Size		used;
+	Size		array;
 
 	if (s->mem_limit == 0 || s->table->members == 0)
 		return false;			/* every pass admits its first customer: progress */
 	used = MemoryContextMemAllocated(s->pass_ctx, true);
 	if (used >= s->mem_limit)
 		return true;
-	return s->table->members + SCAN_BATCH >= s->table->grow_threshold &&
-		used + 2 * (Size) s->table->size * sizeof(CustEntry) > s->mem_limit;
+	array = (Size) s->table->size * sizeof(CustEntry);
+	if (s->table->members + SCAN_BATCH >= s->table->grow_threshold && used + 2 * array > s->mem_limit)
+		return true;
+	if (s->rows_total > 0 && s->rows_seen >= 1024 && used > array)
+	{
+		double		read = Min(1.0, s->rows_seen / s->rows_total);
+
+		if (array + (used - array) / read > s->mem_limit)
+			return true;
+	}
+	return false;
 }
 
 /* Write a row of a customer this pass does not hold to its spill file. */
@@ -380,6 +396,7 @@ scan_receive(TupleTableSlot *slot, DestReceiver *self)
 	CustEntry  *slotp;
 
 	slot_getallattrs(slot);
+	s->rows_seen++;
 	if (slot->tts_isnull[0])
 	{
 		s->skipped++;
@@ -532,6 +549,7 @@ pass_begin(CustScan *s, uint32 n)
 	s->overflow = NULL;
 	s->refund_days = NULL;
 	s->spilling = false;
+	s->rows_seen = 0;
 	memset(s->out, 0, sizeof(s->out));
 	/* a table bigger than the limit would spill before its first customer */
 	if (s->mem_limit > 0)
@@ -561,6 +579,26 @@ pass_end(CustScan *s)
 		}
 	memset(s->out, 0, sizeof(s->out));
 	MemoryContextSwitchTo(old);
+}
+
+/* The planner's count of rel's rows (pg_class.reltuples), 0 when unknown (a view, never analysed). */
+static double
+relation_rows(const PersonaRelation *rel)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(rel->relid)};
+	double		n = 0;
+
+	if (SPI_execute_with_args("SELECT reltuples::pg_catalog.float8 FROM pg_catalog.pg_class WHERE oid = $1",
+							  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			n = DatumGetFloat8(d);
+	}
+	return Max(n, 0);
 }
 
 /*
@@ -595,6 +633,7 @@ cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ct
 		elog(ERROR, "SPI_connect failed");
 	query = scan_query(rel, spec);
 	pass_begin(s, expected_customers(rel, spec->cust_col));
+	s->rows_total = relation_rows(rel);
 	plan = SPI_prepare_cursor(query, spec->has_until ? 1 : 0, &argtype, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "%s scan could not be planned: %s", spec->caller, SPI_result_code_string(SPI_result));
@@ -628,6 +667,7 @@ read_spilled(CustScan *s, BufFile *file)
 
 	if (got == 0)
 		return false;
+	s->rows_seen++;
 	if (got != sizeof(r))
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -689,6 +729,7 @@ cust_scan_next_pass(CustScan *s)
 	/* customers of a file are about rows / 4 (the first pass's orders per customer are unknown) */
 	pass_begin(s, (uint32) Min(Max(f->rows / 4, 1024), 64 * 1024 * 1024));
 	s->level = f->level;
+	s->rows_total = (double) f->rows;
 	if (BufFileSeek(f->file, 0, 0, SEEK_SET) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
