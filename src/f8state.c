@@ -237,7 +237,8 @@ build(MemoryContext aggctx, const double *header, int nheader, int nd, const Wei
 		*o++ = (double) dim[d].n;
 	for (int d = 0; d < nd; d++)
 	{
-		memcpy(o, dim[d].v, 2 * dim[d].n * sizeof(double));
+		if (dim[d].n > 0)		/* an empty dimension may have no array at all */
+			memcpy(o, dim[d].v, 2 * dim[d].n * sizeof(double));
 		o += 2 * dim[d].n;
 	}
 	result = expand_array(PointerGetDatum(a), aggctx, NULL);

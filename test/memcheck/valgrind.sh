@@ -38,6 +38,9 @@ status=0
 # run gets long timeouts, and its late-cancel and hang counts (timings) do not
 # fail the run; the memory errors it provokes still do.
 export PERSONA_FUZZ_OPTS="${PERSONA_FUZZ_OPTS:---timeout 20000 --hang-ms 60000 --time 240 --nonfatal late,hang}"
+# Peak memory under the checker is the checker's (shadow memory, quarantine):
+# test/memory_spill.sh then checks its results, not its peaks.
+export PERSONA_MEMCHECK=1
 mc_run sh -c "${MEMCHECK_SUITE:-test/run}" || status=$?
 mc_stop
 trap - EXIT INT TERM
