@@ -172,5 +172,33 @@ for path in "0.1.0 0.2.0 0.3.0 0.4.0 0.5.0 $latest" "0.1.0 $latest" "0.2.0 $late
 done
 [ $status = 0 ] &&
   echo "ok - upgrades with user objects (7 views and a SQL function over persona, a materialized view, rfm btree and gin_tag_ops indexes, persona-typed columns with defaults): 0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0 -> $latest, 0.1.0 -> $latest, 0.2.0 -> $latest, 0.3.0 -> $latest, 0.4.0 -> $latest, 0.5.0 -> $latest; after each of $checked updates the objects give the same $(wc -l < "$dir/before.answers") rows of answers, the indexes are used and the database equals a fresh install with them ($lines lines of pg_dump --binary-upgrade)"
+
+# A 0.5.0 database that runs this library before its update: its fit and
+# tag_affinity aggregates still declare internal states, whose serial and
+# deserial functions now carry the new states between parallel workers.
+db=persona_upgrade_parallel
+dbs="$dbs $db"
+psql -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql_db $db -c "CREATE EXTENSION persona VERSION '0.5.0'"
+psql_db $db >/dev/null <<'SQL'
+CREATE TABLE h AS
+SELECT i, (i % 7)::float8 AS x, CASE WHEN i % 7 = 0 THEN 0 ELSE (i % 7) * 3 + i % 5 END::float8 AS t_x,
+       (40 + i % 30)::float8 AS t_cal, CASE WHEN i % 3 = 0 THEN '{a,b}'::text[] ELSE '{a,c,d}' END AS tags
+FROM generate_series(1, 100000) i;
+ANALYZE h;
+SQL
+q="SELECT fit, (SELECT array_agg(p ORDER BY p.antecedent, p.consequent) FROM unnest(pairs) p)
+   FROM (SELECT persona.bgnbd_fit(x, t_x, t_cal)::text AS fit, persona.tag_affinity(tags) AS pairs FROM h) s"
+par="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
+for stage in 0.5.0 updated; do
+  serial=$(psql_db $db -A -t -c "SET client_min_messages = error; $q")
+  parallel=$(psql_db $db -A -t -c "SET client_min_messages = error; $par $q")
+  plan=$(psql_db $db -A -t -c "$par EXPLAIN (COSTS OFF) $q")
+  echo "$plan" | grep -q 'Partial Aggregate' || fail "$stage: the fits do not run as parallel aggregates: $plan"
+  [ -n "$serial" ] && [ "$serial" = "$parallel" ] || fail "$stage: parallel bgnbd_fit and tag_affinity differ from serial"
+  [ $stage = updated ] || psql_db $db -c "ALTER EXTENSION persona UPDATE" >/dev/null 2>&1 || fail "ALTER EXTENSION persona UPDATE of $db"
+done
+[ $status = 0 ] &&
+  echo "ok - a 0.5.0 database with this library runs its internal-state bgnbd_fit and tag_affinity in parallel plans as serially, and again after ALTER EXTENSION UPDATE"
 for d in $dbs; do psql -X -q -c "DROP DATABASE IF EXISTS $d"; done
 exit $status
