@@ -53,7 +53,7 @@ static void affinity_write(void *state, StringInfo buf);
 static void *affinity_read_flat(const char *data, Size len, MemoryContext ctx);
 
 static const ExpStateMethods affinity_methods = {
-	"persona.affinity_state", affinity_write, affinity_read_flat
+	affinity_write, affinity_read_flat
 };
 
 /* The format word that starts the flat and binary forms. */
@@ -489,20 +489,6 @@ affinity_deserialfn(PG_FUNCTION_ARGS)
 	return expstate_deserial(fcinfo, &affinity_methods);
 }
 
-/* Append s to buf as a double-quoted array element. */
-static void
-append_quoted(StringInfo buf, const char *s, int len)
-{
-	appendStringInfoChar(buf, '"');
-	for (int i = 0; i < len; i++)
-	{
-		if (s[i] == '"' || s[i] == '\\')
-			appendStringInfoChar(buf, '\\');
-		appendStringInfoChar(buf, s[i]);
-	}
-	appendStringInfoChar(buf, '"');
-}
-
 /*
  * affinity_state_out: a text[] literal of min_support, customers, the
  * number of tags, each tag and its customers, the number of pairs, and
@@ -521,7 +507,7 @@ affinity_state_out(PG_FUNCTION_ARGS)
 	for (int i = 0; i < st->ntags; i++)
 	{
 		appendStringInfoChar(&buf, ',');
-		append_quoted(&buf, st->tags[i], st->lens[i]);
+		persona_append_quoted(&buf, st->tags[i], st->lens[i]);
 		appendStringInfo(&buf, ",%lld", (long long) st->single[i]);
 	}
 	appendStringInfo(&buf, ",%lld", (long long) nonzero_pairs(st));

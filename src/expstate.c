@@ -34,22 +34,14 @@ static Size
 expstate_get_flat_size(ExpandedObjectHeader *eohptr)
 {
 	ExpState   *es = (ExpState *) eohptr;
+	MemoryContext old;
 
-	if (es->flat.data != NULL)
-		pfree(es->flat.data);
-	{
-		MemoryContext old = MemoryContextSwitchTo(es->hdr.eoh_context);
-
-		initStringInfo(&es->flat);
-		MemoryContextSwitchTo(old);
-	}
-	appendStringInfoSpaces(&es->flat, VARHDRSZ);
-	es->methods->write(es->state, &es->flat);
-	if (!AllocSizeIsValid(es->flat.len))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s would take more than 1 GB", es->methods->type_name)));
-	return es->flat.len;
+	if (es->flat != NULL)
+		pfree(es->flat);
+	old = MemoryContextSwitchTo(es->hdr.eoh_context);
+	es->flat = expstate_flatten(es->state, es->methods);
+	MemoryContextSwitchTo(old);
+	return VARSIZE(es->flat);
 }
 
 static void
@@ -57,11 +49,20 @@ expstate_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated
 {
 	ExpState   *es = (ExpState *) eohptr;
 
-	Assert(es->flat.data != NULL && allocated_size == (Size) es->flat.len);
-	memcpy(result, es->flat.data, allocated_size);
-	SET_VARSIZE(result, allocated_size);
-	pfree(es->flat.data);
-	es->flat.data = NULL;
+	Assert(es->flat != NULL && allocated_size == VARSIZE(es->flat));
+	memcpy(result, es->flat, allocated_size);
+	pfree(es->flat);
+	es->flat = NULL;
+}
+
+/* A new expanded state in aggctx read from a flat form's data. */
+static ExpState *
+expstate_from_flat(const char *data, Size len, MemoryContext aggctx, const ExpStateMethods *m)
+{
+	ExpState   *es = expstate_create(aggctx, m);
+
+	es->state = m->read(data, len, es->hdr.eoh_context);
+	return es;
 }
 
 ExpState *
@@ -78,8 +79,7 @@ expstate_for_update(Datum d, MemoryContext aggctx, const ExpStateMethods *m)
 	}
 	/* flat, toasted or someone else's read-only copy: detoasting flattens */
 	flat = PG_DETOAST_DATUM(d);
-	es = expstate_create(aggctx, m);
-	es->state = m->read(VARDATA(flat), VARSIZE(flat) - VARHDRSZ, es->hdr.eoh_context);
+	es = expstate_from_flat(VARDATA(flat), VARSIZE(flat) - VARHDRSZ, aggctx, m);
 	if ((Pointer) flat != DatumGetPointer(d))
 		pfree(flat);
 	return es;
@@ -128,10 +128,8 @@ expstate_deserial(FunctionCallInfo fcinfo, const ExpStateMethods *m)
 {
 	MemoryContext aggctx = persona_agg_context(fcinfo);
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
-	ExpState   *es = expstate_create(aggctx, m);
 
-	es->state = m->read(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), es->hdr.eoh_context);
-	PG_RETURN_DATUM(expstate_datum(es));
+	PG_RETURN_DATUM(expstate_datum(expstate_from_flat(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), aggctx, m)));
 }
 
 struct varlena *
@@ -139,13 +137,10 @@ expstate_flatten(void *state, const ExpStateMethods *m)
 {
 	StringInfoData buf;
 
+	/* a StringInfo stops at 1 GB (54000), the limit of a value too */
 	initStringInfo(&buf);
 	appendStringInfoSpaces(&buf, VARHDRSZ);
 	m->write(state, &buf);
-	if (!AllocSizeIsValid(buf.len))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s would take more than 1 GB", m->type_name)));
 	SET_VARSIZE(buf.data, buf.len);
 	return (struct varlena *) buf.data;
 }

@@ -21,10 +21,9 @@
 
 typedef struct ExpStateMethods
 {
-	const char *type_name;		/* for messages */
 	/* Append the state's flat form (without the varlena header) to buf. */
 	void		(*write) (void *state, StringInfo buf);
-	/* Read a flat form into a new state in ctx, validated; errors name type_name. */
+	/* Read a flat form into a new state in ctx, validated. */
 	void	   *(*read) (const char *data, Size len, MemoryContext ctx);
 } ExpStateMethods;
 
@@ -33,7 +32,7 @@ typedef struct ExpState
 	ExpandedObjectHeader hdr;
 	const ExpStateMethods *methods;
 	void	   *state;			/* allocated in hdr.eoh_context */
-	StringInfoData flat;		/* the flat form built by get_flat_size, for flatten_into */
+	struct varlena *flat;		/* the flat form built by get_flat_size, for flatten_into */
 } ExpState;
 
 /* A new expanded state under parent; allocate the C state in es->hdr.eoh_context. */

@@ -7,17 +7,18 @@
  */
 #include "fitstate.h"
 
-#include <ctype.h>
 #include <math.h>
 
 #include "btyd.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/shortest_dec.h"
 #include "expstate.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "persona.h"
-#include "utils/float.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "weighted_rows.h"
 
@@ -101,7 +102,7 @@ static void fitstate_write(void *state, StringInfo buf);
 static void *fitstate_read_flat(const char *data, Size len, MemoryContext ctx);
 
 static const ExpStateMethods fitstate_methods = {
-	"persona.fit_state", fitstate_write, fitstate_read_flat
+	fitstate_write, fitstate_read_flat
 };
 
 PG_FUNCTION_INFO_V1(fit_state_in);
@@ -192,18 +193,21 @@ fitstate_check_kind(const FitState *st, FitKind kind, const char *model)
 				 errdetail("%s needs a state of %s.", model, kind_name(kind))));
 }
 
+/* The table's key of a row: +0.0 turns -0 into 0 so that the two hash alike. */
+static inline FitKey
+fit_key(double k1, double k2, double k3)
+{
+	FitKey		key = {k1 + 0.0, k2 + 0.0, k3 + 0.0};
+
+	return key;
+}
+
 void
 fitstate_add(FitState *st, double k1, double k2, double k3, double w)
 {
-	FitKey		key;
 	bool		found;
-	FitEntry   *e;
+	FitEntry   *e = fittab_insert(st->tab, fit_key(k1, k2, k3), &found);
 
-	/* +0.0 turns -0 into 0 so that the two hash alike */
-	key.k1 = k1 + 0.0;
-	key.k2 = k2 + 0.0;
-	key.k3 = k3 + 0.0;
-	e = fittab_insert(st->tab, key, &found);
 	e->w = found ? e->w + w : w;
 }
 
@@ -519,6 +523,7 @@ state_from_numbers(const double *v, int64 n, MemoryContext ctx, int sqlstate)
 	{
 		const double *r = v + FIT_HEADER + 4 * i;
 		bool		found;
+		FitEntry   *e;
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
 		check_row(st->kind, r[0], r[1], r[2]);
@@ -528,17 +533,13 @@ state_from_numbers(const double *v, int64 n, MemoryContext ctx, int sqlstate)
 					(errcode(sqlstate),
 					 errmsg("invalid persona.fit_state"),
 					 errdetail("Row %lld has weight %g; stored rows have a weight > 0.", (long long) i + 1, r[3])));
-		{
-			FitKey		key = {r[0] + 0.0, r[1] + 0.0, r[2] + 0.0};
-			FitEntry   *e = fittab_insert(st->tab, key, &found);
-
-			if (found)
-				ereport(ERROR,
-						(errcode(sqlstate),
-						 errmsg("invalid persona.fit_state"),
-						 errdetail("Row %lld, (%g, %g, %g), appears twice.", (long long) i + 1, r[0], r[1], r[2])));
-			e->w = r[3];
-		}
+		e = fittab_insert(st->tab, fit_key(r[0], r[1], r[2]), &found);
+		if (found)
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("invalid persona.fit_state"),
+					 errdetail("Row %lld, (%g, %g, %g), appears twice.", (long long) i + 1, r[0], r[1], r[2])));
+		e->w = r[3];
 	}
 	return st;
 }
@@ -583,74 +584,21 @@ fitstate_read_flat(const char *data, Size len, MemoryContext ctx)
 	return st;
 }
 
-/* fit_state_in(cstring): a float8 array literal of the numbers. */
+/* fit_state_in(cstring): a float8 array literal of the numbers (array_in reads it). */
 Datum
 fit_state_in(PG_FUNCTION_ARGS)
 {
 	char	   *s = PG_GETARG_CSTRING(0);
-	char	   *p = s;
-	int64		n = 0;
-	int64		cap = 64;
-	double	   *v = palloc(cap * sizeof(double));
+	ArrayType  *a = DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, s, FLOAT8OID, -1));
 	FitState   *st;
 
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p++ != '{')
+	if (ARR_NDIM(a) > 1 || array_contains_nulls(a))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
-				 errdetail("A state is a list of numbers in braces, as a float8[] literal.")));
-	while (isspace((unsigned char) *p))
-		p++;
-	while (*p != '}')
-	{
-		char	   *end;
-
-		PERSONA_CHECK_INTERRUPTS_EVERY(n + 1, 12);
-		if (n == cap)
-		{
-			if ((Size) cap * 2 * sizeof(double) > MaxAllocHugeSize / 2)
-				ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-								errmsg("persona.fit_state literal too long")));
-			cap *= 2;
-			v = repalloc_huge(v, cap * sizeof(double));
-		}
-		if (*p == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
-					 errdetail("Missing \"}\".")));
-		v[n++] = float8in_internal(p, &end, "persona.fit_state", s);
-		p = end;
-		while (isspace((unsigned char) *p))
-			p++;
-		if (*p == ',')
-		{
-			p++;
-			while (isspace((unsigned char) *p))
-				p++;
-			if (*p == '}')
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
-						 errdetail("A number is missing before \"}\".")));
-		}
-		else if (*p != '}')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
-					 errdetail("Expected \",\" or \"}\" at \"%.20s\".", p)));
-	}
-	p++;
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type persona.fit_state: \"%.40s\"", s),
-				 errdetail("Junk after \"}\".")));
-	st = state_from_numbers(v, n, CurrentMemoryContext, ERRCODE_INVALID_TEXT_REPRESENTATION);
+				 errdetail("A state is a one-dimensional list of numbers without NULLs, as a float8[] literal.")));
+	st = state_from_numbers((double *) ARR_DATA_PTR(a), ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)), CurrentMemoryContext,
+							ERRCODE_INVALID_TEXT_REPRESENTATION);
 	PG_RETURN_POINTER(expstate_flatten(st, &fitstate_methods));
 }
 

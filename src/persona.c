@@ -105,6 +105,19 @@ persona_check_finite(double x, const char *what)
 				 errhint("Filter out or fix the row before profiling it.")));
 }
 
+void
+persona_append_quoted(StringInfo buf, const char *s, int len)
+{
+	appendStringInfoChar(buf, '"');
+	for (int i = 0; i < len; i++)
+	{
+		if (s[i] == '"' || s[i] == '\\')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, s[i]);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
 /* Point a read-only StringInfo at the contents of a bytea. */
 void
 persona_bytea_reader(StringInfo buf, bytea *b)

@@ -98,6 +98,9 @@ extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Siz
 /* arena.c: a zeroed allocation of any size, interruptible while it is zeroed */
 extern void *persona_alloc_zero_huge(MemoryContext ctx, Size size);
 
+/* Append s (len bytes) in double quotes, " and \ escaped by a backslash (array and tag query literals). */
+extern void persona_append_quoted(StringInfo buf, const char *s, int len);
+
 /* Point a read-only StringInfo at the contents of a bytea (deserial functions). */
 extern void persona_bytea_reader(StringInfo buf, bytea *b);
 

@@ -113,6 +113,16 @@ typedef struct ProfileRun
 	int64		n, nm, cap;
 } ProfileRun;
 
+/* Room for R, F and M of cap customers. */
+static void
+reserve_rfm(ProfileRun *p, int64 cap)
+{
+	p->cap = Max(cap, 1024);
+	p->r = repalloc_huge(p->r, sizeof(double) * p->cap);
+	p->f = repalloc_huge(p->f, sizeof(double) * p->cap);
+	p->m = repalloc_huge(p->m, sizeof(double) * p->cap);
+}
+
 /* Keep a customer's R, F and M for the cut points. */
 static void
 note_rfm(ProfileRun *p, const CustResult *cr)
@@ -120,12 +130,7 @@ note_rfm(ProfileRun *p, const CustResult *cr)
 	if (!cr->has_orders)
 		return;
 	if (p->n == p->cap)
-	{
-		p->cap = Max(p->cap * 2, 1024);
-		p->r = repalloc_huge(p->r, sizeof(double) * p->cap);
-		p->f = repalloc_huge(p->f, sizeof(double) * p->cap);
-		p->m = repalloc_huge(p->m, sizeof(double) * p->cap);
-	}
+		reserve_rfm(p, p->cap * 2);
 	p->r[p->n] = cr->recency_days;
 	p->f[p->n] = (double) cr->orders;
 	if (cr->has_revenue)
@@ -197,6 +202,7 @@ emit_one_pass(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContex
 	CustEntry  *e;
 	uint64		visited = 0;
 
+	reserve_rfm(p, (int64) cust_scan_customers(scan));	/* every customer at once: one allocation */
 	cust_scan_rewind(scan);
 	while ((e = cust_scan_next(scan)) != NULL)
 	{

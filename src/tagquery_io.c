@@ -315,14 +315,7 @@ tq_print_operand(StringInfo out, const char *s, int len)
 		appendBinaryStringInfo(out, s, len);
 		return;
 	}
-	appendStringInfoChar(out, '"');
-	for (int i = 0; i < len; i++)
-	{
-		if (s[i] == '"' || s[i] == '\\')
-			appendStringInfoChar(out, '\\');
-		appendStringInfoChar(out, s[i]);
-	}
-	appendStringInfoChar(out, '"');
+	persona_append_quoted(out, s, len);
 }
 
 /* Print the subtree rooted at item i, parenthesised if asked. */

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = error;  -- fits on this synthetic data warn of boundaries: not the point here
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(50);
+SELECT plan(52);
 
 -- a plain table: parallel workers cannot read temporary ones
 CREATE TABLE st_h AS
@@ -73,7 +73,9 @@ SELECT set_eq('SELECT * FROM unnest((SELECT persona.tag_affinity(tags, 0.05) FRO
 RESET max_parallel_workers_per_gather;
 
 -- Hand-made fit states: every number checked.
-SELECT throws_ok($$SELECT 'x'::persona.fit_state$$, '22P02', 'invalid input syntax for type persona.fit_state: "x"', 'not a list');
+SELECT throws_ok($$SELECT 'x'::persona.fit_state$$, '22P02', 'malformed array literal: "x"', 'not a list');
+SELECT throws_ok($$SELECT '{1,NULL,0,0,0,0,0,0,0,0,0,0}'::persona.fit_state$$, '22P02', 'invalid input syntax for type persona.fit_state: "{1,NULL,0,0,0,0,0,0,0,0,0,0}"', 'a NULL number');
+SELECT throws_ok($$SELECT '{{1,0,0,0,0,0},{0,0,0,0,0,0}}'::persona.fit_state$$, '22P02', 'invalid input syntax for type persona.fit_state: "{{1,0,0,0,0,0},{0,0,0,0,0,0}}"', 'two dimensions');
 SELECT throws_ok($$SELECT '{1,0,0,0,0,0,0,0,0,0,0,0'::persona.fit_state$$, '22P02', NULL, 'no closing brace');
 SELECT throws_ok($$SELECT '{1,0,0,0,0,0,0,0,0,0,0,0} x'::persona.fit_state$$, '22P02', NULL, 'junk after the list');
 SELECT throws_ok($$SELECT '{1,0,0,0,0,0,0,0,0,0,0,}'::persona.fit_state$$, '22P02', NULL, 'empty element');
