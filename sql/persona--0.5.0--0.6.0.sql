@@ -2226,3 +2226,314 @@ DROP FUNCTION persona.bgbb_finalfn(internal);
 DROP FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.bgnbd);
 DROP FUNCTION persona.btyd_fit_transfn(internal, float8, float8, float8, float8, float8, persona.pareto_nbd);
 DROP FUNCTION persona.gamma_gamma_transfn(internal, float8, float8, float8, persona.gamma_gamma);
+
+-- customer_profile and customer_states keyed by any hashable type; profiles
+-- with such keys (and varchar keys, which the btree check missed) build
+-- their states with customer_states
+-- Whether a key type has a default operator class of an access method, as
+-- the type itself, its domain's base type or a type it is binary coercible
+-- to (varchar uses text's).
+CREATE FUNCTION persona.profile_key_has_opclass(t regtype, am name) RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN EXISTS (SELECT FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am a ON a.oid = oc.opcmethod
+               JOIN pg_catalog.pg_type ty ON ty.oid = t
+               WHERE a.amname = am AND oc.opcdefault
+                 AND (oc.opcintype IN (ty.oid, ty.typbasetype)
+                      OR EXISTS (SELECT FROM pg_catalog.pg_cast c
+                                 WHERE c.castsource IN (ty.oid, ty.typbasetype) AND c.casttarget = oc.opcintype
+                                   AND c.castmethod = 'b')));
+COMMENT ON FUNCTION persona.profile_key_has_opclass(regtype, name) IS
+  'Whether a customer key type has a default operator class of the access method (btree, hash), directly, through its domain''s base type or a binary-coercible type';
+
+-- Customers keyed by any hashable type (text, uuid, numeric, ...):
+-- customer_key names the type (NULL::text), which customer_id then has, as
+-- jsonb_populate_record's first argument does.
+CREATE FUNCTION persona.customer_profile(
+    orders       regclass,
+    as_of        text,
+    customer_key anyelement,
+    customer_col text    DEFAULT 'customer_id',
+    time_col     text    DEFAULT 'ordered_at',
+    amount_col   text    DEFAULT 'amount',
+    bins         integer DEFAULT 5,
+    scheme       text    DEFAULT 'standard',
+    habits       boolean DEFAULT true,
+    time_zone    text    DEFAULT NULL,
+    language     text    DEFAULT NULL)
+RETURNS TABLE (
+    customer_id     anyelement,
+    first_at        timestamptz,
+    last_at         timestamptz,
+    orders          bigint,
+    purchase_days   integer,
+    revenue         numeric,
+    avg_amount      double precision,
+    recency_days    integer,
+    tenure_days     integer,
+    mean_gap_days   double precision,
+    gap_sd_days     double precision,
+    repeat_orders   bigint,
+    repeat_revenue  numeric,
+    refunds         bigint,
+    rfm             persona.rfm,
+    segment         text,
+    lifecycle       persona.lifecycle,
+    habits          persona.habits)
+AS 'MODULE_PATHNAME', 'customer_profile_keyed'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_profile(regclass, text, anyelement, text, text, text, integer, text, boolean, text, text) IS
+  'customer_profile of customers keyed by the customer column''s own type, named by customer_key (e.g. NULL::text; its value is not read), which customer_id has';
+
+-- The same for keys of any hashable type, named by customer_key (NULL::text).
+CREATE FUNCTION persona.customer_states(
+    orders       regclass,
+    until        timestamptz,
+    time_zone    text,
+    customer_key anyelement,
+    customer_col text DEFAULT 'customer_id',
+    time_col     text DEFAULT 'ordered_at',
+    amount_col   text DEFAULT 'amount')
+RETURNS TABLE (
+    customer_id  anyelement,
+    stats_state  bytea,
+    habits_state bytea)
+AS 'MODULE_PATHNAME', 'customer_states_keyed'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_states(regclass, timestamptz, text, anyelement, text, text, text) IS
+  'customer_states of customers keyed by the customer column''s own type, named by customer_key (e.g. NULL::text; its value is not read), which customer_id has';
+
+CREATE OR REPLACE FUNCTION persona.profile_states_sql(p persona.profiles, as_of_sql text, extra_where text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN extra_where IS NULL AND p.key_type IN ('smallint', 'integer', 'bigint')
+                 -- rows on other servers: the GROUP BY, which postgres_fdw and Citus run there
+                 AND NOT persona.relation_is_remote(p.orders)
+THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
+ FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, %5$L, %6$L, %7$L) s)$q$,
+    p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
+    p.customer_col, p.time_col, p.amount_col)
+-- other hashable keys: the same scan, keyed by the column's type
+WHEN extra_where IS NULL AND NOT persona.relation_is_remote(p.orders)
+     AND persona.profile_key_has_opclass(p.key_type::regtype, 'hash')
+THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
+ FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, NULL::%1$s, %5$L, %6$L, %7$L) s)$q$,
+    p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
+    p.customer_col, p.time_col, p.amount_col)
+ELSE format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L::persona.time_zone) AS st,
+        persona.habits_state(%2$s, %4$L::persona.time_zone) FILTER (WHERE o.%3$I IS NULL OR o.%3$I >= 0) AS hb
+ FROM %5$s o
+ WHERE o.%1$I IS NOT NULL AND %2$s < %6$s%7$s
+ GROUP BY o.%1$I)$q$,
+    p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.time_zone,
+    p.orders::text, persona.profile_day_end(p, as_of_sql), coalesce(' AND ' || extra_where, '')) END;
+COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
+  'SQL of per-customer order_stats and habits states of the orders up to the end of the as-of day';
+
+CREATE OR REPLACE FUNCTION persona.create_profile(
+    name            text,
+    orders          regclass,
+    customer_col    text     DEFAULT 'customer_id',
+    time_col        text     DEFAULT 'ordered_at',
+    amount_col      text     DEFAULT 'amount',
+    schema          name     DEFAULT NULL,
+    as_of           date     DEFAULT NULL,
+    time_zone       text     DEFAULT NULL,
+    language        text     DEFAULT NULL,
+    materialized    boolean  DEFAULT true,
+    incremental     boolean  DEFAULT false,
+    bins            integer  DEFAULT 5,
+    scheme          text     DEFAULT 'standard',
+    parts           text[]   DEFAULT NULL,
+    attributes_from regclass DEFAULT NULL,
+    attributes      text[]   DEFAULT NULL,
+    pii             jsonb    DEFAULT NULL,
+    mask_pii        boolean  DEFAULT true,
+    funnel_columns  text[]   DEFAULT NULL,
+    holdout_days    integer  DEFAULT NULL)
+RETURNS SETOF regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles;
+    c text;
+    t regtype;
+    all_parts constant text[] := ARRAY['customer_tags', 'segments', 'lifecycle', 'pareto', 'models', 'quality', 'holdout', 'funnel'];
+    started timestamptz := clock_timestamp();
+BEGIN
+    IF name IS NULL OR orders IS NULL OR customer_col IS NULL OR time_col IS NULL OR amount_col IS NULL
+       OR materialized IS NULL OR incremental IS NULL OR bins IS NULL OR scheme IS NULL OR mask_pii IS NULL THEN
+        RAISE EXCEPTION 'arguments of create_profile must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            DETAIL = 'Only schema, as_of, time_zone, language, parts, attributes_from, attributes, pii, funnel_columns and holdout_days may be NULL.';
+    END IF;
+    IF name !~ '^[a-z][a-z0-9_]*$' OR octet_length(name) > 40 OR name ~ '__' THEN
+        RAISE EXCEPTION 'invalid profile name "%"', name USING ERRCODE = 'invalid_name',
+            DETAIL = 'A profile name is a lower-case letter followed by lower-case letters, digits and single underscores, at most 40 bytes: it prefixes the names of the profile''s relations.';
+    END IF;
+    IF EXISTS (SELECT FROM persona.profiles WHERE profiles.name = create_profile.name) THEN
+        RAISE EXCEPTION 'profile "%" already exists', name USING ERRCODE = 'duplicate_object',
+            HINT = 'Drop it with persona.drop_profile, or choose another name.';
+    END IF;
+    PERFORM persona.resolve_relation(orders);
+    p.name := name;
+    p.orders := orders;
+    p.schema_name := coalesce(schema, current_schema());
+    IF p.schema_name IS NULL OR to_regnamespace(p.schema_name) IS NULL THEN
+        RAISE EXCEPTION 'schema "%" does not exist', coalesce(schema, '(none)') USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    IF p.schema_name IN ('persona', 'pg_catalog', 'information_schema') THEN
+        RAISE EXCEPTION 'profiles cannot be created in schema "%"', p.schema_name USING ERRCODE = 'invalid_schema_name',
+            HINT = 'Name a schema of your own with schema =>.';
+    END IF;
+    IF NOT has_schema_privilege(p.schema_name, 'CREATE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', p.schema_name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- columns and their types
+    FOREACH c IN ARRAY ARRAY[customer_col, time_col, amount_col] LOOP
+        IF persona.profile_column_type(orders, c) IS NULL THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', c, orders USING ERRCODE = 'undefined_column',
+                HINT = 'Name the columns with customer_col, time_col and amount_col.';
+        END IF;
+    END LOOP;
+    p.customer_col := customer_col;
+    p.time_col := time_col;
+    p.amount_col := amount_col;
+    t := persona.profile_column_type(orders, customer_col);
+    IF NOT persona.profile_key_has_opclass(t, 'btree') THEN
+        RAISE EXCEPTION 'customer key column "%" of type % has no default btree operator class', customer_col, t
+            USING ERRCODE = 'datatype_mismatch', HINT = 'Use a key of an ordered type (integer, text, uuid, ...), or cast it in a view.';
+    END IF;
+    p.key_type := format_type(t, (SELECT atttypmod FROM pg_attribute a WHERE a.attrelid = orders AND a.attname = customer_col));
+    t := persona.profile_column_type(orders, time_col);
+    IF t NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+        RAISE EXCEPTION 'time column "%" has type %', time_col, t USING ERRCODE = 'datatype_mismatch',
+            DETAIL = 'The order time must be timestamptz, timestamp or date (timestamp and date are local times in the profile''s time zone).';
+    END IF;
+    t := persona.profile_column_type(orders, amount_col);
+    IF NOT EXISTS (SELECT FROM pg_type ty WHERE ty.oid = t AND ty.typcategory = 'N') THEN
+        RAISE EXCEPTION 'amount column "%" has type %', amount_col, t USING ERRCODE = 'datatype_mismatch',
+            DETAIL = 'The order amount must be a number (numeric, integer or floating point).';
+    END IF;
+    -- values recorded once, so that reads and scheduled refreshes do not depend on the session
+    p.time_zone := coalesce(time_zone, current_setting('TimeZone'));
+    PERFORM persona.daypart_of(now(), p.time_zone);    -- 22023 for a zone persona does not accept
+    p.language := coalesce(language, current_setting('persona.language'));
+    IF p.language NOT IN ('en', 'zh') THEN
+        RAISE EXCEPTION 'unknown language "%"', p.language USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''en'' or ''zh''.';
+    END IF;
+    p.as_of := as_of;
+    IF as_of IN ('infinity', '-infinity') THEN
+        RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF bins < 2 OR bins > 10 THEN
+        RAISE EXCEPTION 'bins must be between 2 and 10' USING ERRCODE = 'invalid_parameter_value', DETAIL = format('bins is %s.', bins);
+    END IF;
+    p.bins := bins;
+    PERFORM persona.rfm_segment(persona.rfm(1, 1, 1, bins), scheme);    -- unknown schemes raise here
+    p.scheme := scheme;
+    p.materialized := materialized;
+    p.incremental := incremental;
+    IF incremental AND NOT materialized THEN
+        RAISE EXCEPTION 'an incremental profile must be materialized' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A profile with materialized => false is computed by every read; there is nothing to refresh.';
+    END IF;
+    -- attributes
+    p.attributes_from := attributes_from;
+    p.mask_pii := mask_pii;
+    IF attributes_from IS NOT NULL THEN
+        PERFORM persona.resolve_relation(attributes_from);
+        IF persona.profile_column_type(attributes_from, customer_col) IS NULL THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', customer_col, attributes_from USING ERRCODE = 'undefined_column',
+                DETAIL = 'The attribute table is joined on the customer key column of orders.';
+        END IF;
+        p.attributes := coalesce(attributes, ARRAY(
+            SELECT a.attname::text FROM pg_attribute a
+            WHERE a.attrelid = attributes_from AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> customer_col
+            ORDER BY a.attnum));
+        FOREACH c IN ARRAY p.attributes LOOP
+            IF persona.profile_column_type(attributes_from, c) IS NULL THEN
+                RAISE EXCEPTION 'column "%" does not exist in %', c, attributes_from USING ERRCODE = 'undefined_column';
+            END IF;
+        END LOOP;
+    ELSIF attributes IS NOT NULL OR pii IS NOT NULL OR funnel_columns IS NOT NULL THEN
+        RAISE EXCEPTION 'attributes, pii and funnel_columns need attributes_from' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name the customer attribute table with attributes_from.';
+    END IF;
+    IF pii IS NOT NULL THEN
+        IF jsonb_typeof(pii) <> 'object' THEN
+            RAISE EXCEPTION 'pii must be a JSON object of column names and mask kinds' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'For example ''{"mobile": "phone", "real_name": "name"}''; kinds are phone, name, email and id.';
+        END IF;
+        FOR c IN SELECT key FROM jsonb_each_text(pii) LOOP
+            IF NOT c = ANY (p.attributes) THEN
+                RAISE EXCEPTION 'pii column "%" is not one of the attributes', c USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF pii ->> c IS NULL OR pii ->> c NOT IN ('phone', 'name', 'email', 'id') THEN
+                RAISE EXCEPTION 'unknown mask kind "%" for pii column "%"', pii ->> c, c USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Use phone, name, email or id.';
+            END IF;
+        END LOOP;
+    END IF;
+    p.pii := pii;
+    -- parts
+    p.parts := coalesce(parts, ARRAY['customer_tags', 'segments', 'lifecycle', 'pareto', 'models', 'quality']
+                               || CASE WHEN holdout_days IS NOT NULL THEN ARRAY['holdout'] ELSE '{}' END
+                               || CASE WHEN funnel_columns IS NOT NULL THEN ARRAY['funnel'] ELSE '{}' END);
+    FOREACH c IN ARRAY p.parts LOOP
+        IF c IS NULL OR NOT c = ANY (all_parts) THEN
+            RAISE EXCEPTION 'unknown profile part "%"', c USING ERRCODE = 'invalid_parameter_value',
+                HINT = format('Parts are %s.', array_to_string(all_parts, ', '));
+        END IF;
+    END LOOP;
+    p.parts := ARRAY(SELECT DISTINCT x FROM unnest(p.parts) x ORDER BY x);
+    IF 'funnel' = ANY (p.parts) THEN
+        IF funnel_columns IS NULL OR cardinality(funnel_columns) <> 4 OR array_position(funnel_columns, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'the funnel part needs funnel_columns' USING ERRCODE = 'invalid_parameter_value',
+                DETAIL = 'funnel_columns names four columns of attributes_from: visits, signed_up, is_member, referrals.';
+        END IF;
+        FOREACH c IN ARRAY funnel_columns LOOP
+            IF persona.profile_column_type(attributes_from, c) IS NULL THEN
+                RAISE EXCEPTION 'column "%" does not exist in %', c, attributes_from USING ERRCODE = 'undefined_column';
+            END IF;
+        END LOOP;
+    END IF;
+    p.funnel_columns := funnel_columns;
+    IF 'holdout' = ANY (p.parts) THEN
+        IF holdout_days IS NULL OR holdout_days < 1 THEN
+            RAISE EXCEPTION 'the holdout part needs holdout_days of at least 1' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF NOT materialized THEN
+            RAISE EXCEPTION 'the holdout part needs a materialized profile' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p.key_type NOT IN ('bigint', 'integer', 'smallint') THEN
+            RAISE EXCEPTION 'the holdout part needs an integer customer key' USING ERRCODE = 'datatype_mismatch',
+                DETAIL = format('The customer key has type %s.', p.key_type);
+        END IF;
+    END IF;
+    p.holdout_days := holdout_days;
+    p.lifecycle_new_days := current_setting('persona.lifecycle_new_days')::integer;
+    p.lifecycle_mature_purchases := current_setting('persona.lifecycle_mature_purchases')::integer;
+    p.lifecycle_decline_factor := current_setting('persona.lifecycle_decline_factor')::float8;
+    p.lifecycle_churn_factor := current_setting('persona.lifecycle_churn_factor')::float8;
+    p.lifecycle_min_days := current_setting('persona.lifecycle_min_days')::integer;
+    p.lifecycle_decline_days := current_setting('persona.lifecycle_decline_days')::integer;
+    p.lifecycle_churn_days := current_setting('persona.lifecycle_churn_days')::integer;
+    p.owner := current_user;
+    p.created_at := now();
+    IF EXISTS (SELECT FROM pg_class cl WHERE cl.relnamespace = p.schema_name::regnamespace
+               AND (cl.relname = p.name || '_customers' OR cl.relname LIKE p.name || '\_\_%')) THEN
+        RAISE EXCEPTION 'relation "%" already exists', p.name || '_customers' USING ERRCODE = 'duplicate_table',
+            HINT = 'Choose another profile name or schema.';
+    END IF;
+    INSERT INTO persona.profiles SELECT (p).*;
+    PERFORM persona.profile_progress(format('persona profile %s: creating relations in schema %s', p.name, p.schema_name));
+    PERFORM persona.profile_build(p);
+    IF materialized THEN
+        PERFORM persona.refresh_profile(name, false);
+    END IF;
+    PERFORM persona.profile_progress(format('persona profile %s: created in %s ms', p.name,
+                                            round(extract(epoch FROM clock_timestamp() - started) * 1000)));
+    RETURN QUERY SELECT cl.oid::regclass FROM pg_class cl
+                 WHERE cl.relnamespace = p.schema_name::regnamespace AND cl.relname LIKE p.name || '\_%'
+                   AND cl.relname NOT LIKE p.name || '\_\_%'
+                 ORDER BY cl.relname;
+END $$;
+COMMENT ON FUNCTION persona.create_profile(text, regclass, text, text, text, name, date, text, text, boolean, boolean, integer, text, text[], regclass, text[], jsonb, boolean, text[], integer) IS
+  'Create a profile: flat views <name>_customers, _customer_tags, _segments, _lifecycle, _pareto, _models, _quality (and _holdout, _funnel) with built-in column types, registered in persona.profiles and refreshed once';

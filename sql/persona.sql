@@ -2534,6 +2534,45 @@ LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
 COMMENT ON FUNCTION persona.customer_profile(regclass, text, text, text, text, integer, text, boolean, text, text) IS
   'customer_profile with as_of as text read in time_zone, days and habits in time_zone and segments in language (NULL: the session''s TimeZone and persona.language)';
 
+-- Customers keyed by any hashable type (text, uuid, numeric, ...):
+-- customer_key names the type (NULL::text), which customer_id then has, as
+-- jsonb_populate_record's first argument does.
+CREATE FUNCTION persona.customer_profile(
+    orders       regclass,
+    as_of        text,
+    customer_key anyelement,
+    customer_col text    DEFAULT 'customer_id',
+    time_col     text    DEFAULT 'ordered_at',
+    amount_col   text    DEFAULT 'amount',
+    bins         integer DEFAULT 5,
+    scheme       text    DEFAULT 'standard',
+    habits       boolean DEFAULT true,
+    time_zone    text    DEFAULT NULL,
+    language     text    DEFAULT NULL)
+RETURNS TABLE (
+    customer_id     anyelement,
+    first_at        timestamptz,
+    last_at         timestamptz,
+    orders          bigint,
+    purchase_days   integer,
+    revenue         numeric,
+    avg_amount      double precision,
+    recency_days    integer,
+    tenure_days     integer,
+    mean_gap_days   double precision,
+    gap_sd_days     double precision,
+    repeat_orders   bigint,
+    repeat_revenue  numeric,
+    refunds         bigint,
+    rfm             persona.rfm,
+    segment         text,
+    lifecycle       persona.lifecycle,
+    habits          persona.habits)
+AS 'MODULE_PATHNAME', 'customer_profile_keyed'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_profile(regclass, text, anyelement, text, text, text, integer, text, boolean, text, text) IS
+  'customer_profile of customers keyed by the customer column''s own type, named by customer_key (e.g. NULL::text; its value is not read), which customer_id has';
+
 -- Every customer's order_stats and habits states in one scan, for profiles
 -- with integer keys: the same bytes as order_stats_state(t, amount, zone)
 -- and habits_state(t, zone) FILTER (WHERE amount IS NULL OR amount >= 0)
@@ -2553,6 +2592,24 @@ AS 'MODULE_PATHNAME', 'customer_states'
 LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
 COMMENT ON FUNCTION persona.customer_states(regclass, timestamptz, text, text, text, text) IS
   'Per-customer order_stats and habits states (bytea, as order_stats_state and habits_state make them) of the orders before until, timestamp and date columns read in time_zone, in one scan; integer customer keys';
+
+-- The same for keys of any hashable type, named by customer_key (NULL::text).
+CREATE FUNCTION persona.customer_states(
+    orders       regclass,
+    until        timestamptz,
+    time_zone    text,
+    customer_key anyelement,
+    customer_col text DEFAULT 'customer_id',
+    time_col     text DEFAULT 'ordered_at',
+    amount_col   text DEFAULT 'amount')
+RETURNS TABLE (
+    customer_id  anyelement,
+    stats_state  bytea,
+    habits_state bytea)
+AS 'MODULE_PATHNAME', 'customer_states_keyed'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION persona.customer_states(regclass, timestamptz, text, anyelement, text, text, text) IS
+  'customer_states of customers keyed by the customer column''s own type, named by customer_key (e.g. NULL::text; its value is not read), which customer_id has';
 
 ------------------------------------------------------------------------
 -- 7. Weighted rows: multisets of per-customer values kept between refreshes
@@ -2781,6 +2838,21 @@ RETURN (SELECT a.atttypid::regtype FROM pg_attribute a
 COMMENT ON FUNCTION persona.profile_column_type(regclass, text) IS
   'Type of a column of a relation, NULL when it has none';
 
+-- Whether a key type has a default operator class of an access method, as
+-- the type itself, its domain's base type or a type it is binary coercible
+-- to (varchar uses text's).
+CREATE FUNCTION persona.profile_key_has_opclass(t regtype, am name) RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN EXISTS (SELECT FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am a ON a.oid = oc.opcmethod
+               JOIN pg_catalog.pg_type ty ON ty.oid = t
+               WHERE a.amname = am AND oc.opcdefault
+                 AND (oc.opcintype IN (ty.oid, ty.typbasetype)
+                      OR EXISTS (SELECT FROM pg_catalog.pg_cast c
+                                 WHERE c.castsource IN (ty.oid, ty.typbasetype) AND c.casttarget = oc.opcintype
+                                   AND c.castmethod = 'b')));
+COMMENT ON FUNCTION persona.profile_key_has_opclass(regtype, name) IS
+  'Whether a customer key type has a default operator class of the access method (btree, hash), directly, through its domain''s base type or a binary-coercible type';
+
 -- The time column as timestamptz: timestamp and date values are local times
 -- in the profile's zone.
 CREATE FUNCTION persona.profile_time_sql(p persona.profiles, alias text) RETURNS text
@@ -2843,6 +2915,13 @@ RETURN CASE WHEN extra_where IS NULL AND p.key_type IN ('smallint', 'integer', '
                  AND NOT persona.relation_is_remote(p.orders)
 THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
  FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, %5$L, %6$L, %7$L) s)$q$,
+    p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
+    p.customer_col, p.time_col, p.amount_col)
+-- other hashable keys: the same scan, keyed by the column's type
+WHEN extra_where IS NULL AND NOT persona.relation_is_remote(p.orders)
+     AND persona.profile_key_has_opclass(p.key_type::regtype, 'hash')
+THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
+ FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, NULL::%1$s, %5$L, %6$L, %7$L) s)$q$,
     p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
     p.customer_col, p.time_col, p.amount_col)
 ELSE format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L::persona.time_zone) AS st,
@@ -3572,9 +3651,7 @@ BEGIN
     p.time_col := time_col;
     p.amount_col := amount_col;
     t := persona.profile_column_type(orders, customer_col);
-    IF NOT EXISTS (SELECT FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
-                   WHERE am.amname = 'btree' AND oc.opcdefault
-                     AND (oc.opcintype = t OR oc.opcintype = (SELECT typbasetype FROM pg_type WHERE oid = t))) THEN
+    IF NOT persona.profile_key_has_opclass(t, 'btree') THEN
         RAISE EXCEPTION 'customer key column "%" of type % has no default btree operator class', customer_col, t
             USING ERRCODE = 'datatype_mismatch', HINT = 'Use a key of an ordered type (integer, text, uuid, ...), or cast it in a view.';
     END IF;

@@ -23,18 +23,18 @@
 #include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(customer_states);
+PG_FUNCTION_INFO_V1(customer_states_keyed);
 
 /* Columns of the result: customer_id, stats_state, habits_state. */
 #define STATES_NATTS 3
 
 /*
- * customer_states(orders regclass, until timestamptz, time_zone text,
- * customer_col, time_col, amount_col): one row per customer with a
- * non-NULL key among the orders before until.  Timestamp and date columns
- * are local times in time_zone.  Every argument must be non-NULL.
+ * The states of rel's customers: arguments 0, 1, 2 are orders, until and
+ * time_zone, first.. customer_col, time_col, amount_col; keys of key_type
+ * (InvalidOid: integers as bigint).
  */
-Datum
-customer_states(PG_FUNCTION_ARGS)
+static Datum
+states_run(FunctionCallInfo fcinfo, int first, Oid key_type)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PersonaRelation rel;
@@ -45,8 +45,9 @@ customer_states(PG_FUNCTION_ARGS)
 	MemoryContext rowctx;
 	MemoryContext old;
 
-	for (int i = 0; i < 6; i++)
-		if (PG_ARGISNULL(i))
+	/* (customer_key, between time_zone and the columns, names a type: its value may be NULL) */
+	for (int i = 0; i < first + 3; i++)
+		if (PG_ARGISNULL(i) && (i < 3 || i >= first))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("arguments of customer_states must not be NULL")));
@@ -58,9 +59,10 @@ customer_states(PG_FUNCTION_ARGS)
 	spec.until = PG_GETARG_TIMESTAMPTZ(1);
 	spec.zone = persona_zone(PG_GETARG_TEXT_PP(2));
 	spec.zone_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(first));
+	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(first + 1));
+	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(first + 2));
+	spec.key_type = key_type;
 	spec.as_of_day = PG_INT32_MAX;	/* until already bounds the rows */
 	spec.habits = true;
 	spec.last_days = true;
@@ -71,6 +73,7 @@ customer_states(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 	scan = cust_scan(&rel, &spec, work);
+	cust_scan_check_result(scan, rsinfo->setDesc);
 
 	rowctx = AllocSetContextCreate(work, "persona customer_states row", ALLOCSET_SMALL_SIZES);
 	do
@@ -84,7 +87,7 @@ customer_states(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			MemoryContextReset(rowctx);
 			MemoryContextSwitchTo(rowctx);
-			values[0] = Int64GetDatum(e->cs.key);
+			values[0] = cust_scan_key(scan, e);
 			values[1] = PointerGetDatum(order_stats_state_bytes(spec.zone, &e->cs,
 																cust_scan_last_day(scan, e)));
 			/* habits_state over no rows (only refunds) is NULL */
@@ -104,4 +107,28 @@ customer_states(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	return (Datum) 0;
+}
+
+/*
+ * customer_states(orders regclass, until timestamptz, time_zone text,
+ * customer_col, time_col, amount_col): one row per customer with a
+ * non-NULL key among the orders before until.  Timestamp and date columns
+ * are local times in time_zone.  Every argument must be non-NULL.
+ * Integer keys, as bigint.
+ */
+Datum
+customer_states(PG_FUNCTION_ARGS)
+{
+	return states_run(fcinfo, 3, InvalidOid);
+}
+
+/*
+ * customer_states(orders, until, time_zone, customer_key anyelement,
+ * customer_col, time_col, amount_col): keys of customer_key's type (its
+ * value is not read), which customer_id has.
+ */
+Datum
+customer_states_keyed(PG_FUNCTION_ARGS)
+{
+	return states_run(fcinfo, 4, cust_scan_key_arg(fcinfo, 3));
 }

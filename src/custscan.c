@@ -4,9 +4,15 @@
  *
  * Instead of GROUP BY (a generic hash table, one aggregate call per row
  * and group) the orders are read once through SPI into a simplehash table
- * of 192-byte customer entries with integer keys.  Rows are decoded as
- * they arrive and applied in batches whose table slots are prefetched
- * first, so the cache misses of a batch overlap.
+ * of 192-byte customer entries.  Rows are decoded as they arrive and
+ * applied in batches whose table slots are prefetched first, so the cache
+ * misses of a batch overlap.
+ *
+ * Keys: an integer customer id is the entry's key itself.  Any other key
+ * (text, uuid, numeric, ...) is copied once per customer into the pass's
+ * key store; the entry's key is then its 32-bit hash and its index there,
+ * so a probe compares hashes in the entry and reads the stored key only
+ * when they agree.
  *
  * Memory: the table of one pass stays within work_mem x hash_mem_multiplier
  * as a hash aggregate does.  When it is full, the pass stops admitting new
@@ -20,7 +26,9 @@
 
 #include "custscan.h"
 
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "storage/buffile.h"
@@ -28,10 +36,14 @@
 #include "nodes/params.h"
 #include "tcop/dest.h"
 #include "utils/builtins.h"
+#include "parser/parse_coerce.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/pg_locale.h"
+#include "utils/typcache.h"
 #include "tzspan.h"
 
 #define CUSTSCAN_SPILLED	1	/* some habit counter wrapped: see HabitOverflow */
@@ -54,6 +66,65 @@ typedef struct RefundDay
 	int32		day;
 } RefundDay;
 
+/* How customers are told apart. */
+typedef enum KeyKind
+{
+	KEY_INT,					/* an integer: the entry's key is the id */
+	KEY_BYTES,					/* equal exactly when their bytes are (text in a deterministic collation, bytea, uuid) */
+	KEY_TYPED					/* any other hashable type: its hash function and = */
+} KeyKind;
+
+/* The index of the key being looked up (CustKeys.probe) in a lookup key. */
+#define KEY_PROBE PG_UINT32_MAX
+
+/* Blocks of the key store's copies of keys too long for their slot. */
+#define KEY_BLOCK (64 * 1024)
+
+/*
+ * A stored key: a by-value key's Datum in ref; a by-reference key of at
+ * most 16 bytes (a uuid; text of up to 15 bytes as a short varlena) in
+ * bytes, where a probe finds it with the one cache miss of the slot;
+ * longer keys by reference (ref) to a copy, bytes[0] then 0 (never a short
+ * varlena's header).
+ */
+#define KEY_INLINE 16
+typedef union KeySlot
+{
+	char		bytes[KEY_INLINE];
+	struct
+	{
+		char		marker[8];
+		Datum		ref;
+	};
+} KeySlot;
+
+/*
+ * The keys of a pass.  With KEY_INT only kind and ctx are used; otherwise
+ * a customer's entry holds (hash << 32 | index) and slots[index] its key.
+ */
+typedef struct CustKeys
+{
+	MemoryContext ctx;			/* the pass's: the table, the stored keys */
+	KeyKind		kind;
+	Oid			type;			/* the keys' type (int8 for KEY_INT without customer_key) */
+	int16		typlen;
+	bool		typbyval;
+	Oid			collation;
+	FmgrInfo	hash;			/* KEY_TYPED */
+	FmgrInfo	eq;
+	MemoryContext calls;		/* what hash and eq allocate (detoasted copies), emptied by each flush */
+	const KeySlot *probe;		/* the key being looked up (a pending row's) */
+	KeySlot    *slots;
+	uint32		n;
+	uint32		cap;
+	char	   *next;			/* free space of the current block */
+	char	   *end;
+	/* the pending rows' keys (by reference), emptied by each flush */
+	char	   *batch;
+	Size		batch_used;
+	Size		batch_cap;
+} CustKeys;
+
 /* splitmix64's finaliser: spreads sequential ids over the table. */
 static inline uint32
 hash_customer(int64 key)
@@ -68,26 +139,130 @@ hash_customer(int64 key)
 	return (uint32) x;
 }
 
+/* The key a slot holds. */
+static inline Datum
+slot_key(const CustKeys *k, const KeySlot *slot)
+{
+	if (k->typbyval)
+		return slot->ref;
+	if (k->typlen == -1)
+		return VARATT_IS_1B(slot->bytes) ? PointerGetDatum(slot->bytes) : slot->ref;
+	return k->typlen <= KEY_INLINE ? PointerGetDatum(slot->bytes) : slot->ref;
+}
+
+/* The slot of an entry's or lookup key. */
+static inline const KeySlot *
+key_slot(const CustKeys *k, int64 key)
+{
+	uint32		i = (uint32) key;
+
+	return i == KEY_PROBE ? k->probe : &k->slots[i];
+}
+
+/*
+ * A key as a slot holds it, zero padded: two keys that are inline are
+ * equal exactly when their slots are (KEY_BYTES); a long one is left by
+ * reference to key (key_store copies it).
+ */
+static inline void
+key_to_slot(const CustKeys *k, Datum key, KeySlot *slot)
+{
+	memset(slot, 0, sizeof(KeySlot));
+	if (k->typbyval)
+		slot->ref = key;
+	else if (k->typlen == -1)
+	{
+		const struct varlena *v = (const struct varlena *) DatumGetPointer(key);
+		Size		len = VARSIZE_ANY_EXHDR(v);
+
+		if (len + VARHDRSZ_SHORT <= KEY_INLINE)
+		{
+			SET_VARSIZE_SHORT(slot->bytes, len + VARHDRSZ_SHORT);
+			memcpy(slot->bytes + VARHDRSZ_SHORT, VARDATA_ANY(v), len);
+		}
+		else
+			slot->ref = key;
+	}
+	else if (k->typlen <= KEY_INLINE)
+		memcpy(slot->bytes, DatumGetPointer(key), k->typlen);
+	else
+		slot->ref = key;
+}
+
+/* Whether a slot holds its key inline. */
+static inline bool
+slot_inline(const CustKeys *k, const KeySlot *slot)
+{
+	return !k->typbyval && (k->typlen == -1 ? VARATT_IS_1B(slot->bytes) : k->typlen <= KEY_INLINE);
+}
+
+/* Two keys of a non-integer kind with equal hashes. */
+static bool
+key_datums_equal(const CustKeys *k, Datum a, Datum b)
+{
+	if (k->kind == KEY_TYPED)
+	{
+		MemoryContext old = MemoryContextSwitchTo(k->calls);
+		bool		equal = DatumGetBool(FunctionCall2Coll((FmgrInfo *) &k->eq, k->collation, a, b));
+
+		MemoryContextSwitchTo(old);
+		return equal;
+	}
+	if (k->typlen == -1)
+	{
+		const struct varlena *x = (const struct varlena *) DatumGetPointer(a);
+		const struct varlena *y = (const struct varlena *) DatumGetPointer(b);
+		Size		len = VARSIZE_ANY_EXHDR(x);
+
+		return len == VARSIZE_ANY_EXHDR(y) && memcmp(VARDATA_ANY(x), VARDATA_ANY(y), len) == 0;
+	}
+	return memcmp(DatumGetPointer(a), DatumGetPointer(b), k->typlen) == 0;
+}
+
+static bool
+stored_keys_equal(const CustKeys *k, int64 a, int64 b)
+{
+	const KeySlot *x;
+	const KeySlot *y;
+
+	if ((uint64) a >> 32 != (uint64) b >> 32)
+		return false;
+	x = key_slot(k, a);
+	y = key_slot(k, b);
+	/* inline bytes: equal slots (an inline and a long key differ in length) */
+	if (k->kind == KEY_BYTES && (slot_inline(k, x) || slot_inline(k, y)))
+		return memcmp(x, y, sizeof(KeySlot)) == 0;
+	return key_datums_equal(k, slot_key(k, x), slot_key(k, y));
+}
+
+static inline bool
+keys_equal(const CustKeys *k, int64 a, int64 b)
+{
+	if (likely(k->kind == KEY_INT))
+		return a == b;
+	return stored_keys_equal(k, a, b);
+}
+
 /*
  * The table hashes a stored key when it moves the entry: while growing,
  * once per customer, with no interrupt check of its own.  Rows arrive with
  * their hash already computed, so this costs the scan nothing.
  */
 static inline uint32
-hash_customer_cfi(int64 key)
+hash_entry_key_cfi(const CustKeys *k, int64 key)
 {
 	static uint32 calls = 0;
 
 	PERSONA_CHECK_INTERRUPTS_EVERY(++calls, 14);
-	return hash_customer(key);
+	return likely(k->kind == KEY_INT) ? hash_customer(key) : (uint32) ((uint64) key >> 32);
 }
 
 #define SH_PREFIX custhash
 #define SH_ELEMENT_TYPE CustEntry
 #define SH_KEY_TYPE int64
 #define SH_KEY cs.key
-#define SH_HASH_KEY(tb, k) hash_customer_cfi(k)
-#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_HASH_KEY(tb, k) hash_entry_key_cfi((const CustKeys *) (tb)->private_data, k)
+#define SH_EQUAL(tb, a, b) keys_equal((const CustKeys *) (tb)->private_data, a, b)
 #define SH_SCOPE static inline
 #define SH_USE_NONDEFAULT_ALLOCATOR
 #define SH_DECLARE
@@ -101,7 +276,8 @@ hash_customer_cfi(int64 key)
 static inline void *
 custhash_allocate(custhash_hash *tb, Size size)
 {
-	char	   *raw = persona_alloc_zero_huge((MemoryContext) tb->private_data, size + 64 + sizeof(void *));
+	MemoryContext ctx = ((CustKeys *) tb->private_data)->ctx;
+	char	   *raw = persona_alloc_zero_huge(ctx, size + 64 + sizeof(void *));
 	char	   *aligned = (char *) TYPEALIGN(64, raw + sizeof(void *));
 
 	((void **) aligned)[-1] = raw;
@@ -123,7 +299,8 @@ custhash_free(custhash_hash *tb, void *pointer)
 
 typedef struct PendingRow
 {
-	int64		key;
+	Datum		key;			/* KEY_INT: the id (int8); else the key (in slot, or the batch when long) */
+	KeySlot		slot;			/* a non-integer key as the key store holds it */
 	uint32		hash;
 	int32		day;
 	int8		isodow;			/* 1 = Monday */
@@ -138,11 +315,12 @@ typedef struct PendingRow
 /* A row as it is written to a spill file (a numeric off the fast path follows it). */
 typedef struct SpillRow
 {
-	int64		key;
+	Datum		key;			/* an integer or by-value key */
 	TimestampTz t;
 	int64		units;
 	int32		day;
 	int32		numeric_bytes;	/* 0: fast amount (or none) */
+	int32		key_bytes;		/* > 0: a by-reference key of this size follows */
 	int16		dscale;
 	int8		isodow;
 	int8		hour;
@@ -166,6 +344,7 @@ struct CustScan
 {
 	DestReceiver pub;
 	custhash_hash *table;
+	CustKeys	keys;
 	MemoryContext ctx;			/* the scan itself and its spill bookkeeping */
 	MemoryContext pass_ctx;		/* the table of this pass, day arrays, side sums and tables */
 	Size		mem_limit;		/* bytes a pass may hold before it spills */
@@ -200,6 +379,84 @@ side_table(const char *name, Size entrysize, MemoryContext ctx)
 	ctl.entrysize = entrysize;
 	ctl.hcxt = ctx;
 	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* A row's hash: of the id, of the key's bytes, or by the type's hash function. */
+static inline uint32
+row_key_hash(const CustKeys *k, Datum key)
+{
+	if (likely(k->kind == KEY_INT))
+		return hash_customer(DatumGetInt64(key));
+	if (k->kind == KEY_TYPED)
+	{
+		MemoryContext old = MemoryContextSwitchTo(k->calls);
+		uint32		h = DatumGetUInt32(FunctionCall1Coll((FmgrInfo *) &k->hash, k->collation, key));
+
+		MemoryContextSwitchTo(old);
+		return murmurhash32(h);
+	}
+	if (k->typlen == -1)
+	{
+		const struct varlena *v = (const struct varlena *) DatumGetPointer(key);
+
+		return hash_bytes((const unsigned char *) VARDATA_ANY(v), (int) VARSIZE_ANY_EXHDR(v));
+	}
+	return hash_bytes((const unsigned char *) DatumGetPointer(key), k->typlen);
+}
+
+/* The table key a row is looked up by (a non-integer key is the probe meanwhile). */
+static inline int64
+lookup_key(CustKeys *k, const PendingRow *row)
+{
+	if (likely(k->kind == KEY_INT))
+		return DatumGetInt64(row->key);
+	k->probe = &row->slot;
+	return (int64) (((uint64) row->hash << 32) | KEY_PROBE);
+}
+
+/* A copy of len bytes of a long key, in the key store's blocks. */
+static Datum
+key_copy(CustKeys *k, const char *bytes, Size len)
+{
+	char	   *copy;
+
+	if (k->next == NULL || (Size) (k->end - k->next) < MAXALIGN(len))
+	{
+		Size		size = Max(KEY_BLOCK, MAXALIGN(len));
+
+		k->next = MemoryContextAllocHuge(k->ctx, size);
+		k->end = k->next + size;
+	}
+	copy = k->next;
+	memcpy(copy, bytes, len);
+	k->next += MAXALIGN(len);
+	return PointerGetDatum(copy);
+}
+
+/*
+ * Keep a new customer's non-integer key for the pass (the probe, which
+ * lookup_key made of row): its entry's key.
+ */
+static int64
+key_store(CustKeys *k, const PendingRow *row)
+{
+	KeySlot    *slot;
+
+	if (k->n == k->cap)
+	{
+		if (k->cap >= KEY_PROBE / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many customers in one pass of a persona scan")));
+		k->cap = Max(1024, k->cap * 2);
+		k->slots = k->slots == NULL ? MemoryContextAllocHuge(k->ctx, sizeof(KeySlot) * k->cap)
+			: repalloc_huge(k->slots, sizeof(KeySlot) * k->cap);
+	}
+	slot = &k->slots[k->n];
+	*slot = *k->probe;
+	if (!k->typbyval && !slot_inline(k, slot))
+		slot->ref = key_copy(k, DatumGetPointer(row->key), datumGetSize(row->key, false, k->typlen));
+	return (int64) (((uint64) row->hash << 32) | k->n++);
 }
 
 /* Move a heavy buyer's 16-bit habit counters to the overflow table. */
@@ -306,7 +563,10 @@ spill_row(CustScan *s, const PendingRow *row)
 		MemoryContextSwitchTo(old);
 	}
 	memset(&r, 0, sizeof(r));
-	r.key = row->key;
+	if (s->keys.kind == KEY_INT || s->keys.typbyval)
+		r.key = row->key;
+	else
+		r.key_bytes = (int32) datumGetSize(row->key, false, s->keys.typlen);
 	r.t = row->t;
 	r.day = row->day;
 	r.isodow = row->isodow;
@@ -324,10 +584,30 @@ spill_row(CustScan *s, const PendingRow *row)
 			r.numeric_bytes = VARSIZE_ANY(DatumGetPointer(row->amount.datum));
 	}
 	BufFileWrite(f->file, &r, sizeof(r));
+	if (r.key_bytes > 0)
+		BufFileWrite(f->file, DatumGetPointer(row->key), r.key_bytes);
 	if (r.numeric_bytes > 0)
 		BufFileWrite(f->file, DatumGetPointer(row->amount.datum), r.numeric_bytes);
 	f->rows++;
 	s->spilled_rows++;
+}
+
+/*
+ * The table slot of a pending row was prefetched as the row came: where it
+ * holds a customer of the row's hash (the row's, all but always), prefetch
+ * the stored key the probe will compare.  Done KEY_PREFETCH_LAG rows
+ * later, when the slot is likely in cache (the batch's last rows, at the
+ * flush).
+ */
+#define KEY_PREFETCH_LAG 8
+
+static inline void
+prefetch_stored_key(const CustScan *s, const PendingRow *row)
+{
+	const CustEntry *e = &s->table->data[row->hash & s->table->sizemask];
+
+	if (e->status == custhash_SH_IN_USE && (uint32) ((uint64) e->cs.key >> 32) == row->hash)
+		__builtin_prefetch(&s->keys.slots[(uint32) e->cs.key]);
 }
 
 /* Apply the pending rows to the table (or, for customers it cannot take, to the spill files). */
@@ -345,16 +625,20 @@ scan_flush(CustScan *s)
 					 errhint("Raise work_mem or hash_mem_multiplier.")));
 		s->spilling = true;
 	}
+	if (s->keys.kind != KEY_INT)
+		for (int i = Max(0, s->npending - KEY_PREFETCH_LAG); i < s->npending; i++)
+			prefetch_stored_key(s, &s->pending[i]);
 	for (int i = 0; i < s->npending; i++)
 	{
 		PendingRow *row = &s->pending[i];
+		int64		key = lookup_key(&s->keys, row);
 		bool		found;
 		CustEntry  *e;
 		bool		refund;
 
 		if (s->spilling)
 		{
-			e = custhash_lookup_hash(s->table, row->key, row->hash);
+			e = custhash_lookup_hash(s->table, key, row->hash);
 			if (e == NULL)
 			{
 				spill_row(s, row);
@@ -363,14 +647,14 @@ scan_flush(CustScan *s)
 			found = true;
 		}
 		else
-			e = custhash_insert_hash(s->table, row->key, row->hash, &found);
+			e = custhash_insert_hash(s->table, key, row->hash, &found);
 		if (!found)
 		{
 			char		status = e->status;
 
 			memset(e, 0, sizeof(CustEntry));
 			cust_init(&e->cs);
-			e->cs.key = row->key;
+			e->cs.key = s->keys.kind == KEY_INT ? key : key_store(&s->keys, row);
 			e->status = status;
 		}
 		/* After as_of the customer exists but has no orders yet. */
@@ -382,18 +666,93 @@ scan_flush(CustScan *s)
 		if (s->habits && !refund)
 			habits_add(s, e, row);
 		if (s->last_days && refund)
-			note_refund_day(s, row->key, row->day);
+			note_refund_day(s, e->cs.key, row->day);
 	}
 	s->npending = 0;
+	s->keys.batch_used = 0;
+	if (s->keys.calls != NULL)
+		MemoryContextReset(s->keys.calls);
 }
 
-/* Take one row (customer bigint, time timestamptz, amount numeric). */
+/*
+ * Room for a by-reference key of len bytes in the batch: when it is full
+ * the pending rows are applied first (which empties it).
+ */
+static char *
+batch_room(CustScan *s, Size len)
+{
+	CustKeys   *k = &s->keys;
+
+	if (k->batch_used + MAXALIGN(len) > k->batch_cap)
+	{
+		scan_flush(s);
+		if (MAXALIGN(len) > k->batch_cap)
+		{
+			k->batch_cap = 2 * MAXALIGN(len);
+			k->batch = repalloc_huge(k->batch, k->batch_cap);
+		}
+	}
+	return k->batch + k->batch_used;
+}
+
+/*
+ * A row's key, safe until the batch is applied: integers and by-value keys
+ * as they are; by-reference keys detoasted, and copied into the batch
+ * unless their slot will hold them (the slot's memory goes with the next
+ * row).  May apply the batch first.
+ */
+static Datum
+batch_key(CustScan *s, Datum d)
+{
+	CustKeys   *k = &s->keys;
+	Pointer		plain = DatumGetPointer(d);
+	Size		len;
+	char	   *copy;
+
+	if (k->kind == KEY_INT || k->typbyval)
+		return d;
+	if (k->typlen == -1)
+	{
+		if (VARATT_IS_EXTERNAL(plain) || VARATT_IS_COMPRESSED(plain))
+			plain = (Pointer) pg_detoast_datum_packed((struct varlena *) plain);
+		else if (VARSIZE_ANY_EXHDR(plain) + VARHDRSZ_SHORT <= KEY_INLINE)
+			return d;
+	}
+	else if (k->typlen <= KEY_INLINE)
+		return d;
+	len = datumGetSize(PointerGetDatum(plain), false, k->typlen);
+	copy = batch_room(s, len);
+	memcpy(copy, plain, len);
+	k->batch_used += MAXALIGN(len);
+	if (plain != DatumGetPointer(d))
+		pfree(plain);
+	return PointerGetDatum(copy);
+}
+
+/* Set a pending row's key (from batch_key) and hash. */
+static inline void
+row_set_key(CustScan *s, PendingRow *row, Datum key)
+{
+	CustKeys   *k = &s->keys;
+
+	if (k->kind != KEY_INT)
+	{
+		key_to_slot(k, key, &row->slot);
+		if (slot_inline(k, &row->slot))
+			key = PointerGetDatum(row->slot.bytes);
+	}
+	row->key = key;
+	row->hash = row_key_hash(k, key);
+}
+
+/* Take one row (customer key, time timestamptz, amount numeric). */
 static bool
 scan_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	CustScan   *s = (CustScan *) self;
-	PendingRow *row = &s->pending[s->npending];
+	PendingRow *row;
 	CustEntry  *slotp;
+	Datum		key;
 
 	slot_getallattrs(slot);
 	s->rows_seen++;
@@ -402,8 +761,9 @@ scan_receive(TupleTableSlot *slot, DestReceiver *self)
 		s->skipped++;
 		return true;
 	}
-	row->key = DatumGetInt64(slot->tts_values[0]);
-	row->hash = hash_customer(row->key);
+	key = batch_key(s, slot->tts_values[0]);	/* (may apply the batch first) */
+	row = &s->pending[s->npending];
+	row_set_key(s, row, key);
 	row->no_order = slot->tts_isnull[1];
 	if (row->no_order)
 		goto queue;				/* like order_stats: ignored, customer kept */
@@ -436,6 +796,8 @@ queue:
 	__builtin_prefetch((char *) slotp + 64, 1);
 	if (s->habits)
 		__builtin_prefetch((char *) slotp + 128, 1);
+	if (s->keys.kind != KEY_INT && s->npending >= KEY_PREFETCH_LAG)
+		prefetch_stored_key(s, &s->pending[s->npending - KEY_PREFETCH_LAG]);
 	if (++s->npending == SCAN_BATCH)
 		scan_flush(s);
 	return true;
@@ -471,28 +833,101 @@ column_type(const PersonaRelation *rel, const char *col, const char *what, const
 	return get_atttype(rel->relid, att);
 }
 
+/* Whether a type is one of the integers. */
+static inline bool
+is_integer_type(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID;
+}
+
 /*
- * The SQL that reads (customer, time, amount) from the relation; $1 is
- * spec->until when has_until.
+ * How the scan tells customers apart, from the customer column and
+ * spec->key_type; returns the select-list expression of the key.
  */
 static char *
-scan_query(const PersonaRelation *rel, const CustScanSpec *spec)
+keys_init(CustKeys *k, const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx)
 {
-	Oid			cust_type = column_type(rel, spec->cust_col, "customer", "customer_col");
+	AttrNumber	att = get_attnum(rel->relid, spec->cust_col);
+	const char *cust = quote_identifier(spec->cust_col);
+	Oid			col_type;
+	Oid			base;
+	int32		typmod;
+	Oid			collation;
+
+	if (att == InvalidAttrNumber)
+		column_type(rel, spec->cust_col, "customer", "customer_col");	/* raises the error */
+	get_atttypetypmodcoll(rel->relid, att, &col_type, &typmod, &collation);
+	base = getBaseType(col_type);
+	memset(k, 0, sizeof(*k));
+	if (!OidIsValid(spec->key_type) && !is_integer_type(base))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("customer column \"%s\" must be smallint, integer or bigint", spec->cust_col),
+				 errdetail("It is %s.", format_type_be(col_type)),
+				 errhint("Pass customer_key => NULL::%s to key customers by it.", format_type_be(base))));
+	/*
+	 * A bigint key takes any integer column, as the functions without
+	 * customer_key do; other keys a column of their type, or of one that is
+	 * binary coercible to it (varchar to text).
+	 */
+	if (OidIsValid(spec->key_type) && base != spec->key_type &&
+		!(spec->key_type == INT8OID && is_integer_type(base)) &&
+		(is_integer_type(spec->key_type) || !IsBinaryCoercible(base, spec->key_type)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("customer column \"%s\" is %s, not %s", spec->cust_col,
+						format_type_be(col_type), format_type_be(spec->key_type)),
+				 errdetail("customer_key gives the type of the customer keys and of the customer_id column."),
+				 errhint("Pass customer_key => NULL::%s.", format_type_be(base))));
+	if (!OidIsValid(spec->key_type) || is_integer_type(spec->key_type))
+	{
+		k->kind = KEY_INT;
+		k->type = OidIsValid(spec->key_type) ? spec->key_type : INT8OID;
+		return psprintf("%s::pg_catalog.int8", cust);
+	}
+	k->type = spec->key_type;
+	get_typlenbyval(k->type, &k->typlen, &k->typbyval);
+	k->collation = type_is_collatable(k->type) ? collation : InvalidOid;
+	if (k->type == BYTEAOID || k->type == UUIDOID ||
+		((k->type == TEXTOID || k->type == VARCHAROID) && get_collation_isdeterministic(k->collation)))
+		k->kind = KEY_BYTES;
+	else
+	{
+		TypeCacheEntry *tc = lookup_type_cache(k->type, TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
+
+		if (!OidIsValid(tc->hash_proc) || !OidIsValid(tc->eq_opr) || k->typlen == -2)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("customer key type %s has no hash function", format_type_be(k->type)),
+					 errdetail("customer_profile and customer_states tell customers apart by hashing their keys: the type needs a default hash operator class."),
+					 errhint("Key customers by a hashable type (integers, text, uuid, numeric, ...), e.g. a cast in a view.")));
+		fmgr_info_copy(&k->hash, &tc->hash_proc_finfo, ctx);
+		fmgr_info_copy(&k->eq, &tc->eq_opr_finfo, ctx);
+		k->calls = AllocSetContextCreate(ctx, "persona customer keys", ALLOCSET_SMALL_SIZES);
+		k->kind = KEY_TYPED;
+	}
+	if (!k->typbyval)
+	{
+		k->batch_cap = 8192;
+		k->batch = MemoryContextAllocHuge(ctx, k->batch_cap);
+	}
+	/* a domain's values are read as its base type's, a coercible type's as the key's */
+	return col_type == k->type ? pstrdup(cust) : psprintf("%s::%s", cust, format_type_be_qualified(k->type));
+}
+
+/*
+ * The SQL that reads (customer, time, amount) from the relation, the key
+ * as key_sql; $1 is spec->until when has_until.
+ */
+static char *
+scan_query(const PersonaRelation *rel, const CustScanSpec *spec, const char *key_sql)
+{
 	Oid			time_type = column_type(rel, spec->time_col, "order time", "time_col");
 	const char *cust = quote_identifier(spec->cust_col);
 	StringInfoData t;
 	StringInfoData q;
 
 	column_type(rel, spec->amount_col, "amount", "amount_col");
-	if (cust_type != INT2OID && cust_type != INT4OID && cust_type != INT8OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("customer column \"%s\" must be smallint, integer or bigint", spec->cust_col),
-				 errdetail("It is %s.", format_type_be(cust_type)),
-				 strcmp(spec->caller, "customer_states") == 0 ?
-				 errhint("Profiles with other customer keys build their states with GROUP BY (persona.order_stats_state and persona.habits_state).") :
-				 errhint("For other customer keys use persona.order_stats(...) with GROUP BY.")));
 	initStringInfo(&t);
 	/* A profile reads timestamps and dates as local times in its zone. */
 	if (spec->zone_name && (time_type == TIMESTAMPOID || time_type == DATEOID))
@@ -501,8 +936,8 @@ scan_query(const PersonaRelation *rel, const CustScanSpec *spec)
 	else
 		appendStringInfo(&t, "%s::pg_catalog.timestamptz", quote_identifier(spec->time_col));
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s::pg_catalog.int8, %s, %s::pg_catalog.numeric FROM %s",
-					 cust, t.data, quote_identifier(spec->amount_col), rel->qualified);
+	appendStringInfo(&q, "SELECT %s, %s, %s::pg_catalog.numeric FROM %s",
+					 key_sql, t.data, quote_identifier(spec->amount_col), rel->qualified);
 	if (spec->has_until)
 		appendStringInfo(&q, " WHERE %s IS NOT NULL AND %s < $1", cust, t.data);
 	return q.data;
@@ -554,7 +989,11 @@ pass_begin(CustScan *s, uint32 n)
 	/* a table bigger than the limit would spill before its first customer */
 	if (s->mem_limit > 0)
 		n = (uint32) Min((Size) n, Max(s->mem_limit / (4 * sizeof(CustEntry)), 64));
-	s->table = custhash_create(s->pass_ctx, n, s->pass_ctx);
+	s->keys.ctx = s->pass_ctx;
+	s->keys.slots = NULL;
+	s->keys.n = s->keys.cap = 0;
+	s->keys.next = s->keys.end = NULL;
+	s->table = custhash_create(s->pass_ctx, n, &s->keys);
 	s->passes++;
 }
 
@@ -631,7 +1070,7 @@ cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ct
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	query = scan_query(rel, spec);
+	query = scan_query(rel, spec, keys_init(&s->keys, rel, spec, ctx));
 	pass_begin(s, expected_customers(rel, spec->cust_col));
 	s->rows_total = relation_rows(rel);
 	plan = SPI_prepare_cursor(query, spec->has_until ? 1 : 0, &argtype, CURSOR_OPT_PARALLEL_OK);
@@ -661,8 +1100,9 @@ cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ct
 static bool
 read_spilled(CustScan *s, BufFile *file)
 {
-	PendingRow *row = &s->pending[s->npending];
+	PendingRow *row;
 	SpillRow	r;
+	Datum		key;
 	size_t		got = BufFileRead(file, &r, sizeof(r));
 
 	if (got == 0)
@@ -672,9 +1112,21 @@ read_spilled(CustScan *s, BufFile *file)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not read a persona spill file: read %zu of %zu bytes", got, sizeof(r))));
+	key = r.key;
+	if (r.key_bytes > 0)
+	{
+		char	   *copy = batch_room(s, r.key_bytes);
+
+		if (BufFileRead(file, copy, r.key_bytes) != (size_t) r.key_bytes)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read a persona spill file")));
+		s->keys.batch_used += MAXALIGN(r.key_bytes);
+		key = PointerGetDatum(copy);
+	}
+	row = &s->pending[s->npending];
 	memset(row, 0, sizeof(*row));
-	row->key = r.key;
-	row->hash = hash_customer(r.key);
+	row_set_key(s, row, key);
 	row->t = r.t;
 	row->day = r.day;
 	row->isodow = r.isodow;
@@ -762,6 +1214,54 @@ uint64
 cust_scan_customers(const CustScan *s)
 {
 	return s->table->members;
+}
+
+/* The key type a customer_key argument names (its value is not read). */
+Oid
+cust_scan_key_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+
+	if (!OidIsValid(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not determine the type of customer_key")));
+	return getBaseType(type);
+}
+
+/* The result's first column (customer_id) must have the keys' type. */
+void
+cust_scan_check_result(const CustScan *s, TupleDesc desc)
+{
+	Oid			type = getBaseType(TupleDescAttr(desc, 0)->atttypid);
+
+	if (type != s->keys.type)
+		elog(ERROR, "customer_id is %s, the customer keys %s",
+			 format_type_be(type), format_type_be(s->keys.type));
+}
+
+/* The type of the keys cust_scan_key returns. */
+Oid
+cust_scan_key_type(const CustScan *s)
+{
+	return s->keys.type;
+}
+
+/* A customer's key, of cust_scan_key_type (by reference into the pass's memory). */
+Datum
+cust_scan_key(const CustScan *s, const CustEntry *e)
+{
+	if (s->keys.kind != KEY_INT)
+		return slot_key(&s->keys, &s->keys.slots[(uint32) e->cs.key]);
+	switch (s->keys.type)
+	{
+		case INT2OID:
+			return Int16GetDatum((int16) e->cs.key);
+		case INT4OID:
+			return Int32GetDatum((int32) e->cs.key);
+		default:
+			return Int64GetDatum(e->cs.key);
+	}
 }
 
 /* Start (again) a walk over the customers, in table order. */

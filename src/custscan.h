@@ -1,6 +1,6 @@
 /*
  * custscan.h — one scan of an orders relation into a hash table of
- * customers keyed by integer ids.
+ * customers, keyed by integers or by any hashable type (text, uuid, ...).
  *
  * Shared by customer_profile (statistics, RFM, habits of every customer)
  * and customer_states (every customer's order_stats and habits states):
@@ -12,7 +12,9 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "custstate.h"
+#include "fmgr.h"
 #include "pgtime.h"
 #include "relation.h"
 
@@ -43,7 +45,13 @@ typedef struct CustEntry
 /* What to read and how. */
 typedef struct CustScanSpec
 {
-	const char *cust_col;		/* smallint, integer or bigint column */
+	const char *cust_col;
+	/*
+	 * The type customers are keyed and returned by: the column's type (or
+	 * bigint for an integer column); InvalidOid: an integer column, as
+	 * bigint (the functions without customer_key).
+	 */
+	Oid			key_type;
 	const char *time_col;
 	const char *amount_col;
 	pg_tz	   *zone;			/* calendar days, weekdays and hours are this zone's */
@@ -79,6 +87,10 @@ extern bool cust_scan_next_pass(CustScan *s);
 extern bool cust_scan_spilled(const CustScan *s);
 extern void cust_scan_spill_stats(const CustScan *s, int *passes, int64 *rows);
 extern uint64 cust_scan_customers(const CustScan *s);
+extern Oid	cust_scan_key_arg(FunctionCallInfo fcinfo, int argno);
+extern void cust_scan_check_result(const CustScan *s, TupleDesc desc);
+extern Oid	cust_scan_key_type(const CustScan *s);
+extern Datum cust_scan_key(const CustScan *s, const CustEntry *e);
 extern void cust_scan_rewind(CustScan *s);
 extern CustEntry *cust_scan_next(CustScan *s);
 extern int64 cust_scan_habits(const CustScan *s, const CustEntry *e, int64 *wd, int64 *hr);

@@ -44,7 +44,7 @@ typedef struct CustState
 	int16		dscale;			/* largest display scale seen (<= 4) */
 	char		status;			/* profile.c: hash table slot status */
 	char		padding;
-	int64		key;			/* profile.c: customer id */
+	int64		key;			/* custscan.c: integer id, or hash and index of the key */
 	/* second cache line: rarely touched, but for the days */
 	int64		null_amounts;	/* orders with a NULL amount */
 	int64		refunds;		/* rows with amount < 0 */

@@ -32,16 +32,17 @@
 
 PG_FUNCTION_INFO_V1(customer_profile);
 PG_FUNCTION_INFO_V1(customer_profile_text);
+PG_FUNCTION_INFO_V1(customer_profile_keyed);
 
 static Datum profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_of,
-						 pg_tz *zone, PersonaLanguage lang);
+						 pg_tz *zone, PersonaLanguage lang, int first, Oid key_type);
 
-/* Error unless arguments 0..n-1 are all non-NULL. */
+/* Error unless arguments 0..n-1 but skip are all non-NULL. */
 static void
-check_args(FunctionCallInfo fcinfo, int n)
+check_args(FunctionCallInfo fcinfo, int n, int skip)
 {
 	for (int i = 0; i < n; i++)
-		if (PG_ARGISNULL(i))
+		if (i != skip && PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("arguments of customer_profile must not be NULL")));
@@ -57,11 +58,23 @@ customer_profile(PG_FUNCTION_ARGS)
 {
 	PersonaRelation rel;
 
-	check_args(fcinfo, 8);
+	check_args(fcinfo, 8, -1);
 	/* First: a bad relation must not get as far as the catalogs or SPI. */
 	persona_resolve_relation(PG_GETARG_OID(0), &rel);
 	return profile_run(fcinfo, &rel, PG_GETARG_TIMESTAMPTZ(1), session_timezone,
-					   (PersonaLanguage) persona_language);
+					   (PersonaLanguage) persona_language, 2, InvalidOid);
+}
+
+/* as_of text read in zone (argument zone_arg, NULL: the session's), labels in argument zone_arg + 1. */
+static Datum
+profile_in_zone(FunctionCallInfo fcinfo, const PersonaRelation *rel, int zone_arg, int first, Oid key_type)
+{
+	pg_tz	   *zone = persona_zone_or_session(fcinfo, zone_arg);
+	PersonaLanguage lang = PG_ARGISNULL(zone_arg + 1) ? (PersonaLanguage) persona_language
+		: persona_language_of(PG_GETARG_TEXT_PP(zone_arg + 1));
+	TimestampTz as_of = persona_timestamptz_in_zone(text_to_cstring(PG_GETARG_TEXT_PP(1)), zone);
+
+	return profile_run(fcinfo, rel, as_of, zone, lang, first, key_type);
 }
 
 /*
@@ -75,16 +88,26 @@ Datum
 customer_profile_text(PG_FUNCTION_ARGS)
 {
 	PersonaRelation rel;
-	pg_tz	   *zone;
-	PersonaLanguage lang;
-	TimestampTz as_of;
 
-	check_args(fcinfo, 8);
+	check_args(fcinfo, 8, -1);
 	persona_resolve_relation(PG_GETARG_OID(0), &rel);
-	zone = persona_zone_or_session(fcinfo, 8);
-	lang = PG_ARGISNULL(9) ? (PersonaLanguage) persona_language : persona_language_of(PG_GETARG_TEXT_PP(9));
-	as_of = persona_timestamptz_in_zone(text_to_cstring(PG_GETARG_TEXT_PP(1)), zone);
-	return profile_run(fcinfo, &rel, as_of, zone, lang);
+	return profile_in_zone(fcinfo, &rel, 8, 2, InvalidOid);
+}
+
+/*
+ * customer_profile(orders regclass, as_of text, customer_key anyelement,
+ * customer_col, ..., language): as customer_profile_text, customers keyed
+ * by the column's own type, customer_key's (its value is not read: NULL::text
+ * names the type), which customer_id has.
+ */
+Datum
+customer_profile_keyed(PG_FUNCTION_ARGS)
+{
+	PersonaRelation rel;
+
+	check_args(fcinfo, 9, 2);
+	persona_resolve_relation(PG_GETARG_OID(0), &rel);
+	return profile_in_zone(fcinfo, &rel, 9, 3, cust_scan_key_arg(fcinfo, 2));
 }
 
 /* The persona.habits value of a customer. */
@@ -163,7 +186,7 @@ static void
 fill_row(const ProfileRun *p, const CustScan *scan, CustEntry *e, const CustResult *cr,
 		 Datum *values, bool *nulls)
 {
-	values[0] = Int64GetDatum(e->cs.key);
+	values[0] = cust_scan_key(scan, e);
 	nulls[0] = false;
 	persona_stats_values(&e->cs, cr, values + 1, nulls + 1);
 	nulls[OS_NATTS + 1] = nulls[OS_NATTS + 2] = true;
@@ -301,10 +324,14 @@ emit_passes(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext 
 	tuplestore_end(held);
 }
 
-/* The profile of rel as of as_of, days in zone, labels in lang (arguments 2..7 as above). */
+/*
+ * The profile of rel as of as_of, days in zone, labels in lang; arguments
+ * first.. are customer_col, time_col, amount_col, bins, scheme, habits;
+ * customers keyed by key_type (InvalidOid: integers as bigint).
+ */
 static Datum
 profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_of,
-			pg_tz *zone, PersonaLanguage lang)
+			pg_tz *zone, PersonaLanguage lang, int first, Oid key_type)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work;
@@ -315,11 +342,12 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 
 	memset(&spec, 0, sizeof(spec));
 	memset(&p, 0, sizeof(p));
-	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	p.bins = PG_GETARG_INT32(5);
-	p.want_habits = PG_GETARG_BOOL(7);
+	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(first));
+	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(first + 1));
+	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(first + 2));
+	spec.key_type = key_type;
+	p.bins = PG_GETARG_INT32(first + 3);
+	p.want_habits = PG_GETARG_BOOL(first + 5);
 	p.lang = lang;
 	rfm_check_bins(p.bins);
 
@@ -329,7 +357,7 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 	old = MemoryContextSwitchTo(work);
 
 	spec.as_of_day = p.as_of_day = persona_zone_day(zone, as_of, "as_of");
-	p.scheme = segment_scheme_load(text_to_cstring(PG_GETARG_TEXT_PP(6)), work);
+	p.scheme = segment_scheme_load(text_to_cstring(PG_GETARG_TEXT_PP(first + 4)), work);
 	p.stages = persona_lifecycle_values(fcinfo);
 	p.habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
 		TupleDescAttr(rsinfo->setDesc, OS_NATTS + 4)->atttypid, -1));
@@ -343,6 +371,7 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 	spec.habits = p.want_habits;
 	spec.caller = "customer_profile";
 	scan = cust_scan(rel, &spec, work);
+	cust_scan_check_result(scan, rsinfo->setDesc);
 	if (!cust_scan_spilled(scan))
 		emit_one_pass(&p, scan, rsinfo, work);
 	else

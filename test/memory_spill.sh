@@ -28,6 +28,14 @@ CREATE TABLE one_pass AS SELECT * FROM persona.customer_profile('o', '2025-01-01
 CREATE TABLE one_pass_nohabits AS SELECT * FROM persona.customer_profile('o', '2025-01-01', habits => false, bins => 3, scheme => 'cn8');
 CREATE TABLE one_pass_states AS
 SELECT customer_id, stats_state::text AS s, habits_state::text AS h FROM persona.customer_states('o', '2025-01-01', 'Asia/Shanghai');
+-- the same customers keyed by text, short (in their slots) and long (by reference), spilled with their bytes
+CREATE FUNCTION text_key(id bigint) RETURNS text IMMUTABLE LANGUAGE sql
+RETURN CASE WHEN id % 2 = 0 THEN 'customer-' || id ELSE 'a-customer-key-longer-than-its-slot-' || id END;
+CREATE TABLE ot AS SELECT text_key(customer_id) AS customer_id, ordered_at, amount FROM o;
+CREATE TABLE one_pass_text AS SELECT * FROM one_pass;
+ALTER TABLE one_pass_text ALTER COLUMN customer_id TYPE text USING text_key(customer_id);
+CREATE TABLE one_pass_states_text AS SELECT * FROM one_pass_states;
+ALTER TABLE one_pass_states_text ALTER COLUMN customer_id TYPE text USING text_key(customer_id);
 SQL
 spill=$($P -c "SET work_mem = '64kB'" -c "SET client_min_messages = debug1" \
            -c "CREATE TABLE passes AS SELECT * FROM persona.customer_profile('o', '2025-01-01')" 2>&1)
@@ -41,8 +49,13 @@ SET work_mem = '64kB';
 CREATE TABLE passes_nohabits AS SELECT * FROM persona.customer_profile('o', '2025-01-01', habits => false, bins => 3, scheme => 'cn8');
 CREATE TABLE passes_states AS
 SELECT customer_id, stats_state::text AS s, habits_state::text AS h FROM persona.customer_states('o', '2025-01-01', 'Asia/Shanghai');
+CREATE TABLE passes_text AS SELECT * FROM persona.customer_profile('ot', '2025-01-01', customer_key => NULL::text);
+CREATE TABLE passes_states_text AS
+SELECT customer_id, stats_state::text AS s, habits_state::text AS h
+FROM persona.customer_states('ot', '2025-01-01', 'Asia/Shanghai', customer_key => NULL::text);
 SQL
-for pair in "one_pass passes" "one_pass_nohabits passes_nohabits" "one_pass_states passes_states"; do
+for pair in "one_pass passes" "one_pass_nohabits passes_nohabits" "one_pass_states passes_states" \
+            "one_pass_text passes_text" "one_pass_states_text passes_states_text"; do
   set -- $pair
   r=$($P -c "SELECT (SELECT count(*) FROM $1) || ' ' || (SELECT count(*) FROM $2) || ' ' ||
                     (SELECT count(*) FROM ((TABLE $1 EXCEPT ALL TABLE $2) UNION ALL (TABLE $2 EXCEPT ALL TABLE $1)) d)")
@@ -64,7 +77,7 @@ $2;
 SQL
 }
 if [ -n "${PERSONA_MEMCHECK:-}" ]; then
-  echo "ok - customer_profile and customer_states within work_mem: with 64kB they read 40,003 customers in $passes through temporary files and return exactly the one-pass rows (peak memory not checked under a memory checker)"
+  echo "ok - customer_profile and customer_states within work_mem: with 64kB they read 40,003 customers in $passes through temporary files and return exactly the one-pass rows, with integer and text keys (peak memory not checked under a memory checker)"
   psql -X -q -d postgres -c "DROP DATABASE $db"
   exit 0
 fi
@@ -75,5 +88,5 @@ small=$(peak 64kB "$q")
 [ -n "$base" ] && [ -n "$big" ] && [ -n "$small" ] || fail "read the backends' peak memory (got '$base' '$big' '$small')"
 [ $((small - base)) -lt $(((big - base) / 2)) ] ||
   fail "customer_profile within work_mem 64kB peaks at $((small - base)) kB over the scan, one pass at $((big - base)) kB"
-echo "ok - customer_profile and customer_states within work_mem: with 64kB they read 40,003 customers in $passes through temporary files and return exactly the one-pass rows (with and without habits, 3 bins and cn8; states); peak backend memory over a plain scan $((small - base)) kB against $((big - base)) kB in one pass"
+echo "ok - customer_profile and customer_states within work_mem: with 64kB they read 40,003 customers in $passes through temporary files and return exactly the one-pass rows (with and without habits, 3 bins and cn8; states; text keys); peak backend memory over a plain scan $((small - base)) kB against $((big - base)) kB in one pass"
 psql -X -q -d postgres -c "DROP DATABASE $db"

@@ -77,8 +77,10 @@ SELECT results_eq($$
                       'customer_profile', 'customer_states', 'order_stats_state_transfn', 'order_stats_merge_transfn',
                       'habits_zone_transfn', 'habits_merge_transfn')
   ORDER BY 1$$,
-  $$VALUES ('persona.customer_profile(regclass,text,text,text,text,integer,text,boolean,text,text)', 's'),
+  $$VALUES ('persona.customer_profile(regclass,text,anyelement,text,text,text,integer,text,boolean,text,text)', 's'),
+           ('persona.customer_profile(regclass,text,text,text,text,integer,text,boolean,text,text)', 's'),
            ('persona.customer_profile(regclass,timestamp with time zone,text,text,text,integer,text,boolean)', 's'),
+           ('persona.customer_states(regclass,timestamp with time zone,text,anyelement,text,text,text)', 's'),
            ('persona.customer_states(regclass,timestamp with time zone,text,text,text,text)', 's'),
            ('persona.daypart_of(timestamp with time zone)', 's'),
            ('persona.daypart_of(timestamp with time zone,persona.time_zone)', 'i'),

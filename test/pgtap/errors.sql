@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(85);
+SELECT plan(93);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -62,6 +62,24 @@ SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', 'c'
                  '22023', 'number of bins must be between 2 and 10', 'eleven bins in customer_profile');
 SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', NULL, 'c', 't', 'a')$$,
                  '22004', NULL, 'NULL as_of in customer_profile');
+-- customer_key: the key's type
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', customer_key => NULL::uuid, customer_col => 'c', time_col => 't', amount_col => 'a')$$,
+                 '42804', 'customer column "c" is integer, not uuid', 'an integer column is no uuid key');
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', customer_key => NULL::integer, customer_col => 'a', time_col => 't', amount_col => 'a')$$,
+                 '42804', 'customer column "a" is numeric, not integer', 'a numeric column is no integer key');
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', customer_key => NULL::point, customer_col => 'c', time_col => 't', amount_col => 'a')$$,
+                 '42804', NULL, 'an integer column is no point key');
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', customer_key => NULL::numeric, customer_col => NULL, time_col => 't', amount_col => 'a')$$,
+                 '22004', 'arguments of customer_profile must not be NULL', 'NULL customer column with customer_key');
+SELECT lives_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', customer_key => NULL::numeric, customer_col => 'a', time_col => 't', amount_col => 'a')$$,
+                'a numeric key column with customer_key');
+CREATE TEMP TABLE by_point (c point, t timestamptz, a numeric);
+SELECT throws_ok($$SELECT * FROM persona.customer_profile('by_point', '2024-02-01', customer_key => NULL::point, customer_col => 'c', time_col => 't', amount_col => 'a')$$,
+                 '42883', 'customer key type point has no hash function', 'a key type without a hash function');
+SELECT throws_ok($$SELECT * FROM persona.customer_states('by_point', '2024-02-01', 'UTC', customer_key => NULL::point, customer_col => 'c', time_col => 't', amount_col => 'a')$$,
+                 '42883', 'customer key type point has no hash function', 'customer_states: a key type without a hash function');
+SELECT throws_ok($$SELECT * FROM persona.customer_states('o', '2024-02-01', 'UTC', customer_key => NULL::text, customer_col => 'c', time_col => NULL, amount_col => 'a')$$,
+                 '22004', 'arguments of customer_states must not be NULL', 'customer_states: NULL time column with customer_key');
 CREATE ROLE persona_tap_nobody;
 SET LOCAL ROLE persona_tap_nobody;
 SELECT throws_ok($$SELECT * FROM persona.customer_profile('o', '2024-02-01', 'c', 't', 'a')$$,

@@ -49,6 +49,64 @@ FROM persona.customer_profile('cdnow', '1998-06-30', 'sample_id', 'ordered_on', 
 GROUP BY 1 ORDER BY 2 DESC, 1;
 RESET persona.language;
 
+-- Customers keyed by other types: customer_key names the type (its value is
+-- not read) and customer_id has it; every row equals the integer-keyed one.
+CREATE TABLE cdnow_keys AS
+SELECT 'C' || lpad(sample_id::text, 10, '0') AS code, ('c' || sample_id)::varchar(16) AS short_code,
+       md5(sample_id::text)::uuid AS id, sample_id * 1.50 AS num, 'customer.' || sample_id || '@example.com' AS email,
+       sample_id * 1e20 + 0.123456789 AS long_num, sample_id, ordered_on, amount
+FROM cdnow;
+CREATE TABLE by_int AS
+SELECT customer_id AS sample_id, (first_at, last_at, orders, purchase_days, revenue, avg_amount, recency_days, tenure_days, mean_gap_days,
+                                   gap_sd_days, repeat_orders, repeat_revenue, refunds, rfm, segment, lifecycle, habits)::text AS r
+FROM persona.customer_profile('cdnow', '1998-06-30', customer_col => 'sample_id', time_col => 'ordered_on');
+CREATE FUNCTION keyed(col text, key anyelement)
+RETURNS TABLE (customer_id_type text, customers bigint, identical bigint) LANGUAGE plpgsql AS $f$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT pg_typeof(p.customer_id)::text, count(*),
+               count(*) FILTER (WHERE b.r = (p.first_at, p.last_at, p.orders, p.purchase_days, p.revenue, p.avg_amount, p.recency_days,
+                                             p.tenure_days, p.mean_gap_days, p.gap_sd_days, p.repeat_orders, p.repeat_revenue, p.refunds,
+                                             p.rfm, p.segment, p.lifecycle, p.habits)::text)
+        FROM persona.customer_profile('cdnow_keys', '1998-06-30', customer_key => $1, customer_col => %L, time_col => 'ordered_on') p
+        JOIN (SELECT DISTINCT %I AS k, sample_id FROM cdnow_keys) m ON m.k = p.customer_id
+        JOIN by_int b USING (sample_id) GROUP BY 1$q$, col, col) USING key;
+END $f$;
+SELECT * FROM keyed('code', NULL::text);
+SELECT * FROM keyed('short_code', NULL::varchar);
+SELECT * FROM keyed('short_code', NULL::text);      -- varchar is read as text
+SELECT * FROM keyed('email', NULL::text);          -- longer than a key slot: kept by reference
+SELECT * FROM keyed('id', NULL::uuid);
+SELECT * FROM keyed('num', NULL::numeric);
+SELECT * FROM keyed('long_num', NULL::numeric);
+SELECT * FROM keyed('sample_id', NULL::integer);
+SELECT * FROM keyed('sample_id', 0::bigint);         -- only the type counts
+-- numeric keys are equal as numbers (3.0 = 3.00), whatever their scale
+UPDATE cdnow_keys SET num = num::numeric(12, 1) WHERE extract(day FROM ordered_on)::int % 2 = 0;
+SELECT count(DISTINCT num::text) AS spellings, count(DISTINCT num) AS numbers FROM cdnow_keys;
+SELECT * FROM keyed('num', NULL::numeric);
+-- a non-deterministic collation: keys equal in it are one customer
+CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE mixed_case (customer_id text COLLATE case_blind, ordered_at timestamptz, amount numeric);
+INSERT INTO mixed_case VALUES ('Ann', '2024-01-01', 10), ('ANN', '2024-01-02', 20), ('ann', '2024-01-03', 30), ('Bob', '2024-01-01', 5);
+SELECT lower(customer_id) AS customer, orders, revenue
+FROM persona.customer_profile('mixed_case', '2024-02-01', customer_key => NULL::text) ORDER BY 1;
+-- the states, by text key, are the integer-keyed states
+SELECT count(*) AS customers, count(*) FILTER (WHERE s.stats_state = i.stats_state AND s.habits_state IS NOT DISTINCT FROM i.habits_state) AS identical
+FROM persona.customer_states('cdnow_keys', '1998-07-01', 'UTC', customer_key => NULL::text, customer_col => 'code', time_col => 'ordered_on') s
+JOIN (SELECT DISTINCT code, sample_id FROM cdnow_keys) m ON m.code = s.customer_id
+JOIN persona.customer_states('cdnow', '1998-07-01', 'UTC', 'sample_id', 'ordered_on', 'amount') i ON i.customer_id = m.sample_id;
+-- keys of the wrong type, or of a type without a hash function
+SELECT count(*) FROM persona.customer_profile('cdnow_keys', '1998-06-30', customer_key => NULL::integer, customer_col => 'num', time_col => 'ordered_on');
+SELECT count(*) FROM persona.customer_profile('cdnow_keys', '1998-06-30', customer_key => NULL::uuid, customer_col => 'code', time_col => 'ordered_on');
+SELECT count(*) FROM persona.customer_profile('cdnow_keys', '1998-06-30', customer_key => NULL, customer_col => 'code', time_col => 'ordered_on');
+CREATE TABLE by_point (customer_id point, ordered_at timestamptz, amount numeric);
+SELECT count(*) FROM persona.customer_profile('by_point', '1998-06-30', customer_key => NULL::point);
+SELECT count(*) FROM persona.customer_states('by_point', '1998-06-30', 'UTC', customer_key => NULL::point);
+DROP TABLE cdnow_keys, by_int, mixed_case, by_point;
+DROP FUNCTION keyed(text, anyelement);
+DROP COLLATION case_blind;
+
 -- Messy rows: NULL customer or time skipped, refunds, NULL amounts, future orders.
 CREATE TABLE o (customer_id smallint, ordered_at timestamptz, amount numeric);
 INSERT INTO o VALUES

@@ -121,8 +121,8 @@ SELECT * FROM same('mv', '2025-01-01', 'Asia/Shanghai');
 CREATE TABLE empty_orders (customer_id bigint, ordered_at timestamptz, amount numeric);
 SELECT * FROM same('empty_orders', 'infinity', 'UTC');
 
--- The profile builder uses it for integer keys, and the GROUP BY for other
--- keys and for a subset of customers; both give the same state rows.
+-- The profile builder uses it for every hashable key (here text), and the
+-- GROUP BY for a subset of customers; both give the same state rows.
 CREATE TABLE text_orders AS SELECT 'c' || customer_id AS customer_id, ordered_at, amount FROM m;
 SET persona.progress = off;
 SET client_min_messages = error;   -- the fits' convergence warnings and drop_profile's notices are not tested here

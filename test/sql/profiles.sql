@@ -59,6 +59,32 @@ FROM bi.shop_customers c
 FULL JOIN persona.customer_profile('shop_num', '2024-12-31 23:59:59.999999', time_zone => 'Asia/Shanghai', language => 'en') p
   ON substr(c.customer_id, 2)::bigint = p.customer_id;
 
+-- varchar and uuid keys: the same portrait cards, the states from one scan
+-- keyed by the column's type (customer_states with customer_key), not a GROUP BY
+CREATE TABLE shop_orders_keys AS
+SELECT order_id, customer::varchar(8) AS customer, md5(customer)::uuid AS customer_uuid, placed_at, total FROM shop_orders;
+BEGIN;
+SET LOCAL track_functions = 'all';
+SELECT count(*) FROM persona.create_profile('shop_vc', 'shop_orders_keys', customer_col => 'customer', time_col => 'placed_at',
+                                            amount_col => 'total', schema => 'bi', as_of => '2024-12-31',
+                                            time_zone => 'Asia/Shanghai', language => 'en');
+SELECT count(*) FROM persona.create_profile('shop_uuid', 'shop_orders_keys', customer_col => 'customer_uuid', time_col => 'placed_at',
+                                            amount_col => 'total', schema => 'bi', as_of => '2024-12-31',
+                                            time_zone => 'Asia/Shanghai', language => 'en');
+SELECT funcid::regprocedure AS function, calls FROM pg_stat_xact_user_functions WHERE funcname = 'customer_states';
+COMMIT;
+SELECT name, key_type FROM persona.profiles WHERE name IN ('shop_vc', 'shop_uuid') ORDER BY name;
+SELECT format_type(atttypid, atttypmod) AS customer_id_type FROM pg_attribute
+WHERE attrelid IN ('bi.shop_vc_customers'::regclass, 'bi.shop_uuid_customers'::regclass) AND attname = 'customer_id' ORDER BY 1;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE to_jsonb(v) - 'customer_id' = to_jsonb(c) - 'customer_id'
+                          AND to_jsonb(u) - 'customer_id' = to_jsonb(c) - 'customer_id') AS equal
+FROM bi.shop_customers c
+FULL JOIN bi.shop_vc_customers v ON v.customer_id = c.customer_id
+FULL JOIN bi.shop_uuid_customers u ON u.customer_id = md5(c.customer_id)::uuid;
+SELECT persona.drop_profile('shop_vc'), persona.drop_profile('shop_uuid');
+DROP TABLE shop_orders_keys;
+
 -- one customer in full
 \x on
 SELECT * FROM bi.shop_customers WHERE customer_id = 'c001';
