@@ -57,6 +57,9 @@ table hist "$histories" "
          (100 + i % 1000 / 1000.0)::float8 AS t_cal,
          (10 + (i * 31 % 100000) / 1000.0)::float8 AS spend
   FROM generate_series(1, $histories::bigint) i"
+# the same orders keyed by text ('C' + 10 digits)
+table orders_text $((2 * customers)) "
+  SELECT 'C' || lpad(customer_id::text, 10, '0') AS customer_id, ordered_at, amount FROM cancel_latency.orders"
 # 20 customers with the same 4,096 tags: all 8.4M pairs qualify at min_support 0
 table tags20 20 "
   SELECT k, (SELECT array_agg('tag' || t) FROM generate_series(1, 4096) t) AS tags
@@ -78,6 +81,9 @@ queries=(
   "simulate_bgnbd (5e7 purchases per customer)|SELECT count(*) FROM persona.simulate_bgnbd(100, 1e-4, 1e-4, 1000, 1000, 50, 1)"
   "simulate_pareto_nbd (5e7 purchases per customer)|SELECT count(*) FROM persona.simulate_pareto_nbd(100, 1e-4, 1e-4, 1000, 1000, 50, 1)"
   "customer_profile ($customers customers, $((2 * customers)) orders)|SELECT count(*) FROM persona.customer_profile('cancel_latency.orders', '2026-01-01')"
+  "customer_profile, work_mem 4MB (passes through temporary files)|SET work_mem = '4MB'; SELECT count(*) FROM persona.customer_profile('cancel_latency.orders', '2026-01-01')"
+  "customer_states, text keys|SELECT count(*) FROM persona.customer_states('cancel_latency.orders_text', '2026-01-01', 'UTC', customer_key => NULL::text)"
+  "customer_states, text keys, work_mem 4MB|SET work_mem = '4MB'; SELECT count(*) FROM persona.customer_states('cancel_latency.orders_text', '2026-01-01', 'UTC', customer_key => NULL::text)"
   "rfm_breaks ($rows rows)|SELECT persona.rfm_breaks(r, f, m) FROM cancel_latency.rfm"
   "pareto ($rows rows)|SELECT persona.pareto(m) FROM cancel_latency.rfm"
   "tag_affinity(tags, 0), 20 x 4096 tags|SELECT cardinality(persona.tag_affinity(tags, 0)) FROM cancel_latency.tags20"

@@ -103,8 +103,23 @@ SELECT count(*) FROM persona.customer_profile('cdnow_keys', '1998-06-30', custom
 CREATE TABLE by_point (customer_id point, ordered_at timestamptz, amount numeric);
 SELECT count(*) FROM persona.customer_profile('by_point', '1998-06-30', customer_key => NULL::point);
 SELECT count(*) FROM persona.customer_states('by_point', '1998-06-30', 'UTC', customer_key => NULL::point);
+-- A key type whose every value hashes alike (a hash operator class for
+-- point made here): keys still compare by the type's =, and customers
+-- beyond work_mem that no split of the hash can part end in a clear error.
+CREATE FUNCTION point_hash_alike(point) RETURNS integer IMMUTABLE LANGUAGE sql RETURN 0;
+CREATE OPERATOR CLASS point_alike_ops DEFAULT FOR TYPE point USING hash AS
+    OPERATOR 1 ~= (point, point), FUNCTION 1 point_hash_alike(point);
+INSERT INTO by_point SELECT point(g % 40, g % 40 * 2), '2024-01-01'::timestamptz + g * interval '1 hour', g FROM generate_series(1, 400) g;
+SELECT count(*) AS customers, sum(orders) AS orders, count(DISTINCT customer_id::text) AS distinct_keys
+FROM persona.customer_profile('by_point', '2024-12-31', customer_key => NULL::point);
+INSERT INTO by_point SELECT point(g, 0), '2024-01-01', 1 FROM generate_series(1000, 9000) g;
+SET work_mem = '64kB';
+SELECT count(*) FROM persona.customer_profile('by_point', '2024-12-31', customer_key => NULL::point);
+RESET work_mem;
 DROP TABLE cdnow_keys, by_int, mixed_case, by_point;
-DROP FUNCTION keyed(text, anyelement);
+DROP OPERATOR CLASS point_alike_ops USING hash;
+DROP OPERATOR FAMILY point_alike_ops USING hash;
+DROP FUNCTION keyed(text, anyelement), point_hash_alike(point);
 DROP COLLATION case_blind;
 
 -- Messy rows: NULL customer or time skipped, refunds, NULL amounts, future orders.
