@@ -3,6 +3,8 @@
  */
 #include "persona.h"
 
+#include <sys/mman.h>
+
 #include "utils/memutils.h"
 #include "miscadmin.h"
 
@@ -13,6 +15,10 @@
  * forgets the block when the context is reset (hash aggregation spilling).
  */
 #define ARENA_BLOCK (64 * 1024)
+
+/* Tables from this size on are asked for huge pages (two 2 MB pages). */
+#define HUGE_TABLE_BYTES (4 * 1024 * 1024)
+#define THP_PAGE_ALIGN 4096
 
 typedef struct StateArena
 {
@@ -90,6 +96,22 @@ persona_alloc_zero_huge(MemoryContext ctx, Size size)
 	const Size	piece = 32 * 1024 * 1024;
 	char	   *p = MemoryContextAllocExtended(ctx, size, MCXT_ALLOC_HUGE);
 
+#ifdef MADV_HUGEPAGE
+	/*
+	 * A big table is probed at random: with 4 kB pages nearly every probe
+	 * also misses the TLB.  Ask for transparent huge pages before the
+	 * pages are first touched (systems in THP "madvise" mode give them only
+	 * when asked; "never" ignores it).
+	 */
+	if (size >= HUGE_TABLE_BYTES)
+	{
+		uintptr_t	start = TYPEALIGN(THP_PAGE_ALIGN, (uintptr_t) p);
+		uintptr_t	end = TYPEALIGN_DOWN(THP_PAGE_ALIGN, (uintptr_t) p + size);
+
+		if (end > start)
+			(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+	}
+#endif
 	for (Size done = 0; done < size; done += piece)
 	{
 		CHECK_FOR_INTERRUPTS();
