@@ -887,7 +887,8 @@ keys_init(CustKeys *k, const PersonaRelation *rel, const CustScanSpec *spec, Mem
 	}
 	k->type = spec->key_type;
 	get_typlenbyval(k->type, &k->typlen, &k->typbyval);
-	k->collation = type_is_collatable(k->type) ? collation : InvalidOid;
+	/* (a view's column of conflicting collations has none: the default's, as for an uncollated literal) */
+	k->collation = !type_is_collatable(k->type) ? InvalidOid : OidIsValid(collation) ? collation : DEFAULT_COLLATION_OID;
 	if (k->type == BYTEAOID || k->type == UUIDOID ||
 		((k->type == TEXTOID || k->type == VARCHAROID) && get_collation_isdeterministic(k->collation)))
 		k->kind = KEY_BYTES;
