@@ -2839,8 +2839,8 @@ COMMENT ON FUNCTION persona.profile_column_type(regclass, text) IS
   'Type of a column of a relation, NULL when it has none';
 
 -- Whether a key type has a default operator class of an access method, as
--- the type itself, its domain's base type or a type it is binary coercible
--- to (varchar uses text's).
+-- the type itself, its domain's base type or a type it is implicitly binary
+-- coercible to (varchar uses text's), as PostgreSQL finds one.
 CREATE FUNCTION persona.profile_key_has_opclass(t regtype, am name) RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 RETURN EXISTS (SELECT FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am a ON a.oid = oc.opcmethod
@@ -2849,7 +2849,7 @@ RETURN EXISTS (SELECT FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am a ON a
                  AND (oc.opcintype IN (ty.oid, ty.typbasetype)
                       OR EXISTS (SELECT FROM pg_catalog.pg_cast c
                                  WHERE c.castsource IN (ty.oid, ty.typbasetype) AND c.casttarget = oc.opcintype
-                                   AND c.castmethod = 'b')));
+                                   AND c.castmethod = 'b' AND c.castcontext = 'i')));
 COMMENT ON FUNCTION persona.profile_key_has_opclass(regtype, name) IS
   'Whether a customer key type has a default operator class of the access method (btree, hash), directly, through its domain''s base type or a binary-coercible type';
 
@@ -2917,17 +2917,19 @@ THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_s
  FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, %5$L, %6$L, %7$L) s)$q$,
     p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
     p.customer_col, p.time_col, p.amount_col)
--- other hashable keys: the same scan, keyed by the column's type
+-- other hashable keys: the same scan, keyed by the column's type (looked up
+-- now and named as this session sees it: key_type is spelled as the creating
+-- session saw it)
 WHEN extra_where IS NULL AND NOT persona.relation_is_remote(p.orders)
-     AND persona.profile_key_has_opclass(p.key_type::regtype, 'hash')
-THEN format($q$(SELECT s.customer_id::%1$s AS k, s.stats_state AS st, s.habits_state AS hb
- FROM persona.customer_states(%2$L::regclass, %3$s, %4$L, NULL::%1$s, %5$L, %6$L, %7$L) s)$q$,
-    p.key_type, p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
-    p.customer_col, p.time_col, p.amount_col)
+     AND persona.profile_key_has_opclass(persona.profile_column_type(p.orders, p.customer_col), 'hash')
+THEN format($q$(SELECT s.customer_id AS k, s.stats_state AS st, s.habits_state AS hb
+ FROM persona.customer_states(%1$L::regclass, %2$s, %3$L, NULL::%4$s, %5$L, %6$L, %7$L) s)$q$,
+    p.orders::text, persona.profile_day_end(p, as_of_sql), p.time_zone,
+    persona.profile_column_type(p.orders, p.customer_col), p.customer_col, p.time_col, p.amount_col)
 ELSE format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::numeric, %4$L::persona.time_zone) AS st,
         persona.habits_state(%2$s, %4$L::persona.time_zone) FILTER (WHERE o.%3$I IS NULL OR o.%3$I >= 0) AS hb
  FROM %5$s o
- WHERE o.%1$I IS NOT NULL AND %2$s < %6$s%7$s
+ WHERE NOT (o.%1$I IS NULL) AND %2$s < %6$s%7$s
  GROUP BY o.%1$I)$q$,
     p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.time_zone,
     p.orders::text, persona.profile_day_end(p, as_of_sql), coalesce(' AND ' || extra_where, '')) END;

@@ -849,6 +849,7 @@ keys_init(CustKeys *k, const PersonaRelation *rel, const CustScanSpec *spec, Mem
 {
 	AttrNumber	att = get_attnum(rel->relid, spec->cust_col);
 	const char *cust = quote_identifier(spec->cust_col);
+	Oid			key = OidIsValid(spec->key_type) ? getBaseType(spec->key_type) : InvalidOid;
 	Oid			col_type;
 	Oid			base;
 	int32		typmod;
@@ -859,7 +860,7 @@ keys_init(CustKeys *k, const PersonaRelation *rel, const CustScanSpec *spec, Mem
 	get_atttypetypmodcoll(rel->relid, att, &col_type, &typmod, &collation);
 	base = getBaseType(col_type);
 	memset(k, 0, sizeof(*k));
-	if (!OidIsValid(spec->key_type) && !is_integer_type(base))
+	if (!OidIsValid(key) && !is_integer_type(base))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("customer column \"%s\" must be smallint, integer or bigint", spec->cust_col),
@@ -868,24 +869,27 @@ keys_init(CustKeys *k, const PersonaRelation *rel, const CustScanSpec *spec, Mem
 	/*
 	 * A bigint key takes any integer column, as the functions without
 	 * customer_key do; other keys a column of their type, or of one that is
-	 * binary coercible to it (varchar to text).
+	 * binary coercible to it (varchar to text).  A domain key only a column
+	 * of that domain: customer_id has the domain's type, whose constraints
+	 * its values must meet.
 	 */
-	if (OidIsValid(spec->key_type) && base != spec->key_type &&
-		!(spec->key_type == INT8OID && is_integer_type(base)) &&
-		(is_integer_type(spec->key_type) || !IsBinaryCoercible(base, spec->key_type)))
+	if (OidIsValid(key) &&
+		((key != spec->key_type && col_type != spec->key_type) ||
+		 (base != key && !(key == INT8OID && is_integer_type(base)) &&
+		  (is_integer_type(key) || !IsBinaryCoercible(base, key)))))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("customer column \"%s\" is %s, not %s", spec->cust_col,
 						format_type_be(col_type), format_type_be(spec->key_type)),
 				 errdetail("customer_key gives the type of the customer keys and of the customer_id column."),
-				 errhint("Pass customer_key => NULL::%s.", format_type_be(base))));
-	if (!OidIsValid(spec->key_type) || is_integer_type(spec->key_type))
+				 errhint("Pass customer_key => NULL::%s.", format_type_be(col_type))));
+	if (!OidIsValid(key) || is_integer_type(key))
 	{
 		k->kind = KEY_INT;
-		k->type = OidIsValid(spec->key_type) ? spec->key_type : INT8OID;
+		k->type = OidIsValid(key) ? key : INT8OID;
 		return psprintf("%s::pg_catalog.int8", cust);
 	}
-	k->type = spec->key_type;
+	k->type = key;
 	get_typlenbyval(k->type, &k->typlen, &k->typbyval);
 	/* (a view's column of conflicting collations has none: the default's, as for an uncollated literal) */
 	k->collation = !type_is_collatable(k->type) ? InvalidOid : OidIsValid(collation) ? collation : DEFAULT_COLLATION_OID;
@@ -940,7 +944,7 @@ scan_query(const PersonaRelation *rel, const CustScanSpec *spec, const char *key
 	appendStringInfo(&q, "SELECT %s, %s, %s::pg_catalog.numeric FROM %s",
 					 key_sql, t.data, quote_identifier(spec->amount_col), rel->qualified);
 	if (spec->has_until)
-		appendStringInfo(&q, " WHERE %s IS NOT NULL AND %s < $1", cust, t.data);
+		appendStringInfo(&q, " WHERE NOT (%s IS NULL) AND %s < $1", cust, t.data);
 	return q.data;
 }
 
@@ -1227,7 +1231,7 @@ cust_scan_key_arg(FunctionCallInfo fcinfo, int argno)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("could not determine the type of customer_key")));
-	return getBaseType(type);
+	return type;
 }
 
 /* The result's first column (customer_id) must have the keys' type. */

@@ -103,6 +103,26 @@ SELECT count(*) FROM persona.customer_profile('cdnow_keys', '1998-06-30', custom
 CREATE TABLE by_point (customer_id point, ordered_at timestamptz, amount numeric);
 SELECT count(*) FROM persona.customer_profile('by_point', '1998-06-30', customer_key => NULL::point);
 SELECT count(*) FROM persona.customer_states('by_point', '1998-06-30', 'UTC', customer_key => NULL::point);
+-- A domain key: only from a column of that domain (customer_id has the
+-- domain's type, whose check its values must pass); a domain column with
+-- its base type's key gives base-typed ids.
+CREATE DOMAIN short_code AS text CHECK (length(value) < 3);
+CREATE TABLE by_domain (customer_id short_code, code text, ordered_at timestamptz, amount numeric);
+INSERT INTO by_domain VALUES ('ab', 'abcdef', '2024-01-01', 1), ('cd', 'cd', '2024-01-02', 2);
+SELECT customer_id, pg_typeof(customer_id) AS type, orders
+FROM persona.customer_profile('by_domain', '2024-12-31', customer_key => NULL::short_code) ORDER BY 1;
+SELECT customer_id, pg_typeof(customer_id) AS type, orders
+FROM persona.customer_profile('by_domain', '2024-12-31', customer_key => NULL::text) ORDER BY 1;
+SELECT customer_id FROM persona.customer_profile('by_domain', '2024-12-31', customer_key => NULL::short_code, customer_col => 'code');
+-- A composite key is skipped only when NULL as a whole, by both functions
+CREATE TYPE pair AS (a int, b int);
+CREATE TABLE by_pair (customer_id pair, ordered_at timestamptz, amount numeric);
+INSERT INTO by_pair VALUES (ROW(1, NULL), '2024-01-01', 1), (ROW(1, 2), '2024-01-01', 1), (ROW(1, 2), '2024-01-03', 1), (NULL, '2024-01-01', 1);
+SELECT customer_id, orders FROM persona.customer_profile('by_pair', '2024-12-31', customer_key => NULL::pair) ORDER BY 1;
+SELECT customer_id FROM persona.customer_states('by_pair', '2025-01-01', 'UTC', customer_key => NULL::pair) ORDER BY 1;
+DROP TABLE by_domain, by_pair;
+DROP DOMAIN short_code;
+DROP TYPE pair;
 -- A key type whose every value hashes alike (a hash operator class for
 -- point made here): keys still compare by the type's =, and customers
 -- beyond work_mem that no split of the hash can part end in a clear error.

@@ -84,6 +84,22 @@ FULL JOIN bi.shop_vc_customers v ON v.customer_id = c.customer_id
 FULL JOIN bi.shop_uuid_customers u ON u.customer_id = md5(c.customer_id)::uuid;
 SELECT persona.drop_profile('shop_vc'), persona.drop_profile('shop_uuid');
 DROP TABLE shop_orders_keys;
+-- a key type visible to the creating session only (a domain in its search_path):
+-- refreshes from other sessions name it as they see it
+CREATE SCHEMA codes;
+CREATE DOMAIN codes.code AS text;
+CREATE TABLE coded_orders AS SELECT customer::codes.code AS customer, placed_at, total FROM shop_orders;
+SET search_path = codes, public;
+SELECT count(*) FROM persona.create_profile('coded', 'public.coded_orders', customer_col => 'customer', time_col => 'placed_at',
+                                            amount_col => 'total', schema => 'bi', as_of => '2024-12-31', time_zone => 'Asia/Shanghai',
+                                            parts => ARRAY['segments']);
+RESET search_path;
+SELECT p.key_type, r.refresh, r.customers FROM persona.profiles p, persona.refresh_profile('coded') r WHERE p.name = 'coded';
+-- types a binary cast reaches only by assignment have no default operator class (xml)
+SELECT persona.profile_key_has_opclass('xml', 'btree') AS xml_btree, persona.profile_key_has_opclass('varchar', 'hash') AS varchar_hash;
+SELECT persona.drop_profile('coded');
+DROP TABLE coded_orders;
+DROP SCHEMA codes CASCADE;
 
 -- one customer in full
 \x on
