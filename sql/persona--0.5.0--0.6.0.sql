@@ -2243,7 +2243,7 @@ RETURN EXISTS (SELECT FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am a ON a
                                  WHERE c.castsource IN (ty.oid, ty.typbasetype) AND c.casttarget = oc.opcintype
                                    AND c.castmethod = 'b' AND c.castcontext = 'i')));
 COMMENT ON FUNCTION persona.profile_key_has_opclass(regtype, name) IS
-  'Whether a customer key type has a default operator class of the access method (btree, hash), directly, through its domain''s base type or a binary-coercible type';
+  'Whether a customer key type has a default operator class of the access method (btree, hash), directly, through its domain''s base type or a type it is implicitly binary coercible to';
 
 -- Customers keyed by any hashable type (text, uuid, numeric, ...):
 -- customer_key names the type (NULL::text), which customer_id then has, as
