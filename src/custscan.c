@@ -38,11 +38,9 @@
 #include "utils/builtins.h"
 #include "parser/parse_coerce.h"
 #include "utils/datum.h"
-#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/pg_locale.h"
 #include "utils/typcache.h"
 #include "tzspan.h"
 
@@ -139,15 +137,25 @@ hash_customer(int64 key)
 	return (uint32) x;
 }
 
+/* Whether a slot holds its key inline. */
+static inline bool
+slot_inline(const CustKeys *k, const KeySlot *slot)
+{
+	return !k->typbyval && (k->typlen == -1 ? VARATT_IS_1B(slot->bytes) : k->typlen <= KEY_INLINE);
+}
+
 /* The key a slot holds. */
 static inline Datum
 slot_key(const CustKeys *k, const KeySlot *slot)
 {
-	if (k->typbyval)
-		return slot->ref;
-	if (k->typlen == -1)
-		return VARATT_IS_1B(slot->bytes) ? PointerGetDatum(slot->bytes) : slot->ref;
-	return k->typlen <= KEY_INLINE ? PointerGetDatum(slot->bytes) : slot->ref;
+	return slot_inline(k, slot) ? PointerGetDatum(slot->bytes) : slot->ref;
+}
+
+/* The hash an entry's or lookup key of a non-integer kind carries. */
+static inline uint32
+stored_key_hash(int64 key)
+{
+	return (uint32) ((uint64) key >> 32);
 }
 
 /* The slot of an entry's or lookup key. */
@@ -189,13 +197,6 @@ key_to_slot(const CustKeys *k, Datum key, KeySlot *slot)
 		slot->ref = key;
 }
 
-/* Whether a slot holds its key inline. */
-static inline bool
-slot_inline(const CustKeys *k, const KeySlot *slot)
-{
-	return !k->typbyval && (k->typlen == -1 ? VARATT_IS_1B(slot->bytes) : k->typlen <= KEY_INLINE);
-}
-
 /* Two keys of a non-integer kind with equal hashes. */
 static bool
 key_datums_equal(const CustKeys *k, Datum a, Datum b)
@@ -225,7 +226,7 @@ stored_keys_equal(const CustKeys *k, int64 a, int64 b)
 	const KeySlot *x;
 	const KeySlot *y;
 
-	if ((uint64) a >> 32 != (uint64) b >> 32)
+	if (stored_key_hash(a) != stored_key_hash(b))
 		return false;
 	x = key_slot(k, a);
 	y = key_slot(k, b);
@@ -254,7 +255,7 @@ hash_entry_key_cfi(const CustKeys *k, int64 key)
 	static uint32 calls = 0;
 
 	PERSONA_CHECK_INTERRUPTS_EVERY(++calls, 14);
-	return likely(k->kind == KEY_INT) ? hash_customer(key) : (uint32) ((uint64) key >> 32);
+	return likely(k->kind == KEY_INT) ? hash_customer(key) : stored_key_hash(key);
 }
 
 #define SH_PREFIX custhash
@@ -606,7 +607,7 @@ prefetch_stored_key(const CustScan *s, const PendingRow *row)
 {
 	const CustEntry *e = &s->table->data[row->hash & s->table->sizemask];
 
-	if (e->status == custhash_SH_IN_USE && (uint32) ((uint64) e->cs.key >> 32) == row->hash)
+	if (e->status == custhash_SH_IN_USE && stored_key_hash(e->cs.key) == row->hash)
 		__builtin_prefetch(&s->keys.slots[(uint32) e->cs.key]);
 }
 
@@ -675,13 +676,14 @@ scan_flush(CustScan *s)
 }
 
 /*
- * Room for a by-reference key of len bytes in the batch: when it is full
- * the pending rows are applied first (which empties it).
+ * Room for a by-reference key of len bytes in the batch, taken: when it is
+ * full the pending rows are applied first (which empties it).
  */
 static char *
 batch_room(CustScan *s, Size len)
 {
 	CustKeys   *k = &s->keys;
+	char	   *room;
 
 	if (k->batch_used + MAXALIGN(len) > k->batch_cap)
 	{
@@ -692,7 +694,9 @@ batch_room(CustScan *s, Size len)
 			k->batch = repalloc_huge(k->batch, k->batch_cap);
 		}
 	}
-	return k->batch + k->batch_used;
+	room = k->batch + k->batch_used;
+	k->batch_used += MAXALIGN(len);
+	return room;
 }
 
 /*
@@ -723,7 +727,6 @@ batch_key(CustScan *s, Datum d)
 	len = datumGetSize(PointerGetDatum(plain), false, k->typlen);
 	copy = batch_room(s, len);
 	memcpy(copy, plain, len);
-	k->batch_used += MAXALIGN(len);
 	if (plain != DatumGetPointer(d))
 		pfree(plain);
 	return PointerGetDatum(copy);
@@ -738,8 +741,7 @@ row_set_key(CustScan *s, PendingRow *row, Datum key)
 	if (k->kind != KEY_INT)
 	{
 		key_to_slot(k, key, &row->slot);
-		if (slot_inline(k, &row->slot))
-			key = PointerGetDatum(row->slot.bytes);
+		key = slot_key(k, &row->slot);
 	}
 	row->key = key;
 	row->hash = row_key_hash(k, key);
@@ -1126,7 +1128,6 @@ read_spilled(CustScan *s, BufFile *file)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not read a persona spill file")));
-		s->keys.batch_used += MAXALIGN(r.key_bytes);
 		key = PointerGetDatum(copy);
 	}
 	row = &s->pending[s->npending];
