@@ -13,6 +13,7 @@
 #include "persona.h"
 
 #include "custscan.h"
+#include "parallel.h"
 #include "relation.h"
 #include "state.h"
 #include "tzspan.h"
@@ -28,10 +29,70 @@ PG_FUNCTION_INFO_V1(customer_states_keyed);
 /* Columns of the result: customer_id, stats_state, habits_state. */
 #define STATES_NATTS 3
 
+/* Emit the states of the scan's customers, every pass. */
+static void
+states_emit(CustScan *scan, pg_tz *zone, PersonaRowSink *sink, MemoryContext work)
+{
+	MemoryContext rowctx = AllocSetContextCreate(work, "persona customer_states row", ALLOCSET_SMALL_SIZES);
+	CustEntry  *e;
+
+	do
+	{
+		cust_scan_rewind(scan);
+		while ((e = cust_scan_next(scan)) != NULL)
+		{
+			Datum		values[STATES_NATTS];
+			bool		nulls[STATES_NATTS] = {false, false, false};
+
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextReset(rowctx);
+			MemoryContextSwitchTo(rowctx);
+			values[0] = cust_scan_key(scan, e);
+			values[1] = PointerGetDatum(order_stats_state_bytes(zone, &e->cs,
+																cust_scan_last_day(scan, e)));
+			/* habits_state over no rows (only refunds) is NULL */
+			if (e->cs.orders > 0)
+			{
+				int64		wd[7], hr[24];
+				int64		at_midnight = cust_scan_habits(scan, e, wd, hr);
+
+				values[2] = PointerGetDatum(habits_state_bytes(zone, wd, hr, at_midnight));
+			}
+			else
+				nulls[2] = true;
+			persona_sink_put(sink, values, nulls);
+			MemoryContextSwitchTo(work);
+		}
+	} while (cust_scan_next_pass(scan));	/* customers beyond work_mem come in later passes */
+	MemoryContextDelete(rowctx);
+}
+
+/* A worker's share of customer_states (the job is the scan's). */
+void
+states_parallel_worker(PersonaParallel *par, const void *data, Size len)
+{
+	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_states",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(work);
+	PersonaRelation rel;
+	CustScanSpec spec;
+	CustScan   *scan;
+	PersonaRowSink sink = {NULL, persona_parallel_result(par), par, 0};
+
+	Assert(len == sizeof(CustScanJob));
+	cust_scan_job_unpack(data, "customer_states", &rel, &spec);
+	scan = cust_scan_begin(&rel, &spec, work);
+	cust_scan_read(scan, persona_parallel_share(par), persona_parallel_shares(par));
+	states_emit(scan, spec.zone, &sink, work);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+}
+
 /*
  * The states of rel's customers: arguments 0, 1, 2 are orders, until and
  * time_zone, first.. customer_col, time_col, amount_col; keys of key_type
- * (InvalidOid: integers as bigint).
+ * (InvalidOid: integers as bigint).  With parallel workers each
+ * participant emits its share of the customers.
  */
 static Datum
 states_run(FunctionCallInfo fcinfo, int first, Oid key_type)
@@ -40,10 +101,11 @@ states_run(FunctionCallInfo fcinfo, int first, Oid key_type)
 	PersonaRelation rel;
 	CustScanSpec spec;
 	CustScan   *scan;
-	CustEntry  *e;
 	MemoryContext work;
-	MemoryContext rowctx;
 	MemoryContext old;
+	PersonaParallel *par = NULL;
+	PersonaRowSink sink;
+	int			nworkers;
 
 	/* (customer_key, between time_zone and the columns, names a type: its value may be NULL) */
 	for (int i = 0; i < first + 3; i++)
@@ -72,38 +134,27 @@ states_run(FunctionCallInfo fcinfo, int first, Oid key_type)
 	work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_states",
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
-	scan = cust_scan(&rel, &spec, work);
+	scan = cust_scan_begin(&rel, &spec, work);
 	cust_scan_check_result(scan, rsinfo->setDesc);
-
-	rowctx = AllocSetContextCreate(work, "persona customer_states row", ALLOCSET_SMALL_SIZES);
-	do
+	nworkers = persona_parallel_workers(&rel);
+	if (nworkers > 0)
 	{
-		cust_scan_rewind(scan);
-		while ((e = cust_scan_next(scan)) != NULL)
-		{
-			Datum		values[STATES_NATTS];
-			bool		nulls[STATES_NATTS] = {false, false, false};
+		CustScanJob job;
 
-			CHECK_FOR_INTERRUPTS();
-			MemoryContextReset(rowctx);
-			MemoryContextSwitchTo(rowctx);
-			values[0] = cust_scan_key(scan, e);
-			values[1] = PointerGetDatum(order_stats_state_bytes(spec.zone, &e->cs,
-																cust_scan_last_day(scan, e)));
-			/* habits_state over no rows (only refunds) is NULL */
-			if (e->cs.orders > 0)
-			{
-				int64		wd[7], hr[24];
-				int64		at_midnight = cust_scan_habits(scan, e, wd, hr);
-
-				values[2] = PointerGetDatum(habits_state_bytes(spec.zone, wd, hr, at_midnight));
-			}
-			else
-				nulls[2] = true;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			MemoryContextSwitchTo(work);
-		}
-	} while (cust_scan_next_pass(scan));	/* customers beyond work_mem come in later passes */
+		cust_scan_job_pack(&rel, &spec, &job);
+		par = persona_parallel_begin(PERSONA_JOB_STATES, &job, sizeof(job), nworkers, rsinfo->setDesc, "customer_states");
+	}
+	cust_scan_read(scan, 0, par ? persona_parallel_shares(par) : 1);
+	sink.result = rsinfo->setResult;
+	sink.desc = rsinfo->setDesc;
+	sink.par = par;
+	sink.rows = 0;
+	states_emit(scan, spec.zone, &sink, work);
+	if (par)
+	{
+		persona_parallel_drain(par, rsinfo->setResult, true);
+		persona_parallel_end(par);
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	return (Datum) 0;

@@ -108,6 +108,7 @@ typedef struct CustKeys
 	int16		typlen;
 	bool		typbyval;
 	Oid			collation;
+	Oid			int_column;		/* KEY_INT read as the column is: its type (int2, int4, int8); else int8 */
 	FmgrInfo	hash;			/* KEY_TYPED */
 	FmgrInfo	eq;
 	MemoryContext calls;		/* what hash and eq allocate (detoasted copies), emptied by each flush */
@@ -363,6 +364,12 @@ struct CustScan
 	bool		habits;
 	bool		last_days;
 	int64		skipped;		/* rows with a NULL customer */
+	int			share;			/* this participant takes the customers of share ... */
+	int			shares;			/* ... of shares (1: every customer) */
+	SPIPlanPtr	plan;			/* the scan's query, between cust_scan_begin and cust_scan_read */
+	bool		has_until;
+	TimestampTz until;
+	uint32		expected;		/* customers the statistics expect, every share */
 	HTAB	   *overflow;		/* HabitOverflow by customer, created on demand */
 	HTAB	   *refund_days;	/* RefundDay by customer, created on demand */
 	custhash_iterator it;
@@ -747,6 +754,17 @@ row_set_key(CustScan *s, PendingRow *row, Datum key)
 	row->hash = row_key_hash(k, key);
 }
 
+/*
+ * Which of shares participants takes the customer of a hash: its own
+ * mixing of the hash, so that the table's low bits and the spill files'
+ * high bits stay evenly used within a share.
+ */
+static inline int
+customer_share(uint32 hash, int shares)
+{
+	return (int) (((uint64) murmurhash32(hash ^ 0x5bd1e995) * (uint64) shares) >> 32);
+}
+
 /* Take one row (customer key, time timestamptz, amount numeric). */
 static bool
 scan_receive(TupleTableSlot *slot, DestReceiver *self)
@@ -755,17 +773,25 @@ scan_receive(TupleTableSlot *slot, DestReceiver *self)
 	PendingRow *row;
 	CustEntry  *slotp;
 	Datum		key;
+	bool		isnull;
 
-	slot_getallattrs(slot);
 	s->rows_seen++;
-	if (slot->tts_isnull[0])
+	/* the key first: another participant's row needs nothing else */
+	key = slot_getattr(slot, 1, &isnull);
+	if (isnull)
 	{
 		s->skipped++;
 		return true;
 	}
-	key = batch_key(s, slot->tts_values[0]);	/* (may apply the batch first) */
+	if (s->keys.kind == KEY_INT)
+		key = Int64GetDatum(s->keys.int_column == INT2OID ? (int64) DatumGetInt16(key) :
+							s->keys.int_column == INT4OID ? (int64) DatumGetInt32(key) : DatumGetInt64(key));
+	key = batch_key(s, key);	/* (may apply the batch first) */
 	row = &s->pending[s->npending];
 	row_set_key(s, row, key);
+	if (s->shares > 1 && customer_share(row->hash, s->shares) != s->share)
+		return true;			/* another participant's customer */
+	slot_getallattrs(slot);
 	row->no_order = slot->tts_isnull[1];
 	if (row->no_order)
 		goto queue;				/* like order_stats: ignored, customer kept */
@@ -889,7 +915,13 @@ keys_init(CustKeys *k, const PersonaRelation *rel, const CustScanSpec *spec, Mem
 	{
 		k->kind = KEY_INT;
 		k->type = OidIsValid(key) ? key : INT8OID;
-		return psprintf("%s::pg_catalog.int8", cust);
+		/*
+		 * A plain column, not a cast: a select list of the table's columns
+		 * as they are needs no projection, and the receiver deforms only
+		 * the key of another participant's rows (parallel.c).
+		 */
+		k->int_column = col_type == base ? base : INT8OID;
+		return col_type == base ? pstrdup(cust) : psprintf("%s::pg_catalog.int8", cust);
 	}
 	k->type = key;
 	get_typlenbyval(k->type, &k->typlen, &k->typbyval);
@@ -934,17 +966,22 @@ scan_query(const PersonaRelation *rel, const CustScanSpec *spec, const char *key
 	StringInfoData t;
 	StringInfoData q;
 
-	column_type(rel, spec->amount_col, "amount", "amount_col");
+	Oid			amount_type = column_type(rel, spec->amount_col, "amount", "amount_col");
+	const char *amount = quote_identifier(spec->amount_col);
+
 	initStringInfo(&t);
 	/* A profile reads timestamps and dates as local times in its zone. */
 	if (spec->zone_name && (time_type == TIMESTAMPOID || time_type == DATEOID))
 		appendStringInfo(&t, "(%s::pg_catalog.timestamp AT TIME ZONE %s)",
 						 quote_identifier(spec->time_col), quote_literal_cstr(spec->zone_name));
+	else if (time_type == TIMESTAMPTZOID)
+		appendStringInfoString(&t, quote_identifier(spec->time_col));	/* (no cast: see keys_init) */
 	else
 		appendStringInfo(&t, "%s::pg_catalog.timestamptz", quote_identifier(spec->time_col));
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s, %s, %s::pg_catalog.numeric FROM %s",
-					 key_sql, t.data, quote_identifier(spec->amount_col), rel->qualified);
+	appendStringInfo(&q, "SELECT %s, %s, %s%s FROM %s",
+					 key_sql, t.data, amount, amount_type == NUMERICOID ? "" : "::pg_catalog.numeric",
+					 rel->qualified);
 	if (spec->has_until)
 		appendStringInfo(&q, " WHERE NOT (%s IS NULL) AND %s < $1", cust, t.data);
 	return q.data;
@@ -1048,19 +1085,18 @@ relation_rows(const PersonaRelation *rel)
 }
 
 /*
- * Read rel into a new scan in ctx (which must outlive the walk of the
- * tables; deleting it frees everything): the first pass.  Walk its
- * customers, then call cust_scan_next_pass until it returns false.
+ * A scan of rel in ctx (which must outlive the walk of the tables;
+ * deleting it frees everything): checks the columns and plans the query,
+ * reads nothing yet.  cust_scan_read reads it.  Between the two SPI is
+ * connected.
  */
 CustScan *
-cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx)
+cust_scan_begin(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx)
 {
 	CustScan   *s = MemoryContextAllocZero(ctx, sizeof(CustScan));
-	SPIExecuteOptions opts;
-	SPIPlanPtr	plan;
 	Oid			argtype = TIMESTAMPTZOID;
 	char	   *query;
-	int			ret;
+	MemoryContext caller = CurrentMemoryContext;
 
 	s->pub.receiveSlot = scan_receive;
 	s->pub.rStartup = scan_startup;
@@ -1074,33 +1110,114 @@ cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ct
 	s->last_days = spec->last_days;
 	s->mem_limit = get_hash_memory_limit();
 	s->caller = spec->caller;
+	s->has_until = spec->has_until;
+	s->until = spec->until;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query = scan_query(rel, spec, keys_init(&s->keys, rel, spec, ctx));
-	pass_begin(s, expected_customers(rel, spec->cust_col));
+	s->expected = expected_customers(rel, spec->cust_col);
 	s->rows_total = relation_rows(rel);
-	plan = SPI_prepare_cursor(query, spec->has_until ? 1 : 0, &argtype, CURSOR_OPT_PARALLEL_OK);
-	if (plan == NULL)
+	/* (no parallel plan: persona's own workers read a relation in parallel, parallel.c) */
+	s->plan = SPI_prepare(query, spec->has_until ? 1 : 0, &argtype);
+	if (s->plan == NULL)
 		elog(ERROR, "%s scan could not be planned: %s", spec->caller, SPI_result_code_string(SPI_result));
+	/* (SPI_connect switched to its own context, which goes at SPI_finish: the caller's, until then) */
+	MemoryContextSwitchTo(caller);
+	return s;
+}
+
+/*
+ * The first pass of a scan from cust_scan_begin, over the customers of
+ * share (0 .. shares - 1) of shares: participants of a parallel scan each
+ * read every row and keep their share of the customers.  Walk its
+ * customers, then call cust_scan_next_pass until it returns false.
+ */
+void
+cust_scan_read(CustScan *s, int share, int shares)
+{
+	SPIExecuteOptions opts;
+	int			ret;
+
+	Assert(share >= 0 && share < shares);
+	s->share = share;
+	s->shares = shares;
+	pass_begin(s, Max(s->expected / shares, 1024));
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
 	opts.dest = &s->pub;
-	if (spec->has_until)
+	if (s->has_until)
 	{
 		opts.params = makeParamList(1);
-		opts.params->params[0].value = TimestampTzGetDatum(spec->until);
+		opts.params->params[0].value = TimestampTzGetDatum(s->until);
 		opts.params->params[0].isnull = false;
 		opts.params->params[0].pflags = PARAM_FLAG_CONST;
 		opts.params->params[0].ptype = TIMESTAMPTZOID;
 	}
-	ret = SPI_execute_plan_extended(plan, &opts);
+	ret = SPI_execute_plan_extended(s->plan, &opts);
 	/* SPI reports a SELECT into a custom receiver as SPI_OK_UTILITY. */
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "%s scan failed: %s", spec->caller, SPI_result_code_string(ret));
+		elog(ERROR, "%s scan failed: %s", s->caller, SPI_result_code_string(ret));
 	SPI_finish();
+	s->plan = NULL;
 	pass_end(s);
+}
+
+/* cust_scan_begin and cust_scan_read of every customer, in one process. */
+CustScan *
+cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx)
+{
+	CustScan   *s = cust_scan_begin(rel, spec, ctx);
+
+	cust_scan_read(s, 0, 1);
 	return s;
+}
+
+/*
+ * A scan's relation and spec as plain bytes, for a parallel worker to
+ * start the same scan (cust_scan_job_unpack).  The spec must have passed
+ * cust_scan_begin: its column names fit a NAMEDATALEN name.
+ */
+void
+cust_scan_job_pack(const PersonaRelation *rel, const CustScanSpec *spec, CustScanJob *job)
+{
+	memset(job, 0, sizeof(*job));
+	job->relid = rel->relid;
+	job->key_type = spec->key_type;
+	strlcpy(job->cust_col, spec->cust_col, NAMEDATALEN);
+	strlcpy(job->time_col, spec->time_col, NAMEDATALEN);
+	strlcpy(job->amount_col, spec->amount_col, NAMEDATALEN);
+	strlcpy(job->zone, pg_get_timezone_name(spec->zone), sizeof(job->zone));
+	job->has_zone_name = spec->zone_name != NULL;
+	if (spec->zone_name)
+		strlcpy(job->zone_name, spec->zone_name, sizeof(job->zone_name));
+	job->has_until = spec->has_until;
+	job->until = spec->until;
+	job->as_of_day = spec->as_of_day;
+	job->habits = spec->habits;
+	job->last_days = spec->last_days;
+}
+
+/* The relation and spec of a packed scan; caller names the function for errors. */
+void
+cust_scan_job_unpack(const CustScanJob *job, const char *caller, PersonaRelation *rel, CustScanSpec *spec)
+{
+	persona_resolve_relation(job->relid, rel);
+	memset(spec, 0, sizeof(*spec));
+	spec->key_type = job->key_type;
+	spec->cust_col = pstrdup(job->cust_col);
+	spec->time_col = pstrdup(job->time_col);
+	spec->amount_col = pstrdup(job->amount_col);
+	spec->zone = pg_tzset(job->zone);
+	if (spec->zone == NULL)
+		elog(ERROR, "parallel worker could not load time zone \"%s\"", job->zone);
+	spec->zone_name = job->has_zone_name ? pstrdup(job->zone_name) : NULL;
+	spec->has_until = job->has_until;
+	spec->until = job->until;
+	spec->as_of_day = job->as_of_day;
+	spec->habits = job->habits;
+	spec->last_days = job->last_days;
+	spec->caller = caller;
 }
 
 /* Read one row back from a spill file into the pending batch; false at its end. */

@@ -76,6 +76,24 @@ typedef struct CustScanSpec
 
 typedef struct CustScan CustScan;
 
+/* A scan's relation and spec as plain bytes, for a parallel worker. */
+typedef struct CustScanJob
+{
+	Oid			relid;
+	Oid			key_type;
+	char		cust_col[NAMEDATALEN];
+	char		time_col[NAMEDATALEN];
+	char		amount_col[NAMEDATALEN];
+	char		zone[TZ_STRLEN_MAX + 1];	/* pg_get_timezone_name of spec->zone */
+	char		zone_name[TZ_STRLEN_MAX + 1];
+	bool		has_zone_name;
+	bool		has_until;
+	TimestampTz until;
+	int32		as_of_day;
+	bool		habits;
+	bool		last_days;
+} CustScanJob;
+
 /*
  * The first pass over rel: walk its customers (rewind, next), then call
  * cust_scan_next_pass until it returns false.  A pass holds at most
@@ -83,6 +101,11 @@ typedef struct CustScan CustScan;
  * files for a later pass.  Each customer comes in exactly one pass.
  */
 extern CustScan *cust_scan(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx);
+extern CustScan *cust_scan_begin(const PersonaRelation *rel, const CustScanSpec *spec, MemoryContext ctx);
+extern void cust_scan_read(CustScan *s, int share, int shares);
+extern void cust_scan_job_pack(const PersonaRelation *rel, const CustScanSpec *spec, CustScanJob *job);
+extern void cust_scan_job_unpack(const CustScanJob *job, const char *caller, PersonaRelation *rel,
+								 CustScanSpec *spec);
 extern bool cust_scan_next_pass(CustScan *s);
 extern bool cust_scan_spilled(const CustScan *s);
 extern void cust_scan_spill_stats(const CustScan *s, int *passes, int64 *rows);

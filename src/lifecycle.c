@@ -52,6 +52,8 @@ typedef struct LifecycleParams
 
 static const char *const stage_names[] = {"prospect", "new", "growing", "mature", "declining", "churned"};
 
+StaticAssertDecl(lengthof(stage_names) == PERSONA_LIFECYCLE_STAGES, "PERSONA_LIFECYCLE_STAGES counts the stages");
+
 enum
 {
 	LC_PROSPECT, LC_NEW, LC_GROWING, LC_MATURE, LC_DECLINING, LC_CHURNED

@@ -82,6 +82,7 @@ extern void persona_stats_values(struct CustState *cs, const struct CustResult *
 extern TupleDesc persona_result_desc(FunctionCallInfo fcinfo);
 extern Datum persona_lifecycle_value(const struct CustResult *r, const Datum *stage_values);
 extern const Datum *persona_lifecycle_values(FunctionCallInfo fcinfo);
+#define PERSONA_LIFECYCLE_STAGES 6	/* values persona_lifecycle_values returns */
 
 /* label.c: values of persona's enum types */
 extern Datum persona_enum_value(const char *typname, const char *label);

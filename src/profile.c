@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "custscan.h"
+#include "parallel.h"
 #include "relation.h"
 #include "rfm.h"
 
@@ -134,6 +135,7 @@ typedef struct ProfileRun
 	/* R, F, M of the customers with orders (M: of those with an amount) */
 	double	   *r, *f, *m;
 	int64		n, nm, cap;
+	TupleDesc	held_desc;		/* rows held while the customers come in several passes */
 } ProfileRun;
 
 /* Room for R, F and M of cap customers. */
@@ -167,7 +169,7 @@ compute_cuts(ProfileRun *p)
 {
 	int			k = p->bins - 1;
 
-	p->cuts = palloc(sizeof(double) * 3 * k);
+	p->cuts = palloc0(sizeof(double) * 3 * k);
 	if (p->n > 0)
 	{
 		rfm_quantile_cuts(p->r, p->n, p->bins, true, p->cuts);
@@ -215,70 +217,45 @@ fill_score(const ProfileRun *p, double r, double f, double m, Datum *values, boo
 }
 
 /*
- * One pass held every customer: cut points from them, then their rows
- * straight from the table.
+ * Note R, F, M of the scan's customers.  When they came in one pass they
+ * stay in the table until profile_emit; returns NULL.  When they came in
+ * several (they did not fit in work_mem) each pass's rows wait, with the
+ * R, F and M they are scored on, in a tuplestore (which spills to disk as
+ * well) until the cut points are known: returns it.
  */
-static void
-emit_one_pass(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext work)
+static Tuplestorestate *
+profile_collect(ProfileRun *p, CustScan *scan, TupleDesc result, MemoryContext work)
 {
-	MemoryContext rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
+	MemoryContext rowctx;
+	Tuplestorestate *held;
 	CustEntry  *e;
 	uint64		visited = 0;
 
-	reserve_rfm(p, (int64) cust_scan_customers(scan));	/* every customer at once: one allocation */
-	cust_scan_rewind(scan);
-	while ((e = cust_scan_next(scan)) != NULL)
+	if (!cust_scan_spilled(scan))
 	{
-		CustResult	cr;
+		reserve_rfm(p, (int64) cust_scan_customers(scan));	/* every customer at once: one allocation */
+		cust_scan_rewind(scan);
+		while ((e = cust_scan_next(scan)) != NULL)
+		{
+			CustResult	cr;
 
-		PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
-		cust_finish(&e->cs, p->as_of_day, &cr);
-		note_rfm(p, &cr);
+			PERSONA_CHECK_INTERRUPTS_EVERY(++visited, 12);
+			cust_finish(&e->cs, p->as_of_day, &cr);
+			note_rfm(p, &cr);
+		}
+		return NULL;
 	}
-	compute_cuts(p);
-	cust_scan_rewind(scan);
-	while ((e = cust_scan_next(scan)) != NULL)
-	{
-		Datum		values[PROFILE_NATTS];
-		bool		nulls[PROFILE_NATTS];
-		CustResult	cr;
-
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(rowctx);
-		MemoryContextSwitchTo(rowctx);
-		cust_finish(&e->cs, p->as_of_day, &cr);
-		fill_row(p, scan, e, &cr, values, nulls);
-		if (cr.has_orders)
-			fill_score(p, cr.recency_days, (double) cr.orders,
-					   cr.has_revenue ? cr.revenue_float : NAN, values, nulls);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		MemoryContextSwitchTo(work);
-	}
-}
-
-/*
- * The customers came in several passes (they did not fit in work_mem):
- * each pass's rows wait, with the R, F and M they are scored on, in a
- * tuplestore (which spills to disk as well) until every customer has been
- * seen and the cut points are known.
- */
-static void
-emit_passes(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext work)
-{
-	MemoryContext rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
-	TupleDesc	held_desc = CreateTemplateTupleDesc(PROFILE_NATTS + 3);
+	rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
+	p->held_desc = CreateTemplateTupleDesc(PROFILE_NATTS + 3);
+	for (int i = 0; i < PROFILE_NATTS; i++)
+		TupleDescCopyEntry(p->held_desc, i + 1, result, i + 1);
+	for (int i = 0; i < 3; i++)
+		TupleDescInitEntry(p->held_desc, PROFILE_NATTS + i + 1, NULL, FLOAT8OID, -1, 0);
 	/*
 	 * An eighth of work_mem: the table of a pass takes work_mem x
 	 * hash_mem_multiplier meanwhile, the result tuplestore work_mem at the end.
 	 */
-	Tuplestorestate *held = tuplestore_begin_heap(false, false, Max(64, work_mem / 8));
-	TupleTableSlot *slot;
-	CustEntry  *e;
-
-	for (int i = 0; i < PROFILE_NATTS; i++)
-		TupleDescCopyEntry(held_desc, i + 1, rsinfo->setDesc, i + 1);
-	for (int i = 0; i < 3; i++)
-		TupleDescInitEntry(held_desc, PROFILE_NATTS + i + 1, NULL, FLOAT8OID, -1, 0);
+	held = tuplestore_begin_heap(false, false, Max(64, work_mem / 8));
 	do
 	{
 		cust_scan_rewind(scan);
@@ -300,12 +277,45 @@ emit_passes(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext 
 			values[PROFILE_NATTS + 2] = Float8GetDatum(cr.has_revenue ? cr.revenue_float : NAN);
 			nulls[PROFILE_NATTS] = !cr.has_orders;
 			nulls[PROFILE_NATTS + 1] = nulls[PROFILE_NATTS + 2] = false;
-			tuplestore_putvalues(held, held_desc, values, nulls);
+			tuplestore_putvalues(held, p->held_desc, values, nulls);
 			MemoryContextSwitchTo(work);
 		}
 	} while (cust_scan_next_pass(scan));
-	compute_cuts(p);
-	slot = MakeSingleTupleTableSlot(held_desc, &TTSOpsMinimalTuple);
+	MemoryContextDelete(rowctx);
+	return held;
+}
+
+/* Score, label and emit the customers profile_collect noted, once the cut points are known. */
+static void
+profile_emit(ProfileRun *p, CustScan *scan, Tuplestorestate *held, PersonaRowSink *sink, MemoryContext work)
+{
+	MemoryContext rowctx = AllocSetContextCreate(work, "persona customer_profile row", ALLOCSET_SMALL_SIZES);
+	TupleTableSlot *slot;
+	CustEntry  *e;
+
+	if (held == NULL)
+	{
+		cust_scan_rewind(scan);
+		while ((e = cust_scan_next(scan)) != NULL)
+		{
+			Datum		values[PROFILE_NATTS];
+			bool		nulls[PROFILE_NATTS];
+			CustResult	cr;
+
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextReset(rowctx);
+			MemoryContextSwitchTo(rowctx);
+			cust_finish(&e->cs, p->as_of_day, &cr);
+			fill_row(p, scan, e, &cr, values, nulls);
+			if (cr.has_orders)
+				fill_score(p, cr.recency_days, (double) cr.orders,
+						   cr.has_revenue ? cr.revenue_float : NAN, values, nulls);
+			persona_sink_put(sink, values, nulls);
+			MemoryContextSwitchTo(work);
+		}
+		return;
+	}
+	slot = MakeSingleTupleTableSlot(p->held_desc, &TTSOpsMinimalTuple);
 	while (tuplestore_gettupleslot(held, true, false, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -317,7 +327,7 @@ emit_passes(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext 
 					   DatumGetFloat8(slot->tts_values[PROFILE_NATTS + 1]),
 					   DatumGetFloat8(slot->tts_values[PROFILE_NATTS + 2]),
 					   slot->tts_values, slot->tts_isnull);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, slot->tts_values, slot->tts_isnull);
+		persona_sink_put(sink, slot->tts_values, slot->tts_isnull);
 		MemoryContextSwitchTo(work);
 	}
 	ExecDropSingleTupleTableSlot(slot);
@@ -325,9 +335,125 @@ emit_passes(ProfileRun *p, CustScan *scan, ReturnSetInfo *rsinfo, MemoryContext 
 }
 
 /*
+ * A profile's arguments but the scan's, as plain bytes for a worker: the
+ * scheme's name follows.
+ */
+typedef struct ProfileJob
+{
+	CustScanJob scan;
+	int			bins;
+	int32		as_of_day;
+	bool		want_habits;
+	PersonaLanguage lang;
+	Datum		stages[PERSONA_LIFECYCLE_STAGES];
+	char		scheme[FLEXIBLE_ARRAY_MEMBER];
+} ProfileJob;
+
+/* Everything but the scan, from a job; result is the rows' descriptor. */
+static void
+profile_setup(ProfileRun *p, const ProfileJob *job, TupleDesc result, MemoryContext work)
+{
+	memset(p, 0, sizeof(*p));
+	p->bins = job->bins;
+	p->as_of_day = job->as_of_day;
+	p->want_habits = job->want_habits;
+	p->lang = job->lang;
+	p->stages = job->stages;
+	p->scheme = segment_scheme_load(job->scheme, work);
+	p->habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
+		TupleDescAttr(result, OS_NATTS + 4)->atttypid, -1));
+	p->cap = 1024;
+	p->r = MemoryContextAllocHuge(work, sizeof(double) * p->cap);
+	p->f = MemoryContextAllocHuge(work, sizeof(double) * p->cap);
+	p->m = MemoryContextAllocHuge(work, sizeof(double) * p->cap);
+}
+
+/* The R, F and M a worker noted, for the leader's cut points: n, nm, r[n], f[n], m[nm]. */
+static void
+send_rfm(PersonaParallel *par, const ProfileRun *p)
+{
+	Size		len = 2 * sizeof(int64) + sizeof(double) * (2 * p->n + p->nm);
+	char	   *buf = palloc_extended(len, MCXT_ALLOC_HUGE);
+	char	   *w = buf;
+
+	memcpy(w, &p->n, sizeof(int64));
+	memcpy(w + sizeof(int64), &p->nm, sizeof(int64));
+	w += 2 * sizeof(int64);
+	memcpy(w, p->r, sizeof(double) * p->n);
+	w += sizeof(double) * p->n;
+	memcpy(w, p->f, sizeof(double) * p->n);
+	w += sizeof(double) * p->n;
+	memcpy(w, p->m, sizeof(double) * p->nm);
+	persona_parallel_send(par, buf, len);
+	pfree(buf);
+}
+
+/* Add a worker's R, F and M (send_rfm) to the leader's. */
+static void
+receive_rfm(PersonaParallel *par, int worker, ProfileRun *p)
+{
+	Size		len;
+	char	   *buf = persona_parallel_receive(par, worker, &len);
+	int64		n, nm;
+	const char *r;
+
+	if (len < 2 * sizeof(int64))
+		elog(ERROR, "persona parallel worker %d sent a malformed message", worker);
+	memcpy(&n, buf, sizeof(int64));
+	memcpy(&nm, buf + sizeof(int64), sizeof(int64));
+	if (n < 0 || nm < 0 || nm > n || len != 2 * sizeof(int64) + sizeof(double) * (2 * n + nm))
+		elog(ERROR, "persona parallel worker %d sent a malformed message", worker);
+	if (p->n + n > p->cap)
+		reserve_rfm(p, p->n + n);
+	r = buf + 2 * sizeof(int64);
+	memcpy(p->r + p->n, r, sizeof(double) * n);
+	memcpy(p->f + p->n, r + sizeof(double) * n, sizeof(double) * n);
+	memcpy(p->m + p->nm, r + sizeof(double) * 2 * n, sizeof(double) * nm);
+	p->n += n;
+	p->nm += nm;
+	pfree(buf);
+}
+
+/* A worker's share of a profile: its rows, scored on the cut points the leader publishes. */
+void
+profile_parallel_worker(PersonaParallel *par, const void *data, Size len)
+{
+	const ProfileJob *job = data;
+	TupleDesc	result = persona_parallel_result(par);
+	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_profile",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(work);
+	PersonaRelation rel;
+	CustScanSpec spec;
+	CustScan   *scan;
+	ProfileRun	p;
+	Tuplestorestate *held;
+	PersonaRowSink sink = {NULL, result, par, 0};
+	Size		cuts_len;
+	const void *cuts;
+
+	cust_scan_job_unpack(&job->scan, "customer_profile", &rel, &spec);
+	profile_setup(&p, job, result, work);
+	scan = cust_scan_begin(&rel, &spec, work);
+	cust_scan_read(scan, persona_parallel_share(par), persona_parallel_shares(par));
+	held = profile_collect(&p, scan, result, work);
+	send_rfm(par, &p);
+	cuts = persona_parallel_published(par, &cuts_len);
+	if (cuts_len != sizeof(double) * 3 * (p.bins - 1))
+		elog(ERROR, "persona parallel leader published %zu bytes of cut points", cuts_len);
+	p.cuts = palloc(cuts_len);
+	memcpy(p.cuts, cuts, cuts_len);
+	profile_emit(&p, scan, held, &sink, work);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+}
+
+/*
  * The profile of rel as of as_of, days in zone, labels in lang; arguments
  * first.. are customer_col, time_col, amount_col, bins, scheme, habits;
- * customers keyed by key_type (InvalidOid: integers as bigint).
+ * customers keyed by key_type (InvalidOid: integers as bigint).  With
+ * parallel workers each participant profiles its share of the customers;
+ * the cut points are the leader's, over the R, F and M of all of them.
  */
 static Datum
 profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_of,
@@ -339,43 +465,66 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 	CustScanSpec spec;
 	CustScan   *scan;
 	ProfileRun	p;
+	ProfileJob *job;
+	const char *scheme = text_to_cstring(PG_GETARG_TEXT_PP(first + 4));
+	Size		job_len = offsetof(ProfileJob, scheme) + strlen(scheme) + 1;
+	PersonaParallel *par = NULL;
+	Tuplestorestate *held;
+	PersonaRowSink sink;
+	int			nworkers;
 
 	memset(&spec, 0, sizeof(spec));
-	memset(&p, 0, sizeof(p));
 	spec.cust_col = text_to_cstring(PG_GETARG_TEXT_PP(first));
 	spec.time_col = text_to_cstring(PG_GETARG_TEXT_PP(first + 1));
 	spec.amount_col = text_to_cstring(PG_GETARG_TEXT_PP(first + 2));
 	spec.key_type = key_type;
-	p.bins = PG_GETARG_INT32(first + 3);
-	p.want_habits = PG_GETARG_BOOL(first + 5);
-	p.lang = lang;
-	rfm_check_bins(p.bins);
+	rfm_check_bins(PG_GETARG_INT32(first + 3));
 
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "persona customer_profile",
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 
-	spec.as_of_day = p.as_of_day = persona_zone_day(zone, as_of, "as_of");
-	p.scheme = segment_scheme_load(text_to_cstring(PG_GETARG_TEXT_PP(first + 4)), work);
-	p.stages = persona_lifecycle_values(fcinfo);
-	p.habits = habits_maker(work, lookup_rowtype_tupdesc_copy(
-		TupleDescAttr(rsinfo->setDesc, OS_NATTS + 4)->atttypid, -1));
-	p.cap = 1024;
-	p.r = MemoryContextAllocHuge(work, sizeof(double) * p.cap);
-	p.f = MemoryContextAllocHuge(work, sizeof(double) * p.cap);
-	p.m = MemoryContextAllocHuge(work, sizeof(double) * p.cap);
+	job = palloc0(job_len);
+	job->bins = PG_GETARG_INT32(first + 3);
+	job->want_habits = PG_GETARG_BOOL(first + 5);
+	job->lang = lang;
+	job->as_of_day = persona_zone_day(zone, as_of, "as_of");
+	memcpy(job->stages, persona_lifecycle_values(fcinfo), sizeof(job->stages));
+	strcpy(job->scheme, scheme);
+	profile_setup(&p, job, rsinfo->setDesc, work);
 
 	/* Scan: every order into the hash table (or, beyond work_mem, several passes). */
+	spec.as_of_day = p.as_of_day;
 	spec.zone = zone;
 	spec.habits = p.want_habits;
 	spec.caller = "customer_profile";
-	scan = cust_scan(rel, &spec, work);
+	scan = cust_scan_begin(rel, &spec, work);
 	cust_scan_check_result(scan, rsinfo->setDesc);
-	if (!cust_scan_spilled(scan))
-		emit_one_pass(&p, scan, rsinfo, work);
-	else
-		emit_passes(&p, scan, rsinfo, work);
+	nworkers = persona_parallel_workers(rel);
+	if (nworkers > 0)
+	{
+		cust_scan_job_pack(rel, &spec, &job->scan);
+		par = persona_parallel_begin(PERSONA_JOB_PROFILE, job, job_len, nworkers, rsinfo->setDesc, "customer_profile");
+	}
+	cust_scan_read(scan, 0, par ? persona_parallel_shares(par) : 1);
+	held = profile_collect(&p, scan, rsinfo->setDesc, work);
+	if (par)
+		for (int i = 0; i < persona_parallel_launched(par); i++)
+			receive_rfm(par, i, &p);
+	compute_cuts(&p);
+	if (par)
+		persona_parallel_publish(par, p.cuts, sizeof(double) * 3 * (p.bins - 1));
+	sink.result = rsinfo->setResult;
+	sink.desc = rsinfo->setDesc;
+	sink.par = par;
+	sink.rows = 0;
+	profile_emit(&p, scan, held, &sink, work);
+	if (par)
+	{
+		persona_parallel_drain(par, rsinfo->setResult, true);
+		persona_parallel_end(par);
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	return (Datum) 0;

@@ -539,24 +539,89 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 
 
 /*
- * Quantile cuts of v[0..n-1] (sorted here, ascending = worst first):
+ * Put the value of rank nth (0-based) of v[lo..hi-1] at v[nth], the smaller
+ * ones before it, the larger after: a quickselect with a three-way
+ * partition, since RFM values tie massively (frequencies, days).
+ */
+static void
+select_rank(double *v, int64 lo, int64 hi, int64 nth)
+{
+	while (hi - lo > 16)
+	{
+		double		a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		int64		lt = lo, i = lo, gt = hi;
+
+		CHECK_FOR_INTERRUPTS();
+		/* [lo, lt) < pivot, [lt, i) = pivot, [gt, hi) > pivot */
+		while (i < gt)
+		{
+			double		x = v[i];
+
+			if (x < pivot)
+			{
+				v[i++] = v[lt];
+				v[lt++] = x;
+			}
+			else if (x > pivot)
+			{
+				v[i] = v[--gt];
+				v[gt] = x;
+			}
+			else
+				i++;
+		}
+		if (nth < lt)
+			hi = lt;
+		else if (nth >= gt)
+			lo = gt;
+		else
+			return;
+	}
+	for (int64 i = lo + 1; i < hi; i++)
+	{
+		double		x = v[i];
+		int64		j = i;
+
+		for (; j > lo && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * Quantile cuts of v[0..n-1] (reordered here, ascending = worst first):
  * cut[k-1] is the smallest value with at least k*n/bins values strictly
- * below it, or +Infinity when no such value exists.
+ * below it, or +Infinity when no such value exists.  That is the smallest
+ * value above the one of rank ceil(k n / bins) - 1: no sort, a selection
+ * per cut (each in the part right of the previous one) and a scan.
  */
 static void
 quantile_cuts_ascending(double *v, int64 n, int bins, double *cut)
 {
-	f8state_sort(v, n);
+	int64		lo = 0;
+
 	for (int k = 1; k < bins; k++)
 	{
 		int64		j = (k * n + bins - 1) / bins;	/* ceil(k n / bins) */
+		double		below;
+		double		next = INFINITY;
 
-		while (j < n && j > 0 && v[j] == v[j - 1])
+		if (j >= n)
 		{
-			j++;
-			PERSONA_CHECK_INTERRUPTS_EVERY(j, 16);
+			cut[k - 1] = INFINITY;
+			continue;
 		}
-		cut[k - 1] = j < n ? v[j] : INFINITY;
+		select_rank(v, lo, n, j - 1);
+		lo = j - 1;
+		below = v[j - 1];
+		for (int64 i = j; i < n; i++)
+		{
+			PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
+			if (v[i] > below && v[i] < next)
+				next = v[i];
+		}
+		cut[k - 1] = next;
 	}
 }
 

@@ -1,0 +1,5 @@
+-- (c1) (c) in one process: customer_profile without its parallel workers
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*), max(last_at), sum(orders), sum(revenue), max(gap_sd_days),
+       sum(persona.score(rfm)), sum(hashtext(segment)), max(customer_id)
+FROM persona.customer_profile('orders', '2025-01-01', habits => false)
