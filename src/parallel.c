@@ -19,6 +19,8 @@
  */
 #include "persona.h"
 
+#include <unistd.h>
+
 #include "parallel.h"
 
 #include "access/parallel.h"
@@ -100,8 +102,10 @@ struct PersonaParallel
  * process: in a parallel worker or a parallel query already; a view,
  * foreign or partitioned table (their scans may not be parallel safe);
  * temporary tables (workers cannot read them); row security in force (its
- * policies may call anything).  Otherwise PostgreSQL's rule for a parallel
- * sequential scan of the table.
+ * policies may call anything).  Otherwise the table's parallel_workers
+ * storage parameter when set, else PostgreSQL's rule for a parallel
+ * sequential scan of it, and at most one participant per CPU: every
+ * participant reads all rows, so one more than the CPUs only adds a scan.
  */
 int
 persona_parallel_workers(const PersonaRelation *rel)
@@ -109,6 +113,7 @@ persona_parallel_workers(const PersonaRelation *rel)
 	Relation	r;
 	RelOptInfo *info;
 	int			n;
+	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (!IsUnderPostmaster || IsParallelWorker() || IsInParallelMode() ||
 		max_parallel_workers_per_gather <= 0 || max_parallel_workers <= 0)
@@ -124,6 +129,8 @@ persona_parallel_workers(const PersonaRelation *rel)
 	info->rel_parallel_workers = RelationGetParallelWorkers(r, -1);
 	n = compute_parallel_worker(info, (double) RelationGetNumberOfBlocks(r), -1,
 								max_parallel_workers_per_gather);
+	if (info->rel_parallel_workers < 0 && cpus > 0)
+		n = Min(n, (int) Max(cpus - 1, 0));
 	table_close(r, AccessShareLock);
 	pfree(info);
 	return n;

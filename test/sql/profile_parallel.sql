@@ -27,8 +27,11 @@ CREATE TABLE one_process_states AS SELECT * FROM persona.customer_states('par_or
 CREATE TABLE one_process_states_text AS
 SELECT * FROM persona.customer_states('par_orders_text', '2025-01-01', 'Asia/Shanghai', customer_key => NULL::text);
 SET min_parallel_table_scan_size = 0;
--- the number of workers a parallel sequential scan of the table would get
 SET max_parallel_workers_per_gather = 3;
+-- the table's parallel_workers as set (else PostgreSQL's rule for a parallel
+-- sequential scan, at most one participant per CPU)
+ALTER TABLE par_orders SET (parallel_workers = 3);
+ALTER TABLE par_orders_text SET (parallel_workers = 3);
 SET client_min_messages = debug1;
 SELECT count(*) FROM persona.customer_profile('par_orders', '2025-01-01', habits => false);
 RESET client_min_messages;
@@ -40,7 +43,7 @@ BEGIN
   EXECUTE format('SELECT count(*) FROM %s', a) INTO m;
   RETURN format('%s rows, %s and %s different', m, n1, n2);
 END $$;
--- 1, 2 and 3 workers
+-- 1, 2 and 3 workers (max_parallel_workers_per_gather caps the storage parameter)
 SET max_parallel_workers_per_gather = 1;
 CREATE TABLE w1 AS SELECT * FROM persona.customer_profile('par_orders', '2025-01-01', time_zone => 'Asia/Shanghai');
 SET max_parallel_workers_per_gather = 2;
@@ -78,7 +81,7 @@ CREATE VIEW par_view AS SELECT * FROM par_orders;
 SELECT count(*) FROM persona.customer_profile('par_view', '2025-01-01', habits => false);
 ALTER TABLE par_orders SET (parallel_workers = 0);
 SELECT count(*) FROM persona.customer_profile('par_orders', '2025-01-01', habits => false);
-ALTER TABLE par_orders RESET (parallel_workers);
+ALTER TABLE par_orders SET (parallel_workers = 3);
 ALTER TABLE par_orders_text ENABLE ROW LEVEL SECURITY;
 CREATE ROLE par_reader;
 GRANT SELECT ON par_orders_text TO par_reader;
@@ -92,10 +95,39 @@ RESET client_min_messages;
 \set VERBOSITY terse
 CREATE TABLE par_nan AS SELECT * FROM par_orders;
 INSERT INTO par_nan SELECT customer_id, ordered_at, 'NaN' FROM par_orders WHERE customer_id IS NOT NULL LIMIT 50;
-ANALYZE par_nan;
+ALTER TABLE par_nan SET (parallel_workers = 3);
 SELECT count(*) FROM persona.customer_profile('par_nan', '2025-01-01');
 SELECT count(*) FROM persona.customer_states('par_nan', '2025-01-01', 'UTC');
 \set VERBOSITY default
+-- an error caught in a subtransaction ends its workers; the next call starts new ones
+DO $$
+BEGIN
+  PERFORM count(*) FROM persona.customer_profile('par_nan', '2025-01-01');
+EXCEPTION WHEN invalid_parameter_value THEN
+  RAISE NOTICE 'caught: %', SQLERRM;
+END $$;
+SELECT par_diff('w3', 'one_process') AS after_caught_error;
+CREATE TABLE w3_again AS SELECT * FROM persona.customer_profile('par_orders', '2025-01-01', time_zone => 'Asia/Shanghai');
+SELECT par_diff('w3_again', 'one_process') AS after_caught_error;
+-- a profile refreshed with workers (its states from customer_states inside the
+-- refresh's INSERT) equals one refreshed in one process, full and incremental
+SET client_min_messages = warning;
+SELECT count(*) FROM persona.create_profile('par_shop', 'par_orders', schema => 'public', as_of => '2024-12-31',
+                                            time_zone => 'Asia/Shanghai', incremental => true,
+                                            parts => '{segments,lifecycle,pareto}');
+CREATE TABLE par_shop_workers AS SELECT * FROM par_shop_customers;
+SET max_parallel_workers_per_gather = 0;
+SELECT refresh, customers FROM persona.refresh_profile('par_shop', incremental => false);
+SELECT par_diff('par_shop_workers', 'par_shop_customers') AS profile_refresh;
+INSERT INTO par_orders SELECT customer_id, ordered_at + interval '3 days', amount FROM par_orders WHERE customer_id % 50 = 0;
+SET max_parallel_workers_per_gather = 3;
+SELECT refresh, changed > 0 AS changed FROM persona.refresh_profile('par_shop');
+CREATE TABLE par_shop_incremental AS SELECT * FROM par_shop_customers;
+SELECT refresh FROM persona.refresh_profile('par_shop', incremental => false);
+SELECT par_diff('par_shop_incremental', 'par_shop_customers') AS incremental_with_workers;
+SELECT persona.drop_profile('par_shop');
+RESET client_min_messages;
+
 -- a statement timeout stops the leader and its workers
 SET statement_timeout = '1ms';
 SELECT count(*) FROM persona.customer_profile('par_orders', '2025-01-01') a, generate_series(1, 1000);
