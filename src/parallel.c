@@ -63,7 +63,7 @@ typedef struct SharedState
 	ConditionVariable cv;		/* shares set, or published */
 	int			shares;			/* 0 until the leader knows how many workers started */
 	int			done;			/* workers that finished their share */
-	bool		published;
+	int			published;		/* 1 once the leader published its value */
 	Size		published_len;
 	char		published_data[PUBLISH_MAX];
 	PersonaJobKind kind;
@@ -299,7 +299,7 @@ persona_parallel_publish(PersonaParallel *par, const void *data, Size len)
 	Assert(!shared->published);
 	memcpy(shared->published_data, data, len);
 	shared->published_len = len;
-	shared->published = true;
+	shared->published = 1;
 	SpinLockRelease(&shared->mutex);
 	ConditionVariableBroadcast(&shared->cv);
 }
@@ -400,27 +400,32 @@ persona_parallel_send(PersonaParallel *par, const void *data, Size len)
 	}
 }
 
-/* Wait until the leader publishes its value; returns it (in shared memory). */
-const void *
-persona_parallel_published(PersonaParallel *par, Size *len)
+/* Wait until the leader sets a field of the shared state (shares, published) to non-zero. */
+static void
+wait_for_leader(SharedState *shared, const int *field)
 {
-	SharedState *shared = par->shared;
-
 	ConditionVariablePrepareToSleep(&shared->cv);
 	for (;;)
 	{
-		bool		published;
+		int			value;
 
 		SpinLockAcquire(&shared->mutex);
-		published = shared->published;
+		value = *field;
 		SpinLockRelease(&shared->mutex);
-		if (published)
+		if (value != 0)
 			break;
 		ConditionVariableSleep(&shared->cv, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
-	*len = shared->published_len;
-	return shared->published_data;
+}
+
+/* Wait until the leader publishes its value; returns it (in shared memory). */
+const void *
+persona_parallel_published(PersonaParallel *par, Size *len)
+{
+	wait_for_leader(par->shared, &par->shared->published);
+	*len = par->shared->published_len;
+	return par->shared->published_data;
 }
 
 /* Send a result row to the leader. */
@@ -485,19 +490,7 @@ persona_parallel_main(dsm_segment *seg, shm_toc *toc)
 	par.dest->rStartup(par.dest, CMD_SELECT, desc);
 	par.out = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
 
-	ConditionVariablePrepareToSleep(&shared->cv);
-	for (;;)
-	{
-		int			shares;
-
-		SpinLockAcquire(&shared->mutex);
-		shares = shared->shares;
-		SpinLockRelease(&shared->mutex);
-		if (shares > 0)
-			break;
-		ConditionVariableSleep(&shared->cv, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
+	wait_for_leader(shared, &shared->shares);
 
 	switch (shared->kind)
 	{
