@@ -34,7 +34,10 @@ fi
 table() {
   local name=$1 n=$2 sql=$3
   local have
-  have=$($PSQL -A -t -c "SELECT coalesce(obj_description(to_regclass('cancel_latency.$name'), 'pg_class'), '-1')")
+  # (an unlogged table is empty after a crash: its comment stays, its rows do not)
+  have=$($PSQL -A -t -c "SELECT CASE WHEN pg_relation_size(to_regclass('cancel_latency.$name')) > 0
+                                THEN obj_description(to_regclass('cancel_latency.$name'), 'pg_class') END")
+  have=${have:--1}
   if [ "$have" != "$n" ]; then
     echo "== building cancel_latency.$name ($n rows)"
     $PSQL -c "DROP TABLE IF EXISTS cancel_latency.$name" -c "CREATE UNLOGGED TABLE cancel_latency.$name AS $sql" \
