@@ -136,7 +136,7 @@ states_run(FunctionCallInfo fcinfo, int first, Oid key_type)
 	old = MemoryContextSwitchTo(work);
 	scan = cust_scan_begin(&rel, &spec, work);
 	cust_scan_check_result(scan, rsinfo->setDesc);
-	nworkers = persona_parallel_workers(&rel);
+	nworkers = cust_scan_parallel_safe(scan) ? persona_parallel_workers(&rel) : 0;
 	if (nworkers > 0)
 	{
 		CustScanJob job;

@@ -27,6 +27,8 @@
 #include "custscan.h"
 
 #include "catalog/pg_collation.h"
+#include "access/transam.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -370,6 +372,7 @@ struct CustScan
 	bool		has_until;
 	TimestampTz until;
 	uint32		expected;		/* customers the statistics expect, every share */
+	bool		parallel_safe;	/* workers may run the query and the key's functions */
 	HTAB	   *overflow;		/* HabitOverflow by customer, created on demand */
 	HTAB	   *refund_days;	/* RefundDay by customer, created on demand */
 	custhash_iterator it;
@@ -1085,6 +1088,24 @@ relation_rows(const PersonaRelation *rel)
 }
 
 /*
+ * Whether parallel workers may run the scan: a key hashed by its type's
+ * functions needs them parallel safe, and the time and amount columns
+ * built-in types (their casts to timestamptz and numeric are; a user
+ * type's cast may not be).
+ */
+static bool
+scan_parallel_safe(const CustKeys *k, const PersonaRelation *rel, const CustScanSpec *spec)
+{
+	Oid			time_type = getBaseType(get_atttype(rel->relid, get_attnum(rel->relid, spec->time_col)));
+	Oid			amount_type = getBaseType(get_atttype(rel->relid, get_attnum(rel->relid, spec->amount_col)));
+
+	if (k->kind == KEY_TYPED &&
+		(func_parallel(k->hash.fn_oid) != PROPARALLEL_SAFE || func_parallel(k->eq.fn_oid) != PROPARALLEL_SAFE))
+		return false;
+	return time_type < FirstNormalObjectId && amount_type < FirstNormalObjectId;
+}
+
+/*
  * A scan of rel in ctx (which must outlive the walk of the tables;
  * deleting it frees everything): checks the columns and plans the query,
  * reads nothing yet.  cust_scan_read reads it.  Between the two SPI is
@@ -1116,6 +1137,7 @@ cust_scan_begin(const PersonaRelation *rel, const CustScanSpec *spec, MemoryCont
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query = scan_query(rel, spec, keys_init(&s->keys, rel, spec, ctx));
+	s->parallel_safe = scan_parallel_safe(&s->keys, rel, spec);
 	s->expected = expected_customers(rel, spec->cust_col);
 	s->rows_total = relation_rows(rel);
 	/* (no parallel plan: persona's own workers read a relation in parallel, parallel.c) */
@@ -1361,6 +1383,13 @@ cust_scan_check_result(const CustScan *s, TupleDesc desc)
 	if (type != s->keys.type)
 		elog(ERROR, "customer_id is %s, the customer keys %s",
 			 format_type_be(type), format_type_be(s->keys.type));
+}
+
+/* Whether parallel workers may run this scan (see scan_parallel_safe). */
+bool
+cust_scan_parallel_safe(const CustScan *s)
+{
+	return s->parallel_safe;
 }
 
 /* The type of the keys cust_scan_key returns. */

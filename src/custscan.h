@@ -113,6 +113,7 @@ extern uint64 cust_scan_customers(const CustScan *s);
 extern Oid	cust_scan_key_arg(FunctionCallInfo fcinfo, int argno);
 extern void cust_scan_check_result(const CustScan *s, TupleDesc desc);
 extern Oid	cust_scan_key_type(const CustScan *s);
+extern bool cust_scan_parallel_safe(const CustScan *s);
 extern Datum cust_scan_key(const CustScan *s, const CustEntry *e);
 extern void cust_scan_rewind(CustScan *s);
 extern CustEntry *cust_scan_next(CustScan *s);

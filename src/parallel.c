@@ -27,6 +27,8 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "postmaster/bgworker.h"
 #include "executor/tqueue.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -48,14 +50,18 @@
 #define KEY_RESULT		UINT64CONST(0xB0E5A00000000003)
 #define KEY_QUEUES		UINT64CONST(0xB0E5A00000000004)
 
-/* Each worker's queue: large enough that a worker rarely waits for the leader. */
-#define QUEUE_SIZE		(4 * 1024 * 1024)
+/* Each worker's queue: a worker waits less for the leader than with a Gather's 64 kB. */
+#define QUEUE_SIZE		(1024 * 1024)
 
 /* What the leader publishes (3 x 9 cut points) fits easily. */
 #define PUBLISH_MAX		1024
 
-/* Messages to the leader are sent in pieces of at most this many bytes. */
-#define MESSAGE_MAX		(64 * 1024 * 1024)
+/*
+ * Messages to the leader are sent in pieces of at most this many bytes: a
+ * piece that wraps around the queue is copied into a buffer of its size
+ * that the leader keeps until the end.
+ */
+#define MESSAGE_MAX		(QUEUE_SIZE / 4)
 
 typedef struct SharedState
 {
@@ -100,7 +106,8 @@ struct PersonaParallel
 /*
  * Workers for reading rel in parallel, 0 when it has to be read by one
  * process: in a parallel worker or a parallel query already; a view,
- * foreign or partitioned table (their scans may not be parallel safe);
+ * foreign or partitioned table or one with inheritance children (their
+ * scans may not be parallel safe);
  * temporary tables (workers cannot read them); row security in force (its
  * policies may call anything).  Otherwise the table's parallel_workers
  * storage parameter when set, else PostgreSQL's rule for a parallel
@@ -120,7 +127,8 @@ persona_parallel_workers(const PersonaRelation *rel)
 		return 0;
 	if (rel->relkind != RELKIND_RELATION && rel->relkind != RELKIND_MATVIEW)
 		return 0;
-	if (get_rel_persistence(rel->relid) == RELPERSISTENCE_TEMP ||
+	/* (inheritance children are read too: they may be temporary or foreign) */
+	if (get_rel_persistence(rel->relid) == RELPERSISTENCE_TEMP || has_subclass(rel->relid) ||
 		check_enable_rls(rel->relid, InvalidOid, true) == RLS_ENABLED)
 		return 0;
 	r = table_open(rel->relid, AccessShareLock);
@@ -247,7 +255,13 @@ persona_parallel_launched(const PersonaParallel *par)
 static void
 worker_vanished(PersonaParallel *par, int worker)
 {
-	WaitForParallelWorkersToFinish(par->pcxt);
+	/*
+	 * Only this worker: waiting for all of them would wait for siblings
+	 * that wait for the leader.  Its error, if any, was signalled before it
+	 * exited and is rethrown here.
+	 */
+	WaitForBackgroundWorkerShutdown(par->pcxt->worker[worker].bgwhandle);
+	CHECK_FOR_INTERRUPTS();
 	ereport(ERROR,
 			(errcode(ERRCODE_INTERNAL_ERROR),
 			 errmsg("persona parallel worker %d ended before sending its result", worker)));

@@ -501,7 +501,7 @@ profile_run(FunctionCallInfo fcinfo, const PersonaRelation *rel, TimestampTz as_
 	spec.caller = "customer_profile";
 	scan = cust_scan_begin(rel, &spec, work);
 	cust_scan_check_result(scan, rsinfo->setDesc);
-	nworkers = persona_parallel_workers(rel);
+	nworkers = cust_scan_parallel_safe(scan) ? persona_parallel_workers(rel) : 0;
 	if (nworkers > 0)
 	{
 		cust_scan_job_pack(rel, &spec, &job->scan);

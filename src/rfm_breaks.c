@@ -541,16 +541,26 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 /*
  * Put the value of rank nth (0-based) of v[lo..hi-1] at v[nth], the smaller
  * ones before it, the larger after: a quickselect with a three-way
- * partition, since RFM values tie massively (frequencies, days).
+ * partition, since RFM values tie massively (frequencies, days); after
+ * 64 rounds the rest is sorted.
  */
 static void
 select_rank(double *v, int64 lo, int64 hi, int64 nth)
 {
+	int			rounds = 0;
+
 	while (hi - lo > 16)
 	{
 		double		a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
 		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
 		int64		lt = lo, i = lo, gt = hi;
+
+		/* pivots an input defeats: sort what is left (O(n log n) at worst, as before) */
+		if (++rounds > 64)
+		{
+			f8state_sort(v + lo, hi - lo);
+			return;
+		}
 
 		CHECK_FOR_INTERRUPTS();
 		/* [lo, lt) < pivot, [lt, i) = pivot, [gt, hi) > pivot */

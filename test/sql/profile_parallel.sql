@@ -82,6 +82,18 @@ SELECT count(*) FROM persona.customer_profile('par_view', '2025-01-01', habits =
 ALTER TABLE par_orders SET (parallel_workers = 0);
 SELECT count(*) FROM persona.customer_profile('par_orders', '2025-01-01', habits => false);
 ALTER TABLE par_orders SET (parallel_workers = 3);
+-- a table with inheritance children (one could be temporary or foreign)
+SET client_min_messages = warning;
+CREATE TEMP TABLE par_child () INHERITS (par_orders);
+SET client_min_messages = debug1;
+SELECT count(*) FROM persona.customer_profile('par_orders', '2025-01-01', habits => false);
+DROP TABLE par_child;
+-- a key hashed by its type's (parallel safe) functions: workers
+SET client_min_messages = warning;
+CREATE TABLE par_numeric AS SELECT customer_id::numeric AS customer_id, ordered_at, amount FROM par_orders;
+ALTER TABLE par_numeric SET (parallel_workers = 3);
+SET client_min_messages = debug1;
+SELECT count(*) FROM persona.customer_profile('par_numeric', '2025-01-01', customer_key => NULL::numeric, habits => false);
 ALTER TABLE par_orders_text ENABLE ROW LEVEL SECURITY;
 CREATE ROLE par_reader;
 GRANT SELECT ON par_orders_text TO par_reader;
