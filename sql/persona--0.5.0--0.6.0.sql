@@ -16,6 +16,54 @@ AS 'MODULE_PATHNAME', 'weighted_rows_merge' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION persona.weighted_rows(float8[], float8[]) IS
   'Distinct weighted rows (n x k+1 float8[][]: keys, then a weight > 0, in key order) plus changes (any order, weights negative to remove); equal keys combined, zero weights dropped; NULL: no rows';
 
+CREATE FUNCTION persona.numeric_to_float8(numeric) RETURNS float8
+AS 'MODULE_PATHNAME', 'numeric_to_float8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.numeric_to_float8(numeric) IS
+  'numeric::float8, the same value, without the text round trip for amounts of up to four decimals (what the weighted rows turn revenues into)';
+
+-- weighted_rows_agg(key, ..., weight): a group's rows as weighted rows
+-- (what weighted_rows(NULL, array_agg(ARRAY[key, ..., weight])) gives,
+-- without an array per row): the changes an incremental refresh merges.
+CREATE FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'weighted_rows_agg_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'weighted_rows_agg_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8, float8, float8) RETURNS internal
+AS 'MODULE_PATHNAME', 'weighted_rows_agg_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.weighted_rows_agg_combinefn(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'weighted_rows_agg_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION persona.weighted_rows_agg_serialfn(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'weighted_rows_agg_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.weighted_rows_agg_deserialfn(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'weighted_rows_agg_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION persona.weighted_rows_agg_finalfn(internal) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'weighted_rows_agg_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8) IS 'transition function of persona.weighted_rows_agg';
+COMMENT ON FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8, float8) IS 'transition function of persona.weighted_rows_agg';
+COMMENT ON FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8, float8, float8) IS 'transition function of persona.weighted_rows_agg';
+COMMENT ON FUNCTION persona.weighted_rows_agg_combinefn(internal, internal) IS 'combine function of persona.weighted_rows_agg (parallel partial states)';
+COMMENT ON FUNCTION persona.weighted_rows_agg_serialfn(internal) IS 'serialization of a persona.weighted_rows_agg state (the row width, then the values)';
+COMMENT ON FUNCTION persona.weighted_rows_agg_deserialfn(bytea, internal) IS 'deserialization of a persona.weighted_rows_agg state, checked';
+COMMENT ON FUNCTION persona.weighted_rows_agg_finalfn(internal) IS 'final function of persona.weighted_rows_agg: rows in key order, equal keys combined, zero weights dropped';
+CREATE AGGREGATE persona.weighted_rows_agg(key float8, weight float8) (
+    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, FINALFUNC = persona.weighted_rows_agg_finalfn,
+    COMBINEFUNC = persona.weighted_rows_agg_combinefn, SERIALFUNC = persona.weighted_rows_agg_serialfn,
+    DESERIALFUNC = persona.weighted_rows_agg_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.weighted_rows_agg(key1 float8, key2 float8, weight float8) (
+    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, FINALFUNC = persona.weighted_rows_agg_finalfn,
+    COMBINEFUNC = persona.weighted_rows_agg_combinefn, SERIALFUNC = persona.weighted_rows_agg_serialfn,
+    DESERIALFUNC = persona.weighted_rows_agg_deserialfn, PARALLEL = SAFE);
+CREATE AGGREGATE persona.weighted_rows_agg(key1 float8, key2 float8, key3 float8, weight float8) (
+    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, FINALFUNC = persona.weighted_rows_agg_finalfn,
+    COMBINEFUNC = persona.weighted_rows_agg_combinefn, SERIALFUNC = persona.weighted_rows_agg_serialfn,
+    DESERIALFUNC = persona.weighted_rows_agg_deserialfn, PARALLEL = SAFE);
+COMMENT ON AGGREGATE persona.weighted_rows_agg(float8, float8) IS
+  'Weighted rows (n x 2 float8[][]: key, weight) of the input rows: key order, equal keys combined, weights summing to zero dropped, rows with a NULL skipped; NULL for none';
+COMMENT ON AGGREGATE persona.weighted_rows_agg(float8, float8, float8) IS
+  'Weighted rows (n x 3 float8[][]: two keys, weight) of the input rows: key order, equal keys combined, weights summing to zero dropped, rows with a NULL skipped; NULL for none';
+COMMENT ON AGGREGATE persona.weighted_rows_agg(float8, float8, float8, float8) IS
+  'Weighted rows (n x 4 float8[][]: three keys, weight) of the input rows: key order, equal keys combined, weights summing to zero dropped, rows with a NULL skipped; NULL for none';
+
 CREATE FUNCTION persona.rfm_breaks_from_rows(recency float8[], frequency float8[], monetary float8[], bins integer DEFAULT 5)
 RETURNS persona.rfm_breaks
 AS 'MODULE_PATHNAME', 'rfm_breaks_from_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -60,13 +108,13 @@ COMMENT ON FUNCTION persona.gamma_gamma_fit_rows(float8[], float8, persona.gamma
 -- the aggregates, so the globals computed from the rows are the same.
 CREATE FUNCTION persona.profile_rows_sql(p persona.profiles, src text, as_of_sql text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN format($q$SELECT array_agg(ARRAY[(s.last_order_on - DATE '2000-01-01')::float8, s.w]) AS r_rows,
-       array_agg(ARRAY[s.orders::float8, s.w]) AS f_rows,
-       array_agg(ARRAY[s.revenue::float8, s.w]) FILTER (WHERE s.revenue IS NOT NULL) AS m_rows,
-       array_agg(ARRAY[(s.purchase_days - 1)::float8, (s.last_order_on - s.first_order_on) / 7::float8,
-                       (%2$s - s.first_order_on) / 7::float8, s.w])
+RETURN format($q$SELECT persona.weighted_rows_agg((s.last_order_on - DATE '2000-01-01')::float8, s.w) AS r_rows,
+       persona.weighted_rows_agg(s.orders::float8, s.w) AS f_rows,
+       persona.weighted_rows_agg(persona.numeric_to_float8(s.revenue), s.w) FILTER (WHERE s.revenue IS NOT NULL) AS m_rows,
+       persona.weighted_rows_agg((s.purchase_days - 1)::float8, (s.last_order_on - s.first_order_on) / 7::float8,
+                                 (%2$s - s.first_order_on) / 7::float8, s.w)
            FILTER (WHERE %3$s AND s.first_order_on < %2$s) AS bgnbd_rows,
-       array_agg(ARRAY[(s.purchase_days - 1)::float8, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), s.w])
+       persona.weighted_rows_agg((s.purchase_days - 1)::float8, persona.numeric_to_float8(s.repeat_revenue) / nullif(s.purchase_days - 1, 0), s.w)
            FILTER (WHERE %3$s AND s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma_rows
 FROM %1$s s WHERE s.orders > 0$q$, src, as_of_sql,
     -- without the models part no fit reads them
@@ -564,6 +612,30 @@ END $$;
 COMMENT ON FUNCTION persona.profile_build(persona.profiles) IS
   'Create the relations of a profile from its registry row (no data)';
 
+-- State rows (one per customer) from a relation src with columns k, st, hb:
+-- the as-of-independent statistics decoded once, and the states to merge.
+-- The two composites are computed once per row in a subquery that is not
+-- flattened (OFFSET 0) and their fields selected above it: a LATERAL
+-- function scan would put each call's one row in a tuplestore (twice the
+-- time of the decoding itself).
+CREATE OR REPLACE FUNCTION persona.profile_decode_sql(p persona.profiles, src text, as_of_sql text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format($q$SELECT d.k AS customer_id,
+       (d.os).first_at AS first_order_at, (d.os).last_at AS last_order_at,
+       ((d.os).first_at AT TIME ZONE %2$L)::date AS first_order_on,
+       ((d.os).last_at AT TIME ZONE %2$L)::date AS last_order_on,
+       (d.os).orders, (d.os).purchase_days, (d.os).revenue, (d.os).avg_amount,
+       (d.os).mean_gap_days, (d.os).gap_sd_days, (d.os).repeat_orders, (d.os).repeat_revenue, (d.os).refunds,
+       (d.h).weekday_share, (d.h).weekend_share, (d.h).morning AS morning_share, (d.h).lunch AS lunch_share,
+       (d.h).afternoon AS afternoon_share, (d.h).evening AS evening_share, (d.h).night AS night_share,
+       (d.h).daypart::text AS daypart, (d.h).favourite_weekday, (d.h).favourite_hour,
+       d.st AS stats_state, d.hb AS habits_state
+FROM (SELECT x.k, x.st, x.hb, persona.order_stats_of(x.st, %3$s) AS os, persona.habits_of(x.hb) AS h
+      FROM %1$s x OFFSET 0) d$q$,
+    src, p.time_zone, as_of_sql);
+COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
+  'SQL decoding per-customer states (k, st, hb) into the columns of a profile''s state table';
+
 CREATE OR REPLACE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
 RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
@@ -672,7 +744,7 @@ BEGIN
         -- registry row was read before the lock.)
         EXECUTE format('SELECT r_rows IS NOT NULL AND as_of = %s FROM %s', day_sql, globals_rel) INTO merge_rows;
         merge_rows := coalesce(merge_rows, false);
-        PERFORM persona.profile_drop_temp(ARRAY['persona_profile_changed', 'persona_profile_old', 'persona_profile_new_values', 'persona_profile_crossing']);
+        PERFORM persona.profile_drop_temp(ARRAY['persona_profile_old', 'persona_profile_new_values', 'persona_profile_crossing']);
         EXECUTE format('CREATE TEMP TABLE persona_profile_old ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
         EXECUTE format('CREATE TEMP TABLE persona_profile_new_values ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
         -- customers with updated or deleted orders: recomputed from orders
@@ -729,9 +801,6 @@ INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM upd UNION ALL SELEC
         PERFORM set_config('enable_hashjoin', old_plan[1], true), set_config('enable_mergejoin', old_plan[2], true),
                 set_config('enable_hashagg', old_plan[3], true);
         n := n + m;
-        -- the changed customers (those that left are among the old values)
-        EXECUTE 'CREATE TEMP TABLE persona_profile_changed ON COMMIT DROP AS
-                 SELECT o.customer_id FROM pg_temp.persona_profile_old o UNION SELECT n.customer_id FROM pg_temp.persona_profile_new_values n';
         -- merged: out of pending (all of it, unless orders wait for a later day)
         EXECUTE format('SELECT EXISTS (SELECT FROM %s q WHERE q.ordered_at >= %s)', pending_rel, persona.profile_day_end(p, day_sql))
             INTO orders_waiting;
@@ -767,10 +836,11 @@ INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM upd UNION ALL SELEC
         -- customers whose scores the moved cut points change, besides the changed ones
         EXECUTE format('SELECT persona.profile_crossing_sql(%L::persona.rfm_breaks, g.breaks, %s) FROM %s g',
                        old_breaks, day_sql, globals_rel) INTO crossing;
-        -- (with their values: the tallies read them from here, not by key)
+        -- (with their values: the tallies read them from here, not by key);
+        -- a changed customer still in the state table has new values
         EXECUTE format('CREATE TEMP TABLE persona_profile_crossing ON COMMIT DROP AS SELECT %s FROM %s s
                         WHERE s.orders > 0 AND (%s)
-                          AND NOT EXISTS (SELECT FROM pg_temp.persona_profile_changed c WHERE c.customer_id = s.customer_id)',
+                          AND NOT EXISTS (SELECT FROM pg_temp.persona_profile_new_values c WHERE c.customer_id = s.customer_id)',
                        value_cols, state_rel, coalesce(crossing, 'false'));
     END IF;
     FOREACH part IN ARRAY p.parts LOOP

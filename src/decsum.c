@@ -241,3 +241,25 @@ dec_recv_numeric(StateReader *r, MemoryContext ctx)
 	MemoryContextSwitchTo(old);
 	return n;
 }
+
+PG_FUNCTION_INFO_V1(numeric_to_float8);
+
+/*
+ * numeric_to_float8(numeric): numeric::float8, the same value.  An amount
+ * with at most four decimals whose 1/10000 units are below 2^53 is an
+ * exact integer divided by an exact 10^4, and IEEE division rounds that
+ * quotient correctly, as float8in rounds the decimal numeric_float8 writes
+ * and reads back; any other value takes numeric_float8 itself.  Saves the
+ * text round trip (~0.3 us a value) where a profile turns every
+ * customer's revenue into float8.
+ */
+Datum
+numeric_to_float8(PG_FUNCTION_ARGS)
+{
+	DecAmount	a;
+
+	if (dec_decode_finite(PG_GETARG_DATUM(0), &a) && a.fast &&
+		a.units <= (INT64CONST(1) << 53) && a.units >= -(INT64CONST(1) << 53))
+		PG_RETURN_FLOAT8((double) a.units / 1e4);
+	return DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0));
+}

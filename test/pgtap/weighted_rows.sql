@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(28);
+SELECT plan(44);
 SELECT setseed(0.42);
 
 -- 4,000 customers with ties in every dimension and some without amounts
@@ -82,6 +82,54 @@ SELECT is(persona.gamma_gamma_fit_rows((SELECT persona.weighted_rows(NULL, array
           'gamma_gamma_fit_rows: the fit gamma_gamma_fit makes of the same customers');
 SELECT throws_ok($$SELECT persona.bgnbd_fit_rows('{{1,0,5,1}}')$$, '22023', 'invalid customer summary (x = 1, t_x = 0, T = 5)',
                  'fit rows are checked as the aggregate checks its input');
+
+-- weighted_rows_agg: the rows weighted_rows makes of array_agg(ARRAY[...]), without the arrays
+SELECT is((SELECT persona.weighted_rows_agg(r, 1) FROM c), rows.r, 'weighted_rows_agg(key, weight) = weighted_rows(NULL, array_agg(ARRAY[key, weight]))') FROM rows;
+SELECT is((SELECT persona.weighted_rows_agg(m, 1) FROM c), rows.m, 'rows with a NULL key are skipped (customers without amounts)') FROM rows;
+SELECT is(persona.weighted_rows(b.rows, (SELECT persona.weighted_rows_agg(r, f, m, CASE WHEN id % 3 = 0 THEN -1 ELSE 2 END) FROM c WHERE m IS NOT NULL)),
+          persona.weighted_rows(b.rows, (SELECT array_agg(ARRAY[r, f, m, CASE WHEN id % 3 = 0 THEN -1 ELSE 2 END]) FROM c WHERE m IS NOT NULL)),
+          'three keys, changes of both signs merged into rows: the same rows as from array_agg')
+FROM (SELECT persona.weighted_rows_agg(r, f, m, 1) AS rows FROM c) b;
+SELECT is((SELECT persona.weighted_rows_agg(f, r, 1) FROM c),
+          persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[f, r, 1]) FROM c)), 'two keys: the same rows as weighted_rows');
+SELECT is(persona.weighted_rows_agg(k, w), '{{1,2},{3,5}}'::float8[], 'equal keys combine, rows whose weights cancel are dropped, key order')
+FROM (VALUES (3, 1), (2, 1), (1, 2), (2, -1), (3, 4), (-0.0, 1), (0, -1)) v(k, w);
+SELECT is(persona.weighted_rows_agg(k, w), NULL, 'no rows: NULL') FROM (VALUES (1::float8, 1::float8)) v(k, w) WHERE false;
+SELECT is(persona.weighted_rows_agg(k, w), NULL, 'every weight cancelled: NULL') FROM (VALUES (1, 1), (1, -1)) v(k, w);
+SELECT throws_ok($$SELECT persona.weighted_rows_agg(k, 1) FROM (VALUES ('NaN'::float8)) v(k)$$, '22023', 'invalid weighted row changes',
+                 'a NaN key is an error');
+SELECT throws_ok($$SELECT persona.weighted_rows_agg(1, w) FROM (VALUES ('Infinity'::float8)) v(w)$$, '22023', 'invalid weighted row changes',
+                 'an infinite weight is an error');
+SELECT is(array_agg(x.rows::text ORDER BY x.g), ARRAY['{{1,1},{2,1}}', '{{2,2}}'], 'one set of rows per group')
+FROM (SELECT g, persona.weighted_rows_agg(k, 1) AS rows FROM (VALUES (1, 2), (1, 1), (2, 2), (2, 2)) v(g, k) GROUP BY g) x;
+-- parallel: partial states serialised, combined in the leader
+CREATE TABLE wr_big AS SELECT (i % 5000)::float8 AS k, (i % 7)::float8 AS k2, 1::float8 AS w FROM generate_series(1, 300000) i;
+SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL max_parallel_workers_per_gather = 2;
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE line text; result text := '';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP result := result || line || E'\n'; END LOOP;
+    RETURN result;
+END $$;
+SELECT matches(pg_temp.plan_of('SELECT persona.weighted_rows_agg(k, k2, w) FROM wr_big'), 'Partial Aggregate',
+               'weighted_rows_agg runs as a parallel partial aggregate');
+SELECT is((SELECT persona.weighted_rows_agg(k, k2, w) FROM wr_big),
+          persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[k, k2, w]) FROM wr_big)), 'parallel partial states combine to the same rows');
+RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather;
+
+-- numeric_to_float8: numeric::float8 bit for bit, fast path or not
+SELECT is((SELECT count(*) FROM (SELECT round((random() * 10 ^ (random() * 14))::numeric, (random() * 4)::int) * CASE WHEN random() < 0.2 THEN -1 ELSE 1 END AS v
+                                 FROM generate_series(1, 20000)) x
+           WHERE persona.numeric_to_float8(v) IS DISTINCT FROM v::float8 OR float8send(persona.numeric_to_float8(v)) <> float8send(v::float8)), 0::bigint,
+          'numeric_to_float8 = numeric::float8 for 20,000 amounts of 0 to 4 decimals up to 1e14');
+SELECT is(ARRAY(SELECT float8send(persona.numeric_to_float8(v)) FROM unnest(ARRAY[0, 0.0001, -0.0001, 900719925474.0992, 900719925474.0993, -900719925474.0993,
+                                                                   0.1, 0.30000, 1e20, 123.456789012345678, 1e-30, 'NaN', 'Infinity', '-Infinity']::numeric[]) v),
+          ARRAY(SELECT float8send(v::float8) FROM unnest(ARRAY[0, 0.0001, -0.0001, 900719925474.0992, 900719925474.0993, -900719925474.0993,
+                                                           0.1, 0.30000, 1e20, 123.456789012345678, 1e-30, 'NaN', 'Infinity', '-Infinity']::numeric[]) v),
+          'numeric_to_float8 at 2^53 units, beyond it, more decimals, tiny, huge, NaN and infinities: the same bits as numeric::float8');
+SELECT is(persona.numeric_to_float8(NULL), NULL, 'numeric_to_float8(NULL) is NULL');
+SELECT is(persona.numeric_to_float8(12.5::numeric(20,6)), 12.5::float8, 'a numeric of a wider scale (12.500000)');
 
 SELECT * FROM finish();
 ROLLBACK;
