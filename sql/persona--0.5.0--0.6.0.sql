@@ -24,6 +24,7 @@ COMMENT ON FUNCTION persona.numeric_to_float8(numeric) IS
 -- weighted_rows_agg(key, ..., weight): a group's rows as weighted rows
 -- (what weighted_rows(NULL, array_agg(ARRAY[key, ..., weight])) gives,
 -- without an array per row): the changes an incremental refresh merges.
+-- SSPACE: a state starts with room for 1024 rows.
 CREATE FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8) RETURNS internal
 AS 'MODULE_PATHNAME', 'weighted_rows_agg_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION persona.weighted_rows_agg_transfn(internal, float8, float8, float8) RETURNS internal
@@ -46,15 +47,15 @@ COMMENT ON FUNCTION persona.weighted_rows_agg_serialfn(internal) IS 'serializati
 COMMENT ON FUNCTION persona.weighted_rows_agg_deserialfn(bytea, internal) IS 'deserialization of a persona.weighted_rows_agg state, checked';
 COMMENT ON FUNCTION persona.weighted_rows_agg_finalfn(internal) IS 'final function of persona.weighted_rows_agg: rows in key order, equal keys combined, zero weights dropped';
 CREATE AGGREGATE persona.weighted_rows_agg(key float8, weight float8) (
-    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, FINALFUNC = persona.weighted_rows_agg_finalfn,
+    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, SSPACE = 16416, FINALFUNC = persona.weighted_rows_agg_finalfn,
     COMBINEFUNC = persona.weighted_rows_agg_combinefn, SERIALFUNC = persona.weighted_rows_agg_serialfn,
     DESERIALFUNC = persona.weighted_rows_agg_deserialfn, PARALLEL = SAFE);
 CREATE AGGREGATE persona.weighted_rows_agg(key1 float8, key2 float8, weight float8) (
-    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, FINALFUNC = persona.weighted_rows_agg_finalfn,
+    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, SSPACE = 24608, FINALFUNC = persona.weighted_rows_agg_finalfn,
     COMBINEFUNC = persona.weighted_rows_agg_combinefn, SERIALFUNC = persona.weighted_rows_agg_serialfn,
     DESERIALFUNC = persona.weighted_rows_agg_deserialfn, PARALLEL = SAFE);
 CREATE AGGREGATE persona.weighted_rows_agg(key1 float8, key2 float8, key3 float8, weight float8) (
-    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, FINALFUNC = persona.weighted_rows_agg_finalfn,
+    SFUNC = persona.weighted_rows_agg_transfn, STYPE = internal, SSPACE = 32800, FINALFUNC = persona.weighted_rows_agg_finalfn,
     COMBINEFUNC = persona.weighted_rows_agg_combinefn, SERIALFUNC = persona.weighted_rows_agg_serialfn,
     DESERIALFUNC = persona.weighted_rows_agg_deserialfn, PARALLEL = SAFE);
 COMMENT ON AGGREGATE persona.weighted_rows_agg(float8, float8) IS
@@ -156,7 +157,7 @@ CREATE FUNCTION persona.profile_tally_sql(p persona.profiles, part text, src tex
 RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE part
 WHEN 'segments' THEN format($q$SELECT persona.rfm_segment(persona.rfm_score((%3$s - s.last_order_on)::float8, s.orders::float8,
-                                                  s.revenue::float8, %2$s), %4$L, %5$L) AS segment,
+                                                  persona.numeric_to_float8(s.revenue), %2$s), %4$L, %5$L) AS segment,
        sum(s.w)::bigint AS customers, sum(s.w * s.revenue) AS revenue,
        coalesce(sum(s.w) FILTER (WHERE s.revenue IS NOT NULL), 0)::bigint AS revenue_customers,
        sum(s.w * (%3$s - s.last_order_on))::bigint AS recency_days, sum(s.w * s.orders)::bigint AS orders,
@@ -477,7 +478,7 @@ GROUP BY st$q$, p.language, scored);
 FROM (%s) q$q$, p.name,
         -- materialized: from the revenue rows the globals keep, the same summary without a read of every customer
         CASE WHEN p.materialized THEN format('SELECT persona.pareto_from_rows(g.m_rows) AS x FROM %s g', persona.profile_rel(p, '__globals'))
-             ELSE format('SELECT persona.pareto(c.revenue::float8) AS x FROM %s c', scored) END);
+             ELSE format('SELECT persona.pareto(persona.numeric_to_float8(c.revenue)) AS x FROM %s c', scored) END);
     WHEN 'models' THEN RETURN format($q$SELECT m.model, m.parameter, m.value, m.std_error, m.customers, m.loglik, m.converged,
        m.status, 'weeks'::text AS time_unit, g.as_of
 FROM %s g, LATERAL (VALUES
@@ -930,15 +931,15 @@ RETURN format($q$SELECT a.as_of, %3$L::text AS time_zone, %4$L::text AS language
        x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, x.bgnbd, x.gamma_gamma
 FROM (SELECT %6$s AS as_of) a
 CROSS JOIN LATERAL (
-    SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, s.revenue::float8, %5$s) AS breaks,
-           percentile_cont(ARRAY[0.80, 0.95]) WITHIN GROUP (ORDER BY s.revenue::float8) AS tiers,
+    SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, persona.numeric_to_float8(s.revenue), %5$s) AS breaks,
+           percentile_cont(ARRAY[0.80, 0.95]) WITHIN GROUP (ORDER BY persona.numeric_to_float8(s.revenue)) AS tiers,
            %2$s
     FROM %1$s s WHERE s.orders > 0) x$q$,
     src,
     CASE WHEN models THEN format($m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
                              (a.as_of - s.first_order_on) / 7::float8, 1, 0, %1$s)
                FILTER (WHERE s.first_order_on < a.as_of) AS bgnbd,
-           persona.gamma_gamma_fit(s.purchase_days - 1, s.repeat_revenue::float8 / nullif(s.purchase_days - 1, 0), 0, %2$s)
+           persona.gamma_gamma_fit(s.purchase_days - 1, persona.numeric_to_float8(s.repeat_revenue) / nullif(s.purchase_days - 1, 0), 0, %2$s)
                FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$,
                CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
                CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
@@ -969,16 +970,16 @@ RETURN format($q$SELECT s.customer_id,
                                   (g.as_of - s.first_order_on) / 7::float8) AS expected_purchases_90d,
        persona.clv(g.bgnbd, g.gamma_gamma, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
                    (g.as_of - s.first_order_on) / 7::float8,
-                   CASE WHEN s.purchase_days > 1 THEN s.repeat_revenue::float8 / (s.purchase_days - 1) END,
+                   CASE WHEN s.purchase_days > 1 THEN persona.numeric_to_float8(s.repeat_revenue) / (s.purchase_days - 1) END,
                    'weeks', 12, 0.01) AS clv_12m,
        g.as_of
 FROM %1$s s
 CROSS JOIN (SELECT * FROM %2$s OFFSET 0) g
 CROSS JOIN LATERAL (SELECT persona.rfm_score((g.as_of - s.last_order_on)::float8, s.orders::float8,
-                                             s.revenue::float8, g.breaks) AS rfm) sc
+                                             persona.numeric_to_float8(s.revenue), g.breaks) AS rfm) sc
 CROSS JOIN LATERAL (SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, g.as_of,
                                                    s.mean_gap_days, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s, %10$s) AS stage) lc
-CROSS JOIN LATERAL (SELECT persona.value_tier(s.revenue::float8, g.gold_min, g.diamond_min) AS tier) vt
+CROSS JOIN LATERAL (SELECT persona.value_tier(persona.numeric_to_float8(s.revenue), g.gold_min, g.diamond_min) AS tier) vt
 WHERE s.orders > 0$q$,
     state_rel, globals_rel, p.scheme,
     p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
@@ -1718,7 +1719,7 @@ BEGIN
     SELECT CASE WHEN grouping(c.r_score, c.f_score) = 0 THEN 1 WHEN grouping(c.favourite_weekday, c.daypart) = 0 THEN 2 ELSE 3 END AS part,
            coalesce(c.r_score, c.favourite_weekday, c.xb) AS a, coalesce(c.f_score, c.daypart, c.rb) AS b,
            count(*)::float8 AS n, avg(c.revenue) AS revenue, avg(c.p_alive) AS p_alive
-    FROM (SELECT s.r_score::int AS r_score, s.f_score::int AS f_score, s.revenue::float8 AS revenue, s.favourite_weekday,
+    FROM (SELECT s.r_score::int AS r_score, s.f_score::int AS f_score, persona.numeric_to_float8(s.revenue) AS revenue, s.favourite_weekday,
                  CASE s.daypart WHEN 'morning' THEN 1 WHEN 'lunch' THEN 2 WHEN 'afternoon' THEN 3 WHEN 'evening' THEN 4
                                 WHEN 'night' THEN 5 END AS daypart,
                  %2$s AS p_alive,
@@ -2001,7 +2002,7 @@ BEGIN
     g := persona.report_grids(p);
     EXECUTE format($q$SELECT count(*) AS customers, coalesce(sum(s.orders), 0) AS orders, coalesce(sum(s.revenue), 0) AS revenue,
                            count(*) FILTER (WHERE s.purchase_days > 1) AS repeaters, max(s.as_of) AS as_of,
-                           persona.lorenz_curve(s.revenue::float8) AS lorenz
+                           persona.lorenz_curve(persona.numeric_to_float8(s.revenue)) AS lorenz
                     FROM %s s WHERE s.orders > 0$q$, persona.profile_rel(p, '_customers')) INTO h;
     body := format('<h1>%s: %s</h1><p class="meta">%s %s | %s %s | %s %s</p>',
                    persona.report_text('Customer profile', 'e5aea2e688b7e794bbe5838f', lang), persona.html_escape(p.name),
