@@ -269,6 +269,9 @@ hash_entry_key_cfi(const CustKeys *k, int64 key)
 #define SH_EQUAL(tb, a, b) keys_equal((const CustKeys *) (tb)->private_data, a, b)
 #define SH_SCOPE static inline
 #define SH_USE_NONDEFAULT_ALLOCATOR
+#define CUSTHASH_FILLFACTOR 0.9		/* simplehash's default, named for pass_grow */
+#define CUSTHASH_EARLY_FILL 0.6		/* pass_grow looks ahead from this fill on */
+#define SH_FILLFACTOR CUSTHASH_FILLFACTOR
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
@@ -555,6 +558,41 @@ pass_full(const CustScan *s)
 	return false;
 }
 
+/*
+ * Grow a filling table before simplehash doubles it (at 90% full, or at
+ * about 70% when a probe runs long): to the customers so far spread over
+ * the rows still to come at the rate of the rows read (more than come: new
+ * customers thin out as a scan goes on), at most 8 times and within the
+ * memory limit.  The planner's count of distinct customers the first table
+ * is sized by is often several times too small, and each doubling zeroes a
+ * new array and moves every entry.  Called from CUSTHASH_EARLY_FILL on; a
+ * table the projection fits in is left alone until simplehash's threshold.
+ */
+static void
+pass_grow(CustScan *s)
+{
+	custhash_hash *tb = s->table;
+	uint64		size = tb->size * 2;
+	double		projected = 0;
+	bool		must = tb->members + s->npending >= tb->grow_threshold;
+
+	if (tb->size >= (uint64) PG_UINT32_MAX / 2 + 1)
+		return;					/* near simplehash's limit: it grows itself */
+	if (s->rows_total > s->rows_seen && s->rows_seen > 0)
+		projected = tb->members * (s->rows_total / s->rows_seen);
+	if (!must && projected <= tb->size * CUSTHASH_EARLY_FILL)
+		return;
+	/* no room for the doubled array beside the pass's memory: left to simplehash and pass_full */
+	if (s->mem_limit > 0 &&
+		MemoryContextMemAllocated(s->pass_ctx, true) + size * sizeof(CustEntry) > s->mem_limit)
+		return;
+	while (size < tb->size * 8 && size < projected / CUSTHASH_FILLFACTOR &&
+		   (s->mem_limit == 0 ||
+			MemoryContextMemAllocated(s->pass_ctx, true) + 2 * size * sizeof(CustEntry) <= s->mem_limit))
+		size *= 2;
+	custhash_grow(tb, size);
+}
+
 /* Write a row of a customer this pass does not hold to its spill file. */
 static void
 spill_row(CustScan *s, const PendingRow *row)
@@ -636,6 +674,8 @@ scan_flush(CustScan *s)
 					 errhint("Raise work_mem or hash_mem_multiplier.")));
 		s->spilling = true;
 	}
+	if (!s->spilling && s->table->members + s->npending >= s->table->size * CUSTHASH_EARLY_FILL)
+		pass_grow(s);
 	if (s->keys.kind != KEY_INT)
 		for (int i = Max(0, s->npending - KEY_PREFETCH_LAG); i < s->npending; i++)
 			prefetch_stored_key(s, &s->pending[i]);

@@ -92,6 +92,83 @@ days_add(CustState *cs, int32 day, MemoryContext ctx)
 	CUST_DAYS(cs)[cs->ndays++] = day;
 }
 
+/* Room for at least n days in cs (doubling, as days_add grows). */
+static void
+days_reserve(CustState *cs, int n, MemoryContext ctx)
+{
+	int			cap = cs->maxdays;
+	int32	   *bigger;
+
+	if (n <= cap)
+		return;
+	while (cap < n)
+		cap *= 2;
+	bigger = MemoryContextAlloc(ctx, sizeof(int32) * cap);
+	memcpy(bigger, CUST_DAYS(cs), sizeof(int32) * cs->ndays);
+	if (cs->heap_days)
+		pfree(cs->heap_days);
+	cs->heap_days = bigger;
+	cs->maxdays = cap;
+}
+
+/*
+ * Add b's purchase days to a's.  Stored states keep their days sorted and
+ * distinct, so two of them merge in one linear pass (new orders usually
+ * fall after every known day: then they are appended); days of b out of
+ * order are added one by one and sorted when a is next compacted.
+ */
+static void
+days_merge(CustState *a, const CustState *b, MemoryContext ctx)
+{
+	const int32 *bd = CUST_DAYS(b);
+	int			nb = b->ndays;
+	int32	   *ad;
+	int32	   *merged;
+	int			na;
+	int			i = 0;
+	int			j = 0;
+	int			n = 0;
+
+	for (int k = 1; k < nb; k++)
+		if (bd[k] <= bd[k - 1])
+		{
+			for (k = 0; k < nb; k++)
+			{
+				PERSONA_CHECK_INTERRUPTS_EVERY(k + 1, 12);
+				days_add(a, bd[k], ctx);
+			}
+			return;
+		}
+	if (nb == 0)
+		return;
+	days_compact(a);
+	na = a->ndays;
+	ad = CUST_DAYS(a);
+	if (na == 0 || bd[0] > ad[na - 1])
+	{
+		days_reserve(a, na + nb, ctx);
+		memcpy(CUST_DAYS(a) + na, bd, sizeof(int32) * nb);
+		a->ndays = na + nb;
+		return;
+	}
+	merged = palloc(sizeof(int32) * (na + nb));
+	while (i < na || j < nb)
+	{
+		int32		d = (j >= nb || (i < na && ad[i] <= bd[j])) ? ad[i] : bd[j];
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(i + j + 1, 12);
+		if (i < na && ad[i] == d)
+			i++;
+		if (j < nb && bd[j] == d)
+			j++;
+		merged[n++] = d;
+	}
+	days_reserve(a, n, ctx);
+	memcpy(CUST_DAYS(a), merged, sizeof(int32) * n);
+	a->ndays = n;
+	pfree(merged);
+}
+
 /* Track the display scale of fast-path amounts. */
 static inline void
 note_dscale(CustState *cs, const DecAmount *a)
@@ -194,11 +271,7 @@ cust_merge(CustState *a, const CustState *b, MemoryContext ctx)
 			a->first_at = b->first_at;
 		if (a->orders == 0 || b->last_at > a->last_at)
 			a->last_at = b->last_at;
-		for (int i = 0; i < b->ndays; i++)
-		{
-			PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
-			days_add(a, CUST_DAYS(b)[i], ctx);
-		}
+		days_merge(a, b, ctx);
 	}
 	/* only stored states (order_stats_merge) can hold counts this large */
 	if (pg_add_s64_overflow(a->orders, b->orders, &a->orders) ||

@@ -116,6 +116,10 @@ state_send_header(StringInfo buf, char kind, int flags, pg_tz *zone)
 	appendBinaryStringInfo(buf, name, strlen(name) + 1);
 }
 
+/* The zone of the last header read, and its name. */
+static pg_tz *last_zone = NULL;
+static char last_zone_name[TZ_STRLEN_MAX + 1];
+
 /*
  * Read and check a header of the given kind; returns the zone and sets
  * *flags.  The zone name must be canonical (as pg_get_timezone_name()
@@ -138,8 +142,14 @@ state_get_header(StateReader *r, char kind, int *flags)
 		persona_bad_state(r, "Its format version is not one this version of persona reads.");
 	*flags = state_get_byte(r);
 	name = state_get_string(r, TZ_STRLEN_MAX);
+	/* states come in runs of one zone: the last accepted one is remembered */
+	if (last_zone != NULL && strcmp(name, last_zone_name) == 0)
+		return last_zone;
 	tz = name[0] ? pg_tzset(name) : NULL;
 	if (tz == NULL || !pg_tz_acceptable(tz) || strcmp(pg_get_timezone_name(tz), name) != 0)
 		persona_bad_state(r, "Its time zone is not a canonical time zone name.");
+	/* (pg_tzset's zones live as long as the backend) */
+	strlcpy(last_zone_name, name, sizeof(last_zone_name));
+	last_zone = tz;
 	return tz;
 }
