@@ -271,6 +271,7 @@ hash_entry_key_cfi(const CustKeys *k, int64 key)
 #define SH_USE_NONDEFAULT_ALLOCATOR
 #define CUSTHASH_FILLFACTOR 0.9		/* simplehash's default, named for pass_grow */
 #define CUSTHASH_EARLY_FILL 0.6		/* pass_grow looks ahead from this fill on */
+#define GROWTH_WINDOW 65536			/* rows over which pass_grow measures how often customers are new */
 #define SH_FILLFACTOR CUSTHASH_FILLFACTOR
 #define SH_DECLARE
 #define SH_DEFINE
@@ -362,6 +363,9 @@ struct CustScan
 	int64		spilled_rows;	/* rows written to spill files, every pass */
 	int64		rows_seen;		/* rows this pass has read */
 	double		rows_total;		/* rows it will read (estimated for the first pass; 0: unknown) */
+	int64		window_rows;	/* rows_seen when the current window of GROWTH_WINDOW rows began */
+	uint32		window_members;	/* customers then */
+	double		new_rate;		/* new customers a row in the last whole window; < 0: none yet */
 	int			passes;
 	const char *caller;
 	pg_tz	   *zone;
@@ -560,13 +564,14 @@ pass_full(const CustScan *s)
 
 /*
  * Grow a filling table before simplehash doubles it (at 90% full, or at
- * about 70% when a probe runs long): to the customers so far spread over
- * the rows still to come at the rate of the rows read (more than come: new
- * customers thin out as a scan goes on), at most 8 times and within the
- * memory limit.  The planner's count of distinct customers the first table
- * is sized by is often several times too small, and each doubling zeroes a
- * new array and moves every entry.  Called from CUSTHASH_EARLY_FILL on; a
- * table the projection fits in is left alone until simplehash's threshold.
+ * about 70% when a probe runs long): to the customers so far and those the
+ * rows still to come bring at the rate new customers came in the last
+ * GROWTH_WINDOW rows (from the start until there is such a window), at most
+ * 8 times and within the memory limit.  The planner's count of distinct
+ * customers the first table is sized by is often several times too small,
+ * and each doubling zeroes a new array and moves every entry.  Called from
+ * CUSTHASH_EARLY_FILL on; a table the projection fits in is left alone
+ * until simplehash's threshold.
  */
 static void
 pass_grow(CustScan *s)
@@ -579,8 +584,9 @@ pass_grow(CustScan *s)
 	if (tb->size >= (uint64) PG_UINT32_MAX / 2 + 1)
 		return;					/* near simplehash's limit: it grows itself */
 	if (s->rows_total > s->rows_seen && s->rows_seen > 0)
-		projected = tb->members * (s->rows_total / s->rows_seen);
-	if (!must && projected <= tb->size * CUSTHASH_EARLY_FILL)
+		projected = tb->members + (s->new_rate >= 0 ? s->new_rate : (double) tb->members / s->rows_seen) *
+			(s->rows_total - s->rows_seen);
+	if (!must && projected <= tb->size * CUSTHASH_FILLFACTOR)
 		return;
 	/* no room for the doubled array beside the pass's memory: left to simplehash and pass_full */
 	if (s->mem_limit > 0 &&
@@ -673,6 +679,12 @@ scan_flush(CustScan *s)
 							   s->level, SPILL_FANOUT, s->mem_limit / 1024),
 					 errhint("Raise work_mem or hash_mem_multiplier.")));
 		s->spilling = true;
+	}
+	if (s->rows_seen - s->window_rows >= GROWTH_WINDOW)
+	{
+		s->new_rate = (double) (s->table->members - s->window_members) / (s->rows_seen - s->window_rows);
+		s->window_rows = s->rows_seen;
+		s->window_members = s->table->members;
 	}
 	if (!s->spilling && s->table->members + s->npending >= s->table->size * CUSTHASH_EARLY_FILL)
 		pass_grow(s);
@@ -1072,6 +1084,9 @@ pass_begin(CustScan *s, uint32 n)
 	s->refund_days = NULL;
 	s->spilling = false;
 	s->rows_seen = 0;
+	s->window_rows = 0;
+	s->window_members = 0;
+	s->new_rate = -1;
 	memset(s->out, 0, sizeof(s->out));
 	/* a table bigger than the limit would spill before its first customer */
 	if (s->mem_limit > 0)
