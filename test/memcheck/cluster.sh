@@ -2,7 +2,8 @@
 # installation under results/memcheck/<name>/pg (the server finds its lib and
 # share directories relative to its binary, so the copy is self-contained and
 # the system installation is never touched), a throwaway cluster that listens
-# only on a socket in results/, and the server started under a wrapper.
+# on a socket in results/ and on localhost at a free port, and the server
+# started under a wrapper.
 #   mc_copy NAME        copy the installation; sets W, P, B, PG_CONFIG
 #   mc_start CMD...     initdb, start "CMD... postgres" and wait until it accepts
 #   mc_stop             fast shutdown, wait until every process has exited
@@ -50,13 +51,15 @@ mc_start() {
   [ "$(id -u)" = 0 ] && [ "$S" != "$D" ] && chown postgres "$S"
   mc_as "$B/initdb" -D "$D/data" -A trust -U postgres --no-sync >"$D/initdb.log" 2>&1 ||
     { cat "$D/initdb.log"; exit 1; }
-  # Socket only (no TCP port to collide with), small and quiet.
-  mc_as "$@" "$B/postgres" -D "$D/data" -k "$S" -c listen_addresses= -c fsync=off \
+  # The socket, and localhost on a port free now (the JDBC check connects
+  # over TCP: Java has no Unix sockets), small and quiet.
+  MC_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mc_as "$@" "$B/postgres" -D "$D/data" -k "$S" -p "$MC_PORT" -c listen_addresses=localhost -c fsync=off \
     -c max_worker_processes=16 -c shared_buffers=32MB -c autovacuum=off \
     -c log_line_prefix='%m [%p] ' ${MC_SERVER_OPTS:-} >"$D/server.log" 2>&1 &
   MC_PID=$!
   i=0
-  until mc_as "$B/pg_isready" -q -h "$S" -U postgres -d postgres; do
+  until mc_as "$B/pg_isready" -q -h "$S" -p "$MC_PORT" -U postgres -d postgres; do
     i=$((i + 1))
     if [ $i -gt "$MC_START_TIMEOUT" ] || ! kill -0 $MC_PID 2>/dev/null; then
       echo "memcheck: the server did not start; log:"; tail -30 "$D/server.log"; exit 1
@@ -66,7 +69,7 @@ mc_start() {
 }
 
 mc_run() {
-  env PGHOST="$S" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres PATH="$B:$PATH" \
+  env PGHOST="$S" PGPORT="$MC_PORT" PGUSER=postgres PGDATABASE=postgres PATH="$B:$PATH" \
       PG_CONFIG="$PG_CONFIG" "$@"
 }
 
