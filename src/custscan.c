@@ -580,6 +580,7 @@ pass_grow(CustScan *s)
 	uint64		size = tb->size * 2;
 	double		projected = 0;
 	bool		must = tb->members + s->npending >= tb->grow_threshold;
+	Size		used;
 
 	if (tb->size >= (uint64) PG_UINT32_MAX / 2 + 1)
 		return;					/* near simplehash's limit: it grows itself */
@@ -588,13 +589,12 @@ pass_grow(CustScan *s)
 			(s->rows_total - s->rows_seen);
 	if (!must && projected <= tb->size * CUSTHASH_FILLFACTOR)
 		return;
+	used = MemoryContextMemAllocated(s->pass_ctx, true);
 	/* no room for the doubled array beside the pass's memory: left to simplehash and pass_full */
-	if (s->mem_limit > 0 &&
-		MemoryContextMemAllocated(s->pass_ctx, true) + size * sizeof(CustEntry) > s->mem_limit)
+	if (s->mem_limit > 0 && used + size * sizeof(CustEntry) > s->mem_limit)
 		return;
 	while (size < tb->size * 8 && size < projected / CUSTHASH_FILLFACTOR &&
-		   (s->mem_limit == 0 ||
-			MemoryContextMemAllocated(s->pass_ctx, true) + 2 * size * sizeof(CustEntry) <= s->mem_limit))
+		   (s->mem_limit == 0 || used + 2 * size * sizeof(CustEntry) <= s->mem_limit))
 		size *= 2;
 	custhash_grow(tb, size);
 }

@@ -44,20 +44,25 @@ cold_of(CustState *cs, MemoryContext ctx)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/* Whether days[0..n-1] are increasing (sorted and distinct). */
+static bool
+days_increasing(const int32 *days, int n)
+{
+	for (int i = 1; i < n; i++)
+		if (days[i] <= days[i - 1])
+			return false;
+	return true;
+}
+
 /* Sort days[] and drop duplicates. */
 static void
 days_compact(CustState *cs)
 {
 	int32	   *days = CUST_DAYS(cs);
 	int			n = 0;
-	bool		sorted = true;
 
-	if (cs->ndays < 2)
-		return;
 	/* Orders usually arrive in time order: then there is nothing to sort. */
-	for (int i = 1; i < cs->ndays && sorted; i++)
-		sorted = days[i] > days[i - 1];
-	if (sorted)
+	if (days_increasing(days, cs->ndays))
 		return;
 	sort_int32(days, cs->ndays);
 	for (int i = 1; i < cs->ndays; i++)
@@ -69,30 +74,7 @@ days_compact(CustState *cs)
 	cs->ndays = n + 1;
 }
 
-/* Append a purchase day; compact before growing so heavy buyers stay small. */
-static void
-days_add(CustState *cs, int32 day, MemoryContext ctx)
-{
-	if (cs->ndays > 0 && CUST_DAYS(cs)[cs->ndays - 1] == day)
-		return;
-	if (cs->ndays == cs->maxdays)
-	{
-		days_compact(cs);
-		if (cs->ndays > cs->maxdays / 2)
-		{
-			int32	   *bigger = MemoryContextAlloc(ctx, sizeof(int32) * cs->maxdays * 2);
-
-			memcpy(bigger, CUST_DAYS(cs), sizeof(int32) * cs->ndays);
-			if (cs->heap_days)
-				pfree(cs->heap_days);
-			cs->heap_days = bigger;
-			cs->maxdays *= 2;
-		}
-	}
-	CUST_DAYS(cs)[cs->ndays++] = day;
-}
-
-/* Room for at least n days in cs (doubling, as days_add grows). */
+/* Room for at least n days in cs, the capacity doubled as often as needed. */
 static void
 days_reserve(CustState *cs, int n, MemoryContext ctx)
 {
@@ -109,6 +91,21 @@ days_reserve(CustState *cs, int n, MemoryContext ctx)
 		pfree(cs->heap_days);
 	cs->heap_days = bigger;
 	cs->maxdays = cap;
+}
+
+/* Append a purchase day; compact before growing so heavy buyers stay small. */
+static void
+days_add(CustState *cs, int32 day, MemoryContext ctx)
+{
+	if (cs->ndays > 0 && CUST_DAYS(cs)[cs->ndays - 1] == day)
+		return;
+	if (cs->ndays == cs->maxdays)
+	{
+		days_compact(cs);
+		if (cs->ndays > cs->maxdays / 2)
+			days_reserve(cs, cs->maxdays * 2, ctx);
+	}
+	CUST_DAYS(cs)[cs->ndays++] = day;
 }
 
 /*
@@ -129,16 +126,15 @@ days_merge(CustState *a, const CustState *b, MemoryContext ctx)
 	int			j = 0;
 	int			n = 0;
 
-	for (int k = 1; k < nb; k++)
-		if (bd[k] <= bd[k - 1])
+	if (!days_increasing(bd, nb))
+	{
+		for (int k = 0; k < nb; k++)
 		{
-			for (k = 0; k < nb; k++)
-			{
-				PERSONA_CHECK_INTERRUPTS_EVERY(k + 1, 12);
-				days_add(a, bd[k], ctx);
-			}
-			return;
+			PERSONA_CHECK_INTERRUPTS_EVERY(k + 1, 12);
+			days_add(a, bd[k], ctx);
 		}
+		return;
+	}
 	if (nb == 0)
 		return;
 	days_compact(a);
