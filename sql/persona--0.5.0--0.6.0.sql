@@ -637,6 +637,20 @@ FROM (SELECT x.k, x.st, x.hb, persona.order_stats_of(x.st, %3$s) AS os, persona.
 COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
   'SQL decoding per-customer states (k, st, hb) into the columns of a profile''s state table';
 
+-- An incremental refresh's merge of new orders (src/profile_merge.c): for
+-- each row of changes (k, st, hb), the customer's state row found by its
+-- primary key, its states merged with st and hb and decoded as
+-- profile_decode_sql decodes them, the row updated where it is (a new
+-- customer inserted); the row's values before go to old_values, after to
+-- new_values (columns named as the state table's).  Plain tables without
+-- row-level security or triggers only; the caller needs SELECT, INSERT and
+-- UPDATE on state and INSERT on the two others.
+CREATE FUNCTION persona.profile_merge_states(state regclass, changes text, time_zone text, as_of date,
+                                             old_values regclass, new_values regclass) RETURNS bigint
+AS 'MODULE_PATHNAME', 'profile_merge_states' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION persona.profile_merge_states(regclass, text, text, date, regclass, regclass) IS
+  'Merge the states of new orders (query changes: key, order_stats state, habits state) into a profile''s state rows; the customers merged';
+
 CREATE OR REPLACE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
 RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
@@ -667,7 +681,6 @@ DECLARE
     -- the changed customers' values before this refresh
     old_values text := 'pg_temp.persona_profile_old';
     state_names text[];
-    old_plan text[];
     orders_waiting boolean;
     merge_rows boolean := false;
     old_breaks persona.rfm_breaks;
@@ -764,43 +777,16 @@ BEGIN
                        pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
         EXECUTE format('TRUNCATE %s', dirty_rel);
         -- Inserted orders: each customer's state merged with the state of
-        -- its new orders in one pass over the state rows.  The pending
-        -- customers in key order find their rows by the primary key
-        -- (neighbouring pages), and the rows are updated where they were
-        -- read (by ctid), their old values kept on the way; new customers
-        -- are inserted.  The plan is fixed (no hash or merge join): the
-        -- estimates of a freshly filled pending table cannot be trusted,
-        -- and a hash join would read every state row.  The new orders are
-        -- sorted and grouped (no hash aggregate): the groups come out in
-        -- key order without sorting the states.
-        old_plan := ARRAY[current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), current_setting('enable_hashagg')];
-        PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-                set_config('enable_hashagg', 'off', true);
-        EXECUTE format($q$WITH m AS MATERIALIZED (
-    SELECT p.k, o.ctid AS tid, %1$s,
-           persona.order_stats_merge(o.stats_state, p.st) AS st, persona.habits_merge(o.habits_state, p.hb) AS hb
-    FROM (SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %2$L) AS st,
-                 persona.habits_state(q.ordered_at, %2$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
-          FROM %3$s q WHERE q.ordered_at < %4$s GROUP BY q.customer_id ORDER BY q.customer_id) p
-    LEFT JOIN %5$s o ON o.customer_id = p.k),
-upd AS (UPDATE %5$s s SET (%6$s) = (%7$s)
-        FROM (%8$s) d WHERE s.ctid = d.tid
-        RETURNING %9$s),
-ins AS (INSERT INTO %5$s AS s %10$s RETURNING %9$s),
-old AS (INSERT INTO pg_temp.persona_profile_old SELECT %11$s FROM m WHERE m.tid IS NOT NULL)
-INSERT INTO pg_temp.persona_profile_new_values SELECT * FROM upd UNION ALL SELECT * FROM ins$q$,
-            (SELECT string_agg(format('o.%1$I AS %2$I', c, 'old_' || c), ', ') FROM unnest(value_names) c),
-            p.time_zone, pending_rel, persona.profile_day_end(p, day_sql), state_rel,
-            (SELECT string_agg(format('%I', c), ', ') FROM unnest(state_names) c WHERE c <> 'customer_id'),
-            (SELECT string_agg(format('d.%I', c), ', ') FROM unnest(state_names) c WHERE c <> 'customer_id'),
-            format('SELECT m.tid, x.* FROM m, LATERAL (%s) x WHERE m.tid IS NOT NULL',
-                   persona.profile_decode_sql(p, '(SELECT m.k, m.st, m.hb)', day_sql)),
-            value_cols,
-            persona.profile_decode_sql(p, '(SELECT m.k, m.st, m.hb FROM m WHERE m.tid IS NULL)', day_sql),
-            (SELECT string_agg(format('m.%I', 'old_' || c), ', ') FROM unnest(value_names) c));
-        GET DIAGNOSTICS m = ROW_COUNT;
-        PERFORM set_config('enable_hashjoin', old_plan[1], true), set_config('enable_mergejoin', old_plan[2], true),
-                set_config('enable_hashagg', old_plan[3], true);
+        -- its new orders, row by row in C (profile_merge_states).  The new
+        -- orders are sorted and grouped, so the customers come in key order
+        -- and find their rows on neighbouring index pages.
+        EXECUTE format($q$SELECT persona.profile_merge_states(%1$L::regclass, %2$L, %3$L, %4$s, %5$L::regclass, %6$L::regclass)$q$,
+            state_rel,
+            format($q$SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %1$L) AS st,
+       persona.habits_state(q.ordered_at, %1$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
+FROM %2$s q WHERE q.ordered_at < %3$s GROUP BY q.customer_id ORDER BY q.customer_id$q$,
+                   p.time_zone, pending_rel, persona.profile_day_end(p, day_sql)),
+            p.time_zone, day_sql, old_values, 'pg_temp.persona_profile_new_values') INTO m;
         n := n + m;
         -- merged: out of pending (all of it, unless orders wait for a later day)
         EXECUTE format('SELECT EXISTS (SELECT FROM %s q WHERE q.ordered_at >= %s)', pending_rel, persona.profile_day_end(p, day_sql))

@@ -418,6 +418,9 @@ first_max(const int64 *v, int n)
 	return best;
 }
 
+/* The columns of persona.habits. */
+#define HABITS_NATTS 11
+
 /* What building persona.habits rows needs: their descriptor and the daypart values. */
 struct HabitsMaker
 {
@@ -448,11 +451,10 @@ habits_maker(MemoryContext mcxt, TupleDesc desc)
  * exactly local midnight: dates without times) makes the hour-based fields
  * NULL, since they would all say "night"; the weekday fields stay.
  */
-Datum
-habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only)
+static void
+habits_values(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only,
+			  Datum *values, bool *nulls)
 {
-	Datum		values[11];
-	bool		nulls[11];
 	int64		dp[DP_COUNT] = {0};
 	int64		orders = 0;
 	int64		weekend;
@@ -460,11 +462,11 @@ habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_on
 
 	for (int i = 0; i < 7; i++)
 		orders += wd[i];
-	memset(nulls, orders == 0, sizeof(nulls));
+	memset(nulls, orders == 0, HABITS_NATTS * sizeof(bool));
 	values[0] = Int64GetDatum(orders);
 	nulls[0] = false;
 	if (orders == 0)
-		return HeapTupleGetDatum(heap_form_tuple(m->desc, values, nulls));
+		return;
 
 	n = (double) orders;
 	for (int h = 0; h < 24; h++)
@@ -483,6 +485,15 @@ habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_on
 			nulls[i] = true;
 		nulls[10] = true;
 	}
+}
+
+Datum
+habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only)
+{
+	Datum		values[HABITS_NATTS];
+	bool		nulls[HABITS_NATTS];
+
+	habits_values(m, wd, hr, date_only, values, nulls);
 	return HeapTupleGetDatum(heap_form_tuple(m->desc, values, nulls));
 }
 
@@ -504,9 +515,9 @@ call_maker(FunctionCallInfo fcinfo, bool want_desc)
 	return m;
 }
 
-/* The persona.habits row of counts. */
-static Datum
-counts_row(FunctionCallInfo fcinfo, const HabitsState *st)
+/* The persona.habits values of counts (HABITS_NATTS each). */
+static void
+counts_values(const HabitsMaker *m, const HabitsState *st, Datum *values, bool *nulls)
 {
 	int64		wd[7], hr[24];
 	int64		orders = 0;
@@ -515,7 +526,18 @@ counts_row(FunctionCallInfo fcinfo, const HabitsState *st)
 		orders += wd[i] = st->by_weekday[i];
 	for (int h = 0; h < 24; h++)
 		hr[h] = st->by_hour[h];
-	return habits_make(call_maker(fcinfo, true), wd, hr, orders > 0 && st->at_midnight == orders);
+	habits_values(m, wd, hr, orders > 0 && st->at_midnight == orders, values, nulls);
+}
+
+/* The persona.habits row of counts. */
+static Datum
+counts_row(FunctionCallInfo fcinfo, const HabitsState *st)
+{
+	Datum		values[HABITS_NATTS];
+	bool		nulls[HABITS_NATTS];
+
+	counts_values(call_maker(fcinfo, true), st, values, nulls);
+	return HeapTupleGetDatum(heap_form_tuple(call_maker(fcinfo, true)->desc, values, nulls));
 }
 
 /* The persona.habits row of either state (the counts come first); NULL for no input. */
@@ -536,6 +558,31 @@ habits_of(PG_FUNCTION_ARGS)
 	memset(&st, 0, sizeof(st));
 	zone_state_deserialize(PG_GETARG_BYTEA_PP(0), &st);
 	PG_RETURN_DATUM(counts_row(fcinfo, &st.counts));
+}
+
+/*
+ * habits_merge(a, b) and habits_of of the result in one step (an
+ * incremental refresh): the merged state, and its persona.habits values
+ * in values/nulls (m built without a descriptor will do).  a may be NULL,
+ * b not.
+ */
+bytea *
+persona_habits_merge_of(const HabitsMaker *m, bytea *a, bytea *b, Datum *values, bool *nulls)
+{
+	HabitsZoneState st;
+	HabitsZoneState in;
+
+	memset(&st, 0, sizeof(st));
+	zone_state_deserialize(a ? a : b, &st);
+	if (a)
+	{
+		memset(&in, 0, sizeof(in));
+		zone_state_deserialize(b, &in);
+		persona_check_same_zone(st.zone, in.zone);
+		counts_merge(&st.counts, &in.counts);
+	}
+	counts_values(m, &st.counts, values, nulls);
+	return zone_state_serialize(&st);
 }
 
 /* daypart_of(timestamptz) -> persona.daypart of one time, in the session time zone. */

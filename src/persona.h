@@ -9,6 +9,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
+#include "utils/date.h"
 
 /*
  * CHECK_FOR_INTERRUPTS() once every 2^bits iterations of a hot loop over
@@ -93,6 +94,16 @@ extern const Datum *persona_enum_values(FunctionCallInfo fcinfo, const char *typ
 typedef struct HabitsMaker HabitsMaker;
 extern HabitsMaker *habits_maker(MemoryContext mcxt, TupleDesc desc);
 extern Datum habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only);
+
+/*
+ * stats.c, habits.c: a stored state a (NULL: none) merged with the state b
+ * of new orders, and the merged state's order_stats / habits values in
+ * their row types' column order: what
+ * order_stats_of(order_stats_merge(a, b), as_of) and
+ * habits_of(habits_merge(a, b)) give, without reading the merged state back.
+ */
+extern bytea *persona_order_stats_merge_of(bytea *a, bytea *b, DateADT as_of, Datum *values, bool *nulls);
+extern bytea *persona_habits_merge_of(const HabitsMaker *m, bytea *a, bytea *b, Datum *values, bool *nulls);
 
 /* arena.c: a zeroed, 64-byte aligned per-group aggregate state */
 extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Size size);

@@ -468,36 +468,67 @@ date_text(int32 day)
 }
 
 /*
- * order_stats_of(state, as_of date): the statistics of a stored state as of
- * a local calendar day (the state's days are already in its zone).  A state
- * with an order or refund after that day cannot answer: order_stats would
- * have ignored those rows, the state can no longer tell them apart.
+ * The order_stats values (persona.order_stats column order) of a state as
+ * of a local calendar day (the state's days are already in its zone).  A
+ * state with an order or refund after that day cannot answer: order_stats
+ * would have ignored those rows, the state can no longer tell them apart.
  */
-Datum
-order_stats_of(PG_FUNCTION_ARGS)
+static void
+stats_values_as_of(OrderStatsState *st, DateADT as_of, Datum *values, bool *nulls)
 {
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
-	DateADT		as_of = PG_GETARG_DATEADT(1);
-	OrderStatsState st;
 	CustResult	r;
-	Datum		values[OS_NATTS];
-	bool		nulls[OS_NATTS];
 
-	state_deserialize(b, &st, CurrentMemoryContext, true);
 	if (DATE_NOT_FINITE(as_of))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("as_of must be a finite date")));
-	if (st.last_day != NO_DAY && st.last_day > as_of)
+	if (st->last_day != NO_DAY && st->last_day > as_of)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("state holds orders after as_of"),
 				 errdetail("Its last order or refund is on %s, as_of is %s.",
-						   date_text(st.last_day), date_text(as_of)),
+						   date_text(st->last_day), date_text(as_of)),
 				 errhint("Pass an as_of on or after the day of the last order, or build the state from the orders up to as_of only.")));
-	cust_finish(&st.cust, as_of, &r);
-	persona_stats_values(&st.cust, &r, values, nulls);
+	cust_finish(&st->cust, as_of, &r);
+	persona_stats_values(&st->cust, &r, values, nulls);
+}
+
+/* order_stats_of(state, as_of date): the statistics of a stored state as of a local day. */
+Datum
+order_stats_of(PG_FUNCTION_ARGS)
+{
+	OrderStatsState st;
+	Datum		values[OS_NATTS];
+	bool		nulls[OS_NATTS];
+
+	state_deserialize(PG_GETARG_BYTEA_PP(0), &st, CurrentMemoryContext, true);
+	stats_values_as_of(&st, PG_GETARG_DATEADT(1), values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(persona_result_desc(fcinfo), values, nulls)));
+}
+
+/*
+ * order_stats_merge(a, b) and order_stats_of of the result in one step, as
+ * an incremental refresh merges a stored state with its new orders': the
+ * merged state, and its statistics as of as_of in values/nulls (OS_NATTS
+ * each).  a may be NULL, b not.
+ */
+bytea *
+persona_order_stats_merge_of(bytea *a, bytea *b, DateADT as_of, Datum *values, bool *nulls)
+{
+	OrderStatsState st;
+	OrderStatsState in;
+	bytea	   *merged;
+
+	state_deserialize(a ? a : b, &st, CurrentMemoryContext, true);
+	if (a)
+	{
+		state_deserialize(b, &in, CurrentMemoryContext, true);
+		state_merge(&st, &in, CurrentMemoryContext);
+	}
+	/* written first: finishing is for the statistics, not the stored state */
+	merged = state_serialize(&st);
+	stats_values_as_of(&st, as_of, values, nulls);
+	return merged;
 }
 
 /* Error: a persona.order_stats row that the aggregate cannot have made. */

@@ -1,0 +1,676 @@
+/*
+ * profile_merge.c — an incremental refresh merges the new orders into a
+ * profile's state rows, one customer at a time, without a plan per row.
+ *
+ * persona.profile_merge_states(state, changes, time_zone, as_of,
+ * old_values, new_values) reads the query changes: customer key, the
+ * order_stats state and the habits state of that customer's new orders,
+ * each customer once and in ascending key order (checked).  It finds the
+ * customer's row of the state table by its primary key, merges the states
+ * and decodes the merged ones into the row's columns in one step (what
+ * order_stats_merge, habits_merge, order_stats_of and habits_of give,
+ * without reading the merged states back), and updates the row
+ * where it is: on an incremental profile's pages (fillfactor 85) the new
+ * version stays on the page and gets no new index entry.  A customer
+ * without a row gets one.  The values before and after go to old_values
+ * and new_values, whose columns are state columns of the same names: the
+ * refresh's globals and tallies read them.
+ *
+ * The SQL this replaces (a materialized CTE joining the state rows, a tid
+ * scan, UPDATE ... RETURNING through a decoding subquery, and two INSERTs)
+ * spent more time passing rows between plan nodes than merging them.
+ * The updates and inserts go through the executor's single-row routines
+ * (as logical replication applies rows): indexes, constraints and HOT as
+ * an UPDATE would have them.
+ *
+ * The state table's columns are those persona.profile_decode_sql gives it:
+ * state_columns below says where each comes from; the two must agree (the
+ * regression tests compare an incremental refresh with a full one).
+ */
+#include "persona.h"
+
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/stratnum.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+PG_FUNCTION_INFO_V1(profile_merge_states);
+
+/* Where a state column's value comes from. */
+typedef enum ColumnSource
+{
+	FROM_KEY,					/* the customer key */
+	FROM_STATS_STATE,			/* the merged order_stats state */
+	FROM_HABITS_STATE,			/* the merged habits state */
+	FROM_STATS,					/* a field of order_stats_of */
+	FROM_STATS_DAY,				/* a timestamptz field's local day in the zone */
+	FROM_HABITS,				/* a field of habits_of */
+	FROM_HABITS_LABEL			/* an enum field of habits_of as text */
+} ColumnSource;
+
+static const struct
+{
+	const char *column;
+	ColumnSource source;
+	const char *field;
+}			state_columns[] =
+{
+	{"customer_id", FROM_KEY, NULL},
+	{"first_order_at", FROM_STATS, "first_at"},
+	{"last_order_at", FROM_STATS, "last_at"},
+	{"first_order_on", FROM_STATS_DAY, "first_at"},
+	{"last_order_on", FROM_STATS_DAY, "last_at"},
+	{"orders", FROM_STATS, "orders"},
+	{"purchase_days", FROM_STATS, "purchase_days"},
+	{"revenue", FROM_STATS, "revenue"},
+	{"avg_amount", FROM_STATS, "avg_amount"},
+	{"mean_gap_days", FROM_STATS, "mean_gap_days"},
+	{"gap_sd_days", FROM_STATS, "gap_sd_days"},
+	{"repeat_orders", FROM_STATS, "repeat_orders"},
+	{"repeat_revenue", FROM_STATS, "repeat_revenue"},
+	{"refunds", FROM_STATS, "refunds"},
+	{"weekday_share", FROM_HABITS, "weekday_share"},
+	{"weekend_share", FROM_HABITS, "weekend_share"},
+	{"morning_share", FROM_HABITS, "morning"},
+	{"lunch_share", FROM_HABITS, "lunch"},
+	{"afternoon_share", FROM_HABITS, "afternoon"},
+	{"evening_share", FROM_HABITS, "evening"},
+	{"night_share", FROM_HABITS, "night"},
+	{"daypart", FROM_HABITS_LABEL, "daypart"},
+	{"favourite_weekday", FROM_HABITS, "favourite_weekday"},
+	{"favourite_hour", FROM_HABITS, "favourite_hour"},
+	{"stats_state", FROM_STATS_STATE, NULL},
+	{"habits_state", FROM_HABITS_STATE, NULL}
+};
+
+#define N_STATE_COLUMNS lengthof(state_columns)
+
+/* One column of the state table: its source and the field it reads. */
+typedef struct StateColumn
+{
+	ColumnSource source;
+	int			field;			/* attribute index in the composite */
+} StateColumn;
+
+/* A table rows are written to, and where each of its columns comes from. */
+typedef struct Target
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;		/* virtual, of the table's row type */
+	AttrNumber *from;			/* old_values/new_values: state attribute index per column */
+} Target;
+
+/* The fields of a decoded state: its row type's descriptor and this customer's values. */
+typedef struct Decoded
+{
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+} Decoded;
+
+typedef struct Merger
+{
+	EState	   *estate;
+	EPQState	epq;
+	Target		state;
+	Target		old_values;
+	Target		new_values;
+	StateColumn *columns;		/* per state attribute */
+	int			key_att;
+	int			stats_att;
+	int			habits_att;
+	Relation	index;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	FmgrInfo	key_order;		/* the primary key's btree comparison */
+	bool		have_last;
+	Datum		last_key;		/* the previous customer's, copied */
+	TupleTableSlot *found;		/* the customer's row as stored */
+	Decoded		stats;			/* persona.order_stats */
+	Decoded		habits;			/* persona.habits */
+	HabitsMaker *habits_maker;
+	Datum		zone;			/* text */
+	DateADT		as_of;
+	MemoryContext scan_cxt;		/* lives as long as the scans: lookups run here */
+	MemoryContext row_cxt;		/* emptied after each customer */
+} Merger;
+
+/* The OID of persona.<name>(args); the extension's own functions. */
+static Oid
+persona_function(const char *name, int nargs, const Oid *argtypes)
+{
+	return LookupFuncName(list_make2(makeString("persona"), makeString(pstrdup(name))),
+						  nargs, argtypes, false);
+}
+
+/*
+ * Open relid for the writes this function does, checked as the statement
+ * doing them would be: a plain table (42809), the calling role's privileges
+ * (42501), no row-level security or triggers, which these writes would
+ * bypass (0A000).
+ */
+static Relation
+open_target(Oid relid, AclMode mode, const char *what)
+{
+	Relation	rel = try_table_open(relid, RowExclusiveLock);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s \"%s\" is not a table", what, RelationGetRelationName(rel))));
+	/* every privilege the writes need (pg_class_aclcheck passes on any one) */
+	if (pg_class_aclmask(relid, GetUserId(), mode, ACLMASK_ALL) != mode)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED || rel->trigdesc != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s \"%s\" has row-level security or triggers", what, RelationGetRelationName(rel)),
+				 errdetail("profile_merge_states writes rows directly; a profile's internal tables have neither.")));
+	return rel;
+}
+
+/* Set up t for rel as range table entry rti of m's executor state. */
+static void
+init_target(Merger *m, Target *t, Relation rel, Index rti)
+{
+	t->rel = rel;
+	t->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(t->rri, rel, rti, NULL, 0);
+	ExecOpenIndices(t->rri, false);
+	m->estate->es_opened_result_relations = lappend(m->estate->es_opened_result_relations, t->rri);
+	t->slot = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	t->from = NULL;
+}
+
+/* Error: the state table lacks what profile_decode_sql gives one. */
+static void pg_attribute_noreturn()
+not_a_state_table(Relation rel, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("\"%s\" is not a persona profile state table", RelationGetRelationName(rel)),
+			 errdetail("%s", detail)));
+}
+
+/* The attribute index of the field called name in desc, or -1. */
+static int
+field_index(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The type a state column of source c must have (InvalidOid: any) and, for
+ * a field of a decoded row, the field's index.
+ */
+static Oid
+source_type(Merger *m, int c, int *field)
+{
+	ColumnSource source = state_columns[c].source;
+	TupleDesc	desc = source == FROM_STATS || source == FROM_STATS_DAY ? m->stats.desc : m->habits.desc;
+	Oid			field_type;
+
+	*field = -1;
+	if (source == FROM_KEY)
+		return InvalidOid;		/* the primary key's, whichever */
+	if (source == FROM_STATS_STATE || source == FROM_HABITS_STATE)
+		return BYTEAOID;
+	*field = field_index(desc, state_columns[c].field);
+	if (*field < 0)
+		elog(ERROR, "persona row type has no field \"%s\"", state_columns[c].field);
+	field_type = TupleDescAttr(desc, *field)->atttypid;
+	if (source == FROM_STATS_DAY && field_type == TIMESTAMPTZOID)
+		return DATEOID;
+	if (source == FROM_HABITS_LABEL && type_is_enum(field_type))
+		return TEXTOID;
+	if (source == FROM_STATS || source == FROM_HABITS)
+		return field_type;
+	elog(ERROR, "persona row field \"%s\" has type %s", state_columns[c].field, format_type_be(field_type));
+}
+
+/* Where each column of the state table comes from; every column must be known. */
+static void
+map_state_columns(Merger *m)
+{
+	Relation	rel = m->state.rel;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	m->columns = palloc0(desc->natts * sizeof(StateColumn));
+	m->key_att = m->stats_att = m->habits_att = -1;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			c;
+		int			field;
+		Oid			type;
+
+		if (att->attisdropped)
+			continue;
+		for (c = 0; c < N_STATE_COLUMNS; c++)
+			if (strcmp(NameStr(att->attname), state_columns[c].column) == 0)
+				break;
+		if (c == N_STATE_COLUMNS)
+			not_a_state_table(rel, psprintf("Column \"%s\" is not one of a state table's.", NameStr(att->attname)));
+		type = source_type(m, c, &field);
+		if (OidIsValid(type) && att->atttypid != type)
+			not_a_state_table(rel, psprintf("Column \"%s\" has type %s, not %s.", NameStr(att->attname),
+											format_type_be(att->atttypid), format_type_be(type)));
+		m->columns[i].source = state_columns[c].source;
+		m->columns[i].field = field;
+		if (state_columns[c].source == FROM_KEY)
+			m->key_att = i;
+		else if (state_columns[c].source == FROM_STATS_STATE)
+			m->stats_att = i;
+		else if (state_columns[c].source == FROM_HABITS_STATE)
+			m->habits_att = i;
+	}
+	if (m->key_att < 0 || m->stats_att < 0 || m->habits_att < 0)
+		not_a_state_table(rel, "It needs the columns customer_id, stats_state and habits_state.");
+}
+
+/* Each column of an old_values/new_values table is the state column of its name and type. */
+static void
+map_values(Merger *m, Target *t)
+{
+	TupleDesc	desc = RelationGetDescr(t->rel);
+	TupleDesc	state = RelationGetDescr(m->state.rel);
+
+	t->from = palloc(desc->natts * sizeof(AttrNumber));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			s;
+
+		t->from[i] = -1;
+		if (att->attisdropped)
+			continue;
+		s = field_index(state, NameStr(att->attname));
+		if (s < 0 || TupleDescAttr(state, s)->atttypid != att->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of \"%s\" is not a column of \"%s\" of the same type",
+							NameStr(att->attname), RelationGetRelationName(t->rel),
+							RelationGetRelationName(m->state.rel))));
+		t->from[i] = s;
+	}
+}
+
+/* The primary key of the state table, on customer_id alone, and a scan of it. */
+static void
+open_key_index(Merger *m)
+{
+	Relation	rel = m->state.rel;
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			op;
+
+	if (!OidIsValid(pk))
+		not_a_state_table(rel, "It has no primary key.");
+	m->index = index_open(pk, RowExclusiveLock);
+	if (m->index->rd_index->indnatts != 1 || m->index->rd_index->indkey.values[0] != m->key_att + 1 ||
+		m->index->rd_rel->relam != BTREE_AM_OID)
+		not_a_state_table(rel, "Its primary key is not a btree index on customer_id.");
+	op = get_opfamily_member(m->index->rd_opfamily[0], m->index->rd_opcintype[0],
+							 m->index->rd_opcintype[0], BTEqualStrategyNumber);
+	if (!OidIsValid(op))
+		elog(ERROR, "missing equality operator for the primary key of \"%s\"", RelationGetRelationName(rel));
+	ScanKeyEntryInitialize(&m->key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   m->index->rd_indcollation[0], get_opcode(op), (Datum) 0);
+	fmgr_info(get_opfamily_proc(m->index->rd_opfamily[0], m->index->rd_opcintype[0],
+								m->index->rd_opcintype[0], BTORDER_PROC), &m->key_order);
+	m->scan = index_beginscan(rel, m->index, GetActiveSnapshot(), 1, 0);
+	m->found = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), table_slot_callbacks(rel));
+}
+
+/* The row type persona.<fn> returns, and room for its values. */
+static void
+init_decoded(Decoded *d, const char *fn, int nargs, const Oid *argtypes)
+{
+	d->desc = lookup_rowtype_tupdesc_copy(get_func_rettype(persona_function(fn, nargs, argtypes)), -1);
+	d->values = palloc(d->desc->natts * sizeof(Datum));
+	d->nulls = palloc(d->desc->natts * sizeof(bool));
+}
+
+/*
+ * A stored state merged with the new orders' (order_stats_merge or
+ * habits_merge: a NULL side is skipped, NULL when both are) and decoded
+ * into d (order_stats_of or habits_of: all NULL for a NULL state).
+ */
+static Datum
+merge_decode(Merger *m, Decoded *d, bool stats, Datum old, bool old_null, Datum add, bool add_null,
+			 bool *isnull)
+{
+	bytea	   *a = old_null ? NULL : DatumGetByteaPP(old);
+	bytea	   *b = add_null ? NULL : DatumGetByteaPP(add);
+
+	*isnull = a == NULL && b == NULL;
+	if (*isnull)
+	{
+		memset(d->nulls, true, d->desc->natts * sizeof(bool));
+		return (Datum) 0;
+	}
+	if (b == NULL)
+	{
+		b = a;
+		a = NULL;
+	}
+	return PointerGetDatum(stats ? persona_order_stats_merge_of(a, b, m->as_of, d->values, d->nulls)
+						   : persona_habits_merge_of(m->habits_maker, a, b, d->values, d->nulls));
+}
+
+/* The local day of a timestamptz in the profile's zone, as (t AT TIME ZONE zone)::date. */
+static Datum
+local_day(Merger *m, Datum t)
+{
+	return DirectFunctionCall1(timestamp_date, DirectFunctionCall2(timestamptz_zone, m->zone, t));
+}
+
+/* The state row of a customer with these merged (and decoded) states, in m->state.slot. */
+static void
+build_state_row(Merger *m, Datum key, Datum st, bool st_null, Datum hb, bool hb_null)
+{
+	TupleTableSlot *slot = m->state.slot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < natts; i++)
+	{
+		StateColumn *c = &m->columns[i];
+		Datum	   *v = &slot->tts_values[i];
+		bool	   *n = &slot->tts_isnull[i];
+
+		*n = false;
+		if (TupleDescAttr(slot->tts_tupleDescriptor, i)->attisdropped)
+		{
+			*n = true;
+			continue;
+		}
+		switch (c->source)
+		{
+			case FROM_KEY:
+				*v = key;
+				break;
+			case FROM_STATS_STATE:
+				*v = st;
+				*n = st_null;
+				break;
+			case FROM_HABITS_STATE:
+				*v = hb;
+				*n = hb_null;
+				break;
+			case FROM_STATS:
+				*v = m->stats.values[c->field];
+				*n = m->stats.nulls[c->field];
+				break;
+			case FROM_STATS_DAY:
+				*n = m->stats.nulls[c->field];
+				if (!*n)
+					*v = local_day(m, m->stats.values[c->field]);
+				break;
+			case FROM_HABITS:
+				*v = m->habits.values[c->field];
+				*n = m->habits.nulls[c->field];
+				break;
+			case FROM_HABITS_LABEL:
+				*n = m->habits.nulls[c->field];
+				if (!*n)
+					*v = CStringGetTextDatum(DatumGetCString(DirectFunctionCall1(enum_out, m->habits.values[c->field])));
+				break;
+		}
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/* Append the values of a state row (values/nulls by state attribute) to t. */
+static void
+write_values(Merger *m, Target *t, const Datum *values, const bool *nulls)
+{
+	TupleTableSlot *slot = t->slot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < natts; i++)
+	{
+		int			s = t->from[i];
+
+		slot->tts_isnull[i] = s < 0 || nulls[s];
+		slot->tts_values[i] = s < 0 ? (Datum) 0 : values[s];
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(t->rri, m->estate, slot);
+}
+
+/*
+ * Error unless key follows the previous customer's in the primary key's
+ * order: each customer once (a second merge would not see the first), in
+ * the order that finds neighbouring rows on neighbouring pages.
+ */
+static void
+check_key_order(Merger *m, Datum key)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(m->state.rel), m->key_att);
+	MemoryContext old;
+
+	if (m->have_last &&
+		DatumGetInt32(FunctionCall2Coll(&m->key_order, m->index->rd_indcollation[0], m->last_key, key)) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the changes query must return each customer once, in ascending key order"),
+				 errhint("End it with GROUP BY and ORDER BY the customer key.")));
+	if (m->have_last && !att->attbyval)
+		pfree(DatumGetPointer(m->last_key));
+	old = MemoryContextSwitchTo(m->scan_cxt);
+	m->last_key = datumCopy(key, att->attbyval, att->attlen);
+	MemoryContextSwitchTo(old);
+	m->have_last = true;
+}
+
+/*
+ * Merge one customer's new states into its row (or give it one).
+ */
+static void
+merge_customer(Merger *m, Datum key, Datum st, bool st_null, Datum hb, bool hb_null)
+{
+	TupleTableSlot *found = m->found;
+	MemoryContext old;
+	bool		exists;
+
+	/*
+	 * The index scan keeps what it allocates on the way (the btree's list
+	 * of dead entries to mark), so the lookup runs outside the row context.
+	 */
+	old = MemoryContextSwitchTo(m->scan_cxt);
+	m->key.sk_argument = key;
+	index_rescan(m->scan, &m->key, 1, NULL, 0);
+	exists = index_getnext_slot(m->scan, ForwardScanDirection, found);
+	MemoryContextSwitchTo(m->row_cxt);
+	if (exists)
+	{
+		slot_getallattrs(found);
+		write_values(m, &m->old_values, found->tts_values, found->tts_isnull);
+		st = merge_decode(m, &m->stats, true, found->tts_values[m->stats_att], found->tts_isnull[m->stats_att],
+						  st, st_null, &st_null);
+		hb = merge_decode(m, &m->habits, false, found->tts_values[m->habits_att], found->tts_isnull[m->habits_att],
+						  hb, hb_null, &hb_null);
+		build_state_row(m, key, st, st_null, hb, hb_null);
+		ExecSimpleRelationUpdate(m->state.rri, m->estate, &m->epq, found, m->state.slot);
+	}
+	else
+	{
+		st = merge_decode(m, &m->stats, true, (Datum) 0, true, st, st_null, &st_null);
+		hb = merge_decode(m, &m->habits, false, (Datum) 0, true, hb, hb_null, &hb_null);
+		build_state_row(m, key, st, st_null, hb, hb_null);
+		ExecSimpleRelationInsert(m->state.rri, m->estate, m->state.slot);
+	}
+	write_values(m, &m->new_values, m->state.slot->tts_values, m->state.slot->tts_isnull);
+	ExecClearTuple(found);
+	MemoryContextSwitchTo(old);
+}
+
+/* The executor state and everything the merge reads and writes. */
+static void
+merger_begin(Merger *m, Oid state, Oid old_values, Oid new_values)
+{
+	Oid			bytea1[1] = {BYTEAOID};
+	Oid			stats_of_args[2] = {BYTEAOID, DATEOID};
+	Relation	rels[3];
+	List	   *rtable = NIL;
+
+	rels[0] = open_target(state, ACL_SELECT | ACL_INSERT | ACL_UPDATE, "state table");
+	rels[1] = open_target(old_values, ACL_INSERT, "table");
+	rels[2] = open_target(new_values, ACL_INSERT, "table");
+	for (int i = 0; i < 3; i++)
+	{
+		RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+		rte->rtekind = RTE_RELATION;
+		rte->relid = RelationGetRelid(rels[i]);
+		rte->relkind = rels[i]->rd_rel->relkind;
+		rte->rellockmode = RowExclusiveLock;
+		rtable = lappend(rtable, rte);
+	}
+	m->estate = CreateExecutorState();
+	ExecInitRangeTable(m->estate, rtable);
+	m->estate->es_output_cid = GetCurrentCommandId(true);
+	m->estate->es_snapshot = GetActiveSnapshot();
+	EvalPlanQualInit(&m->epq, m->estate, NULL, NIL, -1);
+	init_target(m, &m->state, rels[0], 1);
+	init_target(m, &m->old_values, rels[1], 2);
+	init_target(m, &m->new_values, rels[2], 3);
+
+	init_decoded(&m->stats, "order_stats_of", 2, stats_of_args);
+	init_decoded(&m->habits, "habits_of", 1, bytea1);
+	m->habits_maker = habits_maker(CurrentMemoryContext, NULL);
+	map_state_columns(m);
+	map_values(m, &m->old_values);
+	map_values(m, &m->new_values);
+	open_key_index(m);
+	m->scan_cxt = CurrentMemoryContext;
+	m->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "persona merge row", ALLOCSET_DEFAULT_SIZES);
+}
+
+static void
+merger_end(Merger *m)
+{
+	index_endscan(m->scan);
+	index_close(m->index, NoLock);
+	ExecResetTupleTable(m->estate->es_tupleTable, false);
+	EvalPlanQualEnd(&m->epq);
+	ExecCloseIndices(m->state.rri);
+	ExecCloseIndices(m->old_values.rri);
+	ExecCloseIndices(m->new_values.rri);
+	table_close(m->state.rel, NoLock);
+	table_close(m->old_values.rel, NoLock);
+	table_close(m->new_values.rel, NoLock);
+	FreeExecutorState(m->estate);
+	MemoryContextDelete(m->row_cxt);
+}
+
+/* The changes query's columns: the state's key type, bytea, bytea. */
+static void
+check_changes_columns(Merger *m, TupleDesc desc)
+{
+	Oid			key_type = TupleDescAttr(RelationGetDescr(m->state.rel), m->key_att)->atttypid;
+
+	if (desc->natts != 3 || TupleDescAttr(desc, 0)->atttypid != key_type ||
+		TupleDescAttr(desc, 1)->atttypid != BYTEAOID || TupleDescAttr(desc, 2)->atttypid != BYTEAOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the changes query must return a customer key, an order_stats state and a habits state"),
+				 errdetail("Its columns must have the types %s, bytea and bytea.", format_type_be(key_type))));
+}
+
+/*
+ * profile_merge_states(state regclass, changes text, time_zone text,
+ * as_of date, old_values regclass, new_values regclass) -> bigint: the
+ * customers merged.
+ */
+Datum
+profile_merge_states(PG_FUNCTION_ARGS)
+{
+	Merger		m;
+	char	   *changes = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	SPIPlanPtr	plan;
+	Portal		portal;
+	int64		merged = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.zone = PointerGetDatum(PG_GETARG_TEXT_PP(2));
+	m.as_of = PG_GETARG_DATEADT(3);
+	(void) DirectFunctionCall2(timestamptz_zone, m.zone, TimestampTzGetDatum(0));	/* an unknown zone: 22023 now */
+	merger_begin(&m, PG_GETARG_OID(0), PG_GETARG_OID(4), PG_GETARG_OID(5));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(changes, 0, NULL);
+	if (plan == NULL || !SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the changes argument must be one query returning rows")));
+	/* read-only: the statement's snapshot, so the rows merged here stay invisible to it */
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	check_changes_columns(&m, portal->tupDesc);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 1024);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		key_null,
+						st_null,
+						hb_null;
+			Datum		key = heap_getattr(tup, 1, desc, &key_null);
+			Datum		st = heap_getattr(tup, 2, desc, &st_null);
+			Datum		hb = heap_getattr(tup, 3, desc, &hb_null);
+
+			CHECK_FOR_INTERRUPTS();
+			if (key_null)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("the changes query returned a NULL customer key")));
+			check_key_order(&m, key);
+			merge_customer(&m, key, st, st_null, hb, hb_null);
+			merged++;
+			MemoryContextReset(m.row_cxt);
+			ResetPerTupleExprContext(m.estate);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	merger_end(&m);
+	PG_RETURN_INT64(merged);
+}

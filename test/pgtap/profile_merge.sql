@@ -1,0 +1,116 @@
+-- profile_merge_states, the C step of an incremental refresh: the rows it
+-- writes are the rows the SQL merge and decode give (an existing customer,
+-- a new one, one whose new orders are refunds only), the values before and
+-- after land in the two value tables, and every bad argument is an error
+-- with its SQLSTATE.
+BEGIN;
+SET client_min_messages = warning;
+SET persona.progress = off;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION persona;
+SELECT plan(28);
+
+CREATE TABLE o (cust text, at timestamptz, amount numeric);
+INSERT INTO o SELECT 'c' || (i % 50), timestamptz '2024-01-01 00:00+08' + i * interval '7 hours', i % 13
+FROM generate_series(1, 2000) i;
+SELECT isnt_empty($$SELECT persona.create_profile('p', 'o', customer_col => 'cust', time_col => 'at', amount_col => 'amount',
+                                                  as_of => '2024-12-31', time_zone => 'Asia/Shanghai', incremental => true,
+                                                  parts => '{segments}')$$, 'an incremental profile');
+CREATE TEMP TABLE old_v AS SELECT customer_id, orders, revenue, last_order_on FROM p__state WITH NO DATA;
+CREATE TEMP TABLE new_v AS SELECT customer_id, orders, revenue, last_order_on FROM p__state WITH NO DATA;
+CREATE TEMP TABLE before AS SELECT * FROM p__state;
+
+-- the new orders: c1 buys twice, c2 has a refund only, c777 is new
+CREATE TEMP TABLE n (cust text, at timestamptz, amount numeric);
+INSERT INTO n VALUES ('c1', '2024-12-30 21:00+08', 40), ('c1', '2024-12-31 08:00+08', NULL),
+                     ('c2', '2024-12-29 10:00+08', -5), ('c777', '2024-12-31 23:59+08', 12.5);
+CREATE TEMP VIEW changes AS
+SELECT n.cust AS k, persona.order_stats_state(n.at, n.amount, 'Asia/Shanghai') AS st,
+       persona.habits_state(n.at, 'Asia/Shanghai') FILTER (WHERE n.amount IS NULL OR n.amount >= 0) AS hb
+FROM n GROUP BY n.cust ORDER BY n.cust;
+
+-- what the SQL path writes: the states merged, decoded by profile_decode_sql
+CREATE TEMP TABLE expected AS SELECT * FROM p__state WITH NO DATA;
+SELECT lives_ok(format($$INSERT INTO expected %s$$,
+    persona.profile_decode_sql(persona.profile_get('p'),
+        '(SELECT c.k, persona.order_stats_merge(b.stats_state, c.st) AS st, persona.habits_merge(b.habits_state, c.hb) AS hb
+          FROM changes c LEFT JOIN before b ON b.customer_id = c.k)', '''2024-12-31''::date')),
+    'the SQL merge and decode');
+
+SELECT is(persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v'),
+          3::bigint, 'three customers merged');
+SELECT set_eq($$SELECT to_jsonb(s) FROM p__state s WHERE customer_id IN ('c1', 'c2', 'c777')$$,
+              $$SELECT to_jsonb(e) FROM expected e$$, 'the merged rows are the SQL path''s, column by column');
+SELECT is((SELECT count(*)::int FROM p__state), 51, 'one row more (the new customer)');
+SELECT set_eq($$SELECT * FROM p__state WHERE customer_id NOT IN ('c1', 'c2', 'c777')$$,
+              $$SELECT * FROM before WHERE customer_id NOT IN ('c1', 'c2', 'c777')$$, 'the other rows are untouched');
+SELECT set_eq($$SELECT * FROM old_v$$,
+              $$SELECT customer_id, orders, revenue, last_order_on FROM before WHERE customer_id IN ('c1', 'c2')$$,
+              'old values: the two existing customers as they were');
+SELECT set_eq($$SELECT * FROM new_v$$,
+              $$SELECT customer_id, orders, revenue, last_order_on FROM expected$$, 'new values: the three as they are now');
+SELECT is((SELECT orders FROM p__state WHERE customer_id = 'c2'), (SELECT orders FROM before WHERE customer_id = 'c2'),
+          'a refund is no order');
+SELECT is((SELECT last_order_on FROM p__state WHERE customer_id = 'c777'), '2024-12-31'::date,
+          'the last order''s day is local (23:59 in Shanghai)');
+SELECT is(persona.profile_merge_states('p__state', 'SELECT * FROM changes WHERE false', 'UTC', '2024-12-31', 'old_v', 'new_v'),
+          0::bigint, 'no changes: nothing merged');
+SELECT is(persona.profile_merge_states('p__state', NULL, 'UTC', '2024-12-31', 'old_v', 'new_v'), NULL, 'NULL argument: NULL');
+
+-- errors
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes UNION ALL SELECT * FROM changes',
+                                                        'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'the changes query must return each customer once, in ascending key order', 'a customer twice');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes ORDER BY k DESC',
+                                                        'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'the changes query must return each customer once, in ascending key order', 'descending keys');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT k, st, NULL::bytea FROM changes',
+                                                        'Nowhere/Zone', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'time zone "Nowhere/Zone" not recognized', 'an unknown zone');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT k::int, st, hb FROM changes',
+                                                        'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '42804', 'the changes query must return a customer key, an order_stats state and a habits state',
+                 'a key of another type');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT NULL::text, NULL::bytea, NULL::bytea',
+                                                        'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22004', 'the changes query returned a NULL customer key', 'a NULL key');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'CREATE TABLE zz ()', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'the changes argument must be one query returning rows', 'not a query');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', $q$SELECT 'c3'::text, '\x00'::bytea, NULL::bytea$q$,
+                                                        'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22P03', 'invalid order_stats state', 'a hand-made state');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'Asia/Shanghai', '2024-01-31', 'old_v', 'new_v')$$,
+                 '22023', 'state holds orders after as_of', 'orders after as_of');
+SELECT throws_ok($$SELECT persona.profile_merge_states(0, 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '42P01', 'relation with OID 0 does not exist', 'no such relation');
+SELECT throws_ok($$SELECT persona.profile_merge_states('p_customers', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '42809', 'state table "p_customers" is not a table', 'a view');
+SELECT throws_ok($$SELECT persona.profile_merge_states('before', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '42804', '"before" is not a persona profile state table', 'a table without a primary key');
+CREATE TEMP TABLE odd_v (customer_id text, tags text[]);
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'odd_v', 'new_v')$$,
+                 '42804', 'column "tags" of "odd_v" is not a column of "p__state" of the same type', 'a value column the state lacks');
+SELECT throws_ok($$SELECT persona.profile_merge_states('o', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '0A000', 'state table "o" has row-level security or triggers', 'a table with triggers (the orders)');
+-- privileges: every one the writes need, and row-level security of a role it applies to
+CREATE ROLE persona_merge_tester;
+GRANT USAGE ON SCHEMA persona TO persona_merge_tester;
+GRANT SELECT, INSERT ON p__state TO persona_merge_tester;
+GRANT SELECT ON n TO persona_merge_tester;
+GRANT SELECT ON changes TO persona_merge_tester;
+GRANT INSERT ON old_v, new_v TO persona_merge_tester;
+SET LOCAL ROLE persona_merge_tester;
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '42501', 'permission denied for table p__state', 'UPDATE is needed too');
+RESET ROLE;
+GRANT UPDATE ON p__state TO persona_merge_tester;
+ALTER TABLE p__state ENABLE ROW LEVEL SECURITY;
+SET LOCAL ROLE persona_merge_tester;
+SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '0A000', 'state table "p__state" has row-level security or triggers', 'row-level security');
+RESET ROLE;
+ALTER TABLE p__state DISABLE ROW LEVEL SECURITY;
+SELECT is((SELECT count(*)::int FROM p__state), 51, 'the refused calls wrote nothing');
+
+SELECT * FROM finish();
+ROLLBACK;
