@@ -248,6 +248,7 @@ information_data(const FitData *d)
 	s = palloc0(sizeof(FitData));
 	*s = *d;
 	s->times = NULL;			/* the sample's rows are others */
+	s->log_k2 = NULL;
 	s->rows = palloc(sizeof(FitRow) * FIT_HESSIAN_ROWS);
 	s->n = 0;
 	for (int64 i = 0; i < d->n && s->n < FIT_HESSIAN_ROWS; i++)

@@ -35,6 +35,7 @@ typedef struct FitData
 	int			start_k;		/* > 0: start the search at start[0..start_k-1] */
 	double		start[4];		/* a previous fit's parameters (natural scale) */
 	struct FitTimes *times;		/* fit_times.c: distinct t_x and T, built on first use; NULL: none yet */
+	double	   *log_k2;			/* Gamma-Gamma: ln(mean spend) per row, built on first use; NULL: none yet */
 } FitData;
 
 /* What a state's rows are, and so how they are checked. */

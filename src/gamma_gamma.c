@@ -76,14 +76,31 @@ gamma_gamma_transfn(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(expstate_datum(es));
 }
 
+/* ln(mean spend) of every row, computed on the first evaluation and kept with the data. */
+static const double *
+log_spends(FitData *d)
+{
+	if (d->log_k2 == NULL)
+	{
+		double	   *l = palloc_extended(Max(d->n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+
+		for (int64 i = 0; i < d->n; i++)
+			l[i] = log(d->rows[i].k2);
+		d->log_k2 = l;
+	}
+	return d->log_k2;
+}
+
 /*
  * Log-likelihood at p = (ln p, ln q, ln v) and its gradient; rows are
- * sorted by x, so lnΓ and ψ terms are computed once per distinct x.
+ * sorted by x, so lnΓ and ψ terms are computed once per distinct x, and
+ * ln m once per row for the whole search.
  */
 static double
 gg_value_grad(void *data, const double *par, double *g)
 {
 	const FitData *d = data;
+	const double *log_m = log_spends(data);
 	double		p = exp(par[0]), q = exp(par[1]), v = exp(par[2]);
 	double		lv = log(v);
 	double		base = -lgamma(q) + q * lv;
@@ -95,7 +112,7 @@ gg_value_grad(void *data, const double *par, double *g)
 	{
 		const FitRow *o = &d->rows[i];
 		double		x = o->k1, m = o->k2, w = o->w;
-		double		lm = log(m), lvm = log(v + m * x);
+		double		lm = log_m[i], lvm = log(v + m * x);
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 10);
 		if (x != lastx)
