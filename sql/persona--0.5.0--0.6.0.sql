@@ -637,19 +637,21 @@ FROM (SELECT x.k, x.st, x.hb, persona.order_stats_of(x.st, %3$s) AS os, persona.
 COMMENT ON FUNCTION persona.profile_decode_sql(persona.profiles, text, text) IS
   'SQL decoding per-customer states (k, st, hb) into the columns of a profile''s state table';
 
--- An incremental refresh's merge of new orders (src/profile_merge.c): for
--- each row of changes (k, st, hb), the customer's state row found by its
--- primary key, its states merged with st and hb and decoded as
--- profile_decode_sql decodes them, the row updated where it is (a new
--- customer inserted); the row's values before go to old_values, after to
--- new_values (columns named as the state table's).  Plain tables without
--- row-level security or triggers only; the caller needs SELECT, INSERT and
--- UPDATE on state and INSERT on the two others.
-CREATE FUNCTION persona.profile_merge_states(state regclass, changes text, time_zone text, as_of date,
+-- An incremental refresh's merge of new orders (src/profile_merge.c): the
+-- query orders gives (key, ordered_at, amount) of the new orders, each
+-- customer's together, customers in key order; each customer's state row,
+-- found by its primary key, gets the orders added to its states as
+-- order_stats_state and habits_state count them, is decoded as
+-- profile_decode_sql decodes, and is updated where it is (a new customer
+-- inserted); the row's values before go to old_values, after to new_values
+-- (columns named as the state table's).  Plain tables without row-level
+-- security or triggers only; the caller needs SELECT, INSERT and UPDATE on
+-- state and INSERT on the two others.
+CREATE FUNCTION persona.profile_merge_orders(state regclass, orders text, time_zone text, as_of date,
                                              old_values regclass, new_values regclass) RETURNS bigint
-AS 'MODULE_PATHNAME', 'profile_merge_states' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION persona.profile_merge_states(regclass, text, text, date, regclass, regclass) IS
-  'Merge the states of new orders (query changes: key, order_stats state, habits state) into a profile''s state rows; the customers merged';
+AS 'MODULE_PATHNAME', 'profile_merge_orders' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION persona.profile_merge_orders(regclass, text, text, date, regclass, regclass) IS
+  'Merge new orders (query: key, ordered_at, amount, in key order) into a profile''s state rows; the customers merged';
 
 CREATE OR REPLACE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
 RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
@@ -776,16 +778,14 @@ BEGIN
         EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id AND q.ordered_at < %s',
                        pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
         EXECUTE format('TRUNCATE %s', dirty_rel);
-        -- Inserted orders: each customer's state merged with the state of
-        -- its new orders, row by row in C (profile_merge_states).  The new
-        -- orders are sorted and grouped, so the customers come in key order
-        -- and find their rows on neighbouring index pages.
-        EXECUTE format($q$SELECT persona.profile_merge_states(%1$L::regclass, %2$L, %3$L, %4$s, %5$L::regclass, %6$L::regclass)$q$,
+        -- Inserted orders: added to each customer's states, customer by
+        -- customer in C (profile_merge_orders).  The new orders come sorted
+        -- by customer, so the customers find their rows on neighbouring
+        -- index pages.
+        EXECUTE format($q$SELECT persona.profile_merge_orders(%1$L::regclass, %2$L, %3$L, %4$s, %5$L::regclass, %6$L::regclass)$q$,
             state_rel,
-            format($q$SELECT q.customer_id AS k, persona.order_stats_state(q.ordered_at, q.amount, %1$L) AS st,
-       persona.habits_state(q.ordered_at, %1$L) FILTER (WHERE q.amount IS NULL OR q.amount >= 0) AS hb
-FROM %2$s q WHERE q.ordered_at < %3$s GROUP BY q.customer_id ORDER BY q.customer_id$q$,
-                   p.time_zone, pending_rel, persona.profile_day_end(p, day_sql)),
+            format($q$SELECT q.customer_id, q.ordered_at, q.amount FROM %1$s q WHERE q.ordered_at < %2$s ORDER BY q.customer_id$q$,
+                   pending_rel, persona.profile_day_end(p, day_sql)),
             p.time_zone, day_sql, old_values, 'pg_temp.persona_profile_new_values') INTO m;
         n := n + m;
         -- merged: out of pending (all of it, unless orders wait for a later day)

@@ -561,28 +561,40 @@ habits_of(PG_FUNCTION_ARGS)
 }
 
 /*
- * habits_merge(a, b) and habits_of of the result in one step (an
- * incremental refresh): the merged state, and its persona.habits values
- * in values/nulls (m built without a descriptor will do).  a may be NULL,
- * b not.
+ * An incremental refresh extends a customer's stored habits state with
+ * the new orders (habits_state's rows), then writes it back and decodes it
+ * into persona.habits values: habits_of(habits_merge(stored, habits_state(
+ * new orders, zone))).  stored NULL: none yet.
  */
-bytea *
-persona_habits_merge_of(const HabitsMaker *m, bytea *a, bytea *b, Datum *values, bool *nulls)
+HabitsZoneState *
+persona_habits_open(bytea *stored, pg_tz *zone)
 {
-	HabitsZoneState st;
-	HabitsZoneState in;
+	HabitsZoneState *st = palloc0(sizeof(HabitsZoneState));
 
-	memset(&st, 0, sizeof(st));
-	zone_state_deserialize(a ? a : b, &st);
-	if (a)
+	st->zone = zone;
+	if (stored != NULL)
 	{
-		memset(&in, 0, sizeof(in));
-		zone_state_deserialize(b, &in);
-		persona_check_same_zone(st.zone, in.zone);
-		counts_merge(&st.counts, &in.counts);
+		zone_state_deserialize(stored, st);
+		persona_check_same_zone(st->zone, zone);
 	}
-	counts_values(m, &st.counts, values, nulls);
-	return zone_state_serialize(&st);
+	return st;
+}
+
+void
+persona_habits_add(HabitsZoneState *st, TimestampTz t)
+{
+	PersonaLocal l;
+
+	persona_zone_local(st->zone, t, "ordered_at", &l);
+	counts_add(&st->counts, &l);
+}
+
+/* The state as stored, and its values (m built without a descriptor will do). */
+bytea *
+persona_habits_close(const HabitsMaker *m, HabitsZoneState *st, Datum *values, bool *nulls)
+{
+	counts_values(m, &st->counts, values, nulls);
+	return zone_state_serialize(st);
 }
 
 /* daypart_of(timestamptz) -> persona.daypart of one time, in the session time zone. */

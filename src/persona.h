@@ -9,6 +9,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
+#include "datatype/timestamp.h"
 #include "utils/date.h"
 
 /*
@@ -96,14 +97,19 @@ extern HabitsMaker *habits_maker(MemoryContext mcxt, TupleDesc desc);
 extern Datum habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only);
 
 /*
- * stats.c, habits.c: a stored state a (NULL: none) merged with the state b
- * of new orders, and the merged state's order_stats / habits values in
- * their row types' column order: what
- * order_stats_of(order_stats_merge(a, b), as_of) and
- * habits_of(habits_merge(a, b)) give, without reading the merged state back.
+ * stats.c, habits.c: a customer's stored state (NULL: none yet) extended
+ * with new orders, written back, and decoded into its row type's values
+ * (an incremental refresh; see profile_merge.c).
  */
-extern bytea *persona_order_stats_merge_of(bytea *a, bytea *b, DateADT as_of, Datum *values, bool *nulls);
-extern bytea *persona_habits_merge_of(const HabitsMaker *m, bytea *a, bytea *b, Datum *values, bool *nulls);
+typedef struct OrderStatsState OrderStatsState;
+typedef struct HabitsZoneState HabitsZoneState;
+struct pg_tz;
+extern OrderStatsState *persona_order_stats_open(bytea *stored, struct pg_tz *zone);
+extern void persona_order_stats_add(OrderStatsState *st, bool t_null, TimestampTz t, bool amount_null, Datum amount);
+extern bytea *persona_order_stats_close(OrderStatsState *st, DateADT as_of, Datum *values, bool *nulls);
+extern HabitsZoneState *persona_habits_open(bytea *stored, struct pg_tz *zone);
+extern void persona_habits_add(HabitsZoneState *st, TimestampTz t);
+extern bytea *persona_habits_close(const HabitsMaker *m, HabitsZoneState *st, Datum *values, bool *nulls);
 
 /* arena.c: a zeroed, 64-byte aligned per-group aggregate state */
 extern void *persona_state_alloc(FunctionCallInfo fcinfo, MemoryContext ctx, Size size);

@@ -2,23 +2,25 @@
  * profile_merge.c — an incremental refresh merges the new orders into a
  * profile's state rows, one customer at a time, without a plan per row.
  *
- * persona.profile_merge_states(state, changes, time_zone, as_of,
- * old_values, new_values) reads the query changes: customer key, the
- * order_stats state and the habits state of that customer's new orders,
- * each customer once and in ascending key order (checked).  It finds the
- * customer's row of the state table by its primary key, merges the states
- * and decodes the merged ones into the row's columns in one step (what
- * order_stats_merge, habits_merge, order_stats_of and habits_of give,
- * without reading the merged states back), and updates the row
- * where it is: on an incremental profile's pages (fillfactor 85) the new
- * version stays on the page and gets no new index entry.  A customer
- * without a row gets one.  The values before and after go to old_values
- * and new_values, whose columns are state columns of the same names: the
- * refresh's globals and tallies read them.
+ * persona.profile_merge_orders(state, orders, time_zone, as_of,
+ * old_values, new_values) reads the query orders: customer key, order
+ * time and amount of the new orders, each customer's together and the
+ * customers in ascending key order (checked).  For each customer it finds
+ * the row of the state table by its primary key, adds the orders to the
+ * stored states as order_stats_state and habits_state would count them
+ * (what order_stats_merge and habits_merge of the stored states and the
+ * new orders' give), decodes the states into the row's columns (what
+ * order_stats_of and habits_of give) and updates the row where it is: on
+ * an incremental profile's pages (fillfactor 85) the new version stays on
+ * the page and gets no new index entry.  A customer without a row gets
+ * one.  The values before and after go to old_values and new_values,
+ * whose columns are state columns of the same names: the refresh's
+ * globals and tallies read them.
  *
- * The SQL this replaces (a materialized CTE joining the state rows, a tid
- * scan, UPDATE ... RETURNING through a decoding subquery, and two INSERTs)
- * spent more time passing rows between plan nodes than merging them.
+ * The SQL this replaces (the new orders grouped into states of their own,
+ * a materialized CTE joining the state rows, a tid scan, UPDATE ...
+ * RETURNING through a decoding subquery, and two INSERTs) spent more time
+ * passing rows between plan nodes than merging them.
  * The updates and inserts go through the executor's single-row routines
  * (as logical replication applies rows): indexes, constraints and HOT as
  * an UPDATE would have them.
@@ -28,6 +30,8 @@
  * regression tests compare an incremental refresh with a full one).
  */
 #include "persona.h"
+
+#include "tzspan.h"
 
 #include "access/genam.h"
 #include "access/nbtree.h"
@@ -57,7 +61,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-PG_FUNCTION_INFO_V1(profile_merge_states);
+PG_FUNCTION_INFO_V1(profile_merge_orders);
 
 /* Where a state column's value comes from. */
 typedef enum ColumnSource
@@ -154,7 +158,13 @@ typedef struct Merger
 	Decoded		habits;			/* persona.habits */
 	HabitsMaker *habits_maker;
 	Datum		zone;			/* text */
+	pg_tz	   *tz;				/* the same zone */
 	DateADT		as_of;
+	Datum		zero;			/* numeric 0: habits count orders of amount NULL or >= 0 */
+	/* the customer whose orders are being read */
+	bool		exists;			/* it has a row (in found) */
+	OrderStatsState *stats_state;
+	HabitsZoneState *habits_state;	/* NULL: no habits yet */
 	MemoryContext scan_cxt;		/* lives as long as the scans: lookups run here */
 	MemoryContext row_cxt;		/* emptied after each customer */
 } Merger;
@@ -361,33 +371,6 @@ init_decoded(Decoded *d, const char *fn, int nargs, const Oid *argtypes)
 	d->nulls = palloc(d->desc->natts * sizeof(bool));
 }
 
-/*
- * A stored state merged with the new orders' (order_stats_merge or
- * habits_merge: a NULL side is skipped, NULL when both are) and decoded
- * into d (order_stats_of or habits_of: all NULL for a NULL state).
- */
-static Datum
-merge_decode(Merger *m, Decoded *d, bool stats, Datum old, bool old_null, Datum add, bool add_null,
-			 bool *isnull)
-{
-	bytea	   *a = old_null ? NULL : DatumGetByteaPP(old);
-	bytea	   *b = add_null ? NULL : DatumGetByteaPP(add);
-
-	*isnull = a == NULL && b == NULL;
-	if (*isnull)
-	{
-		memset(d->nulls, true, d->desc->natts * sizeof(bool));
-		return (Datum) 0;
-	}
-	if (b == NULL)
-	{
-		b = a;
-		a = NULL;
-	}
-	return PointerGetDatum(stats ? persona_order_stats_merge_of(a, b, m->as_of, d->values, d->nulls)
-						   : persona_habits_merge_of(m->habits_maker, a, b, d->values, d->nulls));
-}
-
 /* The local day of a timestamptz in the profile's zone, as (t AT TIME ZONE zone)::date. */
 static Datum
 local_day(Merger *m, Datum t)
@@ -470,40 +453,21 @@ write_values(Merger *m, Target *t, const Datum *values, const bool *nulls)
 	ExecSimpleRelationInsert(t->rri, m->estate, slot);
 }
 
-/*
- * Error unless key follows the previous customer's in the primary key's
- * order: each customer once (a second merge would not see the first), in
- * the order that finds neighbouring rows on neighbouring pages.
- */
-static void
-check_key_order(Merger *m, Datum key)
+/* A bytea column of the found row, or NULL. */
+static bytea *
+found_bytea(Merger *m, int att)
 {
-	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(m->state.rel), m->key_att);
-	MemoryContext old;
-
-	if (m->have_last &&
-		DatumGetInt32(FunctionCall2Coll(&m->key_order, m->index->rd_indcollation[0], m->last_key, key)) >= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the changes query must return each customer once, in ascending key order"),
-				 errhint("End it with GROUP BY and ORDER BY the customer key.")));
-	if (m->have_last && !att->attbyval)
-		pfree(DatumGetPointer(m->last_key));
-	old = MemoryContextSwitchTo(m->scan_cxt);
-	m->last_key = datumCopy(key, att->attbyval, att->attlen);
-	MemoryContextSwitchTo(old);
-	m->have_last = true;
+	return m->found->tts_isnull[att] ? NULL : DatumGetByteaPP(m->found->tts_values[att]);
 }
 
 /*
- * Merge one customer's new states into its row (or give it one).
+ * Start on a customer's new orders: find its row (keeping its values as
+ * they were) and open its states for the orders to come.
  */
 static void
-merge_customer(Merger *m, Datum key, Datum st, bool st_null, Datum hb, bool hb_null)
+customer_begin(Merger *m, Datum key)
 {
-	TupleTableSlot *found = m->found;
 	MemoryContext old;
-	bool		exists;
 
 	/*
 	 * The index scan keeps what it allocates on the way (the btree's list
@@ -512,29 +476,105 @@ merge_customer(Merger *m, Datum key, Datum st, bool st_null, Datum hb, bool hb_n
 	old = MemoryContextSwitchTo(m->scan_cxt);
 	m->key.sk_argument = key;
 	index_rescan(m->scan, &m->key, 1, NULL, 0);
-	exists = index_getnext_slot(m->scan, ForwardScanDirection, found);
+	m->exists = index_getnext_slot(m->scan, ForwardScanDirection, m->found);
 	MemoryContextSwitchTo(m->row_cxt);
-	if (exists)
+	m->habits_state = NULL;
+	if (m->exists)
 	{
-		slot_getallattrs(found);
-		write_values(m, &m->old_values, found->tts_values, found->tts_isnull);
-		st = merge_decode(m, &m->stats, true, found->tts_values[m->stats_att], found->tts_isnull[m->stats_att],
-						  st, st_null, &st_null);
-		hb = merge_decode(m, &m->habits, false, found->tts_values[m->habits_att], found->tts_isnull[m->habits_att],
-						  hb, hb_null, &hb_null);
-		build_state_row(m, key, st, st_null, hb, hb_null);
-		ExecSimpleRelationUpdate(m->state.rri, m->estate, &m->epq, found, m->state.slot);
+		bytea	   *habits;
+
+		slot_getallattrs(m->found);
+		write_values(m, &m->old_values, m->found->tts_values, m->found->tts_isnull);
+		m->stats_state = persona_order_stats_open(found_bytea(m, m->stats_att), m->tz);
+		habits = found_bytea(m, m->habits_att);
+		if (habits)
+			m->habits_state = persona_habits_open(habits, m->tz);
 	}
 	else
-	{
-		st = merge_decode(m, &m->stats, true, (Datum) 0, true, st, st_null, &st_null);
-		hb = merge_decode(m, &m->habits, false, (Datum) 0, true, hb, hb_null, &hb_null);
-		build_state_row(m, key, st, st_null, hb, hb_null);
-		ExecSimpleRelationInsert(m->state.rri, m->estate, m->state.slot);
-	}
-	write_values(m, &m->new_values, m->state.slot->tts_values, m->state.slot->tts_isnull);
-	ExecClearTuple(found);
+		m->stats_state = persona_order_stats_open(NULL, m->tz);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * One new order of the customer, counted as order_stats_state(ordered_at,
+ * amount) and habits_state(ordered_at) FILTER (WHERE amount IS NULL OR
+ * amount >= 0) count it.
+ */
+static void
+customer_add(Merger *m, bool t_null, TimestampTz t, bool amount_null, Datum amount)
+{
+	MemoryContext old = MemoryContextSwitchTo(m->row_cxt);
+
+	persona_order_stats_add(m->stats_state, t_null, t, amount_null, amount);
+	if (amount_null || DatumGetBool(DirectFunctionCall2(numeric_ge, amount, m->zero)))
+	{
+		if (m->habits_state == NULL)
+			m->habits_state = persona_habits_open(NULL, m->tz);
+		if (!t_null)
+			persona_habits_add(m->habits_state, t);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Write the customer's row back (or insert it) and its values after. */
+static void
+customer_end(Merger *m, Datum key)
+{
+	MemoryContext old = MemoryContextSwitchTo(m->row_cxt);
+	Datum		st = PointerGetDatum(persona_order_stats_close(m->stats_state, m->as_of,
+															 m->stats.values, m->stats.nulls));
+	Datum		hb = (Datum) 0;
+
+	if (m->habits_state)
+		hb = PointerGetDatum(persona_habits_close(m->habits_maker, m->habits_state,
+												  m->habits.values, m->habits.nulls));
+	else
+		memset(m->habits.nulls, true, m->habits.desc->natts * sizeof(bool));
+	build_state_row(m, key, st, false, hb, m->habits_state == NULL);
+	if (m->exists)
+		ExecSimpleRelationUpdate(m->state.rri, m->estate, &m->epq, m->found, m->state.slot);
+	else
+		ExecSimpleRelationInsert(m->state.rri, m->estate, m->state.slot);
+	write_values(m, &m->new_values, m->state.slot->tts_values, m->state.slot->tts_isnull);
+	ExecClearTuple(m->found);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(m->row_cxt);
+	ResetPerTupleExprContext(m->estate);
+}
+
+/*
+ * Whether key starts a customer (false: the current one's next order);
+ * error unless the customers come in the primary key's order, each one's
+ * orders together: a customer merged twice would not see its first merge,
+ * and key order finds neighbouring rows on neighbouring pages.
+ */
+static bool
+next_customer(Merger *m, Datum key)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(m->state.rel), m->key_att);
+	MemoryContext old;
+	int			c = -1;
+
+	if (m->have_last)
+		c = DatumGetInt32(FunctionCall2Coll(&m->key_order, m->index->rd_indcollation[0], m->last_key, key));
+	if (c == 0)
+		return false;
+	if (c > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the orders query must return each customer's orders together, customers in ascending key order"),
+				 errhint("End it with ORDER BY the customer key.")));
+	if (m->have_last)
+	{
+		customer_end(m, m->last_key);
+		if (!att->attbyval)
+			pfree(DatumGetPointer(m->last_key));
+	}
+	old = MemoryContextSwitchTo(m->scan_cxt);
+	m->last_key = datumCopy(key, att->attbyval, att->attlen);
+	MemoryContextSwitchTo(old);
+	m->have_last = true;
+	return true;
 }
 
 /* The executor state and everything the merge reads and writes. */
@@ -596,50 +636,52 @@ merger_end(Merger *m)
 	MemoryContextDelete(m->row_cxt);
 }
 
-/* The changes query's columns: the state's key type, bytea, bytea. */
+/* The orders query's columns: the state's key type, timestamptz, numeric. */
 static void
-check_changes_columns(Merger *m, TupleDesc desc)
+check_orders_columns(Merger *m, TupleDesc desc)
 {
 	Oid			key_type = TupleDescAttr(RelationGetDescr(m->state.rel), m->key_att)->atttypid;
 
 	if (desc->natts != 3 || TupleDescAttr(desc, 0)->atttypid != key_type ||
-		TupleDescAttr(desc, 1)->atttypid != BYTEAOID || TupleDescAttr(desc, 2)->atttypid != BYTEAOID)
+		TupleDescAttr(desc, 1)->atttypid != TIMESTAMPTZOID || TupleDescAttr(desc, 2)->atttypid != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("the changes query must return a customer key, an order_stats state and a habits state"),
-				 errdetail("Its columns must have the types %s, bytea and bytea.", format_type_be(key_type))));
+				 errmsg("the orders query must return a customer key, an order time and an amount"),
+				 errdetail("Its columns must have the types %s, timestamp with time zone and numeric.",
+						   format_type_be(key_type))));
 }
 
 /*
- * profile_merge_states(state regclass, changes text, time_zone text,
+ * profile_merge_orders(state regclass, orders text, time_zone text,
  * as_of date, old_values regclass, new_values regclass) -> bigint: the
  * customers merged.
  */
 Datum
-profile_merge_states(PG_FUNCTION_ARGS)
+profile_merge_orders(PG_FUNCTION_ARGS)
 {
 	Merger		m;
-	char	   *changes = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *orders = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	SPIPlanPtr	plan;
 	Portal		portal;
 	int64		merged = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.zone = PointerGetDatum(PG_GETARG_TEXT_PP(2));
+	m.tz = persona_zone(DatumGetTextPP(m.zone));	/* an unknown zone: 22023 now */
 	m.as_of = PG_GETARG_DATEADT(3);
-	(void) DirectFunctionCall2(timestamptz_zone, m.zone, TimestampTzGetDatum(0));	/* an unknown zone: 22023 now */
+	m.zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
 	merger_begin(&m, PG_GETARG_OID(0), PG_GETARG_OID(4), PG_GETARG_OID(5));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(changes, 0, NULL);
+	plan = SPI_prepare(orders, 0, NULL);
 	if (plan == NULL || !SPI_is_cursor_plan(plan))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the changes argument must be one query returning rows")));
+				 errmsg("the orders argument must be one query returning rows")));
 	/* read-only: the statement's snapshot, so the rows merged here stay invisible to it */
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	check_changes_columns(&m, portal->tupDesc);
+	check_orders_columns(&m, portal->tupDesc);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 1024);
@@ -650,25 +692,28 @@ profile_merge_states(PG_FUNCTION_ARGS)
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		key_null,
-						st_null,
-						hb_null;
+						t_null,
+						amount_null;
 			Datum		key = heap_getattr(tup, 1, desc, &key_null);
-			Datum		st = heap_getattr(tup, 2, desc, &st_null);
-			Datum		hb = heap_getattr(tup, 3, desc, &hb_null);
+			Datum		t = heap_getattr(tup, 2, desc, &t_null);
+			Datum		amount = heap_getattr(tup, 3, desc, &amount_null);
 
 			CHECK_FOR_INTERRUPTS();
 			if (key_null)
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("the changes query returned a NULL customer key")));
-			check_key_order(&m, key);
-			merge_customer(&m, key, st, st_null, hb, hb_null);
-			merged++;
-			MemoryContextReset(m.row_cxt);
-			ResetPerTupleExprContext(m.estate);
+						 errmsg("the orders query returned a NULL customer key")));
+			if (next_customer(&m, key))
+			{
+				customer_begin(&m, m.last_key);
+				merged++;
+			}
+			customer_add(&m, t_null, t_null ? 0 : DatumGetTimestampTz(t), amount_null, amount);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
+	if (m.have_last)
+		customer_end(&m, m.last_key);
 	SPI_cursor_close(portal);
 	SPI_finish();
 	merger_end(&m);

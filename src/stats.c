@@ -108,25 +108,31 @@ check_same_as_of(TimestampTz a, TimestampTz b)
 				 errhint("Pass a constant, e.g. order_stats(ordered_at, amount, '2024-01-01').")));
 }
 
-/* Add the row (ordered_at, amount) of arguments 1 and 2, unless after as_of. */
+/* Add an order (ordered_at t, amount), unless its time is NULL or after as_of. */
 static void
-state_add_row(OrderStatsState *st, FunctionCallInfo fcinfo, MemoryContext aggctx)
+state_add(OrderStatsState *st, bool t_null, TimestampTz t, bool amount_null, Datum amount_datum,
+		  MemoryContext ctx)
 {
-	TimestampTz t;
 	int32		day;
 	DecAmount	amount;
-	bool		amount_null = PG_ARGISNULL(2);
 
-	if (PG_ARGISNULL(1))
+	if (t_null)
 		return;
-	t = PG_GETARG_TIMESTAMPTZ(1);
 	day = persona_zone_day(st->zone, t, "ordered_at");
 	if (st->has_as_of && day > st->as_of_day)
 		return;					/* after as_of: not yet known */
 	if (!amount_null)
-		dec_decode(PG_GETARG_DATUM(2), &amount);
-	cust_add(&st->cust, t, day, amount_null, &amount, aggctx);
+		dec_decode(amount_datum, &amount);
+	cust_add(&st->cust, t, day, amount_null, &amount, ctx);
 	st->last_day = Max(st->last_day, day);
+}
+
+/* Add the row (ordered_at, amount) of arguments 1 and 2. */
+static inline void
+state_add_row(OrderStatsState *st, FunctionCallInfo fcinfo, MemoryContext aggctx)
+{
+	state_add(st, PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1),
+			  PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), aggctx);
 }
 
 /*
@@ -507,28 +513,43 @@ order_stats_of(PG_FUNCTION_ARGS)
 }
 
 /*
- * order_stats_merge(a, b) and order_stats_of of the result in one step, as
- * an incremental refresh merges a stored state with its new orders': the
- * merged state, and its statistics as of as_of in values/nulls (OS_NATTS
- * each).  a may be NULL, b not.
+ * An incremental refresh extends a customer's stored state with the new
+ * orders as order_stats_state counts them, then writes it back and decodes
+ * it: what order_stats_of(order_stats_merge(stored, order_stats_state(new
+ * orders, zone)), as_of) gives, without a state of the new orders alone.
+ * stored NULL: a new customer.
  */
-bytea *
-persona_order_stats_merge_of(bytea *a, bytea *b, DateADT as_of, Datum *values, bool *nulls)
+OrderStatsState *
+persona_order_stats_open(bytea *stored, pg_tz *zone)
 {
-	OrderStatsState st;
-	OrderStatsState in;
-	bytea	   *merged;
+	OrderStatsState *st = palloc(sizeof(OrderStatsState));
 
-	state_deserialize(a ? a : b, &st, CurrentMemoryContext, true);
-	if (a)
+	if (stored == NULL)
 	{
-		state_deserialize(b, &in, CurrentMemoryContext, true);
-		state_merge(&st, &in, CurrentMemoryContext);
+		state_init(st, zone, false, 0);
+		return st;
 	}
+	state_deserialize(stored, st, CurrentMemoryContext, true);
+	check_same_as_of(st->as_of, 0);		/* as merging with a state of no as_of checks */
+	persona_check_same_zone(st->zone, zone);
+	return st;
+}
+
+void
+persona_order_stats_add(OrderStatsState *st, bool t_null, TimestampTz t, bool amount_null, Datum amount)
+{
+	state_add(st, t_null, t, amount_null, amount, CurrentMemoryContext);
+}
+
+/* The state as stored, and its statistics as of as_of in values/nulls (OS_NATTS each). */
+bytea *
+persona_order_stats_close(OrderStatsState *st, DateADT as_of, Datum *values, bool *nulls)
+{
 	/* written first: finishing is for the statistics, not the stored state */
-	merged = state_serialize(&st);
-	stats_values_as_of(&st, as_of, values, nulls);
-	return merged;
+	bytea	   *stored = state_serialize(st);
+
+	stats_values_as_of(st, as_of, values, nulls);
+	return stored;
 }
 
 /* Error: a persona.order_stats row that the aggregate cannot have made. */

@@ -1,14 +1,14 @@
--- profile_merge_states, the C step of an incremental refresh: the rows it
+-- profile_merge_orders, the C step of an incremental refresh: the rows it
 -- writes are the rows the SQL merge and decode give (an existing customer,
--- a new one, one whose new orders are refunds only), the values before and
--- after land in the two value tables, and every bad argument is an error
--- with its SQLSTATE.
+-- a new one, one whose new orders are refunds only, one with an order
+-- without a time), the values before and after land in the two value
+-- tables, and every bad argument is an error with its SQLSTATE.
 BEGIN;
 SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(28);
+SELECT plan(31);
 
 CREATE TABLE o (cust text, at timestamptz, amount numeric);
 INSERT INTO o SELECT 'c' || (i % 50), timestamptz '2024-01-01 00:00+08' + i * interval '7 hours', i % 13
@@ -20,10 +20,13 @@ CREATE TEMP TABLE old_v AS SELECT customer_id, orders, revenue, last_order_on FR
 CREATE TEMP TABLE new_v AS SELECT customer_id, orders, revenue, last_order_on FROM p__state WITH NO DATA;
 CREATE TEMP TABLE before AS SELECT * FROM p__state;
 
--- the new orders: c1 buys twice, c2 has a refund only, c777 is new
+-- the new orders: c1 buys twice, c2 has a refund only, c3 an order without
+-- a time, c777 is new; more rows than one fetch, so a customer's orders span two
 CREATE TEMP TABLE n (cust text, at timestamptz, amount numeric);
 INSERT INTO n VALUES ('c1', '2024-12-30 21:00+08', 40), ('c1', '2024-12-31 08:00+08', NULL),
-                     ('c2', '2024-12-29 10:00+08', -5), ('c777', '2024-12-31 23:59+08', 12.5);
+                     ('c2', '2024-12-29 10:00+08', -5), ('c3', NULL, 8), ('c777', '2024-12-31 23:59+08', 12.5);
+INSERT INTO n SELECT 'c4', timestamptz '2024-06-01 00:00+08' + i * interval '1 minute', i % 7 - 1 FROM generate_series(1, 2500) i;
+CREATE TEMP VIEW new_orders AS SELECT n.cust, n.at, n.amount FROM n ORDER BY n.cust;
 CREATE TEMP VIEW changes AS
 SELECT n.cust AS k, persona.order_stats_state(n.at, n.amount, 'Asia/Shanghai') AS st,
        persona.habits_state(n.at, 'Asia/Shanghai') FILTER (WHERE n.amount IS NULL OR n.amount >= 0) AS hb
@@ -37,76 +40,89 @@ SELECT lives_ok(format($$INSERT INTO expected %s$$,
           FROM changes c LEFT JOIN before b ON b.customer_id = c.k)', '''2024-12-31''::date')),
     'the SQL merge and decode');
 
-SELECT is(persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v'),
-          3::bigint, 'three customers merged');
-SELECT set_eq($$SELECT to_jsonb(s) FROM p__state s WHERE customer_id IN ('c1', 'c2', 'c777')$$,
+SELECT is(persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v'),
+          5::bigint, 'five customers merged');
+SELECT set_eq($$SELECT to_jsonb(s) FROM p__state s WHERE customer_id IN ('c1', 'c2', 'c3', 'c4', 'c777')$$,
               $$SELECT to_jsonb(e) FROM expected e$$, 'the merged rows are the SQL path''s, column by column');
 SELECT is((SELECT count(*)::int FROM p__state), 51, 'one row more (the new customer)');
-SELECT set_eq($$SELECT * FROM p__state WHERE customer_id NOT IN ('c1', 'c2', 'c777')$$,
-              $$SELECT * FROM before WHERE customer_id NOT IN ('c1', 'c2', 'c777')$$, 'the other rows are untouched');
+SELECT set_eq($$SELECT * FROM p__state WHERE customer_id NOT IN ('c1', 'c2', 'c3', 'c4', 'c777')$$,
+              $$SELECT * FROM before WHERE customer_id NOT IN ('c1', 'c2', 'c3', 'c4', 'c777')$$, 'the other rows are untouched');
 SELECT set_eq($$SELECT * FROM old_v$$,
-              $$SELECT customer_id, orders, revenue, last_order_on FROM before WHERE customer_id IN ('c1', 'c2')$$,
-              'old values: the two existing customers as they were');
+              $$SELECT customer_id, orders, revenue, last_order_on FROM before WHERE customer_id IN ('c1', 'c2', 'c3', 'c4')$$,
+              'old values: the four existing customers as they were');
 SELECT set_eq($$SELECT * FROM new_v$$,
-              $$SELECT customer_id, orders, revenue, last_order_on FROM expected$$, 'new values: the three as they are now');
+              $$SELECT customer_id, orders, revenue, last_order_on FROM expected$$, 'new values: the five as they are now');
 SELECT is((SELECT orders FROM p__state WHERE customer_id = 'c2'), (SELECT orders FROM before WHERE customer_id = 'c2'),
           'a refund is no order');
 SELECT is((SELECT last_order_on FROM p__state WHERE customer_id = 'c777'), '2024-12-31'::date,
           'the last order''s day is local (23:59 in Shanghai)');
-SELECT is(persona.profile_merge_states('p__state', 'SELECT * FROM changes WHERE false', 'UTC', '2024-12-31', 'old_v', 'new_v'),
-          0::bigint, 'no changes: nothing merged');
-SELECT is(persona.profile_merge_states('p__state', NULL, 'UTC', '2024-12-31', 'old_v', 'new_v'), NULL, 'NULL argument: NULL');
+SELECT is(persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders WHERE false', 'UTC', '2024-12-31', 'old_v', 'new_v'),
+          0::bigint, 'no orders: nothing merged');
+SELECT is(persona.profile_merge_orders('p__state', NULL, 'UTC', '2024-12-31', 'old_v', 'new_v'), NULL, 'NULL argument: NULL');
 
 -- errors
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes UNION ALL SELECT * FROM changes',
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders UNION ALL SELECT * FROM new_orders',
                                                         'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v')$$,
-                 '22023', 'the changes query must return each customer once, in ascending key order', 'a customer twice');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes ORDER BY k DESC',
+                 '22023', 'the orders query must return each customer''s orders together, customers in ascending key order',
+                 'a customer''s orders apart');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM n ORDER BY cust DESC',
                                                         'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v')$$,
-                 '22023', 'the changes query must return each customer once, in ascending key order', 'descending keys');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT k, st, NULL::bytea FROM changes',
+                 '22023', 'the orders query must return each customer''s orders together, customers in ascending key order',
+                 'descending keys');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders',
                                                         'Nowhere/Zone', '2024-12-31', 'old_v', 'new_v')$$,
-                 '22023', 'time zone "Nowhere/Zone" not recognized', 'an unknown zone');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT k::int, st, hb FROM changes',
+                 '22023', NULL, 'an unknown zone');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT 1, at, amount FROM new_orders',
                                                         'UTC', '2024-12-31', 'old_v', 'new_v')$$,
-                 '42804', 'the changes query must return a customer key, an order_stats state and a habits state',
+                 '42804', 'the orders query must return a customer key, an order time and an amount',
                  'a key of another type');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT NULL::text, NULL::bytea, NULL::bytea',
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT cust, at, amount::float8 FROM new_orders',
                                                         'UTC', '2024-12-31', 'old_v', 'new_v')$$,
-                 '22004', 'the changes query returned a NULL customer key', 'a NULL key');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'CREATE TABLE zz ()', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
-                 '22023', 'the changes argument must be one query returning rows', 'not a query');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', $q$SELECT 'c3'::text, '\x00'::bytea, NULL::bytea$q$,
+                 '42804', 'the orders query must return a customer key, an order time and an amount',
+                 'an amount of another type');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT NULL::text, now(), 1::numeric',
                                                         'UTC', '2024-12-31', 'old_v', 'new_v')$$,
-                 '22P03', 'invalid order_stats state', 'a hand-made state');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'Asia/Shanghai', '2024-01-31', 'old_v', 'new_v')$$,
+                 '22004', 'the orders query returned a NULL customer key', 'a NULL key');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'CREATE TABLE zz ()', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'the orders argument must be one query returning rows', 'not a query');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', $q$SELECT 'c5'::text, '2024-12-01'::timestamptz, 'NaN'::numeric$q$,
+                                                        'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'amount must be a finite number', 'a NaN amount');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', $q$SELECT 'c5'::text, '2024-12-01'::timestamptz, 1::numeric$q$,
+                                                        'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'time_zone must be the same for every row of a group', 'another zone than the stored states''');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'Asia/Shanghai', '2024-01-31', 'old_v', 'new_v')$$,
                  '22023', 'state holds orders after as_of', 'orders after as_of');
-SELECT throws_ok($$SELECT persona.profile_merge_states(0, 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+UPDATE p__state SET stats_state = '\x00' WHERE customer_id = 'c9';
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', $q$SELECT 'c9'::text, now(), 1::numeric$q$,
+                                                        'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22P03', 'invalid order_stats state', 'a damaged stored state');
+SELECT throws_ok($$SELECT persona.profile_merge_orders(0, 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
                  '42P01', 'relation with OID 0 does not exist', 'no such relation');
-SELECT throws_ok($$SELECT persona.profile_merge_states('p_customers', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p_customers', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
                  '42809', 'state table "p_customers" is not a table', 'a view');
-SELECT throws_ok($$SELECT persona.profile_merge_states('before', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+SELECT throws_ok($$SELECT persona.profile_merge_orders('before', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
                  '42804', '"before" is not a persona profile state table', 'a table without a primary key');
 CREATE TEMP TABLE odd_v (customer_id text, tags text[]);
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'odd_v', 'new_v')$$,
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'odd_v', 'new_v')$$,
                  '42804', 'column "tags" of "odd_v" is not a column of "p__state" of the same type', 'a value column the state lacks');
-SELECT throws_ok($$SELECT persona.profile_merge_states('o', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+SELECT throws_ok($$SELECT persona.profile_merge_orders('o', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
                  '0A000', 'state table "o" has row-level security or triggers', 'a table with triggers (the orders)');
 -- privileges: every one the writes need, and row-level security of a role it applies to
 CREATE ROLE persona_merge_tester;
 GRANT USAGE ON SCHEMA persona TO persona_merge_tester;
 GRANT SELECT, INSERT ON p__state TO persona_merge_tester;
 GRANT SELECT ON n TO persona_merge_tester;
-GRANT SELECT ON changes TO persona_merge_tester;
+GRANT SELECT ON new_orders TO persona_merge_tester;
 GRANT INSERT ON old_v, new_v TO persona_merge_tester;
 SET LOCAL ROLE persona_merge_tester;
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
                  '42501', 'permission denied for table p__state', 'UPDATE is needed too');
 RESET ROLE;
 GRANT UPDATE ON p__state TO persona_merge_tester;
 ALTER TABLE p__state ENABLE ROW LEVEL SECURITY;
 SET LOCAL ROLE persona_merge_tester;
-SELECT throws_ok($$SELECT persona.profile_merge_states('p__state', 'SELECT * FROM changes', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
                  '0A000', 'state table "p__state" has row-level security or triggers', 'row-level security');
 RESET ROLE;
 ALTER TABLE p__state DISABLE ROW LEVEL SECURITY;
