@@ -444,12 +444,13 @@ habits_maker(MemoryContext mcxt, TupleDesc desc)
 }
 
 /*
- * The persona.habits row of orders counted per ISO weekday (wd[0] = Monday)
- * and local hour: orders, weekday_share, weekend_share, the five daypart
- * shares, daypart (mode), favourite_weekday, favourite_hour.  With no
- * orders the shares and favourites are NULL.  date_only (every order at
- * exactly local midnight: dates without times) makes the hour-based fields
- * NULL, since they would all say "night"; the weekday fields stay.
+ * The persona.habits values (HABITS_NATTS of them) of orders counted per
+ * ISO weekday (wd[0] = Monday) and local hour: orders, weekday_share,
+ * weekend_share, the five daypart shares, daypart (mode),
+ * favourite_weekday, favourite_hour.  With no orders the shares and
+ * favourites are NULL.  date_only (every order at exactly local midnight:
+ * dates without times) makes the hour-based fields NULL, since they would
+ * all say "night"; the weekday fields stay.
  */
 static void
 habits_values(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only,
@@ -487,6 +488,7 @@ habits_values(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_
 	}
 }
 
+/* Those values as a persona.habits row. */
 Datum
 habits_make(const HabitsMaker *m, const int64 *wd, const int64 *hr, bool date_only)
 {
@@ -533,11 +535,12 @@ counts_values(const HabitsMaker *m, const HabitsState *st, Datum *values, bool *
 static Datum
 counts_row(FunctionCallInfo fcinfo, const HabitsState *st)
 {
+	HabitsMaker *m = call_maker(fcinfo, true);
 	Datum		values[HABITS_NATTS];
 	bool		nulls[HABITS_NATTS];
 
-	counts_values(call_maker(fcinfo, true), st, values, nulls);
-	return HeapTupleGetDatum(heap_form_tuple(call_maker(fcinfo, true)->desc, values, nulls));
+	counts_values(m, st, values, nulls);
+	return HeapTupleGetDatum(heap_form_tuple(m->desc, values, nulls));
 }
 
 /* The persona.habits row of either state (the counts come first); NULL for no input. */
