@@ -162,15 +162,19 @@ dec_numeric(int64 units, Numeric extra, int dscale)
 	return r;
 }
 
-/* The sum rounded to float8. */
+/*
+ * The sum rounded to float8, once: with a side sum the exact total is
+ * rounded, so the result does not depend on how the sum was split between
+ * units and extra (which an overflow of units decides, and so the order
+ * the amounts came in).
+ */
 double
 dec_float8(int64 units, Numeric extra)
 {
-	double		r = (double) units / 1e4;
-
-	if (extra)
-		r += DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(extra)));
-	return r;
+	if (extra == NULL)
+		return (double) units / 1e4;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											  NumericGetDatum(dec_numeric(units, extra, DEC_UNIT_DIGITS))));
 }
 
 /* Append an optional side sum to a serialisation buffer. */

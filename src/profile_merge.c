@@ -22,8 +22,8 @@
  * RETURNING through a decoding subquery, and two INSERTs) spent more time
  * passing rows between plan nodes than merging them.
  * The updates and inserts go through the executor's single-row routines
- * (as logical replication applies rows): indexes, constraints and HOT as
- * an UPDATE would have them.
+ * (as logical replication applies rows; the update's outcome checked
+ * here): indexes, constraints and HOT as an UPDATE would have them.
  *
  * The state table's columns are those persona.profile_decode_sql gives it:
  * state_columns below says where each comes from; the two must agree (the
@@ -44,6 +44,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -51,6 +52,8 @@
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/plancache.h"
+#include "tcop/utility.h"
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -139,7 +142,6 @@ typedef struct Decoded
 typedef struct Merger
 {
 	EState	   *estate;
-	EPQState	epq;
 	Target		state;
 	Target		old_values;
 	Target		new_values;
@@ -180,8 +182,8 @@ persona_function(const char *name, int nargs, const Oid *argtypes)
 /*
  * Open relid for the writes this function does, checked as the statement
  * doing them would be: a plain table (42809), the calling role's privileges
- * (42501), no row-level security or triggers, which these writes would
- * bypass (0A000).
+ * on it and its schema (42501), no row-level security, triggers or rules,
+ * which these writes would bypass (0A000).
  */
 static Relation
 open_target(Oid relid, AclMode mode, const char *what)
@@ -196,14 +198,16 @@ open_target(Oid relid, AclMode mode, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("%s \"%s\" is not a table", what, RelationGetRelationName(rel))));
-	/* every privilege the writes need (pg_class_aclcheck passes on any one) */
+	/* every privilege the writes need (pg_class_aclcheck passes on any one), and the schema's */
 	if (pg_class_aclmask(relid, GetUserId(), mode, ACLMASK_ALL) != mode)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED || rel->trigdesc != NULL)
+	if (pg_namespace_aclcheck(RelationGetNamespace(rel), GetUserId(), ACL_USAGE) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, get_namespace_name(RelationGetNamespace(rel)));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED || rel->trigdesc != NULL || rel->rd_rules != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s \"%s\" has row-level security or triggers", what, RelationGetRelationName(rel)),
-				 errdetail("profile_merge_states writes rows directly; a profile's internal tables have neither.")));
+				 errmsg("%s \"%s\" has row-level security, triggers or rules", what, RelationGetRelationName(rel)),
+				 errdetail("profile_merge_orders writes rows directly; a profile's internal tables have none of them.")));
 	return rel;
 }
 
@@ -293,9 +297,10 @@ map_state_columns(Merger *m)
 		if (c == N_STATE_COLUMNS)
 			not_a_state_table(rel, psprintf("Column \"%s\" is not one of a state table's.", NameStr(att->attname)));
 		type = source_type(m, c, &field);
-		if (OidIsValid(type) && att->atttypid != type)
+		if (OidIsValid(type) && (att->atttypid != type || att->atttypmod != -1))
 			not_a_state_table(rel, psprintf("Column \"%s\" has type %s, not %s.", NameStr(att->attname),
-											format_type_be(att->atttypid), format_type_be(type)));
+											format_type_with_typemod(att->atttypid, att->atttypmod),
+											format_type_be(type)));
 		m->columns[i].source = state_columns[c].source;
 		m->columns[i].field = field;
 		if (state_columns[c].source == FROM_KEY)
@@ -326,7 +331,8 @@ map_values(Merger *m, Target *t)
 		if (att->attisdropped)
 			continue;
 		s = field_index(state, NameStr(att->attname));
-		if (s < 0 || TupleDescAttr(state, s)->atttypid != att->atttypid)
+		if (s < 0 || TupleDescAttr(state, s)->atttypid != att->atttypid ||
+			TupleDescAttr(state, s)->atttypmod != att->atttypmod)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of \"%s\" is not a column of \"%s\" of the same type",
@@ -347,7 +353,7 @@ open_key_index(Merger *m)
 	if (!OidIsValid(pk))
 		not_a_state_table(rel, "It has no primary key.");
 	m->index = index_open(pk, RowExclusiveLock);
-	if (m->index->rd_index->indnatts != 1 || m->index->rd_index->indkey.values[0] != m->key_att + 1 ||
+	if (m->index->rd_index->indnkeyatts != 1 || m->index->rd_index->indkey.values[0] != m->key_att + 1 ||
 		m->index->rd_rel->relam != BTREE_AM_OID)
 		not_a_state_table(rel, "Its primary key is not a btree index on customer_id.");
 	op = get_opfamily_member(m->index->rd_opfamily[0], m->index->rd_opcintype[0],
@@ -516,6 +522,59 @@ customer_add(Merger *m, bool t_null, TimestampTz t, bool amount_null, Datum amou
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Update the found row to the state slot, as ExecSimpleRelationUpdate does
+ * but with the outcome checked: a row another transaction changed since
+ * this statement's snapshot is a serialization failure (40001), not an
+ * internal error (refreshes of one profile never overlap: refresh_profile
+ * holds a lock), and one this statement's orders query changed is 27000.
+ */
+static void
+update_row(Merger *m)
+{
+	ResultRelInfo *rri = m->state.rri;
+	Relation	rel = m->state.rel;
+	TupleTableSlot *slot = m->state.slot;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	TM_Result	result;
+
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(rri, m->estate, slot, CMD_UPDATE);
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, slot, m->estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, slot, m->estate, true);
+	result = table_tuple_update(rel, &m->found->tts_tid, slot, m->estate->es_output_cid,
+								m->estate->es_snapshot, InvalidSnapshot, true,
+								&tmfd, &lockmode, &update_indexes);
+	switch (result)
+	{
+		case TM_Ok:
+			break;
+		case TM_SelfModified:
+			ereport(ERROR,
+					(errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
+					 errmsg("a customer's state row was changed by the orders query that is merged into it")));
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errdetail("Another transaction changed a customer's row of \"%s\" while it was merged.",
+							   RelationGetRelationName(rel)),
+					 errhint("Refresh a profile with persona.refresh_profile, which runs one refresh of it at a time.")));
+			break;
+		default:
+			elog(ERROR, "unexpected table_tuple_update status: %u", result);
+	}
+	if (rri->ri_NumIndices > 0 && update_indexes)
+		list_free(ExecInsertIndexTuples(rri, slot, m->estate, true, false, NULL, NIL));
+}
+
 /* Write the customer's row back (or insert it) and its values after. */
 static void
 customer_end(Merger *m, Datum key)
@@ -530,9 +589,10 @@ customer_end(Merger *m, Datum key)
 												  m->habits.values, m->habits.nulls));
 	else
 		memset(m->habits.nulls, true, m->habits.desc->natts * sizeof(bool));
-	build_state_row(m, key, st, false, hb, m->habits_state == NULL);
+	/* a row keeps its key as stored (an equal key may be spelled otherwise: 1.0 and 1.00) */
+	build_state_row(m, m->exists ? m->found->tts_values[m->key_att] : key, st, false, hb, m->habits_state == NULL);
 	if (m->exists)
-		ExecSimpleRelationUpdate(m->state.rri, m->estate, &m->epq, m->found, m->state.slot);
+		update_row(m);
 	else
 		ExecSimpleRelationInsert(m->state.rri, m->estate, m->state.slot);
 	write_values(m, &m->new_values, m->state.slot->tts_values, m->state.slot->tts_isnull);
@@ -603,7 +663,6 @@ merger_begin(Merger *m, Oid state, Oid old_values, Oid new_values)
 	ExecInitRangeTable(m->estate, rtable);
 	m->estate->es_output_cid = GetCurrentCommandId(true);
 	m->estate->es_snapshot = GetActiveSnapshot();
-	EvalPlanQualInit(&m->epq, m->estate, NULL, NIL, -1);
 	init_target(m, &m->state, rels[0], 1);
 	init_target(m, &m->old_values, rels[1], 2);
 	init_target(m, &m->new_values, rels[2], 3);
@@ -625,7 +684,6 @@ merger_end(Merger *m)
 	index_endscan(m->scan);
 	index_close(m->index, NoLock);
 	ExecResetTupleTable(m->estate->es_tupleTable, false);
-	EvalPlanQualEnd(&m->epq);
 	ExecCloseIndices(m->state.rri);
 	ExecCloseIndices(m->old_values.rri);
 	ExecCloseIndices(m->new_values.rri);
@@ -640,15 +698,34 @@ merger_end(Merger *m)
 static void
 check_orders_columns(Merger *m, TupleDesc desc)
 {
-	Oid			key_type = TupleDescAttr(RelationGetDescr(m->state.rel), m->key_att)->atttypid;
+	Form_pg_attribute key = TupleDescAttr(RelationGetDescr(m->state.rel), m->key_att);
 
-	if (desc->natts != 3 || TupleDescAttr(desc, 0)->atttypid != key_type ||
+	if (desc->natts != 3 || TupleDescAttr(desc, 0)->atttypid != key->atttypid ||
+		(key->atttypmod != -1 && TupleDescAttr(desc, 0)->atttypmod != key->atttypmod) ||
 		TupleDescAttr(desc, 1)->atttypid != TIMESTAMPTZOID || TupleDescAttr(desc, 2)->atttypid != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("the orders query must return a customer key, an order time and an amount"),
 				 errdetail("Its columns must have the types %s, timestamp with time zone and numeric.",
-						   format_type_be(key_type))));
+						   format_type_with_typemod(key->atttypid, key->atttypmod))));
+}
+
+/* Whether a prepared plan is one plain SELECT (no row locks, no data-modifying WITH). */
+static bool
+plain_select(SPIPlanPtr plan)
+{
+	List	   *sources = SPI_plan_get_plan_sources(plan);
+	CachedPlanSource *source;
+	Query	   *query;
+
+	if (list_length(sources) != 1)
+		return false;
+	source = linitial(sources);
+	if (list_length(source->query_list) != 1)
+		return false;
+	query = linitial_node(Query, source->query_list);
+	return query->commandType == CMD_SELECT && query->utilityStmt == NULL &&
+		query->rowMarks == NIL && !query->hasModifyingCTE;
 }
 
 /*
@@ -665,6 +742,8 @@ profile_merge_orders(PG_FUNCTION_ARGS)
 	Portal		portal;
 	int64		merged = 0;
 
+	PreventCommandIfReadOnly("profile_merge_orders()");
+	PreventCommandIfParallelMode("profile_merge_orders()");
 	memset(&m, 0, sizeof(m));
 	m.zone = PointerGetDatum(PG_GETARG_TEXT_PP(2));
 	m.tz = persona_zone(DatumGetTextPP(m.zone));	/* an unknown zone: 22023 now */
@@ -675,10 +754,11 @@ profile_merge_orders(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	plan = SPI_prepare(orders, 0, NULL);
-	if (plan == NULL || !SPI_is_cursor_plan(plan))
+	if (plan == NULL || !plain_select(plan))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the orders argument must be one query returning rows")));
+				 errmsg("the orders argument must be one query returning rows"),
+				 errdetail("A SELECT without FOR UPDATE or FOR SHARE and without data-modifying WITH.")));
 	/* read-only: the statement's snapshot, so the rows merged here stay invisible to it */
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	check_orders_columns(&m, portal->tupDesc);

@@ -8,7 +8,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(31);
+SELECT plan(39);
 
 CREATE TABLE o (cust text, at timestamptz, amount numeric);
 INSERT INTO o SELECT 'c' || (i % 50), timestamptz '2024-01-01 00:00+08' + i * interval '7 hours', i % 13
@@ -107,8 +107,36 @@ CREATE TEMP TABLE odd_v (customer_id text, tags text[]);
 SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'odd_v', 'new_v')$$,
                  '42804', 'column "tags" of "odd_v" is not a column of "p__state" of the same type', 'a value column the state lacks');
 SELECT throws_ok($$SELECT persona.profile_merge_orders('o', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
-                 '0A000', 'state table "o" has row-level security or triggers', 'a table with triggers (the orders)');
--- privileges: every one the writes need, and row-level security of a role it applies to
+                 '0A000', 'state table "o" has row-level security, triggers or rules', 'a table with triggers (the orders)');
+CREATE TEMP TABLE ruled_v (LIKE old_v);
+CREATE RULE ruled AS ON INSERT TO ruled_v DO INSTEAD NOTHING;
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'ruled_v', 'new_v')$$,
+                 '0A000', 'table "ruled_v" has row-level security, triggers or rules', 'a table with a rule');
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT cust, at, amount FROM n FOR UPDATE', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
+                 '22023', 'the orders argument must be one query returning rows', 'a query with FOR UPDATE');
+-- an orders query that changes the rows it is merged into
+CREATE FUNCTION pg_temp.touch(c text) RETURNS int LANGUAGE sql VOLATILE AS $$ UPDATE p__state SET refunds = refunds WHERE customer_id = c RETURNING 1 $$;
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT n.cust, n.at, n.amount FROM n, LATERAL pg_temp.touch(n.cust) t ORDER BY n.cust',
+                                                        'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v')$$,
+                 '27000', 'a customer''s state row was changed by the orders query that is merged into it', 'the orders query changes a state row');
+-- a read-only transaction
+SAVEPOINT read_only;
+SET LOCAL transaction_read_only = on;
+SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'Asia/Shanghai', '2024-12-31', 'old_v', 'new_v')$$,
+                 '25006', NULL, 'a read-only transaction');
+RELEASE SAVEPOINT read_only;    -- (read-only ends with the subtransaction)
+-- a row keeps its key as stored when an equal key is spelled otherwise (numeric 1.0 and 1.00)
+CREATE TABLE onum (c numeric, at timestamptz, amount numeric);
+INSERT INTO onum VALUES (1.0, '2024-03-01 10:00+00', 5), (2, '2024-04-01 10:00+00', 7);
+SELECT isnt_empty($$SELECT persona.create_profile('pn', 'onum', customer_col => 'c', time_col => 'at', amount_col => 'amount',
+                                                  as_of => '2024-12-31', time_zone => 'UTC', incremental => true, parts => '{segments}')$$,
+                  'a numeric-keyed incremental profile');
+CREATE TEMP TABLE pn_old AS SELECT customer_id, orders FROM pn__state WITH NO DATA;
+CREATE TEMP TABLE pn_new AS SELECT customer_id, orders FROM pn__state WITH NO DATA;
+SELECT is(persona.profile_merge_orders('pn__state', $q$SELECT 1.00::numeric, '2024-05-01 10:00+00'::timestamptz, 3::numeric$q$,
+                                       'UTC', '2024-12-31', 'pn_old', 'pn_new'), 1::bigint, 'the order of customer 1.00 merged');
+SELECT is((SELECT customer_id::text || ' ' || orders FROM pn__state WHERE customer_id = 1), '1.0 2', 'into the row of 1.0, which keeps its key');
+-- privileges: every one the writes need, on the table and its schema, and row-level security of a role it applies to
 CREATE ROLE persona_merge_tester;
 GRANT USAGE ON SCHEMA persona TO persona_merge_tester;
 GRANT SELECT, INSERT ON p__state TO persona_merge_tester;
@@ -123,9 +151,18 @@ GRANT UPDATE ON p__state TO persona_merge_tester;
 ALTER TABLE p__state ENABLE ROW LEVEL SECURITY;
 SET LOCAL ROLE persona_merge_tester;
 SELECT throws_ok($$SELECT persona.profile_merge_orders('p__state', 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$,
-                 '0A000', 'state table "p__state" has row-level security or triggers', 'row-level security');
+                 '0A000', 'state table "p__state" has row-level security, triggers or rules', 'row-level security');
 RESET ROLE;
 ALTER TABLE p__state DISABLE ROW LEVEL SECURITY;
+CREATE SCHEMA hidden;
+CREATE TABLE hidden.st AS SELECT * FROM p__state;
+ALTER TABLE hidden.st ADD PRIMARY KEY (customer_id);
+GRANT SELECT, INSERT, UPDATE ON hidden.st TO persona_merge_tester;
+SELECT 'hidden.st'::regclass::oid AS hidden_oid \gset
+SET LOCAL ROLE persona_merge_tester;
+SELECT throws_ok(format($$SELECT persona.profile_merge_orders(%s, 'SELECT * FROM new_orders', 'UTC', '2024-12-31', 'old_v', 'new_v')$$, :hidden_oid),
+                 '42501', 'permission denied for schema hidden', 'a table in a schema the role may not use, named by its OID');
+RESET ROLE;
 SELECT is((SELECT count(*)::int FROM p__state), 51, 'the refused calls wrote nothing');
 
 SELECT * FROM finish();
