@@ -159,8 +159,7 @@ typedef struct Merger
 	Decoded		stats;			/* persona.order_stats */
 	Decoded		habits;			/* persona.habits */
 	HabitsMaker *habits_maker;
-	Datum		zone;			/* text */
-	pg_tz	   *tz;				/* the same zone */
+	pg_tz	   *tz;				/* the profile's zone: its days and states */
 	DateADT		as_of;
 	Datum		zero;			/* numeric 0: habits count orders of amount NULL or >= 0 */
 	/* the customer whose orders are being read */
@@ -377,13 +376,6 @@ init_decoded(Decoded *d, const char *fn, int nargs, const Oid *argtypes)
 	d->nulls = palloc(d->desc->natts * sizeof(bool));
 }
 
-/* The local day of a timestamptz in the profile's zone, as (t AT TIME ZONE zone)::date. */
-static Datum
-local_day(Merger *m, Datum t)
-{
-	return DirectFunctionCall1(timestamp_date, DirectFunctionCall2(timestamptz_zone, m->zone, t));
-}
-
 /* The state row of a customer with these merged (and decoded) states, in m->state.slot. */
 static void
 build_state_row(Merger *m, Datum key, Datum st, bool st_null, Datum hb, bool hb_null)
@@ -424,7 +416,7 @@ build_state_row(Merger *m, Datum key, Datum st, bool st_null, Datum hb, bool hb_
 			case FROM_STATS_DAY:
 				*n = m->stats.nulls[c->field];
 				if (!*n)
-					*v = local_day(m, m->stats.values[c->field]);
+					*v = DateADTGetDatum(persona_zone_day(m->tz, DatumGetTimestampTz(m->stats.values[c->field]), "ordered_at"));
 				break;
 			case FROM_HABITS:
 				*v = m->habits.values[c->field];
@@ -745,8 +737,7 @@ profile_merge_orders(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("profile_merge_orders()");
 	PreventCommandIfParallelMode("profile_merge_orders()");
 	memset(&m, 0, sizeof(m));
-	m.zone = PointerGetDatum(PG_GETARG_TEXT_PP(2));
-	m.tz = persona_zone(DatumGetTextPP(m.zone));	/* an unknown zone: 22023 now */
+	m.tz = persona_zone(PG_GETARG_TEXT_PP(2));	/* an unknown zone: 22023 now */
 	m.as_of = PG_GETARG_DATEADT(3);
 	m.zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
 	merger_begin(&m, PG_GETARG_OID(0), PG_GETARG_OID(4), PG_GETARG_OID(5));
