@@ -54,24 +54,69 @@ days_increasing(const int32 *days, int n)
 	return true;
 }
 
-/* Sort days[] and drop duplicates. */
+/* Drop repeated days from sorted days[0..n-1]; returns the new count. */
+static int
+days_unique(int32 *days, int n)
+{
+	int			out = 0;
+
+	for (int i = 1; i < n; i++)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
+		if (days[i] != days[out])
+			days[++out] = days[i];
+	}
+	return n > 0 ? out + 1 : 0;
+}
+
+/*
+ * Sort days[] and drop duplicates.  Orders usually arrive in time order:
+ * then there is nothing to sort.  Otherwise the days are most often a
+ * sorted run (a stored state's, or the orders read so far) and a few days
+ * added after it (a merge's new orders, late orders): only those are
+ * sorted, and merged into the run from its end in one linear pass, instead
+ * of sorting a heavy buyer's hundreds of days again for every few new ones.
+ */
 static void
 days_compact(CustState *cs)
 {
 	int32	   *days = CUST_DAYS(cs);
-	int			n = 0;
+	int			n = cs->ndays;
+	int			run = 1;
+	int			tail;
+	int32	   *added;
+	int			i,
+				j,
+				k;
 
-	/* Orders usually arrive in time order: then there is nothing to sort. */
-	if (days_increasing(days, cs->ndays))
+	while (run < n && days[run] > days[run - 1])
+		run++;
+	if (run >= n)
 		return;
-	sort_int32(days, cs->ndays);
-	for (int i = 1; i < cs->ndays; i++)
+	tail = n - run;
+	if (tail > run / 4)
 	{
-		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
-		if (days[i] != days[n])
-			days[++n] = days[i];
+		sort_int32(days, n);
+		cs->ndays = days_unique(days, n);
+		return;
 	}
-	cs->ndays = n + 1;
+	added = palloc(sizeof(int32) * tail);
+	memcpy(added, days + run, sizeof(int32) * tail);
+	sort_int32(added, tail);
+	/* merge from the end: the run's days move up at most tail places */
+	i = run - 1;
+	j = tail - 1;
+	k = n - 1;
+	while (j >= 0)
+	{
+		PERSONA_CHECK_INTERRUPTS_EVERY(k, 16);
+		if (i >= 0 && days[i] > added[j])
+			days[k--] = days[i--];
+		else
+			days[k--] = added[j--];
+	}
+	pfree(added);
+	cs->ndays = days_unique(days, n);
 }
 
 /* Room for at least n days in cs, the capacity doubled as often as needed. */

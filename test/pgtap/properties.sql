@@ -4,7 +4,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
 SET TimeZone = 'Asia/Shanghai';
-SELECT plan(17);
+SELECT plan(19);
 SELECT setseed(0.42);
 
 -- 20,000 orders of 2,000 customers over two years; amounts with 0..6 decimals,
@@ -111,6 +111,22 @@ SELECT is_empty($$
   WHERE (h).orders <> n OR abs((h).weekend_share - weekend) > 1e-12 OR abs((h).lunch - lunch) > 1e-12
      OR (h).favourite_hour <> top_hour$$,
   'habits: weekend and lunch shares and favourite hour agree with extract() (Asia/Shanghai)');
+-- Days arriving as a sorted run then a few late ones (a merge's new orders,
+-- backfilled orders), or a run then many: the same statistics as any order.
+CREATE TEMP TABLE late AS
+SELECT c, t, a, row_number() OVER (PARTITION BY c ORDER BY t) % 7 = 0 AS is_late FROM o;
+SELECT is_empty($$
+  SELECT c FROM (SELECT c, persona.order_stats(t, a, '2024-12-31' ORDER BY is_late, t) AS s,
+                        persona.order_stats(t, a, '2024-12-31') AS u FROM late GROUP BY c) x
+  WHERE (s).purchase_days <> (u).purchase_days OR (s).mean_gap_days IS DISTINCT FROM (u).mean_gap_days
+     OR (s).gap_sd_days IS DISTINCT FROM (u).gap_sd_days OR (s).first_at <> (u).first_at$$,
+  'order_stats: a sorted run of days then late days (out of order) give the same purchase days and gaps');
+SELECT is_empty($$
+  SELECT c FROM (SELECT c, persona.order_stats(t, a, '2024-12-31' ORDER BY NOT is_late, t DESC) AS s,
+                        persona.order_stats(t, a, '2024-12-31') AS u FROM late GROUP BY c) x
+  WHERE (s).purchase_days <> (u).purchase_days OR (s).mean_gap_days IS DISTINCT FROM (u).mean_gap_days
+     OR (s).gap_sd_days IS DISTINCT FROM (u).gap_sd_days$$,
+  'order_stats: a short sorted run then many days out of order give the same purchase days and gaps');
 SET TimeZone = 'America/New_York';
 SELECT is_empty($$
   SELECT c FROM (SELECT c, persona.habits(t) AS h, count(*) FILTER (WHERE extract(isodow FROM t) >= 6) AS we,
