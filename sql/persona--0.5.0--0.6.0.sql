@@ -193,47 +193,19 @@ RETURN md5(concat_ws('|', p.scheme, p.language, p.lifecycle_new_days, p.lifecycl
 COMMENT ON FUNCTION persona.profile_tally_digest(persona.profiles) IS
   'Digest of the scheme''s rules, the language and the lifecycle thresholds a profile''s tallies were computed with';
 
--- SQL condition on state rows s: the customers whose R, F or M score a
--- move of the cut points from old_breaks to new_breaks can change (a
--- little more, never less); NULL when no cut moved.
-CREATE FUNCTION persona.profile_crossing_sql(old_breaks persona.rfm_breaks, new_breaks persona.rfm_breaks, as_of date)
-RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    o jsonb := old_breaks::text::jsonb;
-    n jsonb := new_breaks::text::jsonb;
-    conds text[] := '{}';
-    d text;
-    a float8;
-    b float8;
-    lo float8;
-    hi float8;
-    eps float8;
-BEGIN
-    IF o IS NULL OR n IS NULL OR o -> 'bins' IS DISTINCT FROM n -> 'bins' THEN
-        RETURN 'true';
-    END IF;
-    FOREACH d IN ARRAY ARRAY['r', 'f', 'm'] LOOP
-        FOR k IN 0 .. jsonb_array_length(o -> d) - 1 LOOP
-            CONTINUE WHEN (o -> d -> k) = (n -> d -> k);
-            -- NULL: no value reaches the cut; then every value beyond the other cut
-            a := (o -> d ->> k)::float8;
-            b := (n -> d ->> k)::float8;
-            lo := least(a, b);
-            hi := CASE WHEN a IS NULL OR b IS NULL THEN NULL ELSE greatest(a, b) END;
-            eps := 1e-9 * greatest(1, abs(lo), abs(coalesce(hi, 0)));
-            conds := conds || CASE d
-                WHEN 'r' THEN CASE WHEN hi IS NULL THEN format('s.last_order_on >= %L::date - %s', as_of, floor(lo))
-                                   ELSE format('s.last_order_on BETWEEN %1$L::date - %2$s AND %1$L::date - %3$s', as_of, ceil(hi), floor(lo)) END
-                WHEN 'f' THEN CASE WHEN hi IS NULL THEN format('s.orders >= %s', floor(lo))
-                                   ELSE format('s.orders BETWEEN %s AND %s', floor(lo), ceil(hi)) END
-                ELSE CASE WHEN hi IS NULL THEN format('s.revenue >= %s', (lo - eps)::numeric)
-                          ELSE format('s.revenue BETWEEN %s AND %s', (lo - eps)::numeric, (hi + eps)::numeric) END END;
-        END LOOP;
-    END LOOP;
-    RETURN nullif(array_to_string(conds, ' OR '), '');
-END $$;
-COMMENT ON FUNCTION persona.profile_crossing_sql(persona.rfm_breaks, persona.rfm_breaks, date) IS
-  'SQL condition selecting the state rows whose RFM score may change when the cut points move from old_breaks to new_breaks (NULL: none moved)';
+-- Whether moved cut points change a customer's RFM scores (an incremental
+-- refresh's customers whose segment the new cut points may change).
+CREATE FUNCTION persona.rfm_score_moves_support(internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'rfm_score_moves_support' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.rfm_score_moves_support(internal) IS
+  'Planner support of persona.rfm_score_moves: its selectivity (moved cut points change few customers'' scores)';
+
+CREATE FUNCTION persona.rfm_score_moves(recency float8, frequency float8, monetary float8,
+                                        old_breaks persona.rfm_breaks, new_breaks persona.rfm_breaks)
+RETURNS boolean AS 'MODULE_PATHNAME', 'rfm_score_moves' LANGUAGE C IMMUTABLE PARALLEL SAFE
+SUPPORT persona.rfm_score_moves_support;
+COMMENT ON FUNCTION persona.rfm_score_moves(float8, float8, float8, persona.rfm_breaks, persona.rfm_breaks) IS
+  'Whether a customer''s RFM scores differ between two cut points: rfm_score(..., old_breaks) IS DISTINCT FROM rfm_score(..., new_breaks), in one call';
 
 -- Recompute (changes NULL) or correct (changes: SQL of the weighted tally
 -- rows to add) a profile's segments or lifecycle tallies.
@@ -692,7 +664,7 @@ DECLARE
     merge_rows boolean := false;
     old_breaks persona.rfm_breaks;
     tally_delta boolean := false;
-    crossing text;
+    cuts_moved boolean;
     tally_changes text;
     crossing_rel text;
 BEGIN
@@ -825,15 +797,17 @@ BEGIN
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     IF tally_delta AND 'segments' = ANY (p.parts) THEN
-        -- customers whose scores the moved cut points change, besides the changed ones
-        EXECUTE format('SELECT persona.profile_crossing_sql(%L::persona.rfm_breaks, g.breaks, %s) FROM %s g',
-                       old_breaks, day_sql, globals_rel) INTO crossing;
-        -- (with their values: the tallies read them from here, not by key);
-        -- a changed customer still in the state table has new values
+        -- customers whose scores the moved cut points change, besides the
+        -- changed ones (with their values: the tallies read them from here,
+        -- not by key); a changed customer still in the state table has new
+        -- values.  No cut moved: none.
+        EXECUTE format('SELECT g.breaks::text IS DISTINCT FROM %L FROM %s g', old_breaks::text, globals_rel) INTO cuts_moved;
         EXECUTE format('CREATE TEMP TABLE persona_profile_crossing ON COMMIT DROP AS SELECT %s FROM %s s
-                        WHERE s.orders > 0 AND (%s)
+                        WHERE %L::boolean AND s.orders > 0
+                          AND persona.rfm_score_moves((%s - s.last_order_on)::float8, s.orders::float8, persona.numeric_to_float8(s.revenue),
+                                                      %L::persona.rfm_breaks, (SELECT g.breaks FROM %s g))
                           AND NOT EXISTS (SELECT FROM pg_temp.persona_profile_new_values c WHERE c.customer_id = s.customer_id)',
-                       value_cols, state_rel, coalesce(crossing, 'false'));
+                       value_cols, state_rel, cuts_moved, day_sql, old_breaks, globals_rel);
     END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part IN ('customer_tags', 'models');

@@ -34,6 +34,7 @@
 #include "tzspan.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/nbtree.h"
 #include "access/stratnum.h"
 #include "access/htup_details.h"
@@ -122,6 +123,9 @@ typedef struct StateColumn
 	int			field;			/* attribute index in the composite */
 } StateColumn;
 
+/* Rows of old_values/new_values written at once (as COPY buffers them). */
+#define VALUES_BATCH 1000
+
 /* A table rows are written to, and where each of its columns comes from. */
 typedef struct Target
 {
@@ -129,6 +133,10 @@ typedef struct Target
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;		/* virtual, of the table's row type */
 	AttrNumber *from;			/* old_values/new_values: state attribute index per column */
+	/* old_values/new_values: rows waiting for one table_multi_insert */
+	TupleTableSlot **batch;
+	int			batched;
+	BulkInsertState bistate;
 } Target;
 
 /* The fields of a decoded state: its row type's descriptor and this customer's values. */
@@ -221,6 +229,9 @@ init_target(Merger *m, Target *t, Relation rel, Index rti)
 	m->estate->es_opened_result_relations = lappend(m->estate->es_opened_result_relations, t->rri);
 	t->slot = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	t->from = NULL;
+	t->batch = NULL;
+	t->batched = 0;
+	t->bistate = NULL;
 }
 
 /* Error: the state table lacks what profile_decode_sql gives one. */
@@ -432,13 +443,46 @@ build_state_row(Merger *m, Datum key, Datum st, bool st_null, Datum hb, bool hb_
 	ExecStoreVirtualTuple(slot);
 }
 
-/* Append the values of a state row (values/nulls by state attribute) to t. */
+/* Write t's batched rows: one multi-insert, then their index entries. */
+static void
+flush_values(Merger *m, Target *t)
+{
+	if (t->batched == 0)
+		return;
+	table_multi_insert(t->rel, t->batch, t->batched, m->estate->es_output_cid, 0, t->bistate);
+	for (int i = 0; i < t->batched; i++)
+	{
+		if (t->rri->ri_NumIndices > 0)
+			list_free(ExecInsertIndexTuples(t->rri, t->batch[i], m->estate, false, false, NULL, NIL));
+		ExecClearTuple(t->batch[i]);
+	}
+	t->batched = 0;
+}
+
+/*
+ * Append the values of a state row (values/nulls by state attribute) to t,
+ * checked as an INSERT checks them.  The rows are batched: thousands of
+ * single-row inserts cost a buffer lookup and a page lock each.
+ */
 static void
 write_values(Merger *m, Target *t, const Datum *values, const bool *nulls)
 {
-	TupleTableSlot *slot = t->slot;
-	int			natts = slot->tts_tupleDescriptor->natts;
+	TupleTableSlot *slot;
+	Relation	rel = t->rel;
+	int			natts = RelationGetDescr(rel)->natts;
 
+	if (t->batch == NULL)
+	{
+		/* for the whole merge, not the customer's memory this runs in */
+		MemoryContext old = MemoryContextSwitchTo(m->scan_cxt);
+
+		t->batch = palloc(VALUES_BATCH * sizeof(TupleTableSlot *));
+		for (int i = 0; i < VALUES_BATCH; i++)
+			t->batch[i] = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), &TTSOpsVirtual);
+		t->bistate = GetBulkInsertState();
+		MemoryContextSwitchTo(old);
+	}
+	slot = t->batch[t->batched];
 	ExecClearTuple(slot);
 	for (int i = 0; i < natts; i++)
 	{
@@ -448,7 +492,28 @@ write_values(Merger *m, Target *t, const Datum *values, const bool *nulls)
 		slot->tts_values[i] = s < 0 ? (Datum) 0 : values[s];
 	}
 	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(t->rri, m->estate, slot);
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(t->rri, m->estate, slot, CMD_INSERT);
+	if (rel->rd_att->constr)
+		ExecConstraints(t->rri, slot, m->estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(t->rri, slot, m->estate, true);
+	/* the values point into the customer's memory, emptied before the batch is written */
+	ExecMaterializeSlot(slot);
+	if (++t->batched == VALUES_BATCH)
+		flush_values(m, t);
+}
+
+/* Write what is batched for t and end its bulk insert. */
+static void
+finish_values(Merger *m, Target *t)
+{
+	flush_values(m, t);
+	if (t->bistate)
+	{
+		FreeBulkInsertState(t->bistate);
+		table_finish_bulk_insert(t->rel, 0);
+	}
 }
 
 /* A bytea column of the found row, or NULL. */
@@ -673,6 +738,8 @@ merger_begin(Merger *m, Oid state, Oid old_values, Oid new_values)
 static void
 merger_end(Merger *m)
 {
+	finish_values(m, &m->old_values);
+	finish_values(m, &m->new_values);
 	index_endscan(m->scan);
 	index_close(m->index, NoLock);
 	ExecResetTupleTable(m->estate->es_tupleTable, false);

@@ -34,6 +34,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "nodes/supportnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -899,19 +900,13 @@ typedef struct ScoreCache
 	RfmBreaks  *b;				/* aligned copy, also the comparison key */
 } ScoreCache;
 
-/* The breaks argument as an aligned struct, reusing the cached copy. */
+/* Breaks argument argno as an aligned struct, reusing the copy in cache. */
 static const RfmBreaks *
-cached_breaks(FunctionCallInfo fcinfo, int argno)
+breaks_from_cache(FunctionCallInfo fcinfo, int argno, ScoreCache *cache)
 {
 	struct varlena *raw = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(argno));
 	Size		len = VARSIZE_ANY_EXHDR(raw);
-	ScoreCache *cache = (ScoreCache *) fcinfo->flinfo->fn_extra;
 
-	if (cache == NULL)
-	{
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCache));
-		fcinfo->flinfo->fn_extra = cache;
-	}
 	if (cache->b == NULL || cache->len != len ||
 		memcmp(VARDATA(cache->b), VARDATA_ANY(raw), len) != 0)
 	{
@@ -927,6 +922,15 @@ cached_breaks(FunctionCallInfo fcinfo, int argno)
 		cache->len = len;
 	}
 	return cache->b;
+}
+
+/* The breaks argument as an aligned struct, reusing the cached copy. */
+static const RfmBreaks *
+cached_breaks(FunctionCallInfo fcinfo, int argno)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCache));
+	return breaks_from_cache(fcinfo, argno, (ScoreCache *) fcinfo->flinfo->fn_extra);
 }
 
 /* 1 + number of cuts reached; R counts cuts at or above the value. */
@@ -973,4 +977,80 @@ rfm_score_breaks(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		persona_check_finite(m, "monetary");
 	PG_RETURN_RFM(rfm_score_cuts(r, f, m, R_CUTS(b), F_CUTS(b), M_CUTS(b), b->bins));
+}
+
+PG_FUNCTION_INFO_V1(rfm_score_moves);
+
+/*
+ * rfm_score_moves(recency, frequency, monetary, old_breaks, new_breaks) ->
+ * boolean: rfm_score(recency, frequency, monetary, old_breaks) IS DISTINCT
+ * FROM rfm_score(..., new_breaks), the values checked as rfm_score checks
+ * them.  An incremental profile refresh selects with it the customers whose
+ * scores moved cut points change: one call a customer instead of two
+ * scorings, and only the dimensions whose cuts moved are scored.
+ */
+Datum
+rfm_score_moves(PG_FUNCTION_ARGS)
+{
+	ScoreCache *caches = (ScoreCache *) fcinfo->flinfo->fn_extra;
+	const RfmBreaks *a;
+	const RfmBreaks *b;
+	double		r, f, m;
+	int			ncuts;
+
+	/* no score either way */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	r = PG_GETARG_FLOAT8(0);
+	f = PG_GETARG_FLOAT8(1);
+	persona_check_finite(r, "recency");
+	persona_check_finite(f, "frequency");
+	if (!PG_ARGISNULL(2))
+		persona_check_finite(PG_GETARG_FLOAT8(2), "monetary");
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_BOOL(PG_ARGISNULL(3) != PG_ARGISNULL(4));
+	if (caches == NULL)
+	{
+		caches = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 2 * sizeof(ScoreCache));
+		fcinfo->flinfo->fn_extra = caches;
+	}
+	a = breaks_from_cache(fcinfo, 3, &caches[0]);
+	b = breaks_from_cache(fcinfo, 4, &caches[1]);
+	if (a->bins != b->bins)
+		PG_RETURN_BOOL(true);
+	ncuts = a->bins - 1;
+	if (memcmp(R_CUTS(a), R_CUTS(b), ncuts * sizeof(double)) != 0 &&
+		score_of(r, R_CUTS(a), ncuts, true) != score_of(r, R_CUTS(b), ncuts, true))
+		PG_RETURN_BOOL(true);
+	if (memcmp(F_CUTS(a), F_CUTS(b), ncuts * sizeof(double)) != 0 &&
+		score_of(f, F_CUTS(a), ncuts, false) != score_of(f, F_CUTS(b), ncuts, false))
+		PG_RETURN_BOOL(true);
+	if (PG_ARGISNULL(2))
+		PG_RETURN_BOOL(false);
+	m = PG_GETARG_FLOAT8(2);
+	PG_RETURN_BOOL(memcmp(M_CUTS(a), M_CUTS(b), ncuts * sizeof(double)) != 0 &&
+				   score_of(m, M_CUTS(a), ncuts, false) != score_of(m, M_CUTS(b), ncuts, false));
+}
+
+PG_FUNCTION_INFO_V1(rfm_score_moves_support);
+
+/*
+ * Planner support of rfm_score_moves: a move of cut points changes few
+ * customers' scores (a refresh's new cut points are next to the old ones),
+ * so a filter on it keeps about 1% of the rows, not the default third that
+ * would make the planner keep a scan of every customer off parallel workers.
+ */
+Datum
+rfm_score_moves_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(rawreq, SupportRequestSelectivity))
+	{
+		SupportRequestSelectivity *req = (SupportRequestSelectivity *) rawreq;
+
+		req->selectivity = 0.01;
+		PG_RETURN_POINTER(req);
+	}
+	PG_RETURN_POINTER(NULL);
 }

@@ -4,7 +4,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
 SET TimeZone = 'Asia/Shanghai';
-SELECT plan(19);
+SELECT plan(22);
 SELECT setseed(0.42);
 
 -- 20,000 orders of 2,000 customers over two years; amounts with 0..6 decimals,
@@ -127,6 +127,27 @@ SELECT is_empty($$
   WHERE (s).purchase_days <> (u).purchase_days OR (s).mean_gap_days IS DISTINCT FROM (u).mean_gap_days
      OR (s).gap_sd_days IS DISTINCT FROM (u).gap_sd_days$$,
   'order_stats: a short sorted run then many days out of order give the same purchase days and gaps');
+-- rfm_score_moves is rfm_score(old) IS DISTINCT FROM rfm_score(new), in one call
+CREATE TEMP TABLE mv AS
+SELECT CASE WHEN random() < 0.02 THEN NULL ELSE floor(random() * 400) END::float8 AS r,
+       CASE WHEN random() < 0.02 THEN NULL ELSE floor(1 + random() * 20) END::float8 AS f,
+       CASE WHEN random() < 0.05 THEN NULL ELSE round((random() * 1000)::numeric, 2) END::float8 AS m
+FROM generate_series(1, 5000);
+CREATE TEMP TABLE bk AS
+SELECT 1 AS k, persona.rfm_breaks(r, f, m) AS b FROM mv WHERE r IS NOT NULL AND f IS NOT NULL
+UNION ALL SELECT 2, persona.rfm_breaks(r, f, m) FROM mv WHERE r IS NOT NULL AND f IS NOT NULL AND m > 20
+UNION ALL SELECT 3, persona.rfm_breaks(r, f, m, 4) FROM mv WHERE r IS NOT NULL AND f IS NOT NULL
+UNION ALL SELECT 4, NULL::persona.rfm_breaks
+UNION ALL SELECT 5, persona.rfm_thresholds('{30}', '{3}', '{100}');
+SELECT is_empty($$
+  SELECT a.k, b.k, x.r, x.f, x.m FROM mv x, bk a, bk b
+  WHERE persona.rfm_score_moves(x.r, x.f, x.m, a.b, b.b)
+        IS DISTINCT FROM (persona.rfm_score(x.r, x.f, x.m, a.b)::text IS DISTINCT FROM persona.rfm_score(x.r, x.f, x.m, b.b)::text)$$,
+  'rfm_score_moves agrees with two rfm_score calls (moved cuts, other bins, NULL breaks and values)');
+SELECT cmp_ok((SELECT count(*) FILTER (WHERE persona.rfm_score_moves(x.r, x.f, x.m, a.b, b.b))::int
+               FROM mv x, bk a, bk b WHERE a.k = 1 AND b.k = 2), '>', 0, 'moved cut points move some scores');
+SELECT throws_ok($$SELECT persona.rfm_score_moves('Infinity', 1, 1, NULL, NULL)$$, '22023', NULL,
+                 'rfm_score_moves checks its values as rfm_score does');
 SET TimeZone = 'America/New_York';
 SELECT is_empty($$
   SELECT c FROM (SELECT c, persona.habits(t) AS h, count(*) FILTER (WHERE extract(isodow FROM t) >= 6) AS we,
