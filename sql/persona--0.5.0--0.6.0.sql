@@ -152,31 +152,32 @@ COMMENT ON FUNCTION persona.profile_globals_rows_sql(persona.profiles, text, tex
 -- corrects: the changed customers' old rows scored as before go out, their
 -- new rows scored now come in.  The published columns (shares, averages)
 -- are computed from the tallies by the views, as the summaries compute
--- them from the customers.
-CREATE FUNCTION persona.profile_tally_sql(p persona.profiles, part text, src text, breaks_sql text, as_of_sql text)
+-- them from the customers.  weight (1 or -1) multiplies each group's sums,
+-- not each row's values.
+CREATE FUNCTION persona.profile_tally_sql(p persona.profiles, part text, src text, weight integer, breaks_sql text, as_of_sql text)
 RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE part
 WHEN 'segments' THEN format($q$SELECT persona.rfm_segment(persona.rfm_score((%3$s - s.last_order_on)::float8, s.orders::float8,
                                                   persona.numeric_to_float8(s.revenue), %2$s), %4$L, %5$L) AS segment,
-       sum(s.w)::bigint AS customers, sum(s.w * s.revenue) AS revenue,
-       coalesce(sum(s.w) FILTER (WHERE s.revenue IS NOT NULL), 0)::bigint AS revenue_customers,
-       sum(s.w * (%3$s - s.last_order_on))::bigint AS recency_days, sum(s.w * s.orders)::bigint AS orders,
+       (%6$s * count(*))::bigint AS customers, %6$s * sum(s.revenue) AS revenue,
+       (%6$s * count(s.revenue))::bigint AS revenue_customers,
+       (%6$s * sum(%3$s - s.last_order_on))::bigint AS recency_days, (%6$s * sum(s.orders))::bigint AS orders,
        %3$s AS as_of
-FROM %1$s s WHERE s.orders > 0 GROUP BY 1$q$, src, breaks_sql, as_of_sql, p.scheme, p.language)
+FROM %1$s s WHERE s.orders > 0 GROUP BY 1$q$, src, breaks_sql, as_of_sql, p.scheme, p.language, weight)
 WHEN 'lifecycle' THEN format($q$SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, %2$s,
                                s.mean_gap_days, %3$s, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s)::text AS lifecycle,
-       sum(s.w)::bigint AS customers, coalesce(sum(s.w * s.revenue), 0) AS revenue
+       (%10$s * count(*))::bigint AS customers, coalesce(%10$s * sum(s.revenue), 0) AS revenue
 FROM %1$s s WHERE s.orders > 0 GROUP BY 1$q$, src, as_of_sql,
     p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
-    p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days) END;
-COMMENT ON FUNCTION persona.profile_tally_sql(persona.profiles, text, text, text, text) IS
-  'SQL of the segments or lifecycle tallies of weighted state rows (column w) scored with the given cut points and day';
+    p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days, weight) END;
+COMMENT ON FUNCTION persona.profile_tally_sql(persona.profiles, text, text, integer, text, text) IS
+  'SQL of the segments or lifecycle tallies of state rows, each counted weight times (1 or -1), scored with the given cut points and day';
 
 -- SQL of a profile's segments or lifecycle tallies from every state row,
 -- scored with the globals row's cut points and day.
 CREATE FUNCTION persona.profile_tally_all_sql(p persona.profiles, part text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN persona.profile_tally_sql(p, part, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')),
+RETURN persona.profile_tally_sql(p, part, persona.profile_rel(p, '__state'), 1,
                                  format('(SELECT g.breaks FROM %s g)', persona.profile_rel(p, '__globals')),
                                  format('(SELECT g.as_of FROM %s g)', persona.profile_rel(p, '__globals')));
 COMMENT ON FUNCTION persona.profile_tally_all_sql(persona.profiles, text) IS
@@ -818,11 +819,11 @@ BEGIN
                 crossing_rel := CASE WHEN part = 'segments' THEN 'pg_temp.persona_profile_crossing'
                                      ELSE format('(SELECT o.* FROM %s o WHERE false)', old_values) END;
                 tally_changes := persona.profile_tally_sql(p, part,
-                    format('(SELECT o.*, -1 AS w FROM %s o UNION ALL SELECT x.*, -1 FROM %s x)', old_values, crossing_rel),
+                    format('(SELECT o.* FROM %s o UNION ALL SELECT x.* FROM %s x)', old_values, crossing_rel), -1,
                     format('%L::persona.rfm_breaks', old_breaks), day_sql)
                     || E'\nUNION ALL\n' ||
                     persona.profile_tally_sql(p, part,
-                    format('(SELECT n.*, 1 AS w FROM pg_temp.persona_profile_new_values n UNION ALL SELECT x.*, 1 FROM %s x)', crossing_rel),
+                    format('(SELECT n.* FROM pg_temp.persona_profile_new_values n UNION ALL SELECT x.* FROM %s x)', crossing_rel), 1,
                     format('(SELECT g.breaks FROM %s g)', globals_rel), day_sql);
             END IF;
             PERFORM persona.profile_tally_apply(p, part, tally_changes);
