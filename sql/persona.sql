@@ -3165,7 +3165,8 @@ GROUP BY st$q$, p.language, scored);
        (x).top_revenue_share, (x).revenue_share, (x).customer_share
 FROM (%s) q$q$, p.name,
         -- materialized: from the revenue rows the globals keep, the same summary without a read of every customer
-        CASE WHEN p.materialized THEN format('SELECT persona.pareto_from_rows(g.m_rows) AS x FROM %s g', persona.profile_rel(p, '__globals'))
+        -- (OFFSET 0: computed once, not once for each field read from it)
+        CASE WHEN p.materialized THEN format('SELECT persona.pareto_from_rows(g.m_rows) AS x FROM %s g OFFSET 0', persona.profile_rel(p, '__globals'))
              ELSE format('SELECT persona.pareto(persona.numeric_to_float8(c.revenue)) AS x FROM %s c', scored) END);
     WHEN 'models' THEN RETURN format($q$SELECT m.model, m.parameter, m.value, m.std_error, m.customers, m.loglik, m.converged,
        m.status, 'weeks'::text AS time_unit, g.as_of
