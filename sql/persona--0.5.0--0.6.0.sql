@@ -803,7 +803,9 @@ BEGIN
         -- changed ones (with their values: the tallies read them from here,
         -- not by key); a changed customer still in the state table has new
         -- values.  No cut moved: none.
-        EXECUTE format('SELECT g.breaks::text IS DISTINCT FROM %L FROM %s g', old_breaks::text, globals_rel) INTO cuts_moved;
+        -- (the cut points and the scale, not the customers they were computed from)
+        EXECUTE format($q$SELECT (g.breaks::text::jsonb - 'n') IS DISTINCT FROM (%L::jsonb - 'n') FROM %s g$q$,
+                       old_breaks::text, globals_rel) INTO cuts_moved;
         EXECUTE format('CREATE TEMP TABLE persona_profile_crossing ON COMMIT DROP AS SELECT %s FROM %s s
                         WHERE %L::boolean AND s.orders > 0
                           AND persona.rfm_score_moves((%s - s.last_order_on)::float8, s.orders::float8, persona.numeric_to_float8(s.revenue),

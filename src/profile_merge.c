@@ -21,9 +21,11 @@
  * a materialized CTE joining the state rows, a tid scan, UPDATE ...
  * RETURNING through a decoding subquery, and two INSERTs) spent more time
  * passing rows between plan nodes than merging them.
- * The updates and inserts go through the executor's single-row routines
- * (as logical replication applies rows; the update's outcome checked
- * here): indexes, constraints and HOT as an UPDATE would have them.
+ * The state rows are updated and inserted through the executor's
+ * single-row routines (as logical replication applies rows; the update's
+ * outcome checked here): indexes, constraints and HOT as an UPDATE would
+ * have them.  The old and new values are batched into multi-row inserts,
+ * checked as an INSERT checks its rows.
  *
  * The state table's columns are those persona.profile_decode_sql gives it:
  * state_columns below says where each comes from; the two must agree (the
@@ -135,6 +137,7 @@ typedef struct Target
 	AttrNumber *from;			/* old_values/new_values: state attribute index per column */
 	/* old_values/new_values: rows waiting for one table_multi_insert */
 	TupleTableSlot **batch;
+	int			slots;			/* created so far, up to VALUES_BATCH */
 	int			batched;
 	BulkInsertState bistate;
 } Target;
@@ -230,6 +233,7 @@ init_target(Merger *m, Target *t, Relation rel, Index rti)
 	t->slot = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	t->from = NULL;
 	t->batch = NULL;
+	t->slots = 0;
 	t->batched = 0;
 	t->bistate = NULL;
 }
@@ -471,15 +475,17 @@ write_values(Merger *m, Target *t, const Datum *values, const bool *nulls)
 	Relation	rel = t->rel;
 	int			natts = RelationGetDescr(rel)->natts;
 
-	if (t->batch == NULL)
+	if (t->batched == t->slots)
 	{
-		/* for the whole merge, not the customer's memory this runs in */
+		/* slots as the batch first grows, for the whole merge (not in the customer's memory this runs in) */
 		MemoryContext old = MemoryContextSwitchTo(m->scan_cxt);
 
-		t->batch = palloc(VALUES_BATCH * sizeof(TupleTableSlot *));
-		for (int i = 0; i < VALUES_BATCH; i++)
-			t->batch[i] = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), &TTSOpsVirtual);
-		t->bistate = GetBulkInsertState();
+		if (t->batch == NULL)
+		{
+			t->batch = palloc(VALUES_BATCH * sizeof(TupleTableSlot *));
+			t->bistate = GetBulkInsertState();
+		}
+		t->batch[t->slots++] = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 		MemoryContextSwitchTo(old);
 	}
 	slot = t->batch[t->batched];
@@ -512,6 +518,7 @@ finish_values(Merger *m, Target *t)
 	if (t->bistate)
 	{
 		FreeBulkInsertState(t->bistate);
+		t->bistate = NULL;
 		table_finish_bulk_insert(t->rel, 0);
 	}
 }

@@ -993,29 +993,33 @@ Datum
 rfm_score_moves(PG_FUNCTION_ARGS)
 {
 	ScoreCache *caches = (ScoreCache *) fcinfo->flinfo->fn_extra;
-	const RfmBreaks *a;
-	const RfmBreaks *b;
+	const RfmBreaks *a = NULL;
+	const RfmBreaks *b = NULL;
 	double		r, f, m;
 	int			ncuts;
 
-	/* no score either way */
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	/* no score either way: rfm_score is NULL without looking at the values */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || (PG_ARGISNULL(3) && PG_ARGISNULL(4)))
 		PG_RETURN_BOOL(false);
+	if (caches == NULL)
+	{
+		caches = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 2 * sizeof(ScoreCache));
+		fcinfo->flinfo->fn_extra = caches;
+	}
+	/* what the scoring against each breaks checks, in rfm_score's order */
+	if (!PG_ARGISNULL(3))
+		a = breaks_from_cache(fcinfo, 3, &caches[0]);
+	if (!PG_ARGISNULL(4))
+		b = breaks_from_cache(fcinfo, 4, &caches[1]);
 	r = PG_GETARG_FLOAT8(0);
 	f = PG_GETARG_FLOAT8(1);
 	persona_check_finite(r, "recency");
 	persona_check_finite(f, "frequency");
 	if (!PG_ARGISNULL(2))
 		persona_check_finite(PG_GETARG_FLOAT8(2), "monetary");
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
-		PG_RETURN_BOOL(PG_ARGISNULL(3) != PG_ARGISNULL(4));
-	if (caches == NULL)
-	{
-		caches = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 2 * sizeof(ScoreCache));
-		fcinfo->flinfo->fn_extra = caches;
-	}
-	a = breaks_from_cache(fcinfo, 3, &caches[0]);
-	b = breaks_from_cache(fcinfo, 4, &caches[1]);
+	/* a score against NULL */
+	if (a == NULL || b == NULL)
+		PG_RETURN_BOOL(true);
 	if (a->bins != b->bins)
 		PG_RETURN_BOOL(true);
 	ncuts = a->bins - 1;

@@ -4,7 +4,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
 SET TimeZone = 'Asia/Shanghai';
-SELECT plan(22);
+SELECT plan(23);
 SELECT setseed(0.42);
 
 -- 20,000 orders of 2,000 customers over two years; amounts with 0..6 decimals,
@@ -146,8 +146,10 @@ SELECT is_empty($$
   'rfm_score_moves agrees with two rfm_score calls (moved cuts, other bins, NULL breaks and values)');
 SELECT cmp_ok((SELECT count(*) FILTER (WHERE persona.rfm_score_moves(x.r, x.f, x.m, a.b, b.b))::int
                FROM mv x, bk a, bk b WHERE a.k = 1 AND b.k = 2), '>', 0, 'moved cut points move some scores');
-SELECT throws_ok($$SELECT persona.rfm_score_moves('Infinity', 1, 1, NULL, NULL)$$, '22023', NULL,
-                 'rfm_score_moves checks its values as rfm_score does');
+SELECT throws_ok($$SELECT persona.rfm_score_moves('Infinity', 1, 1, persona.rfm_thresholds('{30}', '{3}', '{100}'), NULL)$$,
+                 '22023', 'recency must be a finite number', 'rfm_score_moves checks its values as rfm_score does');
+SELECT is(persona.rfm_score_moves('Infinity', 1, 'NaN', NULL, NULL), false,
+          'no breaks on either side: no score either way, as rfm_score gives NULL without looking at the values');
 SET TimeZone = 'America/New_York';
 SELECT is_empty($$
   SELECT c FROM (SELECT c, persona.habits(t) AS h, count(*) FILTER (WHERE extract(isodow FROM t) >= 6) AS we,
