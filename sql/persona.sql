@@ -3214,7 +3214,8 @@ COMMENT ON FUNCTION persona.profile_summary_sql(persona.profiles, text) IS
 -- new rows scored now come in.  The published columns (shares, averages)
 -- are computed from the tallies by the views, as the summaries compute
 -- them from the customers.  weight (1 or -1) multiplies each group's sums,
--- not each row's values.
+-- not each row's values; lifecycle stages are grouped as the enum (hashed
+-- faster than its text) and named after.
 CREATE FUNCTION persona.profile_tally_sql(p persona.profiles, part text, src text, weight integer, breaks_sql text, as_of_sql text)
 RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE part
@@ -3225,10 +3226,11 @@ WHEN 'segments' THEN format($q$SELECT persona.rfm_segment(persona.rfm_score((%3$
        (%6$s * sum(%3$s - s.last_order_on))::bigint AS recency_days, (%6$s * sum(s.orders))::bigint AS orders,
        %3$s AS as_of
 FROM %1$s s WHERE s.orders > 0 GROUP BY 1$q$, src, breaks_sql, as_of_sql, p.scheme, p.language, weight)
-WHEN 'lifecycle' THEN format($q$SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, %2$s,
-                               s.mean_gap_days, %3$s, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s)::text AS lifecycle,
-       (%10$s * count(*))::bigint AS customers, coalesce(%10$s * sum(s.revenue), 0) AS revenue
-FROM %1$s s WHERE s.orders > 0 GROUP BY 1$q$, src, as_of_sql,
+WHEN 'lifecycle' THEN format($q$SELECT t.stage::text AS lifecycle, t.customers, t.revenue
+FROM (SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, %2$s,
+                                     s.mean_gap_days, %3$s, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s) AS stage,
+             (%10$s * count(*))::bigint AS customers, coalesce(%10$s * sum(s.revenue), 0) AS revenue
+      FROM %1$s s WHERE s.orders > 0 GROUP BY 1) t$q$, src, as_of_sql,
     p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
     p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days, weight) END;
 COMMENT ON FUNCTION persona.profile_tally_sql(persona.profiles, text, text, integer, text, text) IS
