@@ -804,8 +804,8 @@ BEGIN
         -- customers whose scores the moved cut points change, besides the
         -- changed ones (with their values: the tallies read them from here,
         -- not by key); a changed customer still in the state table has new
-        -- values.  No cut moved: none.
-        -- (the cut points and the scale, not the customers they were computed from)
+        -- values.  None when no cut moved (the cut points and the scale
+        -- compared, not the count of customers they were computed from).
         EXECUTE format($q$SELECT (g.breaks::text::jsonb - 'n') IS DISTINCT FROM (%L::jsonb - 'n') FROM %s g$q$,
                        old_breaks::text, globals_rel) INTO cuts_moved;
         EXECUTE format('CREATE TEMP TABLE persona_profile_crossing ON COMMIT DROP AS SELECT %s FROM %s s

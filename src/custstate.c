@@ -44,14 +44,15 @@ cold_of(CustState *cs, MemoryContext ctx)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-/* Whether days[0..n-1] are increasing (sorted and distinct). */
-static bool
-days_increasing(const int32 *days, int n)
+/* The length of the increasing (sorted and distinct) run days[] starts with. */
+static int
+days_run(const int32 *days, int n)
 {
-	for (int i = 1; i < n; i++)
-		if (days[i] <= days[i - 1])
-			return false;
-	return true;
+	int			run = 1;
+
+	while (run < n && days[run] > days[run - 1])
+		run++;
+	return Min(run, n);
 }
 
 /* Drop repeated days from sorted days[0..n-1]; returns the new count. */
@@ -82,16 +83,14 @@ days_compact(CustState *cs)
 {
 	int32	   *days = CUST_DAYS(cs);
 	int			n = cs->ndays;
-	int			run = 1;
+	int			run = days_run(days, n);
 	int			tail;
 	int32	   *added;
 	int			i,
 				j,
 				k;
 
-	while (run < n && days[run] > days[run - 1])
-		run++;
-	if (run >= n)
+	if (run == n)
 		return;
 	tail = n - run;
 	if (tail > run / 4)
@@ -171,7 +170,7 @@ days_merge(CustState *a, const CustState *b, MemoryContext ctx)
 	int			j = 0;
 	int			n = 0;
 
-	if (!days_increasing(bd, nb))
+	if (days_run(bd, nb) < nb)
 	{
 		for (int k = 0; k < nb; k++)
 		{

@@ -133,7 +133,7 @@ typedef struct Target
 {
 	Relation	rel;
 	ResultRelInfo *rri;
-	TupleTableSlot *slot;		/* virtual, of the table's row type */
+	TupleTableSlot *slot;		/* the state table's row: virtual, of its row type */
 	AttrNumber *from;			/* old_values/new_values: state attribute index per column */
 	/* old_values/new_values: rows waiting for one table_multi_insert */
 	TupleTableSlot **batch;
@@ -230,7 +230,7 @@ init_target(Merger *m, Target *t, Relation rel, Index rti)
 	InitResultRelInfo(t->rri, rel, rti, NULL, 0);
 	ExecOpenIndices(t->rri, false);
 	m->estate->es_opened_result_relations = lappend(m->estate->es_opened_result_relations, t->rri);
-	t->slot = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	t->slot = NULL;
 	t->from = NULL;
 	t->batch = NULL;
 	t->slots = 0;
@@ -728,6 +728,7 @@ merger_begin(Merger *m, Oid state, Oid old_values, Oid new_values)
 	m->estate->es_output_cid = GetCurrentCommandId(true);
 	m->estate->es_snapshot = GetActiveSnapshot();
 	init_target(m, &m->state, rels[0], 1);
+	m->state.slot = ExecInitExtraTupleSlot(m->estate, RelationGetDescr(rels[0]), &TTSOpsVirtual);
 	init_target(m, &m->old_values, rels[1], 2);
 	init_target(m, &m->new_values, rels[2], 3);
 

@@ -987,7 +987,7 @@ PG_FUNCTION_INFO_V1(rfm_score_moves);
  * FROM rfm_score(..., new_breaks), the values checked as rfm_score checks
  * them.  An incremental profile refresh selects with it the customers whose
  * scores moved cut points change: one call a customer instead of two
- * scorings, and only the dimensions whose cuts moved are scored.
+ * rfm_score calls and the comparison of their results.
  */
 Datum
 rfm_score_moves(PG_FUNCTION_ARGS)
@@ -996,7 +996,6 @@ rfm_score_moves(PG_FUNCTION_ARGS)
 	const RfmBreaks *a = NULL;
 	const RfmBreaks *b = NULL;
 	double		r, f, m;
-	int			ncuts;
 
 	/* no score either way: rfm_score is NULL without looking at the values */
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || (PG_ARGISNULL(3) && PG_ARGISNULL(4)))
@@ -1013,27 +1012,16 @@ rfm_score_moves(PG_FUNCTION_ARGS)
 		b = breaks_from_cache(fcinfo, 4, &caches[1]);
 	r = PG_GETARG_FLOAT8(0);
 	f = PG_GETARG_FLOAT8(1);
+	m = PG_ARGISNULL(2) ? NAN : PG_GETARG_FLOAT8(2);	/* NaN: no M score */
 	persona_check_finite(r, "recency");
 	persona_check_finite(f, "frequency");
 	if (!PG_ARGISNULL(2))
-		persona_check_finite(PG_GETARG_FLOAT8(2), "monetary");
+		persona_check_finite(m, "monetary");
 	/* a score against NULL */
 	if (a == NULL || b == NULL)
 		PG_RETURN_BOOL(true);
-	if (a->bins != b->bins)
-		PG_RETURN_BOOL(true);
-	ncuts = a->bins - 1;
-	if (memcmp(R_CUTS(a), R_CUTS(b), ncuts * sizeof(double)) != 0 &&
-		score_of(r, R_CUTS(a), ncuts, true) != score_of(r, R_CUTS(b), ncuts, true))
-		PG_RETURN_BOOL(true);
-	if (memcmp(F_CUTS(a), F_CUTS(b), ncuts * sizeof(double)) != 0 &&
-		score_of(f, F_CUTS(a), ncuts, false) != score_of(f, F_CUTS(b), ncuts, false))
-		PG_RETURN_BOOL(true);
-	if (PG_ARGISNULL(2))
-		PG_RETURN_BOOL(false);
-	m = PG_GETARG_FLOAT8(2);
-	PG_RETURN_BOOL(memcmp(M_CUTS(a), M_CUTS(b), ncuts * sizeof(double)) != 0 &&
-				   score_of(m, M_CUTS(a), ncuts, false) != score_of(m, M_CUTS(b), ncuts, false));
+	PG_RETURN_BOOL(rfm_score_cuts(r, f, m, R_CUTS(a), F_CUTS(a), M_CUTS(a), a->bins) !=
+				   rfm_score_cuts(r, f, m, R_CUTS(b), F_CUTS(b), M_CUTS(b), b->bins));
 }
 
 PG_FUNCTION_INFO_V1(rfm_score_moves_support);
