@@ -2581,3 +2581,24 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION persona.create_profile(text, regclass, text, text, text, name, date, text, text, boolean, boolean, integer, text, text[], regclass, text[], jsonb, boolean, text[], integer) IS
   'Create a profile: flat views <name>_customers, _customer_tags, _segments, _lifecycle, _pareto, _models, _quality (and _holdout, _funnel) with built-in column types, registered in persona.profiles and refreshed once';
+
+-- model_parameters and the model-value checks name every purchase model
+CREATE OR REPLACE FUNCTION persona.btyd_check_model(model anyelement) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+BEGIN
+    IF to_regprocedure(format('persona.expected_purchases(%s, float8, float8, float8, float8)',
+                              pg_typeof(model))) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('%s is not a purchase model', pg_typeof(model)),
+            HINT = 'Pass a fitted purchase model: the value of persona.bgnbd_fit, mbgnbd_fit, pareto_nbd_fit, nbd_fit or bgbb_fit (a Gamma-Gamma model describes spend, not purchases).';
+    END IF;
+    IF model IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'the model must not be NULL',
+            HINT = 'A fit over no customers is NULL.';
+    END IF;
+END;
+$fn$;
+COMMENT ON FUNCTION persona.btyd_check_model(anyelement) IS
+  'Raise unless the value is a non-NULL fitted purchase model (persona.bgnbd, mbgnbd, pareto_nbd, nbd, bgbb)';

@@ -1997,7 +1997,7 @@ BEGIN
                               pg_typeof(model))) IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
             MESSAGE = format('%s is not a purchase model', pg_typeof(model)),
-            HINT = 'Pass a fitted model: the value of persona.bgnbd_fit or persona.pareto_nbd_fit.';
+            HINT = 'Pass a fitted purchase model: the value of persona.bgnbd_fit, mbgnbd_fit, pareto_nbd_fit, nbd_fit or bgbb_fit (a Gamma-Gamma model describes spend, not purchases).';
     END IF;
     IF model IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
@@ -2007,7 +2007,7 @@ BEGIN
 END;
 $fn$;
 COMMENT ON FUNCTION persona.btyd_check_model(anyelement) IS
-  'Raise unless the value is a non-NULL fitted purchase model (persona.bgnbd, persona.pareto_nbd)';
+  'Raise unless the value is a non-NULL fitted purchase model (persona.bgnbd, mbgnbd, pareto_nbd, nbd, bgbb)';
 
 -- The unit a model-value check works in: the given one, which must be the
 -- model's when the model records one; NULL: the model's, or weeks for a

@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(93);
+SELECT plan(95);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -164,6 +164,12 @@ SELECT lives_ok($$SELECT persona.clv((0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NUL
 SELECT throws_ok($$SELECT persona.rfm(5, 4, 0)$$, '22003', 'rfm scores must be between 1 and 5', 'rfm with m = 0');
 SELECT throws_ok($$SELECT '54-3'::persona.rfm$$, '22P02', 'invalid input syntax for type rfm: "54-3"', 'rfm literal with a dash before M');
 SELECT throws_ok($$SELECT persona.rfm_breaks_finalfn('{5,0,0,0,0,0,1,NaN,2}')$$, '22023', 'invalid rfm_breaks state', 'NaN frequency in an rfm_breaks state');
+
+-- model_parameters: any purchase model; a spend model is 42804 whose hint names the purchase fits
+SELECT throws_ok($$SELECT * FROM persona.model_parameters((6, 4, 15, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::persona.gamma_gamma)$$,
+                 '42804', 'persona.gamma_gamma is not a purchase model', 'model_parameters of a Gamma-Gamma model');
+SELECT is((SELECT count(*) FROM persona.model_parameters((0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'weeks')::persona.bgnbd)),
+          4::bigint, 'model_parameters of a BG/NBD value: four parameters');
 
 SELECT * FROM finish();
 ROLLBACK;
