@@ -756,8 +756,13 @@ BEGIN
         EXECUTE format('SELECT count(*) FROM %s d WHERE NOT EXISTS (SELECT FROM %s s WHERE s.customer_id = d.customer_id)',
                        dirty_rel, state_rel) INTO m;
         n := n + m;
-        EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id AND q.ordered_at < %s',
-                       pending_rel, dirty_rel, persona.profile_day_end(p, day_sql));
+        -- their waiting orders too: those up to the as-of day are in the
+        -- states now, and those after it wait again as the orders table has
+        -- them (a copy taken at insert would keep an updated or deleted order)
+        EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id', pending_rel, dirty_rel);
+        EXECUTE format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE o.%I IN (SELECT d.customer_id FROM %s d) AND %s >= %s',
+                       pending_rel, p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
+                       p.customer_col, dirty_rel, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
         EXECUTE format('TRUNCATE %s', dirty_rel);
         -- Inserted orders: added to each customer's states, customer by
         -- customer in C (profile_merge_orders).  The new orders come sorted

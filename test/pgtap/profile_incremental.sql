@@ -11,7 +11,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(22);
+SELECT plan(23);
 SELECT setseed(0.7);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust text, at timestamptz, amount numeric(10,2));
@@ -98,6 +98,15 @@ SELECT is((SELECT count(*)::int FROM ((SELECT * FROM inc_segments EXCEPT SELECT 
                                       UNION ALL (SELECT * FROM ref_segments EXCEPT SELECT * FROM inc_segments)) x), 0,
           'segments recomputed with the new rule (the planted error is gone)');
 SELECT ok(EXISTS (SELECT FROM inc_segments WHERE segment = 'Loyal'), 'the renamed segment appears');
+
+-- orders after the as-of day wait for their day: changes to them (amount, deletion, another
+-- customer, an earlier order moved past the day) count when the day comes, not the copies
+-- taken when they were inserted
+UPDATE o SET amount = amount * 3 + 1 WHERE id IN (SELECT id FROM o WHERE at >= '2025-01-01 00:00+08' AND amount IS NOT NULL ORDER BY id LIMIT 20);
+DELETE FROM o WHERE id IN (SELECT id FROM o WHERE at >= '2025-01-01 00:00+08' ORDER BY id DESC LIMIT 10);
+UPDATE o SET cust = 'u1' WHERE id IN (SELECT id FROM o WHERE at >= '2025-01-01 00:00+08' AND cust <> 'u1' ORDER BY id LIMIT 5);
+UPDATE o SET at = '2025-01-15 12:00+08' WHERE id IN (SELECT id FROM o WHERE at < '2024-12-31 00:00+08' ORDER BY id LIMIT 5);
+SELECT is((SELECT refresh FROM persona.refresh_profile('inc')), 'incremental', 'an incremental refresh after changes to waiting orders');
 
 -- a new as-of day (a profile following "now" moves every recency): rows and tallies from every customer
 SELECT is((SELECT count(*)::int FROM persona.profiles WHERE name IN ('inc', 'ref')), 2, 'both profiles registered');
