@@ -634,6 +634,19 @@ AS 'MODULE_PATHNAME', 'profile_merge_orders' LANGUAGE C VOLATILE STRICT PARALLEL
 COMMENT ON FUNCTION persona.profile_merge_orders(regclass, text, text, date, regclass, regclass) IS
   'Merge new orders (query: key, ordered_at, amount, in key order) into a profile''s state rows; the customers merged';
 
+-- The orders after the as-of day, which wait in __pending for the day they
+-- belong to, as the orders table has them now: of every customer
+-- (customers_sql NULL), or of those the subquery customers_sql gives.
+CREATE FUNCTION persona.profile_waiting_sql(p persona.profiles, as_of_sql text, customers_sql text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE %s AND %s >= %s',
+              persona.profile_rel(p, '__pending'), p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
+              CASE WHEN customers_sql IS NULL THEN format('o.%I IS NOT NULL', p.customer_col)
+                   ELSE format('o.%I IN (%s)', p.customer_col, customers_sql) END,
+              persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, as_of_sql));
+COMMENT ON FUNCTION persona.profile_waiting_sql(persona.profiles, text, text) IS
+  'SQL inserting into a profile''s __pending the orders after the as-of day (of every customer, or of those a subquery gives)';
+
 CREATE OR REPLACE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
 RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
@@ -729,9 +742,7 @@ BEGIN
         IF p.incremental THEN
             EXECUTE format('TRUNCATE %s, %s', pending_rel, dirty_rel);
             -- orders after the as-of day wait in pending for the day they belong to
-            EXECUTE format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE o.%I IS NOT NULL AND %s >= %s',
-                           pending_rel, p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
-                           p.customer_col, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
+            EXECUTE persona.profile_waiting_sql(p, day_sql, NULL);
         END IF;
     ELSE
         -- The changed customers' values before and after this refresh: the
@@ -760,9 +771,7 @@ BEGIN
         -- states now, and those after it wait again as the orders table has
         -- them (a copy taken at insert would keep an updated or deleted order)
         EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id', pending_rel, dirty_rel);
-        EXECUTE format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE o.%I IN (SELECT d.customer_id FROM %s d) AND %s >= %s',
-                       pending_rel, p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
-                       p.customer_col, dirty_rel, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
+        EXECUTE persona.profile_waiting_sql(p, day_sql, format('SELECT d.customer_id FROM %s d', dirty_rel));
         EXECUTE format('TRUNCATE %s', dirty_rel);
         -- Inserted orders: added to each customer's states, customer by
         -- customer in C (profile_merge_orders).  The new orders come sorted

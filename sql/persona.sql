@@ -2924,6 +2924,19 @@ RETURN CASE WHEN persona.profile_column_type(p.orders, p.time_col) IN ('timestam
 COMMENT ON FUNCTION persona.profile_time_sql(persona.profiles, text) IS
   'SQL of the order time as timestamptz (timestamp and date columns read in the profile''s time zone)';
 
+-- The orders after the as-of day, which wait in __pending for the day they
+-- belong to, as the orders table has them now: of every customer
+-- (customers_sql NULL), or of those the subquery customers_sql gives.
+CREATE FUNCTION persona.profile_waiting_sql(p persona.profiles, as_of_sql text, customers_sql text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE %s AND %s >= %s',
+              persona.profile_rel(p, '__pending'), p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
+              CASE WHEN customers_sql IS NULL THEN format('o.%I IS NOT NULL', p.customer_col)
+                   ELSE format('o.%I IN (%s)', p.customer_col, customers_sql) END,
+              persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, as_of_sql));
+COMMENT ON FUNCTION persona.profile_waiting_sql(persona.profiles, text, text) IS
+  'SQL inserting into a profile''s __pending the orders after the as-of day (of every customer, or of those a subquery gives)';
+
 -- State rows (one per customer) from a relation src with columns k, st, hb:
 -- the as-of-independent statistics decoded once, and the states to merge.
 -- The two composites are computed once per row in a subquery that is not
@@ -4017,9 +4030,7 @@ BEGIN
         IF p.incremental THEN
             EXECUTE format('TRUNCATE %s, %s', pending_rel, dirty_rel);
             -- orders after the as-of day wait in pending for the day they belong to
-            EXECUTE format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE o.%I IS NOT NULL AND %s >= %s',
-                           pending_rel, p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
-                           p.customer_col, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
+            EXECUTE persona.profile_waiting_sql(p, day_sql, NULL);
         END IF;
     ELSE
         -- The changed customers' values before and after this refresh: the
@@ -4048,9 +4059,7 @@ BEGIN
         -- states now, and those after it wait again as the orders table has
         -- them (a copy taken at insert would keep an updated or deleted order)
         EXECUTE format('DELETE FROM %s q USING %s d WHERE q.customer_id = d.customer_id', pending_rel, dirty_rel);
-        EXECUTE format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE o.%I IN (SELECT d.customer_id FROM %s d) AND %s >= %s',
-                       pending_rel, p.customer_col, persona.profile_time_sql(p, 'o.'), p.amount_col, p.orders,
-                       p.customer_col, dirty_rel, persona.profile_time_sql(p, 'o.'), persona.profile_day_end(p, day_sql));
+        EXECUTE persona.profile_waiting_sql(p, day_sql, format('SELECT d.customer_id FROM %s d', dirty_rel));
         EXECUTE format('TRUNCATE %s', dirty_rel);
         -- Inserted orders: added to each customer's states, customer by
         -- customer in C (profile_merge_orders).  The new orders come sorted
