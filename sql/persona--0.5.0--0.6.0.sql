@@ -189,12 +189,12 @@ COMMENT ON FUNCTION persona.profile_tally_all_sql(persona.profiles, text) IS
 -- incremental refresh corrects them only while it is unchanged.
 CREATE FUNCTION persona.profile_tally_digest(p persona.profiles) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN md5(concat_ws('|', p.scheme, p.language, p.lifecycle_new_days, p.lifecycle_mature_purchases,
+RETURN md5(concat_ws('|', p.scheme, p.language, p.bins, p.lifecycle_new_days, p.lifecycle_mature_purchases,
                      p.lifecycle_decline_factor, p.lifecycle_churn_factor, p.lifecycle_min_days,
                      p.lifecycle_decline_days, p.lifecycle_churn_days,
                      (SELECT string_agg(r::text, ',' ORDER BY r::text) FROM persona.segment_rules r WHERE r.scheme = p.scheme)));
 COMMENT ON FUNCTION persona.profile_tally_digest(persona.profiles) IS
-  'Digest of the scheme''s rules, the language and the lifecycle thresholds a profile''s tallies were computed with';
+  'Digest of the scheme''s rules, the language, the RFM scale and the lifecycle thresholds a profile''s tallies were computed with';
 
 -- Whether moved cut points change a customer's RFM scores (an incremental
 -- refresh's customers whose segment the new cut points may change).
@@ -292,22 +292,210 @@ FROM (%s) c, %s b$q$, changes_sql,
 COMMENT ON FUNCTION persona.profile_rows_merge_sql(text, text) IS
   'SQL of one row of weighted rows: a base row''s rows (NULL: none) with changes merged';
 
--- The tallies table of a materialized profile's segments or lifecycle
--- (empty) and its published view (created, or replaced with the same
--- columns so that views over it survive).
-CREATE FUNCTION persona.profile_create_tally(p persona.profiles, part text) RETURNS void
+-- A day as SQL, written year first from its fields: a date's text follows
+-- the session's DateStyle, and with SQL or Postgres output and YMD input it
+-- does not read back.
+CREATE FUNCTION persona.profile_date_sql(d date) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format('%L::date', concat(lpad(abs(extract(year FROM d))::text, 4, '0'), '-', extract(month FROM d), '-', extract(day FROM d),
+                                 CASE WHEN extract(year FROM d) < 0 THEN ' BC' END));
+COMMENT ON FUNCTION persona.profile_date_sql(date) IS
+  'SQL of a date literal that reads back whatever the session''s DateStyle';
+
+CREATE OR REPLACE FUNCTION persona.profile_as_of_sql(p persona.profiles) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN p.as_of IS NOT NULL THEN persona.profile_date_sql(p.as_of)
+            ELSE format('(now() AT TIME ZONE %L)::date', p.time_zone) END;
+COMMENT ON FUNCTION persona.profile_as_of_sql(persona.profiles) IS
+  'SQL of the profile''s as-of day: the fixed day, or today in its time zone';
+
+ALTER TABLE persona.profiles ADD COLUMN defined_with text;
+COMMENT ON COLUMN persona.profiles.defined_with IS 'digest of the settings the relations were defined with (profile_definition_digest): a refresh redefines them when the row''s settings changed';
+
+-- A materialized profile's stored summary, empty: the tallies table of
+-- segments or lifecycle (customers and sums that incremental refreshes
+-- correct), else a materialized view with the unique index that REFRESH
+-- ... CONCURRENTLY needs.
+CREATE FUNCTION persona.profile_create_summary(p persona.profiles, part text) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
-    tally text := persona.profile_rel(p, '__' || part);
+    rel text := persona.profile_rel(p, '__' || part);
 BEGIN
-    EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', tally, persona.profile_tally_all_sql(p, part));
-    EXECUTE format('COMMENT ON TABLE %s IS %L', tally,
-                   format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
-    EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM (%s) s WHERE persona.profile_guard(%L::regclass, %L, %L)',
-                   persona.profile_rel(p, '_' || part), persona.profile_tally_view_sql(p, part), p.orders::text, p.name, p.materialized);
+    IF part IN ('segments', 'lifecycle') THEN
+        EXECUTE format('CREATE TABLE %s AS %s WITH NO DATA', rel, persona.profile_tally_all_sql(p, part));
+        EXECUTE format('COMMENT ON TABLE %s IS %L', rel,
+                       format('persona profile %s (internal): %s tallies (customers and sums), corrected by incremental refreshes', p.name, part));
+    ELSE
+        EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA', rel, persona.profile_summary_sql(p, part));
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', rel, persona.profile_summary_key(part));
+        EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', rel,
+                       format('persona profile %s (internal): stored %s summary, refreshed concurrently', p.name, part));
+    END IF;
+    -- read through the published view only
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', rel);
 END $$;
-COMMENT ON FUNCTION persona.profile_create_tally(persona.profiles, text) IS
-  'Create a materialized profile''s segments or lifecycle tallies table and its published view';
+COMMENT ON FUNCTION persona.profile_create_summary(persona.profiles, text) IS
+  'Create a materialized profile''s stored segments or lifecycle tallies table, or stored summary materialized view (no data)';
+
+-- A profile's published summary view <name>_<part>, created or replaced
+-- with the same columns (views of users over it survive): over the stored
+-- summary of a materialized profile (models: over its globals row), else
+-- computed by every read as the reader.
+CREATE FUNCTION persona.profile_summary_view(p persona.profiles, part text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    guard text := format('persona.profile_guard(%L::regclass, %L, %L)', p.orders::text, p.name, p.materialized);
+BEGIN
+    EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier%s) AS SELECT * FROM %s s WHERE %s',
+                   persona.profile_rel(p, '_' || part), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+                   CASE WHEN p.materialized AND part IN ('segments', 'lifecycle') THEN format('(%s)', persona.profile_tally_view_sql(p, part))
+                        WHEN p.materialized AND part <> 'models' THEN persona.profile_rel(p, '__' || part)
+                        ELSE format('(%s)', persona.profile_summary_sql(p, part)) END,
+                   guard);
+    EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_' || part),
+                   format('persona profile %s: %s summary (built-in types only)', p.name, part));
+END $$;
+COMMENT ON FUNCTION persona.profile_summary_view(persona.profiles, text) IS
+  'Create or replace a profile''s published summary view (segments, lifecycle, pareto, models, quality, holdout, funnel)';
+
+-- A stored summary made anew under its name (empty until the next
+-- refresh): the old one renamed, the new one created, the published view
+-- pointed at it, the old one dropped.  Views of users over the published
+-- view survive.
+CREATE FUNCTION persona.profile_replace_summary(p persona.profiles, part text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    old_name text := p.name || '__' || part || '_old';
+    kind text := CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = persona.profile_rel(p, '__' || part)::regclass)
+                 WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END;
+BEGIN
+    EXECUTE format('ALTER %s %s RENAME TO %I', kind, persona.profile_rel(p, '__' || part), old_name);
+    PERFORM persona.profile_create_summary(p, part);
+    PERFORM persona.profile_summary_view(p, part);
+    EXECUTE format('DROP %s %I.%I', kind, p.schema_name, old_name);
+END $$;
+COMMENT ON FUNCTION persona.profile_replace_summary(persona.profiles, text) IS
+  'Replace a materialized profile''s stored summary by a new empty one under the same name, keeping the published view''s columns';
+
+-- The internal views a profile's rows are computed through, created or
+-- replaced with the same columns: per-customer states and the globals row
+-- (materialized profiles store them in tables instead) and the scored
+-- per-customer measures.
+CREATE FUNCTION persona.profile_define_views(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    state_rel text := persona.profile_rel(p, '__state');
+    globals_rel text := persona.profile_rel(p, '__globals');
+    scored_rel text := persona.profile_rel(p, '__scored');
+    as_of_sql text := persona.profile_as_of_sql(p);
+BEGIN
+    IF NOT p.materialized THEN
+        EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker) AS %s', state_rel,
+                       persona.profile_decode_sql(p, persona.profile_states_sql(p, as_of_sql, NULL), as_of_sql));
+        EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker) AS %s', globals_rel,
+                       persona.profile_globals_sql(p, state_rel, as_of_sql, 'models' = ANY (p.parts)));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', state_rel, format('persona profile %s (internal): per-customer statistics computed from orders', p.name));
+        EXECUTE format('COMMENT ON VIEW %s IS %L', globals_rel, format('persona profile %s (internal): as-of day, cut points and fits computed from orders', p.name));
+    END IF;
+    EXECUTE format('CREATE OR REPLACE VIEW %s%s AS %s', scored_rel, CASE WHEN p.materialized THEN '' ELSE ' WITH (security_invoker)' END,
+                   persona.profile_scored_sql(p, state_rel, globals_rel));
+    EXECUTE format('COMMENT ON VIEW %s IS %L', scored_rel, format('persona profile %s (internal): per-customer measures as of the as-of day', p.name));
+END $$;
+COMMENT ON FUNCTION persona.profile_define_views(persona.profiles) IS
+  'Create or replace a profile''s internal views: states and globals (when not materialized) and the scored per-customer measures';
+
+-- The settings of a registry row that the SQL of a profile's relations is
+-- written with (the other options shape the relations and cannot change,
+-- profile_check_update).  Text that reads the same in every session.
+CREATE FUNCTION persona.profile_definition_digest(p persona.profiles) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN md5(concat_ws('|', persona.profile_date_sql(p.as_of), p.time_zone, p.language, p.bins, p.scheme,
+                     p.lifecycle_new_days, p.lifecycle_mature_purchases,
+                     encode(float8send(p.lifecycle_decline_factor), 'hex'), encode(float8send(p.lifecycle_churn_factor), 'hex'),
+                     p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days, p.holdout_days));
+COMMENT ON FUNCTION persona.profile_definition_digest(persona.profiles) IS
+  'Digest of the settings a profile''s relations are defined with (as_of, time_zone, language, bins, scheme, lifecycle thresholds, holdout_days)';
+
+-- Settings changed in the registry since the relations were defined: the
+-- views are replaced with the same columns and the stored summaries made
+-- anew (computed by the refresh that follows).
+CREATE FUNCTION persona.profile_redefine(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    part text;
+BEGIN
+    PERFORM persona.profile_define_views(p);
+    IF p.incremental THEN
+        PERFORM persona.profile_capture_function(p);
+    END IF;
+    FOREACH part IN ARRAY p.parts LOOP
+        CONTINUE WHEN part = 'customer_tags';
+        IF p.materialized AND part NOT IN ('segments', 'lifecycle', 'models') THEN
+            PERFORM persona.profile_replace_summary(p, part);
+        ELSE
+            PERFORM persona.profile_summary_view(p, part);
+        END IF;
+    END LOOP;
+    UPDATE persona.profiles pr SET defined_with = persona.profile_definition_digest(p) WHERE pr.name = p.name;
+END $$;
+COMMENT ON FUNCTION persona.profile_redefine(persona.profiles) IS
+  'Redefine a profile''s views and stored summaries with the settings of its registry row (no data)';
+
+-- The settings a profile's row may hold, checked when it is created and
+-- whenever the row is changed.
+CREATE FUNCTION persona.profile_check_settings(p persona.profiles) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    PERFORM persona.daypart_of(now(), p.time_zone);    -- 22023 for a zone persona does not accept
+    IF p.language IS NULL OR p.language NOT IN ('en', 'zh') THEN
+        RAISE EXCEPTION 'unknown language "%"', p.language USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''en'' or ''zh''.';
+    END IF;
+    IF p.as_of IN ('infinity', '-infinity') THEN
+        RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p.bins IS NULL OR p.bins < 2 OR p.bins > 10 THEN
+        RAISE EXCEPTION 'bins must be between 2 and 10' USING ERRCODE = 'invalid_parameter_value', DETAIL = format('bins is %s.', coalesce(p.bins::text, 'NULL'));
+    END IF;
+    PERFORM persona.rfm_segment(persona.rfm(1, 1, 1, p.bins), p.scheme);    -- unknown schemes raise here
+    IF 'holdout' = ANY (p.parts) AND (p.holdout_days IS NULL OR p.holdout_days < 1) THEN
+        RAISE EXCEPTION 'the holdout part needs holdout_days of at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- 22023 for a threshold out of range
+    PERFORM persona.lifecycle_stage(DATE '2000-01-01', DATE '2000-01-01', 1, DATE '2000-01-01', NULL,
+                                    p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
+                                    p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days);
+END $$;
+COMMENT ON FUNCTION persona.profile_check_settings(persona.profiles) IS
+  'Error unless a profile''s time zone, language, as_of, bins, scheme, holdout_days and lifecycle thresholds are valid';
+
+-- A registry row changed by hand: its settings take effect at the next
+-- refresh and are checked now; what the relations are made of cannot
+-- change (the relations would no longer match it).
+CREATE FUNCTION persona.profile_check_update() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    col text;
+BEGIN
+    FOREACH col IN ARRAY ARRAY['name', 'schema_name', 'orders', 'customer_col', 'time_col', 'amount_col', 'key_type',
+                               'materialized', 'incremental', 'parts', 'attributes_from', 'funnel_columns', 'owner', 'created_at'] LOOP
+        IF to_jsonb(OLD) -> col IS DISTINCT FROM to_jsonb(NEW) -> col THEN
+            RAISE EXCEPTION 'column "%" of profile "%" cannot be changed', col, OLD.name USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'The profile''s relations are built from it.',
+                HINT = 'Drop the profile with persona.drop_profile and create it again; as_of, time_zone, language, bins, scheme, holdout_days, the lifecycle thresholds, attributes, pii and mask_pii can be changed in place and take effect at the next refresh.';
+        END IF;
+    END LOOP;
+    -- (the refreshes write the row too: its settings are checked only when changed)
+    IF persona.profile_definition_digest(NEW) IS DISTINCT FROM persona.profile_definition_digest(OLD) THEN
+        PERFORM persona.profile_check_settings(NEW);
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION persona.profile_check_update() IS
+  'Trigger function of persona.profiles: settings checked, the columns the relations are built from unchanged';
+CREATE TRIGGER profile_check_update BEFORE UPDATE ON persona.profiles
+    FOR EACH ROW EXECUTE FUNCTION persona.profile_check_update();
+COMMENT ON TRIGGER profile_check_update ON persona.profiles IS
+  'Checks a changed registry row (persona.profile_check_update)';
 
 -- A materialized profile created by persona 0.5.0 or earlier, brought to
 -- the layout of this version by its first refresh after the update (an
@@ -321,7 +509,6 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     part text;
     rel text;
-    guard text := format('persona.profile_guard(%L::regclass, %L, %L)', p.orders::text, p.name, p.materialized);
 BEGIN
     IF NOT p.materialized THEN
         RETURN;
@@ -339,19 +526,7 @@ BEGIN
         rel := persona.profile_rel(p, '__' || part);
         CONTINUE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = rel::regclass) = 'r'
                    OR (part = 'pareto' AND position('pareto_from_rows' IN pg_get_viewdef(rel::regclass)) > 0);
-        EXECUTE format('ALTER MATERIALIZED VIEW %s RENAME TO %I', rel, p.name || '__' || part || '_old');
-        IF part = 'pareto' THEN
-            EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA', rel, persona.profile_summary_sql(p, part));
-            EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', rel, persona.profile_summary_key(part));
-            EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', rel,
-                           format('persona profile %s (internal): stored %s summary, refreshed concurrently', p.name, part));
-            EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT * FROM %s WHERE %s',
-                           persona.profile_rel(p, '_' || part), rel, guard);
-        ELSE
-            PERFORM persona.profile_create_tally(p, part);
-        END IF;
-        EXECUTE format('DROP MATERIALIZED VIEW %s', persona.profile_rel(p, '__' || part || '_old'));
-        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', rel);
+        PERFORM persona.profile_replace_summary(p, part);
     END LOOP;
 END $$;
 COMMENT ON FUNCTION persona.profile_upgrade_layout(persona.profiles) IS
@@ -500,19 +675,75 @@ END $$;
 COMMENT ON FUNCTION persona.profile_summary_sql(persona.profiles, text) IS
   'SQL of one summary relation of a profile (segments, lifecycle, pareto, models, quality, holdout, funnel)';
 
--- Create (or, with replace, recreate) every relation of a profile but the
--- customers view's tags; no data is computed here.
+-- Triggers recording changes of orders for incremental refresh.  The
+-- trigger function belongs to the profile owner and runs with the owner's
+-- rights, so writers of orders need no privileges on the profile.
+-- The trigger function that records changes of orders for an incremental
+-- profile, created or replaced (its SQL holds the profile's time zone).
+CREATE FUNCTION persona.profile_capture_function(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    fn text := persona.profile_rel(p, '__capture');
+    pending text := persona.profile_rel(p, '__pending');
+    dirty text := persona.profile_rel(p, '__dirty');
+BEGIN
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO %2$s SELECT n.%4$I, %6$s, n.%5$I::numeric FROM new_rows n WHERE n.%4$I IS NOT NULL;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO %3$s SELECT o.%4$I FROM old_rows o WHERE o.%4$I IS NOT NULL
+                      UNION SELECT n.%4$I FROM new_rows n WHERE n.%4$I IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO %3$s SELECT DISTINCT o.%4$I FROM old_rows o WHERE o.%4$I IS NOT NULL ON CONFLICT DO NOTHING;
+    ELSE
+        UPDATE %7$s SET needs_full = true;
+    END IF;
+    RETURN NULL;
+END $body$ $f$, fn, pending, dirty, p.customer_col, p.amount_col,
+        persona.profile_time_sql(p, 'n.'), persona.profile_rel(p, '__globals'));
+    EXECUTE format('COMMENT ON FUNCTION %s() IS %L', fn,
+                   format('persona profile %s (internal): records changes of %s for incremental refresh', p.name, p.orders));
+    EXECUTE format('REVOKE ALL ON FUNCTION %s() FROM PUBLIC', fn);
+END $$;
+COMMENT ON FUNCTION persona.profile_capture_function(persona.profiles) IS
+  'Create or replace the trigger function that records changes of orders for an incremental profile';
+
+CREATE OR REPLACE FUNCTION persona.profile_capture_triggers(p persona.profiles) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    fn text := persona.profile_rel(p, '__capture');
+    trg text := 'persona_' || p.name;
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = p.orders) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'incremental profiles need orders to be a table' USING ERRCODE = 'wrong_object_type',
+            DETAIL = format('%s is not a table; changes of a view cannot be captured.', p.orders),
+            HINT = 'Use incremental => false (refresh_profile recomputes the profile), or build the profile on the table.';
+    END IF;
+    PERFORM persona.profile_capture_function(p);
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_insert', p.orders, fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_update', p.orders, fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_delete', p.orders, fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                   trg || '_truncate', p.orders, fn);
+END $$;
+COMMENT ON FUNCTION persona.profile_capture_triggers(persona.profiles) IS
+  'Create the statement triggers (transition tables) on orders that record changes for an incremental profile';
+
+-- Create every relation of a profile from its registry row; no data is
+-- computed here.
 CREATE OR REPLACE FUNCTION persona.profile_build(p persona.profiles) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     state_rel text := persona.profile_rel(p, '__state');
     globals_rel text := persona.profile_rel(p, '__globals');
-    scored_rel text := persona.profile_rel(p, '__scored');
     as_of_sql text := persona.profile_as_of_sql(p);
-    invoker text := CASE WHEN p.materialized THEN '' ELSE ' WITH (security_invoker)' END;
     part text;
-    guard text := format('persona.profile_guard(%L::regclass, %L, %L)', p.orders::text, p.name, p.materialized);
-    key_sql text;
     o text := p.orders::text;
 BEGIN
     IF p.materialized THEN
@@ -544,16 +775,8 @@ BEGIN
                            format('persona profile %s (internal): customers whose orders were updated or deleted since the last refresh', p.name));
             PERFORM persona.profile_capture_triggers(p);
         END IF;
-    ELSE
-        EXECUTE format('CREATE VIEW %s WITH (security_invoker) AS %s', state_rel,
-                       persona.profile_decode_sql(p, persona.profile_states_sql(p, as_of_sql, NULL), as_of_sql));
-        EXECUTE format('CREATE VIEW %s WITH (security_invoker) AS %s', globals_rel,
-                       persona.profile_globals_sql(p, state_rel, as_of_sql, 'models' = ANY (p.parts)));
-        EXECUTE format('COMMENT ON VIEW %s IS %L', state_rel, format('persona profile %s (internal): per-customer statistics computed from orders', p.name));
-        EXECUTE format('COMMENT ON VIEW %s IS %L', globals_rel, format('persona profile %s (internal): as-of day, cut points and fits computed from orders', p.name));
     END IF;
-    EXECUTE format('CREATE VIEW %s%s AS %s', scored_rel, invoker, persona.profile_scored_sql(p, state_rel, globals_rel));
-    EXECUTE format('COMMENT ON VIEW %s IS %L', scored_rel, format('persona profile %s (internal): per-customer measures as of the as-of day', p.name));
+    PERFORM persona.profile_define_views(p);
     PERFORM persona.profile_customers_view(p);
     IF 'customer_tags' = ANY (p.parts) THEN
         EXECUTE format($q$CREATE VIEW %s WITH (security_barrier%s) AS
@@ -567,23 +790,10 @@ LEFT JOIN persona.tag_rules r ON r.source = %L::regclass AND r.tag = t.tag$q$,
     END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part = 'customer_tags';
-        IF p.materialized AND part IN ('segments', 'lifecycle') THEN
-            PERFORM persona.profile_create_tally(p, part);
-        ELSIF p.materialized AND part <> 'models' THEN
-            EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA',
-                           persona.profile_rel(p, '__' || part), persona.profile_summary_sql(p, part));
-            EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', persona.profile_rel(p, '__' || part), persona.profile_summary_key(part));
-            EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', persona.profile_rel(p, '__' || part),
-                           format('persona profile %s (internal): stored %s summary, refreshed concurrently', p.name, part));
-            EXECUTE format('CREATE VIEW %s WITH (security_barrier) AS SELECT * FROM %s WHERE %s',
-                           persona.profile_rel(p, '_' || part), persona.profile_rel(p, '__' || part), guard);
-        ELSE
-            EXECUTE format('CREATE VIEW %s WITH (security_barrier%s) AS SELECT * FROM (%s) s WHERE %s',
-                           persona.profile_rel(p, '_' || part), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
-                           persona.profile_summary_sql(p, part), guard);
+        IF p.materialized AND part <> 'models' THEN
+            PERFORM persona.profile_create_summary(p, part);
         END IF;
-        EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_' || part),
-                       format('persona profile %s: %s summary (built-in types only)', p.name, part));
+        PERFORM persona.profile_summary_view(p, part);
     END LOOP;
     -- The internal relations are read through the views only.
     FOR part IN SELECT c.oid::regclass::text FROM pg_class c
@@ -684,7 +894,24 @@ DECLARE
     cuts_moved boolean;
     tally_changes text;
     crossing_rel text;
+    redefined boolean;
+    tallied_with text;
 BEGIN
+    -- one refresh of a profile at a time
+    PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
+    PERFORM persona.profile_check_sources(p);
+    PERFORM persona.profile_upgrade_layout(p);
+    -- settings changed in the registry since the relations were defined (a
+    -- profile of persona 0.5.0 or earlier has no record: its relations are
+    -- taken as they are)
+    redefined := p.defined_with <> persona.profile_definition_digest(p);
+    IF redefined THEN
+        PERFORM persona.profile_progress(format('persona profile %s: settings changed, relations redefined', p.name));
+        PERFORM persona.profile_redefine(p);
+    ELSIF p.defined_with IS NULL THEN
+        UPDATE persona.profiles pr SET defined_with = persona.profile_definition_digest(p) WHERE pr.name = p.name;
+    END IF;
+    redefined := coalesce(redefined, false);
     IF NOT p.materialized THEN
         PERFORM persona.profile_customers_view(p);
         RETURN QUERY SELECT p.name, 'views'::text, NULL::date, NULL::bigint, 0::bigint,
@@ -696,10 +923,6 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Refresh it fully, or drop it and create it with incremental => true.';
     END IF;
-    -- one refresh of a profile at a time
-    PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
-    PERFORM persona.profile_check_sources(p);
-    PERFORM persona.profile_upgrade_layout(p);
     -- The changes recorded so far are what this refresh merges: writers of
     -- orders (their triggers insert here) wait until it commits, so no
     -- change lands between its statements.  Readers are never blocked.
@@ -709,10 +932,12 @@ BEGIN
     -- session-zone functions used by a part (holdout) and the as-of day follow the profile
     PERFORM set_config('TimeZone', p.time_zone, true);
     day := coalesce(p.as_of, (now() AT TIME ZONE p.time_zone)::date);
-    day_sql := format('%L::date', day);
+    day_sql := persona.profile_date_sql(day);
     kind := CASE WHEN coalesce(incremental, p.incremental) THEN 'incremental' ELSE 'full' END;
     IF kind = 'incremental' THEN
-        EXECUTE format('SELECT coalesce(bool_or(needs_full), true) FROM %s', globals_rel) INTO STRICT needs_full;
+        -- (the states hold calendar days in the zone they were computed in)
+        EXECUTE format('SELECT coalesce(bool_or(needs_full OR time_zone IS DISTINCT FROM %L), true) FROM %s', p.time_zone, globals_rel)
+            INTO STRICT needs_full;
         IF needs_full OR p.refreshed_as_of IS NULL OR day < p.refreshed_as_of THEN
             kind := 'full';
         END IF;
@@ -795,9 +1020,12 @@ BEGIN
     PERFORM persona.profile_progress(format('persona profile %s: %s refresh as of %s, %s customers changed (%s ms)',
                                             p.name, kind, day, n, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     PERFORM persona.profile_customers_view(p);
-    -- Nothing merged and the same day: the globals and summaries would come
-    -- out as they are (a frequent schedule with no new orders costs little).
-    IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of THEN
+    -- Nothing merged, the same day and the same settings: the globals and
+    -- summaries would come out as they are (a frequent schedule with no new
+    -- orders costs little).
+    EXECUTE format('SELECT tally_digest FROM %s', globals_rel) INTO tallied_with;
+    IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of AND NOT redefined
+       AND tallied_with IS NOT DISTINCT FROM persona.profile_tally_digest(p) THEN
         PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
     ELSE
     -- globals from the per-customer rows
@@ -2471,20 +2699,9 @@ BEGIN
     END IF;
     -- values recorded once, so that reads and scheduled refreshes do not depend on the session
     p.time_zone := coalesce(time_zone, current_setting('TimeZone'));
-    PERFORM persona.daypart_of(now(), p.time_zone);    -- 22023 for a zone persona does not accept
     p.language := coalesce(language, current_setting('persona.language'));
-    IF p.language NOT IN ('en', 'zh') THEN
-        RAISE EXCEPTION 'unknown language "%"', p.language USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''en'' or ''zh''.';
-    END IF;
     p.as_of := as_of;
-    IF as_of IN ('infinity', '-infinity') THEN
-        RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF bins < 2 OR bins > 10 THEN
-        RAISE EXCEPTION 'bins must be between 2 and 10' USING ERRCODE = 'invalid_parameter_value', DETAIL = format('bins is %s.', bins);
-    END IF;
     p.bins := bins;
-    PERFORM persona.rfm_segment(persona.rfm(1, 1, 1, bins), scheme);    -- unknown schemes raise here
     p.scheme := scheme;
     p.materialized := materialized;
     p.incremental := incremental;
@@ -2554,9 +2771,6 @@ BEGIN
     END IF;
     p.funnel_columns := funnel_columns;
     IF 'holdout' = ANY (p.parts) THEN
-        IF holdout_days IS NULL OR holdout_days < 1 THEN
-            RAISE EXCEPTION 'the holdout part needs holdout_days of at least 1' USING ERRCODE = 'invalid_parameter_value';
-        END IF;
         IF NOT materialized THEN
             RAISE EXCEPTION 'the holdout part needs a materialized profile' USING ERRCODE = 'invalid_parameter_value';
         END IF;
@@ -2573,8 +2787,10 @@ BEGIN
     p.lifecycle_min_days := current_setting('persona.lifecycle_min_days')::integer;
     p.lifecycle_decline_days := current_setting('persona.lifecycle_decline_days')::integer;
     p.lifecycle_churn_days := current_setting('persona.lifecycle_churn_days')::integer;
+    PERFORM persona.profile_check_settings(p);
     p.owner := current_user;
     p.created_at := now();
+    p.defined_with := persona.profile_definition_digest(p);
     IF EXISTS (SELECT FROM pg_class cl WHERE cl.relnamespace = p.schema_name::regnamespace
                AND (cl.relname = p.name || '_customers' OR cl.relname LIKE p.name || '\_\_%')) THEN
         RAISE EXCEPTION 'relation "%" already exists', p.name || '_customers' USING ERRCODE = 'duplicate_table',
