@@ -333,6 +333,11 @@ BEGIN
     END IF;
     -- read through the published view only
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', rel);
+    -- made by a refresh a superuser ran: the owner's all the same
+    IF p.owner <> current_user THEN
+        EXECUTE format('ALTER %s %s OWNER TO %I', CASE WHEN part IN ('segments', 'lifecycle') THEN 'TABLE' ELSE 'MATERIALIZED VIEW' END,
+                       rel, p.owner);
+    END IF;
 END $$;
 COMMENT ON FUNCTION persona.profile_create_summary(persona.profiles, text) IS
   'Create a materialized profile''s stored segments or lifecycle tallies table, or stored summary materialized view (no data)';
@@ -675,11 +680,10 @@ END $$;
 COMMENT ON FUNCTION persona.profile_summary_sql(persona.profiles, text) IS
   'SQL of one summary relation of a profile (segments, lifecycle, pareto, models, quality, holdout, funnel)';
 
--- Triggers recording changes of orders for incremental refresh.  The
--- trigger function belongs to the profile owner and runs with the owner's
--- rights, so writers of orders need no privileges on the profile.
 -- The trigger function that records changes of orders for an incremental
--- profile, created or replaced (its SQL holds the profile's time zone).
+-- profile, created or replaced (its SQL holds the profile's time zone).  It
+-- belongs to the profile owner and runs with the owner's rights, so writers
+-- of orders need no privileges on the profile.
 CREATE FUNCTION persona.profile_capture_function(p persona.profiles) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
@@ -711,6 +715,8 @@ END $$;
 COMMENT ON FUNCTION persona.profile_capture_function(persona.profiles) IS
   'Create or replace the trigger function that records changes of orders for an incremental profile';
 
+-- The statement triggers on orders that record its changes for incremental
+-- refresh.
 CREATE OR REPLACE FUNCTION persona.profile_capture_triggers(p persona.profiles) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE

@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(33);
+SELECT plan(36);
 SELECT setseed(0.3);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust int, at timestamp, amount numeric(10,2));
@@ -132,6 +132,24 @@ SELECT throws_ok($$UPDATE persona.profiles SET scheme = 'nosuch' WHERE name = 'i
                  'an unknown scheme is refused');
 SELECT throws_ok($$UPDATE persona.profiles SET lifecycle_churn_factor = 0.5 WHERE name = 'inc'$$, '22023',
                  'lifecycle parameter churn_factor is out of range', 'a churn factor below the decline factor is refused');
+
+-- a superuser who refreshes another role's changed profile leaves it to its owner
+CREATE ROLE persona_t_setowner;
+GRANT CREATE ON SCHEMA public TO persona_t_setowner;
+GRANT SELECT ON o TO persona_t_setowner;
+GRANT INSERT, UPDATE, DELETE ON persona.profiles TO persona_t_setowner;
+SET ROLE persona_t_setowner;
+SELECT isnt_empty($$SELECT persona.create_profile('own', 'o', customer_col => 'cust', time_col => 'at', amount_col => 'amount',
+                                                  as_of => '2024-12-31', time_zone => 'UTC', parts => '{segments,quality}')$$,
+                  'a role creates a profile');
+RESET ROLE;
+UPDATE persona.profiles SET as_of = '2025-01-05' WHERE name = 'own';
+SELECT persona.refresh_profile('own') \g /dev/null
+SELECT is((SELECT relowner::regrole::text FROM pg_class WHERE oid = 'own__quality'::regclass), 'persona_t_setowner',
+          'the summary a superuser''s refresh made anew belongs to the profile''s owner');
+SET ROLE persona_t_setowner;
+SELECT lives_ok($$SELECT persona.refresh_profile('own')$$, 'and its owner refreshes it');
+RESET ROLE;
 
 -- DateStyle: the day written into generated SQL reads back in every style
 SET DateStyle = 'SQL, YMD';
