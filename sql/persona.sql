@@ -3573,7 +3573,9 @@ COMMENT ON FUNCTION persona.profile_redefine(persona.profiles) IS
 -- The settings a profile's row may hold, checked when it is created and
 -- whenever the row is changed.
 CREATE FUNCTION persona.profile_check_settings(p persona.profiles) RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    c text;
 BEGIN
     PERFORM persona.daypart_of(now(), p.time_zone);    -- 22023 for a zone persona does not accept
     IF p.language IS NULL OR p.language NOT IN ('en', 'zh') THEN
@@ -3593,9 +3595,40 @@ BEGIN
     PERFORM persona.lifecycle_stage(DATE '2000-01-01', DATE '2000-01-01', 1, DATE '2000-01-01', NULL,
                                     p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
                                     p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days);
+    -- the attribute columns shown and masked
+    IF p.attributes_from IS NULL AND (p.attributes IS NOT NULL OR p.pii IS NOT NULL) THEN
+        RAISE EXCEPTION 'attributes, pii and funnel_columns need attributes_from' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name the customer attribute table with attributes_from.';
+    END IF;
+    IF p.attributes_from IS NOT NULL THEN
+        IF p.attributes IS NULL OR array_position(p.attributes, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'attributes must name columns of %', p.attributes_from USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Use ''{}'' for none.';
+        END IF;
+        FOREACH c IN ARRAY p.attributes LOOP
+            IF persona.profile_column_type(p.attributes_from, c) IS NULL THEN
+                RAISE EXCEPTION 'column "%" does not exist in %', c, p.attributes_from USING ERRCODE = 'undefined_column';
+            END IF;
+        END LOOP;
+    END IF;
+    IF p.pii IS NOT NULL THEN
+        IF jsonb_typeof(p.pii) <> 'object' THEN
+            RAISE EXCEPTION 'pii must be a JSON object of column names and mask kinds' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'For example ''{"mobile": "phone", "real_name": "name"}''; kinds are phone, name, email and id.';
+        END IF;
+        FOR c IN SELECT key FROM jsonb_each_text(p.pii) LOOP
+            IF NOT c = ANY (p.attributes) THEN
+                RAISE EXCEPTION 'pii column "%" is not one of the attributes', c USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF p.pii ->> c IS NULL OR p.pii ->> c NOT IN ('phone', 'name', 'email', 'id') THEN
+                RAISE EXCEPTION 'unknown mask kind "%" for pii column "%"', p.pii ->> c, c USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Use phone, name, email or id.';
+            END IF;
+        END LOOP;
+    END IF;
 END $$;
 COMMENT ON FUNCTION persona.profile_check_settings(persona.profiles) IS
-  'Error unless a profile''s time zone, language, as_of, bins, scheme, holdout_days and lifecycle thresholds are valid';
+  'Error unless a profile''s time zone, language, as_of, bins, scheme, holdout_days, lifecycle thresholds, attributes and pii are valid';
 
 -- A registry row changed by hand: its settings take effect at the next
 -- refresh and are checked now; what the relations are made of cannot
@@ -3605,12 +3638,15 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     col text;
 BEGIN
+    -- (attributes, pii and mask_pii too: the customers view's columns would
+    -- change, which views of users over it forbid)
     FOREACH col IN ARRAY ARRAY['name', 'schema_name', 'orders', 'customer_col', 'time_col', 'amount_col', 'key_type',
-                               'materialized', 'incremental', 'parts', 'attributes_from', 'funnel_columns', 'owner', 'created_at'] LOOP
+                               'materialized', 'incremental', 'parts', 'attributes_from', 'attributes', 'pii', 'mask_pii',
+                               'funnel_columns', 'owner', 'created_at'] LOOP
         IF to_jsonb(OLD) -> col IS DISTINCT FROM to_jsonb(NEW) -> col THEN
             RAISE EXCEPTION 'column "%" of profile "%" cannot be changed', col, OLD.name USING ERRCODE = 'feature_not_supported',
                 DETAIL = 'The profile''s relations are built from it.',
-                HINT = 'Drop the profile with persona.drop_profile and create it again; as_of, time_zone, language, bins, scheme, holdout_days, the lifecycle thresholds, attributes, pii and mask_pii can be changed in place and take effect at the next refresh.';
+                HINT = 'Drop the profile with persona.drop_profile and create it again; as_of, time_zone, language, bins, scheme, holdout_days and the lifecycle thresholds can be changed in place and take effect at the next refresh.';
         END IF;
     END LOOP;
     -- (the refreshes write the row too: its settings are checked only when changed)
@@ -3915,29 +3951,11 @@ BEGIN
             SELECT a.attname::text FROM pg_attribute a
             WHERE a.attrelid = attributes_from AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> customer_col
             ORDER BY a.attnum));
-        FOREACH c IN ARRAY p.attributes LOOP
-            IF persona.profile_column_type(attributes_from, c) IS NULL THEN
-                RAISE EXCEPTION 'column "%" does not exist in %', c, attributes_from USING ERRCODE = 'undefined_column';
-            END IF;
-        END LOOP;
-    ELSIF attributes IS NOT NULL OR pii IS NOT NULL OR funnel_columns IS NOT NULL THEN
+    ELSIF funnel_columns IS NOT NULL THEN
         RAISE EXCEPTION 'attributes, pii and funnel_columns need attributes_from' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Name the customer attribute table with attributes_from.';
-    END IF;
-    IF pii IS NOT NULL THEN
-        IF jsonb_typeof(pii) <> 'object' THEN
-            RAISE EXCEPTION 'pii must be a JSON object of column names and mask kinds' USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'For example ''{"mobile": "phone", "real_name": "name"}''; kinds are phone, name, email and id.';
-        END IF;
-        FOR c IN SELECT key FROM jsonb_each_text(pii) LOOP
-            IF NOT c = ANY (p.attributes) THEN
-                RAISE EXCEPTION 'pii column "%" is not one of the attributes', c USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            IF pii ->> c IS NULL OR pii ->> c NOT IN ('phone', 'name', 'email', 'id') THEN
-                RAISE EXCEPTION 'unknown mask kind "%" for pii column "%"', pii ->> c, c USING ERRCODE = 'invalid_parameter_value',
-                    HINT = 'Use phone, name, email or id.';
-            END IF;
-        END LOOP;
+    ELSE
+        p.attributes := attributes;
     END IF;
     p.pii := pii;
     -- parts

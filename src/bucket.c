@@ -192,10 +192,15 @@ value_tier(PG_FUNCTION_ARGS)
 	persona_check_finite(v, "value");
 	persona_check_finite(gold, "gold_min");
 	persona_check_finite(diamond, "diamond_min");
-	if (!(diamond > gold))
+	/*
+	 * Equal thresholds are the percentiles of tied values (the 80th and 95th
+	 * of revenues that many customers share): value >= both is diamond and no
+	 * customer is gold, as the inclusive thresholds say.
+	 */
+	if (diamond < gold)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("diamond_min must be greater than gold_min"),
+				 errmsg("diamond_min must not be less than gold_min"),
 				 errdetail("Got gold_min %g and diamond_min %g.", gold, diamond)));
 	tier = v >= diamond ? 2 : (v >= gold ? 1 : 0);
 	return persona_enum_values(fcinfo, "value_tier", tier_names, lengthof(tier_names))[tier];

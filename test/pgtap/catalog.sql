@@ -39,7 +39,7 @@ SELECT results_eq($$
   $$VALUES ('build_tag_view', 'u'), ('check_tag_rule', 'r'), ('create_profile', 'u'), ('customer_profile', 'r'), ('customer_states', 'r'),
            ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'), ('holdout_calibration', 'r'),
            ('holdout_check_source', 'r'), ('holdout_fit', 'r'), ('holdout_time_sql', 'r'), ('period_transactions', 'r'), ('profile_build', 'u'),
-           ('profile_capture_function', 'u'), ('profile_capture_triggers', 'u'), ('profile_check_update', 'u'), ('profile_column_type', 'r'), ('profile_create_summary', 'u'),
+           ('profile_capture_function', 'u'), ('profile_capture_triggers', 'u'), ('profile_check_settings', 'r'), ('profile_check_update', 'u'), ('profile_column_type', 'r'), ('profile_create_summary', 'u'),
            ('profile_customers_view', 'u'), ('profile_define_views', 'u'), ('profile_drop_temp', 'u'), ('profile_guard', 'r'), ('profile_merge_orders', 'u'),
            ('profile_redefine', 'u'), ('profile_refresh_run', 'u'), ('profile_replace_summary', 'u'), ('profile_report', 'r'), ('profile_rows_columns', 'u'),
            ('profile_summary_view', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'), ('purchase_days', 'r'),

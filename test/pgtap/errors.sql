@@ -99,7 +99,7 @@ SELECT throws_ok($$SELECT persona.frequency_trend(now(), now(), '1 day', 0)$$, '
 SELECT throws_ok($$SELECT persona.bucket(1, '{3,2}', '{a,b,c}')$$, '22023', 'breaks must be strictly ascending', 'descending breaks');
 SELECT throws_ok($$SELECT persona.bucket(1, '{1}', '{a}')$$, '22023', 'need one more label than breaks', 'too few labels');
 SELECT throws_ok($$SELECT persona.bucket(1, '{1,NULL}', '{a,b,c}')$$, '22004', 'breaks must not contain NULL', 'NULL break');
-SELECT throws_ok($$SELECT persona.value_tier(1, 10, 10)$$, '22023', 'diamond_min must be greater than gold_min', 'equal tier thresholds');
+SELECT throws_ok($$SELECT persona.value_tier(1, 10, 9.99)$$, '22023', 'diamond_min must not be less than gold_min', 'tier thresholds out of order');
 
 -- tags and BG/NBD
 SELECT throws_ok($$SELECT 'a &'::persona.tagquery$$, '22P02', 'invalid input syntax for type tagquery: "a &"', 'malformed tagquery');

@@ -11,6 +11,7 @@ SELECT persona.purchase_count_bucket(4), persona.price_sensitivity(5), persona.l
 SELECT persona.label(persona.value_tier(v, 1000, 5000)) FROM unnest('{999,1000,4999,5000}'::float8[]) v;
 RESET persona.language;
 SELECT v, persona.value_tier(v, 1000, 5000) FROM unnest('{999,1000,4999,5000}'::float8[]) v;
+SELECT v, persona.value_tier(v, 50, 50) AS tied_thresholds FROM unnest('{49,50,51}'::float8[]) v;
 -- Bad input.
 SELECT persona.bucket(1, '{}', '{a}');
 SELECT persona.bucket(1, '{2,1}', '{a,b,c}');
