@@ -607,6 +607,7 @@ DECLARE
     start_sql text;
     fit boolean;
     merge_rows boolean := changes_sql IS NOT NULL;
+    spend_q float8;
 BEGIN
     IF merge_rows THEN
         rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.bgnbd_rows, g.gamma_gamma_rows)',
@@ -630,6 +631,11 @@ BEGIN
                 EXECUTE format('DELETE FROM %s', globals_rel);
                 EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, cols,
                                persona.profile_globals_rows_sql(p, rows_sql, day_sql, fit, start_sql));
+            END IF;
+            EXECUTE format('SELECT (gamma_gamma).q FROM %s', globals_rel) INTO spend_q;
+            IF spend_q <= 1 THEN
+                RAISE WARNING 'persona profile %: CLV is NULL: the Gamma-Gamma fit has q = % <= 1, an infinite expected spend', p.name, spend_q
+                    USING HINT = 'The spend distribution has a heavy tail; look for outliers in mean spend (the quality part counts amounts beyond 3 sigma and the MAD rule).';
             END IF;
             RETURN;
         EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
@@ -944,13 +950,14 @@ BEGIN
     PERFORM persona.profile_check_sources(p);
     PERFORM persona.profile_upgrade_layout(p);
     -- settings changed in the registry since the relations were defined (a
-    -- profile of persona 0.5.0 or earlier has no record: its relations are
-    -- taken as they are)
+    -- profile of persona 0.5.0 or earlier has no record: its summaries are
+    -- taken as they are, its internal views are those of this version)
     redefined := p.defined_with <> persona.profile_definition_digest(p);
     IF redefined THEN
         PERFORM persona.profile_progress(format('persona profile %s: settings changed, relations redefined', p.name));
         PERFORM persona.profile_redefine(p);
     ELSIF p.defined_with IS NULL THEN
+        PERFORM persona.profile_define_views(p);
         UPDATE persona.profiles pr SET defined_with = persona.profile_definition_digest(p) WHERE pr.name = p.name;
     END IF;
     redefined := coalesce(redefined, false);
@@ -1203,6 +1210,8 @@ CROSS JOIN LATERAL (
 COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
   'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
 
+-- Every as-of measure from state rows and the globals row: plain values
+-- in, plain values out, so reads do not depend on session settings.
 CREATE OR REPLACE FUNCTION persona.profile_scored_sql(p persona.profiles, state_rel text, globals_rel text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN format($q$SELECT s.customer_id,
@@ -1223,13 +1232,14 @@ RETURN format($q$SELECT s.customer_id,
                        (g.as_of - s.first_order_on) / 7::float8) AS p_alive,
        persona.expected_purchases(g.bgnbd, 90 / 7::float8, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
                                   (g.as_of - s.first_order_on) / 7::float8) AS expected_purchases_90d,
-       persona.clv(g.bgnbd, g.gamma_gamma, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
+       persona.clv(g.bgnbd, g.spend_fit, s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
                    (g.as_of - s.first_order_on) / 7::float8,
                    CASE WHEN s.purchase_days > 1 THEN persona.numeric_to_float8(s.repeat_revenue) / (s.purchase_days - 1) END,
                    'weeks', 12, 0.01) AS clv_12m,
        g.as_of
 FROM %1$s s
-CROSS JOIN (SELECT * FROM %2$s OFFSET 0) g
+-- (a spend fit with q <= 1 has no finite expected spend: CLV is NULL, not an error on every read)
+CROSS JOIN (SELECT g.*, CASE WHEN (g.gamma_gamma).q > 1 THEN g.gamma_gamma END AS spend_fit FROM %2$s g OFFSET 0) g
 CROSS JOIN LATERAL (SELECT persona.rfm_score((g.as_of - s.last_order_on)::float8, s.orders::float8,
                                              persona.numeric_to_float8(s.revenue), g.breaks) AS rfm) sc
 CROSS JOIN LATERAL (SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purchase_days::bigint, g.as_of,
@@ -2277,18 +2287,26 @@ BEGIN
                   persona.report_text('As of', 'e688aae887b3e697a5e69c9f', lang), persona.html_escape(coalesce(h.as_of::text, '-')),
                   persona.report_text('Time zone', 'e697b6e58cba', lang), persona.html_escape(p.time_zone)],
             ARRAY[2], 'figures'));
-    IF 'segments' = ANY (p.parts) THEN
-        body := body || persona.report_segments(p);
+    IF h.customers = 0 THEN
+        -- nothing to chart; the data quality checks say why (orders after
+        -- the as-of day, without a customer, ...)
+        body := body || format('<p class="note" data-key="no_customers">%s</p>',
+                               persona.html_escape(persona.report_text('No customer has an order up to the as-of day.',
+                                                                       'e688aae887b3e7bb9fe8aea1e697a5e6b2a1e69c89e5aea2e688b7e4b88be58d95e38082', lang)));
+    ELSE
+        IF 'segments' = ANY (p.parts) THEN
+            body := body || persona.report_segments(p);
+        END IF;
+        body := body || persona.report_rf(p, g.rf, g.rf_revenue);
+        IF 'lifecycle' = ANY (p.parts) THEN
+            body := body || persona.report_lifecycle(p);
+        END IF;
+        body := body || persona.report_pareto(p, h.lorenz)
+                     || persona.report_habits(p, g.habits)
+                     || persona.report_tags(p, h.customers)
+                     || persona.report_models(p, g.p_alive, h.customers, clv_customers);
     END IF;
-    body := body || persona.report_rf(p, g.rf, g.rf_revenue);
-    IF 'lifecycle' = ANY (p.parts) THEN
-        body := body || persona.report_lifecycle(p);
-    END IF;
-    body := body || persona.report_pareto(p, h.lorenz)
-                 || persona.report_habits(p, g.habits)
-                 || persona.report_tags(p, h.customers)
-                 || persona.report_models(p, g.p_alive, h.customers, clv_customers)
-                 || persona.report_quality(p)
+    body := body || persona.report_quality(p)
                  || format('<footer>persona %s | %s</footer>', persona.html_escape((SELECT e.extversion FROM pg_extension e WHERE e.extname = 'persona')),
                            persona.html_escape(persona.report_text('made in the database by persona.profile_report', 'e794b120706572736f6e612e70726f66696c655f7265706f727420e59ca8e695b0e68daee5ba93e4b8ade7949fe68890', lang)));
     RETURN persona.report_page(format('%s: %s', persona.report_text('Customer profile', 'e5aea2e688b7e794bbe5838f', lang), p.name), lang, body);

@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(39);
+SELECT plan(37);
 SELECT setseed(0.3);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust int, at timestamp, amount numeric(10,2));
@@ -152,15 +152,6 @@ SELECT is((SELECT relowner::regrole::text FROM pg_class WHERE oid = 'own__qualit
 SET ROLE persona_t_setowner;
 SELECT lives_ok($$SELECT persona.refresh_profile('own')$$, 'and its owner refreshes it');
 RESET ROLE;
-
--- every customer spending the same: the value-tier percentiles tie
-CREATE TABLE same (cust int, at timestamptz, amount numeric);
-INSERT INTO same SELECT g % 10, timestamptz '2024-01-01 00:00+00' + g * interval '1 day', 10 FROM generate_series(1, 50) g;
-SELECT isnt_empty($$SELECT persona.create_profile('same', 'same', customer_col => 'cust', time_col => 'at',
-                                                  as_of => '2024-12-31', time_zone => 'UTC', parts => '{segments}')$$,
-                  'a profile of customers who all spent the same');
-SELECT results_eq($$SELECT value_tier, count(*)::int FROM same_customers GROUP BY 1$$, $$VALUES ('diamond', 10)$$,
-                  'tied tier thresholds: every customer at them is diamond');
 
 -- DateStyle: the day written into generated SQL reads back in every style
 SET DateStyle = 'SQL, YMD';
