@@ -3043,32 +3043,61 @@ ELSE format($q$(SELECT o.%1$I AS k, persona.order_stats_state(%2$s, o.%3$I::nume
 COMMENT ON FUNCTION persona.profile_states_sql(persona.profiles, text, text) IS
   'SQL of per-customer order_stats and habits states of the orders up to the end of the as-of day';
 
+-- The fits of the models part from the customers' weighted rows (x, t_x,
+-- T) and (x, mean spend), each NULL where the data admit none (no repeat
+-- buyer, every repeat buyer alike, ...): a profile computed by every read
+-- is read without an error whatever its orders (a materialized profile's
+-- refresh warns instead, profile_write_globals).
+CREATE FUNCTION persona.profile_fits(bgnbd_rows float8[], gamma_gamma_rows float8[],
+                                     bgnbd_start persona.bgnbd, gamma_gamma_start persona.gamma_gamma,
+                                     OUT bgnbd persona.bgnbd, OUT gamma_gamma persona.gamma_gamma)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    BEGIN
+        bgnbd := persona.bgnbd_fit_rows(bgnbd_rows, 0, bgnbd_start);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+        bgnbd := NULL;
+    END;
+    BEGIN
+        gamma_gamma := persona.gamma_gamma_fit_rows(gamma_gamma_rows, 0, gamma_gamma_start);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+        gamma_gamma := NULL;
+    END;
+END $$;
+COMMENT ON FUNCTION persona.profile_fits(float8[], float8[], persona.bgnbd, persona.gamma_gamma) IS
+  'BG/NBD and Gamma-Gamma fits of weighted rows, each NULL where the data admit no fit';
+
 -- One row of cut points, value-tier thresholds and model fits, in one scan
 -- of the state rows of src.  start_sql (NULL: none) is the SQL of a relation
 -- with columns bgnbd and gamma_gamma whose fits start the searches: an
 -- incremental refresh starts from the previous fits, a few iterations from
--- the new optimum.
+-- the new optimum.  The fits are of the customers' weighted rows, what the
+-- aggregates give over the customers (profile_fits).
 CREATE FUNCTION persona.profile_globals_sql(p persona.profiles, src text, as_of_sql text, models boolean,
                                             start_sql text DEFAULT NULL) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN format($q$SELECT a.as_of, %3$L::text AS time_zone, %4$L::text AS language,
-       x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, x.bgnbd, x.gamma_gamma
+       x.breaks, x.tiers[1] AS gold_min, x.tiers[2] AS diamond_min, %7$s
 FROM (SELECT %6$s AS as_of) a
 CROSS JOIN LATERAL (
     SELECT persona.rfm_breaks((a.as_of - s.last_order_on)::float8, s.orders::float8, persona.numeric_to_float8(s.revenue), %5$s) AS breaks,
            percentile_cont(ARRAY[0.80, 0.95]) WITHIN GROUP (ORDER BY persona.numeric_to_float8(s.revenue)) AS tiers,
-           %2$s
+           %2$s AS fits
     FROM %1$s s WHERE s.orders > 0) x$q$,
     src,
-    CASE WHEN models THEN format($m$persona.bgnbd_fit(s.purchase_days - 1, (s.last_order_on - s.first_order_on) / 7::float8,
-                             (a.as_of - s.first_order_on) / 7::float8, 1, 0, %1$s)
-               FILTER (WHERE s.first_order_on < a.as_of) AS bgnbd,
-           persona.gamma_gamma_fit(s.purchase_days - 1, persona.numeric_to_float8(s.repeat_revenue) / nullif(s.purchase_days - 1, 0), 0, %2$s)
-               FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma$m$,
+    -- (an output of x: a read that needs no fit, such as the segments, skips it)
+    CASE WHEN models THEN format($m$persona.profile_fits(
+               persona.weighted_rows_agg((s.purchase_days - 1)::float8, (s.last_order_on - s.first_order_on) / 7::float8,
+                                         (a.as_of - s.first_order_on) / 7::float8, 1)
+                   FILTER (WHERE s.first_order_on < a.as_of),
+               persona.weighted_rows_agg((s.purchase_days - 1)::float8, persona.numeric_to_float8(s.repeat_revenue) / nullif(s.purchase_days - 1, 0), 1)
+                   FILTER (WHERE s.purchase_days > 1 AND s.repeat_revenue > 0),
+               %1$s, %2$s)$m$,
                CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
                CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
-         ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
-    p.time_zone, p.language, p.bins, as_of_sql);
+         ELSE 'NULL::boolean' END,
+    p.time_zone, p.language, p.bins, as_of_sql,
+    CASE WHEN models THEN '(x.fits).bgnbd, (x.fits).gamma_gamma' ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END);
 COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
   'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
 

@@ -9,7 +9,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(12);
+SELECT plan(15);
 
 -- no orders
 CREATE TABLE none (cust int, at timestamptz, amount numeric);
@@ -30,6 +30,13 @@ SELECT isnt_empty($$SELECT persona.create_profile('same', 'same', customer_col =
 SELECT results_eq($$SELECT value_tier, count(*)::int FROM same_customers GROUP BY 1$$, $$VALUES ('diamond', 10)$$,
                   'tied tier thresholds: every customer at them is diamond');
 SELECT ok(length(persona.profile_report('same')) > 0, 'its report');
+-- computed by every read: a fit the data do not admit is NULL, the read does not fail
+SELECT isnt_empty($$SELECT persona.create_profile('same_live', 'same', customer_col => 'cust', time_col => 'at',
+                                                  as_of => '2024-12-31', time_zone => 'UTC', materialized => false)$$,
+                  'a profile of views over the same orders');
+SELECT is((SELECT count(*) FILTER (WHERE clv_12m IS NULL) FROM (SELECT * FROM same_live_customers) c), 10::bigint,
+          'its customers are read, CLV NULL (every repeat buyer alike: no spend fit)');
+SELECT is((SELECT count(*) FROM same_live_models WHERE model = 'gamma_gamma'), 0::bigint, 'no spend fit in its models');
 
 -- a heavy tail of spend
 CREATE TABLE heavy (cust int, at timestamptz, amount numeric);
