@@ -905,6 +905,47 @@ RETURN format('INSERT INTO %s SELECT o.%I, %s, o.%I::numeric FROM %s o WHERE %s 
 COMMENT ON FUNCTION persona.profile_waiting_sql(persona.profiles, text, text) IS
   'SQL inserting into a profile''s __pending the orders after the as-of day (of every customer, or of those a subquery gives)';
 
+-- Seed 003: five to eight segments, each at least 5% of the customers.
+-- The advice a refresh gives (a NOTICE) when a profile's segments are
+-- otherwise, NULL when they are not: the segments to merge (those under 5%,
+-- and the smallest beyond eight), each with its nearest kept segment by
+-- mean recency, orders and revenue (each scaled by its spread over the
+-- segments), or, with fewer than five, the largest to split.
+CREATE FUNCTION persona.profile_segment_advice(p persona.profiles) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    n integer;
+    merges text;
+    largest text;
+BEGIN
+    EXECUTE format($q$
+WITH s AS (
+    SELECT segment, customer_share, below_5_percent OR row_number() OVER (ORDER BY customers DESC, segment) > 8 AS merge,
+           coalesce((avg_recency_days - avg(avg_recency_days) OVER ()) / nullif(stddev_pop(avg_recency_days) OVER (), 0), 0) AS zr,
+           coalesce((avg_orders - avg(avg_orders) OVER ()) / nullif(stddev_pop(avg_orders) OVER (), 0), 0) AS zf,
+           coalesce((avg_revenue - avg(avg_revenue) OVER ()) / nullif(stddev_pop(avg_revenue) OVER (), 0), 0) AS zm
+    FROM %s)
+SELECT (SELECT count(*) FROM s)::int,
+       (SELECT string_agg(format('%%s (%%s%%%%) with %%s', m.segment, round(m.customer_share::numeric * 100, 1), nb.segment),
+                          ', ' ORDER BY m.customer_share, m.segment)
+        FROM s m CROSS JOIN LATERAL (
+            SELECT o.segment FROM s o WHERE o.segment <> m.segment
+            ORDER BY o.merge, (o.zr - m.zr) ^ 2 + (o.zf - m.zf) ^ 2 + (o.zm - m.zm) ^ 2, o.segment LIMIT 1) nb
+        WHERE m.merge),
+       (SELECT format('%%s (%%s%%%%)', segment, round(customer_share::numeric * 100, 1)) FROM s ORDER BY customer_share DESC, segment LIMIT 1)
+$q$, persona.profile_rel(p, '_segments')) INTO n, merges, largest;
+    IF merges IS NOT NULL THEN
+        RETURN format('persona profile %s: %s segments; seed 003 suggests 5 to 8, each at least 5%% of customers: merge %s', p.name, n, merges)
+            || E'\nHINT:  define the merged scheme in persona.segment_rules' || CASE WHEN p.scheme <> 'cn8' THEN ', or use scheme => ''cn8''' ELSE '' END || '.';
+    ELSIF n BETWEEN 1 AND 4 THEN
+        RETURN format('persona profile %s: only %s segments; seed 003 suggests 5 to 8: split the largest, %s', p.name, n, largest)
+            || E'\nHINT:  define a finer scheme in persona.segment_rules' || CASE WHEN p.scheme <> 'cn8' THEN ', or use scheme => ''cn8''' ELSE '' END || '.';
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION persona.profile_segment_advice(persona.profiles) IS
+  'What a refresh advises when a profile has fewer than 5 or more than 8 segments or segments under 5% (seed 003): which to merge with which, or to split; NULL otherwise';
+
 CREATE OR REPLACE FUNCTION persona.profile_refresh_run(profile text, incremental boolean)
 RETURNS TABLE (name text, refresh text, as_of date, customers bigint, changed bigint, milliseconds double precision)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
@@ -1151,12 +1192,9 @@ BEGIN
     EXECUTE format('UPDATE %s SET tally_digest = %L', globals_rel, persona.profile_tally_digest(p));
     END IF;
     IF 'segments' = ANY (p.parts) THEN
-        -- seed 003: five to eight segments, each at least 5% of the customers
-        EXECUTE format($q$SELECT string_agg(format('%%s (%%s%%%%)', segment, round(customer_share::numeric * 100, 1)), ', ' ORDER BY customer_share)
-                          FROM %s WHERE below_5_percent$q$, persona.profile_rel(p, '_segments')) INTO small;
+        small := persona.profile_segment_advice(p);
         IF small IS NOT NULL THEN
-            PERFORM persona.profile_progress(format('persona profile %s: segments below 5%% of customers: %s', p.name, small)
-                || E'\nHINT:  merge them with a neighbouring segment (a scheme in persona.segment_rules), or use scheme => ''cn8''');
+            PERFORM persona.profile_progress(small);
         END IF;
     END IF;
     -- the customers with orders, as the frequency rows count them (no scan of every state row)

@@ -42,7 +42,7 @@ SELECT results_eq($$
            ('profile_capture_function', 'u'), ('profile_capture_triggers', 'u'), ('profile_check_settings', 'r'), ('profile_check_update', 'u'), ('profile_column_type', 'r'), ('profile_create_summary', 'u'),
            ('profile_customers_view', 'u'), ('profile_define_views', 'u'), ('profile_drop_temp', 'u'), ('profile_guard', 'r'), ('profile_merge_orders', 'u'),
            ('profile_redefine', 'u'), ('profile_refresh_run', 'u'), ('profile_replace_summary', 'u'), ('profile_report', 'r'), ('profile_rows_columns', 'u'),
-           ('profile_summary_view', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'), ('purchase_days', 'r'),
+           ('profile_segment_advice', 'r'), ('profile_summary_view', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'), ('purchase_days', 'r'),
            ('refresh_profile', 'u'), ('relation_is_remote', 'r'), ('report_grids', 'r'), ('report_lifecycle', 'r'), ('report_models', 'r'),
            ('report_quality', 'r'), ('report_segments', 'r'), ('report_tags', 'r'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
            ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('tracking', 'r'), ('unschedule_refresh', 'u')$$,
