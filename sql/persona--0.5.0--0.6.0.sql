@@ -2342,7 +2342,7 @@ BEGIN
                     FROM %s s WHERE s.orders > 0$q$, persona.profile_rel(p, '_customers')) INTO h;
     body := format('<h1>%s: %s</h1><p class="meta">%s %s | %s %s | %s %s</p>',
                    persona.report_text('Customer profile', 'e5aea2e688b7e794bbe5838f', lang), persona.html_escape(p.name),
-                   persona.report_text('as of', 'e688aae887b3', lang), coalesce(h.as_of::text, coalesce(p.refreshed_as_of::text, '-')),
+                   persona.report_text('as of', 'e688aae887b3', lang), coalesce(to_char(coalesce(h.as_of, p.refreshed_as_of), 'YYYY-MM-DD'), '-'),
                    persona.report_text('time zone', 'e697b6e58cba', lang), persona.html_escape(p.time_zone),
                    persona.report_text('refreshed', 'e588b7e696b0e4ba8e', lang),
                    coalesce(to_char(p.refreshed_at AT TIME ZONE p.time_zone, 'YYYY-MM-DD HH24:MI'), '-'));
@@ -2355,7 +2355,7 @@ BEGIN
                       format('<span data-key="aov">%s</span>', persona.format_number(h.revenue::float8 / nullif(h.orders, 0), 2)),
                   persona.report_text('Repeat customers', 'e5a48de8b4ade5aea2e688b7e58da0e6af94', lang),
                       format('<span data-key="repeat_share">%s</span>', persona.format_share(h.repeaters::float8 / nullif(h.customers, 0))),
-                  persona.report_text('As of', 'e688aae887b3e697a5e69c9f', lang), persona.html_escape(coalesce(h.as_of::text, '-')),
+                  persona.report_text('As of', 'e688aae887b3e697a5e69c9f', lang), coalesce(to_char(h.as_of, 'YYYY-MM-DD'), '-'),
                   persona.report_text('Time zone', 'e697b6e58cba', lang), persona.html_escape(p.time_zone)],
             ARRAY[2], 'figures'));
     IF h.customers = 0 THEN

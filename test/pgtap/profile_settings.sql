@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(37);
+SELECT plan(38);
 SELECT setseed(0.3);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust int, at timestamp, amount numeric(10,2));
@@ -160,7 +160,10 @@ SET DateStyle = 'Postgres, YMD';
 INSERT INTO o (cust, at, amount) VALUES (9, '2025-01-02 10:00', 14);
 SELECT lives_ok($$SELECT persona.refresh_profile('inc')$$, 'an incremental refresh under DateStyle Postgres, YMD');
 SELECT pg_temp.fresh('ref', 'Asia/Shanghai', 'zh', 'standard', '2025-01-05', 4);
+SET DateStyle = 'German';
+CREATE TEMP TABLE report_german AS SELECT persona.profile_report('inc') AS r;
 RESET DateStyle;
+SELECT is((SELECT r FROM report_german), persona.profile_report('inc'), 'the report reads the same under DateStyle German');
 SELECT is(pg_temp.diff_all('ref', false), 0::bigint, 'created and refreshed under other DateStyles: the same rows');
 
 SELECT * FROM finish();
