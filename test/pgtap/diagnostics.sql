@@ -24,10 +24,10 @@ CREATE TEMP TABLE m AS
 SELECT persona.bgnbd_fit(x, t_x, t_cal) AS bg, persona.pareto_nbd_fit(x, t_x, t_cal) AS pn
 FROM persona.holdout_calibration('sim_orders', '2024-10-27', customer_col => 'customer_id', time_col => 'ordered_on');
 CREATE TEMP TABLE tr AS
-SELECT * FROM persona.tracking('sim_orders', '2024-10-27', '2025-04-25', (SELECT bg FROM m),
+SELECT * FROM persona.tracking('sim_orders', '2024-10-27 00:00+00', '2025-04-25 00:00+00', (SELECT bg FROM m),
                                customer_col => 'customer_id', time_col => 'ordered_on', time_zone => 'UTC');
 CREATE TEMP TABLE tr_pn AS
-SELECT * FROM persona.tracking('sim_orders', '2024-10-27', '2025-04-25', (SELECT pn FROM m),
+SELECT * FROM persona.tracking('sim_orders', '2024-10-27 00:00+00', '2025-04-25 00:00+00', (SELECT pn FROM m),
                                customer_col => 'customer_id', time_col => 'ordered_on', period_days => 10);
 
 SELECT ok(bool_and(abs(cumulative_expected - s_exp) < 1e-9 * greatest(1, cumulative_expected) AND cumulative_actual = s_act),
