@@ -2820,6 +2820,34 @@ COMMENT ON COLUMN persona.profiles.cron_job IS 'pg_cron job id of schedule_refre
 COMMENT ON COLUMN persona.profiles.view_version IS 'digest of the customers view''s tag rules and attributes: the view is replaced only when they change';
 COMMENT ON COLUMN persona.profiles.defined_with IS 'digest of the settings the relations were defined with (profile_definition_digest): a refresh redefines them when the row''s settings changed';
 
+-- A user segment scheme a profile uses cannot lose its last rule (nor be
+-- renamed away): every refresh and every read of the profile would fail.
+CREATE FUNCTION persona.segment_rules_in_use() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p record;
+BEGIN
+    SELECT pr.name, pr.scheme INTO p FROM persona.profiles pr
+    WHERE pr.scheme NOT IN ('standard', 'cn8')
+      AND (TG_OP = 'TRUNCATE' OR NOT EXISTS (SELECT FROM persona.segment_rules r WHERE r.scheme = pr.scheme))
+    ORDER BY pr.name LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'segment scheme "%" is used by profile "%"', p.scheme, p.name USING ERRCODE = 'dependent_objects_still_exist',
+            HINT = 'Give the profile another scheme first (UPDATE persona.profiles SET scheme = ... WHERE name = ...), or drop it.';
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION persona.segment_rules_in_use() IS
+  'Trigger function of persona.segment_rules: 2BP01 when a change leaves a profile''s scheme without rules';
+CREATE TRIGGER segment_rules_in_use AFTER UPDATE OR DELETE ON persona.segment_rules
+    FOR EACH STATEMENT EXECUTE FUNCTION persona.segment_rules_in_use();
+COMMENT ON TRIGGER segment_rules_in_use ON persona.segment_rules IS
+  'Keeps the schemes of profiles (persona.segment_rules_in_use)';
+CREATE TRIGGER segment_rules_in_use_truncate BEFORE TRUNCATE ON persona.segment_rules
+    FOR EACH STATEMENT EXECUTE FUNCTION persona.segment_rules_in_use();
+COMMENT ON TRIGGER segment_rules_in_use_truncate ON persona.segment_rules IS
+  'Keeps the schemes of profiles when the rules are truncated (persona.segment_rules_in_use)';
+
 CREATE FUNCTION persona.profile_progress(message text) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
@@ -2884,6 +2912,11 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN format('((%s) + 1)::timestamp AT TIME ZONE %L', as_of_sql, p.time_zone);
 COMMENT ON FUNCTION persona.profile_day_end(persona.profiles, text) IS
   'SQL of the instant the as-of day ends in the profile''s time zone';
+
+CREATE FUNCTION persona.float8_sql(x float8) RETURNS text
+AS 'MODULE_PATHNAME', 'float8_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.float8_sql(float8) IS
+  'SQL of a float8 literal that reads back to the same value whatever the session''s extra_float_digits (shortest exact decimal)';
 
 -- A day as SQL, written year first from its fields: a date's text follows
 -- the session's DateStyle, and with SQL or Postgres output and YMD input it
@@ -3186,10 +3219,41 @@ CROSS JOIN LATERAL (SELECT persona.lifecycle_stage(s.first_order_on, s.last_orde
 CROSS JOIN LATERAL (SELECT persona.value_tier(persona.numeric_to_float8(s.revenue), g.gold_min, g.diamond_min) AS tier) vt
 WHERE s.orders > 0$q$,
     state_rel, globals_rel, p.scheme,
-    p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
+    p.lifecycle_new_days, p.lifecycle_mature_purchases, persona.float8_sql(p.lifecycle_decline_factor), persona.float8_sql(p.lifecycle_churn_factor),
     p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days);
 COMMENT ON FUNCTION persona.profile_scored_sql(persona.profiles, text, text) IS
   'SQL of a profile''s per-customer measures as of its day (RFM, segment, lifecycle, habits, value tier, P(alive), CLV)';
+
+-- A profile's holdout check (holdout_by_frequency with BG/NBD in weeks),
+-- no rows with a WARNING when the calibration period admits no fit (no
+-- repeat buyer before it ends, ...): the rest of the refresh goes on, as it
+-- does when the models part cannot be fitted.
+CREATE FUNCTION persona.profile_holdout(profile text, orders regclass, calibration_end timestamptz, holdout_end timestamptz,
+                                        customer_col text, time_col text, amount_col text)
+RETURNS TABLE (frequency text, customers bigint, predicted float8, actual float8, mae float8, rmse float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    f text[];
+    c bigint[];
+    pr float8[];
+    a float8[];
+    m float8[];
+    r float8[];
+BEGIN
+    BEGIN
+        -- gathered first: no row leaves before the fit is known to succeed
+        SELECT array_agg(h.frequency), array_agg(h.customers), array_agg(h.predicted), array_agg(h.actual), array_agg(h.mae), array_agg(h.rmse)
+        INTO f, c, pr, a, m, r
+        FROM persona.holdout_by_frequency(orders, calibration_end, holdout_end, 'bgnbd', 'weeks', customer_col, time_col, amount_col) h;
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR data_exception THEN
+        RAISE WARNING 'persona profile %: the holdout check could not be fitted: %', profile, SQLERRM
+            USING HINT = 'Its view is empty until the calibration period (up to as_of - holdout_days) has repeat buyers enough to fit.';
+        RETURN;
+    END;
+    RETURN QUERY SELECT * FROM unnest(f, c, pr, a, m, r);
+END $$;
+COMMENT ON FUNCTION persona.profile_holdout(text, regclass, timestamptz, timestamptz, text, text, text) IS
+  'A profile''s holdout check by frequency (BG/NBD, weeks); no rows and a WARNING when the calibration period admits no fit';
 
 -- The summary relations, each a SELECT over the profile's scored view (or,
 -- for quality and holdout, over orders).
@@ -3242,10 +3306,10 @@ FROM persona.data_quality(%L::regclass, %L, %L, %L, NULL, %L, %s, %L) q$q$,
         persona.profile_day_end(p, as_of_sql), p.language);
     WHEN 'holdout' THEN RETURN format($q$SELECT h.frequency, h.customers, h.predicted, h.actual, h.mae, h.rmse,
        %2$s AS calibration_end_on, %3$s AS holdout_end_on
-FROM persona.holdout_by_frequency(%1$L::regclass, (%2$s)::timestamp AT TIME ZONE %4$L, (%3$s)::timestamp AT TIME ZONE %4$L,
-                                  'bgnbd', 'weeks', %5$L, %6$L, %7$L) h$q$,
+FROM persona.profile_holdout(%8$L, %1$L::regclass, (%2$s)::timestamp AT TIME ZONE %4$L, (%3$s)::timestamp AT TIME ZONE %4$L,
+                             %5$L, %6$L, %7$L) h$q$,
         p.orders::text, format('(%s - %s)', as_of_sql, p.holdout_days), as_of_sql, p.time_zone,
-        p.customer_col, p.time_col, p.amount_col);
+        p.customer_col, p.time_col, p.amount_col, p.name);
     WHEN 'funnel' THEN RETURN format($q$SELECT q.stage, q.label, q.stage_order, q.customers, q.reached,
        q.reached::float8 / nullif(lag(q.reached) OVER (ORDER BY q.stage_order), 0) AS conversion
 FROM (SELECT st::text AS stage, persona.label(st, %1$L) AS label,
@@ -3286,7 +3350,7 @@ FROM (SELECT persona.lifecycle_stage(s.first_order_on, s.last_order_on, s.purcha
                                      s.mean_gap_days, %3$s, %4$s, %5$s, %6$s, %7$s, %8$s, %9$s) AS stage,
              (%10$s * count(*))::bigint AS customers, coalesce(%10$s * sum(s.revenue), 0) AS revenue
       FROM %1$s s WHERE s.orders > 0 GROUP BY 1) t$q$, src, as_of_sql,
-    p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
+    p.lifecycle_new_days, p.lifecycle_mature_purchases, persona.float8_sql(p.lifecycle_decline_factor), persona.float8_sql(p.lifecycle_churn_factor),
     p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days, weight) END;
 COMMENT ON FUNCTION persona.profile_tally_sql(persona.profiles, text, text, integer, text, text) IS
   'SQL of the segments or lifecycle tallies of state rows, each counted weight times (1 or -1), scored with the given cut points and day';
@@ -3296,7 +3360,7 @@ COMMENT ON FUNCTION persona.profile_tally_sql(persona.profiles, text, text, inte
 CREATE FUNCTION persona.profile_tally_digest(p persona.profiles) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN md5(concat_ws('|', p.scheme, p.language, p.bins, p.lifecycle_new_days, p.lifecycle_mature_purchases,
-                     p.lifecycle_decline_factor, p.lifecycle_churn_factor, p.lifecycle_min_days,
+                     persona.float8_sql(p.lifecycle_decline_factor), persona.float8_sql(p.lifecycle_churn_factor), p.lifecycle_min_days,
                      p.lifecycle_decline_days, p.lifecycle_churn_days,
                      (SELECT string_agg(r::text, ',' ORDER BY r::text) FROM persona.segment_rules r WHERE r.scheme = p.scheme)));
 COMMENT ON FUNCTION persona.profile_tally_digest(persona.profiles) IS
@@ -3570,7 +3634,7 @@ CREATE FUNCTION persona.profile_definition_digest(p persona.profiles) RETURNS te
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN md5(concat_ws('|', persona.profile_date_sql(p.as_of), p.time_zone, p.language, p.bins, p.scheme,
                      p.lifecycle_new_days, p.lifecycle_mature_purchases,
-                     encode(float8send(p.lifecycle_decline_factor), 'hex'), encode(float8send(p.lifecycle_churn_factor), 'hex'),
+                     persona.float8_sql(p.lifecycle_decline_factor), persona.float8_sql(p.lifecycle_churn_factor),
                      p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days, p.holdout_days));
 COMMENT ON FUNCTION persona.profile_definition_digest(persona.profiles) IS
   'Digest of the settings a profile''s relations are defined with (as_of, time_zone, language, bins, scheme, lifecycle thresholds, holdout_days)';
@@ -3621,7 +3685,18 @@ BEGIN
     IF 'holdout' = ANY (p.parts) AND (p.holdout_days IS NULL OR p.holdout_days < 1) THEN
         RAISE EXCEPTION 'the holdout part needs holdout_days of at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- 22023 for a threshold out of range
+    -- the ranges of the persona.lifecycle_* settings create_profile records
+    IF NOT (p.lifecycle_new_days BETWEEN 0 AND 36500 AND p.lifecycle_mature_purchases BETWEEN 2 AND 1000000
+            AND p.lifecycle_decline_factor BETWEEN 0.01 AND 1000 AND p.lifecycle_churn_factor BETWEEN 0.01 AND 1000
+            AND p.lifecycle_min_days BETWEEN 0 AND 36500 AND p.lifecycle_decline_days BETWEEN 1 AND 36500
+            AND p.lifecycle_churn_days BETWEEN 1 AND 36500) THEN
+        RAISE EXCEPTION 'lifecycle thresholds out of range' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('new_days %s, mature_purchases %s, decline_factor %s, churn_factor %s, min_days %s, decline_days %s, churn_days %s.',
+                            p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
+                            p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days),
+            HINT = 'The ranges are those of the persona.lifecycle_* settings: days 0 to 36500 (decline and churn days from 1), mature purchases 2 to 1000000, factors 0.01 to 1000.';
+    END IF;
+    -- 22023 for thresholds that do not fit together (churn_factor < decline_factor)
     PERFORM persona.lifecycle_stage(DATE '2000-01-01', DATE '2000-01-01', 1, DATE '2000-01-01', NULL,
                                     p.lifecycle_new_days, p.lifecycle_mature_purchases, p.lifecycle_decline_factor, p.lifecycle_churn_factor,
                                     p.lifecycle_min_days, p.lifecycle_decline_days, p.lifecycle_churn_days);
@@ -3920,8 +3995,12 @@ BEGIN
     p.name := name;
     p.orders := orders;
     p.schema_name := coalesce(schema, current_schema());
-    IF p.schema_name IS NULL OR to_regnamespace(p.schema_name) IS NULL THEN
-        RAISE EXCEPTION 'schema "%" does not exist', coalesce(schema, '(none)') USING ERRCODE = 'invalid_schema_name';
+    IF p.schema_name IS NULL THEN
+        RAISE EXCEPTION 'no schema has been selected to create the profile in' USING ERRCODE = 'invalid_schema_name',
+            HINT = 'Name one with schema =>, or set search_path.';
+    END IF;
+    IF to_regnamespace(p.schema_name) IS NULL THEN
+        RAISE EXCEPTION 'schema "%" does not exist', p.schema_name USING ERRCODE = 'invalid_schema_name';
     END IF;
     IF p.schema_name IN ('persona', 'pg_catalog', 'information_schema') THEN
         RAISE EXCEPTION 'profiles cannot be created in schema "%"', p.schema_name USING ERRCODE = 'invalid_schema_name',

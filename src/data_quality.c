@@ -14,7 +14,8 @@
  * Which rows are orders follows order_stats (stats.c): a row with a
  * customer and a finite time on or before the day of as_of, and an amount
  * that is NULL or finite and >= 0.  Time of day and the as_of day are read
- * in time_zone (NULL: the session TimeZone).
+ * in time_zone (NULL: the session TimeZone), and a timestamp or date column
+ * holds local times of time_zone (quality_time_sql).
  */
 #include "persona.h"
 
@@ -176,7 +177,7 @@ quality_language(FunctionCallInfo fcinfo, int argno)
  * time zone is an error even on an empty table.
  */
 static char *
-quality_query(const PersonaRelation *rel, const char *cust, const char *time,
+quality_query(const PersonaRelation *rel, const char *cust, const char *time_sql,
 			  const char *amount, const char *order_col, bool zone)
 {
 	StringInfoData q;
@@ -185,8 +186,8 @@ quality_query(const PersonaRelation *rel, const char *cust, const char *time,
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "WITH base AS MATERIALIZED ("
-					 " SELECT %s AS cust, %s::pg_catalog.timestamptz AS t, %s::pg_catalog.numeric AS a, %s AS ord FROM %s),",
-					 quote_identifier(cust), quote_identifier(time), quote_identifier(amount),
+					 " SELECT %s AS cust, %s AS t, %s::pg_catalog.numeric AS a, %s AS ord FROM %s),",
+					 quote_identifier(cust), time_sql, quote_identifier(amount),
 					 order_col ? quote_identifier(order_col) : "NULL::pg_catalog.int4", rel->qualified);
 	appendStringInfo(&q,
 					 " p AS (SELECT (%s)::pg_catalog.date AS as_of_day),",
@@ -270,7 +271,7 @@ quality_by_query(const QualityInput *in, Oid *argtypes, Datum *args, char *argnu
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(quality_query(in->rel, in->cust, in->time, in->amount,
+	ret = SPI_execute_with_args(quality_query(in->rel, in->cust, quality_time_sql(in), in->amount,
 											  in->order_col, in->has_zone),
 								2, argtypes, args, argnulls, true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
@@ -305,6 +306,7 @@ data_quality(PG_FUNCTION_ARGS)
 	bool		isnull[NCHECKS];
 	int64		customers;
 	Oid			type;
+	Oid			type_of_time;
 	QualityInput in = {0};
 	QualityCounts qc;
 
@@ -323,8 +325,8 @@ data_quality(PG_FUNCTION_ARGS)
 
 	in.cust_type = column_type(&rel, cust, "customer_col");
 	check_comparable("customer", cust, in.cust_type);
-	type = column_type(&rel, time, "time_col");
-	check_coercible("time", time, type, TIMESTAMPTZOID, COERCION_IMPLICIT,
+	type_of_time = column_type(&rel, time, "time_col");
+	check_coercible("time", time, type_of_time, TIMESTAMPTZOID, COERCION_IMPLICIT,
 					"timestamptz (or timestamp or date)");
 	type = column_type(&rel, amount, "amount_col");
 	check_coercible("amount", amount, type, NUMERICOID, COERCION_ASSIGNMENT,
@@ -353,6 +355,7 @@ data_quality(PG_FUNCTION_ARGS)
 	in.rel = &rel;
 	in.cust = cust;
 	in.time = time;
+	in.time_type = type_of_time;
 	in.amount = amount;
 	in.order_col = order_col;
 	in.has_zone = !PG_ARGISNULL(5);

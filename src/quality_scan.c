@@ -63,7 +63,25 @@
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+
+/*
+ * The order time as timestamptz in the SQL of both paths.  A timestamp or
+ * date column holds local times: with a zone they are read in it (as the
+ * profile builder reads them), not in the session's TimeZone, which would
+ * move every midnight and day of a reader in another zone.
+ */
+char *
+quality_time_sql(const QualityInput *in)
+{
+	Oid			base = getBaseType(in->time_type);
+
+	if (in->has_zone && (base == TIMESTAMPOID || base == DATEOID))
+		return psprintf("(%s::pg_catalog.timestamp AT TIME ZONE %s)", quote_identifier(in->time),
+						quote_literal_cstr(TextDatumGetCString(in->zone)));
+	return psprintf("%s::pg_catalog.timestamptz", quote_identifier(in->time));
+}
 
 #ifdef HAVE_INT128
 
@@ -888,8 +906,8 @@ exact_row_duplicates(const QualityInput *in, QualityReceiver *r)
 	appendStringInfo(&q,
 					 "SELECT COALESCE(pg_catalog.sum(n - 1), 0)::pg_catalog.int8 FROM ("
 					 " SELECT pg_catalog.count(*) AS n FROM ("
-					 "  SELECT %s AS cust, %s::pg_catalog.timestamptz AS t, %s::pg_catalog.numeric AS a FROM %s) b",
-					 quote_identifier(in->cust), quote_identifier(in->time),
+					 "  SELECT %s AS cust, %s AS t, %s::pg_catalog.numeric AS a FROM %s) b",
+					 quote_identifier(in->cust), quality_time_sql(in),
 					 quote_identifier(in->amount), in->rel->qualified);
 	if (!r->dup_many)
 	{
@@ -967,8 +985,8 @@ quality_scan(const QualityInput *in, QualityCounts *out)
 	as_of_day(in, &r);
 
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s, %s::pg_catalog.timestamptz, %s::pg_catalog.numeric",
-					 quote_identifier(in->cust), quote_identifier(in->time), quote_identifier(in->amount));
+	appendStringInfo(&q, "SELECT %s, %s, %s::pg_catalog.numeric",
+					 quote_identifier(in->cust), quality_time_sql(in), quote_identifier(in->amount));
 	if (in->order_col)
 		appendStringInfo(&q, ", %s", quote_identifier(in->order_col));
 	appendStringInfo(&q, " FROM %s", in->rel->qualified);

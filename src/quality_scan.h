@@ -43,6 +43,7 @@ typedef struct QualityInput
 	const char *cust;
 	Oid			cust_type;
 	const char *time;
+	Oid			time_type;		/* timestamptz, timestamp, date or a domain */
 	const char *amount;
 	const char *order_col;		/* NULL: duplicates are equal rows */
 	Oid			order_type;
@@ -52,6 +53,7 @@ typedef struct QualityInput
 	Datum		as_of;			/* timestamptz, when has_as_of */
 } QualityInput;
 
+extern char *quality_time_sql(const QualityInput *in);
 extern bool quality_scan_supported(const QualityInput *in);
 extern bool quality_scan(const QualityInput *in, QualityCounts *out);
 

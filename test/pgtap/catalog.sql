@@ -40,12 +40,12 @@ SELECT results_eq($$
            ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'), ('holdout_calibration', 'r'),
            ('holdout_check_source', 'r'), ('holdout_fit', 'r'), ('holdout_time_sql', 'r'), ('period_transactions', 'r'), ('profile_build', 'u'),
            ('profile_capture_function', 'u'), ('profile_capture_triggers', 'u'), ('profile_check_settings', 'r'), ('profile_check_update', 'u'), ('profile_column_type', 'r'), ('profile_create_summary', 'u'),
-           ('profile_customers_view', 'u'), ('profile_define_views', 'u'), ('profile_drop_temp', 'u'), ('profile_guard', 'r'), ('profile_merge_orders', 'u'),
+           ('profile_customers_view', 'u'), ('profile_define_views', 'u'), ('profile_drop_temp', 'u'), ('profile_guard', 'r'), ('profile_holdout', 'r'), ('profile_merge_orders', 'u'),
            ('profile_redefine', 'u'), ('profile_refresh_run', 'u'), ('profile_replace_summary', 'u'), ('profile_report', 'r'), ('profile_rows_columns', 'u'),
            ('profile_segment_advice', 'r'), ('profile_summary_view', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'), ('purchase_days', 'r'),
            ('refresh_profile', 'u'), ('relation_is_remote', 'r'), ('report_grids', 'r'), ('report_lifecycle', 'r'), ('report_models', 'r'),
            ('report_quality', 'r'), ('report_segments', 'r'), ('report_tags', 'r'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),
-           ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('tracking', 'r'), ('unschedule_refresh', 'u')$$,
+           ('segment_rules_in_use', 'u'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('tracking', 'r'), ('unschedule_refresh', 'u')$$,
   'writers are PARALLEL UNSAFE, readers of a relation argument PARALLEL RESTRICTED, the rest PARALLEL SAFE');
 SELECT is_empty($$
   SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
@@ -60,7 +60,7 @@ SELECT results_eq($$
            ('profile_capture_triggers', 'u'), ('profile_check_update', 'u'), ('profile_create_summary', 'u'), ('profile_customers_view', 'u'), ('profile_define_views', 'u'),
            ('profile_drop_temp', 'u'), ('profile_merge_orders', 'u'), ('profile_redefine', 'u'), ('profile_refresh_run', 'u'), ('profile_replace_summary', 'u'),
            ('profile_rows_columns', 'u'), ('profile_summary_view', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'),
-           ('refresh_profile', 'u'), ('schedule_refresh', 'u'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('unschedule_refresh', 'u')$$,
+           ('refresh_profile', 'u'), ('schedule_refresh', 'u'), ('segment_rules_in_use', 'u'), ('starter_tag_rules', 'u'), ('tag_rules_check', 'u'), ('unschedule_refresh', 'u')$$,
   'only the functions that write are VOLATILE, and they are PARALLEL UNSAFE');
 SELECT results_eq($$
   SELECT p.proname::text COLLATE "default", p.provolatile::text COLLATE "default" FROM pg_proc p

@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(27);
+SELECT plan(30);
 
 CREATE TABLE o (customer_id int, ordered_at timestamptz, amount numeric, order_no int,
                 note text, n int, day date, js json, t timestamp, f real);
@@ -83,6 +83,24 @@ INSERT INTO o (customer_id, ordered_at, amount) VALUES (2, 'infinity', 'NaN'), (
 SELECT is((SELECT array_agg(rows ORDER BY check_name) FROM persona.data_quality('o', as_of => '2024-06-01')
            WHERE check_name IN ('orders', 'nonfinite_amount', 'infinite_time', 'missing_customer')),
           ARRAY[2, 1, 2, 4]::bigint[], 'NaN, infinite amounts and times are counted, not raised');
+
+-- a timestamp column holds local times of time_zone, whatever the session's
+-- TimeZone: every order at midnight is date-only in every session (the
+-- scan of integer keys and the query of text keys alike)
+CREATE TABLE dq_local (id int, cust int, cust_text text, at timestamp, amount numeric);
+INSERT INTO dq_local SELECT i, i % 20, 'c' || i % 20, timestamp '2024-06-01' + (i % 30) * interval '1 day', 10 FROM generate_series(1, 200) i;
+INSERT INTO dq_local VALUES (1000, 1, 'c1', '2024-12-31 20:00', 5);
+CREATE FUNCTION pg_temp.dq_local(key text) RETURNS bigint[] LANGUAGE sql AS $$
+    SELECT array_agg(rows ORDER BY check_name) FROM persona.data_quality('dq_local', key, 'at', 'amount', time_zone => 'Asia/Shanghai',
+                                                                      as_of => '2024-12-31 23:59:59+08')
+    WHERE check_name IN ('date_only_orders', 'date_only_customers', 'future_time')
+$$;
+SET LOCAL TimeZone = 'UTC';
+CREATE TEMP TABLE dq_utc AS SELECT pg_temp.dq_local('cust') AS ints, pg_temp.dq_local('cust_text') AS texts;
+SET LOCAL TimeZone = 'America/New_York';
+SELECT is(pg_temp.dq_local('cust'), (SELECT ints FROM dq_utc), 'timestamp columns: the same counts in every session (integer keys)');
+SELECT is(pg_temp.dq_local('cust_text'), (SELECT texts FROM dq_utc), 'and with text keys');
+SELECT is((SELECT ints FROM dq_utc), ARRAY[19, 200, 0]::bigint[], 'every midnight order is date-only, none after the day');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(95);
+SELECT plan(96);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -171,5 +171,12 @@ SELECT throws_ok($$SELECT * FROM persona.model_parameters((6, 4, 15, 0, 0, 0, tr
 SELECT is((SELECT count(*) FROM persona.model_parameters((0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'weeks')::persona.bgnbd)),
           4::bigint, 'model_parameters of a BG/NBD value: four parameters');
 
+CREATE TABLE public.cp_orders (customer_id int, ordered_at timestamptz, amount numeric);
+CREATE FUNCTION pg_temp.create_without_schema() RETURNS void LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+    PERFORM persona.create_profile('x', 'public.cp_orders');
+END $$;
+SELECT throws_ok($$SELECT pg_temp.create_without_schema()$$, '3F000',
+                 'no schema has been selected to create the profile in', 'create_profile with an empty search_path and no schema =>');
 SELECT * FROM finish();
 ROLLBACK;

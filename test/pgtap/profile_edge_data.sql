@@ -9,7 +9,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(15);
+SELECT plan(18);
 
 -- no orders
 CREATE TABLE none (cust int, at timestamptz, amount numeric);
@@ -49,6 +49,17 @@ SELECT cmp_ok((SELECT value FROM heavy_models WHERE model = 'gamma_gamma' AND pa
 SELECT is((SELECT count(clv_12m) FROM heavy_customers), 0::bigint, 'CLV is NULL for every customer');
 SELECT is((SELECT count(p_alive) FROM heavy_customers), 20::bigint, 'P(alive) is still given');
 SELECT ok(position('<section id="models"' IN persona.profile_report('heavy')) > 0, 'its report, with the models section');
+
+-- a holdout part whose calibration period has no repeat buyer: the rest of
+-- the profile is refreshed, the holdout view is empty (the refresh warns)
+CREATE TABLE late (cust int, at timestamptz, amount numeric);
+INSERT INTO late SELECT i, timestamptz '2024-06-01 00:00+00' + i * interval '1 day', 10 FROM generate_series(1, 40) i;
+INSERT INTO late SELECT i, timestamptz '2024-12-25 00:00+00' + i * interval '1 hour', 12 FROM generate_series(1, 20) i;
+SELECT isnt_empty($$SELECT persona.create_profile('late', 'late', customer_col => 'cust', time_col => 'at', as_of => '2024-12-31',
+                                                  time_zone => 'UTC', parts => '{segments,holdout}', holdout_days => 30)$$,
+                  'a holdout part with no repeat buyer before the holdout period');
+SELECT is((SELECT count(*) FROM late_holdout), 0::bigint, 'its holdout view is empty');
+SELECT is((SELECT sum(customers) FROM late_segments), 40::numeric, 'the rest of the profile is there');
 
 SELECT * FROM finish();
 ROLLBACK;

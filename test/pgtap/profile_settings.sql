@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(38);
+SELECT plan(44);
 SELECT setseed(0.3);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust int, at timestamp, amount numeric(10,2));
@@ -50,6 +50,11 @@ SELECT isnt_empty($$SELECT persona.create_profile('inc', 'o', customer_col => 'c
                                                   incremental => true, parts => '{segments,lifecycle,pareto,quality}')$$,
                   'an incremental profile is created');
 CREATE VIEW my_segments AS SELECT segment, customers FROM inc_segments;
+SELECT throws_ok($$DELETE FROM persona.segment_rules WHERE scheme = 'shop'$$, '2BP01', 'segment scheme "shop" is used by profile "inc"',
+                 'the rules of a scheme a profile uses cannot all go');
+SELECT throws_ok($$TRUNCATE persona.segment_rules$$, '2BP01', 'segment scheme "shop" is used by profile "inc"', 'nor be truncated');
+SELECT lives_ok($$DELETE FROM persona.segment_rules WHERE scheme = 'shop' AND priority = 2$$, 'one of its rules can go');
+INSERT INTO persona.segment_rules (scheme, priority, segment, segment_zh, r_min, f_min, m_min) VALUES ('shop', 2, 'Other', '其他', 1, 1, 1);
 CREATE VIEW my_quality AS SELECT check_name, rows FROM inc_quality;
 
 -- nothing to merge, the same day: rules and language changed all the same
@@ -134,6 +139,28 @@ SELECT throws_ok($$UPDATE persona.profiles SET scheme = 'nosuch' WHERE name = 'i
                  'an unknown scheme is refused');
 SELECT throws_ok($$UPDATE persona.profiles SET lifecycle_churn_factor = 0.5 WHERE name = 'inc'$$, '22023',
                  'lifecycle parameter churn_factor is out of range', 'a churn factor below the decline factor is refused');
+SELECT throws_ok($$UPDATE persona.profiles SET lifecycle_new_days = 40000 WHERE name = 'inc'$$, '22023',
+                 'lifecycle thresholds out of range', 'thresholds beyond the ranges of the settings are refused');
+
+-- extra_float_digits: a float threshold is written into generated SQL as itself
+UPDATE persona.profiles SET lifecycle_decline_factor = 1.5 WHERE name = 'inc';
+SET extra_float_digits = -15;
+SELECT persona.refresh_profile('inc') \g /dev/null
+SET persona.lifecycle_decline_factor = 1.5;
+SET persona.lifecycle_churn_days = 60;
+SET persona.lifecycle_decline_days = 20;
+SELECT pg_temp.fresh('ref', 'Asia/Shanghai', 'zh', 'standard', '2025-01-05', 4);
+RESET extra_float_digits;
+SELECT pg_temp.fresh('ref2', 'Asia/Shanghai', 'zh', 'standard', '2025-01-05', 4);
+RESET persona.lifecycle_decline_factor;
+RESET persona.lifecycle_churn_days;
+RESET persona.lifecycle_decline_days;
+SELECT is(pg_temp.diff_all('ref', false), 0::bigint, 'refreshed under extra_float_digits = -15: decline factor 1.5, not 2');
+SELECT is((SELECT count(*) FROM ((SELECT * FROM ref_lifecycle EXCEPT SELECT * FROM ref2_lifecycle)
+                                 UNION ALL (SELECT * FROM ref2_lifecycle EXCEPT SELECT * FROM ref_lifecycle)) x), 0::bigint,
+          'created under it: the same stages as created under the default');
+UPDATE persona.profiles SET lifecycle_decline_factor = 2 WHERE name = 'inc';
+SELECT persona.drop_profile('ref2') \g /dev/null
 
 -- a superuser who refreshes another role's changed profile leaves it to its owner
 CREATE ROLE persona_t_setowner;
