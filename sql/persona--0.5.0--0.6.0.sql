@@ -1059,7 +1059,8 @@ DECLARE
     tally_changes text;
     crossing_rel text;
     redefined boolean;
-    tallied_with text;
+    tallies_digest text;
+    tallies_same boolean;
 BEGIN
     -- one refresh of a profile at a time
     PERFORM pg_advisory_xact_lock(hashtext('persona.profile'), hashtext(p.name));
@@ -1068,7 +1069,7 @@ BEGIN
     -- settings changed in the registry since the relations were defined (a
     -- profile of persona 0.5.0 or earlier has no record: its summaries are
     -- taken as they are, its internal views are those of this version)
-    redefined := p.defined_with <> persona.profile_definition_digest(p);
+    redefined := coalesce(p.defined_with <> persona.profile_definition_digest(p), false);
     IF redefined THEN
         PERFORM persona.profile_progress(format('persona profile %s: settings changed, relations redefined', p.name));
         PERFORM persona.profile_redefine(p);
@@ -1076,7 +1077,6 @@ BEGIN
         PERFORM persona.profile_define_views(p);
         UPDATE persona.profiles pr SET defined_with = persona.profile_definition_digest(p) WHERE pr.name = p.name;
     END IF;
-    redefined := coalesce(redefined, false);
     IF NOT p.materialized THEN
         PERFORM persona.profile_customers_view(p);
         RETURN QUERY SELECT p.name, 'views'::text, NULL::date, NULL::bigint, 0::bigint,
@@ -1188,18 +1188,17 @@ BEGIN
     -- Nothing merged, the same day and the same settings: the globals and
     -- summaries would come out as they are (a frequent schedule with no new
     -- orders costs little).
-    EXECUTE format('SELECT tally_digest FROM %s', globals_rel) INTO tallied_with;
-    IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of AND NOT redefined
-       AND tallied_with IS NOT DISTINCT FROM persona.profile_tally_digest(p) THEN
+    tallies_digest := persona.profile_tally_digest(p);
+    EXECUTE format('SELECT tally_digest IS NOT DISTINCT FROM %L FROM %s', tallies_digest, globals_rel) INTO tallies_same;
+    IF kind = 'incremental' AND n = 0 AND day = p.refreshed_as_of AND NOT redefined AND tallies_same THEN
         PERFORM persona.profile_progress(format('persona profile %s: no changes to merge', p.name));
     ELSE
     -- globals from the per-customer rows
     step := clock_timestamp();
     IF merge_rows THEN
         -- the tallies are corrected when what they were computed with is unchanged
-        EXECUTE format('SELECT breaks, tally_digest IS NOT DISTINCT FROM %L FROM %s', persona.profile_tally_digest(p), globals_rel)
-            INTO old_breaks, tally_delta;
-        tally_delta := tally_delta AND old_breaks IS NOT NULL;
+        EXECUTE format('SELECT breaks FROM %s', globals_rel) INTO old_breaks;
+        tally_delta := tallies_same AND old_breaks IS NOT NULL;
     END IF;
     PERFORM persona.profile_write_globals(p, day_sql,
         CASE WHEN merge_rows THEN format('(SELECT o.*, -1 AS w FROM %s o UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)',
@@ -1264,7 +1263,7 @@ BEGIN
         PERFORM persona.profile_progress(format('persona profile %s: %s (%s ms)',
                                                 p.name, part, round(extract(epoch FROM clock_timestamp() - step) * 1000)));
     END LOOP;
-    EXECUTE format('UPDATE %s SET tally_digest = %L', globals_rel, persona.profile_tally_digest(p));
+    EXECUTE format('UPDATE %s SET tally_digest = %L', globals_rel, tallies_digest);
     END IF;
     IF 'segments' = ANY (p.parts) THEN
         small := persona.profile_segment_advice(p);

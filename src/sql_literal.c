@@ -8,16 +8,14 @@
  */
 #include "persona.h"
 
-#include <math.h>
-
 #include "common/shortest_dec.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(float8_sql);
 
 /*
- * float8_sql(x) -> '<shortest exact decimal>'::float8, the SQL of x
- * (NaN and infinities as their quoted names).
+ * float8_sql(x) -> '<shortest exact decimal>'::float8, the SQL of x (the
+ * shortest form writes NaN and infinities by the names float8 reads).
  */
 Datum
 float8_sql(PG_FUNCTION_ARGS)
@@ -25,10 +23,6 @@ float8_sql(PG_FUNCTION_ARGS)
 	double		x = PG_GETARG_FLOAT8(0);
 	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
 
-	if (isnan(x))
-		PG_RETURN_TEXT_P(cstring_to_text("'NaN'::float8"));
-	if (isinf(x))
-		PG_RETURN_TEXT_P(cstring_to_text(x > 0 ? "'Infinity'::float8" : "'-Infinity'::float8"));
 	double_to_shortest_decimal_buf(x, num);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("'%s'::float8", num)));
 }
