@@ -40,7 +40,7 @@ SELECT results_eq($$
            ('data_quality', 'r'), ('drop_profile', 'u'), ('holdout', 'r'), ('holdout_by_frequency', 'r'), ('holdout_calibration', 'r'),
            ('holdout_check_source', 'r'), ('holdout_fit', 'r'), ('holdout_time_sql', 'r'), ('period_transactions', 'r'), ('profile_build', 'u'),
            ('profile_capture_function', 'u'), ('profile_capture_triggers', 'u'), ('profile_check_settings', 'r'), ('profile_check_update', 'u'), ('profile_column_type', 'r'), ('profile_create_summary', 'u'),
-           ('profile_customers_view', 'u'), ('profile_define_views', 'u'), ('profile_drop_temp', 'u'), ('profile_guard', 'r'), ('profile_holdout', 'r'), ('profile_merge_orders', 'u'),
+           ('profile_customers_view', 'u'), ('profile_define_views', 'u'), ('profile_drop_temp', 'u'), ('profile_holdout', 'r'), ('profile_merge_orders', 'u'),
            ('profile_redefine', 'u'), ('profile_refresh_run', 'u'), ('profile_replace_summary', 'u'), ('profile_report', 'r'), ('profile_rows_columns', 'u'),
            ('profile_segment_advice', 'r'), ('profile_summary_view', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'), ('purchase_days', 'r'),
            ('refresh_profile', 'u'), ('relation_is_remote', 'r'), ('report_grids', 'r'), ('report_lifecycle', 'r'), ('report_models', 'r'),

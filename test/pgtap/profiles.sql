@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(26);
+SELECT plan(34);
 
 CREATE ROLE persona_t_owner;
 CREATE ROLE persona_t_bi;          -- may read the profile views, not the orders
@@ -26,6 +26,8 @@ ALTER TABLE sales OWNER TO persona_t_owner;
 GRANT SELECT ON sales TO persona_t_analyst, persona_t_region;
 GRANT INSERT ON sales TO persona_t_writer;
 
+CREATE FUNCTION pg_temp.plan_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS
+$$ BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q; END $$;
 SET ROLE persona_t_owner;
 SELECT lives_ok($$SELECT persona.create_profile('stored', 'sales', schema => 'bi', as_of => '2024-12-31',
                                                  time_zone => 'UTC', incremental => true, parts => '{segments}')$$,
@@ -58,10 +60,51 @@ SELECT throws_ok($$SELECT count(*) FROM bi.stored__state$$, '42501', NULL,
                  'nor the internal state table');
 RESET ROLE;
 
+-- The views have no security_barrier: the guard is a one-time filter
+-- above everything a query reads from them.  A reader's function sees no
+-- row first, wherever the planner puts it, in one process or in parallel.
+CREATE SEQUENCE leaks;
+GRANT USAGE ON SEQUENCE leaks TO persona_t_bi;
+CREATE FUNCTION pg_temp.leak(x anyelement) RETURNS boolean LANGUAGE plpgsql VOLATILE COST 0.0001 AS
+$$ BEGIN PERFORM nextval('leaks'); RETURN true; END $$;
+CREATE FUNCTION pg_temp.leak_raise(x anyelement) RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 0.0001 AS
+$$ BEGIN RAISE EXCEPTION 'leaked %', x; END $$;
+SET ROLE persona_t_bi;
+SELECT throws_ok($$SELECT count(*) FROM bi.stored_customers WHERE pg_temp.leak(revenue)$$, '42501', 'permission denied for profile "stored"',
+                 'a function of the reader in WHERE: the guard first');
+SELECT throws_ok($$SELECT c.customer_id FROM bi.stored_customers c JOIN generate_series(1, 3) g ON pg_temp.leak(c.customer_id + g) ORDER BY pg_temp.leak(c.revenue)$$,
+                 '42501', 'permission denied for profile "stored"', 'in a join and an ORDER BY');
+SELECT throws_ok($$SELECT count(*) FROM generate_series(1, 3) g LEFT JOIN bi.stored_customers c ON pg_temp.leak(c.revenue)$$,
+                 '42501', 'permission denied for profile "stored"', 'in an outer join''s condition');
+SELECT throws_ok($$SELECT count(*) FROM generate_series(1, 3) g WHERE EXISTS (SELECT FROM bi.stored_customers t WHERE pg_temp.leak(t.customer_id))$$,
+                 '42501', 'permission denied for profile "stored"', 'in a correlated subquery');
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT throws_ok($$SELECT segment, count(*) FROM bi.stored_customers WHERE pg_temp.leak_raise(revenue) GROUP BY segment$$,
+                 '42501', 'permission denied for profile "stored"', 'in a plan with parallel workers');
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET ROLE;
+SELECT is((SELECT is_called FROM leaks), false, 'the reader''s function was never called');
+
 SET ROLE persona_t_analyst;
 SELECT is((SELECT count(*) FROM bi.stored_customers), 40::bigint, 'a role that may read orders reads the profile');
 SELECT is((SELECT sum(customers) FROM bi.stored_segments), 40::numeric, 'and its summaries');
 SELECT is((SELECT count(*) FROM bi.live_customers), 40::bigint, 'and the live profile');
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT ok((SELECT string_agg(l, E'\n') FROM pg_temp.plan_lines($$SELECT count(*), sum(revenue), max(as_of), max(segment) FROM bi.stored_customers$$) l)
+          ~ 'Partial Aggregate',
+          'a read of a stored profile aggregates in parallel workers (its globals are InitPlans, not a join)');
+SELECT is((SELECT array_agg(x ORDER BY x) FROM (SELECT segment || count(*) || sum(revenue) AS x FROM bi.stored_customers GROUP BY segment) q),
+          (SELECT array_agg(x ORDER BY x) FROM (SELECT segment || count(*) || sum(revenue) AS x FROM bi.live_customers GROUP BY segment) q),
+          'with the rows of the profile computed by the read');
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 SELECT throws_ok($$SELECT persona.refresh_profile('stored')$$, '42501', NULL,
                  'but may not refresh a profile it does not own');
 RESET ROLE;

@@ -111,11 +111,12 @@ SELECT is((SELECT array_agg(tag ORDER BY tag)::text FROM persona.tag_rules
 SELECT is((SELECT extcondition[2] FROM pg_extension WHERE extname = 'persona') LIKE 'WHERE source %pg_class%', true,
           'pg_dump applies that condition to persona.tag_rules');
 
--- Labels.
+-- Labels.  (profile_guard reads no rows of its relation, only the
+-- catalogs: the reader's privilege and whether row-level security applies.)
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
   WHERE p.pronamespace = 'persona'::regnamespace AND 'regclass'::regtype = ANY (p.proargtypes)
-    AND p.proparallel = 's' AND p.proname <> 'resolve_relation'$$,
+    AND p.proparallel = 's' AND p.proname NOT IN ('resolve_relation', 'profile_guard')$$,
   'no function that reads a regclass argument is PARALLEL SAFE');
 SELECT is_empty($$
   SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
