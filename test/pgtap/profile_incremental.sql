@@ -11,7 +11,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(23);
+SELECT plan(28);
 SELECT setseed(0.7);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust text, at timestamptz, amount numeric(10,2));
@@ -124,6 +124,24 @@ SELECT is((SELECT count(*)::int FROM ((SELECT * FROM inc_lifecycle EXCEPT SELECT
           'lifecycle equal on the later day');
 SELECT is((SELECT i.m_rows = r.m_rows AND i.r_rows = r.r_rows FROM inc__globals i, ref__globals r), true,
           'weighted rows equal on the later day');
+
+-- inserted orders alone are merged from the captured rows: the refresh
+-- reads no order (customers with updated or deleted orders are recomputed
+-- from the orders table, so then it does)
+CREATE TEMP TABLE reads AS SELECT seq_scan + coalesce(idx_scan, 0) AS n FROM pg_stat_xact_user_tables WHERE relid = 'o'::regclass;
+INSERT INTO o (cust, at, amount) VALUES ('u1', '2025-01-30 10:00+08', 12.50), ('u-new', '2025-01-30 11:00+08', 8);
+SELECT is((SELECT changed FROM persona.refresh_profile('inc')), 2::bigint, 'an incremental refresh merges the two customers of the inserted orders');
+SELECT is((SELECT x.seq_scan + coalesce(x.idx_scan, 0) - r.n FROM pg_stat_xact_user_tables x, reads r WHERE x.relid = 'o'::regclass), 0::bigint,
+          'and reads no order to do so');
+UPDATE reads SET n = (SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables WHERE relid = 'o'::regclass);
+UPDATE o SET amount = amount + 1 WHERE id = (SELECT min(id) FROM o WHERE amount IS NOT NULL);
+SELECT cmp_ok((SELECT changed FROM persona.refresh_profile('inc')), '>=', 1::bigint, 'an updated order: its customer recomputed');
+SELECT cmp_ok((SELECT x.seq_scan + coalesce(x.idx_scan, 0) - r.n FROM pg_stat_xact_user_tables x, reads r WHERE x.relid = 'o'::regclass), '>', 0::bigint,
+              'from the orders table');
+SELECT persona.refresh_profile('ref') \g /dev/null
+SELECT is((SELECT count(*)::int FROM ((SELECT * FROM inc_customers EXCEPT SELECT * FROM ref_customers)
+                                      UNION ALL (SELECT * FROM ref_customers EXCEPT SELECT * FROM inc_customers)) x), 0,
+          'customers equal after both');
 
 SELECT * FROM finish();
 ROLLBACK;
