@@ -351,13 +351,10 @@ COMMENT ON FUNCTION persona.profile_create_summary(persona.profiles, text) IS
 -- stored rows were computed once, as the owner), so they check the reader:
 -- who may not read orders may not read what was computed from them, and
 -- row-level security on orders cannot filter rows computed before.
--- All or nothing, and with constant arguments: the planner makes it a
--- one-time filter above everything a query reads from the view, checked
--- before any row is read, so a reader's function in a WHERE clause sees no
--- row of a profile it may not read (test/pgtap/profiles.sql).
--- The views need no security_barrier, which would keep every read of them
--- in one process (a barrier subquery with InitPlans gets no parallel
--- paths in PostgreSQL 15); the check runs in parallel workers too.
+-- It is called in security_barrier views, so a reader's functions see no
+-- row, and the planner reads no statistics of the rows for them, before
+-- it passes (test/pgtap/profiles.sql).  Parallel safe: it reads only the
+-- catalogs, and parallel workers check the reader too.
 CREATE OR REPLACE FUNCTION persona.profile_guard(orders regclass, profile text, materialized boolean)
 RETURNS boolean LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
@@ -383,7 +380,9 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     view_name text := persona.profile_rel(p, '_customers');
     view_oid regclass := to_regclass(view_name);
+    guarded_rel text := persona.profile_rel(p, '__guarded');
     attr_sql text := '';
+    attr_names text := '';
     join_sql text := '';
     arms text := '';
     col text;
@@ -394,6 +393,7 @@ DECLARE
 BEGIN
     IF p.attributes_from IS NOT NULL THEN
         FOREACH col IN ARRAY p.attributes LOOP
+            attr_names := attr_names || format(', s.%I', col);
             typ := persona.profile_column_type(p.attributes_from, col);
             kind := p.pii ->> col;
             IF kind IS NOT NULL AND p.mask_pii THEN
@@ -412,7 +412,8 @@ BEGIN
                 attr_sql := attr_sql || format(', a.%I', col);
             END IF;
         END LOOP;
-        join_sql := format(' LEFT JOIN %s a ON a.%I = c.customer_id', p.attributes_from, p.customer_col);
+        join_sql := format(' LEFT JOIN %s a ON a.%I = %s.customer_id', p.attributes_from, p.customer_col,
+                           CASE WHEN p.materialized THEN 's' ELSE 'c' END);
     END IF;
     IF view_oid IS NOT NULL THEN
         FOR r IN SELECT tag, rule_sql FROM persona.tag_rules
@@ -423,10 +424,27 @@ BEGIN
             arms := arms || format(E',\n        CASE WHEN (%s\n) THEN %L END', r.rule_sql, r.tag);
         END LOOP;
     END IF;
-    sql := format(E'CREATE OR REPLACE VIEW %s%s AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (SELECT c.*%s FROM %s c%s) b\nWHERE persona.profile_guard(%L::regclass, %L, %L)',
-                  view_name, CASE WHEN p.materialized THEN '' ELSE ' WITH (security_invoker)' END,
-                  arms, attr_sql, persona.profile_rel(p, '__scored'), join_sql,
-                  p.orders::text, p.name, p.materialized);
+    IF p.materialized THEN
+        -- The reader's check and the stored rows it guards (with their
+        -- attributes) behind a security barrier: nothing of them reaches a
+        -- reader's function before the check, and the planner reads no
+        -- statistics of them for one.  The measures are computed over it,
+        -- outside: with the globals row's InitPlans there and the barrier
+        -- view free of them, a read of every customer aggregates in
+        -- parallel workers (a barrier subquery with InitPlans gets no
+        -- parallel paths in PostgreSQL 15).
+        sql := format(E'CREATE OR REPLACE VIEW %s WITH (security_barrier) AS\nSELECT %s%s FROM %s s%s\nWHERE persona.profile_guard(%L::regclass, %L, true);\n',
+                      guarded_rel,
+                      (SELECT string_agg(format('s.%I', a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                       WHERE a.attrelid = persona.profile_rel(p, '__state')::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                         AND a.attname NOT IN ('stats_state', 'habits_state')),
+                      attr_sql, persona.profile_rel(p, '__state'), join_sql, p.orders::text, p.name)
+            || format(E'CREATE OR REPLACE VIEW %s AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (%s) b',
+                      view_name, arms, persona.profile_scored_sql(p, guarded_rel, persona.profile_rel(p, '__globals'), attr_names));
+    ELSE
+        sql := format(E'CREATE OR REPLACE VIEW %s WITH (security_barrier, security_invoker) AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (SELECT c.*%s FROM %s c%s) b\nWHERE persona.profile_guard(%L::regclass, %L, false)',
+                      view_name, arms, attr_sql, persona.profile_rel(p, '__scored'), join_sql, p.orders::text, p.name);
+    END IF;
     -- Replacing a view waits for its readers and makes new ones wait: only
     -- when the rules or attributes changed.
     IF view_oid IS NOT NULL AND md5(sql) = (SELECT view_version FROM persona.profiles WHERE name = p.name) THEN
@@ -436,9 +454,47 @@ BEGIN
     UPDATE persona.profiles SET view_version = md5(sql) WHERE name = p.name;
     EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
                    format('persona profile %s: one row per customer (built-in types only; as of its as_of day, time zone %s)', p.name, p.time_zone));
+    IF p.materialized THEN
+        EXECUTE format('COMMENT ON VIEW %s IS %L', guarded_rel,
+                       format('persona profile %s (internal): the stored per-customer rows and attributes, for readers who may read orders', p.name));
+    END IF;
 END $$;
 COMMENT ON FUNCTION persona.profile_customers_view(persona.profiles) IS
   'Create or replace a profile''s customers view with its attributes and the current tag rules';
+
+CREATE OR REPLACE FUNCTION persona.drop_profile(profile text, cascade boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    p persona.profiles := persona.profile_get(profile);
+    r record;
+    how text := CASE WHEN cascade THEN ' CASCADE' ELSE '' END;
+BEGIN
+    PERFORM persona.unschedule_refresh(profile);
+    DELETE FROM persona.tag_rules WHERE source = to_regclass(persona.profile_rel(p, '_customers'));
+    FOR r IN SELECT t.tgname FROM pg_trigger t WHERE t.tgrelid = p.orders AND t.tgname LIKE 'persona\_' || p.name || '\_%'
+             AND t.tgfoid = to_regprocedure(persona.profile_rel(p, '__capture') || '()') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, p.orders);
+    END LOOP;
+    -- the read views first, then what they read
+    FOR r IN SELECT c.oid::regclass AS rel, c.relkind FROM pg_class c
+             WHERE c.relnamespace = p.schema_name::regnamespace AND c.relkind IN ('v', 'm', 'r')
+               AND c.relname LIKE p.name || '\_%'
+             ORDER BY CASE WHEN c.relname NOT LIKE p.name || '\_\_%' THEN CASE WHEN c.relname = p.name || '_customers' THEN 2 ELSE 1 END
+                           WHEN c.relkind = 'm' THEN 3 WHEN c.relname IN (p.name || '__scored', p.name || '__guarded') THEN 4
+                           WHEN c.relname = p.name || '__globals' THEN 5 ELSE 6 END, c.relname LOOP
+        IF to_regclass(r.rel::text) IS NOT NULL THEN
+            EXECUTE format('DROP %s IF EXISTS %s%s',
+                           CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.rel, how);
+        END IF;
+    END LOOP;
+    IF to_regprocedure(persona.profile_rel(p, '__capture') || '()') IS NOT NULL THEN
+        EXECUTE format('DROP FUNCTION %s()', persona.profile_rel(p, '__capture'));
+    END IF;
+    DELETE FROM persona.profiles WHERE name = p.name;
+    PERFORM persona.profile_progress(format('persona profile %s dropped', p.name));
+END $$;
+COMMENT ON FUNCTION persona.drop_profile(text, boolean) IS
+  'Drop a profile: its schedule, triggers, relations, tag rules and registry row (cascade => true also drops user objects that depend on it)';
 
 -- A profile's published summary view <name>_<part>, created or replaced
 -- with the same columns (views of users over it survive): over the stored
@@ -449,8 +505,8 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     guard text := format('persona.profile_guard(%L::regclass, %L, %L)', p.orders::text, p.name, p.materialized);
 BEGIN
-    EXECUTE format('CREATE OR REPLACE VIEW %s%s AS SELECT * FROM %s s WHERE %s',
-                   persona.profile_rel(p, '_' || part), CASE WHEN p.materialized THEN '' ELSE ' WITH (security_invoker)' END,
+    EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier%s) AS SELECT * FROM %s s WHERE %s',
+                   persona.profile_rel(p, '_' || part), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
                    CASE WHEN p.materialized AND part IN ('segments', 'lifecycle') THEN format('(%s)', persona.profile_tally_view_sql(p, part))
                         WHEN p.materialized AND part <> 'models' THEN persona.profile_rel(p, '__' || part)
                         ELSE format('(%s)', persona.profile_summary_sql(p, part)) END,
@@ -995,11 +1051,11 @@ BEGIN
     PERFORM persona.profile_define_views(p);
     PERFORM persona.profile_customers_view(p);
     IF 'customer_tags' = ANY (p.parts) THEN
-        EXECUTE format($q$CREATE VIEW %s%s AS
+        EXECUTE format($q$CREATE VIEW %s WITH (security_barrier%s) AS
 SELECT c.customer_id, t.tag, r.layer::text AS layer, r.description
 FROM %s c CROSS JOIN LATERAL unnest(c.tags) t(tag)
 LEFT JOIN persona.tag_rules r ON r.source = %L::regclass AND r.tag = t.tag$q$,
-            persona.profile_rel(p, '_customer_tags'), CASE WHEN p.materialized THEN '' ELSE ' WITH (security_invoker)' END,
+            persona.profile_rel(p, '_customer_tags'), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
             persona.profile_rel(p, '_customers'), persona.profile_rel(p, '_customers'));
         EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_customer_tags'),
                        format('persona profile %s: one row per customer and tag', p.name));
@@ -1453,9 +1509,11 @@ CROSS JOIN LATERAL (
 COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, boolean, text) IS
   'SQL of a profile''s one row of cut points, value-tier thresholds and model fits over its state rows (fits started at a previous globals row''s when given)';
 
+-- (an argument more: the old one goes)
+DROP FUNCTION persona.profile_scored_sql(persona.profiles, text, text);
 -- Every as-of measure from state rows and the globals row: plain values
 -- in, plain values out, so reads do not depend on session settings.
-CREATE OR REPLACE FUNCTION persona.profile_scored_sql(p persona.profiles, state_rel text, globals_rel text) RETURNS text
+CREATE FUNCTION persona.profile_scored_sql(p persona.profiles, state_rel text, globals_rel text, extra_cols text DEFAULT '') RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN format($q$SELECT s.customer_id,
        s.first_order_at, s.last_order_at, s.first_order_on, s.last_order_on,
@@ -1479,7 +1537,7 @@ RETURN format($q$SELECT s.customer_id,
                    (g.as_of - s.first_order_on) / 7::float8,
                    CASE WHEN s.purchase_days > 1 THEN persona.numeric_to_float8(s.repeat_revenue) / (s.purchase_days - 1) END,
                    'weeks', 12, 0.01) AS clv_12m,
-       g.as_of
+       %14$s AS as_of%13$s
 FROM %1$s s
 CROSS JOIN %11$s g
 CROSS JOIN LATERAL (SELECT persona.rfm_score((g.as_of - s.last_order_on)::float8, s.orders::float8,
@@ -1496,8 +1554,9 @@ WHERE s.orders > 0%12$s$q$,
          -- The globals row's values as scalar subqueries: computed once
          -- (InitPlans) and handed to parallel workers, so a read of every
          -- customer scans the states in parallel and aggregates there.  A
-         -- join with the one-row table keeps the scan in one process (the
-         -- planner cannot aggregate below it): 4.5 times slower.
+         -- join with the one-row table keeps the scan in one process
+         -- (PostgreSQL 15 cannot materialize the inner side of a parallel
+         -- nested loop): 4.5 times slower.
          THEN format('(SELECT %s, (SELECT CASE WHEN (g.gamma_gamma).q > 1 THEN g.gamma_gamma END FROM %s g) AS spend_fit)',
                      (SELECT string_agg(format('(SELECT g.%1$s FROM %2$s g) AS %1$s', c, globals_rel), ', ')
                       FROM unnest(ARRAY['as_of', 'language', 'breaks', 'gold_min', 'diamond_min', 'bgnbd']) c),
@@ -1505,9 +1564,13 @@ WHERE s.orders > 0%12$s$q$,
          -- a view computing the globals: computed once, not once for each value read from it
          ELSE format('(SELECT g.*, CASE WHEN (g.gamma_gamma).q > 1 THEN g.gamma_gamma END AS spend_fit FROM %s g OFFSET 0)', globals_rel) END,
     -- (no globals row, no customers, as a join with it gives)
-    CASE WHEN p.materialized THEN format(' AND EXISTS (SELECT FROM %s)', globals_rel) ELSE '' END);
-COMMENT ON FUNCTION persona.profile_scored_sql(persona.profiles, text, text) IS
-  'SQL of a profile''s per-customer measures as of its day (RFM, segment, lifecycle, habits, value tier, P(alive), CLV)';
+    CASE WHEN p.materialized THEN format(' AND EXISTS (SELECT FROM %s)', globals_rel) ELSE '' END,
+    extra_cols,
+    -- (materialized: a value of the row, not the bare InitPlan, which a
+    -- reader's condition on it alone could read before the reader's check)
+    CASE WHEN p.materialized THEN 'CASE WHEN s.customer_id IS NOT NULL THEN g.as_of END' ELSE 'g.as_of' END);
+COMMENT ON FUNCTION persona.profile_scored_sql(persona.profiles, text, text, text) IS
+  'SQL of a profile''s per-customer measures as of its day (RFM, segment, lifecycle, habits, value tier, P(alive), CLV), and extra columns of the state rows';
 
 
 -- Materialized profiles of 0.5.0 take the new layout at their next refresh (profile_upgrade_layout).

@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(34);
+SELECT plan(37);
 
 CREATE ROLE persona_t_owner;
 CREATE ROLE persona_t_bi;          -- may read the profile views, not the orders
@@ -60,9 +60,12 @@ SELECT throws_ok($$SELECT count(*) FROM bi.stored__state$$, '42501', NULL,
                  'nor the internal state table');
 RESET ROLE;
 
--- The views have no security_barrier: the guard is a one-time filter
--- above everything a query reads from them.  A reader's function sees no
--- row first, wherever the planner puts it, in one process or in parallel.
+-- The stored rows sit behind a security barrier with the guard: a
+-- reader's function sees no row first, wherever the planner puts it, in
+-- one process or in parallel, and the planner reads no statistics of the
+-- rows for a reader's operator (its estimator would call the operator's
+-- function on the stored values).
+ANALYZE bi.stored__state;
 CREATE SEQUENCE leaks;
 GRANT USAGE ON SEQUENCE leaks TO persona_t_bi;
 CREATE FUNCTION pg_temp.leak(x anyelement) RETURNS boolean LANGUAGE plpgsql VOLATILE COST 0.0001 AS
@@ -78,6 +81,19 @@ SELECT throws_ok($$SELECT count(*) FROM generate_series(1, 3) g LEFT JOIN bi.sto
                  '42501', 'permission denied for profile "stored"', 'in an outer join''s condition');
 SELECT throws_ok($$SELECT count(*) FROM generate_series(1, 3) g WHERE EXISTS (SELECT FROM bi.stored_customers t WHERE pg_temp.leak(t.customer_id))$$,
                  '42501', 'permission denied for profile "stored"', 'in a correlated subquery');
+SELECT throws_ok($$SELECT count(*) FROM generate_series(1, 3) g
+                   LEFT JOIN (bi.stored_customers c JOIN LATERAL (SELECT 1 WHERE pg_temp.leak(c.as_of)) l ON true) ON true$$,
+                 '42501', 'permission denied for profile "stored"', 'on the as-of day alone, beside the view under an outer join');
+CREATE FUNCTION pg_temp.peek(a int, b int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+$$ BEGIN RAISE EXCEPTION 'peeked at %', a; END $$;
+CREATE OPERATOR pg_temp.<<< (LEFTARG = int, RIGHTARG = int, FUNCTION = pg_temp.peek, RESTRICT = scalarltsel);
+CREATE FUNCTION pg_temp.peek_numeric(a numeric, b numeric) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+$$ BEGIN RAISE EXCEPTION 'peeked at %', a; END $$;
+CREATE OPERATOR pg_temp.=== (LEFTARG = numeric, RIGHTARG = numeric, FUNCTION = pg_temp.peek_numeric, RESTRICT = eqsel);
+SELECT lives_ok($$EXPLAIN SELECT 1 FROM bi.stored_customers WHERE customer_id OPERATOR(pg_temp.<<<) 0$$,
+                'a reader''s operator is planned without the histogram of the stored rows');
+SELECT lives_ok($$EXPLAIN SELECT 1 FROM bi.stored_customers WHERE revenue OPERATOR(pg_temp.===) 0$$,
+                'nor their most common values');
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
