@@ -3518,8 +3518,10 @@ BEGIN
                        WHERE a.attrelid = persona.profile_rel(p, '__state')::regclass AND a.attnum > 0 AND NOT a.attisdropped
                          AND a.attname NOT IN ('stats_state', 'habits_state')),
                       attr_sql, persona.profile_rel(p, '__state'), join_sql, p.orders::text, p.name)
-            || format(E'CREATE OR REPLACE VIEW %s AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (%s) b',
-                      view_name, arms, persona.profile_scored_sql(p, guarded_rel, persona.profile_rel(p, '__globals'), attr_names));
+            || format(E'CREATE OR REPLACE VIEW %s AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (%s) b;\n',
+                      view_name, arms, persona.profile_scored_sql(p, guarded_rel, persona.profile_rel(p, '__globals'), attr_names))
+            -- (a view of an earlier version had the barrier, which replacing it keeps)
+            || format('ALTER VIEW %s RESET (security_barrier)', view_name);
     ELSE
         sql := format(E'CREATE OR REPLACE VIEW %s WITH (security_barrier, security_invoker) AS\nSELECT b.*, array_remove(ARRAY[NULL::text%s], NULL) AS tags\nFROM (SELECT c.*%s FROM %s c%s) b\nWHERE persona.profile_guard(%L::regclass, %L, false)',
                       view_name, arms, attr_sql, persona.profile_rel(p, '__scored'), join_sql, p.orders::text, p.name);

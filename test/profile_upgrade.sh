@@ -33,6 +33,9 @@ SELECT 'same_rows ' || count(*) FILTER (WHERE (i.orders, i.revenue, i.segment) =
                                          AND abs(i.clv_12m - c.clv_12m) <= 1e-4 * abs(c.clv_12m)) || ' of ' || count(*)
 FROM inc i JOIN up_customers c USING (customer_id);
 SELECT 'filled ' || ((bgnbd).se_r > 0 AND (bgnbd).status IS NOT NULL) FROM up__globals;
+-- the customers view of 0.4.0 had the barrier; now the stored rows behind it have it
+SELECT 'barriers ' || coalesce((SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'up_customers'::regclass), 'none')
+       || ' ' || (SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'up__guarded'::regclass);
 SELECT persona.drop_profile('up') \g /dev/null
 SELECT 'profiles_left ' || count(*) FROM persona.profiles;
 SQL
@@ -44,9 +47,10 @@ incremental incremental 47
 full full
 same_rows 2357 of 2357
 filled true
+barriers none security_barrier=true
 profiles_left 0"
 if [ $status = 0 ] && [ "$out" = "$want" ]; then
-  echo "ok - a 0.4.0 database with a stored bgnbd fit and an incremental CDNOW profile updates to $latest: the stored fit keeps its values (new attributes NULL), the profile merges 47 changed customers, equals a full refresh for all 2357, and the full refresh fills the standard errors"
+  echo "ok - a 0.4.0 database with a stored bgnbd fit and an incremental CDNOW profile updates to $latest: the stored fit keeps its values (new attributes NULL), the profile merges 47 changed customers, equals a full refresh for all 2357, the full refresh fills the standard errors, and its customers view reads the stored rows through the barrier view"
 elif [ $status = 0 ]; then
   fail "0.4.0 database updated: got
 $out"
