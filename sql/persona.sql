@@ -3472,6 +3472,11 @@ DECLARE
 BEGIN
     IF p.attributes_from IS NOT NULL THEN
         FOREACH col IN ARRAY p.attributes LOOP
+            IF col = 'tags' OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = persona.profile_rel(p, '__scored')::regclass
+                                         AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped) THEN
+                RAISE EXCEPTION 'attribute "%" has the name of a column of the profile', col USING ERRCODE = 'duplicate_column',
+                    HINT = 'Attributes are shown under their own names beside the profile''s columns: rename it in a view over the attribute table.';
+            END IF;
             attr_names := attr_names || format(', s.%I', col);
             typ := persona.profile_column_type(p.attributes_from, col);
             kind := p.pii ->> col;

@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(97);
+SELECT plan(99);
 
 CREATE TEMP TABLE o (c int, t timestamptz, a numeric);
 INSERT INTO o VALUES (1, '2024-01-01', 10), (1, '2024-01-05', 20);
@@ -176,10 +176,16 @@ CREATE FUNCTION pg_temp.create_without_schema() RETURNS void LANGUAGE plpgsql SE
 BEGIN
     PERFORM persona.create_profile('x', 'public.cp_orders');
 END $$;
-CREATE TABLE public.cp_attrs (customer_id int, city text);
+CREATE TABLE public.cp_attrs (customer_id int, city text, segment text, tags text);
 SELECT throws_ok($$SELECT persona.create_profile('x', 'public.cp_orders', schema => 'public', attributes_from => 'public.cp_attrs',
                                                  attributes => ARRAY[NULL::text])$$, '22023',
                  'attributes must name columns of cp_attrs', 'a NULL attribute name');
+SELECT throws_ok($$SELECT persona.create_profile('x', 'public.cp_orders', schema => 'public', attributes_from => 'public.cp_attrs',
+                                                 attributes => '{city,segment}')$$, '42701',
+                 'attribute "segment" has the name of a column of the profile', 'an attribute named as a profile column');
+SELECT throws_ok($$SELECT persona.create_profile('x', 'public.cp_orders', schema => 'public', attributes_from => 'public.cp_attrs',
+                                                 attributes => '{tags}', materialized => false)$$, '42701',
+                 'attribute "tags" has the name of a column of the profile', 'or as the tags');
 SELECT throws_ok($$SELECT pg_temp.create_without_schema()$$, '3F000',
                  'no schema has been selected to create the profile in', 'create_profile with an empty search_path and no schema =>');
 SELECT * FROM finish();
