@@ -3917,11 +3917,14 @@ BEGIN
     PERFORM persona.profile_define_views(p);
     PERFORM persona.profile_customers_view(p);
     IF 'customer_tags' = ANY (p.parts) THEN
-        EXECUTE format($q$CREATE VIEW %s WITH (security_barrier%s) AS
+        -- (materialized: no barrier of its own, its rows are the customers
+        -- view's, whose stored rows are behind one; with it every read
+        -- would run in one process, the customers view's InitPlans inside)
+        EXECUTE format($q$CREATE VIEW %s%s AS
 SELECT c.customer_id, t.tag, r.layer::text AS layer, r.description
 FROM %s c CROSS JOIN LATERAL unnest(c.tags) t(tag)
 LEFT JOIN persona.tag_rules r ON r.source = %L::regclass AND r.tag = t.tag$q$,
-            persona.profile_rel(p, '_customer_tags'), CASE WHEN p.materialized THEN '' ELSE ', security_invoker' END,
+            persona.profile_rel(p, '_customer_tags'), CASE WHEN p.materialized THEN '' ELSE ' WITH (security_barrier, security_invoker)' END,
             persona.profile_rel(p, '_customers'), persona.profile_rel(p, '_customers'));
         EXECUTE format('COMMENT ON VIEW %s IS %L', persona.profile_rel(p, '_customer_tags'),
                        format('persona profile %s: one row per customer and tag', p.name));

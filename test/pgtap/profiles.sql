@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(37);
+SELECT plan(40);
 
 CREATE ROLE persona_t_owner;
 CREATE ROLE persona_t_bi;          -- may read the profile views, not the orders
@@ -30,16 +30,20 @@ CREATE FUNCTION pg_temp.plan_lines(q text) RETURNS SETOF text LANGUAGE plpgsql A
 $$ BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q; END $$;
 SET ROLE persona_t_owner;
 SELECT lives_ok($$SELECT persona.create_profile('stored', 'sales', schema => 'bi', as_of => '2024-12-31',
-                                                 time_zone => 'UTC', incremental => true, parts => '{segments}')$$,
+                                                 time_zone => 'UTC', incremental => true, parts => '{segments,customer_tags}')$$,
                 'the owner of orders creates a materialized, incremental profile');
 SELECT lives_ok($$SELECT persona.create_profile('live', 'sales', schema => 'bi', as_of => '2024-12-31',
                                                  time_zone => 'UTC', materialized => false, parts => '{segments}')$$,
                 'and a profile computed by every read');
-GRANT SELECT ON bi.stored_customers, bi.stored_segments, bi.live_customers, bi.live_segments
+GRANT SELECT ON bi.stored_customers, bi.stored_segments, bi.stored_customer_tags, bi.live_customers, bi.live_segments
     TO persona_t_bi, persona_t_analyst, persona_t_region;
 -- the live views run as the reader: readers need the internal views too
 GRANT SELECT ON bi.live__state, bi.live__globals, bi.live__scored TO persona_t_bi, persona_t_analyst, persona_t_region;
 SELECT is((SELECT count(*) FROM bi.stored_customers), 40::bigint, 'the owner reads every customer');
+RESET ROLE;
+SELECT persona.starter_tag_rules('bi.stored_customers') \g /dev/null
+SET ROLE persona_t_owner;
+SELECT persona.refresh_profile('stored') \g /dev/null
 RESET ROLE;
 
 -- internal relations are not for readers
@@ -99,6 +103,8 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SELECT throws_ok($$SELECT segment, count(*) FROM bi.stored_customers WHERE pg_temp.leak_raise(revenue) GROUP BY segment$$,
                  '42501', 'permission denied for profile "stored"', 'in a plan with parallel workers');
+SELECT throws_ok($$SELECT tag, count(*) FROM bi.stored_customer_tags WHERE pg_temp.leak_raise(tag || customer_id) GROUP BY tag$$,
+                 '42501', 'permission denied for profile "stored"', 'and in the per-tag view');
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -115,6 +121,11 @@ SET min_parallel_table_scan_size = 0;
 SELECT ok((SELECT string_agg(l, E'\n') FROM pg_temp.plan_lines($$SELECT count(*), sum(revenue), max(as_of), max(segment) FROM bi.stored_customers$$) l)
           ~ 'Partial Aggregate',
           'a read of a stored profile aggregates in parallel workers (its globals are InitPlans, not a join)');
+SELECT ok((SELECT string_agg(l, E'\n') FROM pg_temp.plan_lines($$SELECT count(*), max(tag), max(layer) FROM bi.stored_customer_tags$$) l)
+          ~ 'Partial Aggregate', 'and so does a read of its per-tag view');
+SELECT ok((SELECT count(*) FROM bi.stored_customer_tags) > 0
+          AND (SELECT count(*) FROM bi.stored_customer_tags) = (SELECT count(*) FROM bi.stored_customers, unnest(tags)),
+          'the per-tag view has a row for each tag of each customer');
 SELECT is((SELECT array_agg(x ORDER BY x) FROM (SELECT segment || count(*) || sum(revenue) AS x FROM bi.stored_customers GROUP BY segment) q),
           (SELECT array_agg(x ORDER BY x) FROM (SELECT segment || count(*) || sum(revenue) AS x FROM bi.live_customers GROUP BY segment) q),
           'with the rows of the profile computed by the read');
