@@ -148,12 +148,13 @@ merge_runs(const double *a, int64 na, const double *b, int64 nb)
 {
 	WeightedRows r = {0};
 	int64		i = 0, j = 0;
+	double	   *v = palloc_extended((na + nb) * 2 * sizeof(double) + sizeof(double), MCXT_ALLOC_HUGE);
 
 	r.width = 2;
-	r.v = palloc_extended((na + nb) * 2 * sizeof(double) + sizeof(double), MCXT_ALLOC_HUGE);
+	r.v = v;
 	while (i < na || j < nb)
 	{
-		double	   *o = r.v + 2 * r.n;
+		double	   *o = v + 2 * r.n;
 
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + j, 16);
 		if (j == nb || (i < na && a[2 * i] < b[2 * j]))

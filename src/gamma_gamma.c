@@ -198,6 +198,7 @@ gamma_gamma_fit_rows(PG_FUNCTION_ARGS)
 {
 	WeightedRows r = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 3, false, "fit rows");
 	WeightedRows kept = r;
+	double	   *fitted = NULL;	/* the rows kept, when some are not */
 	FitData    *d;
 	double		counted = 0, skipped = 0;	/* customers, as the aggregate counts them */
 
@@ -213,11 +214,21 @@ gamma_gamma_fit_rows(PG_FUNCTION_ARGS)
 			skipped += r.v[3 * i + 2];
 		else if (x > 0)
 		{
-			memmove(kept.v + 3 * kept.n, r.v + 3 * i, 3 * sizeof(double));
+			if (fitted == NULL && kept.n < i)
+			{
+				/* a row was left out: the kept ones (so far the first
+				 * kept.n) are copied, r's being read only */
+				fitted = palloc_extended(Max(r.n, 1) * 3 * sizeof(double), MCXT_ALLOC_HUGE);
+				memcpy(fitted, r.v, 3 * kept.n * sizeof(double));
+			}
+			if (fitted != NULL)
+				memcpy(fitted + 3 * kept.n, r.v + 3 * i, 3 * sizeof(double));
 			kept.total += r.v[3 * i + 2];
 			kept.n++;
 		}
 	}
+	if (fitted != NULL)
+		kept.v = fitted;
 	if (counted == 0)
 		PG_RETURN_NULL();
 	d = fitdata_from_rows(&kept, fcinfo, 1, 2, 3, "start model");

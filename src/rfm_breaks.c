@@ -745,13 +745,14 @@ breaks_of_runs(WeightedRows *dim, int bins, int method, const char *what)
 		/* fewer days is better: rank the negated days, the rows in reverse */
 		WeightedRows *r = &dim[0];
 		WeightedRows neg = *r;
+		double	   *v = palloc_extended(Max(r->n, 1) * 2 * sizeof(double), MCXT_ALLOC_HUGE);
 
-		neg.v = palloc_extended(Max(r->n, 1) * 2 * sizeof(double), MCXT_ALLOC_HUGE);
 		for (int64 i = 0; i < r->n; i++)
 		{
-			neg.v[2 * i] = -r->v[2 * (r->n - 1 - i)];
-			neg.v[2 * i + 1] = r->v[2 * (r->n - 1 - i) + 1];
+			v[2 * i] = -r->v[2 * (r->n - 1 - i)];
+			v[2 * i + 1] = r->v[2 * (r->n - 1 - i) + 1];
 		}
+		neg.v = v;
 		quantile_cuts_rows(&neg, n, bins, R_CUTS(b));
 		for (int k = 0; k < bins - 1; k++)
 			R_CUTS(b)[k] = -R_CUTS(b)[k];

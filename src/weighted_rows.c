@@ -123,19 +123,17 @@ invalid_rows(const char *what, const char *detail, int64 row)
 }
 
 /*
- * Copy of a float8[][] argument's values, checked for shape and finite
- * values; *n rows of *width.  width 0: any of 2..WROWS_MAX_WIDTH.
+ * The shape of a float8[][] argument of weighted rows, checked; *n rows of
+ * *width (width 0: any of 2..WROWS_MAX_WIDTH).  NULL or empty: no rows.
  */
-static double *
-wrows_copy(ArrayType *a, int *width, int64 *n, const char *what)
+static bool
+wrows_shape(ArrayType *a, int *width, int64 *n, const char *what)
 {
 	int			w;
-	double	   *v;
-	int64		count;
 
 	*n = 0;
 	if (a == NULL || ARR_NDIM(a) == 0)
-		return NULL;
+		return false;
 	if (ARR_ELEMTYPE(a) != FLOAT8OID)
 		invalid_rows(what, "The array must be of float8.", -1);
 	if (ARR_NDIM(a) != 2)
@@ -148,17 +146,57 @@ wrows_copy(ArrayType *a, int *width, int64 *n, const char *what)
 					 : psprintf("Rows have %d columns; expected 2 to %d (keys, then a weight).", w, WROWS_MAX_WIDTH), -1);
 	*width = w;
 	*n = ARR_DIMS(a)[0];
-	count = *n * w;
+	return true;
+}
+
+/*
+ * Copy of a float8[][] argument's values, checked for shape and finite
+ * values; *n rows of *width.  width 0: any of 2..WROWS_MAX_WIDTH.
+ */
+static double *
+wrows_copy(ArrayType *a, int *width, int64 *n, const char *what)
+{
+	double	   *v;
+	int64		count;
+
+	if (!wrows_shape(a, width, n, what))
+		return NULL;
+	count = *n * *width;
 	v = palloc_extended(count * sizeof(double), MCXT_ALLOC_HUGE);
 	memcpy(v, ARR_DATA_PTR(a), count * sizeof(double));
 	for (int64 i = 0; i < count; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
 		if (!isfinite(v[i]))
-			invalid_rows(what, "Values must be finite.", i / w);
+			invalid_rows(what, "Values must be finite.", i / *width);
 		v[i] += 0.0;			/* -0 and 0 are one key */
 	}
 	return v;
+}
+
+/*
+ * Whether n rows of width values are as wrows_read leaves them: finite,
+ * no -0, keys strictly ascending, weights > 0 (whole numbers if whole).
+ * Rows a profile stores, or weighted_rows returns, are.
+ */
+static bool
+wrows_normal(const double *v, int64 n, int width, bool whole)
+{
+	for (int64 i = 0; i < n; i++)
+	{
+		const double *row = v + i * width;
+		double		w = row[width - 1];
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(i, 16);
+		for (int k = 0; k < width; k++)
+			if (!isfinite(row[k]) || (row[k] == 0 && signbit(row[k])))
+				return false;
+		if (!(w > 0) || (whole && w != rint(w)))
+			return false;
+		if (i > 0 && wrow_cmp(row - width, row, &width) >= 0)
+			return false;
+	}
+	return true;
 }
 
 /* Sort rows by key and combine equal keys, summing their weights; returns the new count. */
@@ -192,35 +230,44 @@ WeightedRows
 wrows_read(ArrayType *a, int width, bool whole, const char *what)
 {
 	WeightedRows r = {0};
+	double	   *v;
 
 	r.width = width;
-	r.v = wrows_copy(a, &r.width, &r.n, what);
+	if (wrows_shape(a, &r.width, &r.n, what) && wrows_normal((double *) ARR_DATA_PTR(a), r.n, r.width, whole))
+	{
+		/* already normal (a stored profile's 30 MB of rows): read in place */
+		r.v = (double *) ARR_DATA_PTR(a);
+		for (int64 i = 0; i < r.n; i++)
+			r.total += r.v[i * r.width + r.width - 1];
+		return r;
+	}
+	r.width = width;
+	v = wrows_copy(a, &r.width, &r.n, what);
 	for (int64 i = 0; i < r.n; i++)
 	{
-		double		w = r.v[i * r.width + r.width - 1];
+		double		w = v[i * r.width + r.width - 1];
 
 		if (!(w > 0))
 			invalid_rows(what, psprintf("Weight %g; weights must be > 0.", w), i);
 		if (whole && w != rint(w))
 			invalid_rows(what, psprintf("Weight %g; these weights count customers and must be whole numbers.", w), i);
 	}
-	r.n = wrows_normalise(r.v, r.n, r.width);
+	r.n = wrows_normalise(v, r.n, r.width);
 	for (int64 i = 0; i < r.n; i++)
-		r.total += r.v[i * r.width + r.width - 1];
+		r.total += v[i * r.width + r.width - 1];
+	r.v = v;
 	return r;
 }
 
-/* A float8[][] of n rows of width (no rows: an empty array). */
+/* A float8[][] with room for n > 0 rows of width, its values to be written. */
 static ArrayType *
-wrows_array(const double *v, int64 n, int width)
+wrows_array_alloc(int64 n, int width)
 {
 	int			dims[2];
 	int			lbs[2] = {1, 1};
 	ArrayType  *a;
 	Size		bytes;
 
-	if (n == 0)
-		return construct_empty_array(FLOAT8OID);
 	if (n > MaxAllocHugeSize / (width * sizeof(double)) || n * width > MaxArraySize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -235,6 +282,18 @@ wrows_array(const double *v, int64 n, int width)
 	a->elemtype = FLOAT8OID;
 	memcpy(ARR_DIMS(a), dims, sizeof(dims));
 	memcpy(ARR_LBOUND(a), lbs, sizeof(lbs));
+	return a;
+}
+
+/* A float8[][] of n rows of width (no rows: an empty array). */
+static ArrayType *
+wrows_array(const double *v, int64 n, int width)
+{
+	ArrayType  *a;
+
+	if (n == 0)
+		return construct_empty_array(FLOAT8OID);
+	a = wrows_array_alloc(n, width);
 	memcpy(ARR_DATA_PTR(a), v, n * width * sizeof(double));
 	return a;
 }
@@ -282,6 +341,7 @@ weighted_rows_merge(PG_FUNCTION_ARGS)
 	int64		nc, i = 0, j = 0, out = 0;
 	double	   *c;
 	double	   *res;
+	ArrayType  *result;
 
 	base = wrows_read(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), 0, false, "weighted rows");
 	width = base.width;
@@ -289,7 +349,9 @@ weighted_rows_merge(PG_FUNCTION_ARGS)
 	if (base.n == 0 && nc == 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
 	nc = wrows_normalise(c, nc, width);
-	res = palloc_extended((base.n + nc) * width * sizeof(double) + sizeof(double), MCXT_ALLOC_HUGE);
+	/* the merged rows go straight into the result, cut to length after */
+	result = wrows_array_alloc(base.n + nc, width);
+	res = (double *) ARR_DATA_PTR(result);
 	while (i < base.n || j < nc)
 	{
 		const double *b = base.v + i * width;
@@ -315,7 +377,11 @@ weighted_rows_merge(PG_FUNCTION_ARGS)
 			i++;
 		j++;
 	}
-	PG_RETURN_ARRAYTYPE_P(wrows_array(res, out, width));
+	if (out == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
+	ARR_DIMS(result)[0] = (int) out;
+	SET_VARSIZE(result, ARR_OVERHEAD_NONULLS(2) + out * width * sizeof(double));
+	PG_RETURN_ARRAYTYPE_P(result);
 }
 
 PG_FUNCTION_INFO_V1(weighted_percentile_cont);

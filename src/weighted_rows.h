@@ -15,11 +15,12 @@
 
 /*
  * Rows of width values each (width - 1 keys, then the weight), sorted by
- * key with no key twice and every weight > 0 (see wrows_read).
+ * key with no key twice and every weight > 0 (see wrows_read).  The values
+ * are read only: they may be the argument array's own.
  */
 typedef struct WeightedRows
 {
-	double	   *v;				/* n * width values, row-major */
+	const double *v;			/* n * width values, row-major */
 	int64		n;
 	int			width;
 	double		total;			/* sum of the weights */
@@ -29,7 +30,8 @@ typedef struct WeightedRows
  * The rows of a float8[][] argument (NULL or empty: no rows), validated
  * (finite, weights > 0, width as given or any of 2..5 when width is 0)
  * and brought into key order with equal keys combined.  whole: the weights
- * must be whole numbers (counts of customers).
+ * must be whole numbers (counts of customers).  Rows already so (what a
+ * profile stores, what weighted_rows returns) are read in place, not copied.
  */
 extern WeightedRows wrows_read(ArrayType *a, int width, bool whole, const char *what);
 
