@@ -38,6 +38,13 @@ typedef struct HabitsState
 StaticAssertDecl(sizeof(HabitsState) == 128, "a habits state should be two cache lines");
 
 /*
+ * The flags byte of a habits state's header (state.h): the counts in their
+ * compact form (counts_send).  States of earlier builds (persona 0.5.0
+ * and before) have flags 0 and the 32 counts in full; they are read as they were.
+ */
+#define HABITS_COMPACT 1
+
+/*
  * The state of the aggregates given a time zone value (habits(t, zone),
  * habits_state, habits_merge): the counts, then the zone every row of the
  * group must share.  The session-zone habits(t) keeps the 128-byte state.
@@ -126,30 +133,82 @@ counts_merge(HabitsState *a, const HabitsState *b)
 	a->at_midnight += b->at_midnight;	/* at most by_hour[0], which did not overflow */
 }
 
+/*
+ * The counts' bytes: a mask of the weekdays (bits 0-6, Monday first) and
+ * hours (bits 7-30) that have orders, each of those counts as a varint,
+ * then the midnight orders as a varint.  A customer's few weekdays and
+ * hours take a dozen bytes where the 32 counts in full took 128 (a
+ * profile keeps a state for every customer, and rewrites the changed ones
+ * at each refresh).
+ */
 static void
 counts_send(StringInfo buf, const HabitsState *st)
 {
+	uint32		mask = 0;
+
 	for (int i = 0; i < 7; i++)
-		pq_sendint32(buf, st->by_weekday[i]);
+		if (st->by_weekday[i] != 0)
+			mask |= (uint32) 1 << i;
 	for (int i = 0; i < 24; i++)
-		pq_sendint32(buf, st->by_hour[i]);
-	pq_sendint32(buf, st->at_midnight);
+		if (st->by_hour[i] != 0)
+			mask |= (uint32) 1 << (7 + i);
+	pq_sendint32(buf, mask);
+	for (int i = 0; i < 7; i++)
+		if (st->by_weekday[i] != 0)
+			state_send_varint(buf, st->by_weekday[i]);
+	for (int i = 0; i < 24; i++)
+		if (st->by_hour[i] != 0)
+			state_send_varint(buf, st->by_hour[i]);
+	state_send_varint(buf, st->at_midnight);
+}
+
+/* One count of the mask's: present (> 0) and within int32. */
+static int32
+count_recv(StateReader *r)
+{
+	uint32		v = state_get_varint(r);
+
+	if (v == 0)
+		persona_bad_state(r, "A count the mask says is there is zero.");
+	if (v > PG_INT32_MAX)
+		persona_bad_state(r, "A count is beyond the state's range.");
+	return (int32) v;
 }
 
 /*
- * Read counts written by counts_send: non-negative, as many orders by
+ * Read counts written by counts_send (dense: the 32 counts as int32, as
+ * earlier builds wrote them): non-negative, as many orders by
  * weekday as by hour, midnight orders at most those of hour 0.
  */
 static void
-counts_recv(StateReader *r, HabitsState *st)
+counts_recv(StateReader *r, HabitsState *st, bool dense)
 {
 	int64		wd = 0, hr = 0;
 
-	for (int i = 0; i < 7; i++)
-		wd += st->by_weekday[i] = state_get_int32(r);
-	for (int i = 0; i < 24; i++)
-		hr += st->by_hour[i] = state_get_int32(r);
-	st->at_midnight = state_get_int32(r);
+	if (dense)
+	{
+		for (int i = 0; i < 7; i++)
+			wd += st->by_weekday[i] = state_get_int32(r);
+		for (int i = 0; i < 24; i++)
+			hr += st->by_hour[i] = state_get_int32(r);
+		st->at_midnight = state_get_int32(r);
+	}
+	else
+	{
+		uint32		mask = (uint32) state_get_int32(r);
+		uint32		midnight;
+
+		if (mask >> 31)
+			persona_bad_state(r, "Its mask has a bit beyond the 7 weekdays and 24 hours.");
+		for (int i = 0; i < 7; i++)
+			wd += st->by_weekday[i] = (mask >> i) & 1 ? count_recv(r) : 0;
+		for (int i = 0; i < 24; i++)
+			hr += st->by_hour[i] = (mask >> (7 + i)) & 1 ? count_recv(r) : 0;
+		midnight = state_get_varint(r);
+		if (midnight > PG_INT32_MAX)
+			persona_bad_state(r, "A count is beyond the state's range.");
+		st->at_midnight = (int32) midnight;
+	}
 	state_get_end(r);
 	for (int i = 0; i < 7; i++)
 		if (st->by_weekday[i] < 0)
@@ -278,7 +337,7 @@ habits_deserialfn(PG_FUNCTION_ARGS)
 	aggctx = persona_agg_context(fcinfo);
 	state_reader_init(&r, PG_GETARG_BYTEA_PP(0), "habits");
 	st = MemoryContextAllocZero(aggctx, sizeof(HabitsState));
-	counts_recv(&r, st);
+	counts_recv(&r, st, false);
 	PG_RETURN_POINTER(st);
 }
 
@@ -289,7 +348,7 @@ zone_state_serialize(const HabitsZoneState *st)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	state_send_header(&buf, STATE_KIND_HABITS, 0, st->zone);
+	state_send_header(&buf, STATE_KIND_HABITS, HABITS_COMPACT, st->zone);
 	counts_send(&buf, &st->counts);
 	return pq_endtypsend(&buf);
 }
@@ -332,9 +391,9 @@ zone_state_deserialize(bytea *b, HabitsZoneState *st)
 
 	state_reader_init(&r, b, "habits");
 	st->zone = state_get_header(&r, STATE_KIND_HABITS, &flags);
-	if (flags != 0)
+	if (flags != HABITS_COMPACT && flags != 0)
 		persona_bad_state(&r, "Its flags are not those of a habits state.");
-	counts_recv(&r, &st->counts);
+	counts_recv(&r, &st->counts, flags == 0);
 }
 
 Datum

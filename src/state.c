@@ -48,6 +48,43 @@ state_get_byte(StateReader *r)
 	return (unsigned char) *take(r, 1);
 }
 
+/*
+ * An unsigned number in 7-bit groups, least significant first, the high
+ * bit set on every byte but the last: 1 byte below 128, at most 5.  Written
+ * in its shortest form only, so a value has one byte form.
+ */
+void
+state_send_varint(StringInfo buf, uint32 v)
+{
+	while (v >= 0x80)
+	{
+		appendStringInfoChar(buf, (char) (0x80 | (v & 0x7f)));
+		v >>= 7;
+	}
+	appendStringInfoChar(buf, (char) v);
+}
+
+uint32
+state_get_varint(StateReader *r)
+{
+	uint64		v = 0;
+
+	for (int shift = 0;; shift += 7)
+	{
+		int			b = state_get_byte(r);
+
+		if (shift == 28 && b > 0x0f)
+			persona_bad_state(r, "A count is beyond 32 bits.");
+		v |= (uint64) (b & 0x7f) << shift;
+		if (!(b & 0x80))
+		{
+			if (b == 0 && shift > 0)
+				persona_bad_state(r, "A count is not in its shortest form.");
+			return (uint32) v;
+		}
+	}
+}
+
 int16
 state_get_int16(StateReader *r)
 {

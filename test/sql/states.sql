@@ -187,6 +187,8 @@ SELECT persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') AS state \g
 SELECT :'state'::bytea AS state;
 SELECT persona.habits_state('2025-01-01 10:00+00', 'UTC') AS hstate \gset
 SELECT :'hstate'::bytea AS hstate;
+-- the same in the dense form earlier builds wrote (flags 0, the 32 counts in full)
+\set dense_hstate '\\x680100555443000000000000000000000000010000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000010000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000'
 -- (the defect reports below name what is wrong: SQLSTATE, then the detail)
 CREATE FUNCTION pg_temp.detail(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -219,7 +221,9 @@ SELECT count(*) AS prefixes, count(*) FILTER (WHERE pg_temp.of(substr(:'state'::
 FROM generate_series(0, length(:'hstate'::bytea) - 1) n WHERE n < length(:'state'::bytea);
 SELECT pg_temp.of(:'state'::bytea || '\x00') AS trailing, pg_temp.hof(:'hstate'::bytea || '\x00') AS trailing_habits;
 -- Every single-byte change is rejected or is another valid state (some
--- with a later last day, which order_stats_of then refuses); none crashes.
+-- with a later last day, which order_stats_of then refuses; in the habits
+-- state a mask bit moved to another weekday or hour moves the order there);
+-- none crashes.
 SELECT CASE WHEN o LIKE '22P03:%' THEN '22P03 (invalid state)' ELSE o END AS outcome, count(*) AS variants
 FROM (SELECT pg_temp.of(set_byte(:'state'::bytea, n, v)) AS o
       FROM generate_series(0, length(:'state'::bytea) - 1) n, unnest('{0,1,127,128,255}'::int[]) v
@@ -271,10 +275,21 @@ UNION ALL SELECT 'side sum NaN', pg_temp.dof(overlay(:'state'::bytea PLACING '\x
 UNION ALL SELECT 'side sum not a number', pg_temp.dof(overlay(:'state'::bytea PLACING '\x01312e00'::bytea FROM 82 FOR 1))
 UNION ALL SELECT 'side sum negative spend', pg_temp.dof(overlay(:'state'::bytea PLACING '\x012d353000'::bytea FROM 82 FOR 1))
 UNION ALL SELECT 'side sum valid', pg_temp.dof(overlay(:'state'::bytea PLACING '\x013500'::bytea FROM 82 FOR 1))
-UNION ALL SELECT 'habits negative', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 7, 'ffffffff'))
-UNION ALL SELECT 'habits weekday and hour disagree', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 7, '00000005'))
-UNION ALL SELECT 'habits midnight above hour 0', pg_temp.dhof(pg_temp.set_bytes(:'hstate', length(:'hstate'::bytea) - 4, '00000001'))
-UNION ALL SELECT 'habits flags', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 2, '01'));
+-- habits (offsets: mask 7..10, the Wednesday count 11, the hour-10 count 12, midnight 13)
+UNION ALL SELECT 'habits mask beyond 31 bits', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 7, '80'))
+UNION ALL SELECT 'habits count beyond int32', pg_temp.dhof(overlay(:'hstate'::bytea PLACING '\xffffffff0f'::bytea FROM 12 FOR 1))
+UNION ALL SELECT 'habits count beyond 32 bits', pg_temp.dhof(overlay(:'hstate'::bytea PLACING '\xffffffff1f'::bytea FROM 12 FOR 1))
+UNION ALL SELECT 'habits count not in its shortest form', pg_temp.dhof(overlay(:'hstate'::bytea PLACING '\x8100'::bytea FROM 12 FOR 1))
+UNION ALL SELECT 'habits count zero', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 11, '00'))
+UNION ALL SELECT 'habits weekday and hour disagree', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 11, '05'))
+UNION ALL SELECT 'habits midnight above hour 0', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 13, '01'))
+UNION ALL SELECT 'habits flags', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 2, '02'))
+UNION ALL SELECT 'habits dense (earlier builds) negative', pg_temp.dhof(pg_temp.set_bytes(:'dense_hstate', 7, 'ffffffff'));
+-- A dense state reads as the compact one of the same orders, and merges into it.
+SELECT persona.habits_of(:'dense_hstate')::text
+       = persona.habits_of(:'hstate')::text AS dense_reads_the_same,
+       persona.habits_merge(:'dense_hstate'::bytea, NULL)
+       = :'hstate'::bytea AS merged_into_compact;
 -- A crafted count that is valid alone but overflows when merged.
 SELECT pg_temp.of(pg_temp.set_bytes(:'state', 11, '4000000000000000')) AS huge_count_alone,
        pg_temp.err(format('SELECT persona.order_stats_merge(s) FROM (VALUES (%L::bytea), (%L::bytea)) v(s)',
