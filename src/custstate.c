@@ -425,26 +425,82 @@ cust_finish(CustState *cs, int32 as_of_day, CustResult *r)
 void
 cust_send(StringInfo buf, CustState *cs)
 {
+	const int32 *days;
+
 	days_compact(cs);
-	pq_sendint64(buf, cs->orders);
-	pq_sendint64(buf, cs->first_at);
-	pq_sendint64(buf, cs->last_at);
-	pq_sendint64(buf, cs->spent);
-	pq_sendint64(buf, cs->first_day_spent);
-	pq_sendint32(buf, cs->first_day);
-	pq_sendint16(buf, cs->dscale);
-	pq_sendint64(buf, cs->null_amounts);
-	pq_sendint64(buf, cs->refunds);
-	pq_sendint64(buf, cs->refunded);
+	days = CUST_DAYS(cs);
+	state_send_varint(buf, cs->orders);
+	if (cs->orders > 0)
+	{
+		state_send_svarint(buf, cs->first_at);
+		state_send_varint(buf, (uint64) (cs->last_at - cs->first_at));
+	}
+	state_send_varint(buf, cs->spent);
+	state_send_varint(buf, cs->first_day_spent);
+	state_send_varint(buf, cs->dscale);
+	state_send_varint(buf, cs->null_amounts);
+	state_send_varint(buf, cs->refunds);
+	state_send_varint(buf, (uint64) 0 - (uint64) cs->refunded);
 	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, spent)));
 	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, first_day_spent)));
 	dec_send_numeric(buf, cold_sum(cs, offsetof(CustCold, refunded)));
-	pq_sendint32(buf, cs->ndays);
+	state_send_varint(buf, cs->ndays);
 	for (int i = 0; i < cs->ndays; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 16);
-		pq_sendint32(buf, CUST_DAYS(cs)[i]);
+		if (i == 0)
+			state_send_svarint(buf, days[0]);
+		else
+			state_send_varint(buf, (uint64) (days[i] - days[i - 1]));
 	}
+}
+
+/*
+ * The fields before the side sums in the compact form (cust_send): the
+ * order count, then first order and the span to the last (none without
+ * orders), the sums, the display scale and the other counts; the refunded
+ * sum negated.  The first day is the first purchase day's, read after.
+ */
+static void
+cust_recv_compact(StateReader *r, CustState *cs)
+{
+	cs->orders = (int64) state_get_varint_max(r, PG_INT64_MAX);
+	cs->first_at = cs->last_at = 0;
+	if (cs->orders > 0)
+	{
+		cs->first_at = state_get_svarint(r);
+		if (pg_add_s64_overflow(cs->first_at, (int64) state_get_varint_max(r, PG_INT64_MAX), &cs->last_at))
+			persona_bad_state(r, "Its first and last order must be finite timestamps, the first not after the last.");
+	}
+	cs->spent = (int64) state_get_varint_max(r, PG_INT64_MAX);
+	cs->first_day_spent = (int64) state_get_varint_max(r, PG_INT64_MAX);
+	cs->first_day = 0;
+	cs->dscale = (int16) state_get_varint_max(r, PG_INT16_MAX);
+	cs->null_amounts = (int64) state_get_varint_max(r, PG_INT64_MAX);
+	cs->refunds = (int64) state_get_varint_max(r, PG_INT64_MAX);
+	cs->refunded = -(int64) state_get_varint_max(r, PG_INT64_MAX);
+}
+
+/* Purchase day i of the compact form: the first, then each as a step up from the one before. */
+static int32
+compact_day(StateReader *r, const int32 *days, int i)
+{
+	int64		first;
+	int32		day;
+
+	if (i == 0)
+	{
+		first = state_get_svarint(r);
+		if (first < PG_INT32_MIN || first > PG_INT32_MAX)
+			persona_bad_state(r, "A number is beyond the range of its field.");
+		return (int32) first;
+	}
+	day = (int32) state_get_varint_max(r, PG_INT32_MAX);
+	if (day == 0)
+		persona_bad_state(r, "Its purchase days are not sorted and distinct.");
+	if (pg_add_s32_overflow(days[i - 1], day, &day))
+		persona_bad_state(r, "A number is beyond the range of its field.");
+	return day;
 }
 
 /* 10^(DEC_UNIT_DIGITS - dscale): fast-path sums are multiples of it. */
@@ -484,23 +540,28 @@ sum_cmp(int64 a_units, Numeric a_extra, int64 b_units, Numeric b_extra)
  * distinct.  Errors are 22P03 of the reader's aggregate.
  */
 void
-cust_recv(StateReader *r, CustState *cs, MemoryContext ctx)
+cust_recv(StateReader *r, CustState *cs, MemoryContext ctx, bool dense)
 {
 	Numeric		spent, first, refunded;
 	int32		ndays;
 	int64		step;
 	int32	   *days;
 
-	cs->orders = state_get_int64(r);
-	cs->first_at = state_get_int64(r);
-	cs->last_at = state_get_int64(r);
-	cs->spent = state_get_int64(r);
-	cs->first_day_spent = state_get_int64(r);
-	cs->first_day = state_get_int32(r);
-	cs->dscale = state_get_int16(r);
-	cs->null_amounts = state_get_int64(r);
-	cs->refunds = state_get_int64(r);
-	cs->refunded = state_get_int64(r);
+	if (dense)
+	{
+		cs->orders = state_get_int64(r);
+		cs->first_at = state_get_int64(r);
+		cs->last_at = state_get_int64(r);
+		cs->spent = state_get_int64(r);
+		cs->first_day_spent = state_get_int64(r);
+		cs->first_day = state_get_int32(r);
+		cs->dscale = state_get_int16(r);
+		cs->null_amounts = state_get_int64(r);
+		cs->refunds = state_get_int64(r);
+		cs->refunded = state_get_int64(r);
+	}
+	else
+		cust_recv_compact(r, cs);
 	spent = dec_recv_numeric(r, ctx);
 	first = dec_recv_numeric(r, ctx);
 	refunded = dec_recv_numeric(r, ctx);
@@ -512,7 +573,7 @@ cust_recv(StateReader *r, CustState *cs, MemoryContext ctx)
 		cold->first_day_spent = first;
 		cold->refunded = refunded;
 	}
-	ndays = state_get_int32(r);
+	ndays = dense ? state_get_int32(r) : (int32) state_get_varint_max(r, PG_INT32_MAX);
 
 	if (cs->orders < 0 || cs->refunds < 0 || cs->null_amounts < 0 || cs->null_amounts > cs->orders)
 		persona_bad_state(r, "Its counts are negative or disagree (orders with a NULL amount exceed orders).");
@@ -531,7 +592,7 @@ cust_recv(StateReader *r, CustState *cs, MemoryContext ctx)
 		persona_bad_state(r, "It has spend but no order with an amount.");
 	if (sum_cmp(cs->first_day_spent, first, cs->spent, spent) > 0)
 		persona_bad_state(r, "Its first-day spend exceeds its spend.");
-	if (ndays < 0 || ndays > state_remaining(r) / 4 || ndays > cs->orders || (cs->orders > 0) != (ndays > 0))
+	if (ndays < 0 || ndays > state_remaining(r) / (dense ? 4 : 1) || ndays > cs->orders || (cs->orders > 0) != (ndays > 0))
 		persona_bad_state(r, "Its number of purchase days disagrees with its orders or its length.");
 	if (cs->orders == 0)
 	{
@@ -551,11 +612,13 @@ cust_recv(StateReader *r, CustState *cs, MemoryContext ctx)
 	for (int i = 0; i < ndays; i++)
 	{
 		PERSONA_CHECK_INTERRUPTS_EVERY(i + 1, 12);
-		days[i] = state_get_int32(r);
+		days[i] = dense ? state_get_int32(r) : compact_day(r, days, i);
 		if (i > 0 && days[i] <= days[i - 1])
 			persona_bad_state(r, "Its purchase days are not sorted and distinct.");
 	}
 	cs->ndays = ndays;
+	if (!dense && ndays > 0)
+		cs->first_day = days[0];
 	if (ndays > 0 && days[0] != cs->first_day)
 		persona_bad_state(r, "Its first purchase day is not the first of its purchase days.");
 }

@@ -87,6 +87,6 @@ extern Numeric cust_revenue(const CustState *cs);
 extern Numeric cust_repeat_revenue(const CustState *cs);
 extern void cust_send(StringInfo buf, CustState *cs);
 struct StateReader;
-extern void cust_recv(struct StateReader *r, CustState *cs, MemoryContext ctx);
+extern void cust_recv(struct StateReader *r, CustState *cs, MemoryContext ctx, bool dense);
 
 #endif							/* PERSONA_CUSTSTATE_H */

@@ -166,13 +166,11 @@ counts_send(StringInfo buf, const HabitsState *st)
 static int32
 count_recv(StateReader *r)
 {
-	uint32		v = state_get_varint(r);
+	int32		v = (int32) state_get_varint_max(r, PG_INT32_MAX);
 
 	if (v == 0)
 		persona_bad_state(r, "A count the mask says is there is zero.");
-	if (v > PG_INT32_MAX)
-		persona_bad_state(r, "A count is beyond the state's range.");
-	return (int32) v;
+	return v;
 }
 
 /*
@@ -196,7 +194,6 @@ counts_recv(StateReader *r, HabitsState *st, bool dense)
 	else
 	{
 		uint32		mask = (uint32) state_get_int32(r);
-		uint32		midnight;
 
 		if (mask >> 31)
 			persona_bad_state(r, "Its mask has a bit beyond the 7 weekdays and 24 hours.");
@@ -204,10 +201,7 @@ counts_recv(StateReader *r, HabitsState *st, bool dense)
 			wd += st->by_weekday[i] = (mask >> i) & 1 ? count_recv(r) : 0;
 		for (int i = 0; i < 24; i++)
 			hr += st->by_hour[i] = (mask >> (7 + i)) & 1 ? count_recv(r) : 0;
-		midnight = state_get_varint(r);
-		if (midnight > PG_INT32_MAX)
-			persona_bad_state(r, "A count is beyond the state's range.");
-		st->at_midnight = (int32) midnight;
+		st->at_midnight = (int32) state_get_varint_max(r, PG_INT32_MAX);
 	}
 	state_get_end(r);
 	for (int i = 0; i < 7; i++)

@@ -50,11 +50,11 @@ state_get_byte(StateReader *r)
 
 /*
  * An unsigned number in 7-bit groups, least significant first, the high
- * bit set on every byte but the last: 1 byte below 128, at most 5.  Written
- * in its shortest form only, so a value has one byte form.
+ * bit set on every byte but the last: 1 byte below 128, at most 10.
+ * Written in its shortest form only, so a value has one byte form.
  */
 void
-state_send_varint(StringInfo buf, uint32 v)
+state_send_varint(StringInfo buf, uint64 v)
 {
 	while (v >= 0x80)
 	{
@@ -64,7 +64,7 @@ state_send_varint(StringInfo buf, uint32 v)
 	appendStringInfoChar(buf, (char) v);
 }
 
-uint32
+uint64
 state_get_varint(StateReader *r)
 {
 	uint64		v = 0;
@@ -73,16 +73,42 @@ state_get_varint(StateReader *r)
 	{
 		int			b = state_get_byte(r);
 
-		if (shift == 28 && b > 0x0f)
-			persona_bad_state(r, "A count is beyond 32 bits.");
+		if (shift == 63 && b > 1)
+			persona_bad_state(r, "A number is beyond 64 bits.");
 		v |= (uint64) (b & 0x7f) << shift;
 		if (!(b & 0x80))
 		{
 			if (b == 0 && shift > 0)
-				persona_bad_state(r, "A count is not in its shortest form.");
-			return (uint32) v;
+				persona_bad_state(r, "A number is not in its shortest form.");
+			return v;
 		}
 	}
+}
+
+/* A varint no larger than max (the field's range). */
+uint64
+state_get_varint_max(StateReader *r, uint64 max)
+{
+	uint64		v = state_get_varint(r);
+
+	if (v > max)
+		persona_bad_state(r, "A number is beyond the range of its field.");
+	return v;
+}
+
+/* A signed number as a varint, zigzag-coded: 0, -1, 1, -2, ... as 0, 1, 2, 3, ... */
+void
+state_send_svarint(StringInfo buf, int64 v)
+{
+	state_send_varint(buf, ((uint64) v << 1) ^ (uint64) (v >> 63));
+}
+
+int64
+state_get_svarint(StateReader *r)
+{
+	uint64		u = state_get_varint(r);
+
+	return (int64) (u >> 1) ^ -(int64) (u & 1);
 }
 
 int16

@@ -40,12 +40,15 @@ extern int16 state_get_int16(StateReader *r);
 extern int32 state_get_int32(StateReader *r);
 extern int64 state_get_int64(StateReader *r);
 extern const char *state_get_string(StateReader *r, int maxlen);
-extern uint32 state_get_varint(StateReader *r);
+extern uint64 state_get_varint(StateReader *r);
+extern uint64 state_get_varint_max(StateReader *r, uint64 max);
+extern int64 state_get_svarint(StateReader *r);
 extern int	state_remaining(const StateReader *r);
 extern void state_get_end(StateReader *r);
 
 extern void state_send_header(StringInfo buf, char kind, int flags, pg_tz *zone);
-extern void state_send_varint(StringInfo buf, uint32 v);
+extern void state_send_varint(StringInfo buf, uint64 v);
+extern void state_send_svarint(StringInfo buf, int64 v);
 
 /* The states of one customer from counts kept elsewhere (stats.c, habits.c). */
 struct CustState;

@@ -46,6 +46,7 @@
 #define MAX_PLAUSIBLE_DAY ((int32) (END_TIMESTAMP / USECS_PER_DAY) + 2)
 
 #define OS_FLAG_AS_OF 1			/* serialised flag: the state has a reference time */
+#define OS_FLAG_COMPACT 2		/* the customer in varints (cust_send); earlier builds wrote fixed-width fields */
 
 /*
  * Aggregate state: a customer, the zone its days are counted in and the
@@ -233,7 +234,7 @@ serialize(pg_tz *zone, bool has_as_of, TimestampTz as_of, int32 last_day, CustSt
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	state_send_header(&buf, STATE_KIND_ORDER_STATS, has_as_of ? OS_FLAG_AS_OF : 0, zone);
+	state_send_header(&buf, STATE_KIND_ORDER_STATS, (has_as_of ? OS_FLAG_AS_OF : 0) | OS_FLAG_COMPACT, zone);
 	if (has_as_of)
 		pq_sendint64(&buf, as_of);
 	pq_sendint32(&buf, last_day);
@@ -275,7 +276,7 @@ state_deserialize(bytea *b, OrderStatsState *st, MemoryContext ctx, bool public)
 
 	state_reader_init(&r, b, "order_stats");
 	zone = state_get_header(&r, STATE_KIND_ORDER_STATS, &flags);
-	if (flags & ~OS_FLAG_AS_OF || (public && flags != 0))
+	if (flags & ~(OS_FLAG_AS_OF | OS_FLAG_COMPACT) || (public && (flags & OS_FLAG_AS_OF)))
 		persona_bad_state(&r, "Its flags are not those of a state for incremental refresh.");
 	if (flags & OS_FLAG_AS_OF)
 	{
@@ -285,7 +286,7 @@ state_deserialize(bytea *b, OrderStatsState *st, MemoryContext ctx, bool public)
 	}
 	state_init(st, zone, (flags & OS_FLAG_AS_OF) != 0, as_of);
 	st->last_day = state_get_int32(&r);
-	cust_recv(&r, &st->cust, ctx);
+	cust_recv(&r, &st->cust, ctx, !(flags & OS_FLAG_COMPACT));
 	state_get_end(&r);
 	if (cs->orders > 0 &&
 		(persona_zone_day(zone, cs->first_at, "first_at") != CUST_DAYS(cs)[0] ||

@@ -2738,13 +2738,13 @@ static const struct
 	{"order_stats", NULL, 0, "SELECT (persona.order_stats(t, 1, '2025-12-31', z)).* FROM (VALUES ('2025-01-01'::timestamptz, 'UTC'), ('2025-01-02', 'Asia/Shanghai')) v(t, z)"},
 	{"customer_profile", NULL, 0, "SELECT count(*) FROM persona.customer_profile('fz_orders', 'infinity', time_zone => 'Pacific/Kiritimati', language => 'zh')"},
 	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of('\\x6f01005554430000', '2025-12-31')).*"},
-	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(set_byte(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC'), 84, 2), '2025-12-31')).*"},
-	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(overlay(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') PLACING '\\x014e614e00'::bytea FROM 82 FOR 1), '2025-12-31')).*"},
+	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(set_byte(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC'), 34, 2), '2025-12-31')).*"},
+	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(overlay(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') PLACING '\\x014e614e00'::bytea FROM 32 FOR 1), '2025-12-31')).*"},
 	{"order_stats_of", NULL, 0, "SELECT (persona.order_stats_of(persona.order_stats_state('4713-01-01 00:00+00 BC', 1, 'UTC'), '5874897-12-31')).*"},
-	{"order_stats_merge", NULL, 0, "SELECT persona.order_stats_merge(s) AS result FROM (SELECT overlay(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') PLACING '\\x4000000000000000'::bytea FROM 12 FOR 8) FROM generate_series(1, 2)) v(s)"},
+	{"order_stats_merge", NULL, 0, "SELECT persona.order_stats_merge(s) AS result FROM (SELECT overlay(persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') PLACING '\\x808080808080808040'::bytea FROM 12 FOR 1) FROM generate_series(1, 2)) v(s)"},
 	{"order_stats_merge", NULL, 0, "SELECT persona.order_stats_merge(s) AS result FROM (VALUES (NULL::bytea), (NULL)) v(s)"},
 	{"habits_merge", NULL, 0, "SELECT persona.habits_merge(s) AS result FROM (VALUES (NULL::bytea), ((SELECT persona.order_stats_state(now(), 1, 'UTC')))) v(s)"},
-	{"habits_of", NULL, 0, "SELECT (persona.habits_of(set_byte(persona.habits_state('2025-01-01 00:00+00', 'UTC'), 134, 9))).*"},
+	{"habits_of", NULL, 0, "SELECT (persona.habits_of(set_byte(persona.habits_state('2025-01-01 00:00+00', 'UTC'), 13, 9))).*"},
 	/* found by the full run of 0.3.0 (seed 1): Infinity from finite inputs */
 	{"simulate_mean_spend", NULL, 1, "SELECT persona.simulate_mean_spend(9007199254740993, 1e-5, 3.686, 6, -9223372036854775808) AS result"},
 	/* 0.4.0: masks on long and odd strings, data_quality on wild and private tables */

@@ -185,6 +185,8 @@ SELECT pg_temp.err($$SELECT persona.order_stats_merge(persona.order_stats_state(
 -- The layout of a state of one order of 10.5 on 2025-01-01 (day 9132 = 0x23ac) in UTC:
 SELECT persona.order_stats_state('2025-01-01 10:00+00', 10.5, 'UTC') AS state \gset
 SELECT :'state'::bytea AS state;
+-- the same in the dense form earlier builds wrote (flags 0, fixed-width fields)
+\set dense_state '\\x6f010055544300000023ac00000000000000010002cda0e098e8000002cda0e098e8000000000000019a280000000000019a28000023ac000100000000000000000000000000000000000000000000000000000000000001000023ac'
 SELECT persona.habits_state('2025-01-01 10:00+00', 'UTC') AS hstate \gset
 SELECT :'hstate'::bytea AS hstate;
 -- the same in the dense form earlier builds wrote (flags 0, the 32 counts in full)
@@ -216,9 +218,12 @@ SELECT pg_temp.err(format('SELECT persona.order_stats_merge(%L::bytea, NULL)', '
        pg_temp.err(format('SELECT persona.order_stats_merge(%L::bytea, %L::bytea)', :'state', '\x00')) AS one_byte_pair,
        pg_temp.err(format('SELECT persona.habits_merge(NULL, %L::bytea)', '\xdeadbeef')) AS garbage_habits_pair;
 -- Every truncation of a valid state is an error; so is a trailing byte.
-SELECT count(*) AS prefixes, count(*) FILTER (WHERE pg_temp.of(substr(:'state'::bytea, 1, n)) LIKE '22P03:%') AS rejected,
-       count(*) FILTER (WHERE pg_temp.hof(substr(:'hstate'::bytea, 1, n)) LIKE '22P03:%') AS rejected_habits
-FROM generate_series(0, length(:'hstate'::bytea) - 1) n WHERE n < length(:'state'::bytea);
+SELECT count(*) AS prefixes, count(*) FILTER (WHERE pg_temp.of(substr(:'state'::bytea, 1, n)) LIKE '22P03:%') AS rejected
+FROM generate_series(0, length(:'state'::bytea) - 1) n;
+SELECT count(*) AS dense_prefixes, count(*) FILTER (WHERE pg_temp.of(substr(:'dense_state'::bytea, 1, n)) LIKE '22P03:%') AS rejected
+FROM generate_series(0, length(:'dense_state'::bytea) - 1) n;
+SELECT count(*) AS habits_prefixes, count(*) FILTER (WHERE pg_temp.hof(substr(:'hstate'::bytea, 1, n)) LIKE '22P03:%') AS rejected
+FROM generate_series(0, length(:'hstate'::bytea) - 1) n;
 SELECT pg_temp.of(:'state'::bytea || '\x00') AS trailing, pg_temp.hof(:'hstate'::bytea || '\x00') AS trailing_habits;
 -- Every single-byte change is rejected or is another valid state (some
 -- with a later last day, which order_stats_of then refuses; in the habits
@@ -234,7 +239,8 @@ FROM (SELECT pg_temp.hof(set_byte(:'hstate'::bytea, n, v)) AS o
       FROM generate_series(0, length(:'hstate'::bytea) - 1) n, unnest('{0,1,127,128,255}'::int[]) v
       WHERE get_byte(:'hstate'::bytea, n) <> v) x
 GROUP BY 1 ORDER BY 1;
--- Named defects (offsets in the layout above: kind 0, version 1, flags 2,
+-- Named defects, in the dense form (read with the same checks as the compact
+-- one; offsets: kind 0, version 1, flags 2,
 -- zone 3..6, last_day 7, orders 11, first_at 19, last_at 27, spent 35,
 -- first-day spend 43, first day 51, dscale 55, NULL amounts 57, refunds 65,
 -- refunded 73, three side sums 81..83, purchase days 84, days 88).
@@ -242,39 +248,39 @@ CREATE FUNCTION pg_temp.dof(b bytea) RETURNS text LANGUAGE sql
 RETURN pg_temp.detail(format('SELECT persona.order_stats_of(%L::bytea, %L)', b, '2025-12-31'));
 CREATE FUNCTION pg_temp.dhof(b bytea) RETURNS text LANGUAGE sql
 RETURN pg_temp.detail(format('SELECT persona.habits_of(%L::bytea)', b));
-SELECT 'kind' AS defect, pg_temp.dof(pg_temp.set_bytes(:'state', 0, '68')) AS result
+SELECT 'kind' AS defect, pg_temp.dof(pg_temp.set_bytes(:'dense_state', 0, '68')) AS result
 UNION ALL SELECT 'habits state', pg_temp.dof(:'hstate')
 UNION ALL SELECT 'order_stats state to habits_of', pg_temp.dhof(:'state')
-UNION ALL SELECT 'version', pg_temp.dof(pg_temp.set_bytes(:'state', 1, '02'))
-UNION ALL SELECT 'flags (as_of)', pg_temp.dof(pg_temp.set_bytes(:'state', 2, '01'))
-UNION ALL SELECT 'zone not canonical', pg_temp.dof(pg_temp.set_bytes(:'state', 3, '757463'))
-UNION ALL SELECT 'zone unknown', pg_temp.dof(pg_temp.set_bytes(:'state', 3, '585858'))
-UNION ALL SELECT 'zone EST (a zone file, fixed UTC-5: accepted)', pg_temp.dof(pg_temp.set_bytes(:'state', 3, '455354'))
-UNION ALL SELECT 'zone unterminated', pg_temp.dof(pg_temp.set_bytes(:'state', 6, '41'))
-UNION ALL SELECT 'last day before last order', pg_temp.dof(pg_temp.set_bytes(:'state', 7, '00002000'))
-UNION ALL SELECT 'last day implausible', pg_temp.dof(pg_temp.set_bytes(:'state', 7, '7fffff00'))
-UNION ALL SELECT 'no last day', pg_temp.dof(pg_temp.set_bytes(:'state', 7, '80000000'))
-UNION ALL SELECT 'negative orders', pg_temp.dof(pg_temp.set_bytes(:'state', 11, 'ffffffffffffffff'))
-UNION ALL SELECT 'orders without days', pg_temp.dof(pg_temp.set_bytes(:'state', 84, '00000000'))
-UNION ALL SELECT 'more days than orders', pg_temp.dof(pg_temp.set_bytes(:'state', 84, '00000002') || '\x000023ac'::bytea)
-UNION ALL SELECT 'days not sorted', pg_temp.dof(pg_temp.set_bytes(pg_temp.set_bytes(:'state', 11, '0000000000000002'), 84, '00000002') || '\x000023aa'::bytea)
-UNION ALL SELECT 'days repeated', pg_temp.dof(pg_temp.set_bytes(pg_temp.set_bytes(:'state', 11, '0000000000000002'), 84, '00000002') || '\x000023ac'::bytea)
-UNION ALL SELECT 'first day not first', pg_temp.dof(pg_temp.set_bytes(:'state', 51, '000023aa'))
-UNION ALL SELECT 'first order off its day', pg_temp.dof(pg_temp.set_bytes(:'state', 19, '0000000000000000'))
-UNION ALL SELECT 'first after last', pg_temp.dof(pg_temp.set_bytes(:'state', 27, '0000000000000000'))
-UNION ALL SELECT 'infinite first order', pg_temp.dof(pg_temp.set_bytes(:'state', 19, '8000000000000000'))
-UNION ALL SELECT 'negative spend', pg_temp.dof(pg_temp.set_bytes(:'state', 35, 'fffffffffffffc18'))
-UNION ALL SELECT 'first-day spend above spend', pg_temp.dof(pg_temp.set_bytes(:'state', 43, '00000000001e8480'))
-UNION ALL SELECT 'dscale out of range', pg_temp.dof(pg_temp.set_bytes(:'state', 55, '0009'))
-UNION ALL SELECT 'sum finer than dscale', pg_temp.dof(pg_temp.set_bytes(pg_temp.set_bytes(:'state', 35, '0000000000019a29'), 43, '0000000000019a29'))
-UNION ALL SELECT 'NULL amounts above orders', pg_temp.dof(pg_temp.set_bytes(:'state', 57, '0000000000000005'))
-UNION ALL SELECT 'refunds without amount', pg_temp.dof(pg_temp.set_bytes(:'state', 65, '0000000000000001'))
-UNION ALL SELECT 'positive refunded', pg_temp.dof(pg_temp.set_bytes(:'state', 73, '00000000000003e8'))
-UNION ALL SELECT 'side sum marker', pg_temp.dof(pg_temp.set_bytes(:'state', 81, '07'))
-UNION ALL SELECT 'side sum NaN', pg_temp.dof(overlay(:'state'::bytea PLACING '\x014e614e00'::bytea FROM 82 FOR 1))
-UNION ALL SELECT 'side sum not a number', pg_temp.dof(overlay(:'state'::bytea PLACING '\x01312e00'::bytea FROM 82 FOR 1))
-UNION ALL SELECT 'side sum negative spend', pg_temp.dof(overlay(:'state'::bytea PLACING '\x012d353000'::bytea FROM 82 FOR 1))
-UNION ALL SELECT 'side sum valid', pg_temp.dof(overlay(:'state'::bytea PLACING '\x013500'::bytea FROM 82 FOR 1))
+UNION ALL SELECT 'version', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 1, '02'))
+UNION ALL SELECT 'flags (as_of)', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 2, '01'))
+UNION ALL SELECT 'zone not canonical', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 3, '757463'))
+UNION ALL SELECT 'zone unknown', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 3, '585858'))
+UNION ALL SELECT 'zone EST (a zone file, fixed UTC-5: accepted)', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 3, '455354'))
+UNION ALL SELECT 'zone unterminated', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 6, '41'))
+UNION ALL SELECT 'last day before last order', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 7, '00002000'))
+UNION ALL SELECT 'last day implausible', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 7, '7fffff00'))
+UNION ALL SELECT 'no last day', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 7, '80000000'))
+UNION ALL SELECT 'negative orders', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 11, 'ffffffffffffffff'))
+UNION ALL SELECT 'orders without days', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 84, '00000000'))
+UNION ALL SELECT 'more days than orders', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 84, '00000002') || '\x000023ac'::bytea)
+UNION ALL SELECT 'days not sorted', pg_temp.dof(pg_temp.set_bytes(pg_temp.set_bytes(:'dense_state', 11, '0000000000000002'), 84, '00000002') || '\x000023aa'::bytea)
+UNION ALL SELECT 'days repeated', pg_temp.dof(pg_temp.set_bytes(pg_temp.set_bytes(:'dense_state', 11, '0000000000000002'), 84, '00000002') || '\x000023ac'::bytea)
+UNION ALL SELECT 'first day not first', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 51, '000023aa'))
+UNION ALL SELECT 'first order off its day', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 19, '0000000000000000'))
+UNION ALL SELECT 'first after last', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 27, '0000000000000000'))
+UNION ALL SELECT 'infinite first order', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 19, '8000000000000000'))
+UNION ALL SELECT 'negative spend', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 35, 'fffffffffffffc18'))
+UNION ALL SELECT 'first-day spend above spend', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 43, '00000000001e8480'))
+UNION ALL SELECT 'dscale out of range', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 55, '0009'))
+UNION ALL SELECT 'sum finer than dscale', pg_temp.dof(pg_temp.set_bytes(pg_temp.set_bytes(:'dense_state', 35, '0000000000019a29'), 43, '0000000000019a29'))
+UNION ALL SELECT 'NULL amounts above orders', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 57, '0000000000000005'))
+UNION ALL SELECT 'refunds without amount', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 65, '0000000000000001'))
+UNION ALL SELECT 'positive refunded', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 73, '00000000000003e8'))
+UNION ALL SELECT 'side sum marker', pg_temp.dof(pg_temp.set_bytes(:'dense_state', 81, '07'))
+UNION ALL SELECT 'side sum NaN', pg_temp.dof(overlay(:'dense_state'::bytea PLACING '\x014e614e00'::bytea FROM 82 FOR 1))
+UNION ALL SELECT 'side sum not a number', pg_temp.dof(overlay(:'dense_state'::bytea PLACING '\x01312e00'::bytea FROM 82 FOR 1))
+UNION ALL SELECT 'side sum negative spend', pg_temp.dof(overlay(:'dense_state'::bytea PLACING '\x012d353000'::bytea FROM 82 FOR 1))
+UNION ALL SELECT 'side sum valid', pg_temp.dof(overlay(:'dense_state'::bytea PLACING '\x013500'::bytea FROM 82 FOR 1))
 -- habits (offsets: mask 7..10, the Wednesday count 11, the hour-10 count 12, midnight 13)
 UNION ALL SELECT 'habits mask beyond 31 bits', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 7, '80'))
 UNION ALL SELECT 'habits count beyond int32', pg_temp.dhof(overlay(:'hstate'::bytea PLACING '\xffffffff0f'::bytea FROM 12 FOR 1))
@@ -285,17 +291,38 @@ UNION ALL SELECT 'habits weekday and hour disagree', pg_temp.dhof(pg_temp.set_by
 UNION ALL SELECT 'habits midnight above hour 0', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 13, '01'))
 UNION ALL SELECT 'habits flags', pg_temp.dhof(pg_temp.set_bytes(:'hstate', 2, '02'))
 UNION ALL SELECT 'habits dense (earlier builds) negative', pg_temp.dhof(pg_temp.set_bytes(:'dense_hstate', 7, 'ffffffff'));
+-- Defects of the compact form (offsets: flags 2, orders 11, first order
+-- 12..19, span to the last 20, spend 21..23, first-day spend 24..26, dscale
+-- 27, three counts 28..30, side sums 31..33, purchase days 34, the first
+-- day 35..37; a second order two days later adds a step of 2 at the end).
+SELECT persona.order_stats_state(t, 10.5, 'UTC') AS state2
+FROM (VALUES ('2025-01-01 10:00+00'::timestamptz), ('2025-01-03 09:00+00')) v(t) \gset
+SELECT 'compact: a number not in its shortest form' AS defect, pg_temp.dof(overlay(:'state'::bytea PLACING '\x8100'::bytea FROM 12 FOR 1)) AS result
+UNION ALL SELECT 'compact: a number beyond 64 bits', pg_temp.dof(overlay(:'state'::bytea PLACING '\xffffffffffffffffff02'::bytea FROM 12 FOR 1))
+UNION ALL SELECT 'compact: orders beyond int64', pg_temp.dof(overlay(:'state'::bytea PLACING '\xffffffffffffffffff01'::bytea FROM 12 FOR 1))
+UNION ALL SELECT 'compact: last order beyond any timestamp', pg_temp.dof(overlay(:'state'::bytea PLACING '\xffffffffffffffff7f'::bytea FROM 21 FOR 1))
+UNION ALL SELECT 'compact: dscale out of range', pg_temp.dof(pg_temp.set_bytes(:'state', 27, '09'))
+UNION ALL SELECT 'compact: spend finer than dscale', pg_temp.dof(pg_temp.set_bytes(pg_temp.set_bytes(:'state', 21, 'a9'), 24, 'a9'))
+UNION ALL SELECT 'compact: first day beyond int32', pg_temp.dof(overlay(:'state'::bytea PLACING '\x8080808040'::bytea FROM 36 FOR 3))
+UNION ALL SELECT 'compact: two days, the second a step of 0', pg_temp.dof(pg_temp.set_bytes(:'state2', length(:'state2'::bytea) - 1, '00'))
+UNION ALL SELECT 'compact: two days, a step beyond int32 days', pg_temp.dof(overlay(:'state2'::bytea PLACING '\xffffffff07'::bytea FROM length(:'state2'::bytea) FOR 1))
+UNION ALL SELECT 'compact: two days, valid', pg_temp.dof(:'state2')
+UNION ALL SELECT 'compact: flags with as_of', pg_temp.dof(pg_temp.set_bytes(:'state', 2, '03'))
+UNION ALL SELECT 'compact: flags unknown', pg_temp.dof(pg_temp.set_bytes(:'state', 2, '06'));
+-- A dense state reads as the compact one of the same orders, and merges into it.
+SELECT persona.order_stats_of(:'dense_state', '2025-12-31')::text = persona.order_stats_of(:'state', '2025-12-31')::text AS dense_stats_read_the_same,
+       persona.order_stats_merge(:'dense_state'::bytea, NULL) = :'state'::bytea AS dense_stats_merged_into_compact;
 -- A dense state reads as the compact one of the same orders, and merges into it.
 SELECT persona.habits_of(:'dense_hstate')::text
        = persona.habits_of(:'hstate')::text AS dense_reads_the_same,
        persona.habits_merge(:'dense_hstate'::bytea, NULL)
        = :'hstate'::bytea AS merged_into_compact;
 -- A crafted count that is valid alone but overflows when merged.
-SELECT pg_temp.of(pg_temp.set_bytes(:'state', 11, '4000000000000000')) AS huge_count_alone,
+SELECT pg_temp.of(pg_temp.set_bytes(:'dense_state', 11, '4000000000000000')) AS huge_count_alone,
        pg_temp.err(format('SELECT persona.order_stats_merge(s) FROM (VALUES (%L::bytea), (%L::bytea)) v(s)',
-                          pg_temp.set_bytes(:'state', 11, '4000000000000000'), pg_temp.set_bytes(:'state', 11, '4000000000000000'))) AS huge_counts_merged;
+                          pg_temp.set_bytes(:'dense_state', 11, '4000000000000000'), pg_temp.set_bytes(:'dense_state', 11, '4000000000000000'))) AS huge_counts_merged;
 \set VERBOSITY default
-SELECT persona.order_stats_of(pg_temp.set_bytes(:'state', 84, '00000000'), '2025-12-31');
+SELECT persona.order_stats_of(pg_temp.set_bytes(:'dense_state', 84, '00000000'), '2025-12-31');
 SELECT persona.habits_merge(s) FROM (VALUES (:'state'::bytea)) v(s);
 
 DROP TABLE so, reference, batch_states, profile, refresh_check, big, big_serial, big_states;
