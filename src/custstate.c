@@ -495,9 +495,8 @@ compact_day(StateReader *r, const int32 *days, int i)
 			persona_bad_state(r, "A number is beyond the range of its field.");
 		return (int32) first;
 	}
+	/* (a step of 0 is the caller's "not sorted and distinct") */
 	day = (int32) state_get_varint_max(r, PG_INT32_MAX);
-	if (day == 0)
-		persona_bad_state(r, "Its purchase days are not sorted and distinct.");
 	if (pg_add_s32_overflow(days[i - 1], day, &day))
 		persona_bad_state(r, "A number is beyond the range of its field.");
 	return day;
