@@ -2698,6 +2698,11 @@ AS 'MODULE_PATHNAME', 'weighted_percentile_cont' LANGUAGE C IMMUTABLE PARALLEL S
 COMMENT ON FUNCTION persona.weighted_percentile_cont(float8[], float8[]) IS
   'percentile_cont(fractions) WITHIN GROUP (ORDER BY value) over (value, count) rows, each value counted count times';
 
+CREATE FUNCTION persona.history_rows_at(rows float8[], as_of date) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'history_rows_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION persona.history_rows_at(float8[], date) IS
+  'A profile''s purchase-history rows (x, t_x in weeks, first order day as days since 2000-01-01, count) as the BG/NBD rows (x, t_x, T, count) of an as-of day: T = (as_of - first order day) / 7, customers whose first order is not before as_of left out; NULL when none is left';
+
 CREATE FUNCTION persona.pareto_from_rows(rows float8[], top_share float8 DEFAULT 0.2, revenue_share float8 DEFAULT 0.8)
 RETURNS persona.pareto_summary
 AS 'MODULE_PATHNAME', 'pareto_from_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -3140,27 +3145,31 @@ COMMENT ON FUNCTION persona.profile_globals_sql(persona.profiles, text, text, bo
 
 -- The weighted rows of a materialized profile's global parts, kept in its
 -- globals row: (last order day as days since 2000-01-01), (orders),
--- (revenue), (x, t_x, T in weeks) and (x, mean repeat spend), each with a
--- count.  This is the SQL of one row of those rows' changes from src, a
--- relation of state columns and a weight column w: the state table with w
--- = 1 (every customer), or a changed customer's old values with w = -1
--- and new values with w = 1.  Its keys are what profile_globals_sql feeds
+-- (revenue), (x, t_x in weeks, first order day as days since 2000-01-01)
+-- and (x, mean repeat spend), each with a count.  No key depends on the
+-- as-of day (recency and T are taken from the day when the rows are read:
+-- rfm_breaks_from_rows, history_rows_at), so a refresh on a later day
+-- merges the changed customers' rows as one on the same day does.  This
+-- is the SQL of one row of those rows' changes from src, a relation of
+-- state columns and a weight column w: the state table with w = 1 (every
+-- customer), or a changed customer's old values with w = -1 and new
+-- values with w = 1.  Its keys give the values profile_globals_sql feeds
 -- the aggregates, so the globals computed from the rows are the same.
-CREATE FUNCTION persona.profile_rows_sql(p persona.profiles, src text, as_of_sql text) RETURNS text
+CREATE FUNCTION persona.profile_rows_sql(p persona.profiles, src text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN format($q$SELECT persona.weighted_rows_agg((s.last_order_on - DATE '2000-01-01')::float8, s.w) AS r_rows,
        persona.weighted_rows_agg(s.orders::float8, s.w) AS f_rows,
        persona.weighted_rows_agg(persona.numeric_to_float8(s.revenue), s.w) FILTER (WHERE s.revenue IS NOT NULL) AS m_rows,
        persona.weighted_rows_agg((s.purchase_days - 1)::float8, (s.last_order_on - s.first_order_on) / 7::float8,
-                                 (%2$s - s.first_order_on) / 7::float8, s.w)
-           FILTER (WHERE %3$s AND s.first_order_on < %2$s) AS bgnbd_rows,
+                                 (s.first_order_on - DATE '2000-01-01')::float8, s.w)
+           FILTER (WHERE %2$s) AS history_rows,
        persona.weighted_rows_agg((s.purchase_days - 1)::float8, persona.numeric_to_float8(s.repeat_revenue) / nullif(s.purchase_days - 1, 0), s.w)
-           FILTER (WHERE %3$s AND s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma_rows
-FROM %1$s s WHERE s.orders > 0$q$, src, as_of_sql,
+           FILTER (WHERE %2$s AND s.purchase_days > 1 AND s.repeat_revenue > 0) AS gamma_gamma_rows
+FROM %1$s s WHERE s.orders > 0$q$, src,
     -- without the models part no fit reads them
     CASE WHEN 'models' = ANY (p.parts) THEN 'true' ELSE 'false' END);
-COMMENT ON FUNCTION persona.profile_rows_sql(persona.profiles, text, text) IS
-  'SQL of one row of weighted-row changes (r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows) from state rows with a weight column w';
+COMMENT ON FUNCTION persona.profile_rows_sql(persona.profiles, text) IS
+  'SQL of one row of weighted-row changes (r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows) from state rows with a weight column w';
 
 -- The globals row of a materialized profile from its weighted rows: rows_sql
 -- is the SQL of one row with the five rows columns.  The same cut points,
@@ -3174,11 +3183,11 @@ RETURN format($q$SELECT a.as_of, %2$L::text AS time_zone, %3$L::text AS language
             FROM generate_subscripts(w.r_rows, 1) i),
            w.f_rows, w.m_rows, %4$s) AS breaks,
        t.tiers[1] AS gold_min, t.tiers[2] AS diamond_min, %5$s,
-       w.r_rows, w.f_rows, w.m_rows, w.bgnbd_rows, w.gamma_gamma_rows
+       w.r_rows, w.f_rows, w.m_rows, w.history_rows, w.gamma_gamma_rows
 FROM (SELECT %6$s AS as_of) a, (%1$s OFFSET 0) w,
      LATERAL (SELECT persona.weighted_percentile_cont(w.m_rows, ARRAY[0.80, 0.95]) AS tiers) t$q$,
     rows_sql, p.time_zone, p.language, p.bins,
-    CASE WHEN models THEN format('persona.bgnbd_fit_rows(w.bgnbd_rows, 0, %s) AS bgnbd, persona.gamma_gamma_fit_rows(w.gamma_gamma_rows, 0, %s) AS gamma_gamma',
+    CASE WHEN models THEN format('persona.bgnbd_fit_rows(persona.history_rows_at(w.history_rows, a.as_of), 0, %s) AS bgnbd, persona.gamma_gamma_fit_rows(w.gamma_gamma_rows, 0, %s) AS gamma_gamma',
                CASE WHEN start_sql IS NULL THEN 'NULL::persona.bgnbd' ELSE format('(SELECT st.bgnbd FROM %s st)', start_sql) END,
                CASE WHEN start_sql IS NULL THEN 'NULL::persona.gamma_gamma' ELSE format('(SELECT st.gamma_gamma FROM %s st)', start_sql) END)
          ELSE 'NULL::persona.bgnbd AS bgnbd, NULL::persona.gamma_gamma AS gamma_gamma' END,
@@ -3561,7 +3570,7 @@ DECLARE
     storage text := CASE WHEN (SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression')
                          THEN 'SET STORAGE EXTENDED, ALTER COLUMN %2$I SET COMPRESSION lz4' ELSE 'SET STORAGE EXTERNAL' END;
 BEGIN
-    FOREACH col IN ARRAY ARRAY['r_rows', 'f_rows', 'm_rows', 'bgnbd_rows', 'gamma_gamma_rows'] LOOP
+    FOREACH col IN ARRAY ARRAY['r_rows', 'f_rows', 'm_rows', 'history_rows', 'gamma_gamma_rows'] LOOP
         EXECUTE format('ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS %2$I float8[], ALTER COLUMN %2$I ' || storage,
                        persona.profile_rel(p, '__globals'), col);
     END LOOP;
@@ -3569,7 +3578,7 @@ BEGIN
     EXECUTE format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS tally_digest text', persona.profile_rel(p, '__globals'));
 END $$;
 COMMENT ON FUNCTION persona.profile_rows_columns(persona.profiles) IS
-  'Add the weighted-rows columns (r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows) and tally_digest to a materialized profile''s globals table';
+  'Add the weighted-rows columns (r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows) and tally_digest to a materialized profile''s globals table';
 
 -- SQL of one row of weighted rows: base (SQL of a row with the rows
 -- columns, e.g. the previous globals row; NULL: none) plus changes_sql.
@@ -3578,10 +3587,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN format($q$SELECT persona.weighted_rows(b.r_rows, c.r_rows) AS r_rows,
        persona.weighted_rows(b.f_rows, c.f_rows) AS f_rows,
        persona.weighted_rows(b.m_rows, c.m_rows) AS m_rows,
-       persona.weighted_rows(b.bgnbd_rows, c.bgnbd_rows) AS bgnbd_rows,
+       persona.weighted_rows(b.history_rows, c.history_rows) AS history_rows,
        persona.weighted_rows(b.gamma_gamma_rows, c.gamma_gamma_rows) AS gamma_gamma_rows
 FROM (%s) c, %s b$q$, changes_sql,
-    coalesce(base, '(SELECT NULL::float8[] AS r_rows, NULL::float8[] AS f_rows, NULL::float8[] AS m_rows, NULL::float8[] AS bgnbd_rows, NULL::float8[] AS gamma_gamma_rows)'));
+    coalesce(base, '(SELECT NULL::float8[] AS r_rows, NULL::float8[] AS f_rows, NULL::float8[] AS m_rows, NULL::float8[] AS history_rows, NULL::float8[] AS gamma_gamma_rows)'));
 COMMENT ON FUNCTION persona.profile_rows_merge_sql(text, text) IS
   'SQL of one row of weighted rows: a base row''s rows (NULL: none) with changes merged';
 
@@ -3845,6 +3854,13 @@ BEGIN
         IF p.incremental THEN
             EXECUTE format('ALTER TABLE %s SET (fillfactor = 85)', persona.profile_rel(p, '__state'));
         END IF;
+    ELSIF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = persona.profile_rel(p, '__globals')::regclass
+                                                   AND a.attname = 'history_rows' AND NOT a.attisdropped) THEN
+        -- an earlier build kept the BG/NBD rows of one day: the next refresh
+        -- is a full one, which computes the purchase histories
+        EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS bgnbd_rows', persona.profile_rel(p, '__globals'));
+        PERFORM persona.profile_rows_columns(p);
+        EXECUTE format('UPDATE %s SET needs_full = true', persona.profile_rel(p, '__globals'));
     END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part NOT IN ('segments', 'lifecycle', 'pareto');
@@ -4226,7 +4242,7 @@ CREATE FUNCTION persona.profile_write_globals(p persona.profiles, day_sql text, 
 RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     globals_rel text := persona.profile_rel(p, '__globals');
-    cols text := 'as_of, time_zone, language, breaks, gold_min, diamond_min, bgnbd, gamma_gamma, r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows';
+    cols text := 'as_of, time_zone, language, breaks, gold_min, diamond_min, bgnbd, gamma_gamma, r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows';
     rows_sql text;
     start_sql text;
     fit boolean;
@@ -4234,12 +4250,12 @@ DECLARE
     spend_q float8;
 BEGIN
     IF merge_rows THEN
-        rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.bgnbd_rows, g.gamma_gamma_rows)',
-                                                   persona.profile_rows_sql(p, changes_sql, day_sql));
+        rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.history_rows, g.gamma_gamma_rows)',
+                                                   persona.profile_rows_sql(p, changes_sql));
         start_sql := '(SELECT g.bgnbd, g.gamma_gamma)';
     ELSE
         rows_sql := persona.profile_rows_merge_sql(NULL, persona.profile_rows_sql(p,
-            format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')), day_sql));
+            format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state'))));
         IF warm THEN
             -- the previous fits as literals: the row is replaced
             EXECUTE format('SELECT format(''(SELECT %%L::persona.bgnbd AS bgnbd, %%L::persona.gamma_gamma AS gamma_gamma)'', bgnbd, gamma_gamma) FROM %s',
@@ -4347,6 +4363,7 @@ DECLARE
     state_names text[];
     orders_waiting boolean;
     merge_rows boolean := false;
+    same_day boolean := false;
     old_breaks persona.rfm_breaks;
     tally_delta boolean := false;
     cuts_moved boolean;
@@ -4432,11 +4449,13 @@ BEGIN
     ELSE
         -- The changed customers' values before and after this refresh: the
         -- old ones leave the globals' weighted rows and the tallies, the new
-        -- ones come in, unless the day moved (T of every customer moved with
-        -- it).  (The globals row says which day its rows are of: the
-        -- registry row was read before the lock.)
-        EXECUTE format('SELECT r_rows IS NOT NULL AND as_of = %s FROM %s', day_sql, globals_rel) INTO merge_rows;
+        -- ones come in.  The rows hold no day, so a later day merges them
+        -- too; the tallies are corrected on the same day only (a later day
+        -- moves customers between lifecycle stages).  (The globals row says
+        -- which day it is of: the registry row was read before the lock.)
+        EXECUTE format('SELECT r_rows IS NOT NULL AND as_of <= %1$s, as_of = %1$s FROM %2$s', day_sql, globals_rel) INTO merge_rows, same_day;
         merge_rows := coalesce(merge_rows, false);
+        same_day := coalesce(same_day, false);
         PERFORM persona.profile_drop_temp(ARRAY['persona_profile_old', 'persona_profile_new_values', 'persona_profile_crossing']);
         EXECUTE format('CREATE TEMP TABLE persona_profile_old ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
         EXECUTE format('CREATE TEMP TABLE persona_profile_new_values ON COMMIT DROP AS SELECT %s FROM %s s WITH NO DATA', value_cols, state_rel);
@@ -4494,7 +4513,7 @@ BEGIN
     ELSE
     -- globals from the per-customer rows
     step := clock_timestamp();
-    IF merge_rows THEN
+    IF merge_rows AND same_day THEN
         -- the tallies are corrected when what they were computed with is unchanged
         EXECUTE format('SELECT breaks FROM %s', globals_rel) INTO old_breaks;
         tally_delta := tallies_same AND old_breaks IS NOT NULL;

@@ -22,6 +22,7 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(weighted_rows_merge);
@@ -464,6 +465,60 @@ weighted_percentile_cont(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(construct_md_array(out, frnull, 1, dims, lbs, FLOAT8OID, sizeof(double),
 												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	}
+}
+
+PG_FUNCTION_INFO_V1(history_rows_at);
+
+/*
+ * history_rows_at(rows float8[][], as_of date): a profile's purchase
+ * histories (x, t_x in weeks, first order day as days since 2000-01-01,
+ * count), which no day they are read on changes, as the BG/NBD rows of
+ * as_of: (x, t_x, T, count) with T = (as_of - first order day) / 7 weeks,
+ * what (as_of - first_order_on) / 7::float8 gives; customers whose first
+ * order is not before as_of have no calibration period and are left out.
+ * In key order: among rows of one (x, t_x) a later first day is a smaller
+ * T, so each such run is read backwards.  NULL when no row is left.
+ */
+Datum
+history_rows_at(PG_FUNCTION_ARGS)
+{
+	WeightedRows h = wrows_read(PG_GETARG_ARRAYTYPE_P(0), 4, true, "purchase-history rows");
+	DateADT		as_of = PG_GETARG_DATEADT(1);
+	double	   *out;
+	int64		n = 0;
+
+	if (DATE_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the as-of day of purchase-history rows must be a finite date")));
+	if (h.n == 0)
+		PG_RETURN_NULL();
+	out = palloc_extended(h.n * 4 * sizeof(double), MCXT_ALLOC_HUGE);
+	for (int64 start = 0, end; start < h.n; start = end)
+	{
+		/* the run of rows with this row's x and t_x */
+		for (end = start + 1; end < h.n && wrow_keys_cmp(h.v + start * 4, h.v + end * 4, 2) == 0; end++)
+			PERSONA_CHECK_INTERRUPTS_EVERY(end, 16);
+		for (int64 i = end - 1; i >= start; i--)
+		{
+			const double *row = h.v + i * 4;
+			double	   *o = out + n * 4;
+
+			/* days of the date type: whole, within its range (so the difference below is exact) */
+			if (row[2] != rint(row[2]) || fabs(row[2]) > (double) PG_INT32_MAX)
+				invalid_rows("purchase-history rows", psprintf("First order day %g; it must be a whole number of days since 2000-01-01.", row[2]), i);
+			if (!(row[2] < (double) as_of))
+				continue;
+			o[0] = row[0];
+			o[1] = row[1];
+			o[2] = ((double) as_of - row[2]) / 7.0;
+			o[3] = row[3];
+			n++;
+		}
+	}
+	if (n == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_ARRAYTYPE_P(wrows_array(out, n, 4));
 }
 
 /*

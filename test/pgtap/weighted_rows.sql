@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(46);
+SELECT plan(52);
 SELECT setseed(0.42);
 
 -- 4,000 customers with ties in every dimension and some without amounts
@@ -138,6 +138,28 @@ SELECT is(ARRAY(SELECT float8send(persona.numeric_to_float8(v)) FROM unnest(ARRA
           'numeric_to_float8 at 2^53 units, beyond it, more decimals, tiny, huge, NaN and infinities: the same bits as numeric::float8');
 SELECT is(persona.numeric_to_float8(NULL), NULL, 'numeric_to_float8(NULL) is NULL');
 SELECT is(persona.numeric_to_float8(12.5::numeric(20,6)), 12.5::float8, 'a numeric of a wider scale (12.500000)');
+
+-- purchase histories (x, t_x, first order day, count) as the BG/NBD rows of a day
+CREATE TEMP TABLE hist AS
+SELECT x, CASE WHEN x = 0 THEN 0 ELSE (1 + floor(random() * least(30, DATE '2024-12-30' - first_on)))::float8 / 7 END AS t_x, first_on
+FROM (SELECT floor(random() * 6)::float8 AS x, DATE '2024-01-01' + floor(random() * 360)::int AS first_on
+      FROM generate_series(1, 3000)) g;
+SELECT is(persona.history_rows_at(persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[x, t_x, (first_on - DATE '2000-01-01')::float8, 1]) FROM hist)),
+                                  DATE '2024-12-31'),
+          persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[x, t_x, (DATE '2024-12-31' - first_on) / 7::float8, 1]) FROM hist
+                                       WHERE first_on < DATE '2024-12-31')),
+          'history rows at a day: T as (as_of - first_order_on) / 7::float8 gives it, bit for bit, in key order, only first orders before the day');
+SELECT is((SELECT persona.bgnbd_fit_rows(persona.history_rows_at(persona.weighted_rows(NULL,
+               (SELECT array_agg(ARRAY[x, t_x, (first_on - DATE '2000-01-01')::float8, 1]) FROM hist)), DATE '2025-02-01'))::text),
+          (SELECT persona.bgnbd_fit(x, t_x, (DATE '2025-02-01' - first_on) / 7::float8)::text FROM hist),
+          'their fit is the fit over the customers');
+SELECT is(persona.history_rows_at('{{1,0,9000,2}}', DATE '2000-01-01' + 9000), NULL, 'no first order before the day: NULL');
+SELECT is(persona.history_rows_at('{{1,0,9000,2},{1,0,9007,1}}', DATE '2000-01-01' + 9014), '{{1,0,1,1},{1,0,2,2}}'::float8[],
+          'a later first day is a smaller T: the rows of one (x, t_x) come in reverse');
+SELECT throws_ok($$SELECT persona.history_rows_at('{{1,0,9000.5,1}}', DATE '2025-01-01')$$, '22023', 'invalid purchase-history rows',
+                 'a first order day that is not a whole number of days');
+SELECT throws_ok($$SELECT persona.history_rows_at('{{1,0,9000,1}}', 'infinity')$$, '22023',
+                 'the as-of day of purchase-history rows must be a finite date', 'an infinite as-of day');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -203,7 +203,7 @@ CREATE TEMP TABLE inc_rows AS SELECT * FROM bi.inc_customers;
 CREATE TEMP TABLE inc_segments AS SELECT * FROM bi.inc_segments;
 CREATE TEMP TABLE inc_lifecycle AS SELECT * FROM bi.inc_lifecycle;
 CREATE TEMP TABLE inc_pareto AS SELECT * FROM bi.inc_pareto;
-CREATE TEMP TABLE inc_globals AS SELECT breaks::text, gold_min, diamond_min, r_rows, f_rows, m_rows, bgnbd_rows, gamma_gamma_rows FROM bi.inc__globals;
+CREATE TEMP TABLE inc_globals AS SELECT breaks::text, gold_min, diamond_min, r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows FROM bi.inc__globals;
 SELECT refresh, customers, changed FROM persona.refresh_profile('inc', incremental => false);
 SELECT (SELECT count(*) FROM (SELECT * FROM inc_rows EXCEPT SELECT * FROM bi.inc_customers) d) AS incremental_not_full,
        (SELECT count(*) FROM (SELECT * FROM bi.inc_customers EXCEPT SELECT * FROM inc_rows) d) AS full_not_incremental,
@@ -212,7 +212,7 @@ SELECT (SELECT count(*) FROM (SELECT * FROM inc_rows EXCEPT SELECT * FROM bi.inc
 SELECT (SELECT count(*) FROM (SELECT * FROM inc_lifecycle EXCEPT SELECT * FROM bi.inc_lifecycle) d) AS lifecycle_differ,
        (SELECT count(*) FROM (SELECT * FROM inc_pareto EXCEPT SELECT * FROM bi.inc_pareto) d) AS pareto_differ,
        (SELECT count(*) FROM (SELECT * FROM inc_globals EXCEPT SELECT breaks::text, gold_min, diamond_min, r_rows, f_rows, m_rows,
-                                                               bgnbd_rows, gamma_gamma_rows FROM bi.inc__globals) d) AS globals_differ;
+                                                               history_rows, gamma_gamma_rows FROM bi.inc__globals) d) AS globals_differ;
 SELECT customer_id, orders, revenue, last_order_on FROM bi.inc_customers WHERE customer_id IN ('c010', 'c999') ORDER BY 1;
 -- a customer whose every order is deleted leaves the profile, its cut points and tallies
 DELETE FROM shop_orders WHERE customer = 'c999';
