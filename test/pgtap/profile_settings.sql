@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(44);
+SELECT plan(45);
 SELECT setseed(0.3);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust int, at timestamp, amount numeric(10,2));
@@ -192,6 +192,15 @@ CREATE TEMP TABLE report_german AS SELECT persona.profile_report('inc') AS r;
 RESET DateStyle;
 SELECT is((SELECT r FROM report_german), persona.profile_report('inc'), 'the report reads the same under DateStyle German');
 SELECT is(pg_temp.diff_all('ref', false), 0::bigint, 'created and refreshed under other DateStyles: the same rows');
+
+-- the settings a refresh changes for a step (the tallies' parallel costs, the quality check's
+-- work_mem, the time zone) are the session's again afterwards
+SET parallel_tuple_cost = 0.25;
+SET work_mem = '7MB';
+SET TimeZone = 'America/New_York';
+SELECT persona.refresh_profile('inc', incremental => false) \g /dev/null
+SELECT is(ARRAY[current_setting('parallel_tuple_cost'), current_setting('parallel_setup_cost'), current_setting('work_mem'), current_setting('TimeZone')],
+          ARRAY['0.25', '1000', '7MB', 'America/New_York'], 'a refresh leaves the session''s settings as they were');
 
 SELECT * FROM finish();
 ROLLBACK;
