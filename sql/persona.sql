@@ -4262,14 +4262,24 @@ DECLARE
     fit boolean;
     merge_rows boolean := changes_sql IS NOT NULL;
     spend_q float8;
+    -- every customer's rows (not merging)
+    r_rows float8[];
+    f_rows float8[];
+    m_rows float8[];
+    history_rows float8[];
+    gamma_gamma_rows float8[];
 BEGIN
     IF merge_rows THEN
         rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.history_rows, g.gamma_gamma_rows)',
                                                    persona.profile_rows_sql(p, changes_sql));
         start_sql := '(SELECT g.bgnbd, g.gamma_gamma)';
     ELSE
-        rows_sql := persona.profile_rows_merge_sql(NULL, persona.profile_rows_sql(p,
-            format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state'))));
+        -- The rows of every state row, by a query of their own: parallel
+        -- workers aggregate their shares (an INSERT's query would run in
+        -- one process), 0.98 -> 0.67 s for 1M customers.
+        EXECUTE persona.profile_rows_sql(p, format('(SELECT s.*, 1 AS w FROM %s s)', persona.profile_rel(p, '__state')))
+            INTO r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows;
+        rows_sql := persona.profile_rows_merge_sql(NULL, 'SELECT $1 AS r_rows, $2 AS f_rows, $3 AS m_rows, $4 AS history_rows, $5 AS gamma_gamma_rows');
         IF warm THEN
             -- the previous fits as literals: the row is replaced
             EXECUTE format('SELECT format(''(SELECT %%L::persona.bgnbd AS bgnbd, %%L::persona.gamma_gamma AS gamma_gamma)'', bgnbd, gamma_gamma) FROM %s',
@@ -4284,7 +4294,8 @@ BEGIN
             ELSE
                 EXECUTE format('DELETE FROM %s', globals_rel);
                 EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, cols,
-                               persona.profile_globals_rows_sql(p, rows_sql, day_sql, fit, start_sql));
+                               persona.profile_globals_rows_sql(p, rows_sql, day_sql, fit, start_sql))
+                    USING r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows;
             END IF;
             EXECUTE format('SELECT (gamma_gamma).q FROM %s', globals_rel) INTO spend_q;
             IF spend_q <= 1 THEN

@@ -534,6 +534,7 @@ typedef struct WRowsAgg
 	int			width;
 	int64		n;
 	int64		cap;			/* rows allocated */
+	bool		normal;			/* keys strictly ascending (a partial state as sent) */
 	double	   *v;
 } WRowsAgg;
 
@@ -604,7 +605,44 @@ weighted_rows_agg_transfn(PG_FUNCTION_ARGS)
 			invalid_rows("weighted row changes", "Values must be finite.", st->n);
 	}
 	st->n++;
+	st->normal = false;
 	PG_RETURN_POINTER(st);
+}
+
+/*
+ * Two states whose keys ascend, merged into a (one pass, equal keys
+ * combined): the partial states of parallel workers come sorted, so the
+ * leader merges them instead of sorting every row again.
+ */
+static WRowsAgg *
+wagg_merge(MemoryContext ctx, WRowsAgg *a, const WRowsAgg *b)
+{
+	int			width = a->width;
+	int64		i = 0,
+				j = 0,
+				n = 0;
+	int64		cap = a->n + b->n;
+	double	   *v = MemoryContextAllocExtended(ctx, cap * width * sizeof(double), MCXT_ALLOC_HUGE);
+
+	while (i < a->n || j < b->n)
+	{
+		const double *x = i < a->n ? a->v + i * width : NULL;
+		const double *y = j < b->n ? b->v + j * width : NULL;
+		int			c = x == NULL ? 1 : y == NULL ? -1 : wrow_cmp(x, y, &width);
+
+		PERSONA_CHECK_INTERRUPTS_EVERY(n, 16);
+		memcpy(v + n * width, c <= 0 ? x : y, width * sizeof(double));
+		if (c == 0)
+			v[n * width + width - 1] += y[width - 1];
+		i += c <= 0;
+		j += c >= 0;
+		n++;
+	}
+	pfree(a->v);
+	a->v = v;
+	a->n = n;
+	a->cap = cap;
+	return a;
 }
 
 Datum
@@ -620,13 +658,20 @@ weighted_rows_agg_combinefn(PG_FUNCTION_ARGS)
 		a = wagg_new(ctx, b->width);
 	if (a->width != b->width)
 		invalid_rows("weighted row changes", psprintf("Rows have %d columns; expected %d.", b->width, a->width), -1);
+	if (a->n > 0 && a->normal && b->normal)
+		PG_RETURN_POINTER(wagg_merge(ctx, a, b));
 	wagg_reserve(ctx, a, b->n);
 	memcpy(a->v + a->n * a->width, b->v, b->n * b->width * sizeof(double));
+	a->normal = a->n == 0 && b->normal;
 	a->n += b->n;
 	PG_RETURN_POINTER(a);
 }
 
-/* The state as bytea: the row width (int32), then the values. */
+/*
+ * The state as bytea: the row width (int32), then the values, the rows in
+ * key order with equal keys combined (sorted here, on the copy: a parallel
+ * worker sorts its share, the leader merges).
+ */
 Datum
 weighted_rows_agg_serialfn(PG_FUNCTION_ARGS)
 {
@@ -634,11 +679,19 @@ weighted_rows_agg_serialfn(PG_FUNCTION_ARGS)
 	Size		bytes = sizeof(int32) + st->n * st->width * sizeof(double);
 	bytea	   *out = palloc_extended(VARHDRSZ + bytes, MCXT_ALLOC_HUGE);
 	int32		width = st->width;
+	int64		n = st->n;
 
-	SET_VARSIZE(out, VARHDRSZ + bytes);
 	memcpy(VARDATA(out), &width, sizeof(int32));
-	if (st->n > 0)
-		memcpy(VARDATA(out) + sizeof(int32), st->v, st->n * st->width * sizeof(double));
+	if (n > 0)
+	{
+		/* (the values start 8 bytes into the bytea: aligned as doubles) */
+		double	   *v = (double *) (VARDATA(out) + sizeof(int32));
+
+		memcpy(v, st->v, n * width * sizeof(double));
+		if (!st->normal)
+			n = wrows_normalise(v, n, width);
+	}
+	SET_VARSIZE(out, VARHDRSZ + sizeof(int32) + n * width * sizeof(double));
 	PG_RETURN_BYTEA_P(out);
 }
 
@@ -665,6 +718,9 @@ weighted_rows_agg_deserialfn(PG_FUNCTION_ARGS)
 		if (!isfinite(st->v[i]))
 			invalid_rows("weighted_rows_agg state", "Values must be finite.", i / width);
 	st->n = values / width;
+	st->normal = true;
+	for (int64 i = 1; i < st->n && st->normal; i++)
+		st->normal = wrow_cmp(st->v + (i - 1) * width, st->v + i * width, &width) < 0;
 	PG_RETURN_POINTER(st);
 }
 

@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(52);
+SELECT plan(54);
 SELECT setseed(0.42);
 
 -- 4,000 customers with ties in every dimension and some without amounts
@@ -124,6 +124,14 @@ SELECT matches(pg_temp.plan_of('SELECT persona.weighted_rows_agg(k, k2, w) FROM 
                'weighted_rows_agg runs as a parallel partial aggregate');
 SELECT is((SELECT persona.weighted_rows_agg(k, k2, w) FROM wr_big),
           persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[k, k2, w]) FROM wr_big)), 'parallel partial states combine to the same rows');
+-- (each worker sends its rows sorted and the leader merges them: weights of one key that cancel
+-- across workers, the first half of the table against the second)
+CREATE TABLE wr_cancel AS SELECT (i % 5000)::float8 AS k, CASE WHEN i <= 150000 OR i % 5000 >= 2500 THEN 1 ELSE -1 END::float8 AS w
+FROM generate_series(1, 300000) i;
+SELECT matches(pg_temp.plan_of('SELECT persona.weighted_rows_agg(k, w) FROM wr_cancel'), 'Partial Aggregate', 'that one too');
+SELECT is((SELECT persona.weighted_rows_agg(k, w) FROM wr_cancel),
+          (SELECT array_agg(ARRAY[k, 60]) FROM generate_series(2500, 4999) k)::float8[],
+          'partial states whose weights cancel merge to the rows left');
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather;
 
 -- numeric_to_float8: numeric::float8 bit for bit, fast path or not
