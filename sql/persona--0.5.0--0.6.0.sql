@@ -792,6 +792,15 @@ BEGIN
         PERFORM persona.profile_rows_columns(p);
         EXECUTE format('UPDATE %s SET needs_full = true', persona.profile_rel(p, '__globals'));
     END IF;
+    -- the capture function of an earlier version, dropped with persona from
+    -- now on (as profile_capture_function makes it; its owner may say so)
+    IF p.incremental AND EXISTS (SELECT FROM pg_proc f WHERE f.oid = to_regprocedure(persona.profile_rel(p, '__capture') || '()')
+                                                        AND pg_has_role(f.proowner, 'USAGE'))
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                                 AND d.objid = to_regprocedure(persona.profile_rel(p, '__capture') || '()')
+                                                 AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'x') THEN
+        EXECUTE format('ALTER FUNCTION %s() DEPENDS ON EXTENSION persona', persona.profile_rel(p, '__capture'));
+    END IF;
     FOREACH part IN ARRAY p.parts LOOP
         CONTINUE WHEN part NOT IN ('segments', 'lifecycle', 'pareto');
         rel := persona.profile_rel(p, '__' || part);
@@ -1025,6 +1034,10 @@ END $body$ $f$, fn, pending, dirty, p.customer_col, p.amount_col,
     EXECUTE format('COMMENT ON FUNCTION %s() IS %L', fn,
                    format('persona profile %s (internal): records changes of %s for incremental refresh', p.name, p.orders));
     EXECUTE format('REVOKE ALL ON FUNCTION %s() FROM PUBLIC', fn);
+    -- dropped with persona (DROP EXTENSION ... CASCADE then drops the
+    -- triggers too: orders is no longer captured into a table nobody
+    -- merges); CREATE OR REPLACE forgets the dependency, so it is made here
+    EXECUTE format('ALTER FUNCTION %s() DEPENDS ON EXTENSION persona', fn);
 END $$;
 COMMENT ON FUNCTION persona.profile_capture_function(persona.profiles) IS
   'Create or replace the trigger function that records changes of orders for an incremental profile';

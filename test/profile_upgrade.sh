@@ -36,6 +36,8 @@ SELECT 'filled ' || ((bgnbd).se_r > 0 AND (bgnbd).status IS NOT NULL) FROM up__g
 -- the customers view of 0.4.0 had the barrier; now the stored rows behind it have it
 SELECT 'barriers ' || coalesce((SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'up_customers'::regclass), 'none')
        || ' ' || (SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'up__guarded'::regclass);
+-- the capture function of 0.4.0 is dropped with persona now (DROP EXTENSION ... CASCADE takes the triggers)
+SELECT 'capture_depends ' || count(*) FROM pg_depend WHERE objid = 'up__capture()'::regprocedure AND deptype = 'x';
 SELECT persona.drop_profile('up') \g /dev/null
 SELECT 'profiles_left ' || count(*) FROM persona.profiles;
 SQL
@@ -48,9 +50,10 @@ full full
 same_rows 2357 of 2357
 filled true
 barriers none security_barrier=true
+capture_depends 1
 profiles_left 0"
 if [ $status = 0 ] && [ "$out" = "$want" ]; then
-  echo "ok - a 0.4.0 database with a stored bgnbd fit and an incremental CDNOW profile updates to $latest: the stored fit keeps its values (new attributes NULL), the profile merges 47 changed customers, equals a full refresh for all 2357, the full refresh fills the standard errors, and its customers view reads the stored rows through the barrier view"
+  echo "ok - a 0.4.0 database with a stored bgnbd fit and an incremental CDNOW profile updates to $latest: the stored fit keeps its values (new attributes NULL), the profile merges 47 changed customers, equals a full refresh for all 2357, the full refresh fills the standard errors, its customers view reads the stored rows through the barrier view, and its capture function is dropped with persona"
 elif [ $status = 0 ]; then
   fail "0.4.0 database updated: got
 $out"

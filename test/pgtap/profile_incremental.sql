@@ -11,7 +11,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(37);
+SELECT plan(40);
 SELECT setseed(0.7);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust text, at timestamptz, amount numeric(10,2));
@@ -177,6 +177,14 @@ SELECT is((SELECT count(*)::int FROM (SELECT * FROM incm_segments EXCEPT SELECT 
 ALTER TABLE incm__globals RENAME COLUMN history_rows TO bgnbd_rows;
 SELECT is((SELECT refresh FROM persona.refresh_profile('incm')), 'full', 'a profile with the rows of an earlier build is refreshed fully');
 SELECT is((SELECT i.history_rows = r.history_rows FROM incm__globals i, refm__globals r), true, 'which computes its purchase histories');
+
+-- DROP EXTENSION persona CASCADE takes the capture triggers with it: writes to orders go on,
+-- and nothing queues them for a profile that is gone
+SELECT cmp_ok((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'o'::regclass AND NOT tgisinternal), '>', 0, 'orders has capture triggers');
+DROP EXTENSION persona CASCADE;
+SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'o'::regclass AND NOT tgisinternal), 0,
+          'DROP EXTENSION persona CASCADE drops them with the capture functions');
+SELECT lives_ok($$INSERT INTO o (cust, at, amount) VALUES ('u1', '2025-02-01 10:00+08', 1)$$, 'and orders takes writes');
 
 SELECT * FROM finish();
 ROLLBACK;
