@@ -3877,7 +3877,8 @@ BEGIN
         EXECUTE format('UPDATE %s SET needs_full = true', persona.profile_rel(p, '__globals'));
     END IF;
     -- the capture function of an earlier version, dropped with persona from
-    -- now on (as profile_capture_function makes it; its owner may say so)
+    -- now on as profile_capture_function makes it (where the refreshing
+    -- role may alter it: its owner; made so again at each such refresh)
     IF p.incremental AND EXISTS (SELECT FROM pg_proc f WHERE f.oid = to_regprocedure(persona.profile_rel(p, '__capture') || '()')
                                                         AND pg_has_role(f.proowner, 'USAGE'))
        AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass

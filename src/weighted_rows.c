@@ -4,7 +4,9 @@
  *
  * A profile's global parts (RFM cut points, value tiers, the Pareto
  * summary, the model fits) are functions of multisets of per-customer
- * values: recencies, order counts, revenues, (x, t_x, T) histories.  Kept
+ * values: last order days, order counts, revenues, purchase histories
+ * (x, t_x, first order day; history_rows_at makes them the (x, t_x, T)
+ * rows of a day).  Kept
  * as distinct values with counts, such a multiset is small where customers
  * tie (a few hundred order counts) and never larger than the customers;
  * when orders change, the changed customers' old values go out with weight

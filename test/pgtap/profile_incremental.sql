@@ -11,7 +11,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(40);
+SELECT plan(45);
 SELECT setseed(0.7);
 
 CREATE TABLE o (id serial PRIMARY KEY, cust text, at timestamptz, amount numeric(10,2));
@@ -177,6 +177,27 @@ SELECT is((SELECT count(*)::int FROM (SELECT * FROM incm_segments EXCEPT SELECT 
 ALTER TABLE incm__globals RENAME COLUMN history_rows TO bgnbd_rows;
 SELECT is((SELECT refresh FROM persona.refresh_profile('incm')), 'full', 'a profile with the rows of an earlier build is refreshed fully');
 SELECT is((SELECT i.history_rows = r.history_rows FROM incm__globals i, refm__globals r), true, 'which computes its purchase histories');
+
+-- A profile following now (as_of NULL) whose last refresh was days ago: no registry change,
+-- no redefinition, the later-day merge alone (the globals and registry set back by hand)
+SELECT isnt_empty($$SELECT persona.create_profile('nowi', 'o', customer_col => 'cust', time_col => 'at', amount_col => 'amount',
+                                                  time_zone => 'Asia/Shanghai', incremental => true, parts => '{segments,lifecycle,models}')$$,
+                  'an incremental profile following now');
+SELECT isnt_empty($$SELECT persona.create_profile('nowr', 'o', customer_col => 'cust', time_col => 'at', amount_col => 'amount',
+                                                  time_zone => 'Asia/Shanghai', parts => '{segments,lifecycle,models}')$$, 'its reference');
+UPDATE nowi__globals SET as_of = as_of - 5, history_rows = persona.weighted_rows(history_rows, '{{0,0,99999,1}}');
+UPDATE persona.profiles SET refreshed_as_of = refreshed_as_of - 5 WHERE name = 'nowi';
+INSERT INTO o (cust, at, amount)
+SELECT 'u' || (1 + floor(random() * 470))::int, timestamptz '2025-03-01 00:00+08' + random() * interval '20 days', round((5 + random() * 300)::numeric, 2)
+FROM generate_series(1, 80);
+SELECT is((SELECT refresh FROM persona.refresh_profile('nowi')), 'incremental', 'its refresh five days later is incremental');
+SELECT persona.refresh_profile('nowr') \g /dev/null
+SELECT is((SELECT persona.weighted_rows(i.history_rows, '{{0,0,99999,-1}}') = r.history_rows AND i.r_rows = r.r_rows AND i.m_rows = r.m_rows
+                  AND i.breaks::text = r.breaks::text AND i.as_of = r.as_of AND i.as_of = (now() AT TIME ZONE 'Asia/Shanghai')::date
+           FROM nowi__globals i, nowr__globals r), true, 'it merged its rows (the planted one is there) and equals a rebuild of today');
+SELECT is((SELECT count(*)::int FROM (SELECT * FROM nowi_segments EXCEPT SELECT * FROM nowr_segments) x)
+        + (SELECT count(*)::int FROM (SELECT * FROM nowr_lifecycle EXCEPT SELECT * FROM nowi_lifecycle) x), 0,
+          'its segments and lifecycle equal the rebuild''s');
 
 -- DROP EXTENSION persona CASCADE takes the capture triggers with it: writes to orders go on,
 -- and nothing queues them for a profile that is gone
