@@ -202,16 +202,23 @@ wrows_normal(const double *v, int64 n, int width, bool whole)
 	return true;
 }
 
+/* Whether the keys of n rows strictly ascend (sorted, no key twice). */
+static bool
+wrows_ascending(const double *v, int64 n, int width)
+{
+	for (int64 i = 1; i < n; i++)
+		if (wrow_cmp(v + (i - 1) * width, v + i * width, &width) >= 0)
+			return false;
+	return true;
+}
+
 /* Sort rows by key and combine equal keys, summing their weights; returns the new count. */
 static int64
 wrows_normalise(double *v, int64 n, int width)
 {
-	bool		sorted = true;
 	int64		out = 0;
 
-	for (int64 i = 1; i < n && sorted; i++)
-		sorted = wrow_cmp(v + (i - 1) * width, v + i * width, &width) < 0;
-	if (sorted)
+	if (wrows_ascending(v, n, width))
 		return n;
 	sort_wrows(v, n, width);
 	for (int64 i = 0; i < n; i++)
@@ -720,9 +727,7 @@ weighted_rows_agg_deserialfn(PG_FUNCTION_ARGS)
 		if (!isfinite(st->v[i]))
 			invalid_rows("weighted_rows_agg state", "Values must be finite.", i / width);
 	st->n = values / width;
-	st->normal = true;
-	for (int64 i = 1; i < st->n && st->normal; i++)
-		st->normal = wrow_cmp(st->v + (i - 1) * width, st->v + i * width, &width) < 0;
+	st->normal = wrows_ascending(st->v, st->n, width);
 	PG_RETURN_POINTER(st);
 }
 
