@@ -773,6 +773,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     part text;
     rel text;
+    capture regprocedure;
 BEGIN
     IF NOT p.materialized THEN
         RETURN;
@@ -795,10 +796,9 @@ BEGIN
     -- the capture function of an earlier version, dropped with persona from
     -- now on as profile_capture_function makes it (where the refreshing
     -- role may alter it: its owner; made so again at each such refresh)
-    IF p.incremental AND EXISTS (SELECT FROM pg_proc f WHERE f.oid = to_regprocedure(persona.profile_rel(p, '__capture') || '()')
-                                                        AND pg_has_role(f.proowner, 'USAGE'))
-       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                                                 AND d.objid = to_regprocedure(persona.profile_rel(p, '__capture') || '()')
+    capture := to_regprocedure(persona.profile_rel(p, '__capture') || '()');
+    IF p.incremental AND EXISTS (SELECT FROM pg_proc f WHERE f.oid = capture AND pg_has_role(f.proowner, 'USAGE'))
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = capture
                                                  AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'x') THEN
         EXECUTE format('ALTER FUNCTION %s() DEPENDS ON EXTENSION persona', persona.profile_rel(p, '__capture'));
     END IF;
