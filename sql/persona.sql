@@ -3171,6 +3171,20 @@ FROM %1$s s WHERE s.orders > 0$q$, src,
 COMMENT ON FUNCTION persona.profile_rows_sql(persona.profiles, text) IS
   'SQL of one row of weighted-row changes (r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows) from state rows with a weight column w';
 
+-- The weighted-row changes of an incremental refresh's changed customers:
+-- what profile_rows_sql gives over the old values with w = -1 and the new
+-- ones with w = 1, computed in C from the two tables of values (their
+-- columns named as the state table's; history and Gamma-Gamma rows only
+-- for models).  The same expressions as profile_rows_sql's (the tests
+-- compare an incremental refresh's rows with a rebuild's).  Reads the
+-- tables with the caller's privileges; row-level security is refused.
+CREATE FUNCTION persona.profile_rows_changes(old_values regclass, new_values regclass, models boolean,
+                                             OUT r_rows float8[], OUT f_rows float8[], OUT m_rows float8[],
+                                             OUT history_rows float8[], OUT gamma_gamma_rows float8[])
+AS 'MODULE_PATHNAME', 'profile_rows_changes' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION persona.profile_rows_changes(regclass, regclass, boolean) IS
+  'Weighted-row changes (r_rows, f_rows, m_rows, history_rows, gamma_gamma_rows) of customers whose values go from those in old_values to those in new_values';
+
 -- The globals row of a materialized profile from its weighted rows: rows_sql
 -- is the SQL of one row with the five rows columns.  The same cut points,
 -- thresholds and fits as profile_globals_sql over the customers.
@@ -4261,10 +4275,9 @@ COMMENT ON FUNCTION persona.profile_check_sources(persona.profiles) IS
 -- computed from them, then the materialized summaries (concurrently, so
 -- readers are never blocked).  One transaction: readers see the old profile
 -- or the new one.
--- Write a materialized profile's globals row.  changes_sql: SQL of the
--- changed customers' old (w = -1) and new (w = 1) state values, which
--- correct the previous row's weighted rows; NULL: the rows from every
--- state row.  warm: the fits start at the previous row's.  A fit that
+-- Write a materialized profile's globals row.  changes_sql: SQL of one
+-- row of weighted-row changes (profile_rows_changes), which correct the
+-- previous row's weighted rows; NULL: the rows from every state row.  warm: the fits start at the previous row's.  A fit that
 -- fails leaves the models NULL (a WARNING says why).
 CREATE FUNCTION persona.profile_write_globals(p persona.profiles, day_sql text, changes_sql text, warm boolean)
 RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
@@ -4284,8 +4297,7 @@ DECLARE
     gamma_gamma_rows float8[];
 BEGIN
     IF merge_rows THEN
-        rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.history_rows, g.gamma_gamma_rows)',
-                                                   persona.profile_rows_sql(p, changes_sql));
+        rows_sql := persona.profile_rows_merge_sql('(SELECT g.r_rows, g.f_rows, g.m_rows, g.history_rows, g.gamma_gamma_rows)', changes_sql);
         start_sql := '(SELECT g.bgnbd, g.gamma_gamma)';
     ELSE
         -- The rows of every state row, by a query of their own: parallel
@@ -4558,8 +4570,8 @@ BEGIN
         tally_delta := tallies_same AND old_breaks IS NOT NULL;
     END IF;
     PERFORM persona.profile_write_globals(p, day_sql,
-        CASE WHEN merge_rows THEN format('(SELECT o.*, -1 AS w FROM %s o UNION ALL SELECT n.*, 1 FROM pg_temp.persona_profile_new_values n)',
-                                         old_values) END,
+        CASE WHEN merge_rows THEN format('SELECT * FROM persona.profile_rows_changes(%L, %L, %L)',
+                                         old_values, 'pg_temp.persona_profile_new_values', 'models' = ANY (p.parts)) END,
         kind = 'incremental');
     PERFORM persona.profile_progress(format('persona profile %s: cut points and models (%s ms)',
                                             p.name, round(extract(epoch FROM clock_timestamp() - step) * 1000)));

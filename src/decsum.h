@@ -36,6 +36,9 @@ extern void dec_add_sum(int64 *units, Numeric *extra, int64 other_units, Numeric
 						MemoryContext ctx);
 extern Numeric dec_numeric(int64 units, Numeric extra, int dscale);
 extern double dec_float8(int64 units, Numeric extra);
+
+/* persona.numeric_to_float8(numeric): numeric::float8, the same value (decsum.c) */
+extern Datum numeric_to_float8(PG_FUNCTION_ARGS);
 extern void dec_send_numeric(StringInfo buf, Numeric extra);
 extern Numeric dec_recv_numeric(struct StateReader *r, MemoryContext ctx);
 

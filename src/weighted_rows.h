@@ -43,4 +43,17 @@ extern WeightedRows wrows_read(ArrayType *a, int width, bool whole, const char *
  */
 extern int64 wrows_row_at(const WeightedRows *r, int64 pos, int64 *row, int64 *before);
 
+/*
+ * Rows being collected (weighted_rows_agg's state): wagg_add appends a row
+ * of the state's width (keys, then a weight of any sign; -0 is 0, every
+ * value must be finite), kept in ctx; wagg_result gives what the
+ * aggregate gives, the rows sorted with equal keys combined and zero
+ * weights left out, or NULL for none.
+ */
+typedef struct WRowsAgg WRowsAgg;
+
+extern WRowsAgg *wagg_new(MemoryContext ctx, int width);
+extern void wagg_add(MemoryContext ctx, WRowsAgg *st, const double *values);
+extern ArrayType *wagg_result(const WRowsAgg *st);
+
 #endif							/* PERSONA_WEIGHTED_ROWS_H */

@@ -41,7 +41,7 @@ SELECT results_eq($$
            ('holdout_check_source', 'r'), ('holdout_fit', 'r'), ('holdout_time_sql', 'r'), ('period_transactions', 'r'), ('profile_build', 'u'),
            ('profile_capture_function', 'u'), ('profile_capture_triggers', 'u'), ('profile_check_settings', 'r'), ('profile_check_update', 'u'), ('profile_column_type', 'r'), ('profile_create_summary', 'u'),
            ('profile_customers_view', 'u'), ('profile_define_views', 'u'), ('profile_drop_temp', 'u'), ('profile_holdout', 'r'), ('profile_merge_orders', 'u'),
-           ('profile_redefine', 'u'), ('profile_refresh_run', 'u'), ('profile_replace_summary', 'u'), ('profile_report', 'r'), ('profile_rows_columns', 'u'),
+           ('profile_redefine', 'u'), ('profile_refresh_run', 'u'), ('profile_replace_summary', 'u'), ('profile_report', 'r'), ('profile_rows_changes', 'r'), ('profile_rows_columns', 'u'),
            ('profile_segment_advice', 'r'), ('profile_summary_view', 'u'), ('profile_tally_apply', 'u'), ('profile_upgrade_layout', 'u'), ('profile_write_globals', 'u'), ('purchase_days', 'r'),
            ('refresh_profile', 'u'), ('relation_is_remote', 'r'), ('report_grids', 'r'), ('report_lifecycle', 'r'), ('report_models', 'r'),
            ('report_quality', 'r'), ('report_segments', 'r'), ('report_tags', 'r'), ('run_scheduled_refresh', 'u'), ('schedule_refresh', 'u'),

@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(54);
+SELECT plan(57);
 SELECT setseed(0.42);
 
 -- 4,000 customers with ties in every dimension and some without amounts
@@ -168,6 +168,25 @@ SELECT throws_ok($$SELECT persona.history_rows_at('{{1,0,9000.5,1}}', DATE '2025
                  'a first order day that is not a whole number of days');
 SELECT throws_ok($$SELECT persona.history_rows_at('{{1,0,9000,1}}', 'infinity')$$, '22023',
                  'the as-of day of purchase-history rows must be a finite date', 'an infinite as-of day');
+
+-- the radix sort (512 rows or more): key order as the comparison has it,
+-- negative and positive keys, -0 one key with 0, magnitudes from 1e-300
+-- to 1e300, up to four keys; the SQL sort and sum are the reference
+CREATE TEMP TABLE keyed AS
+SELECT (ARRAY[-1e300, -2.5, -1e-300, '-0'::float8, 0, 1e-300, 3, 1e300])[1 + floor(random() * 8)::int] * (1 + floor(random() * 3)) AS k1,
+       floor(random() * 5) - 2 AS k2, round((random() * 20 - 10)::numeric, 1)::float8 AS k3, floor(random() * 3) AS k4,
+       1 + floor(random() * 3) AS w
+FROM generate_series(1, 3000);
+SELECT is(persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[k1, w]) FROM keyed)),
+          (SELECT array_agg(ARRAY[k, w] ORDER BY k) FROM (SELECT k1 + 0.0 AS k, sum(w) AS w FROM keyed GROUP BY 1) g),
+          'one key, 3,000 rows: in key order, -0 and 0 one key, equal keys summed');
+SELECT is(persona.weighted_rows(NULL, (SELECT array_agg(ARRAY[k1, k2, k3, k4, w]) FROM keyed)),
+          (SELECT array_agg(ARRAY[a, b, c, d, w] ORDER BY a, b, c, d)
+           FROM (SELECT k1 + 0.0 AS a, k2 AS b, k3 AS c, k4 AS d, sum(w) AS w FROM keyed GROUP BY 1, 2, 3, 4) g),
+          'four keys: ordered by the first, then the next');
+SELECT is(persona.weighted_rows_agg(k2, k3, w), (SELECT array_agg(ARRAY[k2, k3, w] ORDER BY k2, k3) FROM (SELECT k2, k3, sum(w) AS w FROM keyed GROUP BY 1, 2) g),
+          'weighted_rows_agg: the same order')
+FROM keyed;
 
 SELECT * FROM finish();
 ROLLBACK;
