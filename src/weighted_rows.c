@@ -99,9 +99,9 @@ radix_scatter(const double *src, double *dst, int64 n, int width, int k, int shi
  * are taken in one read first, and a pass whose byte is the same in every
  * row (the low bytes of whole-number keys, the high bytes of keys of one
  * magnitude) is skipped: a profile's 10^5 to 10^6 rows of day numbers,
- * counts and amounts take a few passes, several times quicker than
- * comparing rows (0.15 s of a refresh's 0.5 s of rows work went to the
- * sorts).  Rows of one key compare equal and stay in input order.
+ * counts and amounts take a few passes a key.  The five sorts of an
+ * incremental refresh's 170,000 changed rows took ~65 ms by comparison,
+ * ~28 ms so.  Rows of one key compare equal and stay in input order.
  */
 static void
 sort_wrows(double *v, int64 n, int width)
