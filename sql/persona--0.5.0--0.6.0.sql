@@ -860,6 +860,7 @@ DECLARE
     start_sql text;
     fit boolean;
     merge_rows boolean := changes_sql IS NOT NULL;
+    old_row tid;
     spend_q float8;
     -- every customer's rows (not merging)
     r_rows float8[];
@@ -887,8 +888,15 @@ BEGIN
     FOREACH fit IN ARRAY CASE WHEN 'models' = ANY (p.parts) THEN ARRAY[true, false] ELSE ARRAY[false] END LOOP
         BEGIN
             IF merge_rows THEN
-                EXECUTE format('UPDATE %s g SET (%s) = (SELECT * FROM (%s) x), needs_full = false', globals_rel, cols,
-                               persona.profile_globals_rows_sql(p, rows_sql, day_sql, fit, start_sql));
+                -- The new row next to the old one, then the old one out:
+                -- an UPDATE's subquery or join would copy the 30 MB row of
+                -- weighted rows once more (a multiple-column subquery keeps
+                -- its result row; a FROM item is kept whole for rechecks).
+                EXECUTE format('SELECT ctid FROM %s', globals_rel) INTO STRICT old_row;
+                EXECUTE format('INSERT INTO %1$s (%2$s, needs_full, tally_digest) SELECT x.*, false, g.tally_digest FROM %1$s g, LATERAL (%3$s) x WHERE g.ctid = $1',
+                               globals_rel, cols, persona.profile_globals_rows_sql(p, rows_sql, day_sql, fit, start_sql))
+                    USING old_row;
+                EXECUTE format('DELETE FROM %s WHERE ctid = $1', globals_rel) USING old_row;
             ELSE
                 EXECUTE format('DELETE FROM %s', globals_rel);
                 EXECUTE format('INSERT INTO %s (%s) %s', globals_rel, cols,

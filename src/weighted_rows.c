@@ -251,8 +251,8 @@ wrows_copy(ArrayType *a, int *width, int64 *n, const char *what)
  * no -0, keys strictly ascending, weights > 0 (whole numbers if whole).
  * Rows a profile stores, or weighted_rows returns, are.
  */
-static bool
-wrows_normal(const double *v, int64 n, int width, bool whole)
+static pg_attribute_always_inline bool
+wrows_normal_width(const double *v, int64 n, int width, bool whole)
 {
 	for (int64 i = 0; i < n; i++)
 	{
@@ -263,12 +263,30 @@ wrows_normal(const double *v, int64 n, int width, bool whole)
 		for (int k = 0; k < width; k++)
 			if (!isfinite(row[k]) || (row[k] == 0 && signbit(row[k])))
 				return false;
-		if (!(w > 0) || (whole && w != rint(w)))
+		/* (a whole weight below 2^53 is its int64 conversion; rint would be a libm call a row) */
+		if (!(w > 0) || (whole && (w >= 9007199254740992.0 || w != (double) (int64) w)))
 			return false;
-		if (i > 0 && wrow_cmp(row - width, row, &width) >= 0)
+		if (i > 0 && wrow_keys_cmp(row - width, row, width - 1) >= 0)
 			return false;
 	}
 	return true;
+}
+
+/* (the check read every stored row of a refresh several times: a constant width each) */
+static bool
+wrows_normal(const double *v, int64 n, int width, bool whole)
+{
+	switch (width)
+	{
+		case 2:
+			return wrows_normal_width(v, n, 2, whole);
+		case 3:
+			return wrows_normal_width(v, n, 3, whole);
+		case 4:
+			return wrows_normal_width(v, n, 4, whole);
+		default:
+			return wrows_normal_width(v, n, width, whole);
+	}
 }
 
 /* Whether the keys of n rows strictly ascend (sorted, no key twice). */
