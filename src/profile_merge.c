@@ -796,6 +796,71 @@ plain_select(SPIPlanPtr plan)
 }
 
 /*
+ * The orders query's rows go straight from its executor to the merge (an
+ * SPI cursor would copy each into a tuple table first): one customer's
+ * orders are added up, and a new customer key ends the previous customer.
+ */
+typedef struct MergeReceiver
+{
+	DestReceiver pub;
+	Merger	   *m;
+	MemoryContext row_cxt;		/* emptied after each order */
+	int64		merged;			/* customers */
+} MergeReceiver;
+
+static void
+merge_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	check_orders_columns(((MergeReceiver *) self)->m, typeinfo);
+}
+
+static bool
+merge_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	MergeReceiver *r = (MergeReceiver *) self;
+	Merger	   *m = r->m;
+	MemoryContext old = MemoryContextSwitchTo(r->row_cxt);
+	bool		key_null,
+				t_null,
+				amount_null;
+	Datum		key,
+				t,
+				amount;
+
+	CHECK_FOR_INTERRUPTS();
+	slot_getsomeattrs(slot, 3);
+	key = slot->tts_values[0];
+	key_null = slot->tts_isnull[0];
+	t = slot->tts_values[1];
+	t_null = slot->tts_isnull[1];
+	amount = slot->tts_values[2];
+	amount_null = slot->tts_isnull[2];
+	if (key_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the orders query returned a NULL customer key")));
+	if (next_customer(m, key))
+	{
+		customer_begin(m, m->last_key);
+		r->merged++;
+	}
+	customer_add(m, t_null, t_null ? 0 : DatumGetTimestampTz(t), amount_null, amount);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->row_cxt);
+	return true;
+}
+
+static void
+merge_shutdown(DestReceiver *self)
+{
+}
+
+static void
+merge_destroy(DestReceiver *self)
+{
+}
+
+/*
  * profile_merge_orders(state regclass, orders text, time_zone text,
  * as_of date, old_values regclass, new_values regclass) -> bigint: the
  * customers merged.
@@ -806,8 +871,9 @@ profile_merge_orders(PG_FUNCTION_ARGS)
 	Merger		m;
 	char	   *orders = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	SPIPlanPtr	plan;
-	Portal		portal;
-	int64		merged = 0;
+	SPIExecuteOptions options;
+	MergeReceiver receiver;
+	int			rc;
 
 	PreventCommandIfReadOnly("profile_merge_orders()");
 	PreventCommandIfParallelMode("profile_merge_orders()");
@@ -825,43 +891,25 @@ profile_merge_orders(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the orders argument must be one query returning rows"),
 				 errdetail("A SELECT without FOR UPDATE or FOR SHARE and without data-modifying WITH.")));
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = merge_receive;
+	receiver.pub.rStartup = merge_startup;
+	receiver.pub.rShutdown = merge_shutdown;
+	receiver.pub.rDestroy = merge_destroy;
+	receiver.pub.mydest = DestNone;
+	receiver.m = &m;
+	receiver.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "persona merge order", ALLOCSET_SMALL_SIZES);
+	memset(&options, 0, sizeof(options));
 	/* read-only: the statement's snapshot, so the rows merged here stay invisible to it */
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	check_orders_columns(&m, portal->tupDesc);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 1024);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		key_null,
-						t_null,
-						amount_null;
-			Datum		key = heap_getattr(tup, 1, desc, &key_null);
-			Datum		t = heap_getattr(tup, 2, desc, &t_null);
-			Datum		amount = heap_getattr(tup, 3, desc, &amount_null);
-
-			CHECK_FOR_INTERRUPTS();
-			if (key_null)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("the orders query returned a NULL customer key")));
-			if (next_customer(&m, key))
-			{
-				customer_begin(&m, m.last_key);
-				merged++;
-			}
-			customer_add(&m, t_null, t_null ? 0 : DatumGetTimestampTz(t), amount_null, amount);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
+	options.read_only = true;
+	options.dest = (DestReceiver *) &receiver;
+	/* (a SELECT whose rows go to a receiver of DestNone reports SPI_OK_UTILITY) */
+	rc = SPI_execute_plan_extended(plan, &options);
+	if (rc < 0)
+		elog(ERROR, "the orders query of profile_merge_orders failed: %s", SPI_result_code_string(rc));
 	if (m.have_last)
 		customer_end(&m, m.last_key);
-	SPI_cursor_close(portal);
 	SPI_finish();
 	merger_end(&m);
-	PG_RETURN_INT64(merged);
+	PG_RETURN_INT64(receiver.merged);
 }

@@ -56,12 +56,19 @@ state_get_byte(StateReader *r)
 void
 state_send_varint(StringInfo buf, uint64 v)
 {
+	char	   *out;
+
+	/* room for the longest (ten bytes) once, then the bytes in place: states are mostly small numbers */
+	enlargeStringInfo(buf, 10);
+	out = buf->data + buf->len;
 	while (v >= 0x80)
 	{
-		appendStringInfoChar(buf, (char) (0x80 | (v & 0x7f)));
+		*out++ = (char) (0x80 | (v & 0x7f));
 		v >>= 7;
 	}
-	appendStringInfoChar(buf, (char) v);
+	*out++ = (char) v;
+	buf->len = out - buf->data;
+	buf->data[buf->len] = '\0';
 }
 
 uint64
@@ -69,6 +76,9 @@ state_get_varint(StateReader *r)
 {
 	uint64		v = 0;
 
+	/* the common one-byte number without a call (a state holds dozens) */
+	if (r->cursor < r->len && !(r->data[r->cursor] & 0x80))
+		return (unsigned char) r->data[r->cursor++];
 	for (int shift = 0;; shift += 7)
 	{
 		int			b = state_get_byte(r);
