@@ -8,7 +8,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(39);
+SELECT plan(46);
 
 CREATE TABLE o (cust text, at timestamptz, amount numeric);
 INSERT INTO o SELECT 'c' || (i % 50), timestamptz '2024-01-01 00:00+08' + i * interval '7 hours', i % 13
@@ -164,6 +164,47 @@ SELECT throws_ok(format($$SELECT persona.profile_merge_orders(%s, 'SELECT * FROM
                  '42501', 'permission denied for schema hidden', 'a table in a schema the role may not use, named by its OID');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM p__state), 51, 'the refused calls wrote nothing');
+
+-- The walk along the index: customers in dense runs (the scan walks from
+-- entry to entry), far apart (a new descent), new ones between stored ones
+-- and past the last, and stored rows with a dead version (an update that
+-- left its page: two entries of one key, the first one's row dead)
+CREATE TABLE ow (cust bigint, at timestamptz, amount numeric);
+INSERT INTO ow SELECT 2 * (i % 3000) + 2, timestamptz '2024-01-01 00:00+00' + i * interval '61 minutes', i % 17 FROM generate_series(1, 9000) i;
+SELECT isnt_empty($$SELECT persona.create_profile('pw', 'ow', customer_col => 'cust', time_col => 'at', amount_col => 'amount',
+                                                  as_of => '2024-12-31', time_zone => 'UTC', incremental => true, parts => '{segments}')$$,
+                  'a bigint-keyed incremental profile of 3,000 customers');
+CREATE TABLE pw_full (LIKE pw__state INCLUDING ALL) WITH (fillfactor = 100);
+INSERT INTO pw_full SELECT * FROM pw__state ORDER BY customer_id;
+UPDATE pw_full SET refunds = refunds WHERE customer_id % 3 = 0;
+CREATE TEMP TABLE pw_before AS SELECT * FROM pw_full;
+CREATE TEMP TABLE pw_old AS SELECT customer_id, orders FROM pw__state WITH NO DATA;
+CREATE TEMP TABLE pw_new AS SELECT customer_id, orders FROM pw__state WITH NO DATA;
+CREATE TEMP TABLE wn (cust bigint, at timestamptz, amount numeric);
+INSERT INTO wn SELECT k, timestamptz '2024-12-30 10:00+00' + (k % 5) * interval '1 hour', k % 9
+FROM (SELECT generate_series(2, 200, 2) UNION ALL SELECT 201 UNION ALL SELECT generate_series(1000, 1400, 8)
+      UNION ALL SELECT 3001 UNION ALL SELECT 4500 UNION ALL SELECT generate_series(5000, 6000, 2) UNION ALL SELECT 7001) k(k);
+CREATE TEMP TABLE pw_expected AS SELECT * FROM pw_full WITH NO DATA;
+SELECT lives_ok(format($$INSERT INTO pw_expected %s$$,
+    persona.profile_decode_sql(persona.profile_get('pw'),
+        '(SELECT c.k, persona.order_stats_merge(b.stats_state, c.st) AS st, persona.habits_merge(b.habits_state, c.hb) AS hb
+          FROM (SELECT wn.cust AS k, persona.order_stats_state(wn.at, wn.amount, ''UTC'') AS st, persona.habits_state(wn.at, ''UTC'') AS hb
+                FROM wn GROUP BY wn.cust) c LEFT JOIN pw_before b ON b.customer_id = c.k)', '''2024-12-31''::date')),
+    'the SQL merge and decode of the walk''s customers');
+SELECT is(persona.profile_merge_orders('pw_full', 'SELECT * FROM wn ORDER BY cust', 'UTC', '2024-12-31', 'pw_old', 'pw_new'),
+          (SELECT count(DISTINCT cust) FROM wn), 'every customer merged once');
+SELECT set_eq($$SELECT to_jsonb(s) FROM pw_full s WHERE customer_id IN (SELECT cust FROM wn)$$,
+              $$SELECT to_jsonb(e) FROM pw_expected e$$, 'walked, descended to, new and dead-versioned customers: the SQL path''s rows');
+SELECT set_eq($$SELECT * FROM pw_full WHERE customer_id NOT IN (SELECT cust FROM wn)$$,
+              $$SELECT * FROM pw_before WHERE customer_id NOT IN (SELECT cust FROM wn)$$, 'the other rows are untouched');
+SELECT is((SELECT count(*)::int FROM pw_old), (SELECT count(*)::int FROM wn w WHERE EXISTS (SELECT FROM pw_before b WHERE b.customer_id = w.cust)),
+          'an old value for each stored customer, none for the new');
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT is((SELECT count(*)::int FROM pw_full WHERE customer_id BETWEEN 1 AND 8000), (SELECT count(*)::int FROM pw_before) + (SELECT count(*)::int FROM wn w WHERE NOT EXISTS (SELECT FROM pw_before b WHERE b.customer_id = w.cust)),
+          'the index finds every row after the walk (no entry marked dead that is not)');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 
 SELECT * FROM finish();
 ROLLBACK;
