@@ -588,16 +588,9 @@ find_row(Merger *m, Datum key)
 		c = DatumGetInt32(FunctionCall2Coll(&m->key_order, collation, m->entry_key, key));
 		if (c > 0)
 			return false;		/* (it stays here: a later customer may be this entry's) */
+		/* (a fetch that finds the entry's rows dead to all has the next step mark it so) */
 		if (c == 0 && index_fetch_heap(m->scan, m->found))
 			return true;
-
-		/*
-		 * An entry passed over unread tells the index nothing (a fetch that
-		 * found its chain dead has said so): a kill flag left from an
-		 * earlier fetch would mark this live entry dead.
-		 */
-		if (c < 0)
-			m->scan->kill_prior_tuple = false;
 		walked++;
 		walk_next(m);
 	}
