@@ -33,6 +33,7 @@
  */
 #include "persona.h"
 
+#include "relation.h"
 #include "tzspan.h"
 
 #include "access/genam.h"
@@ -202,21 +203,8 @@ persona_function(const char *name, int nargs, const Oid *argtypes)
 static Relation
 open_target(Oid relid, AclMode mode, const char *what)
 {
-	Relation	rel = try_table_open(relid, RowExclusiveLock);
+	Relation	rel = persona_open_table(relid, RowExclusiveLock, mode, what);
 
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s \"%s\" is not a table", what, RelationGetRelationName(rel))));
-	/* every privilege the writes need (pg_class_aclcheck passes on any one), and the schema's */
-	if (pg_class_aclmask(relid, GetUserId(), mode, ACLMASK_ALL) != mode)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
-	if (pg_namespace_aclcheck(RelationGetNamespace(rel), GetUserId(), ACL_USAGE) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, get_namespace_name(RelationGetNamespace(rel)));
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED || rel->trigdesc != NULL || rel->rd_rules != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

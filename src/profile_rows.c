@@ -19,6 +19,7 @@
 #include "persona.h"
 
 #include "decsum.h"
+#include "relation.h"
 #include "weighted_rows.h"
 
 #include "access/htup_details.h"
@@ -148,32 +149,20 @@ add_customer(RowsChanges *c, const Datum *v, const bool *isnull, double w)
 
 /*
  * Open a table of values for reading, checked as a SELECT of it would be
- * (privilege on it and its schema, 42501) and with what a scan here
- * cannot honour refused (row-level security, 0A000); its value columns'
- * attribute numbers go to atts.
+ * (persona_open_table) and with what a scan here cannot honour refused
+ * (row-level security, 0A000); its value columns' attribute numbers go to
+ * atts.
  */
 static Relation
 open_values(Oid relid, AttrNumber *atts)
 {
-	Relation	rel = try_table_open(relid, AccessShareLock);
+	Relation	rel = persona_open_table(relid, AccessShareLock, ACL_SELECT, "table of values");
 	TupleDesc	desc;
 
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
-	if (pg_namespace_aclcheck(RelationGetNamespace(rel), GetUserId(), ACL_USAGE) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, get_namespace_name(RelationGetNamespace(rel)));
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("table \"%s\" has row-level security", RelationGetRelationName(rel)),
+				 errmsg("table of values \"%s\" has row-level security", RelationGetRelationName(rel)),
 				 errdetail("profile_rows_changes reads rows directly; a refresh's tables of values have none.")));
 	desc = RelationGetDescr(rel);
 	for (int c = 0; c < V_NCOLS; c++)

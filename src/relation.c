@@ -14,6 +14,7 @@
 #include "relation.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
@@ -98,6 +99,25 @@ persona_resolve_relation(Oid relid, PersonaRelation *rel)
 		UnlockRelationOid(relid, AccessShareLock);
 		no_such_relation(relid);
 	}
+}
+
+Relation
+persona_open_table(Oid relid, LOCKMODE lockmode, AclMode mode, const char *what)
+{
+	Relation	rel = try_table_open(relid, lockmode);
+
+	if (rel == NULL)
+		no_such_relation(relid);
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s \"%s\" is not a table", what, RelationGetRelationName(rel))));
+	/* every privilege of mode (pg_class_aclcheck passes on any one), and the schema's */
+	if (pg_class_aclmask(relid, GetUserId(), mode, ACLMASK_ALL) != mode)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
+	if (pg_namespace_aclcheck(RelationGetNamespace(rel), GetUserId(), ACL_USAGE) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, get_namespace_name(RelationGetNamespace(rel)));
+	return rel;
 }
 
 /*
