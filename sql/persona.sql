@@ -4461,8 +4461,12 @@ BEGIN
     END IF;
     -- The changes recorded so far are what this refresh merges: writers of
     -- orders (their triggers insert here) wait until it commits, so no
-    -- change lands between its statements.  Readers are never blocked.
+    -- change lands between its statements.  Readers are never blocked.  A
+    -- TRUNCATE of orders waits too (its trigger marks the globals row for a
+    -- full refresh: the row this refresh replaces would take the mark with
+    -- it), and one committed before is seen.
     IF p.incremental THEN
+        EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', p.orders);
         EXECUTE format('LOCK TABLE %s, %s IN EXCLUSIVE MODE', pending_rel, dirty_rel);
     END IF;
     -- session-zone functions used by a part (holdout) and the as-of day follow the profile

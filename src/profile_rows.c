@@ -32,6 +32,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -198,6 +199,9 @@ add_table(RowsChanges *c, Oid relid, double w)
 	Datum		v[V_NCOLS];
 	bool		isnull[V_NCOLS];
 	uint64		n = 0;
+	/* what reading a row's numerics allocates, emptied after each row (the rows themselves go to c->ctx) */
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "persona rows changes row", ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(row_cxt);
 
 	for (int i = 0; i < V_NCOLS; i++)
 		last = Max(last, atts[i]);
@@ -211,7 +215,10 @@ add_table(RowsChanges *c, Oid relid, double w)
 			isnull[i] = slot->tts_isnull[atts[i] - 1];
 		}
 		add_customer(c, v, isnull, w);
+		MemoryContextReset(row_cxt);
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(row_cxt);
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, NoLock);

@@ -91,6 +91,7 @@ radix_scatter(const double *src, double *dst, int64 n, int width, int k, int shi
 
 /* Below this many rows the comparison sort is the quicker. */
 #define WROWS_RADIX_MIN 512
+#define WROWS_RADIX_MAX_BYTES ((Size) 256 * 1024 * 1024)
 
 /*
  * Sort n rows of width values by their keys: a least-significant-digit
@@ -113,7 +114,8 @@ sort_wrows(double *v, int64 n, int width)
 			   *dst;
 	size_t		row_bytes = width * sizeof(double);
 
-	if (n < WROWS_RADIX_MIN)
+	/* (the second buffer doubles the rows' memory: beyond 256 MB of rows they are sorted in place) */
+	if (n < WROWS_RADIX_MIN || n * row_bytes > WROWS_RADIX_MAX_BYTES)
 	{
 		sort_wrows_any(v, n, row_bytes, &width);
 		return;
@@ -832,9 +834,22 @@ wagg_result(const WRowsAgg *st)
 	if (st == NULL || st->n == 0)
 		return NULL;
 	width = st->width;
-	/* sorted in the result (a copy: the state stays as it is, as a window aggregate may read it again) */
-	a = wrows_array_alloc(st->n, width);
-	v = (double *) ARR_DATA_PTR(a);
+	/*
+	 * Sorted on a copy (the state stays as it is, as a window aggregate may
+	 * read it again): in the result itself when the rows as they came would
+	 * fit an array, else in a buffer of their own (equal keys combined,
+	 * fewer may remain than an array holds).
+	 */
+	if (st->n <= MaxArraySize / width)
+	{
+		a = wrows_array_alloc(st->n, width);
+		v = (double *) ARR_DATA_PTR(a);
+	}
+	else
+	{
+		a = NULL;
+		v = palloc_extended(st->n * width * sizeof(double), MCXT_ALLOC_HUGE);
+	}
 	memcpy(v, st->v, st->n * width * sizeof(double));
 	n = wrows_normalise(v, st->n, width);
 	for (int64 i = 0; i < n; i++)
@@ -850,8 +865,15 @@ wagg_result(const WRowsAgg *st)
 	}
 	if (out == 0)
 	{
-		pfree(a);
+		pfree(a ? (void *) a : (void *) v);
 		return NULL;
+	}
+	if (a == NULL)
+	{
+		a = wrows_array_alloc(out, width);
+		memcpy(ARR_DATA_PTR(a), v, out * width * sizeof(double));
+		pfree(v);
+		return a;
 	}
 	ARR_DIMS(a)[0] = (int) out;
 	SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(2) + out * width * sizeof(double));

@@ -49,8 +49,19 @@ SELECT (SELECT count(*) FROM (SELECT * FROM inc EXCEPT SELECT * FROM c_customers
      || ' ' || (SELECT count(*) FROM inc) || ' ' || :'refresh';
 SQL
 )
+# a TRUNCATE of orders during a refresh waits for it, and then marks the
+# refreshed profile for a full refresh (the refresh replaces the globals row
+# the mark is on: a mark on the old row would be lost)
+$P -c "INSERT INTO orders VALUES (7, '2024-12-20 10:00+00', 5)" >/dev/null
+$P -c "BEGIN" -c "SELECT refresh FROM persona.refresh_profile('c')" -c "SELECT pg_sleep(2)" -c "COMMIT" >/dev/null &
+sleep 1
+$P -c "TRUNCATE orders" >/dev/null
+wait
+after=$($P -c "SELECT needs_full FROM c__globals" -c "SELECT refresh || ' ' || customers FROM persona.refresh_profile('c')")
+[ "$(echo $after)" = "t full 0" ] ||
+  fail "a TRUNCATE during a refresh makes the next refresh a full one of no customers (got: $(echo $after))"
 psql -X -q -d postgres -c "DROP DATABASE $db"
 set -- $diff
 [ "$1" = 0 ] && [ "$3" = incremental ] ||
   fail "after concurrent writers and refreshes, an incremental refresh equals a full rebuild ($1 rows differ of $2; $3)"
-echo "ok - incremental refresh under concurrent writers: an open writer holds a refresh off and its order is merged next; after 30 write rounds (insert, update, delete) interleaved with 12 refreshes, an incremental refresh equals a full rebuild ($2 customers)"
+echo "ok - incremental refresh under concurrent writers: an open writer holds a refresh off and its order is merged next; after 30 write rounds (insert, update, delete) interleaved with 12 refreshes, an incremental refresh equals a full rebuild ($2 customers); a TRUNCATE during a refresh waits for it and makes the next refresh a full one"
