@@ -849,8 +849,9 @@ COMMENT ON FUNCTION persona.profile_drop_temp(text[]) IS
 -- or the new one.
 -- Write a materialized profile's globals row.  changes_sql: SQL of one
 -- row of weighted-row changes (profile_rows_changes), which correct the
--- previous row's weighted rows; NULL: the rows from every state row.  warm: the fits start at the previous row's.  A fit that
--- fails leaves the models NULL (a WARNING says why).
+-- previous row's weighted rows; NULL: the rows from every state row.
+-- warm: the fits start at the previous row's.  A fit that fails leaves
+-- the models NULL (a WARNING says why).
 CREATE FUNCTION persona.profile_write_globals(p persona.profiles, day_sql text, changes_sql text, warm boolean)
 RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE

@@ -29,14 +29,21 @@
 
 PG_FUNCTION_INFO_V1(weighted_rows_merge);
 
+/* Order of two rows by their first `keys` values (the keys of a row). */
+static inline int
+wrow_keys_cmp(const double *a, const double *b, int keys)
+{
+	for (int i = 0; i < keys; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
 /* Key order of two rows of width values (the last is the weight). */
 static inline int
 wrow_cmp(const double *a, const double *b, int *width)
 {
-	for (int i = 0; i < *width - 1; i++)
-		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
-	return 0;
+	return wrow_keys_cmp(a, b, *width - 1);
 }
 
 /* sort_wrows_any(data, n, element_size, &width): interruptible; short inputs of any width */
@@ -49,15 +56,6 @@ wrow_cmp(const double *a, const double *b, int *width)
 #define ST_DECLARE
 #define ST_DEFINE
 #include "lib/sort_template.h"
-
-static inline int
-wrow_keys_cmp(const double *a, const double *b, int keys)
-{
-	for (int i = 0; i < keys; i++)
-		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
-	return 0;
-}
 
 /*
  * A key's bits as an unsigned integer in the key's order: positive doubles
@@ -129,14 +127,8 @@ sort_wrows(double *v, int64 n, int width)
 			uint64		u = wkey_order_bits(v[i * width + k]);
 			int64	   *c = counts + k * 8 * 256;
 
-			c[0 * 256 + (u & 0xFF)]++;
-			c[1 * 256 + ((u >> 8) & 0xFF)]++;
-			c[2 * 256 + ((u >> 16) & 0xFF)]++;
-			c[3 * 256 + ((u >> 24) & 0xFF)]++;
-			c[4 * 256 + ((u >> 32) & 0xFF)]++;
-			c[5 * 256 + ((u >> 40) & 0xFF)]++;
-			c[6 * 256 + ((u >> 48) & 0xFF)]++;
-			c[7 * 256 + (u >> 56)]++;
+			for (int b = 0; b < 8; b++)
+				c[b * 256 + ((u >> (8 * b)) & 0xFF)]++;
 		}
 	}
 	buf = palloc_extended(n * row_bytes, MCXT_ALLOC_HUGE);
@@ -384,6 +376,14 @@ wrows_array_alloc(int64 n, int width)
 	return a;
 }
 
+/* A float8[][] of wrows_array_alloc cut to its first n > 0 rows (fewer than it was made for). */
+static void
+wrows_array_cut(ArrayType *a, int64 n, int width)
+{
+	ARR_DIMS(a)[0] = (int) n;
+	SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(2) + n * width * sizeof(double));
+}
+
 /*
  * The sum of two weights of one key: exactly zero drops the row, a
  * negative sum is an error (more removed than the rows hold).  Weights
@@ -465,8 +465,7 @@ weighted_rows_merge(PG_FUNCTION_ARGS)
 	}
 	if (out == 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
-	ARR_DIMS(result)[0] = (int) out;
-	SET_VARSIZE(result, ARR_OVERHEAD_NONULLS(2) + out * width * sizeof(double));
+	wrows_array_cut(result, out, width);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -606,8 +605,7 @@ history_rows_at(PG_FUNCTION_ARGS)
 	}
 	if (n == 0)
 		PG_RETURN_NULL();
-	ARR_DIMS(result)[0] = (int) n;
-	SET_VARSIZE(result, ARR_OVERHEAD_NONULLS(2) + n * 4 * sizeof(double));
+	wrows_array_cut(result, n, 4);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -875,8 +873,7 @@ wagg_result(const WRowsAgg *st)
 		pfree(v);
 		return a;
 	}
-	ARR_DIMS(a)[0] = (int) out;
-	SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(2) + out * width * sizeof(double));
+	wrows_array_cut(a, out, width);
 	return a;
 }
 
