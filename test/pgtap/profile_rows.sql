@@ -9,7 +9,7 @@ SET client_min_messages = warning;
 SET persona.progress = off;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION persona;
-SELECT plan(17);
+SELECT plan(19);
 SELECT setseed(0.17);
 
 CREATE TABLE o (cust bigint, at timestamptz, amount numeric);
@@ -67,6 +67,12 @@ SELECT throws_ok($$SELECT persona.profile_rows_changes('thin', 'new_v', true)$$,
 CREATE TEMP TABLE wrong_type AS SELECT customer_id, orders::int AS orders, purchase_days, revenue, repeat_revenue, first_order_on, last_order_on FROM old_v;
 SELECT throws_ok($$SELECT persona.profile_rows_changes('old_v', 'wrong_type', true)$$, '42804',
                  'table "wrong_type" has no column "orders" of type bigint', 'a value column of another type');
+CREATE TEMP TABLE endless AS SELECT * FROM new_v WHERE customer_id = 1;
+UPDATE endless SET last_order_on = 'infinity';
+SELECT throws_ok($$SELECT persona.profile_rows_changes('old_v', 'endless', true)$$, '22008',
+                 'cannot subtract infinite dates', 'an infinite day (as the date difference of profile_rows_sql)');
+SELECT throws_ok(format('SELECT * FROM (%s) x', persona.profile_rows_sql(persona.profile_get('pm'), '(SELECT e.*, 1 AS w FROM endless e)')),
+                 '22008', 'cannot subtract infinite dates', 'the SQL aggregates give the same error');
 CREATE TEMP VIEW a_view AS SELECT * FROM old_v;
 SELECT throws_ok($$SELECT persona.profile_rows_changes('a_view', 'new_v', true)$$, '42809', NULL, 'a view');
 CREATE TABLE guarded AS SELECT * FROM old_v;
